@@ -1,0 +1,95 @@
+// The quantized model as the runtime sees it: a list of int8 ops over NHWC tensors.
+// The quantizer builds it, src/format/writer.ts serializes it into a .edgeq file,
+// src/format/reader.ts reads it back, and src/runtime executes it.
+
+import type { PreprocessSpec } from '../image/spec.js';
+
+/** One activation tensor. Shapes are NHWC with N = batch (1 in the file, the runtime scales it). */
+export interface QTensor {
+  name: string;
+  /** [N, H, W, C]; a flattened tensor is [N, 1, 1, C]. */
+  shape: [number, number, number, number];
+  dtype: 'uint8' | 'float32';
+  /** uint8 only: real = scale * (q - zeroPoint). */
+  scale: number;
+  zeroPoint: number;
+}
+
+export type Activation =
+  | { kind: 'none' }
+  | { kind: 'relu' }                    // realized by the output clamp (zero point 0 -> clamp at 0)
+  | { kind: 'leakyrelu'; alpha: number }; // applied in fp32 before rounding
+
+/**
+ * Convolution (and fully connected layers, as 1x1 convs over a 1x1 map).
+ * Weights are int8 symmetric per output channel; the packed blob holds weights in the
+ * kernel's layout, int32 bias with the input zero point folded in, and fp32 requantization
+ * multipliers (inputScale * weightScale[c] / outputScale, or inputScale * weightScale[c] for fp32 output).
+ */
+export interface QConv {
+  op: 'conv';
+  name: string;
+  input: number;             // index into QModel.tensors
+  output: number;
+  kernel: [number, number];  // kh, kw
+  stride: [number, number];
+  pads: [number, number, number, number]; // top, left, bottom, right
+  dilation: [number, number];
+  group: number;
+  inChannels: number;
+  outChannels: number;
+  activation: Activation;
+  /** Index into QModel.blobs of the packed weights (layout given by `packing`). */
+  weights: number;
+  packing: string;           // e.g. 'qu8-gemm-4x8c2' (see docs/format.md)
+  /** Optional per-channel weight scales kept for tools (QDQ export, reports); not needed to run. */
+  weightScales?: Float32Array;
+}
+
+/** Residual add: out = requant(sa*(a-za) + sb*(b-zb)), optional ReLU. */
+export interface QAdd {
+  op: 'add';
+  name: string;
+  a: number;
+  b: number;
+  output: number;
+  activation: Activation;
+}
+
+export interface QMaxPool {
+  op: 'maxpool';
+  name: string;
+  input: number;
+  output: number;
+  kernel: [number, number];
+  stride: [number, number];
+  pads: [number, number, number, number];
+}
+
+/** Global average pool over H x W (uint8 -> uint8 requantized, or float32 -> float32). */
+export interface QGlobalAvgPool {
+  op: 'gap';
+  name: string;
+  input: number;
+  output: number;
+}
+
+export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool;
+
+export interface QModel {
+  /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input]. */
+  input: { name: string; tensor: number; nchw: [number, number, number, number] };
+  /** Graph output, returned as float32 (dequantized if stored as uint8). */
+  output: { name: string; tensor: number };
+  tensors: QTensor[];
+  ops: QOp[];
+  /** Binary sections (packed weights). Each is 64-byte aligned in the file. */
+  blobs: Uint8Array[];
+  preprocess?: PreprocessSpec;
+  labels?: string[];
+  producer: string;
+  /** Hex SHA-256 of the source ONNX file. */
+  sourceHash?: string;
+  /** Free-form extra metadata (calibration method, ...). */
+  meta?: Record<string, string | number>;
+}
