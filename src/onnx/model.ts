@@ -40,6 +40,8 @@ export interface ValueInfo {
   name: string;
   dataType: DataType;
   dims: (number | string)[];
+  /** True when the file gave no shape at all (rank unknown); `dims` is then []. */
+  unknownRank?: boolean;
 }
 
 export interface GraphDef {
@@ -59,4 +61,73 @@ export interface ModelDef {
   docString: string;
   metadata: Record<string, string>;
   graph: GraphDef;
+  /** ModelProto.domain and model_version, kept so a read/write round trip preserves them. */
+  domain?: string;
+  modelVersion?: number;
+}
+
+// ---- Constructors for building graphs in code (tests, synthetic models) ----
+
+export const attr = {
+  int: (value: number): AttributeValue => ({ type: 'int', value }),
+  ints: (value: number[]): AttributeValue => ({ type: 'ints', value }),
+  float: (value: number): AttributeValue => ({ type: 'float', value }),
+  floats: (value: number[]): AttributeValue => ({ type: 'floats', value }),
+  string: (value: string): AttributeValue => ({ type: 'string', value }),
+  strings: (value: string[]): AttributeValue => ({ type: 'strings', value }),
+  tensor: (value: TensorValue): AttributeValue => ({ type: 'tensor', value }),
+};
+
+export function makeNode(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attributes: Record<string, AttributeValue> = {},
+  name = outputs[0] ?? opType,
+  domain = '',
+): NodeDef {
+  return { name, opType, domain, inputs, outputs, attributes };
+}
+
+export function makeValueInfo(name: string, dataType: DataType, dims: (number | string)[]): ValueInfo {
+  return { name, dataType, dims };
+}
+
+export function makeGraph(parts: {
+  name?: string;
+  nodes: NodeDef[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  initializers?: TensorValue[];
+  valueInfo?: ValueInfo[];
+}): GraphDef {
+  return {
+    name: parts.name ?? 'graph',
+    nodes: parts.nodes,
+    initializers: new Map((parts.initializers ?? []).map((t) => [t.name, t])),
+    inputs: parts.inputs,
+    outputs: parts.outputs,
+    valueInfo: parts.valueInfo ?? [],
+  };
+}
+
+/** A model importing the default ai.onnx domain at `opset` (13 unless given). */
+export function makeModel(graph: GraphDef, options: {
+  opset?: number;
+  irVersion?: number;
+  producerName?: string;
+  producerVersion?: string;
+  docString?: string;
+  metadata?: Record<string, string>;
+  extraOpsets?: { domain: string; version: number }[];
+} = {}): ModelDef {
+  return {
+    irVersion: options.irVersion ?? 8,
+    opsetImports: [{ domain: '', version: options.opset ?? 13 }, ...(options.extraOpsets ?? [])],
+    producerName: options.producerName ?? 'edgeq',
+    producerVersion: options.producerVersion ?? '',
+    docString: options.docString ?? '',
+    metadata: options.metadata ?? {},
+    graph,
+  };
 }

@@ -1,0 +1,239 @@
+// qu8 GEMM / IGEMM: uint8 activations x int8 weights -> int32 -> requantized uint8 or float32.
+//
+// Tile 2x4c8: two output rows (pixels) x four output channels, K consumed 8 at a time.
+// Each step widens 8 u8 activations per row to i16 (v128.load8x8_u), 8 i8 weights per channel
+// to i16 (v128.load8x8_s) and accumulates i32x4.dot_i16x8_s into 8 partial-sum vectors that
+// are reduced horizontally in the epilogue.
+//
+// Packed weights (see docs/format-packing.md, "Packed weights"), per group, per block of 4
+// output channels:  i32 bias[4] | for tap, for k-block of 8: i8 w[4][8] | f32 multiplier[4]
+//
+// Row sources:
+//  - direct   (GEMM):  row m starts at a + m * aStride
+//  - indirect (IGEMM): row m, tap t starts at u32 ind[m * taps + t] (an input pixel or the
+//                      zero-point row); the group offset g * aGroupStride is added to it.
+// Rows past M reuse row M-1 (their results are not stored).
+
+import { MAGIC, MAGIC_BITS, requantF32, magicRound } from './common';
+
+@inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
+  const t0 = i32x4.add(i32x4.shuffle(c0, c1, 0, 4, 2, 6), i32x4.shuffle(c0, c1, 1, 5, 3, 7));
+  const t1 = i32x4.add(i32x4.shuffle(c2, c3, 0, 4, 2, 6), i32x4.shuffle(c2, c3, 1, 5, 3, 7));
+  return i32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+}
+
+@inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128): v128 {
+  let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
+  if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
+  return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
+}
+
+/** Bytes of one packed block of 4 output channels. */
+@inline export function packedBlockBytes(KB: i32, taps: i32): usize {
+  return <usize>(32 + taps * KB * 32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIMD core
+// ---------------------------------------------------------------------------------------------
+
+export function gemmCoreSimd(
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32,
+  src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+): void {
+  const nBlocks = (N + 3) >> 2;
+  const blockBytes = packedBlockBytes(KB, taps);
+  const leaky = alpha != 1;
+  const valpha = f32x4.splat(alpha);
+  const vmin = f32x4.splat(fmin);
+  const vmax = f32x4.splat(fmax);
+  const vmagic = f32x4.splat(MAGIC);
+  const vmlz = i32x4.splat(MAGIC_BITS - zp);
+  const esize: usize = outF32 ? 4 : 1;
+  const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
+  for (let g = 0; g < groups; g++) {
+    const aoff = <usize>(g * aGroupStride);
+    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
+    const outG = out + <usize>(g * outGroupStride) * esize;
+    for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
+      const nr = min(N - (nb << 2), 4);
+      const vbias = v128.load(wb);
+      const vmul = v128.load(wb + blockBytes - 16);
+      const outN = outG + (<usize>(nb << 2)) * esize;
+      let r0 = src;
+      for (let m = 0; m < M; m += 2, r0 += rowStep << 1) {
+        const r1 = m + 1 < M ? r0 + rowStep : r0;
+        let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
+        let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
+        let wp = wb + 16;
+        let i0 = r0, i1 = r1;
+        for (let t = 0; t < taps; t++) {
+          let a0: usize, a1: usize;
+          if (indirect) {
+            a0 = <usize>load<u32>(i0) + aoff;
+            a1 = <usize>load<u32>(i1) + aoff;
+            i0 += 4; i1 += 4;
+          } else {
+            a0 = i0 + aoff;
+            a1 = i1 + aoff;
+          }
+          let k = KB;
+          do {
+            const va0 = v128.load8x8_u(a0);
+            const va1 = v128.load8x8_u(a1);
+            const vw0 = v128.load8x8_s(wp);
+            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
+            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
+            const vw1 = v128.load8x8_s(wp, 8);
+            c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va0, vw1));
+            c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va1, vw1));
+            const vw2 = v128.load8x8_s(wp, 16);
+            c02 = i32x4.add(c02, i32x4.dot_i16x8_s(va0, vw2));
+            c12 = i32x4.add(c12, i32x4.dot_i16x8_s(va1, vw2));
+            const vw3 = v128.load8x8_s(wp, 24);
+            c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
+            c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
+            a0 += 8; a1 += 8; wp += 32;
+          } while (--k > 0);
+        }
+        const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax);
+        const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax);
+        const o0 = outN + <usize>m * <usize>outStride;
+        const o1 = o0 + <usize>outStride;
+        const has1 = m + 1 < M;
+        if (outF32) {
+          if (nr == 4) {
+            v128.store(o0, y0);
+            if (has1) v128.store(o1, y1);
+          } else {
+            v128.store32_lane(o0, y0, 0);
+            if (nr > 1) v128.store32_lane(o0, y0, 1, 4);
+            if (nr > 2) v128.store32_lane(o0, y0, 2, 8);
+            if (has1) {
+              v128.store32_lane(o1, y1, 0);
+              if (nr > 1) v128.store32_lane(o1, y1, 1, 4);
+              if (nr > 2) v128.store32_lane(o1, y1, 2, 8);
+            }
+          }
+        } else {
+          const q0 = i32x4.sub(f32x4.add(y0, vmagic), vmlz);
+          const q1 = i32x4.sub(f32x4.add(y1, vmagic), vmlz);
+          const h = i16x8.narrow_i32x4_s(q0, q1);
+          const b = i8x16.narrow_i16x8_u(h, h);
+          if (nr == 4) {
+            v128.store32_lane(o0, b, 0);
+            if (has1) v128.store32_lane(o1, b, 1);
+          } else {
+            v128.store8_lane(o0, b, 0);
+            if (nr > 1) v128.store8_lane(o0, b, 1, 1);
+            if (nr > 2) v128.store8_lane(o0, b, 2, 2);
+            if (has1) {
+              v128.store8_lane(o1, b, 4);
+              if (nr > 1) v128.store8_lane(o1, b, 5, 1);
+              if (nr > 2) v128.store8_lane(o1, b, 6, 2);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar twin (same packed layout, same f32 operations in the same order)
+// ---------------------------------------------------------------------------------------------
+
+export function gemmCoreRef(
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32,
+  src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+): void {
+  const nBlocks = (N + 3) >> 2;
+  const blockBytes = packedBlockBytes(KB, taps);
+  const leaky = alpha != 1;
+  const mlz = MAGIC_BITS - zp;
+  const esize: usize = outF32 ? 4 : 1;
+  const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
+  for (let g = 0; g < groups; g++) {
+    const aoff = <usize>(g * aGroupStride);
+    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
+    const outG = out + <usize>(g * outGroupStride) * esize;
+    for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
+      const nr = min(N - (nb << 2), 4);
+      const wmul = wb + blockBytes - 16;
+      for (let m = 0; m < M; m++) {
+        const r = src + <usize>m * rowStep;
+        let acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+        let wp = wb + 16;
+        for (let t = 0; t < taps; t++) {
+          let a: usize = indirect ? <usize>load<u32>(r + (<usize>t << 2)) + aoff : r + aoff;
+          for (let kb = 0; kb < KB; kb++, a += 8, wp += 32) {
+            for (let i: usize = 0; i < 8; i++) {
+              const x = <i32>load<u8>(a + i);
+              acc0 += x * <i32>load<i8>(wp + i);
+              acc1 += x * <i32>load<i8>(wp + 8 + i);
+              acc2 += x * <i32>load<i8>(wp + 16 + i);
+              acc3 += x * <i32>load<i8>(wp + 24 + i);
+            }
+          }
+        }
+        const o = outN(outG, nb, esize) + <usize>m * <usize>outStride;
+        for (let j = 0; j < nr; j++) {
+          const acc = (j == 0 ? acc0 : j == 1 ? acc1 : j == 2 ? acc2 : acc3) + load<i32>(wb + (<usize>j << 2));
+          const y = requantF32(acc, load<f32>(wmul + (<usize>j << 2)), alpha, leaky, fmin, fmax);
+          if (outF32) store<f32>(o + (<usize>j << 2), y);
+          else store<u8>(o + <usize>j, <u8>magicRound(y, mlz));
+        }
+      }
+    }
+  }
+}
+
+@inline function outN(outG: usize, nb: i32, esize: usize): usize {
+  return outG + (<usize>(nb << 2)) * esize;
+}
+
+// ---------------------------------------------------------------------------------------------
+// im2col for convolutions whose per-tap channel count is not a multiple of 8 (e.g. the 3-channel
+// stem): rows of taps * cin bytes, gathered through the indirection buffer into a scratch block
+// of IM2COL_ROWS rows (row stride KB * 8 + 8), then a direct GEMM with K = taps * cin.
+// ---------------------------------------------------------------------------------------------
+
+/** Rows gathered per im2col block (the scratch buffer holds IM2COL_ROWS rows). */
+export const IM2COL_ROWS: i32 = 128;
+
+function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize, rowStride: usize): void {
+  const words = (cin + 7) >> 3;
+  for (let m = 0; m < rows; m++) {
+    let d = scratch + <usize>m * rowStride;
+    let p = ind + <usize>m * (<usize>taps << 2);
+    for (let t = 0; t < taps; t++, p += 4, d += <usize>cin) {
+      const s = <usize>load<u32>(p);
+      // Copies whole 8-byte words; the excess lands on the next tap's bytes (rewritten next) or
+      // in the row's padding (multiplied by zero weights).
+      for (let i = 0; i < words; i++) store<u64>(d + (<usize>i << 3), load<u64>(s + (<usize>i << 3)));
+    }
+  }
+}
+
+export function convIm2col(
+  simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+): void {
+  const rowStride = <usize>(KB * 8 + 8);
+  for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
+    const rows = min(M - m0, IM2COL_ROWS);
+    im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride);
+    const o = out + <usize>m0 * <usize>outStride;
+    if (ASC_FEATURE_SIMD) {
+      if (simd) {
+        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32);
+        continue;
+      }
+    }
+    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32);
+  }
+}

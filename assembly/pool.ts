@@ -1,0 +1,131 @@
+// Pooling over NHWC tensors: u8 max pool, u8 -> u8 and f32 -> f32 global average pool.
+
+import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
+
+// ---- max pool -------------------------------------------------------------------------------
+// out[n][oh][ow][c] = max over valid (ih, iw) = (oh*sh - padTop + kh, ow*sw - padLeft + kw).
+// Padded positions are ignored; a window with no valid position yields 0.
+
+export function maxpoolU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
+  const rowBytes = <usize>W * <usize>C;
+  let o = out;
+  for (let n = 0; n < N; n++) {
+    const img = inp + <usize>n * <usize>H * rowBytes;
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * SH - padTop;
+      const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
+      for (let ow = 0; ow < OW; ow++, o += <usize>C) {
+        const iw0 = ow * SW - padLeft;
+        const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          if (simd && C >= 16) {
+            for (; ; c += 16) {
+              if (c + 16 > C) c = C - 16; // overlapping last block (idempotent)
+              let acc = i8x16.splat(0);
+              for (let kh = kh0; kh < kh1; kh++) {
+                let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * <usize>C + <usize>c;
+                for (let kw = kw0; kw < kw1; kw++, p += <usize>C) acc = i8x16.max_u(acc, v128.load(p));
+              }
+              v128.store(o + <usize>c, acc);
+              if (c + 16 >= C) break;
+            }
+            continue;
+          }
+        }
+        for (; c < C; c++) {
+          let acc: u32 = 0;
+          for (let kh = kh0; kh < kh1; kh++) {
+            let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * <usize>C + <usize>c;
+            for (let kw = kw0; kw < kw1; kw++, p += <usize>C) {
+              const v = <u32>load<u8>(p);
+              acc = v > acc ? v : acc;
+            }
+          }
+          store<u8>(o + <usize>c, <u8>acc);
+        }
+      }
+    }
+  }
+}
+
+// ---- global average pool, u8 ----------------------------------------------------------------
+// y = f32(sum - HW * zi) * scale, scale = si / (HW * so) (f32), clamped to [fmin, fmax],
+// rounded half-to-even, + zo.
+
+export function gavgpoolU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize,
+  zi: i32, scale: f32, zo: i32, fmin: f32, fmax: f32): void {
+  const mlz = MAGIC_BITS - zo;
+  const bias = -HW * zi;
+  const pixStride = <usize>C;
+  for (let n = 0; n < N; n++) {
+    const img = inp + <usize>n * <usize>HW * pixStride;
+    const o = out + <usize>n * pixStride;
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (simd && C >= 16) {
+        const vbias = i32x4.splat(bias), vscale = f32x4.splat(scale);
+        const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+        const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(mlz);
+        for (; ; c += 16) {
+          if (c + 16 > C) c = C - 16;
+          let s0 = vbias, s1 = vbias, s2 = vbias, s3 = vbias;
+          let p = img + <usize>c;
+          for (let i = 0; i < HW; i++, p += pixStride) {
+            const v = v128.load(p);
+            const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+            s0 = i32x4.add(s0, i32x4.extend_low_i16x8_u(lo));
+            s1 = i32x4.add(s1, i32x4.extend_high_i16x8_u(lo));
+            s2 = i32x4.add(s2, i32x4.extend_low_i16x8_u(hi));
+            s3 = i32x4.add(s3, i32x4.extend_high_i16x8_u(hi));
+          }
+          const q0 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(s0), vscale), vmin), vmax), vmagic), vmlz);
+          const q1 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(s1), vscale), vmin), vmax), vmagic), vmlz);
+          const q2 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(s2), vscale), vmin), vmax), vmagic), vmlz);
+          const q3 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(s3), vscale), vmin), vmax), vmagic), vmlz);
+          v128.store(o + <usize>c, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+          if (c + 16 >= C) break;
+        }
+        continue;
+      }
+    }
+    for (; c < C; c++) {
+      let s = bias;
+      let p = img + <usize>c;
+      for (let i = 0; i < HW; i++, p += pixStride) s += <i32>load<u8>(p);
+      const y = clampF(<f32>s * scale, fmin, fmax);
+      store<u8>(o + <usize>c, <u8>magicRound(y, mlz));
+    }
+  }
+}
+
+// ---- global average pool, f32 ---------------------------------------------------------------
+// out[n][c] = (sum over pixels in order, f32) / f32(HW).
+
+export function gavgpoolF32(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize): void {
+  const pixStride = <usize>C << 2;
+  const fhw = <f32>HW;
+  for (let n = 0; n < N; n++) {
+    const img = inp + <usize>n * <usize>HW * pixStride;
+    const o = out + <usize>n * pixStride;
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (simd) {
+        const vhw = f32x4.splat(fhw);
+        for (; c + 4 <= C; c += 4) {
+          let s = f32x4.splat(0);
+          let p = img + (<usize>c << 2);
+          for (let i = 0; i < HW; i++, p += pixStride) s = f32x4.add(s, v128.load(p));
+          v128.store(o + (<usize>c << 2), f32x4.div(s, vhw));
+        }
+      }
+    }
+    for (; c < C; c++) {
+      let s: f32 = 0;
+      let p = img + (<usize>c << 2);
+      for (let i = 0; i < HW; i++, p += pixStride) s += load<f32>(p);
+      store<f32>(o + (<usize>c << 2), s / fhw);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// qu8 elementwise add (residual connections):
+//   y = ((a - za) * ma + (b - zb) * mb) in f32, ma = sa / so, mb = sb / so,
+//   clamped to [fmin, fmax] = [outMin - zo, outMax - zo], rounded half-to-even, + zo.
+
+import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
+
+@inline function addQuarter(a32: v128, b32: v128, vza: v128, vzb: v128, vma: v128, vmb: v128,
+  vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): v128 {
+  const fa = f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a32, vza)), vma);
+  const fb = f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(b32, vzb)), vmb);
+  const y = f32x4.pmin(f32x4.pmax(f32x4.add(fa, fb), vmin), vmax);
+  return i32x4.sub(f32x4.add(y, vmagic), vmlz);
+}
+
+@inline function addScalar(x: i32, y: i32, za: i32, zb: i32, ma: f32, mb: f32, fmin: f32, fmax: f32, mlz: i32): u8 {
+  const fa: f32 = <f32>(x - za) * ma;
+  const fb: f32 = <f32>(y - zb) * mb;
+  return <u8>magicRound(clampF(fa + fb, fmin, fmax), mlz);
+}
+
+export function vaddRef(n: i32, a: usize, b: usize, out: usize,
+  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32): void {
+  const mlz = MAGIC_BITS - zo;
+  for (let i = <usize>start; i < <usize>n; i++) {
+    store<u8>(out + i, addScalar(<i32>load<u8>(a + i), <i32>load<u8>(b + i), za, zb, ma, mb, fmin, fmax, mlz));
+  }
+}
+
+export function vaddSimd(n: i32, a: usize, b: usize, out: usize,
+  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32): void {
+  const vza = i32x4.splat(za), vzb = i32x4.splat(zb);
+  const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
+  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+  const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zo);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const va = v128.load(a + <usize>i);
+    const vb = v128.load(b + <usize>i);
+    const al = i16x8.extend_low_i8x16_u(va), ah = i16x8.extend_high_i8x16_u(va);
+    const bl = i16x8.extend_low_i8x16_u(vb), bh = i16x8.extend_high_i8x16_u(vb);
+    const q0 = addQuarter(i32x4.extend_low_i16x8_u(al), i32x4.extend_low_i16x8_u(bl), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
+    const q1 = addQuarter(i32x4.extend_high_i16x8_u(al), i32x4.extend_high_i16x8_u(bl), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
+    const q2 = addQuarter(i32x4.extend_low_i16x8_u(ah), i32x4.extend_low_i16x8_u(bh), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
+    const q3 = addQuarter(i32x4.extend_high_i16x8_u(ah), i32x4.extend_high_i16x8_u(bh), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
+    v128.store(out + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+  }
+  vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, i);
+}

@@ -1,0 +1,115 @@
+// The `edgeq` command line (Node only): synth, quantize, run, bench, inspect.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { EdgeqError } from '../errors.js';
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer`);
+  return n;
+}
+function num(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number`);
+  return n;
+}
+function triple(value: string): [number, number, number] {
+  const parts = value.split(',').map(Number);
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p))) throw new InvalidArgumentError(`"${value}" is not three comma-separated numbers`);
+  return parts as [number, number, number];
+}
+function intList(value: string): number[] {
+  const parts = value.split(',').map(Number);
+  if (parts.some((p) => !Number.isInteger(p) || p < 1)) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of positive integers`);
+  return parts;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('edgeq')
+    .description('int8 CNN inference in WebAssembly SIMD, and the quantizer that makes its models')
+    .showHelpAfterError();
+
+  program.command('synth')
+    .description('build the embedded ResNet-50 (real architecture, seeded synthetic weights) as ONNX')
+    .argument('<arch>', 'architecture (resnet50)')
+    .requiredOption('-o, --output <file>', 'output .onnx file')
+    .option('--seed <n>', 'weight seed', int, 0)
+    .addOption(new Option('--style <style>', 'graph spelling').choices(['torchvision', 'zoo']).default('torchvision'))
+    .action(async (arch: string, opts) => (await import('./synth.js')).synthCommand(arch, opts));
+
+  program.command('quantize')
+    .description('post-training int8 quantization of an fp32 ONNX CNN to a packed .edgeq model (and a QDQ ONNX model)')
+    .argument('<model>', 'fp32 ONNX model')
+    .requiredOption('-o, --output <file>', 'output .edgeq file')
+    .option('--qdq <file>', 'also write a QDQ ONNX model with the same integers (runs in onnxruntime-web)')
+    .option('--calib <dir>', 'calibration image folder (JPEG/PNG; labels.tsv optional)')
+    .option('--calib-count <n>', 'images taken from --calib, chosen by --seed', int, 100)
+    .option('--seed <n>', 'seed of the calibration subset', int, 0)
+    .option('--calib-synthetic <n>', 'calibrate on N synthetic images instead of a folder', int)
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset stored in the model').choices(['imagenet', 'unit']).default('imagenet'))
+    .option('--mean <r,g,b>', 'override the preset mean', triple)
+    .option('--std <r,g,b>', 'override the preset std', triple)
+    .option('--resize <n>', 'override the preset resize (short side)', int)
+    .option('--crop <n>', 'override the preset centre crop', int)
+    .addOption(new Option('--method <method>', 'calibration method').choices(['minmax', 'percentile', 'mse', 'entropy']))
+    .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
+    .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
+    .option('--report [file]', 'print the per-layer report on held-back calibration images (and write it as JSON to file)')
+    .option('--report-count <n>', 'held-back inputs used by the report', int, 20)
+    .option('--threads <n>', 'onnxruntime-web threads used for calibration', int, 1)
+    .action(async (model: string, opts) => (await import('./quantize.js')).quantizeCommand(model, opts));
+
+  program.command('run')
+    .description('classify images with an .edgeq model')
+    .argument('<model>', '.edgeq model')
+    .argument('<images...>', 'JPEG or PNG files')
+    .option('-k, --top <k>', 'classes to print', int, 5)
+    .addOption(new Option('--backend <backend>', 'kernel build').choices(['auto', 'simd', 'scalar']).default('auto'))
+    .option('--json', 'print JSON')
+    .action(async (model: string, images: string[], opts) => (await import('./run.js')).runCommand(model, images, opts));
+
+  program.command('bench')
+    .description('benchmark edgeq int8 against onnxruntime-web fp32 and int8 (default: the embedded ResNet-50)')
+    .option('--model <file>', 'fp32 ONNX model (default: the embedded ResNet-50)')
+    .option('--images <dir>', 'labelled images for accuracy (with --labels)')
+    .option('--labels <file>', 'labels.tsv: file<TAB>index[<TAB>synset<TAB>name]')
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset for --images').choices(['imagenet', 'unit']).default('imagenet'))
+    .option('--runs <n>', 'timed runs per engine', int, 20)
+    .option('--inputs <n>', 'inputs compared for accuracy', int, 200)
+    .option('--calib-count <n>', 'calibration images', int, 100)
+    .option('--threads <list>', 'thread counts, e.g. 1,2', intList, [1])
+    .option('--json <file>', 'write every figure as JSON')
+    .option('--kernels', 'run the kernel suite (GMAC/s per ResNet-50 conv shape against the bare-loop peak)')
+    .action(async (opts) => (await import('./bench.js')).benchCommand(opts));
+
+  program.command('inspect')
+    .description('print the contents of an .edgeq or .onnx model')
+    .argument('<model>', '.edgeq or .onnx file')
+    .option('--json', 'print JSON')
+    .action(async (model: string, opts) => (await import('./inspect.js')).inspectCommand(model, opts));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof EdgeqError) {
+      console.error(`edgeq: ${err.message} [${err.code}]`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Reads a file with an error that names it. */
+export function readInput(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new EdgeqError('BAD_OPTION', `${what} ${path} does not exist`);
+  return new Uint8Array(readFileSync(path));
+}
+
+export function writeOutput(path: string, bytes: Uint8Array | string): void {
+  writeFileSync(path, bytes);
+}

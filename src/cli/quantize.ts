@@ -1,0 +1,81 @@
+// `edgeq quantize`: fp32 ONNX -> .edgeq (+ QDQ ONNX), calibrated on a folder of images or on synthetic images.
+import cliProgress from 'cli-progress';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { EdgeqError } from '../errors.js';
+import { PRESETS, type PreprocessSpec } from '../image/spec.js';
+import { quantizeModel, DEFAULT_METHOD } from '../../tools/quantize/index.js';
+import { buildReport, formatReport } from '../../tools/quantize/report.js';
+import type { CalibrationMethod } from '../../tools/quantize/histogram.js';
+import { readInput } from './index.js';
+import { folderInputs, syntheticInputs, readLabelsFile } from './inputs.js';
+
+export interface QuantizeCliOptions {
+  output: string;
+  qdq?: string;
+  calib?: string;
+  calibCount: number;
+  seed: number;
+  calibSynthetic?: number;
+  preprocess: 'imagenet' | 'unit';
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  resize?: number;
+  crop?: number;
+  method?: CalibrationMethod;
+  percentile: number;
+  labels?: string;
+  report?: string | boolean;
+  reportCount: number;
+  threads: number;
+}
+
+export function specFromOptions(o: Pick<QuantizeCliOptions, 'preprocess' | 'mean' | 'std' | 'resize' | 'crop'>): PreprocessSpec {
+  const spec: PreprocessSpec = { ...PRESETS[o.preprocess] };
+  if (o.mean) spec.mean = o.mean;
+  if (o.std) spec.std = o.std;
+  if (o.resize) spec.resize = o.resize;
+  if (o.crop) spec.crop = o.crop;
+  return spec;
+}
+
+export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions): Promise<void> {
+  if (o.calib && o.calibSynthetic !== undefined) throw new EdgeqError('BAD_OPTION', 'give either --calib DIR or --calib-synthetic N, not both');
+  const bytes = readInput(modelPath, 'model');
+  const spec = specFromOptions(o);
+  const method = o.method ?? DEFAULT_METHOD;
+  let calib: { count: number; inputs: Iterable<Float32Array> };
+  let held: () => Iterable<Float32Array>;
+  if (o.calib) {
+    const src = folderInputs(o.calib, spec, o.calibCount, o.seed);
+    calib = { count: src.calib.length, inputs: src.calibInputs() };
+    held = () => src.evalInputs(o.reportCount);
+  } else {
+    const n = o.calibSynthetic ?? 100;
+    calib = { count: n, inputs: syntheticInputs(o.seed, n, spec) };
+    held = () => syntheticInputs(o.seed + 1_000_003, o.reportCount, spec);
+    if (o.calibSynthetic === undefined) console.log(`no --calib folder: calibrating on ${n} synthetic images`);
+  }
+  const labels = o.labels ? readLabelsFile(o.labels) : undefined;
+
+  const bar = new cliProgress.SingleBar({ format: 'calibrating [{bar}] {value}/{total} images | ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const t0 = performance.now();
+  bar.start(calib.count, 0);
+  const result = await quantizeModel(bytes, {
+    calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
+    preprocess: spec, labels, threads: o.threads, onProgress: (p) => bar.update(p.done),
+  });
+  bar.stop();
+  writeFileSync(o.output, result.edgeq);
+  if (o.qdq) writeFileSync(o.qdq, result.qdq);
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  console.log(`quantized ${modelPath}: ${result.model.ops.length} int8 ops, method ${method}, ${calib.count} calibration images, ${secs} s`);
+  console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)${o.qdq ? ` and ${o.qdq} (${(result.qdq.length / 1e6).toFixed(2)} MB)` : ''}`);
+
+  if (o.report) {
+    const report = await buildReport(bytes, result.qdq, result.graph, result.model, held(), { threads: o.threads });
+    console.log(formatReport(report));
+    if (typeof o.report === 'string') writeFileSync(o.report, JSON.stringify(report, null, 2));
+  }
+}
+
+export { readFileSync };

@@ -1,0 +1,228 @@
+// Reads and validates a .edgeq file (docs/format.md). Every check names the field and byte offset,
+// so a truncated or corrupted file is reported, never executed.
+import { EdgeqError } from '../errors.js';
+import { crc32 } from './crc32.js';
+import { ALIGN, FIXED_SIZE, FORMAT_VERSION, MAGIC, SECTION_ENTRY_SIZE } from './writer.js';
+import type { Activation, QModel, QOp, QTensor } from './qmodel.js';
+
+export interface ReadOptions {
+  /** Named in error messages. */
+  fileName?: string;
+  /** Skip the per-section CRCs (the header CRC is always checked). Default false. */
+  skipSectionChecksums?: boolean;
+}
+
+const MAX_TENSOR_BYTES = 2 ** 31;
+
+export function readEdgeq(bytes: Uint8Array, options: ReadOptions = {}): QModel {
+  const where = options.fileName ? `${options.fileName}: ` : '';
+  const fail = (msg: string): never => {
+    throw new EdgeqError('BAD_MODEL', `${where}${msg}`);
+  };
+  if (!(bytes instanceof Uint8Array)) fail('model bytes must be a Uint8Array');
+  if (bytes.length < FIXED_SIZE + 4) fail(`file is ${bytes.length} bytes, shorter than the ${FIXED_SIZE + 4}-byte minimum (truncated?)`);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) fail(`bad magic at offset ${i}: not an .edgeq file`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u32 = (off: number) => view.getUint32(off, true);
+  const version = u32(8);
+  if (version !== FORMAT_VERSION) fail(`unsupported format version ${version} at offset 8 (this reader reads version ${FORMAT_VERSION})`);
+  const flags = u32(12);
+  if (flags !== 0) fail(`unknown flags 0x${flags.toString(16)} at offset 12`);
+  const fileLength = u32(16);
+  if (fileLength !== bytes.length) {
+    fail(`file length field at offset 16 says ${fileLength} bytes but the file has ${bytes.length} (${bytes.length < fileLength ? 'truncated' : 'trailing bytes'})`);
+  }
+  const headerOffset = u32(20);
+  const headerLength = u32(24);
+  const sectionCount = u32(28);
+  const tableEnd = FIXED_SIZE + SECTION_ENTRY_SIZE * sectionCount;
+  if (sectionCount > 1_000_000 || tableEnd > fileLength - 4) fail(`section count ${sectionCount} at offset 28 does not fit in the file`);
+  if (headerOffset !== tableEnd) fail(`header offset ${headerOffset} at offset 20 should be ${tableEnd} (right after the section table)`);
+  const headerEnd = headerOffset + headerLength;
+  if (headerLength === 0 || headerEnd > fileLength - 4) fail(`header [${headerOffset}, ${headerEnd}) at offset 24 runs past the file`);
+  const storedCrc = u32(fileLength - 4);
+  const actualCrc = crc32(bytes, 0, headerEnd);
+  if (storedCrc !== actualCrc) {
+    fail(`header checksum mismatch (stored 0x${storedCrc.toString(16)} at offset ${fileLength - 4}, computed 0x${actualCrc.toString(16)}): the fixed part, section table or header is corrupt`);
+  }
+
+  // Sections: aligned, in order, not overlapping the header or each other, inside the file.
+  const blobs: Uint8Array[] = [];
+  let prevEnd = headerEnd;
+  for (let i = 0; i < sectionCount; i++) {
+    const e = FIXED_SIZE + SECTION_ENTRY_SIZE * i;
+    const off = u32(e);
+    const len = u32(e + 4);
+    const crc = u32(e + 8);
+    if (u32(e + 12) !== 0) fail(`section ${i}: reserved field at offset ${e + 12} is not zero`);
+    if (off % ALIGN !== 0) fail(`section ${i}: offset ${off} (table entry at ${e}) is not ${ALIGN}-byte aligned`);
+    if (off < prevEnd) fail(`section ${i}: offset ${off} (table entry at ${e}) overlaps the header or section ${i - 1} (which ends at ${prevEnd})`);
+    if (off + len > fileLength - 4) fail(`section ${i}: [${off}, ${off + len}) (table entry at ${e}) runs past the end of the data at ${fileLength - 4}`);
+    const blob = bytes.subarray(off, off + len);
+    if (!options.skipSectionChecksums) {
+      const actual = crc32(blob);
+      if (actual !== crc) fail(`section ${i} at offset ${off} (${len} bytes) is corrupt: checksum 0x${actual.toString(16)}, expected 0x${crc.toString(16)}`);
+    }
+    blobs.push(blob);
+    prevEnd = off + len;
+  }
+
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(headerOffset, headerEnd)));
+  } catch (err) {
+    fail(`header at offset ${headerOffset} is not valid UTF-8 JSON: ${(err as Error).message}`);
+  }
+  const model = { ...(header as object), blobs } as QModel;
+  validateModel(model, where);
+  return model;
+}
+
+/** Semantic checks on a model's header: indices, shapes, quantization parameters, op order. */
+export function validateModel(model: QModel, where = ''): void {
+  const fail = (msg: string): never => {
+    throw new EdgeqError('BAD_MODEL', `${where}${msg}`);
+  };
+  if (typeof model !== 'object' || model === null) fail('header is not an object');
+  if (!Array.isArray(model.tensors) || model.tensors.length === 0) fail('header: "tensors" must be a non-empty array');
+  if (!Array.isArray(model.ops) || model.ops.length === 0) fail('header: "ops" must be a non-empty array');
+  const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const tensorIndex = (v: unknown, what: string): number => {
+    if (!isInt(v) || v >= model.tensors.length) fail(`${what}: tensor index ${JSON.stringify(v)} is not in 0..${model.tensors.length - 1}`);
+    return v as number;
+  };
+
+  model.tensors.forEach((t: QTensor, i) => {
+    const what = `tensor ${i} (${JSON.stringify(t?.name)})`;
+    if (typeof t !== 'object' || t === null || typeof t.name !== 'string') fail(`${what}: malformed entry`);
+    if (!Array.isArray(t.shape) || t.shape.length !== 4 || !t.shape.every((d) => isInt(d, 1))) {
+      fail(`${what}: shape ${JSON.stringify(t.shape)} must be 4 positive integers [N,H,W,C]`);
+    }
+    const elems = t.shape.reduce((a, b) => a * b, 1);
+    if (t.dtype !== 'uint8' && t.dtype !== 'float32') fail(`${what}: dtype ${JSON.stringify(t.dtype)} is not uint8 or float32`);
+    if (elems * (t.dtype === 'float32' ? 4 : 1) > MAX_TENSOR_BYTES) fail(`${what}: shape ${JSON.stringify(t.shape)} needs more than 2^31 bytes`);
+    if (t.dtype === 'uint8') {
+      if (typeof t.scale !== 'number' || !Number.isFinite(t.scale) || t.scale <= 0) fail(`${what}: scale ${t.scale} must be finite and positive`);
+      if (!isInt(t.zeroPoint) || t.zeroPoint > 255) fail(`${what}: zero point ${t.zeroPoint} must be an integer in 0..255`);
+    }
+  });
+
+  const inp = model.input;
+  if (typeof inp !== 'object' || inp === null) fail('header: missing "input"');
+  const inT = model.tensors[tensorIndex(inp.tensor, 'input')];
+  if (!Array.isArray(inp.nchw) || inp.nchw.length !== 4 || !inp.nchw.every((d) => isInt(d, 1))) fail(`input: nchw ${JSON.stringify(inp.nchw)} must be 4 positive integers`);
+  const [n, c, h, w] = inp.nchw;
+  if (inT.shape[0] !== n || inT.shape[1] !== h || inT.shape[2] !== w || inT.shape[3] !== c) {
+    fail(`input: nchw ${JSON.stringify(inp.nchw)} does not match tensor shape ${JSON.stringify(inT.shape)}`);
+  }
+  if (typeof model.output !== 'object' || model.output === null) fail('header: missing "output"');
+  tensorIndex(model.output.tensor, 'output');
+
+  const written = new Set<number>([inp.tensor]);
+  const read = (idx: unknown, what: string): QTensor => {
+    const i = tensorIndex(idx, what);
+    if (!written.has(i)) fail(`${what}: reads tensor ${i} (${model.tensors[i].name}) before any op writes it`);
+    return model.tensors[i];
+  };
+  const write = (idx: unknown, what: string): QTensor => {
+    const i = tensorIndex(idx, what);
+    if (written.has(i)) fail(`${what}: writes tensor ${i} (${model.tensors[i].name}) a second time`);
+    written.add(i);
+    return model.tensors[i];
+  };
+  const pair = (v: unknown, what: string, min: number): [number, number] => {
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => isInt(d, min))) fail(`${what} ${JSON.stringify(v)} must be 2 integers >= ${min}`);
+    return v as [number, number];
+  };
+  const quad = (v: unknown, what: string): [number, number, number, number] => {
+    if (!Array.isArray(v) || v.length !== 4 || !v.every((d) => isInt(d, 0))) fail(`${what} ${JSON.stringify(v)} must be 4 integers >= 0`);
+    return v as [number, number, number, number];
+  };
+  const activation = (a: Activation, what: string) => {
+    if (typeof a !== 'object' || a === null) fail(`${what}: missing activation`);
+    if (a.kind === 'leakyrelu') {
+      if (typeof a.alpha !== 'number' || !Number.isFinite(a.alpha)) fail(`${what}: leakyrelu alpha ${a.alpha} must be finite`);
+    } else if (a.kind !== 'none' && a.kind !== 'relu') fail(`${what}: unknown activation ${JSON.stringify(a.kind)}`);
+  };
+  const outDim = (inp: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((inp + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+
+  model.ops.forEach((op: QOp, i) => {
+    const what = `op ${i} (${JSON.stringify(op?.name)}, ${JSON.stringify(op?.op)})`;
+    if (typeof op !== 'object' || op === null) fail(`op ${i}: malformed entry`);
+    switch (op.op) {
+      case 'conv': {
+        const x = read(op.input, `${what} input`);
+        const y = write(op.output, `${what} output`);
+        const [kh, kw] = pair(op.kernel, `${what} kernel`, 1);
+        const [sh, sw] = pair(op.stride, `${what} stride`, 1);
+        const [dh, dw] = pair(op.dilation, `${what} dilation`, 1);
+        const [pt, pl, pb, pr] = quad(op.pads, `${what} pads`);
+        if (!isInt(op.group, 1) || !isInt(op.inChannels, 1) || !isInt(op.outChannels, 1)) fail(`${what}: group/inChannels/outChannels must be positive integers`);
+        if (op.inChannels % op.group !== 0 || op.outChannels % op.group !== 0) fail(`${what}: channels ${op.inChannels}->${op.outChannels} not divisible by group ${op.group}`);
+        if (x.dtype !== 'uint8') fail(`${what}: input must be uint8`);
+        if (x.shape[3] !== op.inChannels) fail(`${what}: input has ${x.shape[3]} channels, op expects ${op.inChannels}`);
+        const oh = outDim(x.shape[1], kh, sh, dh, pt, pb);
+        const ow = outDim(x.shape[2], kw, sw, dw, pl, pr);
+        if (y.shape[0] !== x.shape[0] || y.shape[1] !== oh || y.shape[2] !== ow || y.shape[3] !== op.outChannels) {
+          fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},${oh},${ow},${op.outChannels}]`);
+        }
+        activation(op.activation, what);
+        if (!isInt(op.weights) || op.weights >= model.blobs.length) fail(`${what}: weights section ${op.weights} does not exist (${model.blobs.length} sections)`);
+        if (typeof op.packing !== 'string') fail(`${what}: missing packing name`);
+        break;
+      }
+      case 'add': {
+        const a = read(op.a, `${what} input a`);
+        const b = read(op.b, `${what} input b`);
+        const y = write(op.output, `${what} output`);
+        const same = (p: QTensor, q: QTensor) => p.shape.every((d, k) => d === q.shape[k]);
+        if (!same(a, b) || !same(a, y)) fail(`${what}: shapes ${JSON.stringify(a.shape)} + ${JSON.stringify(b.shape)} -> ${JSON.stringify(y.shape)} must all be equal`);
+        if (a.dtype !== 'uint8' || b.dtype !== 'uint8' || y.dtype !== 'uint8') fail(`${what}: add works on uint8 tensors`);
+        activation(op.activation, what);
+        break;
+      }
+      case 'maxpool': {
+        const x = read(op.input, `${what} input`);
+        const y = write(op.output, `${what} output`);
+        const [kh, kw] = pair(op.kernel, `${what} kernel`, 1);
+        const [sh, sw] = pair(op.stride, `${what} stride`, 1);
+        const [pt, pl, pb, pr] = quad(op.pads, `${what} pads`);
+        if (pt >= kh || pb >= kh || pl >= kw || pr >= kw) fail(`${what}: pads ${JSON.stringify(op.pads)} must be smaller than the kernel`);
+        const oh = outDim(x.shape[1], kh, sh, 1, pt, pb);
+        const ow = outDim(x.shape[2], kw, sw, 1, pl, pr);
+        if (x.dtype !== 'uint8' || y.dtype !== 'uint8') fail(`${what}: max pool works on uint8 tensors`);
+        if (y.shape[1] !== oh || y.shape[2] !== ow || y.shape[3] !== x.shape[3] || y.shape[0] !== x.shape[0]) {
+          fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},${oh},${ow},${x.shape[3]}]`);
+        }
+        if (x.scale !== y.scale || x.zeroPoint !== y.zeroPoint) fail(`${what}: max pool input and output must share scale and zero point`);
+        break;
+      }
+      case 'gap': {
+        const x = read(op.input, `${what} input`);
+        const y = write(op.output, `${what} output`);
+        if (y.shape[1] !== 1 || y.shape[2] !== 1 || y.shape[3] !== x.shape[3] || y.shape[0] !== x.shape[0]) {
+          fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},1,1,${x.shape[3]}]`);
+        }
+        if (x.dtype !== y.dtype) fail(`${what}: input and output dtypes must match (${x.dtype} vs ${y.dtype})`);
+        break;
+      }
+      default:
+        fail(`${what}: unknown op type`);
+    }
+  });
+  if (!written.has(model.output.tensor)) fail(`output tensor ${model.output.tensor} is never written`);
+  if (model.labels !== undefined && (!Array.isArray(model.labels) || !model.labels.every((l) => typeof l === 'string'))) {
+    fail('header: "labels" must be an array of strings');
+  }
+  const p = model.preprocess;
+  if (p !== undefined) {
+    const ok = typeof p === 'object' && p !== null
+      && (p.resizeMode === 'short-side' || p.resizeMode === 'square-crop') && isInt(p.resize, 1) && isInt(p.crop, 1)
+      && (p.interpolation === 'antialias' || p.interpolation === 'bilinear') && typeof p.scale === 'number' && p.scale > 0
+      && [p.mean, p.std].every((v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      && p.std.every((x) => x !== 0) && (p.channels === 'rgb' || p.channels === 'bgr');
+    if (!ok) fail(`header: "preprocess" is not a valid preprocessing spec: ${JSON.stringify(p)}`);
+  }
+}

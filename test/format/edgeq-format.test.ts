@@ -1,0 +1,134 @@
+// The .edgeq reader/writer: exact round trip, and each kind of damage rejected with its own error.
+import { describe, expect, it } from 'vitest';
+import { EdgeqError } from '../../src/errors.js';
+import { readEdgeq } from '../../src/format/reader.js';
+import { writeEdgeq, ALIGN } from '../../src/format/writer.js';
+import { crc32 } from '../../src/format/crc32.js';
+import type { QModel } from '../../src/format/qmodel.js';
+import { IMAGENET } from '../../src/image/spec.js';
+
+function tinyModel(): QModel {
+  const blob = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+  return {
+    input: { name: 'input', tensor: 0, nchw: [1, 3, 8, 8] },
+    output: { name: 'logits', tensor: 4 },
+    tensors: [
+      { name: 'input', shape: [1, 8, 8, 3], dtype: 'uint8', scale: 0.02, zeroPoint: 120 },
+      { name: 'c1', shape: [1, 4, 4, 16], dtype: 'uint8', scale: 0.05, zeroPoint: 0 },
+      { name: 'p1', shape: [1, 2, 2, 16], dtype: 'uint8', scale: 0.05, zeroPoint: 0 },
+      { name: 'c2', shape: [1, 2, 2, 10], dtype: 'float32', scale: 1, zeroPoint: 0 },
+      { name: 'logits', shape: [1, 1, 1, 10], dtype: 'float32', scale: 1, zeroPoint: 0 },
+    ],
+    ops: [
+      { op: 'conv', name: 'conv1', input: 0, output: 1, kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1,
+        inChannels: 3, outChannels: 16, activation: { kind: 'relu' }, weights: 0, packing: 'test', weightScales: new Float32Array(16).fill(0.01) },
+      { op: 'maxpool', name: 'pool', input: 1, output: 2, kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0] },
+      { op: 'conv', name: 'head', input: 2, output: 3, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 1,
+        inChannels: 16, outChannels: 10, activation: { kind: 'none' }, weights: 1, packing: 'test' },
+      { op: 'gap', name: 'gap', input: 3, output: 4 },
+    ],
+    blobs: [blob(1000, 1), blob(333, 2)],
+    preprocess: IMAGENET,
+    labels: Array.from({ length: 10 }, (_, i) => `class ${i}`),
+    producer: 'test',
+    sourceHash: 'ab'.repeat(32),
+    meta: { calibrationMethod: 'minmax' },
+  };
+}
+
+function expectBad(bytes: Uint8Array, ...fragments: string[]): void {
+  let err: unknown;
+  try { readEdgeq(bytes, { fileName: 'm.edgeq' }); } catch (e) { err = e; }
+  expect(err).toBeInstanceOf(EdgeqError);
+  expect((err as EdgeqError).code).toBe('BAD_MODEL');
+  for (const f of fragments) expect((err as Error).message).toContain(f);
+}
+
+/** Rewrites the header JSON of a valid file (and fixes its checksums), to test semantic validation. */
+function withHeader(model: QModel, edit: (h: any) => void): Uint8Array {
+  const m = structuredClone({ ...model, blobs: [] }) as any;
+  edit(m);
+  return writeEdgeq({ ...m, blobs: model.blobs });
+}
+
+describe('.edgeq format', () => {
+  it('round-trips a model exactly', () => {
+    const m = tinyModel();
+    const bytes = writeEdgeq(m);
+    const back = readEdgeq(bytes);
+    expect(back.blobs.map((b) => Array.from(b))).toEqual(m.blobs.map((b) => Array.from(b)));
+    expect(back.tensors).toEqual(m.tensors);
+    expect(back.preprocess).toEqual(m.preprocess);
+    expect(back.labels).toEqual(m.labels);
+    expect((back.ops[0] as any).weightScales).toEqual(Array.from(m.ops[0].op === 'conv' ? m.ops[0].weightScales! : []));
+    expect(writeEdgeq(back)).toEqual(bytes); // re-writing what was read gives the same bytes
+  });
+
+  it('aligns every section to 64 bytes', () => {
+    const bytes = writeEdgeq(tinyModel());
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < 2; i++) expect(view.getUint32(32 + 16 * i, true) % ALIGN).toBe(0);
+  });
+
+  it('rejects truncated files at every cut', () => {
+    const bytes = writeEdgeq(tinyModel());
+    for (const cut of [0, 5, 20, 40, 100, bytes.length - 300, bytes.length - 1]) {
+      expectBad(bytes.subarray(0, cut), 'm.edgeq');
+    }
+    expectBad(bytes.subarray(0, bytes.length - 1), 'truncated');
+  });
+
+  it('rejects bad magic, version, flags', () => {
+    const bytes = writeEdgeq(tinyModel());
+    const magic = bytes.slice(); magic[0] = 0x50;
+    expectBad(magic, 'magic');
+    const version = bytes.slice(); new DataView(version.buffer).setUint32(8, 2, true);
+    expectBad(version, 'version 2');
+    const flags = bytes.slice(); new DataView(flags.buffer).setUint32(12, 4, true);
+    expectBad(flags, 'flags');
+  });
+
+  it('detects a flipped bit in the header and in each section, naming the section and offset', () => {
+    const bytes = writeEdgeq(tinyModel());
+    const view = new DataView(bytes.buffer);
+    const headerOffset = view.getUint32(20, true);
+    const h = bytes.slice(); h[headerOffset + 10] ^= 0x04;
+    expectBad(h, 'header checksum mismatch');
+    for (let s = 0; s < 2; s++) {
+      const off = view.getUint32(32 + 16 * s, true);
+      const b = bytes.slice(); b[off + 7] ^= 0x80;
+      expectBad(b, `section ${s} at offset ${off}`, 'corrupt');
+    }
+  });
+
+  it('rejects oversized and overlapping section offsets', () => {
+    const bytes = writeEdgeq(tinyModel());
+    const headerEnd = new DataView(bytes.buffer).getUint32(20, true) + new DataView(bytes.buffer).getUint32(24, true);
+    const patch = (entry: number, field: number, value: number) => {
+      const b = bytes.slice();
+      const v = new DataView(b.buffer);
+      v.setUint32(32 + 16 * entry + field, value, true);
+      v.setUint32(b.length - 4, crc32(b, 0, headerEnd), true); // a consistent header checksum: the range check must catch it
+      return b;
+    };
+    expectBad(patch(1, 0, 0xffffffc0), 'section 1', 'runs past');
+    expectBad(patch(1, 4, 0x7fffffff), 'section 1', 'runs past');
+    expectBad(patch(1, 0, 64), 'section 1', 'overlaps');
+    expectBad(patch(0, 0, 100), 'not 64-byte aligned');
+  });
+
+  it('validates the header semantically', () => {
+    const m = tinyModel();
+    expectBad(withHeader(m, (h) => { h.tensors[1].scale = -1; }), 'tensor 1', 'scale');
+    expectBad(withHeader(m, (h) => { h.tensors[1].scale = null; }), 'tensor 1', 'scale');
+    expectBad(withHeader(m, (h) => { h.tensors[1].zeroPoint = 300; }), 'zero point');
+    expectBad(withHeader(m, (h) => { h.tensors[1].shape = [1, 65536, 65536, 16]; }), '2^31');
+    expectBad(withHeader(m, (h) => { h.ops[0].input = 9; }), 'tensor index 9');
+    expectBad(withHeader(m, (h) => { h.ops[0].weights = 5; }), 'weights section 5');
+    expectBad(withHeader(m, (h) => { h.ops[0].stride = [1, 1]; }), 'output shape');
+    expectBad(withHeader(m, (h) => { h.ops.reverse(); }), 'before any op writes it');
+    expectBad(withHeader(m, (h) => { h.ops[1].op = 'softmax'; }), 'unknown op type');
+    expectBad(withHeader(m, (h) => { h.labels = [1, 2]; }), 'labels');
+    expectBad(withHeader(m, (h) => { h.preprocess.std = [0, 1, 1]; }), 'preprocess');
+  });
+});

@@ -1,0 +1,50 @@
+// Calibration: runs the fp32 model in onnxruntime-web on calibration inputs with every tensor the
+// int8 graph quantizes exposed as an extra output, and collects one ActivationHistogram per tensor.
+import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ActivationHistogram, chooseRange, type Range, type RangeOptions } from './histogram.js';
+import type { FloatGraph } from './prepare.js';
+
+export interface CalibrationProgress {
+  done: number;
+  total: number;
+}
+
+/** The tensors whose ranges the quantizer needs: the input and every op's output. */
+export function calibrationTensors(g: FloatGraph): string[] {
+  return [...new Set([g.input.name, ...g.ops.map((op) => op.output)])];
+}
+
+export async function collectHistograms(
+  onnxBytes: Uint8Array,
+  g: FloatGraph,
+  inputs: AsyncIterable<Float32Array> | Iterable<Float32Array>,
+  options: { count: number; threads?: number; onProgress?: (p: CalibrationProgress) => void } ,
+): Promise<Map<string, ActivationHistogram>> {
+  const names = calibrationTensors(g);
+  const extra = names.filter((n) => n !== g.input.name && n !== g.outputName);
+  const session = await ReferenceSession.create(onnxBytes, { threads: options.threads ?? 1, extraOutputs: extra });
+  const hists = new Map(names.map((n) => [n, new ActivationHistogram()]));
+  let done = 0;
+  try {
+    for await (const x of inputs) {
+      const { outputs } = await session.run({ [g.input.name]: { dims: g.input.nchw, data: x } });
+      hists.get(g.input.name)!.add(x);
+      for (const n of names) {
+        if (n === g.input.name) continue;
+        const t = outputs[n] ?? (n === g.output ? outputs[g.outputName] : undefined);
+        if (t) hists.get(n)!.add(t.data);
+      }
+      done++;
+      options.onProgress?.({ done, total: options.count });
+    }
+  } finally {
+    await session.release();
+  }
+  return hists;
+}
+
+export function chooseRanges(hists: Map<string, ActivationHistogram>, options: RangeOptions): Map<string, Range> {
+  const ranges = new Map<string, Range>();
+  for (const [name, h] of hists) ranges.set(name, chooseRange(h, options));
+  return ranges;
+}

@@ -1,0 +1,143 @@
+// Exports the quantized model as a standard ONNX QDQ model that onnxruntime-web runs, with exactly
+// the integer weights, biases, scales and zero points of the .edgeq file, so both engines can be
+// compared on the same int8 numbers.
+//
+// Pattern per op (the one ORT's QDQ transformers fuse into QLinearConv / QLinearAdd on WASM: uint8
+// activations, int8 per-channel weights, int32 bias):
+//   x(uint8 via DQ) -> Conv(DQ(W int8, axis 0), DQ(b int32)) [-> LeakyRelu] -> Q -> DQ -> ...
+// A fused ReLU needs no node: its output zero point is 0, so QuantizeLinear's saturation is the ReLU.
+// Float32 tensors (the classifier head) have no Q/DQ pair after them.
+import type { FloatGraph } from './prepare.js';
+import type { Activation } from '../../src/format/qmodel.js';
+import type { QuantizeResult } from './quantize.js';
+import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
+import { makeTensor } from '../../src/onnx/tensor.js';
+import { writeOnnx } from '../../src/onnx/writer.js';
+
+export const QDQ_OPSET = 13;
+
+export function exportQdq(g: FloatGraph, q: QuantizeResult): Uint8Array {
+  const { model } = q;
+  const nodes: NodeDef[] = [];
+  const inits: TensorValue[] = [];
+  const tensorOf = new Map(model.tensors.map((t) => [t.name, t]));
+
+  /** Adds Q -> DQ after a float tensor `raw`, naming the DQ output `name` (the ONNX tensor's own name). */
+  const qdq = (raw: string, name: string) => {
+    const t = tensorOf.get(name)!;
+    if (t.dtype === 'float32') {
+      if (raw !== name) nodes.push(makeNode('Identity', [raw], [name], {}, `${name}/identity`));
+      return;
+    }
+    inits.push(makeTensor(`${name}/scale`, 'float32', [], [t.scale]));
+    inits.push(makeTensor(`${name}/zero_point`, 'uint8', [], [t.zeroPoint]));
+    nodes.push(makeNode('QuantizeLinear', [raw, `${name}/scale`, `${name}/zero_point`], [`${name}/q`], {}, `${name}/QuantizeLinear`));
+    nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [name], {}, `${name}/DequantizeLinear`));
+  };
+
+  const inputRaw = `${g.input.name}/float`;
+  qdq(inputRaw, g.input.name);
+  for (const op of g.ops) {
+    switch (op.op) {
+      case 'conv': {
+        const w = q.convWeights.get(op.name)!;
+        const x = tensorOf.get(op.input)!;
+        const O = op.outChannels, I = op.inChannels / op.group, [kh, kw] = op.kernel;
+        const oihw = new Int8Array(w.weights.length);
+        for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) {
+          oihw[((o * I + i) * kh + y) * kw + xx] = w.weights[((o * kh + y) * kw + xx) * I + i];
+        }
+        const biasScale = Float32Array.from(w.scales, (s) => Math.fround(x.scale * s));
+        const p = op.name;
+        inits.push(makeTensor(`${p}/W_q`, 'int8', op.fullyConnected ? [O, I] : [O, I, kh, kw], oihw));
+        inits.push(makeTensor(`${p}/W_scale`, 'float32', [O], w.scales));
+        inits.push(makeTensor(`${p}/W_zero_point`, 'int8', [O], new Int8Array(O)));
+        inits.push(makeTensor(`${p}/B_q`, 'int32', [O], w.bias));
+        inits.push(makeTensor(`${p}/B_scale`, 'float32', [O], biasScale));
+        inits.push(makeTensor(`${p}/B_zero_point`, 'int32', [O], new Int32Array(O)));
+        nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
+        nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
+        let pre = `${p}/out`;
+        if (op.fullyConnected) {
+          nodes.push(makeNode('Flatten', [op.input], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
+          nodes.push(makeNode('Gemm', [`${p}/flat`, `${p}/W`, `${p}/B`], [pre], { transB: attr.int(1) }, p));
+          // Back to [N, C, 1, 1] so every tensor of the int8 graph keeps one layout.
+          inits.push(makeTensor(`${p}/shape4`, 'int64', [4], [0, -1, 1, 1]));
+          nodes.push(makeNode('Reshape', [pre, `${p}/shape4`], [`${p}/out4`], {}, `${p}/Reshape`));
+          pre = `${p}/out4`;
+        } else {
+          const [pt, pl, pb, pr] = op.pads;
+          nodes.push(makeNode('Conv', [op.input, `${p}/W`, `${p}/B`], [pre], {
+            kernel_shape: attr.ints([kh, kw]), strides: attr.ints(op.stride), pads: attr.ints([pt, pl, pb, pr]),
+            dilations: attr.ints(op.dilation), group: attr.int(op.group),
+          }, p));
+        }
+        pre = activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32');
+        qdq(pre, op.output);
+        break;
+      }
+      case 'add': {
+        const pre = `${op.name}/out`;
+        nodes.push(makeNode('Add', [op.a, op.b], [pre], {}, op.name));
+        qdq(activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32'), op.output);
+        break;
+      }
+      case 'maxpool': {
+        const [pt, pl, pb, pr] = op.pads;
+        nodes.push(makeNode('MaxPool', [op.input], [`${op.name}/out`], {
+          kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints([pt, pl, pb, pr]),
+        }, op.name));
+        qdq(`${op.name}/out`, op.output);
+        break;
+      }
+      case 'gap':
+        nodes.push(makeNode('GlobalAveragePool', [op.input], [`${op.name}/out`], {}, op.name));
+        qdq(`${op.name}/out`, op.output);
+        break;
+    }
+  }
+  // The model's output keeps its ONNX name and shape ([N, C] after a flatten).
+  let last = g.output;
+  if (g.outputShape.length === 2) {
+    if (last === g.outputName) {
+      rename(nodes, last, `${last}/nchw`);
+      last = `${last}/nchw`;
+    }
+    nodes.push(makeNode('Flatten', [last], [g.outputName], { axis: attr.int(1) }, 'output/Flatten'));
+  } else if (last !== g.outputName) {
+    nodes.push(makeNode('Identity', [last], [g.outputName], {}, 'output/Identity'));
+  }
+  const graph = makeGraph({
+    name: 'edgeq-qdq',
+    nodes,
+    inputs: [makeValueInfo(inputRaw, 'float32', [...g.input.nchw])],
+    outputs: [makeValueInfo(g.outputName, 'float32', g.outputShape)],
+    initializers: inits,
+  });
+  // The graph input is named after the original input; the internal float tensor is renamed instead.
+  rename(graph.nodes, g.input.name, `${g.input.name}/dq`);
+  rename(graph.nodes, inputRaw, g.input.name);
+  graph.inputs[0].name = g.input.name;
+  return writeOnnx(makeModel(graph, { opset: QDQ_OPSET, producerName: 'edgeq-quantize', docString: 'QDQ export of an edgeq model' }));
+}
+
+function activation(nodes: NodeDef[], act: Activation, pre: string, out: string, isFloat: boolean): string {
+  if (act.kind === 'leakyrelu') {
+    nodes.push(makeNode('LeakyRelu', [pre], [`${out}/act`], { alpha: attr.float(act.alpha) }, `${out}/LeakyRelu`));
+    return `${out}/act`;
+  }
+  if (act.kind === 'relu' && isFloat) {
+    // Only a float32 output needs an explicit ReLU; a uint8 one gets it from its zero point 0.
+    nodes.push(makeNode('Relu', [pre], [`${out}/act`], {}, `${out}/Relu`));
+    return `${out}/act`;
+  }
+  return pre;
+}
+
+function rename(nodes: NodeDef[], from: string, to: string): void {
+  for (const n of nodes) {
+    n.inputs = n.inputs.map((t) => (t === from ? to : t));
+    n.outputs = n.outputs.map((t) => (t === from ? to : t));
+  }
+}

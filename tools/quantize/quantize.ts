@@ -1,0 +1,166 @@
+// Quantization: from the prepared float graph and the calibrated ranges to a QModel (src/format/qmodel.ts).
+// Weights: int8 symmetric per output channel in [-127, 127]. Activations: uint8 asymmetric per tensor.
+// Bias: int32 in the accumulator's scale (inputScale * weightScale[c]). Requantization: one fp32
+// multiplier per channel, inputScale * weightScale[c] / outputScale (XNNPACK's fp32 scheme). The QDQ
+// export (export-qdq.ts) writes exactly these integers and scales.
+import { EdgeqError } from '../../src/errors.js';
+import type { QModel, QOp, QTensor } from '../../src/format/qmodel.js';
+import { packConv } from '../../src/kernels/packing.js';
+import type { FConv, FloatGraph } from './prepare.js';
+import type { Range } from './histogram.js';
+import { quantParams } from './histogram.js';
+
+export interface QuantizedConvWeights {
+  /** int8 weights, OHWI (the kernels' logical order). */
+  weights: Int8Array;
+  /** Per output channel, float32. */
+  scales: Float32Array;
+  /** int32 bias in the accumulator's scale (zero point not folded). */
+  bias: Int32Array;
+}
+
+/** Per-channel symmetric int8 weights; OIHW fp32 in, OHWI int8 out. */
+export function quantizeConvWeights(op: FConv, inputScale: number): QuantizedConvWeights {
+  const { outChannels: O, kernel: [kh, kw] } = op;
+  const I = op.inChannels / op.group;
+  const per = I * kh * kw;
+  const weights = new Int8Array(O * per);
+  const scales = new Float32Array(O);
+  const bias = new Int32Array(O);
+  for (let o = 0; o < O; o++) {
+    let maxAbs = 0;
+    for (let j = 0; j < per; j++) maxAbs = Math.max(maxAbs, Math.abs(op.weights[o * per + j]));
+    const s = Math.fround(maxAbs > 0 ? maxAbs / 127 : 1);
+    scales[o] = s;
+    for (let i = 0; i < I; i++) {
+      for (let y = 0; y < kh; y++) {
+        for (let x = 0; x < kw; x++) {
+          const w = op.weights[((o * I + i) * kh + y) * kw + x];
+          const q = Math.max(-127, Math.min(127, roundHalfEven(w / s)));
+          weights[((o * kh + y) * kw + x) * I + i] = q;
+        }
+      }
+    }
+    const accScale = Math.fround(inputScale * s);
+    bias[o] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(op.bias[o] / accScale)));
+  }
+  return { weights, scales, bias };
+}
+
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export interface QuantizeOptions {
+  ranges: Map<string, Range>;
+  producer?: string;
+  sourceHash?: string;
+}
+
+/** NCHW (or [N, C]) to the runtime's NHWC shape. */
+function nhwc(shape: number[]): [number, number, number, number] {
+  if (shape.length === 4) return [shape[0], shape[2], shape[3], shape[1]];
+  if (shape.length === 2) return [shape[0], 1, 1, shape[1]];
+  throw new EdgeqError('BAD_SHAPE', `tensor shape [${shape}] is neither NCHW nor [N, C]`);
+}
+
+/**
+ * Which tensors stay float32: the graph output, and the input of a global average pool that
+ * produces the output when a conv feeds only that pool (a classifier head keeps full precision:
+ * no uint8 logits, no ties).
+ */
+function floatTensors(g: FloatGraph): Set<string> {
+  const out = new Set<string>([g.output]);
+  const readers = new Map<string, number>();
+  for (const op of g.ops) for (const t of op.op === 'add' ? [op.a, op.b] : [op.input]) readers.set(t, (readers.get(t) ?? 0) + 1);
+  const last = g.ops.find((o) => o.output === g.output);
+  if (last?.op === 'gap' && readers.get(last.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === last.input)) out.add(last.input);
+  return out;
+}
+
+export interface QuantizeResult {
+  model: QModel;
+  /** The integer weights of each conv (by op name), for the QDQ export and reports. */
+  convWeights: Map<string, QuantizedConvWeights>;
+}
+
+export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeResult {
+  const convWeights = new Map<string, QuantizedConvWeights>();
+  const tensors: QTensor[] = [];
+  const index = new Map<string, number>();
+  const floats = floatTensors(g);
+  const rangeOf = (name: string): Range => {
+    const r = options.ranges.get(name);
+    if (!r) throw new EdgeqError('INTERNAL', `no calibration range for tensor "${name}"`);
+    return r;
+  };
+  const addTensor = (name: string, forceParams?: { scale: number; zeroPoint: number }): number => {
+    const shape = g.shapes.get(name);
+    if (!shape) throw new EdgeqError('BAD_SHAPE', `no shape for tensor "${name}"`);
+    const dtype = floats.has(name) ? 'float32' : 'uint8';
+    const qp = dtype === 'float32' ? { scale: 1, zeroPoint: 0 } : forceParams ?? quantParams(rangeOf(name));
+    index.set(name, tensors.length);
+    tensors.push({ name, shape: nhwc(shape), dtype, scale: qp.scale, zeroPoint: qp.zeroPoint });
+    return tensors.length - 1;
+  };
+  const get = (name: string): number => {
+    const i = index.get(name);
+    if (i === undefined) throw new EdgeqError('INTERNAL', `tensor "${name}" is read before it is written`);
+    return i;
+  };
+
+  addTensor(g.input.name);
+  const ops: QOp[] = [];
+  const blobs: Uint8Array[] = [];
+  for (const op of g.ops) {
+    switch (op.op) {
+      case 'conv': {
+        const x = tensors[get(op.input)];
+        if (x.dtype !== 'uint8') throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}" reads a float32 tensor "${x.name}"`);
+        const y = tensors[addTensor(op.output)];
+        const q = quantizeConvWeights(op, x.scale);
+        convWeights.set(op.name, q);
+        const multipliers = new Float32Array(op.outChannels);
+        for (let c = 0; c < op.outChannels; c++) {
+          const acc = Math.fround(x.scale * q.scales[c]);
+          multipliers[c] = y.dtype === 'float32' ? acc : Math.fround(acc / y.scale);
+        }
+        const packed = packConv({
+          weights: q.weights, bias: q.bias, multipliers, inputZeroPoint: x.zeroPoint,
+          kernel: op.kernel, inChannels: op.inChannels, outChannels: op.outChannels, group: op.group,
+        });
+        ops.push({
+          op: 'conv', name: op.name, input: get(op.input), output: index.get(op.output)!, kernel: op.kernel, stride: op.stride,
+          pads: op.pads, dilation: op.dilation, group: op.group, inChannels: op.inChannels, outChannels: op.outChannels,
+          activation: op.activation, weights: blobs.length, packing: packed.packing, weightScales: q.scales,
+        });
+        blobs.push(packed.blob);
+        break;
+      }
+      case 'add': {
+        const a = get(op.a), b = get(op.b);
+        ops.push({ op: 'add', name: op.name, a, b, output: addTensor(op.output), activation: op.activation });
+        break;
+      }
+      case 'maxpool': {
+        const x = tensors[get(op.input)];
+        // Max pooling commutes with a monotonic quantization: output keeps the input's parameters.
+        const y = addTensor(op.output, { scale: x.scale, zeroPoint: x.zeroPoint });
+        ops.push({ op: 'maxpool', name: op.name, input: get(op.input), output: y, kernel: op.kernel, stride: op.stride, pads: op.pads });
+        break;
+      }
+      case 'gap':
+        ops.push({ op: 'gap', name: op.name, input: get(op.input), output: addTensor(op.output) });
+        break;
+    }
+  }
+  const model: QModel = {
+    input: { name: g.input.name, tensor: 0, nchw: g.input.nchw },
+    output: { name: g.outputName, tensor: get(g.output) },
+    tensors, ops, blobs,
+    producer: options.producer ?? 'edgeq-quantize',
+    sourceHash: options.sourceHash,
+  };
+  return { model, convWeights };
+}

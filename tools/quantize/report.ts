@@ -1,0 +1,121 @@
+// The quantization report: per layer, the output's scale and its SQNR against fp32; for the whole
+// model, output cosine similarity and top-1 agreement. Both models run in onnxruntime-web (the fp32
+// source and the QDQ export, whose dequantized tensors carry the source tensors' names).
+import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import type { QModel } from '../../src/format/qmodel.js';
+import type { FloatGraph } from './prepare.js';
+
+export interface LayerReport {
+  name: string;
+  op: string;
+  tensor: string;
+  dtype: string;
+  scale: number;
+  zeroPoint: number;
+  /** Signal-to-quantization-noise ratio of the int8 output against fp32, in dB, over the evaluation inputs. */
+  sqnrDb: number;
+}
+
+export interface QuantReport {
+  layers: LayerReport[];
+  model: {
+    inputs: number;
+    meanCosine: number;
+    minCosine: number;
+    top1Agreement: number;
+    /** Output SQNR in dB (pooled over inputs). */
+    outputSqnrDb: number;
+    maxAbsError: number;
+  };
+}
+
+/** Accumulates signal and noise energy for a pooled SQNR. */
+export class SqnrMeter {
+  signal = 0;
+  noise = 0;
+  add(ref: ArrayLike<number>, test: ArrayLike<number>): void {
+    for (let i = 0; i < ref.length; i++) {
+      const d = ref[i] - test[i];
+      this.signal += ref[i] * ref[i];
+      this.noise += d * d;
+    }
+  }
+  get db(): number {
+    return this.noise === 0 ? Infinity : 10 * Math.log10(this.signal / this.noise);
+  }
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return aa === 0 || bb === 0 ? (aa === bb ? 1 : 0) : ab / Math.sqrt(aa * bb);
+}
+
+export function argmax(a: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+/** Indices of the k largest values, largest first. */
+export function topK(a: ArrayLike<number>, k: number): number[] {
+  return Array.from({ length: a.length }, (_, i) => i).sort((x, y) => a[y] - a[x]).slice(0, k);
+}
+
+export async function buildReport(
+  fp32Onnx: Uint8Array,
+  qdqOnnx: Uint8Array,
+  graph: FloatGraph,
+  model: QModel,
+  inputs: Iterable<Float32Array>,
+  options: { threads?: number; perLayer?: boolean } = {},
+): Promise<QuantReport> {
+  const perLayer = options.perLayer ?? true;
+  const layerTensors = perLayer ? graph.ops.map((op) => op.output).filter((t) => t !== graph.output && t !== graph.outputName) : [];
+  const ref = await ReferenceSession.create(fp32Onnx, { threads: options.threads ?? 1, extraOutputs: layerTensors });
+  const qdq = await ReferenceSession.create(qdqOnnx, { threads: options.threads ?? 1, extraOutputs: layerTensors });
+  const meters = new Map(layerTensors.map((t) => [t, new SqnrMeter()]));
+  const out = new SqnrMeter();
+  let n = 0, agree = 0, cosSum = 0, cosMin = 1, maxAbs = 0;
+  try {
+    for (const x of inputs) {
+      const feed = { [graph.input.name]: { dims: graph.input.nchw, data: x } };
+      const [r, q] = [await ref.run(feed), await qdq.run(feed)];
+      for (const t of layerTensors) meters.get(t)!.add(r.outputs[t].data, q.outputs[t].data);
+      const a = r.outputs[graph.outputName].data, b = q.outputs[graph.outputName].data;
+      out.add(a, b);
+      const c = cosine(a, b);
+      cosSum += c; cosMin = Math.min(cosMin, c);
+      if (argmax(a) === argmax(b)) agree++;
+      for (let i = 0; i < a.length; i++) maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+      n++;
+    }
+  } finally {
+    await ref.release();
+    await qdq.release();
+  }
+  const tensorByName = new Map(model.tensors.map((t) => [t.name, t]));
+  const layers: LayerReport[] = graph.ops.map((op) => {
+    const t = tensorByName.get(op.output)!;
+    const m = meters.get(op.output);
+    return { name: op.name, op: op.op, tensor: op.output, dtype: t.dtype, scale: t.scale, zeroPoint: t.zeroPoint, sqnrDb: m ? m.db : NaN };
+  });
+  return {
+    layers,
+    model: { inputs: n, meanCosine: cosSum / Math.max(1, n), minCosine: cosMin, top1Agreement: agree / Math.max(1, n), outputSqnrDb: out.db, maxAbsError: maxAbs },
+  };
+}
+
+export function formatReport(r: QuantReport): string {
+  const lines: string[] = [];
+  const pad = (s: string, n: number) => s.padEnd(n);
+  lines.push(`${pad('layer', 28)} ${pad('op', 8)} ${pad('scale', 11)} ${pad('zp', 4)} SQNR dB`);
+  for (const l of r.layers) {
+    const scale = l.dtype === 'float32' ? 'fp32' : l.scale.toExponential(3);
+    lines.push(`${pad(l.name.slice(0, 28), 28)} ${pad(l.op, 8)} ${pad(scale, 11)} ${pad(String(l.zeroPoint), 4)} ${Number.isFinite(l.sqnrDb) ? l.sqnrDb.toFixed(1) : '-'}`);
+  }
+  const m = r.model;
+  lines.push(`model output on ${m.inputs} held-back inputs: cosine mean ${m.meanCosine.toFixed(5)} (min ${m.minCosine.toFixed(5)}), `
+    + `top-1 agreement ${(m.top1Agreement * 100).toFixed(1)}%, SQNR ${m.outputSqnrDb.toFixed(1)} dB, max |err| ${m.maxAbsError.toPrecision(3)}`);
+  return lines.join('\n');
+}
