@@ -16,9 +16,13 @@
 
 import { MAGIC, MAGIC_BITS, requantF32, magicRound } from './common';
 
+/** Loop order: pixel pairs outside, channel blocks inside (true) or the reverse (false). */
+const MB_OUTER = false;
+
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
-  const t0 = i32x4.add(i32x4.shuffle(c0, c1, 0, 4, 2, 6), i32x4.shuffle(c0, c1, 1, 5, 3, 7));
-  const t1 = i32x4.add(i32x4.shuffle(c2, c3, 0, 4, 2, 6), i32x4.shuffle(c2, c3, 1, 5, 3, 7));
+  // Interleaves only (one instruction each on x64): punpck{l,h}dq then punpck{l,h}qdq.
+  const t0 = i32x4.add(i32x4.shuffle(c0, c1, 0, 4, 1, 5), i32x4.shuffle(c0, c1, 2, 6, 3, 7));
+  const t1 = i32x4.add(i32x4.shuffle(c2, c3, 0, 4, 1, 5), i32x4.shuffle(c2, c3, 2, 6, 3, 7));
   return i32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7));
 }
 
@@ -37,6 +41,85 @@ import { MAGIC, MAGIC_BITS, requantF32, magicRound } from './common';
 // SIMD core
 // ---------------------------------------------------------------------------------------------
 
+/** One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. */
+@inline function tileSimd(
+  r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
+  wb: usize, blockBytes: usize, o0: usize, outStride: usize, nr: i32, outF32: bool,
+  leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
+): void {
+  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
+  let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
+  let wp = wb + 16;
+  let i0 = r0, i1 = r1;
+  for (let t = 0; t < taps; t++) {
+    let a0: usize, a1: usize;
+    if (indirect) {
+      a0 = <usize>load<u32>(i0) + aoff;
+      a1 = <usize>load<u32>(i1) + aoff;
+      i0 += 4; i1 += 4;
+    } else {
+      a0 = i0 + aoff;
+      a1 = i1 + aoff;
+    }
+    let k = KB;
+    do {
+      const va0 = v128.load8x8_u(a0);
+      const va1 = v128.load8x8_u(a1);
+      const vw0 = v128.load8x8_s(wp);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
+      const vw1 = v128.load8x8_s(wp, 8);
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va0, vw1));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va1, vw1));
+      const vw2 = v128.load8x8_s(wp, 16);
+      c02 = i32x4.add(c02, i32x4.dot_i16x8_s(va0, vw2));
+      c12 = i32x4.add(c12, i32x4.dot_i16x8_s(va1, vw2));
+      const vw3 = v128.load8x8_s(wp, 24);
+      c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
+      c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
+      a0 += 8; a1 += 8; wp += 32;
+    } while (--k > 0);
+  }
+  const vbias = v128.load(wb);
+  const vmul = v128.load(wb + blockBytes - 16);
+  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax);
+  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax);
+  const o1 = o0 + outStride;
+  if (outF32) {
+    if (nr == 4) {
+      v128.store(o0, y0);
+      if (has1) v128.store(o1, y1);
+    } else {
+      v128.store32_lane(o0, y0, 0);
+      if (nr > 1) v128.store32_lane(o0, y0, 1, 4);
+      if (nr > 2) v128.store32_lane(o0, y0, 2, 8);
+      if (has1) {
+        v128.store32_lane(o1, y1, 0);
+        if (nr > 1) v128.store32_lane(o1, y1, 1, 4);
+        if (nr > 2) v128.store32_lane(o1, y1, 2, 8);
+      }
+    }
+  } else {
+    const q0 = i32x4.sub(f32x4.add(y0, vmagic), vmlz);
+    const q1 = i32x4.sub(f32x4.add(y1, vmagic), vmlz);
+    const h = i16x8.narrow_i32x4_s(q0, q1);
+    const b = i8x16.narrow_i16x8_u(h, h);
+    if (nr == 4) {
+      v128.store32_lane(o0, b, 0);
+      if (has1) v128.store32_lane(o1, b, 1);
+    } else {
+      v128.store8_lane(o0, b, 0);
+      if (nr > 1) v128.store8_lane(o0, b, 1, 1);
+      if (nr > 2) v128.store8_lane(o0, b, 2, 2);
+      if (has1) {
+        v128.store8_lane(o1, b, 4);
+        if (nr > 1) v128.store8_lane(o1, b, 5, 1);
+        if (nr > 2) v128.store8_lane(o1, b, 6, 2);
+      }
+    }
+  }
+}
+
 export function gemmCoreSimd(
   M: i32, N: i32, KB: i32, taps: i32, groups: i32,
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
@@ -53,88 +136,35 @@ export function gemmCoreSimd(
   const vmlz = i32x4.splat(MAGIC_BITS - zp);
   const esize: usize = outF32 ? 4 : 1;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
+  const ostride = <usize>outStride;
   for (let g = 0; g < groups; g++) {
     const aoff = <usize>(g * aGroupStride);
-    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
+    const wg = w + <usize>g * <usize>nBlocks * blockBytes;
     const outG = out + <usize>(g * outGroupStride) * esize;
-    for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
-      const nr = min(N - (nb << 2), 4);
-      const vbias = v128.load(wb);
-      const vmul = v128.load(wb + blockBytes - 16);
-      const outN = outG + (<usize>(nb << 2)) * esize;
+    if (MB_OUTER) {
       let r0 = src;
-      for (let m = 0; m < M; m += 2, r0 += rowStep << 1) {
-        const r1 = m + 1 < M ? r0 + rowStep : r0;
-        let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
-        let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
-        let wp = wb + 16;
-        let i0 = r0, i1 = r1;
-        for (let t = 0; t < taps; t++) {
-          let a0: usize, a1: usize;
-          if (indirect) {
-            a0 = <usize>load<u32>(i0) + aoff;
-            a1 = <usize>load<u32>(i1) + aoff;
-            i0 += 4; i1 += 4;
-          } else {
-            a0 = i0 + aoff;
-            a1 = i1 + aoff;
-          }
-          let k = KB;
-          do {
-            const va0 = v128.load8x8_u(a0);
-            const va1 = v128.load8x8_u(a1);
-            const vw0 = v128.load8x8_s(wp);
-            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
-            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
-            const vw1 = v128.load8x8_s(wp, 8);
-            c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va0, vw1));
-            c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va1, vw1));
-            const vw2 = v128.load8x8_s(wp, 16);
-            c02 = i32x4.add(c02, i32x4.dot_i16x8_s(va0, vw2));
-            c12 = i32x4.add(c12, i32x4.dot_i16x8_s(va1, vw2));
-            const vw3 = v128.load8x8_s(wp, 24);
-            c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
-            c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
-            a0 += 8; a1 += 8; wp += 32;
-          } while (--k > 0);
-        }
-        const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax);
-        const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax);
-        const o0 = outN + <usize>m * <usize>outStride;
-        const o1 = o0 + <usize>outStride;
+      let orow = outG;
+      for (let m = 0; m < M; m += 2, r0 += rowStep << 1, orow += ostride << 1) {
         const has1 = m + 1 < M;
-        if (outF32) {
-          if (nr == 4) {
-            v128.store(o0, y0);
-            if (has1) v128.store(o1, y1);
-          } else {
-            v128.store32_lane(o0, y0, 0);
-            if (nr > 1) v128.store32_lane(o0, y0, 1, 4);
-            if (nr > 2) v128.store32_lane(o0, y0, 2, 8);
-            if (has1) {
-              v128.store32_lane(o1, y1, 0);
-              if (nr > 1) v128.store32_lane(o1, y1, 1, 4);
-              if (nr > 2) v128.store32_lane(o1, y1, 2, 8);
-            }
-          }
-        } else {
-          const q0 = i32x4.sub(f32x4.add(y0, vmagic), vmlz);
-          const q1 = i32x4.sub(f32x4.add(y1, vmagic), vmlz);
-          const h = i16x8.narrow_i32x4_s(q0, q1);
-          const b = i8x16.narrow_i16x8_u(h, h);
-          if (nr == 4) {
-            v128.store32_lane(o0, b, 0);
-            if (has1) v128.store32_lane(o1, b, 1);
-          } else {
-            v128.store8_lane(o0, b, 0);
-            if (nr > 1) v128.store8_lane(o0, b, 1, 1);
-            if (nr > 2) v128.store8_lane(o0, b, 2, 2);
-            if (has1) {
-              v128.store8_lane(o1, b, 4);
-              if (nr > 1) v128.store8_lane(o1, b, 5, 1);
-              if (nr > 2) v128.store8_lane(o1, b, 6, 2);
-            }
-          }
+        const r1 = has1 ? r0 + rowStep : r0;
+        let wb = wg;
+        let o0 = orow;
+        for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes, o0 += esize << 2) {
+          tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, min(N - (nb << 2), 4), outF32,
+            leaky, valpha, vmin, vmax, vmagic, vmlz);
+        }
+      }
+    } else {
+      let wb = wg;
+      for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
+        const nr = min(N - (nb << 2), 4);
+        let r0 = src;
+        let o0 = outG + (<usize>(nb << 2)) * esize;
+        for (let m = 0; m < M; m += 2, r0 += rowStep << 1, o0 += ostride << 1) {
+          const has1 = m + 1 < M;
+          const r1 = has1 ? r0 + rowStep : r0;
+          tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
+            leaky, valpha, vmin, vmax, vmagic, vmlz);
         }
       }
     }

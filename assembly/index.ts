@@ -1,2 +1,114 @@
-// edgeq kernel module: every export takes pointers and sizes into the imported memory.
-export function probe_add(a: i32, b: i32): i32 { return a + b; }
+// edgeq kernel module. Every export takes byte offsets into the imported memory plus sizes and
+// parameters; nothing is allocated here (runtime stub). The host places every buffer.
+//
+// Built twice from these sources: with SIMD (ASC_FEATURE_SIMD, build/edgeq-simd.wasm) the plain
+// names run the SIMD kernels; without it (build/edgeq-scalar.wasm) they run the scalar twins.
+// The *_ref exports are the scalar twins in both builds (bit-exact with the SIMD kernels).
+// Signatures and layouts: docs/kernels.md.
+
+import { gemmCoreSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
+import { vaddSimd, vaddRef } from './vadd';
+import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
+import { peakDot } from './peak';
+
+/** 1 in the SIMD build, 0 in the scalar build. */
+export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
+
+/** Rows per im2col block (the im2col scratch holds this many rows). */
+export function im2col_rows(): i32 { return IM2COL_ROWS; }
+
+// ---- GEMM over contiguous rows (1x1 stride-1 convolution, fully connected) ----------------
+
+export function qu8_gemm(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+  } else {
+    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+  }
+}
+
+export function qu8_gemm_ref(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+}
+
+// ---- IGEMM through an indirection buffer (every other convolution) --------------------------
+
+export function qu8_igemm(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+  } else {
+    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+  }
+}
+
+export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+}
+
+// ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------
+
+export function qu8_conv_im2col(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0);
+}
+
+export function qu8_conv_im2col_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0);
+}
+
+// ---- residual add -----------------------------------------------------------------------------
+
+export function qu8_vadd(n: i32, a: usize, b: usize, out: usize, za: i32, zb: i32, ma: f32, mb: f32,
+  zo: i32, fmin: f32, fmax: f32): void {
+  if (ASC_FEATURE_SIMD) vaddSimd(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax);
+  else vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0);
+}
+
+export function qu8_vadd_ref(n: i32, a: usize, b: usize, out: usize, za: i32, zb: i32, ma: f32, mb: f32,
+  zo: i32, fmin: f32, fmax: f32): void {
+  vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0);
+}
+
+// ---- pooling ----------------------------------------------------------------------------------
+
+export function u8_maxpool(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
+  SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
+  maxpoolU8(true, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out);
+}
+
+export function u8_maxpool_ref(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
+  SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
+  maxpoolU8(false, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out);
+}
+
+export function qu8_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize, zi: i32, scale: f32,
+  zo: i32, fmin: f32, fmax: f32): void {
+  gavgpoolU8(true, N, HW, C, inp, out, zi, scale, zo, fmin, fmax);
+}
+
+export function qu8_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize, zi: i32, scale: f32,
+  zo: i32, fmin: f32, fmax: f32): void {
+  gavgpoolU8(false, N, HW, C, inp, out, zi, scale, zo, fmin, fmax);
+}
+
+export function f32_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize): void {
+  gavgpoolF32(true, N, HW, C, inp, out);
+}
+
+export function f32_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize): void {
+  gavgpoolF32(false, N, HW, C, inp, out);
+}
+
+// ---- benchmark probe ----------------------------------------------------------------------------
+
+/** Bare dot-product loop on register-resident data: n iterations x 12 dot+add (96 MAC each). */
+export function peak_dot(n: i32, seed: i32): i32 { return peakDot(n, seed); }

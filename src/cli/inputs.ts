@@ -6,7 +6,7 @@ import { readImage } from '../image/decode-node.js';
 import { loadImageFolder, splitCalibration, type LabelledImage } from '../image/folder-node.js';
 import { preprocess } from '../image/preprocess.js';
 import type { PreprocessSpec } from '../image/spec.js';
-import { syntheticInput } from '../synth/images.js';
+import { syntheticBatchNCHW } from '../synth/images.js';
 
 export interface FolderSplit {
   calib: LabelledImage[];
@@ -33,7 +33,7 @@ export function folderInputs(dir: string, spec: PreprocessSpec, count: number, s
 
 /** `n` synthetic, natural-image-like inputs preprocessed by `spec`, seeded. */
 export function* syntheticInputs(seed: number, n: number, spec: PreprocessSpec): Iterable<Float32Array> {
-  for (let i = 0; i < n; i++) yield syntheticInput(seed + i, spec);
+  for (let i = 0; i < n; i++) yield syntheticBatchNCHW(seed + i, 1, spec);
 }
 
 /** Class names: one per line, or labels.tsv / imagenet-classes.tsv style `index<TAB>synset<TAB>name` rows. */

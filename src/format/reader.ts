@@ -144,7 +144,7 @@ export function validateModel(model: QModel, where = ''): void {
     if (typeof a !== 'object' || a === null) fail(`${what}: missing activation`);
     if (a.kind === 'leakyrelu') {
       if (typeof a.alpha !== 'number' || !Number.isFinite(a.alpha)) fail(`${what}: leakyrelu alpha ${a.alpha} must be finite`);
-    } else if (a.kind !== 'none' && a.kind !== 'relu') fail(`${what}: unknown activation ${JSON.stringify(a.kind)}`);
+    } else if (a.kind !== 'none' && a.kind !== 'relu') fail(`${what}: unknown activation ${JSON.stringify((a as { kind: unknown }).kind)}`);
   };
   const outDim = (inp: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((inp + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 

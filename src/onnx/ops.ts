@@ -5,11 +5,12 @@ import { EdgeqError } from '../errors.js';
 import type { AttributeValue, ModelDef, NodeDef, TensorValue } from './model.js';
 
 /**
- * ai.onnx opset versions edgeq reads. 6 is included because the legacy PyTorch exporter
- * wrote opset 6, whose Conv/Pool/Relu/Softmax are those of opset 7; opsets 1..5 used
- * `consumed_inputs` semantics that edgeq does not model.
+ * ai.onnx opset versions edgeq reads. Models for opsets 7..21 are the target; older ones are
+ * read too because, for the ops below, their differences are either inert for inference
+ * (consumed_inputs, is_test) or handled explicitly (legacy Add broadcast/axis, Reshape's shape
+ * attribute before opset 5, BatchNormalization spatial=0 before opset 9).
  */
-export const MIN_OPSET = 6;
+export const MIN_OPSET = 1;
 export const MAX_OPSET = 21;
 
 export interface OpSpec {
@@ -53,7 +54,8 @@ export const SUPPORTED_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec
   ['GlobalAveragePool', spec([1, 1], [1, 1])],
   ['Add', spec([2, 2], [1, 1], { since: 1, attributes: { broadcast: int(0) } })],
   ['Flatten', spec([1, 1], [1, 1], { since: 1, attributes: { axis: int(1) } })],
-  ['Reshape', spec([2, 2], [1, 1], { since: 14, attributes: { allowzero: int(0) } })],
+  // Before opset 5 the target shape is an attribute; from 5 on it is the second input.
+  ['Reshape', spec([1, 2], [1, 1], { since: 14, attributes: { allowzero: int(0) } })],
   ['Gemm', spec([2, 3], [1, 1], { since: 1, attributes: { alpha: float(1), beta: float(1), transA: int(0), transB: int(0) } })],
   ['MatMul', spec([2, 2], [1, 1])],
   ['Softmax', spec([1, 1], [1, 1], { since: 1, attributes: { axis: int(1) } }, { since: 13, attributes: { axis: int(-1) } })],
@@ -228,4 +230,24 @@ export function readGemmAttributes(node: NodeDef, opset: number): GemmAttributes
     transA: getIntAt(node, 'transA', opset) !== 0,
     transB: getIntAt(node, 'transB', opset) !== 0,
   };
+}
+
+/**
+ * Clip's bounds as numbers (±Infinity where absent): attributes before opset 11, constant
+ * inputs from 11 on. `constants` holds the known values (initializers, Constant outputs),
+ * e.g. from inferShapesAndConstants. A bound computed at run time is UNSUPPORTED_OP.
+ */
+export function readClipBounds(node: NodeDef, opset: number, constants: ReadonlyMap<string, TensorValue>): { min: number; max: number } {
+  if (opset < 11) {
+    return { min: getFloat(node, 'min', -Infinity), max: getFloat(node, 'max', Infinity) };
+  }
+  const bound = (index: number, role: string, absent: number): number => {
+    const name = node.inputs[index] ?? '';
+    if (name === '') return absent;
+    const value = constants.get(name);
+    if (!value) throw new EdgeqError('UNSUPPORTED_OP', `${nodeLabel(node)}: ${role} input "${name}" is not a constant`);
+    if (value.data.length !== 1) throw new EdgeqError('BAD_SHAPE', `${nodeLabel(node)}: ${role} input "${name}" has dims [${value.dims.join(', ')}], expected a scalar`);
+    return Number(value.data[0]);
+  };
+  return { min: bound(1, 'min', -Infinity), max: bound(2, 'max', Infinity) };
 }

@@ -20,10 +20,10 @@ export interface ReadOnnxOptions {
   /** Folder that external-data locations are relative to (normally the model file's folder). */
   baseDir?: string;
   /**
-   * Returns the bytes of an external-data file. `location` is the file's entry joined to
-   * baseDir. Without it, Node's fs is used when the runtime offers it synchronously.
+   * Returns the bytes of an external-data file; `path` is the tensor's location entry joined
+   * to baseDir. Without it, Node's fs is used when the runtime offers it synchronously.
    */
-  readExternal?: (location: string) => Uint8Array;
+  readExternal?: (path: string) => Uint8Array;
 }
 
 /** protobufjs yields int64 fields as Long objects when the `long` package is present, else numbers. */
@@ -58,12 +58,12 @@ export function tensorFromProto(proto: onnxProto.onnx.ITensorProto, options: Rea
 export async function readOnnxFile(path: string, options: Omit<ReadOnnxOptions, 'fileName'> = {}): Promise<ModelDef> {
   const fs = await import('node:fs');
   const nodePath = await import('node:path');
-  const baseDir = options.baseDir ?? nodePath.dirname(path);
-  return readOnnx(new Uint8Array(fs.readFileSync(path)), {
+  const asBytes = (buffer: Uint8Array): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return readOnnx(asBytes(fs.readFileSync(path)), {
     ...options,
     fileName: path,
-    baseDir,
-    readExternal: options.readExternal ?? ((location) => new Uint8Array(fs.readFileSync(location))),
+    baseDir: options.baseDir ?? nodePath.dirname(path),
+    readExternal: options.readExternal ?? ((file) => asBytes(fs.readFileSync(file))),
   });
 }
 

@@ -386,7 +386,9 @@ const HANDLERS: Record<string, Handler> = {
 
   Reshape(node) {
     const x = this.input(node, 0);
-    const target = tensorToNumbers(this.constantInput(node, 1, 'shape'));
+    const target = this.opset < 5 && node.inputs.length < 2
+      ? getInts(node, 'shape', [])
+      : tensorToNumbers(this.constantInput(node, 1, 'shape'));
     const allowZero = getIntAt(node, 'allowzero', this.opset) !== 0;
     if (allowZero && target.includes(0) && target.includes(-1)) {
       badShape(node, `shape ${fmt(target)} has both 0 and -1, which allowzero=1 forbids`);

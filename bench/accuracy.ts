@@ -1,0 +1,93 @@
+// Accuracy of the quantizer's calibration methods on the real models in ../shared, measured with
+// onnxruntime-web running the fp32 source and the QDQ export (same inputs, same images).
+//   node dist/bench/accuracy.js [--methods minmax,percentile,mse,entropy] [--eval N] [--models darknet,trunk] [--json out.json]
+// Calibration: 100 images chosen by seed 0 from ../shared/data/imagenet-sample; measurement: the other 650.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readImage } from '../src/image/decode-node.js';
+import { loadImageFolder, splitCalibration } from '../src/image/folder-node.js';
+import { preprocess } from '../src/image/preprocess.js';
+import { IMAGENET, UNIT, type PreprocessSpec } from '../src/image/spec.js';
+import { ReferenceSession } from '../src/reference/ort-runner.js';
+import { quantizeModel } from '../tools/quantize/index.js';
+import type { CalibrationMethod } from '../tools/quantize/histogram.js';
+import { argmax, cosine, SqnrMeter, topK } from '../tools/quantize/report.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const shared = resolve(opt('shared', process.env.EDGEQ_SHARED ?? resolve(process.cwd(), '..', 'shared')));
+if (!existsSync(join(shared, 'models'))) {
+  console.error(`../shared not found at ${shared}: this benchmark needs the real models and images`);
+  process.exit(2);
+}
+const methods = opt('methods', 'minmax,percentile,mse,entropy').split(',') as CalibrationMethod[];
+const evalLimit = Number(opt('eval', '650'));
+const models = opt('models', 'darknet,trunk').split(',');
+const calibCount = Number(opt('calib-count', '100'));
+const percentile = Number(opt('percentile', '99.99'));
+
+const all = loadImageFolder(join(shared, 'data', 'imagenet-sample'));
+const { calib, eval: held } = splitCalibration(all, calibCount, 0);
+const evalSet = held.slice(0, evalLimit);
+
+function inputs(list: typeof all, spec: PreprocessSpec): Float32Array[] {
+  return list.map((img) => preprocess(readImage(img.path), spec));
+}
+
+interface Row { model: string; method: string; [k: string]: string | number }
+const rows: Row[] = [];
+
+for (const which of models) {
+  const isDarknet = which === 'darknet';
+  const path = join(shared, 'models', isDarknet ? 'darknet-tiny' : 'resnet50-trunk', 'model.onnx');
+  const spec = isDarknet ? UNIT : IMAGENET;
+  const bytes = new Uint8Array(readFileSync(path));
+  const t0 = performance.now();
+  const calibInputs = inputs(calib, spec);
+  const evalInputs = inputs(evalSet, spec);
+  console.log(`${which}: ${calibInputs.length} calibration / ${evalInputs.length} measurement images decoded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const fp32 = await ReferenceSession.create(bytes);
+  const inputName = fp32.inputNames[0], outputName = fp32.outputNames[0];
+  const ref: Float32Array[] = [];
+  for (const x of evalInputs) ref.push((await fp32.run({ [inputName]: x })).outputs[outputName].data);
+  await fp32.release();
+  if (isDarknet) {
+    const top1 = ref.filter((r, i) => argmax(r) === evalSet[i].label).length;
+    const top5 = ref.filter((r, i) => topK(r, 5).includes(evalSet[i].label!)).length;
+    rows.push({ model: which, method: 'fp32', top1: `${top1}/${ref.length}`, top5: `${top5}/${ref.length}` });
+    console.log(`  fp32: top-1 ${top1}/${ref.length}, top-5 ${top5}/${ref.length}`);
+  }
+
+  for (const method of methods) {
+    const tq = performance.now();
+    const q = await quantizeModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length, method, percentile, preprocess: spec });
+    const secs = (performance.now() - tq) / 1000;
+    const s = await ReferenceSession.create(q.qdq);
+    const sqnr = new SqnrMeter();
+    let top1 = 0, top5 = 0, agree = 0, cos = 0, ties = 0;
+    for (let i = 0; i < evalInputs.length; i++) {
+      const out = (await s.run({ [inputName]: evalInputs[i] })).outputs[outputName].data;
+      sqnr.add(ref[i], out);
+      cos += cosine(ref[i], out);
+      if (argmax(out) === argmax(ref[i])) agree++;
+      const best = argmax(out);
+      if (out.filter((v) => v === out[best]).length > 1) ties++;
+      if (isDarknet) {
+        if (best === evalSet[i].label) top1++;
+        if (topK(out, 5).includes(evalSet[i].label!)) top5++;
+      }
+    }
+    await s.release();
+    const row: Row = { model: which, method, sqnrDb: +sqnr.db.toFixed(2), meanCosine: +(cos / evalInputs.length).toFixed(5), fp32Agreement: `${agree}/${evalInputs.length}`, quantizeSeconds: +secs.toFixed(1) };
+    if (isDarknet) Object.assign(row, { top1: `${top1}/${evalInputs.length}`, top5: `${top5}/${evalInputs.length}`, ties });
+    rows.push(row);
+    console.log(`  ${method}: ${JSON.stringify(row)}`);
+  }
+}
+console.table(rows);
+const json = opt('json', '');
+if (json) writeFileSync(json, JSON.stringify(rows, null, 2));

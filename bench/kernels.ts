@@ -1,0 +1,164 @@
+// Kernel benchmark: GMAC/s of the qu8 convolution kernels on ResNet-50's layer shapes, beside
+// the peak of a bare i32x4.dot_i16x8_s loop (register-resident data) measured in the same run,
+// and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes.
+//   npm run build:wasm && npm run build:ts && node dist/bench/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import {
+  instantiateKernels, packConvWeights, planConv2d, prepareConv2d, type Conv2dShape, type Kernels,
+} from '../src/kernels/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : dflt;
+};
+const timeMs = Number(opt('time', '400'));
+const batch = Number(opt('batch', '1'));
+const scalar = args.includes('--scalar');
+const showAll = args.includes('--all');
+const jsonOut = opt('json', '');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const wasmPath = join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
+
+interface Layer {
+  name: string;
+  /** occurrences in ResNet-50 */
+  count: number;
+  featured: boolean;
+  inHW: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  f32out?: boolean;
+}
+
+const L = (name: string, count: number, inHW: number, cin: number, cout: number, k: number, s: number, featured = false, f32out = false): Layer =>
+  ({ name, count, featured, inHW, cin, cout, k, s, f32out });
+
+// ResNet-50 v1.5 (stride in the 3x3), every conv by distinct shape, with its count.
+const layers: Layer[] = [
+  L('stem 7x7/2 3->64 @224', 1, 224, 3, 64, 7, 2, true),
+  L('l1 1x1 64->64 @56', 1, 56, 64, 64, 1, 1, true),
+  L('l1 3x3 64->64 @56', 3, 56, 64, 64, 3, 1, true),
+  L('l1 1x1 64->256 @56', 4, 56, 64, 256, 1, 1, true), // 3 expansions + the downsample
+  L('l1 1x1 256->64 @56', 2, 56, 256, 64, 1, 1),
+  L('l2 1x1 256->128 @56', 1, 56, 256, 128, 1, 1),
+  L('l2 3x3/2 128->128 @56', 1, 56, 128, 128, 3, 2, true),
+  L('l2 1x1/2 256->512 @56', 1, 56, 256, 512, 1, 2),
+  L('l2 1x1 128->512 @28', 4, 28, 128, 512, 1, 1),
+  L('l2 1x1 512->128 @28', 3, 28, 512, 128, 1, 1),
+  L('l2 3x3 128->128 @28', 3, 28, 128, 128, 3, 1),
+  L('l3 1x1 512->256 @28', 1, 28, 512, 256, 1, 1),
+  L('l3 3x3/2 256->256 @28', 1, 28, 256, 256, 3, 2),
+  L('l3 1x1/2 512->1024 @28', 1, 28, 512, 1024, 1, 2),
+  L('l3 1x1 256->1024 @14', 6, 14, 256, 1024, 1, 1),
+  L('l3 1x1 1024->256 @14', 5, 14, 1024, 256, 1, 1),
+  L('l3 3x3 256->256 @14', 5, 14, 256, 256, 3, 1, true),
+  L('l4 1x1 1024->512 @14', 1, 14, 1024, 512, 1, 1),
+  L('l4 3x3/2 512->512 @14', 1, 14, 512, 512, 3, 2),
+  L('l4 1x1/2 1024->2048 @14', 1, 14, 1024, 2048, 1, 2),
+  L('l4 1x1 512->2048 @7', 3, 7, 512, 2048, 1, 1),
+  L('l4 1x1 2048->512 @7', 2, 7, 2048, 512, 1, 1, true),
+  L('l4 3x3 512->512 @7', 2, 7, 512, 512, 3, 1),
+  L('fc 2048->1000 (f32 out)', 1, 1, 2048, 1000, 1, 1, true, true),
+];
+
+function shapeOf(l: Layer): Conv2dShape {
+  const p = l.k >> 1;
+  return {
+    batch, inH: l.inHW, inW: l.inHW, inChannels: l.cin, outChannels: l.cout, kernel: [l.k, l.k],
+    stride: [l.s, l.s], pads: [p, p, p, p],
+  };
+}
+
+async function main(): Promise<void> {
+  const memory = new WebAssembly.Memory({ initial: 4096 }); // 256 MiB
+  const k: Kernels = await instantiateKernels(readFileSync(wasmPath), memory);
+  const u8 = new Uint8Array(memory.buffer);
+  let top = 4096;
+  const alloc = (n: number): number => {
+    const at = top;
+    top = Math.ceil((at + n + 64) / 64) * 64;
+    if (top > u8.length) throw new Error('bench memory exhausted');
+    return at;
+  };
+  let seed = 12345;
+  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 255;
+
+  const bench = new Bench({ time: timeMs, warmupTime: 100, iterations: 5 });
+  // Peak: bare dot loop, 12 chains x 8 MAC per iteration.
+  const peakIters = 2_000_000;
+  bench.add('peak: bare i32x4.dot_i16x8_s loop', () => { k.exports.peak_dot(peakIters, 3); });
+
+  const runs: { layer: Layer; macs: number; strategy: string }[] = [];
+  for (const l of layers) {
+    const shape = shapeOf(l);
+    const plan = planConv2d(shape);
+    const input = alloc(batch * l.inHW * l.inHW * l.cin);
+    for (let i = 0; i < batch * l.inHW * l.inHW * l.cin; i++) u8[input + i] = rnd();
+    const w = new Int8Array(l.cout * l.k * l.k * l.cin);
+    for (let i = 0; i < w.length; i++) w[i] = Math.max(-127, rnd() - 128);
+    const mult = new Float32Array(l.cout).fill(1 / (64 * Math.sqrt(l.k * l.k * l.cin)));
+    const blob = packConvWeights({ outChannels: l.cout, inChannels: l.cin, kernel: [l.k, l.k], group: 1, weights: w, multipliers: mult, inputZeroPoint: 3 });
+    const weights = alloc(blob.length);
+    u8.set(blob, weights);
+    const run = prepareConv2d(k, {
+      shape, inputZeroPoint: 3, outputZeroPoint: 128, outputType: l.f32out ? 'float32' : 'uint8',
+      buffers: {
+        input, weights, output: alloc(plan.outputElements * (l.f32out ? 4 : 1)),
+        indirection: plan.indirectionBytes ? alloc(plan.indirectionBytes) : undefined,
+        zero: plan.zeroBytes ? alloc(plan.zeroBytes) : undefined,
+        scratch: plan.scratchBytes ? alloc(plan.scratchBytes) : undefined,
+      },
+    });
+    const macs = plan.M * l.cout * l.k * l.k * l.cin;
+    runs.push({ layer: l, macs, strategy: plan.strategy });
+    bench.add(l.name, run);
+  }
+
+  await bench.run();
+
+  const results: Record<string, unknown>[] = [];
+  const peakTask = bench.tasks[0]!;
+  const peakStats = 'latency' in peakTask.result ? peakTask.result.latency : undefined;
+  const peakMacs = peakIters * 12 * 8;
+  const peakMed = peakStats ? peakMacs / peakStats.p50 / 1e6 : NaN;
+  const peakBest = peakStats ? peakMacs / peakStats.min / 1e6 : NaN;
+  console.log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
+  console.log(`peak (bare dot loop): ${peakMed.toFixed(1)} GMAC/s median, ${peakBest.toFixed(1)} best`);
+  console.log('');
+  console.log('layer'.padEnd(28) + 'strategy'.padEnd(9) + 'MMAC'.padStart(8) + 'ms p50'.padStart(9) + 'ms min'.padStart(9) +
+    'GMAC/s p50'.padStart(12) + 'GMAC/s best'.padStart(13) + '  % peak' + '  x count');
+  let totalMed = 0, totalBest = 0, totalMacs = 0;
+  for (const [i, r] of runs.entries()) {
+    const task = bench.tasks[i + 1]!;
+    if (!('latency' in task.result)) throw new Error(`${r.layer.name}: ${task.result.state}`);
+    const st = task.result.latency;
+    const gm = r.macs / st.p50 / 1e6, gb = r.macs / st.min / 1e6;
+    totalMed += st.p50 * r.layer.count;
+    totalBest += st.min * r.layer.count;
+    totalMacs += r.macs * r.layer.count;
+    results.push({ layer: r.layer.name, strategy: r.strategy, macs: r.macs, msP50: st.p50, msMin: st.min, gmacsP50: gm, gmacsBest: gb, count: r.layer.count, samples: st.samplesCount });
+    if (!showAll && !r.layer.featured) continue;
+    console.log(r.layer.name.padEnd(28) + r.strategy.padEnd(9) + (r.macs / 1e6).toFixed(1).padStart(8) +
+      st.p50.toFixed(3).padStart(9) + st.min.toFixed(3).padStart(9) + gm.toFixed(2).padStart(12) + gb.toFixed(2).padStart(13) +
+      `${((100 * gm) / peakMed).toFixed(0).padStart(7)}%` + `  x${r.layer.count}`);
+  }
+  console.log('');
+  console.log(`ResNet-50 convs + fc (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
+    `${totalMed.toFixed(1)} ms from medians (${(totalMacs / totalMed / 1e6).toFixed(2)} GMAC/s), ` +
+    `${totalBest.toFixed(1)} ms from bests (${(totalMacs / totalBest / 1e6).toFixed(2)} GMAC/s)`);
+  if (jsonOut) {
+    writeFileSync(jsonOut, JSON.stringify({ node: process.version, build: scalar ? 'scalar' : 'simd', batch, peakGmacsP50: peakMed, peakGmacsBest: peakBest, totalMsP50: totalMed, totalMsBest: totalBest, totalMacs, layers: results }, null, 2));
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

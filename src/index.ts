@@ -1,0 +1,10 @@
+// edgeq's public API (browser-safe: nothing here imports Node modules, ONNX or onnxruntime-web).
+export { Session, type SessionOptions, type SessionInput, type Classification } from './runtime/session.js';
+export { EdgeqError, type EdgeqErrorCode } from './errors.js';
+export { readEdgeq, validateModel } from './format/reader.js';
+export { writeEdgeq } from './format/writer.js';
+export type { QModel, QOp, QTensor } from './format/qmodel.js';
+export { preprocess, preprocessBatch } from './image/preprocess.js';
+export { IMAGENET, UNIT, PRESETS, type PreprocessSpec } from './image/spec.js';
+export type { RawImage, ImageDataLike } from './image/types.js';
+export { detectSimd } from './kernels/wasm.js';

@@ -1,0 +1,230 @@
+// Convolution planning and the typed wrapper over qu8_gemm / qu8_igemm / qu8_conv_im2col.
+// The Session plans memory from planConv2d() and calls prepareConv2d() once per layer (the
+// activation arena is fixed, so the indirection buffer is built once and reused every run).
+
+import { EdgeqError } from '../errors.js';
+import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
+import type { Kernels } from './wasm.js';
+
+/** A 2-D convolution over NHWC uint8 tensors. */
+export interface Conv2dShape {
+  batch: number;
+  inH: number;
+  inW: number;
+  inChannels: number;
+  outChannels: number;
+  /** [kh, kw] */
+  kernel: readonly [number, number];
+  /** [sh, sw] (default [1, 1]) */
+  stride?: readonly [number, number];
+  /** [top, left, bottom, right] (default zeros) */
+  pads?: readonly [number, number, number, number];
+  /** [dh, dw] (default [1, 1]) */
+  dilation?: readonly [number, number];
+  group?: number;
+}
+
+export type ConvStrategy = 'gemm' | 'igemm' | 'im2col';
+
+export interface Conv2dPlan extends PackGeometry {
+  strategy: ConvStrategy;
+  outH: number;
+  outW: number;
+  /** Output pixels: batch * outH * outW (GEMM rows). */
+  M: number;
+  /** Real kernel taps kh * kw. */
+  kernelTaps: number;
+  /** Bytes of the indirection buffer (0 for 'gemm'): M * kh * kw * 4, 4-byte aligned. */
+  indirectionBytes: number;
+  /** Bytes of the zero-point row (0 when no tap reads padding): inChannels + 16 rounded up to 16. */
+  zeroBytes: number;
+  /** Bytes of the im2col scratch (0 unless 'im2col'): im2colRows * (KB * 8 + 8). */
+  scratchBytes: number;
+  /** Output elements M * outChannels (bytes for uint8 output, x4 for float32). */
+  outputElements: number;
+}
+
+/** Rows per im2col block; must equal the module's im2col_rows() (checked in prepareConv2d). */
+export const IM2COL_ROWS = 128;
+
+function norm(s: Conv2dShape) {
+  const stride = s.stride ?? [1, 1];
+  const pads = s.pads ?? [0, 0, 0, 0];
+  const dilation = s.dilation ?? [1, 1];
+  const group = s.group ?? 1;
+  return { stride, pads, dilation, group };
+}
+
+/**
+ * Output size, strategy and every buffer size the Session must place for this convolution.
+ * `packing` is the blob's stored packing name (QConv.packing); omitted, the default layout.
+ */
+export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
+  const { stride, pads, dilation, group } = norm(s);
+  const [kh, kw] = s.kernel;
+  const geom = packGeometry({ outChannels: s.outChannels, inChannels: s.inChannels, kernel: s.kernel, group }, packing);
+  const ekh = (kh - 1) * dilation[0] + 1;
+  const ekw = (kw - 1) * dilation[1] + 1;
+  const outH = Math.floor((s.inH + pads[0] + pads[2] - ekh) / stride[0]) + 1;
+  const outW = Math.floor((s.inW + pads[1] + pads[3] - ekw) / stride[1]) + 1;
+  if (!(outH > 0 && outW > 0 && s.batch > 0 && s.inH > 0 && s.inW > 0)) {
+    throw new EdgeqError('BAD_SHAPE', `convolution ${JSON.stringify(s)} has an empty output`);
+  }
+  if (pads.some((p) => p < 0 || !Number.isInteger(p)) || stride.some((v) => v < 1) || dilation.some((v) => v < 1)) {
+    throw new EdgeqError('BAD_SHAPE', `bad stride/pads/dilation in ${JSON.stringify(s)}`);
+  }
+  const M = s.batch * outH * outW;
+  const kernelTaps = kh * kw;
+  const pointwise = kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 0);
+  const strategy: ConvStrategy = geom.im2col ? 'im2col' : pointwise ? 'gemm' : 'igemm';
+  const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
+  return {
+    ...geom, strategy, outH, outW, M, kernelTaps,
+    indirectionBytes: strategy === 'gemm' ? 0 : M * kernelTaps * 4,
+    zeroBytes: needsZero ? Math.ceil((s.inChannels + 16) / 16) * 16 : 0,
+    scratchBytes: strategy === 'im2col' ? IM2COL_ROWS * (geom.KB * 8 + 8) : 0,
+    outputElements: M * s.outChannels,
+  };
+}
+
+/**
+ * Writes the indirection buffer: for output pixel m = (n * outH + oh) * outW + ow and tap
+ * t = kh * KW + kw, u32 [m * taps + t] = byte offset of input pixel
+ * (n, oh*sh - padTop + kh*dh, ow*sw - padLeft + kw*dw) (its channel 0), or `zero` when that pixel
+ * lies in the padding.
+ */
+export function buildIndirection(
+  memory: WebAssembly.Memory, at: number, s: Conv2dShape, input: number, zero: number,
+): void {
+  const { stride, pads, dilation } = norm(s);
+  const plan = planConv2d(s, PACKING_GEMM);
+  const [kh, kw] = s.kernel;
+  if (at % 4 !== 0) throw new EdgeqError('INTERNAL', `indirection buffer at ${at} is not 4-byte aligned`);
+  const ind = new Uint32Array(memory.buffer, at, plan.M * kh * kw);
+  const pixBytes = s.inChannels;
+  let i = 0;
+  for (let n = 0; n < s.batch; n++) {
+    for (let oh = 0; oh < plan.outH; oh++) {
+      for (let ow = 0; ow < plan.outW; ow++) {
+        for (let y = 0; y < kh; y++) {
+          const ih = oh * stride[0] - pads[0] + y * dilation[0];
+          for (let x = 0; x < kw; x++) {
+            const iw = ow * stride[1] - pads[1] + x * dilation[1];
+            ind[i++] = ih >= 0 && ih < s.inH && iw >= 0 && iw < s.inW
+              ? input + ((n * s.inH + ih) * s.inW + iw) * pixBytes
+              : zero;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Output requantization: u8 zero point and clamp, or float32 output. */
+export interface ConvOutputParams {
+  /** 'uint8' (default) or 'float32' (classifier heads: f32(acc) * multiplier, no rounding). */
+  outputType?: 'uint8' | 'float32';
+  /** uint8 output zero point. */
+  outputZeroPoint?: number;
+  /** uint8 clamp (default 0..255); ReLU is outMin = outputZeroPoint. */
+  outMin?: number;
+  outMax?: number;
+  /** float32 output: clamp (default -Infinity..Infinity); ReLU is fMin = 0. */
+  fMin?: number;
+  fMax?: number;
+  /** LeakyReLU slope applied to negative y before rounding (1 = none). */
+  alpha?: number;
+}
+
+/** The kernels' (zp, fmin, fmax, alpha, outF32) arguments for given output parameters. */
+export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fmax: number; alpha: number; outF32: number } {
+  const alpha = Math.fround(p.alpha ?? 1);
+  if (p.outputType === 'float32') {
+    return { zp: 0, fmin: p.fMin ?? -Infinity, fmax: p.fMax ?? Infinity, alpha, outF32: 1 };
+  }
+  const zp = p.outputZeroPoint ?? 0;
+  const lo = p.outMin ?? 0;
+  const hi = p.outMax ?? 255;
+  if (!(Number.isInteger(zp) && zp >= 0 && zp <= 255 && lo >= 0 && hi <= 255 && lo <= hi)) {
+    throw new EdgeqError('INTERNAL', `bad uint8 output parameters zp=${zp} min=${lo} max=${hi}`);
+  }
+  return { zp, fmin: lo - zp, fmax: hi - zp, alpha, outF32: 0 };
+}
+
+/** Where the convolution's buffers are (byte offsets in the kernel memory). */
+export interface Conv2dBuffers {
+  input: number;
+  output: number;
+  /** Packed weights (packConvWeights' blob, copied unchanged; 16-byte aligned at least). */
+  weights: number;
+  /** plan.indirectionBytes bytes, 4-byte aligned (ignored for 'gemm'). */
+  indirection?: number;
+  /** plan.zeroBytes bytes (ignored when plan.zeroBytes is 0); filled by prepareConv2d. */
+  zero?: number;
+  /** plan.scratchBytes bytes, 8-byte aligned (ignored unless 'im2col'); may be shared by layers. */
+  scratch?: number;
+}
+
+export interface Conv2dArgs extends ConvOutputParams {
+  shape: Conv2dShape;
+  buffers: Conv2dBuffers;
+  /** Input zero point (fills the zero row for padded taps). */
+  inputZeroPoint: number;
+  /** The blob's packing name (QConv.packing); default: the layout packConvWeights picks. */
+  packing?: string;
+  /** Call the scalar twins (*_ref) instead (tests). */
+  reference?: boolean;
+}
+
+/**
+ * Builds what the layer needs once (indirection buffer, zero row) and returns the function that
+ * runs it. The returned function only calls into wasm: cheap to call every inference.
+ */
+export function prepareConv2d(k: Kernels, a: Conv2dArgs): () => void {
+  const s = a.shape;
+  const plan = planConv2d(s, a.packing);
+  const { group } = norm(s);
+  const r = requantArgs(a);
+  const ex = k.exports;
+  const b = a.buffers;
+  const esize = r.outF32 ? 4 : 1;
+  const outStride = s.outChannels * esize;
+  if (plan.strategy !== 'gemm') {
+    if (b.indirection === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an indirection buffer');
+    let zero = b.zero ?? 0;
+    if (plan.zeroBytes > 0) {
+      if (b.zero === undefined) throw new EdgeqError('INTERNAL', 'convolution needs a zero row');
+      new Uint8Array(k.memory.buffer, b.zero, plan.zeroBytes).fill(a.inputZeroPoint);
+      zero = b.zero;
+    }
+    buildIndirection(k.memory, b.indirection, s, b.input, zero);
+  }
+  const { M, coutPerGroup: N, KB, cinPerGroup } = plan;
+  switch (plan.strategy) {
+    case 'gemm': {
+      const f = a.reference ? ex.qu8_gemm_ref : ex.qu8_gemm;
+      return () => f(M, N, KB, group, b.input, s.inChannels, cinPerGroup, b.weights, b.output, outStride, N,
+        r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+    }
+    case 'igemm': {
+      const f = a.reference ? ex.qu8_igemm_ref : ex.qu8_igemm;
+      const ind = b.indirection!;
+      return () => f(M, N, KB, plan.kernelTaps, group, ind, cinPerGroup, b.weights, b.output, outStride, N,
+        r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+    }
+    case 'im2col': {
+      if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
+      if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
+      const f = a.reference ? ex.qu8_conv_im2col_ref : ex.qu8_conv_im2col;
+      const ind = b.indirection!;
+      const scratch = b.scratch;
+      return () => f(M, N, KB, plan.kernelTaps, s.inChannels, ind, scratch, b.weights, b.output, outStride,
+        r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+    }
+  }
+}
+
+/** One-shot convolution (prepare + run). */
+export function conv2dQu8(k: Kernels, a: Conv2dArgs): void {
+  prepareConv2d(k, a)();
+}

@@ -1,0 +1,5 @@
+// Host side of the kernel module: loading, weight packing, buffer planning and typed wrappers.
+export * from './wasm.js';
+export * from './packing.js';
+export * from './conv.js';
+export * from './ops.js';

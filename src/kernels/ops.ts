@@ -1,0 +1,119 @@
+// Typed wrappers over the small kernels (residual add, pooling) and fully connected layers.
+// Multipliers are computed here in f64 and rounded once to f32 (Math.fround); the TS references
+// in the tests compute them the same way.
+
+import { EdgeqError } from '../errors.js';
+import { requantArgs, type ConvOutputParams } from './conv.js';
+import type { Kernels } from './wasm.js';
+
+/** Quantization of a uint8 tensor: real = scale * (q - zeroPoint). */
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+export interface AddArgs {
+  /** Elements (N * H * W * C). */
+  count: number;
+  a: number;
+  b: number;
+  output: number;
+  aq: QParams;
+  bq: QParams;
+  outq: QParams;
+  relu?: boolean;
+  reference?: boolean;
+}
+
+/** The f32 multipliers the add kernel uses: ma = f32(sa / so), mb = f32(sb / so). */
+export function addMultipliers(aq: QParams, bq: QParams, outq: QParams): { ma: number; mb: number } {
+  return { ma: Math.fround(aq.scale / outq.scale), mb: Math.fround(bq.scale / outq.scale) };
+}
+
+/** y = requant((a - za) * sa + (b - zb) * sb) into outq, optional ReLU (clamp at the zero point). */
+export function addQu8(k: Kernels, p: AddArgs): void {
+  const { ma, mb } = addMultipliers(p.aq, p.bq, p.outq);
+  const zo = p.outq.zeroPoint;
+  const lo = p.relu ? zo : 0;
+  const f = p.reference ? k.exports.qu8_vadd_ref : k.exports.qu8_vadd;
+  f(p.count, p.a, p.b, p.output, p.aq.zeroPoint, p.bq.zeroPoint, ma, mb, zo, lo - zo, 255 - zo);
+}
+
+export interface MaxPoolArgs {
+  batch: number;
+  inH: number;
+  inW: number;
+  channels: number;
+  kernel: readonly [number, number];
+  stride: readonly [number, number];
+  /** [top, left, bottom, right] */
+  pads: readonly [number, number, number, number];
+  input: number;
+  output: number;
+  reference?: boolean;
+}
+
+/** Output size of a max pool (floor mode, as ONNX's default ceil_mode = 0). */
+export function maxPoolOutputSize(p: Omit<MaxPoolArgs, 'input' | 'output'>): [number, number] {
+  const oh = Math.floor((p.inH + p.pads[0] + p.pads[2] - p.kernel[0]) / p.stride[0]) + 1;
+  const ow = Math.floor((p.inW + p.pads[1] + p.pads[3] - p.kernel[1]) / p.stride[1]) + 1;
+  if (!(oh > 0 && ow > 0)) throw new EdgeqError('BAD_SHAPE', `max pool ${JSON.stringify(p)} has an empty output`);
+  return [oh, ow];
+}
+
+/** uint8 max pool over NHWC (padded positions ignored; quantization passes through unchanged). */
+export function maxPoolU8(k: Kernels, p: MaxPoolArgs): void {
+  const [oh, ow] = maxPoolOutputSize(p);
+  const f = p.reference ? k.exports.u8_maxpool_ref : k.exports.u8_maxpool;
+  f(p.batch, p.inH, p.inW, p.channels, oh, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
+    p.pads[0], p.pads[1], p.input, p.output);
+}
+
+export interface GlobalAvgPoolArgs {
+  batch: number;
+  /** inH * inW */
+  pixels: number;
+  channels: number;
+  input: number;
+  output: number;
+  reference?: boolean;
+}
+
+/** The u8 average pool multiplier: f32(si / (HW * so)). */
+export function gapMultiplier(pixels: number, inq: QParams, outq: QParams): number {
+  return Math.fround(inq.scale / (pixels * outq.scale));
+}
+
+/** uint8 -> uint8 global average pool: y = round(f32(sum - HW*zi) * f32(si / (HW*so))) + zo. */
+export function globalAvgPoolU8(k: Kernels, p: GlobalAvgPoolArgs & { inq: QParams; outq: QParams }): void {
+  const zo = p.outq.zeroPoint;
+  const f = p.reference ? k.exports.qu8_gavgpool_ref : k.exports.qu8_gavgpool;
+  f(p.batch, p.pixels, p.channels, p.input, p.output, p.inq.zeroPoint, gapMultiplier(p.pixels, p.inq, p.outq),
+    zo, -zo, 255 - zo);
+}
+
+/** float32 -> float32 global average pool: f32 sum over pixels in order, divided by f32(HW). */
+export function globalAvgPoolF32(k: Kernels, p: GlobalAvgPoolArgs): void {
+  const f = p.reference ? k.exports.f32_gavgpool_ref : k.exports.f32_gavgpool;
+  f(p.batch, p.pixels, p.channels, p.input, p.output);
+}
+
+export interface FullyConnectedArgs extends ConvOutputParams {
+  batch: number;
+  inFeatures: number;
+  outFeatures: number;
+  input: number;
+  output: number;
+  /** packConvWeights({ kernel: [1, 1], group: 1, ... }) blob. */
+  weights: number;
+  reference?: boolean;
+}
+
+/** Fully connected layer: GEMM with M = batch (uint8 or float32 output). */
+export function fullyConnectedQu8(k: Kernels, p: FullyConnectedArgs): void {
+  const r = requantArgs(p);
+  const KB = Math.ceil(p.inFeatures / 8);
+  const f = p.reference ? k.exports.qu8_gemm_ref : k.exports.qu8_gemm;
+  f(p.batch, p.outFeatures, KB, 1, p.input, p.inFeatures, p.inFeatures, p.weights, p.output,
+    p.outFeatures * (r.outF32 ? 4 : 1), p.outFeatures, r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+}

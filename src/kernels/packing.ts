@@ -1,0 +1,174 @@
+// Weight packing for the qu8 GEMM/IGEMM kernels (pure TS, used by the quantizer at quantize time;
+// the runtime copies the blob into wasm memory unchanged). Layout: docs/format-packing.md.
+
+import { EdgeqError } from '../errors.js';
+
+/** Output channels per packed block (the kernel's NR). */
+export const PACK_NR = 4;
+/** K values per packed step (the kernel's KR: one i32x4.dot_i16x8_s covers 8). */
+export const PACK_KR = 8;
+/** Packing name for the per-tap layout (GEMM and IGEMM convolutions). */
+export const PACKING_GEMM = 'qu8-gemm-2x4c8';
+/** Packing name for the flattened-K layout used with im2col (group 1, channels % 8 != 0). */
+export const PACKING_IM2COL = 'qu8-gemm-2x4c8-im2col';
+
+/** What the packing depends on: the convolution's weight geometry. */
+export interface ConvWeightsDesc {
+  outChannels: number;
+  inChannels: number;
+  /** [kh, kw] */
+  kernel: readonly [number, number];
+  group: number;
+}
+
+export interface ConvPackParams extends ConvWeightsDesc {
+  /** int8 weights, logical OHWI: w[co][kh][kw][ci] with ci < inChannels / group; values in [-127, 127]. */
+  weights: Int8Array;
+  /** int32 bias per output channel, without the zero-point fold (omit for zeros). */
+  bias?: Int32Array;
+  /** f32 requantization multiplier per output channel. */
+  multipliers: Float32Array;
+  /** Input (activation) zero point folded into the bias: bias - zp * sum(w). */
+  inputZeroPoint: number;
+  /** Force a layout (PACKING_GEMM or PACKING_IM2COL); default: chosen by useIm2col(). */
+  packing?: string;
+}
+
+/** How a convolution's weights are laid out and which kernel consumes them. */
+export interface PackGeometry {
+  packing: string;
+  /** True for the flattened-K (im2col) layout. */
+  im2col: boolean;
+  groups: number;
+  cinPerGroup: number;
+  coutPerGroup: number;
+  /** Kernel taps as seen by the packed layout (1 for im2col). */
+  taps: number;
+  /** K blocks of 8 per tap. */
+  KB: number;
+  /** Blocks of PACK_NR output channels per group. */
+  nBlocks: number;
+  /** Bytes per block: 16 (bias) + taps * KB * 32 (weights) + 16 (multipliers). */
+  blockBytes: number;
+  /** Total packed bytes. */
+  bytes: number;
+}
+
+function checkDesc(d: ConvWeightsDesc): void {
+  const ok = (v: number) => Number.isInteger(v) && v > 0;
+  if (!ok(d.outChannels) || !ok(d.inChannels) || !ok(d.kernel[0]) || !ok(d.kernel[1]) || !ok(d.group)) {
+    throw new EdgeqError('BAD_SHAPE', `bad convolution weights geometry ${JSON.stringify(d)}`);
+  }
+  if (d.inChannels % d.group !== 0 || d.outChannels % d.group !== 0) {
+    throw new EdgeqError('BAD_SHAPE', `channels ${d.inChannels}->${d.outChannels} not divisible by group ${d.group}`);
+  }
+}
+
+const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/**
+ * The im2col (flattened-K) layout is chosen for group-1 convolutions with more than one tap whose
+ * per-tap channel count wastes over 25% of the dot products when padded to 8 per tap
+ * (e.g. the 7x7 RGB stem: 49 * 8 = 392 vs 152).
+ */
+export function useIm2col(d: ConvWeightsDesc): boolean {
+  const taps = d.kernel[0] * d.kernel[1];
+  const cin = d.inChannels / d.group;
+  if (d.group !== 1 || taps === 1 || cin % PACK_KR === 0) return false;
+  return taps * roundUp(cin, PACK_KR) > 1.25 * roundUp(taps * cin, PACK_KR);
+}
+
+/**
+ * Layout facts for a convolution's packed weights. `packing` (a stored QConv.packing) selects
+ * the layout; without it the default choice of useIm2col() applies.
+ */
+export function packGeometry(d: ConvWeightsDesc, packing?: string): PackGeometry {
+  checkDesc(d);
+  const groups = d.group;
+  const cinPerGroup = d.inChannels / groups;
+  const coutPerGroup = d.outChannels / groups;
+  const kTaps = d.kernel[0] * d.kernel[1];
+  if (packing !== undefined && packing !== PACKING_GEMM && packing !== PACKING_IM2COL) {
+    throw new EdgeqError('BAD_MODEL', `unknown weight packing "${packing}" (this runtime reads ${PACKING_GEMM}, ${PACKING_IM2COL})`);
+  }
+  if (packing === PACKING_IM2COL && groups !== 1) {
+    throw new EdgeqError('BAD_MODEL', `packing ${PACKING_IM2COL} needs group 1 (got ${groups})`);
+  }
+  const im2col = packing === undefined ? useIm2col(d) : packing === PACKING_IM2COL;
+  const taps = im2col ? 1 : kTaps;
+  const KB = im2col ? Math.ceil((kTaps * cinPerGroup) / PACK_KR) : Math.ceil(cinPerGroup / PACK_KR);
+  const nBlocks = Math.ceil(coutPerGroup / PACK_NR);
+  const blockBytes = 32 + taps * KB * PACK_NR * PACK_KR;
+  return {
+    packing: im2col ? PACKING_IM2COL : PACKING_GEMM,
+    im2col, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
+    bytes: groups * nBlocks * blockBytes,
+  };
+}
+
+/** The packing name a convolution's blob gets (QConv.packing). */
+export function convPacking(d: ConvWeightsDesc): string {
+  return packGeometry(d).packing;
+}
+
+/** Size in bytes of packConvWeights' result. */
+export function packedConvWeightsSize(d: ConvWeightsDesc, packing?: string): number {
+  return packGeometry(d, packing).bytes;
+}
+
+/**
+ * Packs int8 OHWI weights, int32 bias (input zero point folded in here) and f32 multipliers
+ * into the kernel layout. Pure function; the result is what goes into the .edgeq blob.
+ */
+export function packConvWeights(p: ConvPackParams): Uint8Array {
+  const g = packGeometry(p, p.packing);
+  const [kh, kw] = p.kernel;
+  const kTaps = kh * kw;
+  const cpg = g.cinPerGroup;
+  const wPerOut = kTaps * cpg;
+  if (p.weights.length !== p.outChannels * wPerOut) {
+    throw new EdgeqError('BAD_SHAPE', `weights hold ${p.weights.length} values, expected ${p.outChannels * wPerOut}`);
+  }
+  if (p.bias && p.bias.length !== p.outChannels) {
+    throw new EdgeqError('BAD_SHAPE', `bias holds ${p.bias.length} values, expected ${p.outChannels}`);
+  }
+  if (p.multipliers.length !== p.outChannels) {
+    throw new EdgeqError('BAD_SHAPE', `multipliers hold ${p.multipliers.length} values, expected ${p.outChannels}`);
+  }
+  const zp = p.inputZeroPoint;
+  if (!Number.isInteger(zp) || zp < 0 || zp > 255) throw new EdgeqError('BAD_SHAPE', `input zero point ${zp} outside 0..255`);
+
+  const out = new Uint8Array(g.bytes);
+  const dv = new DataView(out.buffer);
+  const w8 = new Int8Array(out.buffer);
+  const tapStride = g.KB * PACK_KR; // K positions per tap in the per-tap layout
+  for (let grp = 0; grp < g.groups; grp++) {
+    for (let nb = 0; nb < g.nBlocks; nb++) {
+      const base = (grp * g.nBlocks + nb) * g.blockBytes;
+      for (let j = 0; j < PACK_NR; j++) {
+        const n = nb * PACK_NR + j;
+        if (n >= g.coutPerGroup) break; // padded channels: zero bias, weights and multiplier
+        const co = grp * g.coutPerGroup + n;
+        let sum = 0;
+        const wBase = co * wPerOut;
+        for (let t = 0; t < kTaps; t++) {
+          for (let ci = 0; ci < cpg; ci++) {
+            const v = p.weights[wBase + t * cpg + ci]!;
+            sum += v;
+            const k = g.im2col ? t * cpg + ci : t * tapStride + ci;
+            w8[base + 16 + (k >> 3) * 32 + j * 8 + (k & 7)] = v;
+          }
+        }
+        const bias = p.bias ? p.bias[co]! : 0;
+        dv.setInt32(base + j * 4, (bias - Math.imul(zp, sum)) | 0, true);
+        dv.setFloat32(base + g.blockBytes - 16 + j * 4, p.multipliers[co]!, true);
+      }
+    }
+  }
+  return out;
+}
+
+/** packConvWeights plus the packing name to store beside the blob (QConv.packing). */
+export function packConv(p: ConvPackParams): { packing: string; blob: Uint8Array } {
+  return { packing: packGeometry(p, p.packing).packing, blob: packConvWeights(p) };
+}

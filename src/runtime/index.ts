@@ -1,0 +1,1 @@
+export { Session, type SessionOptions, type SessionInput, type Classification } from './session.js';

@@ -1,0 +1,49 @@
+// Moving data across the wasm boundary: the float NCHW input is quantized into the input tensor
+// (uint8 NHWC), and the output tensor is read back as float32 in ONNX layout (NCHW).
+import { EdgeqError } from '../errors.js';
+import type { ExecutionPlan } from './plan.js';
+
+/** q = clamp(round_half_even(x / scale) + zeroPoint, 0, 255), written NHWC. Rejects NaN and ±Infinity. */
+export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
+  const { offset, tensor } = plan.input;
+  const out = new Uint8Array(plan.kernels.memory.buffer, offset, x.length);
+  const inv = 1 / tensor.scale;
+  const zp = tensor.zeroPoint;
+  const hw = h * w;
+  for (let n = 0; n < plan.batch; n++) {
+    const base = n * c * hw;
+    for (let ch = 0; ch < c; ch++) {
+      const src = base + ch * hw;
+      for (let p = 0; p < hw; p++) {
+        const v = x[src + p];
+        if (!Number.isFinite(v)) {
+          throw new EdgeqError('BAD_INPUT', `input value ${v} at index ${src + p} (image ${n}, channel ${ch}, pixel ${p}) is not finite`);
+        }
+        // Math.round rounds half up; ties are rare in real inputs but kept exact for determinism.
+        const s = v * inv;
+        let r = Math.round(s);
+        if (r - s === 0.5 && (r & 1) !== 0) r -= 1;
+        const q = r + zp;
+        out[base + p * c + ch] = q < 0 ? 0 : q > 255 ? 255 : q;
+      }
+    }
+  }
+}
+
+/** The output tensor as float32, NCHW (identical to NHWC when H = W = 1). */
+export function dequantizeOutput(plan: ExecutionPlan): Float32Array {
+  const { offset, tensor } = plan.output;
+  const [, h, w, c] = tensor.shape;
+  const count = plan.batch * h * w * c;
+  const buf = plan.kernels.memory.buffer;
+  const src = tensor.dtype === 'float32' ? new Float32Array(buf, offset, count) : new Uint8Array(buf, offset, count);
+  const out = new Float32Array(count);
+  const s = tensor.scale, z = tensor.zeroPoint;
+  const deq = tensor.dtype === 'float32' ? (v: number) => v : (v: number) => s * (v - z);
+  const hw = h * w;
+  for (let n = 0; n < plan.batch; n++) {
+    const base = n * hw * c;
+    for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) out[base + ch * hw + p] = deq(src[base + p * c + ch]);
+  }
+  return out;
+}

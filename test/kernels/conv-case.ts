@@ -1,0 +1,85 @@
+// One convolution case run through every path: SIMD kernel, its scalar twin (*_ref) in the SIMD
+// build, the scalar build, and the TypeScript reference. Throws with the problem size on mismatch.
+import { packConvWeights, planConv2d, prepareConv2d, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
+import { diff, diffBits, randI8, randInt, randU8, rng, type Harness } from './harness.js';
+import { refConvAcc, refRequant, type RefConv, type RefRequant } from './ref.js';
+
+export interface ConvCase extends RefConv {
+  /** 'none' | 'relu' | 'leaky' */
+  act: 'none' | 'relu' | 'leaky';
+  f32out: boolean;
+  seed: number;
+  /** weights limited to [-wlim, wlim] (127 default) */
+  wlim?: number;
+  /** fixed multiplier for every channel (ties), otherwise random */
+  mult?: number;
+  noBias?: boolean;
+  /** force PACKING_GEMM / PACKING_IM2COL */
+  packing?: string;
+}
+
+export function describe(c: ConvCase): string {
+  return `conv N=${c.batch} ${c.inH}x${c.inW}x${c.inC} -> ${c.outC} k${c.kh}x${c.kw} s${c.sh}x${c.sw} ` +
+    `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
+    (c.packing ? ` packing=${c.packing}` : '');
+}
+
+export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
+  const name = describe(c);
+  const r = rng(c.seed);
+  const cpg = c.inC / c.group;
+  const x = randU8(r, c.batch * c.inH * c.inW * c.inC);
+  const zin = randInt(r, 0, 255);
+  const w = randI8(r, c.outC * c.kh * c.kw * cpg, c.wlim ?? 127);
+  const bias = c.noBias ? undefined : Int32Array.from({ length: c.outC }, () => randInt(r, -20000, 20000));
+  const K = c.kh * c.kw * cpg;
+  const mult = Float32Array.from({ length: c.outC }, () => c.mult ?? (0.004 + 0.02 * r()) / Math.sqrt(K));
+  const zo = randInt(r, 0, 255);
+  const alpha = c.act === 'leaky' ? Math.fround(0.1 + 0.2 * r()) : 1;
+  const rq: RefRequant = {
+    f32out: c.f32out, zp: c.f32out ? 0 : zo,
+    outMin: c.act === 'relu' ? zo : 0, outMax: 255,
+    fMin: c.f32out && c.act === 'relu' ? 0 : -Infinity, fMax: Infinity, alpha,
+  };
+  const acc = refConvAcc(c, x, zin, w, bias);
+  const expected = refRequant(acc, c.outC, mult, rq);
+
+  const shape: Conv2dShape = {
+    batch: c.batch, inH: c.inH, inW: c.inW, inChannels: c.inC, outChannels: c.outC,
+    kernel: [c.kh, c.kw], stride: [c.sh, c.sw], pads: c.pads, dilation: [c.dh, c.dw], group: c.group,
+  };
+  const plan = planConv2d(shape, c.packing);
+  const blob = packConvWeights({
+    outChannels: c.outC, inChannels: c.inC, kernel: [c.kh, c.kw], group: c.group,
+    weights: w, bias, multipliers: mult, inputZeroPoint: zin, packing: c.packing,
+  });
+  const heap = h.heap;
+  heap.reset();
+  const input = heap.put(x);
+  const weights = heap.put(blob);
+  const outBytes = plan.outputElements * (c.f32out ? 4 : 1);
+  const runs: { k: Kernels; reference: boolean; label: string }[] = [
+    { k: h.simd, reference: false, label: 'simd' },
+    { k: h.simd, reference: true, label: 'simd-build _ref' },
+    { k: h.scalar, reference: false, label: 'scalar build' },
+  ];
+  for (const run of runs) {
+    const output = heap.alloc(outBytes);
+    const buffers = {
+      input, output, weights,
+      indirection: plan.indirectionBytes ? heap.alloc(plan.indirectionBytes) : undefined,
+      zero: plan.zeroBytes ? heap.alloc(plan.zeroBytes) : undefined,
+      scratch: plan.scratchBytes ? heap.alloc(plan.scratchBytes) : undefined,
+    };
+    prepareConv2d(run.k, {
+      shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing,
+      outputType: c.f32out ? 'float32' : 'uint8', outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
+      fMin: rq.fMin, fMax: rq.fMax, alpha,
+    })();
+    heap.checkGuards(`${name} [${run.label}]`);
+    const got = c.f32out ? heap.f32(output, plan.outputElements).slice() : heap.u8(output, plan.outputElements).slice();
+    const d = c.f32out ? diffBits(got as Float32Array, expected as Float32Array) : diff(got, expected);
+    if (d) throw new Error(`${name} strategy=${plan.strategy} [${run.label}] vs TS reference: ${d}`);
+  }
+  return { strategy: plan.strategy };
+}

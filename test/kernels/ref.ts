@@ -1,0 +1,139 @@
+// Plain TypeScript references: nested loops over NHWC, the same f32 requantization written with
+// Math.fround for every f32 operation and an explicit round-half-to-even.
+
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+const f32 = Math.fround;
+
+export interface RefConv {
+  batch: number; inH: number; inW: number; inC: number; outC: number;
+  kh: number; kw: number; sh: number; sw: number;
+  pads: [number, number, number, number]; dh: number; dw: number; group: number;
+}
+
+export function refConvOutSize(c: RefConv): [number, number] {
+  const oh = Math.floor((c.inH + c.pads[0] + c.pads[2] - ((c.kh - 1) * c.dh + 1)) / c.sh) + 1;
+  const ow = Math.floor((c.inW + c.pads[1] + c.pads[3] - ((c.kw - 1) * c.dw + 1)) / c.sw) + 1;
+  return [oh, ow];
+}
+
+/** int32 accumulators acc[m][co] = bias[co] + sum (x - zin) * w  (padding reads zin). OHWI weights. */
+export function refConvAcc(c: RefConv, x: Uint8Array, zin: number, w: Int8Array, bias: Int32Array | undefined): Int32Array {
+  const [oh, ow] = refConvOutSize(c);
+  const cpg = c.inC / c.group, opg = c.outC / c.group;
+  const acc = new Int32Array(c.batch * oh * ow * c.outC);
+  let o = 0;
+  for (let n = 0; n < c.batch; n++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        for (let co = 0; co < c.outC; co++) {
+          const g = Math.floor(co / opg);
+          let s = bias ? bias[co]! : 0;
+          for (let ky = 0; ky < c.kh; ky++) {
+            const iy = y * c.sh - c.pads[0] + ky * c.dh;
+            for (let kx = 0; kx < c.kw; kx++) {
+              const ix = xo * c.sw - c.pads[1] + kx * c.dw;
+              const inside = iy >= 0 && iy < c.inH && ix >= 0 && ix < c.inW;
+              for (let ci = 0; ci < cpg; ci++) {
+                const xv = inside ? x[((n * c.inH + iy) * c.inW + ix) * c.inC + g * cpg + ci]! : zin;
+                s = (s + (xv - zin) * w[((co * c.kh + ky) * c.kw + kx) * cpg + ci]!) | 0;
+              }
+            }
+          }
+          acc[o++] = s;
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+export interface RefRequant {
+  /** 'u8' or 'f32' output */
+  f32out: boolean;
+  zp: number;
+  outMin: number;
+  outMax: number;
+  /** float32 output clamp */
+  fMin: number;
+  fMax: number;
+  /** 1 = none */
+  alpha: number;
+}
+
+/** y = f32(acc) * mult[c]; leaky; u8: round half even, + zp, clamp; f32: clamp. */
+export function refRequant(acc: Int32Array, channels: number, mult: Float32Array, q: RefRequant): Uint8Array | Float32Array {
+  const alpha = f32(q.alpha);
+  if (q.f32out) {
+    const out = new Float32Array(acc.length);
+    for (let i = 0; i < acc.length; i++) {
+      let y = f32(f32(acc[i]!) * mult[i % channels]!);
+      if (alpha !== 1 && y < 0) y = f32(y * alpha);
+      y = y < q.fMin ? q.fMin : y; // wasm pmax / pmin semantics
+      out[i] = q.fMax < y ? q.fMax : y;
+    }
+    return out;
+  }
+  const out = new Uint8Array(acc.length);
+  for (let i = 0; i < acc.length; i++) {
+    let y = f32(f32(acc[i]!) * mult[i % channels]!);
+    if (alpha !== 1 && y < 0) y = f32(y * alpha);
+    const v = roundHalfEven(y) + q.zp;
+    out[i] = Math.min(Math.max(v, q.outMin), q.outMax);
+  }
+  return out;
+}
+
+export function refAdd(a: Uint8Array, b: Uint8Array, za: number, zb: number, ma: number, mb: number,
+  zo: number, outMin: number, outMax: number): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const y = f32(f32(f32(a[i]! - za) * ma) + f32(f32(b[i]! - zb) * mb));
+    out[i] = Math.min(Math.max(roundHalfEven(y) + zo, outMin), outMax);
+  }
+  return out;
+}
+
+export function refMaxPool(x: Uint8Array, n: number, h: number, w: number, c: number,
+  kh: number, kw: number, sh: number, sw: number, pads: [number, number, number, number]): { out: Uint8Array; oh: number; ow: number } {
+  const oh = Math.floor((h + pads[0] + pads[2] - kh) / sh) + 1;
+  const ow = Math.floor((w + pads[1] + pads[3] - kw) / sw) + 1;
+  const out = new Uint8Array(n * oh * ow * c);
+  let o = 0;
+  for (let b = 0; b < n; b++) for (let y = 0; y < oh; y++) for (let xo = 0; xo < ow; xo++) for (let ch = 0; ch < c; ch++) {
+    let m = 0;
+    for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) {
+      const iy = y * sh - pads[0] + ky, ix = xo * sw - pads[1] + kx;
+      if (iy >= 0 && iy < h && ix >= 0 && ix < w) m = Math.max(m, x[((b * h + iy) * w + ix) * c + ch]!);
+    }
+    out[o++] = m;
+  }
+  return { out, oh, ow };
+}
+
+export function refGapU8(x: Uint8Array, n: number, hw: number, c: number, zi: number, scale: number, zo: number): Uint8Array {
+  const out = new Uint8Array(n * c);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let p = 0; p < hw; p++) s += x[(b * hw + p) * c + ch]!;
+    const y = f32(f32(s - hw * zi) * scale);
+    out[b * c + ch] = Math.min(Math.max(roundHalfEven(y) + zo, 0), 255);
+  }
+  return out;
+}
+
+export function refGapF32(x: Float32Array, n: number, hw: number, c: number): Float32Array {
+  const out = new Float32Array(n * c);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let p = 0; p < hw; p++) s = f32(s + x[(b * hw + p) * c + ch]!);
+    out[b * c + ch] = f32(s / hw);
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+// Residual add, max pool and global average pools: SIMD == scalar twin == scalar build == TS reference.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  addMultipliers, addQu8, gapMultiplier, globalAvgPoolF32, globalAvgPoolU8, maxPoolOutputSize, maxPoolU8,
+  type Kernels,
+} from '../../src/kernels/index.js';
+import { diff, diffBits, loadHarness, randInt, randU8, rng, type Harness } from './harness.js';
+import { refAdd, refGapF32, refGapU8, refMaxPool } from './ref.js';
+
+let h: Harness;
+beforeAll(async () => { h = await loadHarness(512); });
+
+const impls = (): { k: Kernels; reference: boolean; label: string }[] => [
+  { k: h.simd, reference: false, label: 'simd' },
+  { k: h.simd, reference: true, label: 'simd-build _ref' },
+  { k: h.scalar, reference: false, label: 'scalar build' },
+];
+
+describe('qu8_vadd', () => {
+  it('lengths 1..70 and 4096+13, random scales, with and without ReLU', () => {
+    const r = rng(11);
+    const lengths = [...Array.from({ length: 70 }, (_, i) => i + 1), 4109];
+    for (const n of lengths) {
+      for (const relu of [false, true]) {
+        const a = randU8(r, n), b = randU8(r, n);
+        const aq = { scale: 0.01 + r() * 0.1, zeroPoint: randInt(r, 0, 255) };
+        const bq = { scale: 0.01 + r() * 0.1, zeroPoint: randInt(r, 0, 255) };
+        const outq = { scale: 0.02 + r() * 0.1, zeroPoint: randInt(r, 0, 255) };
+        const { ma, mb } = addMultipliers(aq, bq, outq);
+        const expected = refAdd(a, b, aq.zeroPoint, bq.zeroPoint, ma, mb, outq.zeroPoint, relu ? outq.zeroPoint : 0, 255);
+        for (const im of impls()) {
+          h.heap.reset();
+          const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n);
+          addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq, bq, outq, relu, reference: im.reference });
+          h.heap.checkGuards(`vadd n=${n}`);
+          const d = diff(h.heap.u8(po, n), expected);
+          if (d) throw new Error(`vadd n=${n} relu=${relu} [${im.label}]: ${d}`);
+        }
+      }
+    }
+  });
+  it('ties round half to even', () => {
+    // ma = mb = 0.5: y = (a - za + b - zb) / 2 hits .5 for odd sums.
+    const n = 256;
+    const a = Uint8Array.from({ length: n }, (_, i) => i);
+    const b = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 255);
+    const q = { scale: 0.5, zeroPoint: 128 }, outq = { scale: 1, zeroPoint: 128 };
+    const expected = refAdd(a, b, 128, 128, 0.5, 0.5, 128, 0, 255);
+    for (const im of impls()) {
+      h.heap.reset();
+      const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n);
+      addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq: q, bq: q, outq, reference: im.reference });
+      expect(diff(h.heap.u8(po, n), expected), im.label).toBeNull();
+    }
+  });
+});
+
+describe('u8_maxpool', () => {
+  const cases = [
+    { n: 1, h: 8, w: 8, c: 16, k: [3, 3], s: [2, 2], p: [1, 1, 1, 1] },
+    { n: 2, h: 9, w: 7, c: 3, k: [3, 3], s: [2, 2], p: [1, 1, 1, 1] },
+    { n: 1, h: 7, w: 9, c: 17, k: [2, 2], s: [2, 2], p: [0, 0, 0, 0] },
+    { n: 1, h: 10, w: 10, c: 33, k: [3, 3], s: [1, 1], p: [1, 0, 2, 1] },
+    { n: 3, h: 5, w: 6, c: 64, k: [3, 2], s: [1, 2], p: [0, 1, 0, 1] },
+    { n: 1, h: 4, w: 4, c: 1, k: [4, 4], s: [1, 1], p: [0, 0, 0, 0] },
+    { n: 1, h: 6, w: 6, c: 31, k: [5, 5], s: [3, 3], p: [2, 2, 2, 2] },
+    { n: 1, h: 3, w: 3, c: 16, k: [3, 3], s: [1, 1], p: [3, 3, 3, 3] }, // windows fully in padding -> 0
+  ];
+  for (const cs of cases) {
+    const name = `N=${cs.n} ${cs.h}x${cs.w}x${cs.c} k${cs.k} s${cs.s} pads[${cs.p}]`;
+    it(name, () => {
+      const r = rng(cs.h * 100 + cs.c);
+      const x = randU8(r, cs.n * cs.h * cs.w * cs.c);
+      const pads = cs.p as [number, number, number, number];
+      const { out: expected, oh, ow } = refMaxPool(x, cs.n, cs.h, cs.w, cs.c, cs.k[0]!, cs.k[1]!, cs.s[0]!, cs.s[1]!, pads);
+      const args = { batch: cs.n, inH: cs.h, inW: cs.w, channels: cs.c, kernel: cs.k as [number, number], stride: cs.s as [number, number], pads };
+      expect(maxPoolOutputSize(args)).toEqual([oh, ow]);
+      for (const im of impls()) {
+        h.heap.reset();
+        const pi = h.heap.put(x), po = h.heap.alloc(expected.length);
+        maxPoolU8(im.k, { ...args, input: pi, output: po, reference: im.reference });
+        h.heap.checkGuards(name);
+        const d = diff(h.heap.u8(po, expected.length), expected);
+        if (d) throw new Error(`maxpool ${name} [${im.label}]: ${d}`);
+      }
+    });
+  }
+});
+
+describe('global average pool', () => {
+  const cases = [
+    { n: 1, hw: 49, c: 2048 }, { n: 2, hw: 49, c: 17 }, { n: 1, hw: 1, c: 5 }, { n: 3, hw: 9, c: 33 },
+    { n: 1, hw: 64, c: 16 }, { n: 1, hw: 10, c: 1 }, { n: 2, hw: 3136, c: 20 },
+  ];
+  for (const cs of cases) {
+    const name = `N=${cs.n} HW=${cs.hw} C=${cs.c}`;
+    it(`u8 ${name}`, () => {
+      const r = rng(cs.hw * 7 + cs.c);
+      const x = randU8(r, cs.n * cs.hw * cs.c);
+      const inq = { scale: 0.05 + r() * 0.1, zeroPoint: randInt(r, 0, 255) };
+      const outq = { scale: inq.scale * (0.3 + r()), zeroPoint: randInt(r, 0, 255) };
+      const scale = gapMultiplier(cs.hw, inq, outq);
+      const expected = refGapU8(x, cs.n, cs.hw, cs.c, inq.zeroPoint, scale, outq.zeroPoint);
+      for (const im of impls()) {
+        h.heap.reset();
+        const pi = h.heap.put(x), po = h.heap.alloc(expected.length);
+        globalAvgPoolU8(im.k, { batch: cs.n, pixels: cs.hw, channels: cs.c, input: pi, output: po, inq, outq, reference: im.reference });
+        h.heap.checkGuards(name);
+        const d = diff(h.heap.u8(po, expected.length), expected);
+        if (d) throw new Error(`gap u8 ${name} [${im.label}]: ${d}`);
+      }
+    });
+    it(`f32 ${name}`, () => {
+      const r = rng(cs.hw * 13 + cs.c);
+      const x = Float32Array.from({ length: cs.n * cs.hw * cs.c }, () => (r() - 0.3) * 10);
+      const expected = refGapF32(x, cs.n, cs.hw, cs.c);
+      for (const im of impls()) {
+        h.heap.reset();
+        const pi = h.heap.put(new Uint8Array(x.buffer)), po = h.heap.alloc(expected.length * 4);
+        globalAvgPoolF32(im.k, { batch: cs.n, pixels: cs.hw, channels: cs.c, input: pi, output: po, reference: im.reference });
+        h.heap.checkGuards(name);
+        const d = diffBits(h.heap.f32(po, expected.length), expected);
+        if (d) throw new Error(`gap f32 ${name} [${im.label}]: ${d}`);
+      }
+    });
+  }
+});

@@ -1,0 +1,43 @@
+// Determinism of the embedded ResNet-50: a fresh build gives the cached file bit for bit.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeOnnx } from '../../src/onnx/writer.js';
+import { cacheDir, embeddedModelPath, getEmbeddedModel } from '../../src/synth/cache-node.js';
+import { buildResNet50, makeResNet50Weights } from '../../src/synth/resnet50.js';
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+describe('embedded ResNet-50 build', () => {
+  it('uses $EDGEQ_CACHE or <repo>/.cache/edgeq', () => {
+    const saved = process.env.EDGEQ_CACHE;
+    try {
+      process.env.EDGEQ_CACHE = '/tmp/edgeq-cache-test';
+      expect(cacheDir()).toBe('/tmp/edgeq-cache-test');
+      expect(embeddedModelPath({ seed: 3, style: 'zoo' })).toMatch(/^\/tmp\/edgeq-cache-test\/resnet50-zoo-seed3-g\d+\.onnx$/);
+      delete process.env.EDGEQ_CACHE;
+      expect(cacheDir()).toBe(join(process.cwd(), '.cache', 'edgeq'));
+    } finally {
+      if (saved === undefined) delete process.env.EDGEQ_CACHE; else process.env.EDGEQ_CACHE = saved;
+    }
+  });
+
+  it('is deterministic: a fresh build equals the cached model byte for byte', async () => {
+    const cached = await getEmbeddedModel({ seed: 0, style: 'torchvision' });
+    const t0 = performance.now();
+    const fresh = writeOnnx(await buildResNet50({ seed: 0, style: 'torchvision' }));
+    console.log(`ResNet-50 build (weights + BN calibration + write): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    expect(fresh.length).toBe(cached.bytes.length);
+    expect(sha(fresh)).toBe(sha(cached.bytes));
+  });
+
+  it('draws different weights for a different seed (small calibration to keep it quick)', async () => {
+    const opts = { calibImages: 2, inputSize: 64 };
+    const a = await makeResNet50Weights({ seed: 1, ...opts });
+    const b = await makeResNet50Weights({ seed: 1, ...opts });
+    const c = await makeResNet50Weights({ seed: 2, ...opts });
+    for (const [k, v] of a) expect(Buffer.from(v.buffer).equals(Buffer.from(b.get(k)!.buffer)), k).toBe(true);
+    expect(Buffer.from(a.get('conv1.weight')!.buffer).equals(Buffer.from(c.get('conv1.weight')!.buffer))).toBe(false);
+    expect(Buffer.from(a.get('fc.bias')!.buffer).equals(Buffer.from(c.get('fc.bias')!.buffer))).toBe(false);
+  });
+});
