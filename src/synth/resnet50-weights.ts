@@ -151,19 +151,15 @@ function globalAverage(a: Act): Float64Array {
   return out;
 }
 
-/** Builds the full weight set (torchvision state_dict names) for a seed. */
-export async function makeResNet50Weights(options: ResNet50WeightOptions = {}): Promise<ResNet50Weights> {
-  const { seed = 0, calibImages = 8, inputSize = 224, logitStd = 3, onProgress } = options;
-  if (!Number.isInteger(calibImages) || calibImages < 2) throw new EdgeqError('BAD_OPTION', `calibImages must be an integer >= 2, got ${calibImages}`);
-  if (!Number.isInteger(inputSize) || inputSize < 32) throw new EdgeqError('BAD_OPTION', `inputSize must be an integer >= 32, got ${inputSize}`);
-  const arch = resnet50Arch(inputSize);
+/**
+ * The draws that need no calibration: He-normal conv weights and the BN affine parameters (gamma,
+ * beta) for every conv, keyed by state_dict names. makeResNet50Weights adds the running statistics
+ * and the FC layer.
+ */
+export function initResNet50Weights(seed: number, arch = resnet50Arch()): ResNet50Weights {
   const convs = resnet50Convs(arch);
   const weights: ResNet50Weights = new Map();
-  const convIndex = new Map(convs.map((c, i) => [c.key, i]));
-
-  // Conv and BN-affine draws are independent of calibration, so they are made up front.
-  for (const c of convs) {
-    const i = convIndex.get(c.key)!;
+  convs.forEach((c, i) => {
     weights.set(`${c.key}.weight`, heNormal(mixSeed(seed, STREAM_CONV, i), c.cout * c.cin * c.k * c.k, c.cin * c.k * c.k));
     const rng = new Rng(mixSeed(seed, STREAM_BN, i));
     const last = c.bn.endsWith('.bn3');
@@ -174,7 +170,18 @@ export async function makeResNet50Weights(options: ResNet50WeightOptions = {}): 
     for (let ch = 0; ch < c.cout; ch++) { gamma[ch] = rng.uniform(gLo, gHi); beta[ch] = betaStd * rng.normal(); }
     weights.set(`${c.bn}.weight`, gamma);
     weights.set(`${c.bn}.bias`, beta);
-  }
+  });
+  return weights;
+}
+
+/** Builds the full weight set (torchvision state_dict names) for a seed. */
+export async function makeResNet50Weights(options: ResNet50WeightOptions = {}): Promise<ResNet50Weights> {
+  const { seed = 0, calibImages = 8, inputSize = 224, logitStd = 3, onProgress } = options;
+  if (!Number.isInteger(calibImages) || calibImages < 2) throw new EdgeqError('BAD_OPTION', `calibImages must be an integer >= 2, got ${calibImages}`);
+  if (!Number.isInteger(inputSize) || inputSize < 32) throw new EdgeqError('BAD_OPTION', `inputSize must be an integer >= 32, got ${inputSize}`);
+  const arch = resnet50Arch(inputSize);
+  const convs = resnet50Convs(arch);
+  const weights = initResNet50Weights(seed, arch);
 
   let done = 0;
   /** Runs conv c on x, records its BN statistics, applies the BN (and ReLU); returns the result. */

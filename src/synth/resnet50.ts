@@ -21,7 +21,7 @@ import { BN_EPSILON, BN_MOMENTUM, resnet50Arch, type ConvSpec, type ResNet50Weig
 import { makeResNet50Weights, type ResNet50WeightOptions } from './resnet50-weights.js';
 
 export * from './resnet50-arch.js';
-export { makeResNet50Weights, type ResNet50WeightOptions } from './resnet50-weights.js';
+export { initResNet50Weights, makeResNet50Weights, type ResNet50WeightOptions } from './resnet50-weights.js';
 
 export type ResNet50Style = 'torchvision' | 'zoo';
 
