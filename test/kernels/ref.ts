@@ -24,7 +24,7 @@ export function refConvOutSize(c: RefConv): [number, number] {
 }
 
 /** int32 accumulators acc[m][co] = bias[co] + sum (x - zin) * w  (padding reads zin). OHWI weights. */
-export function refConvAcc(c: RefConv, x: Uint8Array, zin: number, w: Int8Array, bias: Int32Array | undefined): Int32Array {
+export function refConvAcc(c: RefConv, x: ArrayLike<number>, zin: number, w: ArrayLike<number>, bias: ArrayLike<number> | undefined): Int32Array {
   const [oh, ow] = refConvOutSize(c);
   const cpg = c.inC / c.group, opg = c.outC / c.group;
   const acc = new Int32Array(c.batch * oh * ow * c.outC);

@@ -51,6 +51,6 @@ export function ensureWasmBuilt(): void {
   }
 }
 
-export function wasmBytes(simd: boolean): Uint8Array {
-  return readFileSync(simd ? SIMD_WASM : SCALAR_WASM);
+export function wasmBytes(simd: boolean): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(readFileSync(simd ? SIMD_WASM : SCALAR_WASM));
 }

@@ -8,7 +8,7 @@ import type { QModel } from '../../src/format/qmodel.js';
 import type { PreprocessSpec } from '../../src/image/spec.js';
 import { prepareGraph, type FloatGraph } from './prepare.js';
 import { collectHistograms, chooseRanges, type CalibrationProgress } from './calibrate.js';
-import type { CalibrationMethod, Range } from './histogram.js';
+import type { ActivationHistogram, CalibrationMethod, Range } from './histogram.js';
 import { buildQModel, type QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
 
@@ -39,14 +39,27 @@ export interface QuantizeModelResult extends QuantizeResult {
   qdq: Uint8Array;
 }
 
-export async function quantizeModel(onnxBytes: Uint8Array, options: QuantizeModelOptions): Promise<QuantizeModelResult> {
-  const onnxModel = readOnnx(onnxBytes);
-  const graph = prepareGraph(onnxModel);
-  const method = options.method ?? DEFAULT_METHOD;
-  const hists = await collectHistograms(onnxBytes, graph, options.calibration, {
+/** Graph preparation and calibration: the part of quantization that runs the fp32 model. */
+export async function calibrateModel(
+  onnxBytes: Uint8Array,
+  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress'>,
+): Promise<{ graph: FloatGraph; histograms: Map<string, ActivationHistogram> }> {
+  const graph = prepareGraph(readOnnx(onnxBytes));
+  const histograms = await collectHistograms(onnxBytes, graph, options.calibration, {
     count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress,
   });
-  const ranges = chooseRanges(hists, { method, percentile: options.percentile });
+  return { graph, histograms };
+}
+
+/** Ranges, integer weights, packing and both output files from collected statistics. */
+export function quantizeCalibrated(
+  onnxBytes: Uint8Array,
+  calibrated: { graph: FloatGraph; histograms: Map<string, ActivationHistogram> },
+  options: Omit<QuantizeModelOptions, 'calibration' | 'threads' | 'onProgress'>,
+): QuantizeModelResult {
+  const { graph } = calibrated;
+  const method = options.method ?? DEFAULT_METHOD;
+  const ranges = chooseRanges(calibrated.histograms, { method, percentile: options.percentile });
   const result = buildQModel(graph, {
     ranges,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
@@ -62,4 +75,8 @@ export async function quantizeModel(onnxBytes: Uint8Array, options: QuantizeMode
     ...options.meta,
   };
   return { ...result, graph, ranges, edgeq: writeEdgeq(model), qdq: exportQdq(graph, result) };
+}
+
+export async function quantizeModel(onnxBytes: Uint8Array, options: QuantizeModelOptions): Promise<QuantizeModelResult> {
+  return quantizeCalibrated(onnxBytes, await calibrateModel(onnxBytes, options), options);
 }
