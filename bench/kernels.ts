@@ -10,19 +10,18 @@ import {
   instantiateKernels, packConvWeights, planConv2d, prepareConv2d, type Conv2dShape, type Kernels,
 } from '../src/kernels/index.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : dflt;
-};
-const timeMs = Number(opt('time', '400'));
-const batch = Number(opt('batch', '1'));
-const scalar = args.includes('--scalar');
-const showAll = args.includes('--all');
-const jsonOut = opt('json', '');
-
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const wasmPath = join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
+
+export interface KernelSuiteOptions {
+  /** tinybench time budget per task, ms (default 400). */
+  timeMs?: number;
+  batch?: number;
+  scalar?: boolean;
+  /** Print every layer shape, not only the featured ones. */
+  all?: boolean;
+  json?: string;
+  log?: (line: string) => void;
+}
 
 interface Layer {
   name: string;
@@ -68,7 +67,7 @@ const layers: Layer[] = [
   L('fc 2048->1000 (f32 out)', 1, 1, 2048, 1000, 1, 1, true, true),
 ];
 
-function shapeOf(l: Layer): Conv2dShape {
+function shapeOf(l: Layer, batch: number): Conv2dShape {
   const p = l.k >> 1;
   return {
     batch, inH: l.inHW, inW: l.inHW, inChannels: l.cin, outChannels: l.cout, kernel: [l.k, l.k],
@@ -76,7 +75,10 @@ function shapeOf(l: Layer): Conv2dShape {
   };
 }
 
-async function main(): Promise<void> {
+export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> {
+  const timeMs = o.timeMs ?? 400, batch = o.batch ?? 1, scalar = o.scalar ?? false, showAll = o.all ?? false, jsonOut = o.json ?? '';
+  const log = o.log ?? ((line: string) => console.log(line));
+  const wasmPath = join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
   const memory = new WebAssembly.Memory({ initial: 4096 }); // 256 MiB
   const k: Kernels = await instantiateKernels(readFileSync(wasmPath), memory);
   const u8 = new Uint8Array(memory.buffer);
@@ -91,13 +93,13 @@ async function main(): Promise<void> {
   const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 255;
 
   const bench = new Bench({ time: timeMs, warmupTime: 100, iterations: 5 });
-  // Peak: bare dot loop, 12 chains x 8 MAC per iteration.
+  // Peak: bare dot loop, 12 independent chains per iteration.
   const peakIters = 2_000_000;
   bench.add('peak: bare i32x4.dot_i16x8_s loop', () => { k.exports.peak_dot(peakIters, 3); });
 
   const runs: { layer: Layer; macs: number; strategy: string }[] = [];
   for (const l of layers) {
-    const shape = shapeOf(l);
+    const shape = shapeOf(l, batch);
     const plan = planConv2d(shape);
     const input = alloc(batch * l.inHW * l.inHW * l.cin);
     for (let i = 0; i < batch * l.inHW * l.inHW * l.cin; i++) u8[input + i] = rnd();
@@ -126,14 +128,15 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [];
   const peakTask = bench.tasks[0]!;
   const peakStats = 'latency' in peakTask.result ? peakTask.result.latency : undefined;
-  const peakMacs = peakIters * 12 * 8;
+  // SIMD: 12 dots x 8 MAC per iteration; the scalar build's loop does 12 i32 multiply-adds.
+  const peakMacs = peakIters * 12 * (k.simd ? 8 : 1);
   const peakMed = peakStats ? peakMacs / peakStats.p50 / 1e6 : NaN;
   const peakBest = peakStats ? peakMacs / peakStats.min / 1e6 : NaN;
-  console.log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
-  console.log(`peak (bare dot loop): ${peakMed.toFixed(1)} GMAC/s median, ${peakBest.toFixed(1)} best`);
-  console.log('');
-  console.log('layer'.padEnd(28) + 'strategy'.padEnd(9) + 'MMAC'.padStart(8) + 'ms p50'.padStart(9) + 'ms min'.padStart(9) +
-    'GMAC/s p50'.padStart(12) + 'GMAC/s best'.padStart(13) + '  % peak' + '  x count');
+  log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
+  log(`peak (bare dot loop): ${peakMed.toFixed(1)} GMAC/s median, ${peakBest.toFixed(1)} best`);
+  log('');
+  log('layer'.padEnd(28) + 'strategy'.padEnd(9) + 'MMAC'.padStart(8) + 'ms p50'.padStart(9) + 'ms min'.padStart(9) +
+    'GMAC/s p50'.padStart(12) + 'GMAC/s best'.padStart(13) + '  best/peak' + '  x count');
   let totalMed = 0, totalBest = 0, totalMacs = 0;
   for (const [i, r] of runs.entries()) {
     const task = bench.tasks[i + 1]!;
@@ -145,12 +148,12 @@ async function main(): Promise<void> {
     totalMacs += r.macs * r.layer.count;
     results.push({ layer: r.layer.name, strategy: r.strategy, macs: r.macs, msP50: st.p50, msMin: st.min, gmacsP50: gm, gmacsBest: gb, count: r.layer.count, samples: st.samplesCount });
     if (!showAll && !r.layer.featured) continue;
-    console.log(r.layer.name.padEnd(28) + r.strategy.padEnd(9) + (r.macs / 1e6).toFixed(1).padStart(8) +
+    log(r.layer.name.padEnd(28) + r.strategy.padEnd(9) + (r.macs / 1e6).toFixed(1).padStart(8) +
       st.p50.toFixed(3).padStart(9) + st.min.toFixed(3).padStart(9) + gm.toFixed(2).padStart(12) + gb.toFixed(2).padStart(13) +
-      `${((100 * gm) / peakMed).toFixed(0).padStart(7)}%` + `  x${r.layer.count}`);
+      `${((100 * gb) / peakBest).toFixed(0).padStart(10)}%` + `  x${r.layer.count}`);
   }
-  console.log('');
-  console.log(`ResNet-50 convs + fc (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
+  log('');
+  log(`ResNet-50 convs + fc (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
     `${totalMed.toFixed(1)} ms from medians (${(totalMacs / totalMed / 1e6).toFixed(2)} GMAC/s), ` +
     `${totalBest.toFixed(1)} ms from bests (${(totalMacs / totalBest / 1e6).toFixed(2)} GMAC/s)`);
   if (jsonOut) {
@@ -158,7 +161,18 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// Run as a script: node dist/bench/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const opt = (name: string, dflt: string): string => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1]! : dflt;
+  };
+  runKernelSuite({
+    timeMs: Number(opt('time', '400')), batch: Number(opt('batch', '1')), scalar: args.includes('--scalar'),
+    all: args.includes('--all'), json: opt('json', ''),
+  }).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -97,7 +97,9 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
     convBuffers.set(i, b);
   });
   const scratch = cursor;
-  cursor = alignUp(cursor + scratchBytes);
+  // The conv kernels read up to 7 bytes past a pixel's last channel (those lanes meet zero weights),
+  // so the memory keeps a readable tail after the last buffer.
+  cursor = alignUp(cursor + scratchBytes + 16);
   const total = cursor;
 
   const pages = Math.ceil(total / PAGE);

@@ -16,6 +16,7 @@
 // synthetic inputs, model seed 0 gives 65 distinct top-1 classes and no class wins more than 9% of
 // them (logit std over classes about 4.5). Details and the build procedure: docs/resnet50-synth.md.
 
+import { EdgeqError } from '../errors.js';
 import type { ModelDef, NodeDef, TensorValue, ValueInfo } from '../onnx/model.js';
 import { makeModel } from '../onnx/model.js';
 import { BN_EPSILON, BN_MOMENTUM, resnet50Arch, type ConvSpec, type ResNet50Weights } from './resnet50-arch.js';
@@ -42,8 +43,8 @@ export function resnet50ModelDef(weights: ResNet50Weights, style: ResNet50Style,
 
   const weight = (key: string, name: string, dims: number[]): string => {
     const data = weights.get(key);
-    if (!data) throw new Error(`ResNet-50 weights lack "${key}"`);
-    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`ResNet-50 weight "${key}" has ${data.length} values for [${dims}]`);
+    if (!data) throw new EdgeqError('BAD_OPTION', `ResNet-50 weights lack "${key}"`);
+    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new EdgeqError('BAD_SHAPE', `ResNet-50 weight "${key}" has ${data.length} values for [${dims}]`);
     initializers.push({ name, dataType: 'float32', dims, data });
     return name;
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  resnet50Arch, resnet50Convs, resnet50Counts, resnet50ModelDef, resnet50TensorShapes, type ResNet50Weights,
+  initResNet50Weights, resnet50Arch, resnet50Convs, resnet50Counts, resnet50ModelDef, resnet50TensorShapes, type ResNet50Weights,
 } from '../../src/synth/resnet50.js';
 
 /** Zero weights of the right sizes: enough to check the graph spelling without calibration. */
@@ -75,5 +75,19 @@ describe('ResNet-50 v1.5 architecture', () => {
     // Same weights object: the zoo conv0 weight is torchvision's conv1.weight.
     const w = zeroWeights();
     expect(resnet50ModelDef(w, 'zoo').graph.initializers.get('resnetv17_conv0_weight')!.data).toBe(w.get('conv1.weight'));
+  });
+
+  it('draws seeded He-normal weights: another seed gives other draws', () => {
+    const a = initResNet50Weights(1), c = initResNet50Weights(2);
+    expect(a.size).toBe(53 * 3);
+    for (const k of ['conv1.weight', 'layer4.2.conv3.weight', 'layer2.0.bn2.weight', 'layer3.1.bn2.bias']) {
+      expect(Buffer.from(a.get(k)!.buffer).equals(Buffer.from(c.get(k)!.buffer)), k).toBe(false);
+    }
+    // He-normal: std sqrt(2 / fan_in); layer3.0.conv2 has fan_in 256 * 9.
+    const w = a.get('layer3.0.conv2.weight')!;
+    const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+    expect(std / Math.sqrt(2 / (256 * 9))).toBeCloseTo(1, 1);
+    // Damped last BN of each residual branch.
+    for (const g of a.get('layer2.1.bn3.weight')!) expect(g >= 0.2 && g <= 0.3).toBe(true);
   });
 });
