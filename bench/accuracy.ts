@@ -10,6 +10,7 @@ import { preprocess } from '../src/image/preprocess.js';
 import { IMAGENET, UNIT, type PreprocessSpec } from '../src/image/spec.js';
 import { ReferenceSession } from '../src/reference/ort-runner.js';
 import { calibrateModel, quantizeCalibrated } from '../tools/quantize/index.js';
+import { exportQdq } from '../tools/quantize/export-qdq.js';
 import { syntheticBatchNCHW } from '../src/synth/images.js';
 import { getEmbeddedModel } from '../src/synth/cache-node.js';
 import type { CalibrationMethod } from '../tools/quantize/histogram.js';
@@ -30,6 +31,9 @@ const evalLimit = Number(opt('eval', '650'));
 const models = opt('models', 'darknet,trunk').split(',');
 const calibCount = Number(opt('calib-count', '100'));
 const percentile = Number(opt('percentile', '99.99'));
+// Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc.
+const variants = opt('variants', 'plain').split(',');
+const bcCount = Number(opt('bc-count', '32'));
 
 const all = loadImageFolder(join(shared, 'data', 'imagenet-sample'));
 const { calib, eval: held } = splitCalibration(all, calibCount, 0);
@@ -71,11 +75,15 @@ for (const which of models) {
   const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length });
   const calibSecs = (performance.now() - tc) / 1000;
   console.log(`  calibration (histograms of ${calibrated.histograms.size} tensors): ${calibSecs.toFixed(1)} s`);
-  for (const method of methods) {
+  for (const method of methods) for (const variant of variants) {
     const tq = performance.now();
-    const q = quantizeCalibrated(bytes, calibrated, { calibrationCount: calibInputs.length, method, percentile, preprocess: spec });
+    const fuse = variant.includes('fuse'), bc = variant.includes('bc');
+    const q = await quantizeCalibrated(bytes, calibrated, {
+      calibrationCount: calibInputs.length, method, percentile, preprocess: spec, fuseResidual: fuse,
+      ...(bc ? { biasCorrection: { inputs: calibInputs.slice(0, bcCount) } } : {}),
+    });
     const secs = calibSecs + (performance.now() - tq) / 1000;
-    const s = await ReferenceSession.create(q.qdq);
+    const s = await ReferenceSession.create(fuse ? exportQdq(q.graph, q, { fused: true }) : q.qdq);
     const sqnr = new SqnrMeter();
     let top1 = 0, top5 = 0, agree = 0, cos = 0, ties = 0;
     for (let i = 0; i < evalInputs.length; i++) {
@@ -91,7 +99,7 @@ for (const which of models) {
       }
     }
     await s.release();
-    const row: Row = { model: which, method, sqnrDb: +sqnr.db.toFixed(2), meanCosine: +(cos / evalInputs.length).toFixed(5), fp32Agreement: `${agree}/${evalInputs.length}`, quantizeSeconds: +secs.toFixed(1) };
+    const row: Row = { model: which, method: variant === 'plain' ? method : `${method}+${variant}`, sqnrDb: +sqnr.db.toFixed(2), meanCosine: +(cos / evalInputs.length).toFixed(5), fp32Agreement: `${agree}/${evalInputs.length}`, quantizeSeconds: +secs.toFixed(1) };
     if (isDarknet) Object.assign(row, { top1: `${top1}/${evalInputs.length}`, top5: `${top5}/${evalInputs.length}`, ties });
     rows.push(row);
     console.log(`  ${method}: ${JSON.stringify(row)}`);

@@ -53,6 +53,8 @@ export function buildProgram(): Command {
     .option('--crop <n>', 'override the preset centre crop', int)
     .addOption(new Option('--method <method>', 'calibration method').choices(['minmax', 'percentile', 'mse', 'entropy']))
     .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
+    .option('--bias-correction', 'remove each channel\'s mean quantization error from its bias (measured on calibration images)')
+    .option('--no-fuse-residual', 'keep residual adds as separate ops (default: fused into the producing conv)')
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
     .option('--report [file]', 'print the per-layer report on held-back calibration images (and write it as JSON to file)')
     .option('--report-count <n>', 'held-back inputs used by the report', int, 20)
@@ -87,6 +89,15 @@ export function buildProgram(): Command {
     .argument('<model>', '.edgeq or .onnx file')
     .option('--json', 'print JSON')
     .action(async (model: string, opts) => (await import('./inspect.js')).inspectCommand(model, opts));
+
+  program.command('serve')
+    .description('serve the example web page and the runtime on a loopback address, with the COOP/COEP headers that enable threads')
+    .option('--model <file>', '.edgeq model the page loads')
+    .option('--port <n>', 'port (0 picks a free one)', int, 8080)
+    .option('--host <host>', 'loopback address (127.0.0.1, localhost or ::1)', '127.0.0.1')
+    .option('--dir <dir>', 'folder served at / (default: the package\'s examples/web)')
+    .option('--no-isolate', 'omit the cross-origin isolation headers')
+    .action(async (opts) => (await import('./serve.js')).serveCommand(opts));
 
   return program;
 }

@@ -44,6 +44,11 @@ export interface QConv {
   packing: string;           // e.g. 'qu8-gemm-4x8c2' (see docs/format.md)
   /** Optional per-channel weight scales kept for tools (QDQ export, reports); not needed to run. */
   weightScales?: Float32Array;
+  /**
+   * A fused residual add: the index of a uint8 tensor of the output's shape added in the epilogue,
+   * y = f32(acc) * multiplier[c] + f32(r - zr) * f32(sr / so), then the activation and rounding.
+   */
+  residual?: number;
 }
 
 /** Residual add: out = requant(sa*(a-za) + sb*(b-zb)), optional ReLU. */

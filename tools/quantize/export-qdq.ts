@@ -17,11 +17,19 @@ import { writeOnnx } from '../../src/onnx/writer.js';
 
 export const QDQ_OPSET = 13;
 
-export function exportQdq(g: FloatGraph, q: QuantizeResult): Uint8Array {
-  const { model } = q;
+export interface QdqExportOptions {
+  /**
+   * Write fused residual convs as edgeq computes them (the branch output stays float until the Add's
+   * QuantizeLinear). Default false: the standard pattern every QDQ consumer fuses, which rounds the
+   * branch to uint8 on its own.
+   */
+  fused?: boolean;
+}
+
+export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOptions = {}): Uint8Array {
   const nodes: NodeDef[] = [];
   const inits: TensorValue[] = [];
-  const tensorOf = new Map(model.tensors.map((t) => [t.name, t]));
+  const tensorOf = q.tensorParams;
 
   /** Adds Q -> DQ after a float tensor `raw`, naming the DQ output `name` (the ONNX tensor's own name). */
   const qdq = (raw: string, name: string) => {
@@ -74,7 +82,8 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult): Uint8Array {
           }, p));
         }
         pre = activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32');
-        qdq(pre, op.output);
+        if (options.fused && q.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
+        else qdq(pre, op.output);
         break;
       }
       case 'add': {

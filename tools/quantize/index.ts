@@ -11,6 +11,7 @@ import { collectHistograms, chooseRanges, type CalibrationProgress } from './cal
 import type { ActivationHistogram, CalibrationMethod, Range } from './histogram.js';
 import { buildQModel, type QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
+import { measureChannelErrors, type ChannelErrors } from './bias-correction.js';
 
 export const QUANTIZER_VERSION = '0.1.0';
 /** The default calibration method: the one that measured best on the real models (README table). */
@@ -28,6 +29,10 @@ export interface QuantizeModelOptions {
   onProgress?: (p: CalibrationProgress) => void;
   /** Extra metadata stored in the header. */
   meta?: Record<string, string | number>;
+  /** Fuse residual adds into the producing conv's epilogue (.edgeq only; the QDQ export stays standard). */
+  fuseResidual?: boolean;
+  /** Empirical bias correction measured on these inputs (fp32 vs QDQ in onnxruntime-web). */
+  biasCorrection?: { inputs: Iterable<Float32Array> };
 }
 
 export interface QuantizeModelResult extends QuantizeResult {
@@ -52,19 +57,24 @@ export async function calibrateModel(
 }
 
 /** Ranges, integer weights, packing and both output files from collected statistics. */
-export function quantizeCalibrated(
+export async function quantizeCalibrated(
   onnxBytes: Uint8Array,
   calibrated: { graph: FloatGraph; histograms: Map<string, ActivationHistogram> },
-  options: Omit<QuantizeModelOptions, 'calibration' | 'threads' | 'onProgress'>,
-): QuantizeModelResult {
+  options: Omit<QuantizeModelOptions, 'calibration' | 'onProgress'>,
+): Promise<QuantizeModelResult> {
   const { graph } = calibrated;
   const method = options.method ?? DEFAULT_METHOD;
   const ranges = chooseRanges(calibrated.histograms, { method, percentile: options.percentile });
-  const result = buildQModel(graph, {
-    ranges,
+  const build = (channelErrors?: ChannelErrors) => buildQModel(graph, {
+    ranges, channelErrors, fuseResidual: options.fuseResidual,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
+  let result = build();
+  if (options.biasCorrection) {
+    const errors = await measureChannelErrors(onnxBytes, exportQdq(graph, result, { fused: options.fuseResidual }), graph, options.biasCorrection.inputs, { threads: options.threads });
+    result = build(errors);
+  }
   const model: QModel = result.model;
   model.preprocess = options.preprocess;
   model.labels = options.labels;
@@ -72,6 +82,8 @@ export function quantizeCalibrated(
     calibrationMethod: method,
     ...(method === 'percentile' ? { percentile: options.percentile ?? 99.99 } : {}),
     calibrationImages: options.calibrationCount,
+    ...(options.biasCorrection ? { biasCorrection: 1 } : {}),
+    ...(options.fuseResidual ? { fusedResidual: 1 } : {}),
     ...options.meta,
   };
   return { ...result, graph, ranges, edgeq: writeEdgeq(model), qdq: exportQdq(graph, result) };

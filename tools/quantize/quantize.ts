@@ -6,7 +6,7 @@
 import { EdgeqError } from '../../src/errors.js';
 import type { QModel, QOp, QTensor } from '../../src/format/qmodel.js';
 import { packConv } from '../../src/kernels/packing.js';
-import type { FConv, FloatGraph } from './prepare.js';
+import type { FAdd, FConv, FloatGraph } from './prepare.js';
 import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
 
@@ -54,6 +54,13 @@ export function roundHalfEven(x: number): number {
 
 export interface QuantizeOptions {
   ranges: Map<string, Range>;
+  /**
+   * Fuse each residual Add (+ReLU) into the conv that produces its branch: the branch output is then
+   * never rounded to uint8 on its own (the QDQ export keeps the standard unfused form).
+   */
+  fuseResidual?: boolean;
+  /** Per conv: mean output error per channel (real units) to remove from the bias (bias-correction.ts). */
+  channelErrors?: Map<string, Float64Array>;
   producer?: string;
   sourceHash?: string;
 }
@@ -79,10 +86,16 @@ function floatTensors(g: FloatGraph): Set<string> {
   return out;
 }
 
+export interface TensorParams { dtype: 'uint8' | 'float32'; scale: number; zeroPoint: number }
+
 export interface QuantizeResult {
   model: QModel;
   /** The integer weights of each conv (by op name), for the QDQ export and reports. */
   convWeights: Map<string, QuantizedConvWeights>;
+  /** Quantization of every tensor of the float graph, including branch outputs that fusion removed. */
+  tensorParams: Map<string, TensorParams>;
+  /** Names of the convs whose residual Add was fused into their epilogue. */
+  fusedConvs: Set<string>;
 }
 
 export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeResult {
@@ -110,6 +123,25 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
     return i;
   };
 
+  // Residual fusion: a conv with no activation whose only reader is an Add takes the Add's place.
+  const fusedAdd = new Map<string, { add: FAdd; residual: string }>(); // conv name -> its add
+  const skipAdd = new Set<string>();
+  if (options.fuseResidual) {
+    const readers = new Map<string, number>();
+    for (const op of g.ops) for (const t of op.op === 'add' ? [op.a, op.b] : [op.input]) readers.set(t, (readers.get(t) ?? 0) + 1);
+    const position = new Map<string, number>();
+    g.ops.forEach((op, i) => position.set(op.output, i));
+    for (const op of g.ops) {
+      if (op.op !== 'add') continue;
+      // The branch is the input produced last; the other one (the shortcut) must already exist.
+      const [branch, shortcut] = (position.get(op.a) ?? -1) > (position.get(op.b) ?? -1) ? [op.a, op.b] : [op.b, op.a];
+      const conv = g.ops.find((o): o is FConv => o.op === 'conv' && o.output === branch);
+      if (!conv || conv.activation.kind !== 'none' || readers.get(branch) !== 1 || floats.has(branch) || floats.has(op.output)) continue;
+      fusedAdd.set(conv.name, { add: op, residual: shortcut });
+      skipAdd.add(op.name);
+    }
+  }
+
   addTensor(g.input.name);
   const ops: QOp[] = [];
   const blobs: Uint8Array[] = [];
@@ -118,8 +150,13 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
       case 'conv': {
         const x = tensors[get(op.input)];
         if (x.dtype !== 'uint8') throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}" reads a float32 tensor "${x.name}"`);
-        const y = tensors[addTensor(op.output)];
+        const fused = fusedAdd.get(op.name);
+        const y = tensors[addTensor(fused ? fused.add.output : op.output)];
         const q = quantizeConvWeights(op, x.scale);
+        const err = options.channelErrors?.get(op.name);
+        if (err) {
+          for (let c = 0; c < op.outChannels; c++) q.bias[c] -= Math.round(err[c] / Math.fround(x.scale * q.scales[c]));
+        }
         convWeights.set(op.name, q);
         const multipliers = new Float32Array(op.outChannels);
         for (let c = 0; c < op.outChannels; c++) {
@@ -131,14 +168,16 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
           kernel: op.kernel, inChannels: op.inChannels, outChannels: op.outChannels, group: op.group,
         });
         ops.push({
-          op: 'conv', name: op.name, input: get(op.input), output: index.get(op.output)!, kernel: op.kernel, stride: op.stride,
+          op: 'conv', name: op.name, input: get(op.input), output: index.get(y.name)!, kernel: op.kernel, stride: op.stride,
           pads: op.pads, dilation: op.dilation, group: op.group, inChannels: op.inChannels, outChannels: op.outChannels,
-          activation: op.activation, weights: blobs.length, packing: packed.packing, weightScales: q.scales,
+          activation: fused ? fused.add.activation : op.activation, weights: blobs.length, packing: packed.packing, weightScales: q.scales,
+          ...(fused ? { residual: get(fused.residual) } : {}),
         });
         blobs.push(packed.blob);
         break;
       }
       case 'add': {
+        if (skipAdd.has(op.name)) break;
         const a = get(op.a), b = get(op.b);
         ops.push({ op: 'add', name: op.name, a, b, output: addTensor(op.output), activation: op.activation });
         break;
@@ -162,5 +201,11 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
     producer: options.producer ?? 'edgeq-quantize',
     sourceHash: options.sourceHash,
   };
-  return { model, convWeights };
+  // Every float-graph tensor's parameters, as the unfused QDQ export needs them.
+  const tensorParams = new Map<string, TensorParams>();
+  for (const t of tensors) tensorParams.set(t.name, { dtype: t.dtype, scale: t.scale, zeroPoint: t.zeroPoint });
+  for (const op of g.ops) {
+    if (!tensorParams.has(op.output)) tensorParams.set(op.output, { dtype: 'uint8', ...quantParams(rangeOf(op.output)) });
+  }
+  return { model, convWeights, tensorParams, fusedConvs: new Set(fusedAdd.keys()) };
 }
