@@ -33,7 +33,6 @@ const calibCount = Number(opt('calib-count', '100'));
 const percentile = Number(opt('percentile', '99.99'));
 // Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc.
 const variants = opt('variants', 'plain').split(',');
-const bcCount = Number(opt('bc-count', '32'));
 
 const all = loadImageFolder(join(shared, 'data', 'imagenet-sample'));
 const { calib, eval: held } = splitCalibration(all, calibCount, 0);
@@ -78,9 +77,9 @@ for (const which of models) {
   for (const method of methods) for (const variant of variants) {
     const tq = performance.now();
     const fuse = variant.includes('fuse'), bc = variant.includes('bc');
-    const q = await quantizeCalibrated(bytes, calibrated, {
+    const q = quantizeCalibrated(bytes, calibrated, {
       calibrationCount: calibInputs.length, method, percentile, preprocess: spec, fuseResidual: fuse,
-      ...(bc ? { biasCorrection: { inputs: calibInputs.slice(0, bcCount) } } : {}),
+      biasCorrection: bc,
     });
     const secs = calibSecs + (performance.now() - tq) / 1000;
     const s = await ReferenceSession.create(fuse ? exportQdq(q.graph, q, { fused: true }) : q.qdq);

@@ -46,17 +46,14 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const spec = specFromOptions(o);
   const method = o.method ?? DEFAULT_METHOD;
   let calib: { count: number; inputs: Iterable<Float32Array> };
-  let again: () => Iterable<Float32Array>; // the calibration images once more, for bias correction
   let held: () => Iterable<Float32Array>;
   if (o.calib) {
     const src = folderInputs(o.calib, spec, o.calibCount, o.seed);
     calib = { count: src.calib.length, inputs: src.calibInputs() };
-    again = () => src.calibInputs();
     held = () => src.evalInputs(o.reportCount);
   } else {
     const n = o.calibSynthetic ?? 100;
     calib = { count: n, inputs: syntheticInputs(o.seed, n, spec) };
-    again = () => syntheticInputs(o.seed, n, spec);
     held = () => syntheticInputs(o.seed + 1_000_003, o.reportCount, spec);
     if (o.calibSynthetic === undefined) console.log(`no --calib folder: calibrating on ${n} synthetic images`);
   }
@@ -68,7 +65,7 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const result = await quantizeModel(bytes, {
     calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
     preprocess: spec, labels, threads: o.threads, onProgress: (p) => bar.update(p.done),
-    fuseResidual: o.fuseResidual, ...(o.biasCorrection ? { biasCorrection: { inputs: again() } } : {}),
+    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection,
   });
   bar.stop();
   writeFileSync(o.output, result.edgeq);

@@ -28,11 +28,16 @@ export async function collectHistograms(
   try {
     for await (const x of inputs) {
       const { outputs } = await session.run({ [g.input.name]: { dims: g.input.nchw, data: x } });
-      hists.get(g.input.name)!.add(x);
+      const hin = hists.get(g.input.name)!;
+      hin.add(x);
+      hin.addChannels(x, g.input.nchw);
       for (const n of names) {
         if (n === g.input.name) continue;
         const t = outputs[n] ?? (n === g.output ? outputs[g.outputName] : undefined);
-        if (t) hists.get(n)!.add(t.data);
+        if (!t) continue;
+        const h = hists.get(n)!;
+        h.add(t.data);
+        h.addChannels(t.data, t.dims);
       }
       done++;
       options.onProgress?.({ done, total: options.count });

@@ -12,6 +12,30 @@ export class ActivationHistogram {
   width = 0;
   readonly pos = new Float64Array(HISTOGRAM_BINS);
   readonly neg = new Float64Array(HISTOGRAM_BINS);
+  /** Per-channel sums of NCHW (or [N, C]) values and how many values each channel has seen (bias correction uses the means). */
+  channelSums: Float64Array | undefined;
+  channelCount = 0;
+
+  /** Accumulates per-channel sums of an NCHW (or [N, C]) tensor. */
+  addChannels(values: ArrayLike<number>, dims: readonly number[]): void {
+    const [n, c] = dims;
+    const inner = dims.slice(2).reduce((a, b) => a * b, 1);
+    const sums = (this.channelSums ??= new Float64Array(c));
+    for (let b = 0; b < n; b++) {
+      for (let ch = 0; ch < c; ch++) {
+        let acc = 0;
+        const base = (b * c + ch) * inner;
+        for (let i = 0; i < inner; i++) acc += values[base + i];
+        sums[ch] += acc;
+      }
+    }
+    this.channelCount += n * inner;
+  }
+
+  /** Per-channel means, once addChannels has seen data. */
+  get channelMeans(): Float64Array | undefined {
+    return this.channelSums?.map((v) => v / Math.max(1, this.channelCount));
+  }
 
   add(values: ArrayLike<number>): void {
     let lo = Infinity, hi = -Infinity;

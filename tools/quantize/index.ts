@@ -11,7 +11,6 @@ import { collectHistograms, chooseRanges, type CalibrationProgress } from './cal
 import type { ActivationHistogram, CalibrationMethod, Range } from './histogram.js';
 import { buildQModel, type QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
-import { measureChannelErrors, type ChannelErrors } from './bias-correction.js';
 
 export const QUANTIZER_VERSION = '0.1.0';
 /** The default calibration method: the one that measured best on the real models (README table). */
@@ -31,8 +30,8 @@ export interface QuantizeModelOptions {
   meta?: Record<string, string | number>;
   /** Fuse residual adds into the producing conv's epilogue (.edgeq only; the QDQ export stays standard). */
   fuseResidual?: boolean;
-  /** Empirical bias correction measured on these inputs (fp32 vs QDQ in onnxruntime-web). */
-  biasCorrection?: { inputs: Iterable<Float32Array> };
+  /** Remove the mean error that rounded weights add to each channel (from calibration statistics). */
+  biasCorrection?: boolean;
 }
 
 export interface QuantizeModelResult extends QuantizeResult {
@@ -57,24 +56,23 @@ export async function calibrateModel(
 }
 
 /** Ranges, integer weights, packing and both output files from collected statistics. */
-export async function quantizeCalibrated(
+export function quantizeCalibrated(
   onnxBytes: Uint8Array,
   calibrated: { graph: FloatGraph; histograms: Map<string, ActivationHistogram> },
   options: Omit<QuantizeModelOptions, 'calibration' | 'onProgress'>,
-): Promise<QuantizeModelResult> {
+): QuantizeModelResult {
   const { graph } = calibrated;
   const method = options.method ?? DEFAULT_METHOD;
   const ranges = chooseRanges(calibrated.histograms, { method, percentile: options.percentile });
-  const build = (channelErrors?: ChannelErrors) => buildQModel(graph, {
-    ranges, channelErrors, fuseResidual: options.fuseResidual,
+  const channelMeans = new Map<string, Float64Array>();
+  if (options.biasCorrection) {
+    for (const [name, h] of calibrated.histograms) if (h.channelMeans) channelMeans.set(name, h.channelMeans);
+  }
+  const result = buildQModel(graph, {
+    ranges, fuseResidual: options.fuseResidual, channelMeans: options.biasCorrection ? channelMeans : undefined,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
-  let result = build();
-  if (options.biasCorrection) {
-    const errors = await measureChannelErrors(onnxBytes, exportQdq(graph, result, { fused: options.fuseResidual }), graph, options.biasCorrection.inputs, { threads: options.threads });
-    result = build(errors);
-  }
   const model: QModel = result.model;
   model.preprocess = options.preprocess;
   model.labels = options.labels;

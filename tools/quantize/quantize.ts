@@ -9,6 +9,7 @@ import { packConv } from '../../src/kernels/packing.js';
 import type { FAdd, FConv, FloatGraph } from './prepare.js';
 import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
+import { weightErrorMeans } from './bias-correction.js';
 
 export interface QuantizedConvWeights {
   /** int8 weights, OHWI (the kernels' logical order). */
@@ -19,8 +20,11 @@ export interface QuantizedConvWeights {
   bias: Int32Array;
 }
 
-/** Per-channel symmetric int8 weights; OIHW fp32 in, OHWI int8 out. */
-export function quantizeConvWeights(op: FConv, inputScale: number): QuantizedConvWeights {
+/**
+ * Per-channel symmetric int8 weights; OIHW fp32 in, OHWI int8 out. With the input's per-channel
+ * means, the bias also absorbs the mean error the rounded weights add (bias correction).
+ */
+export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: ArrayLike<number>): QuantizedConvWeights {
   const { outChannels: O, kernel: [kh, kw] } = op;
   const I = op.inChannels / op.group;
   const per = I * kh * kw;
@@ -41,8 +45,12 @@ export function quantizeConvWeights(op: FConv, inputScale: number): QuantizedCon
         }
       }
     }
-    const accScale = Math.fround(inputScale * s);
-    bias[o] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(op.bias[o] / accScale)));
+  }
+  const err = inputMeans ? weightErrorMeans(op, { weights, scales, bias }, inputMeans) : undefined;
+  for (let o = 0; o < O; o++) {
+    const accScale = Math.fround(inputScale * scales[o]);
+    const b = op.bias[o] - (err ? err[o] : 0);
+    bias[o] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(b / accScale)));
   }
   return { weights, scales, bias };
 }
@@ -59,8 +67,8 @@ export interface QuantizeOptions {
    * never rounded to uint8 on its own (the QDQ export keeps the standard unfused form).
    */
   fuseResidual?: boolean;
-  /** Per conv: mean output error per channel (real units) to remove from the bias (bias-correction.ts). */
-  channelErrors?: Map<string, Float64Array>;
+  /** Per tensor: per-channel input means from calibration; given, each conv's bias is corrected (bias-correction.ts). */
+  channelMeans?: Map<string, Float64Array>;
   producer?: string;
   sourceHash?: string;
 }
@@ -152,11 +160,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
         if (x.dtype !== 'uint8') throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}" reads a float32 tensor "${x.name}"`);
         const fused = fusedAdd.get(op.name);
         const y = tensors[addTensor(fused ? fused.add.output : op.output)];
-        const q = quantizeConvWeights(op, x.scale);
-        const err = options.channelErrors?.get(op.name);
-        if (err) {
-          for (let c = 0; c < op.outChannels; c++) q.bias[c] -= Math.round(err[c] / Math.fround(x.scale * q.scales[c]));
-        }
+        const q = quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input));
         convWeights.set(op.name, q);
         const multipliers = new Float32Array(op.outChannels);
         for (let c = 0; c < op.outChannels; c++) {
