@@ -57,10 +57,14 @@ describe('range selection', () => {
       const e = quantizationError(h, h.min * t, h.max * t, 256);
       if (e < best) { best = e; bestT = t; }
     }
-    expect(r.hi / h.max).toBeCloseTo(bestT, 2);
+    // The search is at least as good as the best proportional range (it also refines each side).
+    expect(quantizationError(h, r.lo, r.hi, 256)).toBeLessThanOrEqual(best + 1e-12);
+    expect(Math.abs(r.hi / h.max - bestT)).toBeLessThan(0.05);
     expect(quantizationError(h, r.lo, r.hi, 256)).toBeLessThan(quantizationError(h, h.min, h.max, 256));
     expect(r.hi).toBeGreaterThan(3.5);
     expect(r.hi).toBeLessThan(4.4);
+    expect(-r.lo).toBeGreaterThan(3.5);
+    expect(-r.lo).toBeLessThan(4.4);
     expect(r.hi).toBeLessThan(h.max);
   });
 

@@ -156,6 +156,21 @@ export function mseRange(h: ActivationHistogram, levels: number): Range {
     const err = quantizationError(h, lo, hi, levels);
     if (err < bestErr) { bestErr = err; best = { lo, hi }; }
   }
+  // A lopsided tensor (LeakyRelu outputs, a residual branch) may want each side clipped on its own:
+  // refine lo and hi alternately around the proportional optimum.
+  if (lo0 < 0 && hi0 > 0) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (const side of ['lo', 'hi'] as const) {
+        const base = side === 'lo' ? lo0 : hi0;
+        for (let k = 200; k >= 4; k--) {
+          const v = (base * k) / 200;
+          const cand = side === 'lo' ? { lo: v, hi: best.hi } : { lo: best.lo, hi: v };
+          const err = quantizationError(h, cand.lo, cand.hi, levels);
+          if (err < bestErr) { bestErr = err; best = cand; }
+        }
+      }
+    }
+  }
   return best;
 }
 
