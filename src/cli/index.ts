@@ -58,6 +58,7 @@ export function buildProgram(): Command {
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
     .option('--report [file]', 'print the per-layer report on held-back calibration images (and write it as JSON to file)')
     .option('--report-count <n>', 'held-back inputs used by the report', int, 20)
+    .option('--sensitivity', 'with --report: also rank layers by the output error when only that layer is quantized')
     .option('--threads <n>', 'onnxruntime-web threads used for calibration', int, 1)
     .action(async (model: string, opts) => (await import('./quantize.js')).quantizeCommand(model, opts));
 

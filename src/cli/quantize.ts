@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { EdgeqError } from '../errors.js';
 import { PRESETS, type PreprocessSpec } from '../image/spec.js';
 import { quantizeModel, DEFAULT_METHOD } from '../../tools/quantize/index.js';
-import { buildReport, formatReport } from '../../tools/quantize/report.js';
+import { buildReport, formatReport, formatSensitivity, sensitivityReport } from '../../tools/quantize/report.js';
 import type { CalibrationMethod } from '../../tools/quantize/histogram.js';
 import { readInput } from './index.js';
 import { folderInputs, syntheticInputs, readLabelsFile } from './inputs.js';
@@ -28,6 +28,7 @@ export interface QuantizeCliOptions {
   fuseResidual: boolean;
   report?: string | boolean;
   reportCount: number;
+  sensitivity?: boolean;
   threads: number;
 }
 
@@ -77,7 +78,12 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   if (o.report) {
     const report = await buildReport(bytes, result.qdq, result.graph, result.model, held(), { threads: o.threads });
     console.log(formatReport(report));
-    if (typeof o.report === 'string') writeFileSync(o.report, JSON.stringify(report, null, 2));
+    let sensitivity;
+    if (o.sensitivity) {
+      sensitivity = await sensitivityReport(bytes, result.graph, result, [...held()], { threads: o.threads });
+      console.log(formatSensitivity(sensitivity));
+    }
+    if (typeof o.report === 'string') writeFileSync(o.report, JSON.stringify({ ...report, sensitivity }, null, 2));
   }
 }
 

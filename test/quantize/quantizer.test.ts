@@ -104,3 +104,26 @@ describe('quantize -> QDQ export and .edgeq', () => {
     await fp32.release(); await qdq.release(); simd.release(); scalar.release();
   });
 });
+
+describe('sensitivity report', () => {
+  it('quantizing one layer alone costs less output SQNR than quantizing all of them', async () => {
+    const { sensitivityReport } = await import('../../tools/quantize/report.js');
+    const { SqnrMeter } = await import('../../tools/quantize/report.js');
+    const bytes = writeOnnx(tinyCnn({ seed: 5 }));
+    const calib = tinyInputs(100, 16);
+    const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, method: 'mse' });
+    const inputs = tinyInputs(300, 6);
+    const entries = await sensitivityReport(bytes, q.graph, q, inputs);
+    expect(entries.length).toBe(q.graph.ops.length);
+    for (let i = 1; i < entries.length; i++) expect(entries[i].outputSqnrDb).toBeGreaterThanOrEqual(entries[i - 1].outputSqnrDb);
+    const fp32 = await ReferenceSession.create(bytes);
+    const all = await ReferenceSession.create(q.qdq);
+    const m = new SqnrMeter();
+    for (const x of inputs) m.add(await run(fp32, x), await run(all, x));
+    await fp32.release(); await all.release();
+    for (const e of entries) {
+      expect(Number.isNaN(e.outputSqnrDb)).toBe(false);
+      expect(e.outputSqnrDb).toBeGreaterThan(m.db);
+    }
+  });
+});

@@ -24,6 +24,11 @@ export interface QdqExportOptions {
    * branch to uint8 on its own.
    */
   fused?: boolean;
+  /**
+   * Quantize only this op (its input, weights and output); every other op stays fp32. The
+   * sensitivity report uses it to show where the error comes from.
+   */
+  only?: string;
 }
 
 export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOptions = {}): Uint8Array {
@@ -34,7 +39,8 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   /** Adds Q -> DQ after a float tensor `raw`, naming the DQ output `name` (the ONNX tensor's own name). */
   const qdq = (raw: string, name: string) => {
     const t = tensorOf.get(name)!;
-    if (t.dtype === 'float32') {
+    const onlyOp = options.only === undefined ? undefined : g.ops.find((o) => o.name === options.only);
+    if (t.dtype === 'float32' || (onlyOp && onlyOp.output !== name)) {
       if (raw !== name) nodes.push(makeNode('Identity', [raw], [name], {}, `${name}/identity`));
       return;
     }
@@ -44,6 +50,20 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
     nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [name], {}, `${name}/DequantizeLinear`));
   };
 
+  /** In `only` mode, the quantized op reads its inputs through a Q/DQ pair of its own. */
+  const input = (op: { name: string }, name: string): string => {
+    if (options.only !== op.name) return name;
+    const t = tensorOf.get(name)!;
+    if (t.dtype === 'float32') return name;
+    const n = `${op.name}/in/${name}`;
+    inits.push(makeTensor(`${n}/scale`, 'float32', [], [t.scale]));
+    inits.push(makeTensor(`${n}/zero_point`, 'uint8', [], [t.zeroPoint]));
+    nodes.push(makeNode('QuantizeLinear', [name, `${n}/scale`, `${n}/zero_point`], [`${n}/q`], {}, `${n}/QuantizeLinear`));
+    nodes.push(makeNode('DequantizeLinear', [`${n}/q`, `${n}/scale`, `${n}/zero_point`], [n], {}, `${n}/DequantizeLinear`));
+    return n;
+  };
+  const floatOnly = (op: { name: string }) => options.only !== undefined && options.only !== op.name;
+
   const inputRaw = `${g.input.name}/float`;
   qdq(inputRaw, g.input.name);
   for (const op of g.ops) {
@@ -51,6 +71,7 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
       case 'conv': {
         const w = q.convWeights.get(op.name)!;
         const x = tensorOf.get(op.input)!;
+        const xin = input(op, op.input);
         const O = op.outChannels, I = op.inChannels / op.group, [kh, kw] = op.kernel;
         const oihw = new Int8Array(w.weights.length);
         for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) {
@@ -64,11 +85,17 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
         inits.push(makeTensor(`${p}/B_q`, 'int32', [O], w.bias));
         inits.push(makeTensor(`${p}/B_scale`, 'float32', [O], biasScale));
         inits.push(makeTensor(`${p}/B_zero_point`, 'int32', [O], new Int32Array(O)));
-        nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
-        nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
+        if (floatOnly(op)) {
+          inits.splice(inits.length - 6, 6);
+          inits.push(makeTensor(`${p}/W`, 'float32', op.fullyConnected ? [O, I] : [O, I, kh, kw], op.weights));
+          inits.push(makeTensor(`${p}/B`, 'float32', [O], op.bias));
+        } else {
+          nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
+          nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
+        }
         let pre = `${p}/out`;
         if (op.fullyConnected) {
-          nodes.push(makeNode('Flatten', [op.input], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
+          nodes.push(makeNode('Flatten', [xin], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
           nodes.push(makeNode('Gemm', [`${p}/flat`, `${p}/W`, `${p}/B`], [pre], { transB: attr.int(1) }, p));
           // Back to [N, C, 1, 1] so every tensor of the int8 graph keeps one layout.
           inits.push(makeTensor(`${p}/shape4`, 'int64', [4], [0, -1, 1, 1]));
@@ -76,32 +103,32 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
           pre = `${p}/out4`;
         } else {
           const [pt, pl, pb, pr] = op.pads;
-          nodes.push(makeNode('Conv', [op.input, `${p}/W`, `${p}/B`], [pre], {
+          nodes.push(makeNode('Conv', [xin, `${p}/W`, `${p}/B`], [pre], {
             kernel_shape: attr.ints([kh, kw]), strides: attr.ints(op.stride), pads: attr.ints([pt, pl, pb, pr]),
             dilations: attr.ints(op.dilation), group: attr.int(op.group),
           }, p));
         }
-        pre = activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32');
+        pre = activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || floatOnly(op));
         if (options.fused && q.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
         else qdq(pre, op.output);
         break;
       }
       case 'add': {
         const pre = `${op.name}/out`;
-        nodes.push(makeNode('Add', [op.a, op.b], [pre], {}, op.name));
-        qdq(activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32'), op.output);
+        nodes.push(makeNode('Add', [input(op, op.a), input(op, op.b)], [pre], {}, op.name));
+        qdq(activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || floatOnly(op)), op.output);
         break;
       }
       case 'maxpool': {
         const [pt, pl, pb, pr] = op.pads;
-        nodes.push(makeNode('MaxPool', [op.input], [`${op.name}/out`], {
+        nodes.push(makeNode('MaxPool', [input(op, op.input)], [`${op.name}/out`], {
           kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints([pt, pl, pb, pr]),
         }, op.name));
         qdq(`${op.name}/out`, op.output);
         break;
       }
       case 'gap':
-        nodes.push(makeNode('GlobalAveragePool', [op.input], [`${op.name}/out`], {}, op.name));
+        nodes.push(makeNode('GlobalAveragePool', [input(op, op.input)], [`${op.name}/out`], {}, op.name));
         qdq(`${op.name}/out`, op.output);
         break;
     }

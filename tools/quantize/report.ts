@@ -4,6 +4,8 @@
 import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import type { QModel } from '../../src/format/qmodel.js';
 import type { FloatGraph } from './prepare.js';
+import type { QuantizeResult } from './quantize.js';
+import { exportQdq } from './export-qdq.js';
 
 export interface LayerReport {
   name: string;
@@ -118,4 +120,45 @@ export function formatReport(r: QuantReport): string {
   lines.push(`model output on ${m.inputs} held-back inputs: cosine mean ${m.meanCosine.toFixed(5)} (min ${m.minCosine.toFixed(5)}), `
     + `top-1 agreement ${(m.top1Agreement * 100).toFixed(1)}%, SQNR ${m.outputSqnrDb.toFixed(1)} dB, max |err| ${m.maxAbsError.toPrecision(3)}`);
   return lines.join('\n');
+}
+
+export interface SensitivityEntry {
+  name: string;
+  op: string;
+  /** Model output SQNR (dB) when only this op is quantized. Lower = more sensitive. */
+  outputSqnrDb: number;
+}
+
+/**
+ * Per-layer sensitivity: the model output's SQNR against fp32 when only one op is quantized (its
+ * input, weights and output), every other op kept fp32. Sorted, most sensitive first.
+ */
+export async function sensitivityReport(
+  fp32Onnx: Uint8Array,
+  graph: FloatGraph,
+  q: QuantizeResult,
+  inputs: Float32Array[],
+  options: { threads?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<SensitivityEntry[]> {
+  const threads = options.threads ?? 1;
+  const feed = (x: Float32Array) => ({ [graph.input.name]: { dims: graph.input.nchw, data: x } });
+  const ref = await ReferenceSession.create(fp32Onnx, { threads });
+  const refOut: Float32Array[] = [];
+  for (const x of inputs) refOut.push((await ref.run(feed(x))).outputs[graph.outputName].data);
+  await ref.release();
+  const entries: SensitivityEntry[] = [];
+  for (const [i, op] of graph.ops.entries()) {
+    const s = await ReferenceSession.create(exportQdq(graph, q, { only: op.name }), { threads });
+    const m = new SqnrMeter();
+    for (const [k, x] of inputs.entries()) m.add(refOut[k], (await s.run(feed(x))).outputs[graph.outputName].data);
+    await s.release();
+    entries.push({ name: op.name, op: op.op, outputSqnrDb: m.db });
+    options.onProgress?.(i + 1, graph.ops.length);
+  }
+  return entries.sort((a, b) => a.outputSqnrDb - b.outputSqnrDb);
+}
+
+export function formatSensitivity(entries: SensitivityEntry[]): string {
+  return ['per-layer sensitivity (model output SQNR when only that layer is quantized; most sensitive first):',
+    ...entries.map((e) => `  ${e.name.padEnd(28)} ${e.op.padEnd(8)} ${Number.isFinite(e.outputSqnrDb) ? e.outputSqnrDb.toFixed(1) : 'inf'} dB`)].join('\n');
 }
