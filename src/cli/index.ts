@@ -53,7 +53,7 @@ export function buildProgram(): Command {
     .option('--crop <n>', 'override the preset centre crop', int)
     .addOption(new Option('--method <method>', 'calibration method').choices(['minmax', 'percentile', 'mse', 'entropy']))
     .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
-    .option('--bias-correction', 'remove each channel\'s mean quantization error from its bias (measured on calibration images)')
+    .option('--no-bias-correction', 'keep the rounded bias (default: each channel\'s mean weight-rounding error, measured on the calibration images, is removed from its bias)')
     .option('--no-fuse-residual', 'keep residual adds as separate ops (default: fused into the producing conv)')
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
     .option('--report [file]', 'print the per-layer report on held-back calibration images (and write it as JSON to file)')

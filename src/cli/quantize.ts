@@ -24,7 +24,7 @@ export interface QuantizeCliOptions {
   method?: CalibrationMethod;
   percentile: number;
   labels?: string;
-  biasCorrection?: boolean;
+  biasCorrection: boolean;
   fuseResidual: boolean;
   report?: string | boolean;
   reportCount: number;

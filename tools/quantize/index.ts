@@ -14,7 +14,7 @@ import { exportQdq } from './export-qdq.js';
 
 export const QUANTIZER_VERSION = '0.1.0';
 /** The default calibration method: the one that measured best on the real models (README table). */
-export const DEFAULT_METHOD: CalibrationMethod = 'percentile';
+export const DEFAULT_METHOD: CalibrationMethod = 'mse';
 
 export interface QuantizeModelOptions {
   /** Preprocessed calibration inputs, NCHW float32, one image each. */
@@ -30,7 +30,7 @@ export interface QuantizeModelOptions {
   meta?: Record<string, string | number>;
   /** Fuse residual adds into the producing conv's epilogue (.edgeq only; the QDQ export stays standard). */
   fuseResidual?: boolean;
-  /** Remove the mean error that rounded weights add to each channel (from calibration statistics). */
+  /** Remove the mean error that rounded weights add to each channel (from calibration statistics). Default true. */
   biasCorrection?: boolean;
 }
 
@@ -64,12 +64,13 @@ export function quantizeCalibrated(
   const { graph } = calibrated;
   const method = options.method ?? DEFAULT_METHOD;
   const ranges = chooseRanges(calibrated.histograms, { method, percentile: options.percentile });
+  const biasCorrection = options.biasCorrection ?? true;
   const channelMeans = new Map<string, Float64Array>();
-  if (options.biasCorrection) {
+  if (biasCorrection) {
     for (const [name, h] of calibrated.histograms) if (h.channelMeans) channelMeans.set(name, h.channelMeans);
   }
   const result = buildQModel(graph, {
-    ranges, fuseResidual: options.fuseResidual, channelMeans: options.biasCorrection ? channelMeans : undefined,
+    ranges, fuseResidual: options.fuseResidual, channelMeans: biasCorrection ? channelMeans : undefined,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
@@ -80,7 +81,7 @@ export function quantizeCalibrated(
     calibrationMethod: method,
     ...(method === 'percentile' ? { percentile: options.percentile ?? 99.99 } : {}),
     calibrationImages: options.calibrationCount,
-    ...(options.biasCorrection ? { biasCorrection: 1 } : {}),
+    ...(biasCorrection ? { biasCorrection: 1 } : {}),
     ...(options.fuseResidual ? { fusedResidual: 1 } : {}),
     ...options.meta,
   };
