@@ -8,6 +8,7 @@ export type EdgeqErrorCode =
   | 'BAD_IMAGE'         // an image that cannot be decoded
   | 'BAD_OPTION'        // an unknown or invalid option
   | 'RELEASED'          // use of a released session
+  | 'ABORTED'           // a run cancelled through its AbortSignal
   | 'NOT_SUPPORTED'     // the environment lacks a needed feature (e.g. SIMD)
   | 'INTERNAL';
 

@@ -13,6 +13,16 @@ export interface ReadOptions {
 }
 
 const MAX_TENSOR_BYTES = 2 ** 31;
+/**
+ * Hostile-file limits (the kernels take i32 arguments and compute in f32): every dim and window
+ * parameter at most 2^24, so sums like H + pads + kernel stay in int32; uint8 scales in
+ * [2^-40, 2^40] and |LeakyRelu alpha| <= 2^16, so no requantization multiplier or float output
+ * overflows f32. Real models sit far inside (scales ~1e-4..1e1).
+ */
+const MAX_DIM = 2 ** 24;
+const MIN_SCALE = 2 ** -40;
+const MAX_SCALE = 2 ** 40;
+const MAX_ALPHA = 2 ** 16;
 
 export function readEdgeq(bytes: Uint8Array, options: ReadOptions = {}): QModel {
   const where = options.fileName ? `${options.fileName}: ` : '';
@@ -88,7 +98,7 @@ export function validateModel(model: QModel, where = ''): void {
   if (typeof model !== 'object' || model === null) fail('header is not an object');
   if (!Array.isArray(model.tensors) || model.tensors.length === 0) fail('header: "tensors" must be a non-empty array');
   if (!Array.isArray(model.ops) || model.ops.length === 0) fail('header: "ops" must be a non-empty array');
-  const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= MAX_DIM;
   const tensorIndex = (v: unknown, what: string): number => {
     if (!isInt(v) || v >= model.tensors.length) fail(`${what}: tensor index ${JSON.stringify(v)} is not in 0..${model.tensors.length - 1}`);
     return v as number;
@@ -98,13 +108,14 @@ export function validateModel(model: QModel, where = ''): void {
     const what = `tensor ${i} (${JSON.stringify(t?.name)})`;
     if (typeof t !== 'object' || t === null || typeof t.name !== 'string') fail(`${what}: malformed entry`);
     if (!Array.isArray(t.shape) || t.shape.length !== 4 || !t.shape.every((d) => isInt(d, 1))) {
-      fail(`${what}: shape ${JSON.stringify(t.shape)} must be 4 positive integers [N,H,W,C]`);
+      fail(`${what}: shape ${JSON.stringify(t.shape)} must be 4 integers in 1..2^24 [N,H,W,C]`);
     }
     const elems = t.shape.reduce((a, b) => a * b, 1);
     if (t.dtype !== 'uint8' && t.dtype !== 'float32') fail(`${what}: dtype ${JSON.stringify(t.dtype)} is not uint8 or float32`);
-    if (elems * (t.dtype === 'float32' ? 4 : 1) > MAX_TENSOR_BYTES) fail(`${what}: shape ${JSON.stringify(t.shape)} needs more than 2^31 bytes`);
+    if (elems * (t.dtype === 'float32' ? 4 : 1) >= MAX_TENSOR_BYTES) fail(`${what}: shape ${JSON.stringify(t.shape)} needs 2^31 bytes or more`);
     if (t.dtype === 'uint8') {
       if (typeof t.scale !== 'number' || !Number.isFinite(t.scale) || t.scale <= 0) fail(`${what}: scale ${t.scale} must be finite and positive`);
+      if (t.scale < MIN_SCALE || t.scale > MAX_SCALE) fail(`${what}: scale ${t.scale} is outside [2^-40, 2^40]`);
       if (!isInt(t.zeroPoint) || t.zeroPoint > 255) fail(`${what}: zero point ${t.zeroPoint} must be an integer in 0..255`);
     }
   });
@@ -112,12 +123,15 @@ export function validateModel(model: QModel, where = ''): void {
   const inp = model.input;
   if (typeof inp !== 'object' || inp === null) fail('header: missing "input"');
   const inT = model.tensors[tensorIndex(inp.tensor, 'input')];
-  if (!Array.isArray(inp.nchw) || inp.nchw.length !== 4 || !inp.nchw.every((d) => isInt(d, 1))) fail(`input: nchw ${JSON.stringify(inp.nchw)} must be 4 positive integers`);
+  if (inT.dtype !== 'uint8') fail(`input: tensor ${inp.tensor} must be uint8 (the runtime quantizes the input into it), not ${inT.dtype}`);
+  if (typeof inp.name !== 'string') fail(`input: name ${JSON.stringify(inp.name)} must be a string`);
+  if (!Array.isArray(inp.nchw) || inp.nchw.length !== 4 || !inp.nchw.every((d) => isInt(d, 1))) fail(`input: nchw ${JSON.stringify(inp.nchw)} must be 4 integers in 1..2^24`);
   const [n, c, h, w] = inp.nchw;
   if (inT.shape[0] !== n || inT.shape[1] !== h || inT.shape[2] !== w || inT.shape[3] !== c) {
     fail(`input: nchw ${JSON.stringify(inp.nchw)} does not match tensor shape ${JSON.stringify(inT.shape)}`);
   }
   if (typeof model.output !== 'object' || model.output === null) fail('header: missing "output"');
+  if (typeof model.output.name !== 'string') fail(`output: name ${JSON.stringify(model.output.name)} must be a string`);
   tensorIndex(model.output.tensor, 'output');
 
   const written = new Set<number>([inp.tensor]);
@@ -133,17 +147,17 @@ export function validateModel(model: QModel, where = ''): void {
     return model.tensors[i];
   };
   const pair = (v: unknown, what: string, min: number): [number, number] => {
-    if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => isInt(d, min))) fail(`${what} ${JSON.stringify(v)} must be 2 integers >= ${min}`);
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => isInt(d, min))) fail(`${what} ${JSON.stringify(v)} must be 2 integers in ${min}..2^24`);
     return v as [number, number];
   };
   const quad = (v: unknown, what: string): [number, number, number, number] => {
-    if (!Array.isArray(v) || v.length !== 4 || !v.every((d) => isInt(d, 0))) fail(`${what} ${JSON.stringify(v)} must be 4 integers >= 0`);
+    if (!Array.isArray(v) || v.length !== 4 || !v.every((d) => isInt(d, 0))) fail(`${what} ${JSON.stringify(v)} must be 4 integers in 0..2^24`);
     return v as [number, number, number, number];
   };
   const activation = (a: Activation, what: string) => {
     if (typeof a !== 'object' || a === null) fail(`${what}: missing activation`);
     if (a.kind === 'leakyrelu') {
-      if (typeof a.alpha !== 'number' || !Number.isFinite(a.alpha)) fail(`${what}: leakyrelu alpha ${a.alpha} must be finite`);
+      if (typeof a.alpha !== 'number' || !Number.isFinite(a.alpha) || Math.abs(a.alpha) > MAX_ALPHA) fail(`${what}: leakyrelu alpha ${a.alpha} must be finite, |alpha| <= 2^16`);
     } else if (a.kind !== 'none' && a.kind !== 'relu') fail(`${what}: unknown activation ${JSON.stringify((a as { kind: unknown }).kind)}`);
   };
   const outDim = (inp: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((inp + p0 + p1 - d * (k - 1) - 1) / s) + 1;
@@ -171,6 +185,11 @@ export function validateModel(model: QModel, where = ''): void {
         activation(op.activation, what);
         if (!isInt(op.weights) || op.weights >= model.blobs.length) fail(`${what}: weights section ${op.weights} does not exist (${model.blobs.length} sections)`);
         if (typeof op.packing !== 'string') fail(`${what}: missing packing name`);
+        if (op.residual !== undefined) {
+          const r = read(op.residual, `${what} residual`);
+          if (!r.shape.every((d, k) => d === y.shape[k])) fail(`${what}: residual shape ${JSON.stringify(r.shape)} must equal the output shape ${JSON.stringify(y.shape)}`);
+          if (r.dtype !== 'uint8' || y.dtype !== 'uint8') fail(`${what}: a fused residual needs uint8 residual and output tensors`);
+        }
         break;
       }
       case 'add': {
@@ -220,7 +239,8 @@ export function validateModel(model: QModel, where = ''): void {
   if (p !== undefined) {
     const ok = typeof p === 'object' && p !== null
       && (p.resizeMode === 'short-side' || p.resizeMode === 'square-crop') && isInt(p.resize, 1) && isInt(p.crop, 1)
-      && (p.interpolation === 'antialias' || p.interpolation === 'bilinear') && typeof p.scale === 'number' && p.scale > 0
+      && p.crop <= p.resize && p.resize <= 8 * p.crop // a larger resize only burns time and memory
+      && (p.interpolation === 'antialias' || p.interpolation === 'bilinear') && typeof p.scale === 'number' && Number.isFinite(p.scale) && p.scale > 0
       && [p.mean, p.std].every((v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
       && p.std.every((x) => x !== 0) && (p.channels === 'rgb' || p.channels === 'bgr');
     if (!ok) fail(`header: "preprocess" is not a valid preprocessing spec: ${JSON.stringify(p)}`);

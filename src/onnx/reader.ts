@@ -160,10 +160,23 @@ class OnnxReader {
     return graph;
   }
 
-  /** Every node input and graph output must be a graph input, an initializer or some node's output. */
+  /**
+   * Every node input and graph output must be a graph input, an initializer or some node's output,
+   * and every value is produced once (a second node writing a name, or a node overwriting a graph
+   * input or an initializer, makes the graph ambiguous).
+   */
   private checkReferences(graph: GraphDef): void {
     const known = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
-    for (const node of graph.nodes) for (const out of node.outputs) if (out !== '') known.add(out);
+    for (const node of graph.nodes) {
+      for (const out of node.outputs) {
+        if (out === '') continue;
+        if (known.has(out)) {
+          const what = graph.initializers.has(out) ? 'an initializer' : graph.inputs.some((i) => i.name === out) ? 'a graph input' : 'another node';
+          this.fail(`node "${node.name}" (${node.opType}) writes "${out}", which ${what} already defines (every value must have one producer)`);
+        }
+        known.add(out);
+      }
+    }
     for (const node of graph.nodes) {
       for (const input of node.inputs) {
         if (input !== '' && !known.has(input)) {
@@ -220,7 +233,11 @@ class OnnxReader {
       info.unknownRank = true;
     } else {
       info.dims = (tensorType.shape.dim ?? []).map((d) => {
-        if (d.dimValue !== undefined && d.dimValue !== null) return int64ToNumber(d.dimValue);
+        if (d.dimValue !== undefined && d.dimValue !== null) {
+          const v = int64ToNumber(d.dimValue);
+          if (!Number.isSafeInteger(v)) this.fail(`${role} "${name}" has dim ${v}, which is not an exact integer`);
+          return v;
+        }
         return d.dimParam ?? '';
       });
     }
