@@ -37,9 +37,21 @@ export function resizeAndCrop(image: RawImage | ImageDataLike, spec: PreprocessS
     img = toFloatRgb(raw, centreOffset(raw.width, s), centreOffset(raw.height, s), s, s);
     img = resizeWith(spec, img, spec.resize, spec.resize);
   } else {
-    img = toFloatRgb(raw);
     const size = shortSideSize(raw.width, raw.height, spec.resize);
-    img = resizeWith(spec, img, size.width, size.height);
+    const wide = size.width >= size.height;
+    const longOut = wide ? size.width : size.height;
+    if (longOut > 4 * spec.crop) {
+      // An extreme aspect ratio (a 10000x10 strip) would make the full resize huge: resize only
+      // the centre band the crop needs, plus a margin for the filter's support.
+      const keepOut = spec.crop + 16;
+      const srcLong = wide ? raw.width : raw.height;
+      const keepSrc = Math.max(1, Math.min(srcLong, Math.round((keepOut * srcLong) / longOut)));
+      const off = centreOffset(srcLong, keepSrc);
+      img = wide ? toFloatRgb(raw, off, 0, keepSrc, raw.height) : toFloatRgb(raw, 0, off, raw.width, keepSrc);
+      img = resizeWith(spec, img, wide ? keepOut : size.width, wide ? size.height : keepOut);
+    } else {
+      img = resizeWith(spec, toFloatRgb(raw), size.width, size.height);
+    }
   }
   return cropFloat(img, centreOffset(img.width, spec.crop), centreOffset(img.height, spec.crop), spec.crop, spec.crop);
 }
