@@ -22,7 +22,11 @@ export const MAGIC_BITS: i32 = 0x4B400000;
 
 /** Scalar fp32 requantization of an int32 accumulator (bias already added). */
 @inline export function requantF32(acc: i32, mult: f32, alpha: f32, leaky: bool, fmin: f32, fmax: f32): f32 {
-  let y: f32 = <f32>acc * mult;
+  return requantTail(<f32>acc * mult, alpha, leaky, fmin, fmax);
+}
+
+/** The activation and clamp of a requantization, after y = f32(acc) * mult (+ residual term). */
+@inline export function requantTail(y: f32, alpha: f32, leaky: bool, fmin: f32, fmax: f32): f32 {
   if (leaky && y < 0) y = y * alpha;
   return clampF(y, fmin, fmax);
 }

@@ -14,7 +14,7 @@
 //                      zero-point row); the group offset g * aGroupStride is added to it.
 // Rows past M reuse row M-1 (their results are not stored).
 
-import { MAGIC, MAGIC_BITS, requantF32, magicRound } from './common';
+import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
 
 /** Loop order: pixel pairs outside, channel blocks inside (true) or the reverse (false). */
 const MB_OUTER = false;
@@ -26,8 +26,14 @@ const MB_OUTER = false;
   return i32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7));
 }
 
-@inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128): v128 {
+@inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
+  hasRes: bool, rp: usize, vzr: v128, vmr: v128): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
+  if (hasRes) {
+    // 4 residual bytes (u8) -> i32 - zr -> f32 * mr, added after the accumulator's product.
+    const r = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(rp)));
+    y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
+  }
   if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
   return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
 }
@@ -46,6 +52,7 @@ const MB_OUTER = false;
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
   wb: usize, blockBytes: usize, o0: usize, outStride: usize, nr: i32, outF32: bool,
   leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
+  hasRes: bool, rdelta: usize, vzr: v128, vmr: v128,
 ): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
   let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
@@ -82,9 +89,9 @@ const MB_OUTER = false;
   }
   const vbias = v128.load(wb);
   const vmul = v128.load(wb + blockBytes - 16);
-  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax);
-  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax);
   const o1 = o0 + outStride;
+  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, o0 + rdelta, vzr, vmr);
+  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, (has1 ? o1 : o0) + rdelta, vzr, vmr);
   if (outF32) {
     if (nr == 4) {
       v128.store(o0, y0);
@@ -125,10 +132,16 @@ export function gemmCoreSimd(
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  res: usize, zr: i32, mr: f32,
 ): void {
   const nBlocks = (N + 3) >> 2;
   const blockBytes = packedBlockBytes(KB, taps);
   const leaky = alpha != 1;
+  // Residual (uint8 output only): same layout as the output, at out + rdelta (wrapping offset).
+  const hasRes = res != 0 && !outF32;
+  const rdelta: usize = res - out;
+  const vzr = i32x4.splat(zr);
+  const vmr = f32x4.splat(mr);
   const valpha = f32x4.splat(alpha);
   const vmin = f32x4.splat(fmin);
   const vmax = f32x4.splat(fmax);
@@ -151,7 +164,7 @@ export function gemmCoreSimd(
         let o0 = orow;
         for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes, o0 += esize << 2) {
           tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, min(N - (nb << 2), 4), outF32,
-            leaky, valpha, vmin, vmax, vmagic, vmlz);
+            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rdelta, vzr, vmr);
         }
       }
     } else {
@@ -164,7 +177,7 @@ export function gemmCoreSimd(
           const has1 = m + 1 < M;
           const r1 = has1 ? r0 + rowStep : r0;
           tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
-            leaky, valpha, vmin, vmax, vmagic, vmlz);
+            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rdelta, vzr, vmr);
         }
       }
     }
@@ -180,10 +193,13 @@ export function gemmCoreRef(
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  res: usize, zr: i32, mr: f32,
 ): void {
   const nBlocks = (N + 3) >> 2;
   const blockBytes = packedBlockBytes(KB, taps);
   const leaky = alpha != 1;
+  const hasRes = res != 0 && !outF32;
+  const rdelta: usize = res - out;
   const mlz = MAGIC_BITS - zp;
   const esize: usize = outF32 ? 4 : 1;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
@@ -213,7 +229,9 @@ export function gemmCoreRef(
         const o = outN(outG, nb, esize) + <usize>m * <usize>outStride;
         for (let j = 0; j < nr; j++) {
           const acc = (j == 0 ? acc0 : j == 1 ? acc1 : j == 2 ? acc2 : acc3) + load<i32>(wb + (<usize>j << 2));
-          const y = requantF32(acc, load<f32>(wmul + (<usize>j << 2)), alpha, leaky, fmin, fmax);
+          let y: f32 = <f32>acc * load<f32>(wmul + (<usize>j << 2));
+          if (hasRes) y = y + <f32>(<i32>load<u8>(o + rdelta + <usize>j) - zr) * mr;
+          y = requantTail(y, alpha, leaky, fmin, fmax);
           if (outF32) store<f32>(o + (<usize>j << 2), y);
           else store<u8>(o + <usize>j, <u8>magicRound(y, mlz));
         }
@@ -252,18 +270,20 @@ function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
 export function convIm2col(
   simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
   w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  res: usize, zr: i32, mr: f32,
 ): void {
   const rowStride = <usize>(KB * 8 + 8);
   for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
     const rows = min(M - m0, IM2COL_ROWS);
     im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride);
     const o = out + <usize>m0 * <usize>outStride;
+    const r = res != 0 ? res + <usize>m0 * <usize>outStride : 0;
     if (ASC_FEATURE_SIMD) {
       if (simd) {
-        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32);
+        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr);
         continue;
       }
     }
-    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32);
+    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr);
   }
 }

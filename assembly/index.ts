@@ -10,6 +10,7 @@ import { gemmCoreSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
 import { peakDot } from './peak';
+import { wino3x3, winoScratchBytes } from './winograd';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
@@ -21,49 +22,66 @@ export function im2col_rows(): i32 { return IM2COL_ROWS; }
 
 export function qu8_gemm(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
   if (ASC_FEATURE_SIMD) {
-    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
   } else {
-    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
   }
 }
 
 export function qu8_gemm_ref(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
-  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
+  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
 }
 
 // ---- IGEMM through an indirection buffer (every other convolution) --------------------------
 
 export function qu8_igemm(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
   if (ASC_FEATURE_SIMD) {
-    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
   } else {
-    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
   }
 }
 
 export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
-  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
+  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------
 
 export function qu8_conv_im2col(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
-  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0);
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
+  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
 }
 
 export function qu8_conv_im2col_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32): void {
-  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0);
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
+  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
 }
+
+// ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1, uint8 output (assembly/winograd.ts) ----
+
+export function qu8_wino3x3(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
+  t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32): void {
+  wino3x3(ASC_FEATURE_SIMD, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha);
+}
+
+export function qu8_wino3x3_ref(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
+  t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32): void {
+  wino3x3(false, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha);
+}
+
+/** Scratch bytes one qu8_wino3x3 call needs for a tile group of groupTiles tiles. */
+export function wino_scratch_bytes(KB: i32, groupTiles: i32): i32 { return winoScratchBytes(KB, groupTiles); }
 
 // ---- residual add -----------------------------------------------------------------------------
 

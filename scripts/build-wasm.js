@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the AssemblyScript kernel module twice from the same sources (SIMD and scalar),
+// Builds the AssemblyScript kernel module three times from the same sources (SIMD, SIMD over a
+// shared memory for threads, scalar),
 // then runs binaryen's wasm-opt -O3 over each. Outputs go to build/ (never committed).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -12,6 +13,9 @@ mkdirSync(join(root, 'build'), { recursive: true });
 
 const targets = [
   { target: 'release-simd', out: 'build/edgeq-simd.wasm', optFlags: ['--enable-simd'] },
+  // The same SIMD kernels over an imported *shared* memory (maximum 4 GiB): the build every worker
+  // of a multi-threaded Session instantiates on the one shared WebAssembly.Memory.
+  { target: 'release-simd-mt', out: 'build/edgeq-simd-mt.wasm', optFlags: ['--enable-simd', '--enable-threads'] },
   { target: 'release-scalar', out: 'build/edgeq-scalar.wasm', optFlags: [] },
 ];
 if (process.argv.includes('--debug')) targets.push({ target: 'debug', out: 'build/edgeq-debug.wasm', optFlags: null });

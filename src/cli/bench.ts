@@ -6,7 +6,7 @@ import { PRESETS, IMAGENET } from '../image/spec.js';
 import { readImage } from '../image/decode-node.js';
 import { preprocess } from '../image/preprocess.js';
 import { getEmbeddedModel } from '../synth/cache-node.js';
-import { benchModel, formatBench } from '../../bench/model-bench.js';
+import { benchModel, formatBench, type ModelBenchResult } from '../../bench/model-bench.js';
 import { readInput } from './index.js';
 import { folderInputs, syntheticInputs } from './inputs.js';
 
@@ -26,15 +26,60 @@ export interface BenchCliOptions {
 /** Seeds of the synthetic benchmark inputs: disjoint from the calibration seeds (0..). */
 const BENCH_INPUT_SEED = 1_000_000;
 
+/** Set in the child processes of a multi-thread-count bench: where the child writes its result. */
+const CHILD_ENV = 'EDGEQ_BENCH_CHILD_JSON';
+
+/**
+ * Several thread counts: onnxruntime-web fixes its thread count once per process, so each count
+ * runs the whole bench (same options) in its own child process; then a summary across counts.
+ */
+async function benchThreadCounts(o: BenchCliOptions): Promise<void> {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'edgeq-bench-'));
+  const results: ModelBenchResult[] = [];
+  try {
+    for (const t of o.threads) {
+      const args = process.argv.slice(1).filter((_, i, a) => a[i] !== '--threads' && a[i - 1] !== '--threads' && !a[i].startsWith('--threads=') && a[i] !== '--json' && a[i - 1] !== '--json' && a[i] !== '--kernels');
+      const file = join(dir, `t${t}.json`);
+      console.log(`\n=== ${t} thread${t > 1 ? 's' : ''} (child process) ===`);
+      const r = spawnSync(process.execPath, [...process.execArgv, ...args, '--threads', String(t)], { stdio: 'inherit', env: { ...process.env, [CHILD_ENV]: file } });
+      if (r.status !== 0) throw new EdgeqError('INTERNAL', `the ${t}-thread bench child failed (status ${r.status ?? r.signal})`);
+      results.push(JSON.parse(readFileSync(file, 'utf8')) as ModelBenchResult);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log('\n=== summary across thread counts ===');
+  const base = results.find((r) => r.threads === 1);
+  for (const r of results) {
+    const role = (x: string, in_ = r) => in_.engines.find((e) => e.role === x);
+    const fp32 = role('ort-fp32')!, int8 = role('ort-int8')!, edgeq = role('edgeq')!, one = role('edgeq-1t'), fused = role('edgeq-fused');
+    const own = one ? ` own speed-up vs 1 thread (same rounds): ${(one.latency.median / edgeq.latency.median).toFixed(2)}x` : '';
+    const vsBase = base && r !== base ? `; vs the 1-thread run's edgeq median: ${(role('edgeq', base)!.latency.median / edgeq.latency.median).toFixed(2)}x` : '';
+    const fz = fused ? `; fused residual ${fused.latency.median.toFixed(1)} ms -> x int8 ${(fused.latency.median / int8.latency.median).toFixed(3)}, x fp32 ${(fused.latency.median / fp32.latency.median).toFixed(3)}` : '';
+    console.log(`${String(r.threads).padStart(2)} thread(s): ort fp32 ${fp32.latency.median.toFixed(1)} ms, ort int8 ${int8.latency.median.toFixed(1)} ms, ` +
+      `edgeq ${edgeq.latency.median.toFixed(1)} ms (best ${edgeq.latency.min.toFixed(1)}) -> x int8 ${(edgeq.latency.median / int8.latency.median).toFixed(3)}, ` +
+      `x fp32 ${(edgeq.latency.median / fp32.latency.median).toFixed(3)}, ${(r.macs / edgeq.latency.median / 1e6).toFixed(1)} GMAC/s${fz};${own}${vsBase}`);
+  }
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify(results, (k, v) => (k === 'samples' ? v.map((x: number) => +x.toFixed(3)) : v), 2));
+    console.log(`wrote ${o.json}`);
+  }
+}
+
 export async function benchCommand(o: BenchCliOptions): Promise<void> {
-  if (o.threads.some((t) => t !== 1)) throw new EdgeqError('BAD_OPTION', `--threads ${o.threads.join(',')}: this version benchmarks 1 thread`);
+  if (o.threads.length === 0 || o.threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new EdgeqError('BAD_OPTION', `--threads ${o.threads.join(',')}: thread counts are integers from 1 to 64`);
   if (o.runs < 1 || o.inputs < 1) throw new EdgeqError('BAD_OPTION', '--runs and --inputs must be at least 1');
   const log = (s: string) => console.log(s);
-  if (o.kernels) {
-    const suite = (await import('../../bench/kernels.js')) as unknown as { runKernelSuite?: (o: { log: (s: string) => void }) => Promise<unknown> };
-    if (!suite.runKernelSuite) throw new EdgeqError('INTERNAL', 'bench/kernels.js has no runKernelSuite');
-    await suite.runKernelSuite({ log });
+  if (o.threads.length > 1) {
+    if (o.kernels) await runKernels(log);
+    return benchThreadCounts(o);
   }
+  const threads = o.threads[0];
+  if (o.kernels) await runKernels(log);
   let result;
   if (!o.model) {
     if (o.images) throw new EdgeqError('BAD_OPTION', '--images needs --model (the embedded ResNet-50 has synthetic weights)');
@@ -45,7 +90,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
     result = await benchModel({
       name: 'resnet50-synthetic', onnx: m.bytes, spec: IMAGENET,
       calibration: () => syntheticInputs(0, o.calibCount, IMAGENET), calibrationCount: o.calibCount,
-      inputs, runs: o.runs, log,
+      inputs, runs: o.runs, threads, log,
     });
   } else {
     const onnx = readInput(o.model, 'model');
@@ -68,12 +113,20 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
       inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, spec)];
       log(`${o.model}: no --images, using synthetic inputs`);
     }
-    result = await benchModel({ name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, calibration, calibrationCount, inputs, labels, runs: o.runs, log });
+    result = await benchModel({ name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, calibration, calibrationCount, inputs, labels, runs: o.runs, threads, log });
   }
   console.log('');
   console.log(formatBench(result));
+  const child = process.env[CHILD_ENV];
+  if (child) writeFileSync(child, JSON.stringify(result));
   if (o.json) {
     writeFileSync(o.json, JSON.stringify(result, (k, v) => (k === 'samples' ? v.map((s: number) => +s.toFixed(3)) : v), 2));
     console.log(`wrote ${o.json}`);
   }
+}
+
+async function runKernels(log: (s: string) => void): Promise<void> {
+  const suite = (await import('../../bench/kernels.js')) as unknown as { runKernelSuite?: (o: { log: (s: string) => void }) => Promise<unknown> };
+  if (!suite.runKernelSuite) throw new EdgeqError('INTERNAL', 'bench/kernels.js has no runKernelSuite');
+  await suite.runKernelSuite({ log });
 }

@@ -4,7 +4,8 @@
 
 import { EdgeqError } from '../errors.js';
 import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
-import type { Kernels } from './wasm.js';
+import type { KernelExports, Kernels } from './wasm.js';
+import { winogradCalls, winogradEligible } from './winograd.js';
 
 /** A 2-D convolution over NHWC uint8 tensors. */
 export interface Conv2dShape {
@@ -174,21 +175,54 @@ export interface Conv2dArgs extends ConvOutputParams {
   packing?: string;
   /** Call the scalar twins (*_ref) instead (tests). */
   reference?: boolean;
+  /**
+   * Fused residual add (uint8 output only): a uint8 tensor of the output's shape at byte offset
+   * `input`, added in the epilogue: y = f32(acc) * multiplier[c] + f32(r - zeroPoint) * multiplier,
+   * then the activation, rounding and clamp. `multiplier` = f32(residualScale / outputScale).
+   */
+  residual?: { input: number; zeroPoint: number; multiplier: number };
+  /**
+   * Run as exact integer Winograd F(2x2, 3x3) (winogradEligible() shapes only): `weights` is the
+   * packWinogradFromDirect() blob; buffers.scratch holds planWinograd().scratchBytes per part; no
+   * indirection buffer or zero row is used. Bit-exact with the direct kernels.
+   */
+  winograd?: { weights: number };
+}
+
+/** One call into the kernel module: an export name and its arguments. */
+export interface KernelCall {
+  fn: keyof KernelExports;
+  args: number[];
 }
 
 /**
- * Builds what the layer needs once (indirection buffer, zero row) and returns the function that
- * runs it. The returned function only calls into wasm: cheap to call every inference.
+ * Builds what the layer needs once (indirection buffer, zero row) and returns the kernel calls
+ * that compute it, split into at most `parts` independent pieces (default 1) that may run in any
+ * order or concurrently (threads): row ranges (pixel pairs) or, when the weights are the larger
+ * operand to re-read, ranges of 4-channel blocks (group 1). Part p of an im2col convolution uses
+ * the scratch at `buffers.scratch + p * plan.scratchBytes`.
  */
-export function prepareConv2d(k: Kernels, a: Conv2dArgs): () => void {
+export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] {
   const s = a.shape;
   const plan = planConv2d(s, a.packing);
   const { group } = norm(s);
   const r = requantArgs(a);
-  const ex = k.exports;
   const b = a.buffers;
   const esize = r.outF32 ? 4 : 1;
   const outStride = s.outChannels * esize;
+  const res = a.residual;
+  if (res && (r.outF32 || !(res.input > 0) || !Number.isInteger(res.zeroPoint) || res.zeroPoint < 0 || res.zeroPoint > 255)) {
+    throw new EdgeqError('INTERNAL', `bad fused residual ${JSON.stringify(res)} (needs a uint8 output and a non-zero address)`);
+  }
+  const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
+  if (a.winograd) {
+    if (!winogradEligible(s, a.packing, { outputType: a.outputType, residual: a.residual })) {
+      throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run as Winograd F(2x2, 3x3)`);
+    }
+    if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'a Winograd convolution needs scratch');
+    return winogradCalls(s, plan.outH, plan.outW, { input: b.input, output: b.output, weights: a.winograd.weights, scratch: b.scratch },
+      a.inputZeroPoint, r, parts, a.reference);
+  }
   if (plan.strategy !== 'gemm') {
     if (b.indirection === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an indirection buffer');
     let zero = b.zero ?? 0;
@@ -199,29 +233,83 @@ export function prepareConv2d(k: Kernels, a: Conv2dArgs): () => void {
     }
     buildIndirection(k.memory, b.indirection, s, b.input, zero);
   }
-  const { M, coutPerGroup: N, KB, cinPerGroup } = plan;
-  switch (plan.strategy) {
-    case 'gemm': {
-      const f = a.reference ? ex.qu8_gemm_ref : ex.qu8_gemm;
-      return () => f(M, N, KB, group, b.input, s.inChannels, cinPerGroup, b.weights, b.output, outStride, N,
-        r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+  if (plan.strategy === 'im2col') {
+    if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
+    if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
+  }
+  const { M, coutPerGroup: N, KB, cinPerGroup, nBlocks, blockBytes } = plan;
+  const split = splitConv(plan, group, parts);
+  const ind = b.indirection ?? 0;
+  const taps = plan.kernelTaps;
+  const calls: KernelCall[] = [];
+  split.forEach(([m0, m1, nb0, nb1], p) => {
+    const c0 = nb0 * 4, n = Math.min(N, nb1 * 4) - c0;
+    const w = b.weights + nb0 * blockBytes;
+    const out = b.output + m0 * outStride + c0 * esize;
+    const rq = [r.zp, r.fmin, r.fmax, r.alpha, r.outF32, rp ? rp + m0 * outStride + c0 : 0, zr, mr];
+    const rows = m1 - m0;
+    switch (plan.strategy) {
+      case 'gemm':
+        calls.push({ fn: a.reference ? 'qu8_gemm_ref' : 'qu8_gemm', args: [rows, n, KB, group, b.input + m0 * s.inChannels, s.inChannels, cinPerGroup, w, out, outStride, N, ...rq] });
+        break;
+      case 'igemm':
+        calls.push({ fn: a.reference ? 'qu8_igemm_ref' : 'qu8_igemm', args: [rows, n, KB, taps, group, ind + m0 * taps * 4, cinPerGroup, w, out, outStride, N, ...rq] });
+        break;
+      case 'im2col':
+        calls.push({ fn: a.reference ? 'qu8_conv_im2col_ref' : 'qu8_conv_im2col', args: [rows, n, KB, taps, s.inChannels, ind + m0 * taps * 4, b.scratch! + p * plan.scratchBytes, w, out, outStride, ...rq] });
+        break;
     }
-    case 'igemm': {
-      const f = a.reference ? ex.qu8_igemm_ref : ex.qu8_igemm;
-      const ind = b.indirection!;
-      return () => f(M, N, KB, plan.kernelTaps, group, ind, cinPerGroup, b.weights, b.output, outStride, N,
-        r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+  });
+  void nBlocks;
+  return calls;
+}
+
+/**
+ * How a convolution splits into parts: [m0, m1, nb0, nb1] (pixel rows m0..m1, 4-channel blocks
+ * nb0..nb1). Rows (even boundaries, the tile holds 2 pixels) unless re-reading the weights once
+ * per part costs more than re-reading the input once per part and there are enough channel
+ * blocks (group 1 only). A part gets at least ~64K MACs; small layers stay whole.
+ */
+export function splitConv(plan: Conv2dPlan, group: number, parts: number): [number, number, number, number][] {
+  const { M, nBlocks, KB, kernelTaps } = plan;
+  const kBytes = KB * 8 * (plan.im2col ? 1 : kernelTaps);
+  const macs = M * nBlocks * 4 * kBytes * group;
+  const p = Math.max(1, Math.min(parts, Math.floor(macs / 65536)));
+  if (p === 1) return [[0, M, 0, nBlocks]];
+  const weightBytes = nBlocks * plan.blockBytes;
+  const inputBytes = M * kBytes;
+  const byChannels = group === 1 && nBlocks >= p && (weightBytes > inputBytes || M < 8 * p);
+  const out: [number, number, number, number][] = [];
+  if (byChannels) {
+    for (let i = 0; i < p; i++) {
+      const a = Math.floor((nBlocks * i) / p), b = Math.floor((nBlocks * (i + 1)) / p);
+      if (b > a) out.push([0, M, a, b]);
     }
-    case 'im2col': {
-      if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
-      if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
-      const f = a.reference ? ex.qu8_conv_im2col_ref : ex.qu8_conv_im2col;
-      const ind = b.indirection!;
-      const scratch = b.scratch;
-      return () => f(M, N, KB, plan.kernelTaps, s.inChannels, ind, scratch, b.weights, b.output, outStride,
-        r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+  } else {
+    const pairs = Math.ceil(M / 2);
+    for (let i = 0; i < p; i++) {
+      const a = Math.min(M, 2 * Math.floor((pairs * i) / p)), b = Math.min(M, 2 * Math.floor((pairs * (i + 1)) / p));
+      if (b > a) out.push([a, b, 0, nBlocks]);
     }
   }
+  return out;
+}
+
+/** Runs a list of kernel calls. */
+export function runCalls(k: Kernels, calls: readonly KernelCall[]): void {
+  const ex = k.exports as unknown as Record<string, (...args: number[]) => void>;
+  for (const c of calls) ex[c.fn](...c.args);
+}
+
+/**
+ * Builds what the layer needs once (indirection buffer, zero row) and returns the function that
+ * runs it. The returned function only calls into wasm: cheap to call every inference.
+ */
+export function prepareConv2d(k: Kernels, a: Conv2dArgs): () => void {
+  const [c] = conv2dCalls(k, a, 1);
+  const f = (k.exports as unknown as Record<string, (...args: number[]) => void>)[c.fn];
+  const args = c.args;
+  return () => f(...args);
 }
 
 /** One-shot convolution (prepare + run). */

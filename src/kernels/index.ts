@@ -3,3 +3,4 @@ export * from './wasm.js';
 export * from './packing.js';
 export * from './conv.js';
 export * from './ops.js';
+export * from './winograd.js';

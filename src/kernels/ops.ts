@@ -115,5 +115,5 @@ export function fullyConnectedQu8(k: Kernels, p: FullyConnectedArgs): void {
   const KB = Math.ceil(p.inFeatures / 8);
   const f = p.reference ? k.exports.qu8_gemm_ref : k.exports.qu8_gemm;
   f(p.batch, p.outFeatures, KB, 1, p.input, p.inFeatures, p.inFeatures, p.weights, p.output,
-    p.outFeatures * (r.outF32 ? 4 : 1), p.outFeatures, r.zp, r.fmin, r.fmax, r.alpha, r.outF32);
+    p.outFeatures * (r.outF32 ? 4 : 1), p.outFeatures, r.zp, r.fmin, r.fmax, r.alpha, r.outF32, 0, 0, 0);
 }

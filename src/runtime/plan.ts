@@ -3,15 +3,19 @@
 // and each op becomes a closure that only calls into wasm. Eval is a loop over those closures.
 import { EdgeqError } from '../errors.js';
 import type { QConv, QModel, QTensor } from '../format/qmodel.js';
-import { planConv2d, prepareConv2d, type Conv2dShape } from '../kernels/conv.js';
+import { conv2dCalls, planConv2d, runCalls, type Conv2dShape, type KernelCall } from '../kernels/conv.js';
+import type { PoolPlan, ThreadPool } from './pool.js';
+import { packWinogradFromDirect, planWinograd, winogradEligible, winogradPreferred } from '../kernels/winograd.js';
 import { addMultipliers, gapMultiplier } from '../kernels/ops.js';
-import { packedConvWeightsSize } from '../kernels/packing.js';
+import { packGeometry } from '../kernels/packing.js';
 import { instantiateKernels, type Kernels } from '../kernels/wasm.js';
 import { planArena, type BufferRequest } from './memory-plan.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
 const alignUp = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
+/** Parts per thread an op is split into at most (dynamic balancing on noisy, shared cores). */
+const PARTS_PER_THREAD = 2;
 
 export interface ExecutionPlan {
   kernels: Kernels;
@@ -20,8 +24,12 @@ export interface ExecutionPlan {
   input: { offset: number; tensor: QTensor };
   output: { offset: number; tensor: QTensor };
   steps: (() => void)[];
+  /** Multi-threaded plans: the pool and this plan's kernel calls registered with it (run through pool.run). */
+  threaded?: { pool: ThreadPool; plan: PoolPlan };
   /** Memory accounting (bytes). */
   memory: { weights: number; arena: number; constants: number; total: number };
+  /** Every buffer of the memory; the read-only ones (guard, weights, indirection, zero rows) never change after prepare. */
+  regions?: MemoryRegion[];
 }
 
 function bytesOf(t: QTensor, batch: number): number {
@@ -36,32 +44,90 @@ function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
   };
 }
 
-/** Checks every packed blob against the size its layout needs, before anything touches wasm memory. */
+/** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
+const MAX_MULTIPLIER = 2 ** 32;
+
+/**
+ * Checks every packed blob before anything touches wasm memory: its size against the size its layout
+ * needs (under 2^31, the kernels' i32 offsets), and its requantization multipliers (the last 16 bytes
+ * of every block) finite and at most 2^32 in magnitude, so every output stays finite.
+ */
 export function validatePacking(model: QModel): void {
   for (const op of model.ops) {
     if (op.op !== 'conv') continue;
-    let need: number;
+    let g: ReturnType<typeof packGeometry>;
     try {
-      need = packedConvWeightsSize({ outChannels: op.outChannels, inChannels: op.inChannels, kernel: op.kernel, group: op.group }, op.packing);
+      g = packGeometry({ outChannels: op.outChannels, inChannels: op.inChannels, kernel: op.kernel, group: op.group }, op.packing);
     } catch (err) {
       throw new EdgeqError('BAD_MODEL', `op "${op.name}": ${(err as Error).message}`, { cause: err });
     }
-    const have = model.blobs[op.weights].length;
-    if (have !== need) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${have} bytes, packing ${op.packing} needs ${need}`);
+    const blob = model.blobs[op.weights];
+    if (blob.length !== g.bytes || g.bytes >= 2 ** 31) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${g.bytes}`);
+    const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    // Padded K lanes must hold zero weights: the kernels read up to 7 bytes past a pixel's channels
+    // (the next pixel, another tensor, stale scratch) and only zero weights make that harmless.
+    const kReal = g.im2col ? op.kernel[0] * op.kernel[1] * g.cinPerGroup : g.cinPerGroup, kPadded = g.KB * 8;
+    for (let base = 0; base < blob.length; base += g.blockBytes) {
+      for (let j = base + g.blockBytes - 16; j < base + g.blockBytes; j += 4) {
+        const m = view.getFloat32(j, true);
+        if (!(Math.abs(m) <= MAX_MULTIPLIER)) {
+          throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
+        }
+      }
+      for (let t = 0; t < g.taps && kReal < kPadded; t++) {
+        for (let k = t * kPadded + kReal; k < (t + 1) * kPadded; k++) {
+          for (let lane = 0; lane < 4; lane++) {
+            const at = base + 16 + (k >> 3) * 32 + lane * 8 + (k & 7);
+            if (blob[at] !== 0) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: padding weight (tap ${t}, K index ${k % kPadded}) is ${blob[at]}, must be 0`);
+          }
+        }
+      }
+    }
   }
 }
 
-export async function buildPlan(model: QModel, module: WebAssembly.Module, batch: number): Promise<ExecutionPlan> {
+/**
+ * Lays out memory, instantiates the module and prepares every op. With a pool (threads > 1), the
+ * memory is shared, `module` must be the shared-memory build, and each op is split into parts
+ * (pool.threads * PARTS_PER_THREAD at most) that the pool's threads take dynamically.
+ */
+export interface PlanOptions {
+  /** Run eligible stride-1 3x3 convolutions as Winograd F(2x2, 3x3). Default: on, unless EDGEQ_WINOGRAD=0. */
+  winograd?: boolean;
+}
+
+export async function buildPlan(model: QModel, module: WebAssembly.Module, batch: number, pool?: ThreadPool, options: PlanOptions = {}): Promise<ExecutionPlan> {
   validatePacking(model);
+  const parts = pool ? pool.threads * PARTS_PER_THREAD : 1;
   const T = model.tensors;
+
+  // 0. Stride-1 3x3 convolutions that run as exact Winograd F(2x2, 3x3) (bit-exact with direct).
+  const wino = new Map<number, Uint8Array>();
+  if (options.winograd ?? winogradDefault()) {
+    model.ops.forEach((op, i) => {
+      if (op.op !== 'conv') return;
+      const shape = convShape(op, T[op.input], batch);
+      const opts = { outputType: T[op.output].dtype, residual: op.residual };
+      if (winogradEligible(shape, op.packing, opts) && winogradPreferred(shape)) wino.set(i, winogradBlob(model.blobs[op.weights], op.outChannels, op.inChannels));
+    });
+  }
+  // Blobs read by a direct kernel (those only Winograd reads are replaced by their transform).
+  const direct = new Set<number>();
+  model.ops.forEach((op, i) => { if (op.op === 'conv' && !wino.has(i)) direct.add(op.weights); });
 
   // 1. Weights: each blob 64-byte aligned after a small guard region at address 0.
   let cursor = ALIGN;
-  const blobOffsets = model.blobs.map((b) => {
+  const blobOffsets = model.blobs.map((b, i) => {
+    if (!direct.has(i)) return -1;
     const at = cursor;
     cursor = alignUp(cursor + b.length);
     return at;
   });
+  const winoOffsets = new Map<number, number>();
+  for (const [i, b] of wino) {
+    winoOffsets.set(i, cursor);
+    cursor = alignUp(cursor + b.length);
+  }
   const weightsEnd = cursor;
 
   // 2. Activation buffers, planned by liveness. Tensor i lives from its producer to its last reader.
@@ -69,7 +135,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const last = new Array<number>(T.length).fill(-1);
   first[model.input.tensor] = 0;
   model.ops.forEach((op, i) => {
-    const reads = op.op === 'add' ? [op.a, op.b] : [op.input];
+    const reads = op.op === 'add' ? [op.a, op.b] : op.op === 'conv' && op.residual !== undefined ? [op.input, op.residual] : [op.input];
     for (const r of reads) last[r] = Math.max(last[r], i);
     first[op.output] = i;
     last[op.output] = Math.max(last[op.output], i);
@@ -89,8 +155,14 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const convBuffers = new Map<number, { indirection?: number; zero?: number }>();
   model.ops.forEach((op, i) => {
     if (op.op !== 'conv') return;
-    const plan = planConv2d(convShape(op, T[op.input], batch), op.packing);
+    const shape = convShape(op, T[op.input], batch);
+    const plan = planConv2d(shape, op.packing);
     const b: { indirection?: number; zero?: number } = {};
+    if (wino.has(i)) {
+      scratchBytes = Math.max(scratchBytes, planWinograd(shape, plan.outH, plan.outW).scratchBytes);
+      convBuffers.set(i, b);
+      return;
+    }
     if (plan.indirectionBytes > 0) { b.indirection = cursor; cursor = alignUp(cursor + plan.indirectionBytes); }
     if (plan.zeroBytes > 0) { b.zero = cursor; cursor = alignUp(cursor + plan.zeroBytes); }
     scratchBytes = Math.max(scratchBytes, plan.scratchBytes);
@@ -98,20 +170,24 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   });
   const scratch = cursor;
   // The conv kernels read up to 7 bytes past a pixel's last channel (those lanes meet zero weights),
-  // so the memory keeps a readable tail after the last buffer.
-  cursor = alignUp(cursor + scratchBytes + 16);
+  // so the memory keeps a readable tail after the last buffer. One im2col scratch per part.
+  cursor = alignUp(cursor + scratchBytes * parts + 16);
   const total = cursor;
+  const regions = checkLayout(model, batch, blobOffsets, used.map((t, j) => ({ t, offset: tensorOffset.get(t)!, ...requests[j] })), convBuffers, scratch, total,
+    [...wino].map(([i, b]) => ({ name: `op ${i} winograd weights`, offset: winoOffsets.get(i)!, size: b.length, writable: false })));
 
   const pages = Math.ceil(total / PAGE);
   if (pages > 65536) throw new EdgeqError('BAD_MODEL', `the model needs ${total} bytes of wasm memory, more than 4 GiB`);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, ...(pool ? { shared: true } : {}) });
   const kernels = await instantiateKernels(module, memory);
   const heap = new Uint8Array(memory.buffer);
-  model.blobs.forEach((b, i) => heap.set(b, blobOffsets[i]));
+  model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) heap.set(b, blobOffsets[i]); });
+  for (const [i, b] of wino) heap.set(b, winoOffsets.get(i)!);
 
   const at = (t: number) => tensorOffset.get(t)!;
   const ex = kernels.exports;
-  const steps = model.ops.map((op, i): (() => void) => {
+  const call = (fn: KernelCall['fn'], ...args: number[]): KernelCall => ({ fn, args });
+  const ops = model.ops.map((op, i): KernelCall[] => {
     switch (op.op) {
       case 'conv': {
         const x = T[op.input], y = T[op.output];
@@ -119,39 +195,173 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         const out = y.dtype === 'float32'
           ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
           : { outputType: 'uint8' as const, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: 255 };
-        return prepareConv2d(kernels, {
+        return conv2dCalls(kernels, {
           shape: convShape(op, x, batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
           alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
+          residual: op.residual === undefined ? undefined
+            : { input: at(op.residual), zeroPoint: T[op.residual].zeroPoint, multiplier: Math.fround(T[op.residual].scale / y.scale) },
           buffers: { input: at(op.input), output: at(op.output), weights: blobOffsets[op.weights], scratch, ...convBuffers.get(i) },
-        });
+          winograd: wino.has(i) ? { weights: winoOffsets.get(i)! } : undefined,
+        }, parts);
       }
       case 'add': {
         const a = T[op.a], b = T[op.b], y = T[op.output];
         const { ma, mb } = addMultipliers(a, b, y);
         const zo = y.zeroPoint, lo = op.activation.kind === 'relu' ? zo : 0;
         const n = bytesOf(y, batch), pa = at(op.a), pb = at(op.b), po = at(op.output);
-        return () => ex.qu8_vadd(n, pa, pb, po, a.zeroPoint, b.zeroPoint, ma, mb, zo, lo - zo, 255 - zo);
+        const p = Math.max(1, Math.min(parts, Math.floor(n / 16384)));
+        const calls: KernelCall[] = [];
+        for (let j = 0; j < p; j++) {
+          const lo0 = Math.floor((n * j) / p / 64) * 64, hi0 = j === p - 1 ? n : Math.floor((n * (j + 1)) / p / 64) * 64;
+          if (hi0 > lo0) calls.push(call('qu8_vadd', hi0 - lo0, pa + lo0, pb + lo0, po + lo0, a.zeroPoint, b.zeroPoint, ma, mb, zo, lo - zo, 255 - zo));
+        }
+        return calls;
       }
       case 'maxpool': {
         const x = T[op.input], y = T[op.output];
         const [, H, W, C] = x.shape, [, OH, OW] = y.shape;
-        const pi = at(op.input), po = at(op.output);
-        return () => ex.u8_maxpool(batch, H, W, C, OH, OW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1], pi, po);
+        return [call('u8_maxpool', batch, H, W, C, OH, OW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1], at(op.input), at(op.output))];
       }
       case 'gap': {
         const x = T[op.input], y = T[op.output];
         const [, H, W, C] = x.shape;
         const pi = at(op.input), po = at(op.output);
-        if (x.dtype === 'float32') return () => ex.f32_gavgpool(batch, H * W, C, pi, po);
+        if (x.dtype === 'float32') return [call('f32_gavgpool', batch, H * W, C, pi, po)];
         const m = gapMultiplier(H * W, x, y), zo = y.zeroPoint;
-        return () => ex.qu8_gavgpool(batch, H * W, C, pi, po, x.zeroPoint, m, zo, -zo, 255 - zo);
+        return [call('qu8_gavgpool', batch, H * W, C, pi, po, x.zeroPoint, m, zo, -zo, 255 - zo)];
       }
     }
   });
+  const fns = ex as unknown as Record<string, (...args: number[]) => void>;
+  const steps = ops.map((calls): (() => void) => {
+    if (calls.length === 1) {
+      const f = fns[calls[0].fn], args = calls[0].args;
+      return () => f(...args);
+    }
+    return () => runCalls(kernels, calls);
+  });
+  const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops) } : undefined;
   return {
-    kernels, batch, steps,
+    kernels, batch, steps: profileEnabled() ? profiled(model, steps, batch) : steps, threaded,
     input: { offset: at(model.input.tensor), tensor: T[model.input.tensor] },
     output: { offset: at(model.output.tensor), tensor: T[model.output.tensor] },
-    memory: { weights: weightsEnd, arena: arenaPlan.size, constants: total - constantsStart, total: pages * PAGE },
+    memory: { weights: weightsEnd, arena: arenaPlan.size, constants: total - constantsStart, total: pages * PAGE }, regions,
   };
+}
+
+// ---- Layout assertions ----
+
+export interface MemoryRegion { name: string; offset: number; size: number; writable: boolean }
+
+/**
+ * Asserts the layout before any kernel sees it: every buffer inside the memory, read-only buffers
+ * (guard, weights, indirection, zero rows) overlapping nothing, and tensors alive at the same time
+ * disjoint. The model was validated already, so a failure here is an edgeq bug (INTERNAL).
+ */
+function checkLayout(
+  model: QModel, batch: number, blobOffsets: number[], tensors: ({ t: number; offset: number } & BufferRequest)[],
+  convBuffers: Map<number, { indirection?: number; zero?: number }>, scratch: number, total: number, extra: MemoryRegion[] = [],
+): MemoryRegion[] {
+  const rs: (MemoryRegion & { live?: [number, number] })[] = [{ name: 'guard', offset: 0, size: ALIGN, writable: false }];
+  model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) rs.push({ name: `section ${i}`, offset: blobOffsets[i], size: b.length, writable: false }); });
+  rs.push(...extra);
+  for (const x of tensors) rs.push({ name: `tensor ${x.t}`, offset: x.offset, size: x.size, writable: true, live: [x.first, x.last] });
+  for (const [i, b] of convBuffers) {
+    const op = model.ops[i] as QConv;
+    const p = planConv2d(convShape(op, model.tensors[op.input], batch), op.packing);
+    if (b.indirection !== undefined) rs.push({ name: `op ${i} indirection`, offset: b.indirection, size: p.indirectionBytes, writable: false });
+    if (b.zero !== undefined) rs.push({ name: `op ${i} zero row`, offset: b.zero, size: p.zeroBytes, writable: false });
+  }
+  rs.push({ name: 'scratch', offset: scratch, size: total - scratch, writable: true });
+  const span = (r: MemoryRegion) => `${r.name} [${r.offset}, ${r.offset + r.size})`;
+  const bad = (msg: string): never => { throw new EdgeqError('INTERNAL', `memory layout: ${msg}`); };
+  for (const r of rs) {
+    if (!(Number.isSafeInteger(r.offset) && Number.isSafeInteger(r.size) && r.offset >= 0 && r.size >= 0 && r.offset + r.size <= total)) bad(`${span(r)} lies outside the ${total}-byte memory`);
+  }
+  const sorted = rs.filter((r) => r.size > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i];
+    for (let j = i + 1; j < sorted.length && sorted[j].offset < a.offset + a.size; j++) {
+      const b = sorted[j];
+      if (a.live && b.live && (a.live[1] < b.live[0] || b.live[1] < a.live[0])) continue; // never alive together
+      bad(`${span(a)} overlaps ${span(b)}`);
+    }
+  }
+  return rs.map(({ live: _live, ...r }) => r);
+}
+
+// ---- EDGEQ_PROFILE=1: per-op wall time, summed over runs and printed when the process exits ----
+
+/** An environment variable, or undefined where there is none or reading it is not allowed (Deno without --allow-env). */
+function envVar(name: string): string | undefined {
+  try {
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  } catch {
+    return undefined;
+  }
+}
+
+function profileEnabled(): boolean {
+  const v = envVar('EDGEQ_PROFILE');
+  return !!v && v !== '0';
+}
+
+interface ProfileRow { name: string; kind: string; ms: number; calls: number }
+const profileRows = new Map<string, ProfileRow>();
+let profileHooked = false;
+
+function profiled(model: QModel, steps: (() => void)[], batch: number): (() => void)[] {
+  if (!profileHooked) {
+    profileHooked = true;
+    const proc = (globalThis as { process?: { on?(e: string, f: () => void): void } }).process;
+    proc?.on?.('exit', () => console.error(formatProfile()));
+  }
+  return steps.map((step, i) => {
+    const op = model.ops[i];
+    let kind: string = op.op;
+    if (op.op === 'conv') {
+      kind = `conv ${op.kernel[0]}x${op.kernel[1]}/${op.stride[0]} ${op.inChannels}->${op.outChannels} @${model.tensors[op.input].shape[1]}`;
+    }
+    const key = `b${batch} ${op.name}`;
+    let row = profileRows.get(key);
+    if (!row) profileRows.set(key, (row = { name: key, kind, ms: 0, calls: 0 }));
+    const r = row;
+    return () => {
+      const t0 = performance.now();
+      step();
+      r.ms += performance.now() - t0;
+      r.calls++;
+    };
+  });
+}
+
+/** The per-op table collected under EDGEQ_PROFILE (op, kind, mean ms per call, share), by kind then op. */
+export function formatProfile(): string {
+  const rows = [...profileRows.values()].filter((r) => r.calls > 0);
+  const total = rows.reduce((a, r) => a + r.ms / r.calls, 0);
+  const byKind = new Map<string, { ms: number; n: number }>();
+  for (const r of rows) {
+    const k = byKind.get(r.kind) ?? { ms: 0, n: 0 };
+    k.ms += r.ms / r.calls; k.n++;
+    byKind.set(r.kind, k);
+  }
+  const lines = [`edgeq profile: ${total.toFixed(1)} ms per run over ${rows.length} ops (mean per call)`];
+  for (const [kind, k] of [...byKind].sort((a, b) => b[1].ms - a[1].ms)) {
+    lines.push(`  ${kind.padEnd(34)} x${String(k.n).padEnd(3)} ${k.ms.toFixed(2).padStart(8)} ms ${(100 * k.ms / total).toFixed(1).padStart(5)}%`);
+  }
+  return lines.join('\n');
+}
+
+// ---- Winograd: EDGEQ_WINOGRAD=0 turns it off (comparisons); transformed blobs cached per model blob ----
+
+function winogradDefault(): boolean {
+  return envVar('EDGEQ_WINOGRAD') !== '0';
+}
+
+const winoCache = new WeakMap<Uint8Array, Uint8Array>();
+
+function winogradBlob(blob: Uint8Array, outChannels: number, inChannels: number): Uint8Array {
+  let w = winoCache.get(blob);
+  if (!w) winoCache.set(blob, (w = packWinogradFromDirect(blob, outChannels, inChannels)));
+  return w;
 }

@@ -9,13 +9,17 @@ import { preprocess } from '../image/preprocess.js';
 import { IMAGENET } from '../image/spec.js';
 import type { ImageDataLike, RawImage } from '../image/types.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
+import { createPool, defaultThreads, type ThreadPool } from './pool.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
 import { kernelModule, readBytes, type KernelBuild, type WasmSource } from './wasm-source.js';
 
 export interface SessionOptions {
   /** Kernel build: 'auto' (SIMD when the engine validates it, else scalar), 'simd' or 'scalar'. Default 'auto'. */
   backend?: 'auto' | 'simd' | 'scalar';
-  /** Worker threads. Only 1 is available in this version. Default 1. */
+  /**
+   * Threads (the calling thread plus threads - 1 workers over one shared memory). Default:
+   * min(cores, 4) with the SIMD build where memory can be shared, else 1 (see README, Performance).
+   */
   threads?: number;
   /** The kernel module to use instead of the bundled build: bytes, a compiled module, a URL or a path. */
   wasm?: WasmSource;
@@ -34,6 +38,33 @@ export interface Classification {
 
 export type SessionInput = Float32Array | RawImage | ImageDataLike;
 
+/** Options of one run() or classify() call. */
+export interface RunOptions {
+  /**
+   * Cancels the run: checked when the call is made, when its turn in the session's queue comes and
+   * between ops. An aborted run rejects with EdgeqError('ABORTED') (its `cause` is the signal's
+   * reason), at once if it was still queued or executing on worker threads (that work completes
+   * and is dropped); a single-threaded run stops at the next op boundary.
+   */
+  signal?: AbortSignal;
+}
+
+function checkRunOptions(options: RunOptions): AbortSignal | undefined {
+  if (typeof options !== 'object' || options === null) throw new EdgeqError('BAD_OPTION', 'run options must be an object');
+  for (const key of Object.keys(options)) {
+    if (key !== 'signal') throw new EdgeqError('BAD_OPTION', `unknown run option "${key}" (valid: signal)`);
+  }
+  const { signal } = options;
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+    throw new EdgeqError('BAD_OPTION', 'signal must be an AbortSignal');
+  }
+  return signal;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new EdgeqError('ABORTED', 'the run was aborted', { cause: signal.reason });
+}
+
 function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'backend' | 'threads'>> {
   for (const key of Object.keys(options)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
@@ -42,8 +73,10 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
   }
   const backend = options.backend ?? 'auto';
   if (!['auto', 'simd', 'scalar'].includes(backend)) throw new EdgeqError('BAD_OPTION', `backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(backend)}`);
-  const threads = options.threads ?? 1;
-  if (threads !== 1) throw new EdgeqError('BAD_OPTION', `threads: ${threads} is not available yet; this version runs on 1 thread`);
+  const threads = options.threads ?? 0; // 0: the default, decided at create
+  if (options.threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw new EdgeqError('BAD_OPTION', `threads must be an integer from 1 to 64, got ${JSON.stringify(options.threads)}`);
+  }
   return { backend, threads };
 }
 
@@ -57,6 +90,15 @@ export class Session {
   private readonly module: WebAssembly.Module;
   private readonly plans = new Map<number, Promise<ExecutionPlan>>();
   private released = false;
+  private pool: ThreadPool | undefined;
+  /** Settles when every run queued so far has finished (runs never overlap: they share the memory). */
+  private tail: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+
+  /** Threads the session runs on (1 when no pool could be made). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
 
   private constructor(model: QModel, module: WebAssembly.Module, backend: KernelBuild) {
     this.model = model;
@@ -68,15 +110,23 @@ export class Session {
 
   /** Loads an .edgeq model from bytes, or from a path (Node, Deno) or URL. */
   static async create(model: Uint8Array | ArrayBuffer | string | URL, options: SessionOptions = {}): Promise<Session> {
-    const { backend } = checkOptions(options);
+    const { backend, threads: asked } = checkOptions(options);
     const name = typeof model === 'string' || model instanceof URL ? String(model) : undefined;
     const bytes = model instanceof Uint8Array ? model : model instanceof ArrayBuffer ? new Uint8Array(model) : await readBytes(model);
     const qmodel = readEdgeq(bytes, { fileName: name, skipSectionChecksums: options.skipChecksums });
     let build: KernelBuild = backend === 'auto' ? (detectSimd() ? 'simd' : 'scalar') : backend;
     if (build === 'simd' && !detectSimd()) throw new EdgeqError('NOT_SUPPORTED', 'this engine has no WebAssembly SIMD; use backend "scalar" or "auto"');
-    const module = await kernelModule(build, options.wasm);
+    const threads = build === 'simd' && options.wasm === undefined ? asked || await defaultThreads() : 1;
+    const pool = await createPool(threads, asked > 1);
+    const module = pool ? pool.module : await kernelModule(build, options.wasm);
     const session = new Session(qmodel, module, build);
-    await session.plan(1); // validate and lay out memory now, so errors surface at create
+    session.pool = pool;
+    try {
+      await session.plan(1); // validate and lay out memory now, so errors surface at create
+    } catch (err) {
+      pool?.release();
+      throw err;
+    }
     return session;
   }
 
@@ -99,7 +149,7 @@ export class Session {
   private plan(batch: number): Promise<ExecutionPlan> {
     let p = this.plans.get(batch);
     if (!p) {
-      p = buildPlan(this.model, this.module, batch);
+      p = buildPlan(this.model, this.module, batch, this.pool);
       this.plans.set(batch, p);
       p.catch(() => this.plans.delete(batch));
     }
@@ -114,9 +164,17 @@ export class Session {
    * Runs the model. `input` is a preprocessed Float32Array in NCHW (a batch of images when its
    * length is a multiple of one image), or a decoded image / ImageData to which the model's
    * preprocessing spec is applied. Returns the output as float32, in ONNX layout, batch first.
+   *
+   * Concurrent calls on one session are queued, never rejected: they run one at a time in call
+   * order (they share the session's memory), and each resolves with its own output. Do not modify
+   * a Float32Array input until its call settles. A call on a released session, or one still queued
+   * when the session is released, rejects with EdgeqError('RELEASED'). `options.signal` cancels
+   * (see RunOptions): EdgeqError('ABORTED').
    */
-  async run(input: SessionInput): Promise<Float32Array> {
+  async run(input: SessionInput, options: RunOptions = {}): Promise<Float32Array> {
     this.live();
+    const signal = checkRunOptions(options);
+    throwIfAborted(signal);
     const [, c, h, w] = this.model.input.nchw;
     const per = c * h * w;
     let x: Float32Array;
@@ -131,18 +189,40 @@ export class Session {
       throw new EdgeqError('BAD_INPUT', `input has ${x.length} values; "${this.model.input.name}" needs a multiple of ${per} (NCHW [N, ${c}, ${h}, ${w}])`);
     }
     const batch = x.length / per;
-    const plan = await this.plan(batch);
-    this.live();
-    quantizeInput(x, plan, c, h, w);
-    for (const step of plan.steps) step();
-    return dequantizeOutput(plan);
+    const job = this.tail.then(async () => {
+      this.live();
+      throwIfAborted(signal);
+      this.inFlight++;
+      try {
+        const plan = await this.plan(batch);
+        this.live();
+        throwIfAborted(signal);
+        if (plan.threaded) return await plan.threaded.pool.run(plan.threaded.plan, plan.kernels, () => quantizeInput(x, plan, c, h, w), () => dequantizeOutput(plan), signal ? () => throwIfAborted(signal) : undefined);
+        quantizeInput(x, plan, c, h, w);
+        for (const step of plan.steps) {
+          step();
+          throwIfAborted(signal);
+        }
+        return dequantizeOutput(plan);
+      } finally {
+        if (--this.inFlight === 0 && this.released) this.pool?.release();
+      }
+    });
+    this.tail = job.then(() => undefined, () => undefined);
+    if (!signal) return job;
+    // A queued run rejects as soon as its signal aborts; the queue still waits for the runs ahead.
+    return new Promise<Float32Array>((resolve, reject) => {
+      const onAbort = () => reject(new EdgeqError('ABORTED', 'the run was aborted', { cause: signal.reason }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /** Classifies one image: the top `topK` classes with softmax scores and the model's labels. */
-  async classify(image: SessionInput, options: { topK?: number } = {}): Promise<Classification[]> {
+  async classify(image: SessionInput, options: { topK?: number } & RunOptions = {}): Promise<Classification[]> {
     const topK = options.topK ?? 5;
     if (!Number.isInteger(topK) || topK < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${topK}`);
-    const logits = await this.run(image);
+    const logits = await this.run(image, options.signal ? { signal: options.signal } : {});
     const n = this.outputShape.slice(1).reduce((a, b) => a * b, 1);
     if (logits.length !== n) throw new EdgeqError('BAD_INPUT', 'classify takes one image; use run() for a batch');
     let max = -Infinity;
@@ -153,9 +233,14 @@ export class Session {
       .map((index) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: e[index] / sum }));
   }
 
-  /** Frees the session's WebAssembly memory; later calls throw EdgeqError('RELEASED'). */
+  /**
+   * Frees the session's WebAssembly memory (and its worker threads); later and still-queued calls
+   * reject with EdgeqError('RELEASED'). A run already executing finishes first (its workers are
+   * stopped when it ends). Calling it again does nothing.
+   */
   release(): void {
     this.released = true;
+    if (this.inFlight === 0) this.pool?.release();
     this.plans.clear();
   }
 }

@@ -16,12 +16,14 @@ export interface ConvCase extends RefConv {
   noBias?: boolean;
   /** force PACKING_GEMM / PACKING_IM2COL */
   packing?: string;
+  /** fused residual add (uint8 output only) */
+  residual?: boolean;
 }
 
 export function describe(c: ConvCase): string {
   return `conv N=${c.batch} ${c.inH}x${c.inW}x${c.inC} -> ${c.outC} k${c.kh}x${c.kw} s${c.sh}x${c.sw} ` +
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
-    (c.packing ? ` packing=${c.packing}` : '');
+    (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '');
 }
 
 export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
@@ -42,7 +44,10 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
     fMin: c.f32out && c.act === 'relu' ? 0 : -Infinity, fMax: Infinity, alpha,
   };
   const acc = refConvAcc(c, x, zin, w, bias);
-  const expected = refRequant(acc, c.outC, mult, rq);
+  const res = c.residual && !c.f32out
+    ? { r: randU8(r, acc.length), zr: randInt(r, 0, 255), mr: Math.fround(0.2 + 1.5 * r()) }
+    : undefined;
+  const expected = refRequant(acc, c.outC, mult, rq, res);
 
   const shape: Conv2dShape = {
     batch: c.batch, inH: c.inH, inW: c.inW, inChannels: c.inC, outChannels: c.outC,
@@ -57,6 +62,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
   heap.reset();
   const input = heap.put(x);
   const weights = heap.put(blob);
+  const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [
     { k: h.simd, reference: false, label: 'simd' },
@@ -75,6 +81,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing,
       outputType: c.f32out ? 'float32' : 'uint8', outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha,
+      residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr } : undefined,
     })();
     heap.checkGuards(`${name} [${run.label}]`);
     const got = c.f32out ? heap.f32(output, plan.outputElements).slice() : heap.u8(output, plan.outputElements).slice();

@@ -90,6 +90,20 @@ suite('convolution shapes', () => {
   it('saturation at both ends (large multipliers)', () => {
     runConvCase(h, { ...base, inH: 5, inW: 5, inC: 16, outC: 8, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], mult: 0.05, seed: 5 });
   });
+  it('fused residual add: every strategy, activations, tails, batch 2, ties', () => {
+    let seed = 5000;
+    for (const [i, s] of shapes.entries()) {
+      if (i % 2 === 1 && s.group > 1) continue;
+      for (const act of ['none', 'relu', 'leaky'] as const) {
+        const packings = s.group === 1 && s.kh * s.kw > 1 ? [PACKING_GEMM, PACKING_IM2COL] : [undefined];
+        for (const packing of packings) runConvCase(h, { ...s, act, f32out: false, batch: 1 + (seed & 1), dh: 1, dw: 1, seed: seed++, packing, residual: true });
+      }
+    }
+    for (const M of [1, 2, 3, 7]) for (const N of [1, 3, 4, 6, 17]) {
+      runConvCase(h, { ...base, inH: 1, inW: M, inC: 64, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'relu', seed: seed++, residual: true });
+    }
+    runConvCase(h, { ...base, inH: 6, inW: 6, inC: 9, outC: 13, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], wlim: 1, mult: 0.5, noBias: true, seed: 78, residual: true });
+  });
   it('40 random shapes', () => {
     const r = rng(4242);
     for (let i = 0; i < 40; i++) {

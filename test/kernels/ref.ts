@@ -67,8 +67,11 @@ export interface RefRequant {
   alpha: number;
 }
 
-/** y = f32(acc) * mult[c]; leaky; u8: round half even, + zp, clamp; f32: clamp. */
-export function refRequant(acc: Int32Array, channels: number, mult: Float32Array, q: RefRequant): Uint8Array | Float32Array {
+/** A fused residual: y += f32(r - zr) * mr after the accumulator's product (uint8 output). */
+export interface RefResidual { r: Uint8Array; zr: number; mr: number }
+
+/** y = f32(acc) * mult[c] (+ f32(r - zr) * mr); leaky; u8: round half even, + zp, clamp; f32: clamp. */
+export function refRequant(acc: Int32Array, channels: number, mult: Float32Array, q: RefRequant, res?: RefResidual): Uint8Array | Float32Array {
   const alpha = f32(q.alpha);
   if (q.f32out) {
     const out = new Float32Array(acc.length);
@@ -81,8 +84,10 @@ export function refRequant(acc: Int32Array, channels: number, mult: Float32Array
     return out;
   }
   const out = new Uint8Array(acc.length);
+  const mr = res ? f32(res.mr) : 0;
   for (let i = 0; i < acc.length; i++) {
     let y = f32(f32(acc[i]!) * mult[i % channels]!);
+    if (res) y = f32(y + f32(f32(res.r[i]! - res.zr) * mr));
     if (alpha !== 1 && y < 0) y = f32(y * alpha);
     const v = roundHalfEven(y) + q.zp;
     out[i] = Math.min(Math.max(v, q.outMin), q.outMax);

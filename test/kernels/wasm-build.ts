@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../helpers.js';
 
 export const SIMD_WASM = join(REPO_ROOT, 'build', 'edgeq-simd.wasm');
 export const SCALAR_WASM = join(REPO_ROOT, 'build', 'edgeq-scalar.wasm');
+export const SIMD_MT_WASM = join(REPO_ROOT, 'build', 'edgeq-simd-mt.wasm');
 
 function newestSource(dir: string): number {
   let t = 0;
@@ -18,9 +19,10 @@ function newestSource(dir: string): number {
 }
 
 function stale(): boolean {
-  if (!existsSync(SIMD_WASM) || !existsSync(SCALAR_WASM)) return true;
-  const src = newestSource(join(REPO_ROOT, 'assembly'));
-  return Math.min(statSync(SIMD_WASM).mtimeMs, statSync(SCALAR_WASM).mtimeMs) < src;
+  const outs = [SIMD_WASM, SCALAR_WASM, SIMD_MT_WASM];
+  if (!outs.every((f) => existsSync(f))) return true;
+  const src = Math.max(newestSource(join(REPO_ROOT, 'assembly')), statSync(join(REPO_ROOT, 'asconfig.json')).mtimeMs);
+  return Math.min(...outs.map((f) => statSync(f).mtimeMs)) < src;
 }
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

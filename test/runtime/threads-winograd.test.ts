@@ -1,0 +1,89 @@
+// A hand-built model with every fast path the plan picks: a stride-1 3x3 conv that runs as exact
+// Winograd, a 1x1 conv with a fused residual, an im2col stem, a float32 head. The Session's output
+// equals the plan without Winograd bit for bit, on 1..3 threads and batch 1 and 2.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { QConv, QModel, QTensor } from '../../src/format/qmodel.js';
+import { writeEdgeq } from '../../src/format/writer.js';
+import { packConv } from '../../src/kernels/packing.js';
+import { buildPlan } from '../../src/runtime/plan.js';
+import { dequantizeOutput, quantizeInput } from '../../src/runtime/io.js';
+import { kernelModule } from '../../src/runtime/wasm-source.js';
+import { Session } from '../../src/runtime/session.js';
+import { readEdgeq } from '../../src/format/reader.js';
+import { randI8, randInt, rng } from '../kernels/harness.js';
+
+const S = 24;
+let bytes: Uint8Array;
+
+function buildModel(): QModel {
+  const r = rng(77);
+  const t = (name: string, h: number, c: number, scale: number, zp: number, dtype: 'uint8' | 'float32' = 'uint8'): QTensor =>
+    ({ name, shape: [1, h, h, c], dtype, scale, zeroPoint: zp });
+  const tensors: QTensor[] = [
+    t('input', S, 3, 0.02, 128), t('stem', S / 2, 32, 0.05, 0), t('c3', S / 2, 32, 0.04, 0),
+    t('c1', S / 2, 32, 0.06, 20), t('gap', 1, 32, 0.03, 10), t('logits', 1, 5, 1, 0, 'float32'),
+  ];
+  const blobs: Uint8Array[] = [];
+  const conv = (name: string, input: number, output: number, k: number, s: number, cin: number, cout: number, extra: Partial<QConv> = {}): QConv => {
+    const x = tensors[input], y = tensors[output];
+    const ws = Float32Array.from({ length: cout }, () => 0.002 + 0.004 * r());
+    const mult = Float32Array.from(ws, (v) => (y.dtype === 'float32' ? x.scale * v : (x.scale * v) / y.scale));
+    const { packing, blob } = packConv({
+      outChannels: cout, inChannels: cin, kernel: [k, k], group: 1, weights: randI8(r, cout * k * k * cin),
+      bias: Int32Array.from({ length: cout }, () => randInt(r, -3000, 3000)), multipliers: mult, inputZeroPoint: x.zeroPoint,
+    });
+    blobs.push(blob);
+    const p = k >> 1;
+    return {
+      op: 'conv', name, input, output, kernel: [k, k], stride: [s, s], pads: [p, p, p, p], dilation: [1, 1], group: 1,
+      inChannels: cin, outChannels: cout, activation: { kind: 'relu' }, weights: blobs.length - 1, packing, ...extra,
+    };
+  };
+  return {
+    input: { name: 'input', tensor: 0, nchw: [1, 3, S, S] },
+    output: { name: 'logits', tensor: 5 },
+    tensors,
+    ops: [
+      conv('stem', 0, 1, 7, 2, 3, 32),
+      conv('c3', 1, 2, 3, 1, 32, 32), // Winograd
+      conv('c1', 2, 3, 1, 1, 32, 32, { residual: 1 }), // fused residual (the stem's output)
+      { op: 'gap', name: 'gap', input: 3, output: 4 },
+      conv('fc', 4, 5, 1, 1, 32, 5, { activation: { kind: 'none' } }),
+    ],
+    blobs, producer: 'test',
+  };
+}
+
+beforeAll(() => {
+  bytes = writeEdgeq(buildModel());
+});
+
+function input(seed: number, batch: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: batch * 3 * S * S }, () => (r() - 0.5) * 4);
+}
+
+describe('Winograd and fused residual through the Session', () => {
+  it('the plan picks Winograd for the 3x3 stride-1 conv and the output equals the direct plan bit for bit', async () => {
+    const model = readEdgeq(bytes);
+    const module = await kernelModule('simd');
+    for (const batch of [1, 2]) {
+      const x = input(batch, batch);
+      const outs: Float32Array[] = [];
+      for (const winograd of [true, false]) {
+        const plan = await buildPlan(model, module, batch, undefined, { winograd });
+        expect(plan.regions.some((g) => g.name.includes('winograd'))).toBe(winograd);
+        quantizeInput(x, plan, 3, S, S);
+        for (const step of plan.steps) step();
+        outs.push(dequantizeOutput(plan));
+      }
+      expect(Array.from(outs[0])).toEqual(Array.from(outs[1]));
+      expect(outs[0].some((v) => v !== 0)).toBe(true);
+      for (const threads of [1, 2, 3]) {
+        const s = await Session.create(bytes, { threads });
+        expect(Array.from(await s.run(x)), `threads ${threads} batch ${batch}`).toEqual(Array.from(outs[1]));
+        s.release();
+      }
+    }
+  });
+});
