@@ -9,7 +9,7 @@ import { Session } from '../src/runtime/session.js';
 import { ReferenceSession } from '../src/reference/ort-runner.js';
 import { cacheDir } from '../src/synth/cache-node.js';
 import type { PreprocessSpec } from '../src/image/spec.js';
-import { calibrateModel, quantizeCalibrated, DEFAULT_METHOD } from '../tools/quantize/index.js';
+import { calibrateModel, quantizeCalibrated, DEFAULT_METHOD, QUANTIZER_VERSION } from '../tools/quantize/index.js';
 import { argmax, cosine, topK } from '../tools/quantize/report.js';
 import { interleavedLatency, type LatencyStats } from './timing.js';
 
@@ -79,7 +79,7 @@ function arrayBufferBytes(): number {
 async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
   const hash = createHash('sha256').update(o.onnx).digest('hex').slice(0, 16);
   const dir = cacheDir();
-  const base = join(dir, `${o.name}-${hash}-${DEFAULT_METHOD}-c${o.calibrationCount}`);
+  const base = join(dir, `${o.name}-${hash}-${DEFAULT_METHOD}-bc-c${o.calibrationCount}-q${QUANTIZER_VERSION}`);
   const files = { edgeq: `${base}.edgeq`, qdq: `${base}.int8.onnx`, fused: `${base}.fused.edgeq` };
   const read = (f: string) => new Uint8Array(readFileSync(f));
   if (Object.values(files).every((f) => existsSync(f))) {
@@ -96,7 +96,7 @@ async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ 
       }
     },
   });
-  const q = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec });
+  const q = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: false });
   const f = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true });
   mkdirSync(dir, { recursive: true });
   for (const [file, bytes] of [[files.edgeq, q.edgeq], [files.qdq, q.qdq], [files.fused, f.edgeq]] as const) {

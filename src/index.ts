@@ -1,5 +1,5 @@
 // edgeq's public API (browser-safe: nothing here imports Node modules, ONNX or onnxruntime-web).
-export { Session, type SessionOptions, type SessionInput, type Classification } from './runtime/session.js';
+export { Session, type SessionOptions, type SessionInput, type Classification, type RunOptions } from './runtime/session.js';
 export { EdgeqError, type EdgeqErrorCode } from './errors.js';
 export { readEdgeq, validateModel } from './format/reader.js';
 export { writeEdgeq } from './format/writer.js';

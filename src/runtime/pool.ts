@@ -160,7 +160,14 @@ export async function nodeWorkerAdapter(): Promise<WorkerAdapter | undefined> {
       // The script is CommonJS: drop an inherited --input-type (e.g. a parent run with `node --input-type=module -e`).
       const argv = (globalThis as unknown as { process: { execArgv: string[] } }).process.execArgv;
       const execArgv = argv.filter((v, i) => !v.startsWith('--input-type') && argv[i - 1] !== '--input-type');
-      const w = new wt.Worker(source, { eval: true, execArgv });
+      let w: InstanceType<typeof wt.Worker>;
+      try {
+        w = new wt.Worker(source, { eval: true, execArgv });
+      } catch (err) {
+        // Some process flags (e.g. --expose-gc) are not valid for workers; the kernels need none.
+        if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+        w = new wt.Worker(source, { eval: true, execArgv: [] });
+      }
       return {
         postMessage: (m) => w.postMessage(m),
         listen(onMessage, onFailure) {

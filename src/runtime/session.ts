@@ -181,7 +181,12 @@ export class Session {
     if (input instanceof Float32Array) {
       x = input;
     } else if (input && typeof input === 'object' && 'width' in input && 'height' in input && 'data' in input) {
-      x = preprocess(input, this.model.preprocess ?? IMAGENET);
+      // Without a stored spec, ImageNet's at the model's own size (a 224 model: resize 256, crop 224).
+      const spec = this.model.preprocess ?? { ...IMAGENET, crop: h, resize: Math.round((h * 256) / 224) };
+      if (c !== 3 || spec.crop !== h || spec.crop !== w) {
+        throw new EdgeqError('BAD_INPUT', `an image becomes [3, ${spec.crop}, ${spec.crop}] with this model's preprocessing, but input "${this.model.input.name}" is [${c}, ${h}, ${w}]; pass a preprocessed Float32Array`);
+      }
+      x = preprocess(input, spec);
     } else {
       throw new EdgeqError('BAD_INPUT', 'input must be a Float32Array (NCHW), a decoded image {width, height, data} or an ImageData');
     }

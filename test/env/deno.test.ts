@@ -48,7 +48,10 @@ describe.skipIf(!HAS_BUILD || DENO === undefined)('Deno', () => {
       const d = deno.results[i]!, n = node.results[i]!;
       expect(d.logits.length).toBeGreaterThan(0);
       expect(maxAbsDiff(d.logits, n.logits)).toBe(0);
-      expect(d.top).toEqual(n.top);
+      // Same classes; softmax scores may differ in the last bits because Math.exp is not
+      // correctly rounded and V8 versions differ (the logits themselves are identical).
+      expect(d.top.map((t) => [t.index, t.label])).toEqual(n.top.map((t) => [t.index, t.label]));
+      d.top.forEach((t, k) => expect(Math.abs(t.score - n.top[k]!.score)).toBeLessThan(1e-12));
       console.log(`[env] ${fx.kind} ${images[i]}: ${deno.runtime} vs ${node.runtime} (${deno.backend}): max |diff| ${maxAbsDiff(d.logits, n.logits)},`
         + ` top-1 ${d.top[0]!.label} ${(d.top[0]!.score * 100).toFixed(1)}%, run ${d.ms.toFixed(1)} / ${n.ms.toFixed(1)} ms`);
     }

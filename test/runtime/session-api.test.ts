@@ -105,3 +105,22 @@ describe('Session', () => {
     s.release();
   });
 });
+
+describe('Session with images', () => {
+  it('classifies a decoded image at the model size, and rejects an image for a model it cannot preprocess for', async () => {
+    const s = await Session.create(edgeq);
+    // The tiny CNN is 16x16 with no stored spec: an image is preprocessed to 16x16 (ImageNet normalization).
+    const image = { width: 40, height: 30, channels: 4, data: new Uint8Array(40 * 30 * 4).fill(128) };
+    const out = await s.run(image);
+    expect(out.length).toBe(10);
+    s.release();
+    // A stored 224x224 spec on a 16x16 model: an image cannot be fed (it must not run as a batch of 196).
+    const { readEdgeq } = await import('../../src/format/reader.js');
+    const { writeEdgeq } = await import('../../src/format/writer.js');
+    const { IMAGENET } = await import('../../src/image/spec.js');
+    const m = readEdgeq(edgeq);
+    const wrong = await Session.create(writeEdgeq({ ...m, preprocess: IMAGENET }));
+    await expectCode(wrong.run(image), 'BAD_INPUT', 'pass a preprocessed Float32Array');
+    wrong.release();
+  });
+});

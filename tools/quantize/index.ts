@@ -28,7 +28,7 @@ export interface QuantizeModelOptions {
   onProgress?: (p: CalibrationProgress) => void;
   /** Extra metadata stored in the header. */
   meta?: Record<string, string | number>;
-  /** Fuse residual adds into the producing conv's epilogue (.edgeq only; the QDQ export stays standard). */
+  /** Fuse residual adds into the producing conv's epilogue (.edgeq only; the QDQ export stays standard). Default true. */
   fuseResidual?: boolean;
   /** Remove the mean error that rounded weights add to each channel (from calibration statistics). Default true. */
   biasCorrection?: boolean;
@@ -70,7 +70,7 @@ export function quantizeCalibrated(
     for (const [name, h] of calibrated.histograms) if (h.channelMeans) channelMeans.set(name, h.channelMeans);
   }
   const result = buildQModel(graph, {
-    ranges, fuseResidual: options.fuseResidual, channelMeans: biasCorrection ? channelMeans : undefined,
+    ranges, fuseResidual: options.fuseResidual ?? true, channelMeans: biasCorrection ? channelMeans : undefined,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
@@ -82,7 +82,7 @@ export function quantizeCalibrated(
     ...(method === 'percentile' ? { percentile: options.percentile ?? 99.99 } : {}),
     calibrationImages: options.calibrationCount,
     ...(biasCorrection ? { biasCorrection: 1 } : {}),
-    ...(options.fuseResidual ? { fusedResidual: 1 } : {}),
+    ...(result.fusedConvs.size > 0 ? { fusedResidual: result.fusedConvs.size } : {}),
     ...options.meta,
   };
   return { ...result, graph, ranges, edgeq: writeEdgeq(model), qdq: exportQdq(graph, result) };
