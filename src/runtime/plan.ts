@@ -92,9 +92,23 @@ export function validatePacking(model: QModel): void {
  * (pool.threads * PARTS_PER_THREAD at most) that the pool's threads take dynamically.
  */
 export interface PlanOptions {
-  /** Run eligible stride-1 3x3 convolutions as Winograd F(2x2, 3x3). Default: on, unless EDGEQ_WINOGRAD=0. */
-  winograd?: boolean;
+  /**
+   * Stride-1 3x3 convolutions as Winograd F(2x2, 3x3): 'auto' (default) takes the eligible layers
+   * whose transformed weights (int16, 16 per 3x3 kernel: ~3.5x the int8 direct weights) fit in
+   * WINOGRAD_MEMORY_BUDGET extra bytes, cheapest first; 'all' takes every eligible layer (fastest,
+   * ResNet-50 +21 MB); 'off' none. EDGEQ_WINOGRAD=0 forces 'off' (comparisons).
+   */
+  winograd?: 'auto' | 'all' | 'off';
+  /** The 'auto' budget in bytes (default WINOGRAD_MEMORY_BUDGET). */
+  winogradBudget?: number;
 }
+
+/**
+ * Extra wasm memory 'auto' Winograd may spend on transformed weights. The 3x3 layers of each ResNet
+ * stage do the same MACs but their weights grow 4x per stage, so the early stages are cheapest;
+ * this budget keeps a ResNet-50 session within its weights + 8 MB.
+ */
+export const WINOGRAD_MEMORY_BUDGET = 3 * 1024 * 1024;
 
 export async function buildPlan(model: QModel, module: WebAssembly.Module, batch: number, pool?: ThreadPool, options: PlanOptions = {}): Promise<ExecutionPlan> {
   validatePacking(model);
@@ -103,13 +117,25 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
 
   // 0. Stride-1 3x3 convolutions that run as exact Winograd F(2x2, 3x3) (bit-exact with direct).
   const wino = new Map<number, Uint8Array>();
-  if (options.winograd ?? winogradDefault()) {
+  const mode = winogradDefault() ? options.winograd ?? 'auto' : 'off';
+  if (mode !== 'off') {
+    const candidates: { i: number; growth: number }[] = [];
     model.ops.forEach((op, i) => {
       if (op.op !== 'conv') return;
       const shape = convShape(op, T[op.input], batch);
       const opts = { outputType: T[op.output].dtype, residual: op.residual };
-      if (winogradEligible(shape, op.packing, opts) && winogradPreferred(shape)) wino.set(i, winogradBlob(model.blobs[op.weights], op.outChannels, op.inChannels));
+      if (winogradEligible(shape, op.packing, opts) && winogradPreferred(shape)) {
+        // Transformed int16 weights (16 per kernel) against the int8 direct blob they replace.
+        candidates.push({ i, growth: 32 * op.outChannels * op.inChannels - model.blobs[op.weights].length });
+      }
     });
+    let spent = 0;
+    for (const { i, growth } of candidates.sort((a, b) => a.growth - b.growth || a.i - b.i)) {
+      if (mode === 'auto' && spent + growth > (options.winogradBudget ?? WINOGRAD_MEMORY_BUDGET)) continue;
+      spent += growth;
+      const op = model.ops[i] as QConv;
+      wino.set(i, winogradBlob(model.blobs[op.weights], op.outChannels, op.inChannels));
+    }
   }
   // Blobs read by a direct kernel (those only Winograd reads are replaced by their transform).
   const direct = new Set<number>();

@@ -25,9 +25,15 @@ export interface SessionOptions {
   wasm?: WasmSource;
   /** Skip the per-section checksums of the model file (the header is always verified). Default false. */
   skipChecksums?: boolean;
+  /**
+   * Exact Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (bit-exact with the direct kernels):
+   * 'auto' (default) within a 3 MB memory budget for its int16 weights, 'all' (fastest, more
+   * memory: ResNet-50 +21 MB), 'off'.
+   */
+  winograd?: 'auto' | 'all' | 'off';
 }
 
-const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums'] as const;
+const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd'] as const;
 
 export interface Classification {
   index: number;
@@ -71,6 +77,9 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
       throw new EdgeqError('BAD_OPTION', `unknown session option "${key}" (valid: ${OPTION_NAMES.join(', ')})`);
     }
   }
+  if (options.winograd !== undefined && !['auto', 'all', 'off'].includes(options.winograd)) {
+    throw new EdgeqError('BAD_OPTION', `winograd must be 'auto', 'all' or 'off', got ${JSON.stringify(options.winograd)}`);
+  }
   const backend = options.backend ?? 'auto';
   if (!['auto', 'simd', 'scalar'].includes(backend)) throw new EdgeqError('BAD_OPTION', `backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(backend)}`);
   const threads = options.threads ?? 0; // 0: the default, decided at create
@@ -91,6 +100,7 @@ export class Session {
   private readonly plans = new Map<number, Promise<ExecutionPlan>>();
   private released = false;
   private pool: ThreadPool | undefined;
+  private winograd: 'auto' | 'all' | 'off' = 'auto';
   /** Settles when every run queued so far has finished (runs never overlap: they share the memory). */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
@@ -121,6 +131,7 @@ export class Session {
     const module = pool ? pool.module : await kernelModule(build, options.wasm);
     const session = new Session(qmodel, module, build);
     session.pool = pool;
+    session.winograd = options.winograd ?? 'auto';
     try {
       await session.plan(1); // validate and lay out memory now, so errors surface at create
     } catch (err) {
@@ -149,7 +160,7 @@ export class Session {
   private plan(batch: number): Promise<ExecutionPlan> {
     let p = this.plans.get(batch);
     if (!p) {
-      p = buildPlan(this.model, this.module, batch, this.pool);
+      p = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd });
       this.plans.set(batch, p);
       p.catch(() => this.plans.delete(batch));
     }

@@ -70,9 +70,9 @@ describe('Winograd and fused residual through the Session', () => {
     for (const batch of [1, 2]) {
       const x = input(batch, batch);
       const outs: Float32Array[] = [];
-      for (const winograd of [true, false]) {
+      for (const winograd of ['all', 'off'] as const) {
         const plan = await buildPlan(model, module, batch, undefined, { winograd });
-        expect(plan.regions.some((g) => g.name.includes('winograd'))).toBe(winograd);
+        expect(plan.regions.some((g) => g.name.includes('winograd'))).toBe(winograd === 'all');
         quantizeInput(x, plan, 3, S, S);
         for (const step of plan.steps) step();
         outs.push(dequantizeOutput(plan));
@@ -85,5 +85,24 @@ describe('Winograd and fused residual through the Session', () => {
         s.release();
       }
     }
+  });
+});
+
+describe('Winograd memory budget', () => {
+  it("'auto' keeps the transformed weights within WINOGRAD_MEMORY_BUDGET, 'all' takes every eligible layer", async () => {
+    const { WINOGRAD_MEMORY_BUDGET } = await import('../../src/runtime/plan.js');
+    const model = readEdgeq(bytes);
+    const module = await kernelModule('simd');
+    const auto = await buildPlan(model, module, 1, undefined, { winograd: 'auto' });
+    const all = await buildPlan(model, module, 1, undefined, { winograd: 'all' });
+    const off = await buildPlan(model, module, 1, undefined, { winograd: 'off' });
+    const winoBytes = (p: typeof auto) => p.regions.filter((g) => g.name.includes('winograd')).reduce((a, g) => a + g.size, 0);
+    expect(winoBytes(off)).toBe(0);
+    expect(winoBytes(all)).toBeGreaterThan(0);
+    expect(winoBytes(auto)).toBe(winoBytes(all)); // this small model fits the default budget
+    // A budget too small for the layer's growth leaves it direct.
+    const tight = await buildPlan(model, module, 1, undefined, { winograd: 'auto', winogradBudget: 16 });
+    expect(winoBytes(tight)).toBe(0);
+    expect(WINOGRAD_MEMORY_BUDGET).toBeGreaterThan(0);
   });
 });
