@@ -108,7 +108,7 @@ export interface PlanOptions {
  * stage do the same MACs but their weights grow 4x per stage, so the early stages are cheapest;
  * this budget keeps a ResNet-50 session within its weights + 8 MB.
  */
-export const WINOGRAD_MEMORY_BUDGET = 3 * 1024 * 1024;
+export const WINOGRAD_MEMORY_BUDGET = 2.5 * 1024 * 1024;
 
 export async function buildPlan(model: QModel, module: WebAssembly.Module, batch: number, pool?: ThreadPool, options: PlanOptions = {}): Promise<ExecutionPlan> {
   validatePacking(model);

@@ -27,7 +27,7 @@ export interface SessionOptions {
   skipChecksums?: boolean;
   /**
    * Exact Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (bit-exact with the direct kernels):
-   * 'auto' (default) within a 3 MB memory budget for its int16 weights, 'all' (fastest, more
+   * 'auto' (default) within a 2.5 MiB memory budget for its int16 weights, 'all' (fastest, more
    * memory: ResNet-50 +21 MB), 'off'.
    */
   winograd?: 'auto' | 'all' | 'off';
