@@ -2,6 +2,7 @@
 // allocator with guard bytes, and a seeded PRNG.
 import { instantiateKernels, type Kernels } from '../../src/kernels/index.js';
 import { ensureWasmBuilt, wasmBytes } from './wasm-build.js';
+import { mulberry32 } from '../../src/synth/random.js';
 
 export interface Harness {
   memory: WebAssembly.Memory;
@@ -56,17 +57,8 @@ export class Heap {
   }
 }
 
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (mulberry32). */
+export const rng = mulberry32;
 
 export function randInt(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));

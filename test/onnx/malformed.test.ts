@@ -10,6 +10,7 @@ import {
   type ModelDef, type TensorValue,
 } from '../../src/onnx/index.js';
 import { HAS_SHARED, SHARED, SHARED_SKIP, warnSkip } from '../helpers.js';
+import { mulberry32 } from '../../src/synth/random.js';
 
 const { onnx } = onnxProto;
 warnSkip(HAS_SHARED, SHARED_SKIP);
@@ -47,17 +48,8 @@ function smallModel(initializers?: TensorValue[], nodes = [
   }));
 }
 
-/** Seeded PRNG (mulberry32) so the random inputs are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so the random inputs are the same on every run. */
+const random = mulberry32;
 
 describe('truncated and random bytes', () => {
   it('every strict prefix of a small written model is BAD_ONNX', () => {

@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { EdgeqError, type EdgeqErrorCode } from '../../src/errors.js';
+import { mulberry32 } from '../../src/synth/random.js';
 import {
   attr, attributeDefaults, getIntAt, inferShapes, inferShapesAndConstants, readClipBounds, makeFloatTensor, makeGraph, makeModel, makeNode, makeTensor,
   makeValueInfo, readConvAttributes, readGemmAttributes, resolveConvGeometry, writeOnnx,
@@ -37,16 +38,7 @@ function expectError(fn: () => unknown, code: EdgeqErrorCode, ...fragments: stri
   for (const f of fragments) expect((error as EdgeqError).message).toContain(f);
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 describe('window geometry agrees with onnxruntime-web', () => {
   it('Conv, MaxPool and AveragePool on seeded random configurations', async () => {
