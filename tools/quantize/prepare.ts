@@ -6,7 +6,8 @@
 import { EdgeqError } from '../../src/errors.js';
 import type { ModelDef, NodeDef, TensorValue } from '../../src/onnx/model.js';
 import { tensorToFloat32, tensorToNumbers } from '../../src/onnx/tensor.js';
-import { inferShapes } from '../../src/onnx/shape-inference.js';
+import { inferShapes, resolveConvGeometry, resolveWindow, type WindowGeometry } from '../../src/onnx/shape-inference.js';
+import { modelOpset, readWindowAttributes } from '../../src/onnx/ops.js';
 import type { Activation } from '../../src/format/qmodel.js';
 
 /** A conv with BN folded: weights OIHW fp32, bias fp32 [O]. Fully connected layers are 1x1 convs. */
@@ -56,6 +57,7 @@ export interface FloatGraph {
 
 interface Ctx {
   model: ModelDef;
+  opset: number;
   consumers: Map<string, NodeDef[]>;
   producer: Map<string, NodeDef>;
   shapes: Map<string, number[]>;
@@ -78,10 +80,6 @@ function attrFloat(node: NodeDef, name: string, dflt: number): number {
   const a = node.attributes[name];
   return a && a.type === 'float' ? a.value : dflt;
 }
-function attrString(node: NodeDef, name: string, dflt: string): string {
-  const a = node.attributes[name];
-  return a && a.type === 'string' ? a.value : dflt;
-}
 
 function constant(ctx: Ctx, name: string): TensorValue | undefined {
   const t = ctx.init.get(name);
@@ -99,23 +97,10 @@ function soleConsumer(ctx: Ctx, tensor: string): NodeDef | undefined {
   return c[0];
 }
 
-/** Resolves explicit pads for Conv/MaxPool, including auto_pad. */
-function resolvePads(node: NodeDef, inHW: number[], kernel: number[], stride: number[], dilation: number[]): [number, number, number, number] {
-  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
-  if (autoPad === 'NOTSET') {
-    const p = attrInts(node, 'pads', [0, 0, 0, 0]);
-    if (p.length !== 4) fail(node, `only 2-D pads are supported, got ${JSON.stringify(p)}`);
-    return [p[0], p[1], p[2], p[3]];
-  }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
-  const out: number[] = [];
-  for (let d = 0; d < 2; d++) {
-    const o = Math.ceil(inHW[d] / stride[d]);
-    const total = Math.max(0, (o - 1) * stride[d] + (kernel[d] - 1) * dilation[d] + 1 - inHW[d]);
-    const small = Math.floor(total / 2);
-    out.push(autoPad === 'SAME_UPPER' ? small : total - small, autoPad === 'SAME_UPPER' ? total - small : small);
-  }
-  return [out[0], out[2], out[1], out[3]];
+/** [top, left, bottom, right] from the ONNX layer's resolved window geometry (auto_pad included). */
+function pads2d(node: NodeDef, g: WindowGeometry): [number, number, number, number] {
+  if (g.padsBegin.length !== 2) fail(node, `only 2-D windows are supported (${g.padsBegin.length}-D)`);
+  return [g.padsBegin[0], g.padsBegin[1], g.padsEnd[0], g.padsEnd[1]];
 }
 
 /** Fuse a following activation node (Relu, LeakyRelu, Clip(0, x>=big)) into the producer. */
@@ -169,7 +154,8 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
     for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
     for (const o of n.outputs) if (o) producer.set(o, n);
   }
-  const ctx: Ctx = { model, consumers, producer, shapes, init };
+  const opset = modelOpset(model);
+  const ctx: Ctx = { model, opset, consumers, producer, shapes, init };
 
   const ops: FOp[] = [];
   const consumed = new Set<string>();   // node names absorbed into an op
@@ -211,7 +197,7 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
         if (node.outputs.length > 1 && node.outputs[1]) fail(node, 'the Indices output is not supported');
         const stride = attrInts(node, 'strides', [1, 1]);
         const inShape = shapes.get(node.inputs[0])!;
-        const pads = resolvePads(node, inShape.slice(2), kernel, stride, [1, 1]);
+        const pads = pads2d(node, resolveWindow(node, inShape.slice(2), kernel, readWindowAttributes(node, 2, opset)));
         ops.push({ op: 'maxpool', name: node.name, input: resolve(node.inputs[0]), output: node.outputs[0], kernel: [kernel[0], kernel[1]], stride: [stride[0], stride[1]], pads, nodes: [node.name] });
         break;
       }
@@ -251,11 +237,11 @@ function convOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): 
   if (!w) fail(node, `weight "${node.inputs[1]}" is not a constant initializer`);
   if (w!.dims.length !== 4) fail(node, `only 2-D convolutions are supported (weight dims [${w!.dims}])`);
   const [O, Ig, kh, kw] = w!.dims;
-  const group = attrInt(node, 'group', 1);
-  const stride = attrInts(node, 'strides', [1, 1]);
-  const dilation = attrInts(node, 'dilations', [1, 1]);
-  const inShape = ctx.shapes.get(node.inputs[0])!;
-  const pads = resolvePads(node, inShape.slice(2), [kh, kw], stride, dilation);
+  const geometry = resolveConvGeometry(node, ctx.shapes.get(node.inputs[0])!, w!.dims, ctx.opset);
+  const { group } = geometry;
+  const stride = geometry.strides;
+  const dilation = geometry.dilations;
+  const pads = pads2d(node, geometry);
   const weights = Float32Array.from(tensorToFloat32(w!));
   const biasT = node.inputs[2] ? constant(ctx, node.inputs[2]) : undefined;
   if (node.inputs[2] && !biasT) fail(node, `bias "${node.inputs[2]}" is not a constant initializer`);
