@@ -68,7 +68,10 @@ describe('the core is browser-safe', () => {
     expect(Object.keys(main).at(-1)).toBe('default');
     expect(pkg.exports['./decode'].browser).toBeUndefined(); // jpeg-js/pngjs + node:fs: Node and Deno only
     expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'build/*.wasm']));
-    expect(pkg.scripts.prepare).toMatch(/build/);
+    // prepare builds in a checkout (and skips in an installed package that ships its build).
+    expect(pkg.scripts.prepare).toBe('node scripts/prepare.js');
+    expect(readFileSync(join(REPO_ROOT, 'scripts/prepare.js'), 'utf8')).toContain("npm run build");
+    expect(pkg.files).toContain('scripts/prepare.js');
   });
 });
 
