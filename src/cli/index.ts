@@ -1,7 +1,8 @@
 // The `edgeq` command line (Node only): synth, quantize, run, bench, inspect.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { EdgeqError } from '../errors.js';
+import { CALIBRATION_METHODS } from '../../tools/quantize/histogram.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -51,7 +52,7 @@ export function buildProgram(): Command {
     .option('--std <r,g,b>', 'override the preset std', triple)
     .option('--resize <n>', 'override the preset resize (short side)', int)
     .option('--crop <n>', 'override the preset centre crop', int)
-    .addOption(new Option('--method <method>', 'calibration method').choices(['minmax', 'percentile', 'mse', 'entropy']))
+    .addOption(new Option('--method <method>', 'calibration method (default mse)').choices([...CALIBRATION_METHODS]))
     .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
     .option('--no-bias-correction', 'keep the rounded bias (default: each channel\'s mean weight-rounding error, measured on the calibration images, is removed from its bias)')
     .option('--no-fuse-residual', 'keep residual adds as separate ops (default: fused into the producing conv)')
@@ -120,8 +121,4 @@ export async function main(argv: string[]): Promise<void> {
 export function readInput(path: string, what: string): Uint8Array {
   if (!existsSync(path)) throw new EdgeqError('BAD_OPTION', `${what} ${path} does not exist`);
   return new Uint8Array(readFileSync(path));
-}
-
-export function writeOutput(path: string, bytes: Uint8Array | string): void {
-  writeFileSync(path, bytes);
 }

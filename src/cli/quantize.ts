@@ -1,6 +1,6 @@
 // `edgeq quantize`: fp32 ONNX -> .edgeq (+ QDQ ONNX), calibrated on a folder of images or on synthetic images.
 import cliProgress from 'cli-progress';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { EdgeqError } from '../errors.js';
 import { PRESETS, type PreprocessSpec } from '../image/spec.js';
 import { quantizeModel, DEFAULT_METHOD } from '../../tools/quantize/index.js';
@@ -87,4 +87,3 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   }
 }
 
-export { readFileSync };

@@ -7,9 +7,9 @@
 //   x(uint8 via DQ) -> Conv(DQ(W int8, axis 0), DQ(b int32)) [-> LeakyRelu] -> Q -> DQ -> ...
 // A fused ReLU needs no node: its output zero point is 0, so QuantizeLinear's saturation is the ReLU.
 // Float32 tensors (the classifier head) have no Q/DQ pair after them.
-import type { FloatGraph } from './prepare.js';
+import type { FConv, FloatGraph } from './prepare.js';
 import type { Activation } from '../../src/format/qmodel.js';
-import type { QuantizeResult } from './quantize.js';
+import type { QuantizedConvWeights, QuantizeResult, TensorParams } from './quantize.js';
 import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
 import { makeTensor } from '../../src/onnx/tensor.js';
@@ -36,18 +36,23 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   const inits: TensorValue[] = [];
   const tensorOf = q.tensorParams;
 
-  /** Adds Q -> DQ after a float tensor `raw`, naming the DQ output `name` (the ONNX tensor's own name). */
-  const qdq = (raw: string, name: string) => {
-    const t = tensorOf.get(name)!;
-    const onlyOp = options.only === undefined ? undefined : g.ops.find((o) => o.name === options.only);
-    if (t.dtype === 'float32' || (onlyOp && onlyOp.output !== name)) {
-      if (raw !== name) nodes.push(makeNode('Identity', [raw], [name], {}, `${name}/identity`));
-      return;
-    }
+  /** A Q -> DQ pair with `t`'s parameters from float tensor `raw` to `out`, named after `name`. */
+  const qdqPair = (raw: string, name: string, out: string, t: TensorParams) => {
     inits.push(makeTensor(`${name}/scale`, 'float32', [], [t.scale]));
     inits.push(makeTensor(`${name}/zero_point`, 'uint8', [], [t.zeroPoint]));
     nodes.push(makeNode('QuantizeLinear', [raw, `${name}/scale`, `${name}/zero_point`], [`${name}/q`], {}, `${name}/QuantizeLinear`));
-    nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [name], {}, `${name}/DequantizeLinear`));
+    nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [out], {}, `${name}/DequantizeLinear`));
+  };
+  const onlyOutput = options.only === undefined ? undefined : g.ops.find((o) => o.name === options.only)?.output;
+
+  /** Adds Q -> DQ after a float tensor `raw`, naming the DQ output `name` (the ONNX tensor's own name). */
+  const qdq = (raw: string, name: string) => {
+    const t = tensorOf.get(name)!;
+    if (t.dtype === 'float32' || (options.only !== undefined && onlyOutput !== name)) {
+      if (raw !== name) nodes.push(makeNode('Identity', [raw], [name], {}, `${name}/identity`));
+      return;
+    }
+    qdqPair(raw, name, name, t);
   };
 
   /** In `only` mode, the quantized op reads its inputs through a Q/DQ pair of its own. */
@@ -56,10 +61,7 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
     const t = tensorOf.get(name)!;
     if (t.dtype === 'float32') return name;
     const n = `${op.name}/in/${name}`;
-    inits.push(makeTensor(`${n}/scale`, 'float32', [], [t.scale]));
-    inits.push(makeTensor(`${n}/zero_point`, 'uint8', [], [t.zeroPoint]));
-    nodes.push(makeNode('QuantizeLinear', [name, `${n}/scale`, `${n}/zero_point`], [`${n}/q`], {}, `${n}/QuantizeLinear`));
-    nodes.push(makeNode('DequantizeLinear', [`${n}/q`, `${n}/scale`, `${n}/zero_point`], [n], {}, `${n}/DequantizeLinear`));
+    qdqPair(name, n, n, t);
     return n;
   };
   const floatOnly = (op: { name: string }) => options.only !== undefined && options.only !== op.name;
@@ -69,45 +71,14 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   for (const op of g.ops) {
     switch (op.op) {
       case 'conv': {
-        const w = q.convWeights.get(op.name)!;
-        const x = tensorOf.get(op.input)!;
         const xin = input(op, op.input);
-        const O = op.outChannels, I = op.inChannels / op.group, [kh, kw] = op.kernel;
-        const oihw = new Int8Array(w.weights.length);
-        for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) {
-          oihw[((o * I + i) * kh + y) * kw + xx] = w.weights[((o * kh + y) * kw + xx) * I + i];
-        }
-        const biasScale = Float32Array.from(w.scales, (s) => Math.fround(x.scale * s));
         const p = op.name;
-        inits.push(makeTensor(`${p}/W_q`, 'int8', op.fullyConnected ? [O, I] : [O, I, kh, kw], oihw));
-        inits.push(makeTensor(`${p}/W_scale`, 'float32', [O], w.scales));
-        inits.push(makeTensor(`${p}/W_zero_point`, 'int8', [O], new Int8Array(O)));
-        inits.push(makeTensor(`${p}/B_q`, 'int32', [O], w.bias));
-        inits.push(makeTensor(`${p}/B_scale`, 'float32', [O], biasScale));
-        inits.push(makeTensor(`${p}/B_zero_point`, 'int32', [O], new Int32Array(O)));
         if (floatOnly(op)) {
-          inits.splice(inits.length - 6, 6);
-          inits.push(makeTensor(`${p}/W`, 'float32', op.fullyConnected ? [O, I] : [O, I, kh, kw], op.weights));
-          inits.push(makeTensor(`${p}/B`, 'float32', [O], op.bias));
+          floatWeights(inits, op);
         } else {
-          nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
-          nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
+          quantizedWeights(nodes, inits, op, q.convWeights.get(op.name)!, tensorOf.get(op.input)!.scale);
         }
-        let pre = `${p}/out`;
-        if (op.fullyConnected) {
-          nodes.push(makeNode('Flatten', [xin], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
-          nodes.push(makeNode('Gemm', [`${p}/flat`, `${p}/W`, `${p}/B`], [pre], { transB: attr.int(1) }, p));
-          // Back to [N, C, 1, 1] so every tensor of the int8 graph keeps one layout.
-          inits.push(makeTensor(`${p}/shape4`, 'int64', [4], [0, -1, 1, 1]));
-          nodes.push(makeNode('Reshape', [pre, `${p}/shape4`], [`${p}/out4`], {}, `${p}/Reshape`));
-          pre = `${p}/out4`;
-        } else {
-          const [pt, pl, pb, pr] = op.pads;
-          nodes.push(makeNode('Conv', [xin, `${p}/W`, `${p}/B`], [pre], {
-            kernel_shape: attr.ints([kh, kw]), strides: attr.ints(op.stride), pads: attr.ints([pt, pl, pb, pr]),
-            dilations: attr.ints(op.dilation), group: attr.int(op.group),
-          }, p));
-        }
+        let pre = convNodes(nodes, inits, op, xin, `${p}/out`);
         pre = activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || floatOnly(op));
         if (options.fused && q.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
         else qdq(pre, op.output);
@@ -119,14 +90,12 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
         qdq(activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || floatOnly(op)), op.output);
         break;
       }
-      case 'maxpool': {
-        const [pt, pl, pb, pr] = op.pads;
+      case 'maxpool':
         nodes.push(makeNode('MaxPool', [input(op, op.input)], [`${op.name}/out`], {
-          kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints([pt, pl, pb, pr]),
+          kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints(op.pads),
         }, op.name));
         qdq(`${op.name}/out`, op.output);
         break;
-      }
       case 'gap':
         nodes.push(makeNode('GlobalAveragePool', [input(op, op.input)], [`${op.name}/out`], {}, op.name));
         qdq(`${op.name}/out`, op.output);
@@ -158,7 +127,51 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   return writeOnnx(makeModel(graph, { opset: QDQ_OPSET, producerName: 'edgeq-quantize', docString: 'QDQ export of an edgeq model' }));
 }
 
-function activation(nodes: NodeDef[], act: Activation, pre: string, out: string, isFloat: boolean): string {
+/** The folded fp32 weights and bias as `<op>/W` and `<op>/B`. */
+export function floatWeights(inits: TensorValue[], op: FConv): void {
+  const I = op.inChannels / op.group;
+  inits.push(makeTensor(`${op.name}/W`, 'float32', op.fullyConnected ? [op.outChannels, I] : [op.outChannels, I, ...op.kernel], op.weights));
+  inits.push(makeTensor(`${op.name}/B`, 'float32', [op.outChannels], op.bias));
+}
+
+/** int8 per-channel weights and int32 bias as initializers, dequantized into `<op>/W` and `<op>/B`. */
+function quantizedWeights(nodes: NodeDef[], inits: TensorValue[], op: FConv, w: QuantizedConvWeights, inputScale: number): void {
+  const O = op.outChannels, I = op.inChannels / op.group, [kh, kw] = op.kernel, p = op.name;
+  const oihw = new Int8Array(w.weights.length);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    oihw[((o * I + i) * kh + y) * kw + x] = w.weights[((o * kh + y) * kw + x) * I + i];
+  }
+  inits.push(makeTensor(`${p}/W_q`, 'int8', op.fullyConnected ? [O, I] : [O, I, kh, kw], oihw));
+  inits.push(makeTensor(`${p}/W_scale`, 'float32', [O], w.scales));
+  inits.push(makeTensor(`${p}/W_zero_point`, 'int8', [O], new Int8Array(O)));
+  inits.push(makeTensor(`${p}/B_q`, 'int32', [O], w.bias));
+  inits.push(makeTensor(`${p}/B_scale`, 'float32', [O], Float32Array.from(w.scales, (s) => Math.fround(inputScale * s))));
+  inits.push(makeTensor(`${p}/B_zero_point`, 'int32', [O], new Int32Array(O)));
+  nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
+  nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
+}
+
+/**
+ * The conv (or, for a fully connected op, Flatten -> Gemm -> Reshape back to [N, C, 1, 1], so every
+ * tensor keeps one layout) reading `<op>/W` and `<op>/B`. Returns the tensor it writes.
+ */
+export function convNodes(nodes: NodeDef[], inits: TensorValue[], op: FConv, input: string, out: string): string {
+  const p = op.name;
+  if (op.fullyConnected) {
+    nodes.push(makeNode('Flatten', [input], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
+    nodes.push(makeNode('Gemm', [`${p}/flat`, `${p}/W`, `${p}/B`], [out], { transB: attr.int(1) }, p));
+    inits.push(makeTensor(`${p}/shape4`, 'int64', [4], [0, -1, 1, 1]));
+    nodes.push(makeNode('Reshape', [out, `${p}/shape4`], [`${out}4`], {}, `${p}/Reshape`));
+    return `${out}4`;
+  }
+  nodes.push(makeNode('Conv', [input, `${p}/W`, `${p}/B`], [out], {
+    kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints(op.pads),
+    dilations: attr.ints(op.dilation), group: attr.int(op.group),
+  }, p));
+  return out;
+}
+
+export function activation(nodes: NodeDef[], act: Activation, pre: string, out: string, isFloat: boolean): string {
   if (act.kind === 'leakyrelu') {
     nodes.push(makeNode('LeakyRelu', [pre], [`${out}/act`], { alpha: attr.float(act.alpha) }, `${out}/LeakyRelu`));
     return `${out}/act`;

@@ -65,12 +65,13 @@ export function quantizeCalibrated(
   const method = options.method ?? DEFAULT_METHOD;
   const ranges = chooseRanges(calibrated.histograms, { method, percentile: options.percentile });
   const biasCorrection = options.biasCorrection ?? true;
-  const channelMeans = new Map<string, Float64Array>();
+  let channelMeans: Map<string, Float64Array> | undefined;
   if (biasCorrection) {
+    channelMeans = new Map();
     for (const [name, h] of calibrated.histograms) if (h.channelMeans) channelMeans.set(name, h.channelMeans);
   }
   const result = buildQModel(graph, {
-    ranges, fuseResidual: options.fuseResidual ?? true, channelMeans: biasCorrection ? channelMeans : undefined,
+    ranges, fuseResidual: options.fuseResidual ?? true, channelMeans,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });

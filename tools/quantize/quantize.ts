@@ -80,15 +80,20 @@ function nhwc(shape: number[]): [number, number, number, number] {
   throw new EdgeqError('BAD_SHAPE', `tensor shape [${shape}] is neither NCHW nor [N, C]`);
 }
 
+/** How many ops read each tensor. */
+function readerCounts(g: FloatGraph): Map<string, number> {
+  const readers = new Map<string, number>();
+  for (const op of g.ops) for (const t of op.op === 'add' ? [op.a, op.b] : [op.input]) readers.set(t, (readers.get(t) ?? 0) + 1);
+  return readers;
+}
+
 /**
  * Which tensors stay float32: the graph output, and the input of a global average pool that
  * produces the output when a conv feeds only that pool (a classifier head keeps full precision:
  * no uint8 logits, no ties).
  */
-function floatTensors(g: FloatGraph): Set<string> {
+function floatTensors(g: FloatGraph, readers: Map<string, number>): Set<string> {
   const out = new Set<string>([g.output]);
-  const readers = new Map<string, number>();
-  for (const op of g.ops) for (const t of op.op === 'add' ? [op.a, op.b] : [op.input]) readers.set(t, (readers.get(t) ?? 0) + 1);
   const last = g.ops.find((o) => o.output === g.output);
   if (last?.op === 'gap' && readers.get(last.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === last.input)) out.add(last.input);
   return out;
@@ -110,7 +115,8 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   const convWeights = new Map<string, QuantizedConvWeights>();
   const tensors: QTensor[] = [];
   const index = new Map<string, number>();
-  const floats = floatTensors(g);
+  const readers = readerCounts(g);
+  const floats = floatTensors(g, readers);
   const rangeOf = (name: string): Range => {
     const r = options.ranges.get(name);
     if (!r) throw new EdgeqError('INTERNAL', `no calibration range for tensor "${name}"`);
@@ -135,16 +141,14 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   const fusedAdd = new Map<string, { add: FAdd; residual: string }>(); // conv name -> its add
   const skipAdd = new Set<string>();
   if (options.fuseResidual) {
-    const readers = new Map<string, number>();
-    for (const op of g.ops) for (const t of op.op === 'add' ? [op.a, op.b] : [op.input]) readers.set(t, (readers.get(t) ?? 0) + 1);
     const position = new Map<string, number>();
     g.ops.forEach((op, i) => position.set(op.output, i));
     for (const op of g.ops) {
       if (op.op !== 'add') continue;
       // The branch is the input produced last; the other one (the shortcut) must already exist.
       const [branch, shortcut] = (position.get(op.a) ?? -1) > (position.get(op.b) ?? -1) ? [op.a, op.b] : [op.b, op.a];
-      const conv = g.ops.find((o): o is FConv => o.op === 'conv' && o.output === branch);
-      if (!conv || conv.activation.kind !== 'none' || readers.get(branch) !== 1 || floats.has(branch) || floats.has(op.output)) continue;
+      const conv = g.ops[position.get(branch) ?? -1];
+      if (conv?.op !== 'conv' || conv.activation.kind !== 'none' || readers.get(branch) !== 1 || floats.has(branch) || floats.has(op.output)) continue;
       fusedAdd.set(conv.name, { add: op, residual: shortcut });
       skipAdd.add(op.name);
     }
