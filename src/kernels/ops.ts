@@ -31,12 +31,17 @@ export function addMultipliers(aq: QParams, bq: QParams, outq: QParams): { ma: n
 }
 
 /** y = requant((a - za) * sa + (b - zb) * sb) into outq, optional ReLU (clamp at the zero point). */
+/** qu8_vadd's arguments (shared by addQu8 and the runtime's prepared steps). ReLU clamps at the zero point. */
+export function vaddArgs(count: number, a: number, b: number, output: number, aq: QParams, bq: QParams, outq: QParams, relu = false): number[] {
+  const { ma, mb } = addMultipliers(aq, bq, outq);
+  const zo = outq.zeroPoint;
+  const lo = relu ? zo : 0;
+  return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, ma, mb, zo, lo - zo, 255 - zo];
+}
+
 export function addQu8(k: Kernels, p: AddArgs): void {
-  const { ma, mb } = addMultipliers(p.aq, p.bq, p.outq);
-  const zo = p.outq.zeroPoint;
-  const lo = p.relu ? zo : 0;
   const f = p.reference ? k.exports.qu8_vadd_ref : k.exports.qu8_vadd;
-  f(p.count, p.a, p.b, p.output, p.aq.zeroPoint, p.bq.zeroPoint, ma, mb, zo, lo - zo, 255 - zo);
+  (f as (...args: number[]) => void)(...vaddArgs(p.count, p.a, p.b, p.output, p.aq, p.bq, p.outq, p.relu));
 }
 
 export interface MaxPoolArgs {
@@ -85,11 +90,15 @@ export function gapMultiplier(pixels: number, inq: QParams, outq: QParams): numb
 }
 
 /** uint8 -> uint8 global average pool: y = round(f32(sum - HW*zi) * f32(si / (HW*so))) + zo. */
+/** qu8_gavgpool's arguments (shared by globalAvgPoolU8 and the runtime's prepared steps). */
+export function gavgpoolU8Args(batch: number, pixels: number, channels: number, input: number, output: number, inq: QParams, outq: QParams): number[] {
+  const zo = outq.zeroPoint;
+  return [batch, pixels, channels, input, output, inq.zeroPoint, gapMultiplier(pixels, inq, outq), zo, -zo, 255 - zo];
+}
+
 export function globalAvgPoolU8(k: Kernels, p: GlobalAvgPoolArgs & { inq: QParams; outq: QParams }): void {
-  const zo = p.outq.zeroPoint;
   const f = p.reference ? k.exports.qu8_gavgpool_ref : k.exports.qu8_gavgpool;
-  f(p.batch, p.pixels, p.channels, p.input, p.output, p.inq.zeroPoint, gapMultiplier(p.pixels, p.inq, p.outq),
-    zo, -zo, 255 - zo);
+  (f as (...args: number[]) => void)(...gavgpoolU8Args(p.batch, p.pixels, p.channels, p.input, p.output, p.inq, p.outq));
 }
 
 /** float32 -> float32 global average pool: f32 sum over pixels in order, divided by f32(HW). */

@@ -6,7 +6,7 @@ import type { QConv, QModel, QTensor } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, runCalls, type Conv2dShape, type KernelCall } from '../kernels/conv.js';
 import type { PoolPlan, ThreadPool } from './pool.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradPreferred } from '../kernels/winograd.js';
-import { addMultipliers, gapMultiplier } from '../kernels/ops.js';
+import { gavgpoolU8Args, vaddArgs } from '../kernels/ops.js';
 import { packGeometry } from '../kernels/packing.js';
 import { instantiateKernels, type Kernels } from '../kernels/wasm.js';
 import { planArena, type BufferRequest } from './memory-plan.js';
@@ -232,14 +232,13 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
       }
       case 'add': {
         const a = T[op.a], b = T[op.b], y = T[op.output];
-        const { ma, mb } = addMultipliers(a, b, y);
-        const zo = y.zeroPoint, lo = op.activation.kind === 'relu' ? zo : 0;
+        const relu = op.activation.kind === 'relu';
         const n = bytesOf(y, batch), pa = at(op.a), pb = at(op.b), po = at(op.output);
         const p = Math.max(1, Math.min(parts, Math.floor(n / 16384)));
         const calls: KernelCall[] = [];
         for (let j = 0; j < p; j++) {
           const lo0 = Math.floor((n * j) / p / 64) * 64, hi0 = j === p - 1 ? n : Math.floor((n * (j + 1)) / p / 64) * 64;
-          if (hi0 > lo0) calls.push(call('qu8_vadd', hi0 - lo0, pa + lo0, pb + lo0, po + lo0, a.zeroPoint, b.zeroPoint, ma, mb, zo, lo - zo, 255 - zo));
+          if (hi0 > lo0) calls.push(call('qu8_vadd', ...vaddArgs(hi0 - lo0, pa + lo0, pb + lo0, po + lo0, a, b, y, relu)));
         }
         return calls;
       }
@@ -253,8 +252,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         const [, H, W, C] = x.shape;
         const pi = at(op.input), po = at(op.output);
         if (x.dtype === 'float32') return [call('f32_gavgpool', batch, H * W, C, pi, po)];
-        const m = gapMultiplier(H * W, x, y), zo = y.zeroPoint;
-        return [call('qu8_gavgpool', batch, H * W, C, pi, po, x.zeroPoint, m, zo, -zo, 255 - zo)];
+        return [call('qu8_gavgpool', ...gavgpoolU8Args(batch, H * W, C, pi, po, x, y))];
       }
     }
   });
