@@ -3,6 +3,12 @@
 import { EdgeqError } from '../errors.js';
 import type { ExecutionPlan } from './plan.js';
 
+/** Round half to even (the kernels' and ONNX QuantizeLinear's rounding); Math.round rounds half up. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** q = clamp(round_half_even(x / scale) + zeroPoint, 0, 255), written NHWC. Rejects NaN and ±Infinity. */
 export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
   const { offset, tensor } = plan.input;
@@ -19,11 +25,7 @@ export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h
         if (!Number.isFinite(v)) {
           throw new EdgeqError('BAD_INPUT', `input value ${v} at index ${src + p} (image ${n}, channel ${ch}, pixel ${p}) is not finite`);
         }
-        // Math.round rounds half up; ties are rare in real inputs but kept exact for determinism.
-        const s = v * inv;
-        let r = Math.round(s);
-        if (r - s === 0.5 && (r & 1) !== 0) r -= 1;
-        const q = r + zp;
+        const q = roundHalfEven(v * inv) + zp;
         out[base + p * c + ch] = q < 0 ? 0 : q > 255 ? 255 : q;
       }
     }

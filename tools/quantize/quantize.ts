@@ -9,6 +9,7 @@ import { packConv } from '../../src/kernels/packing.js';
 import type { FAdd, FConv, FloatGraph } from './prepare.js';
 import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
+import { roundHalfEven } from '../../src/runtime/io.js';
 import { weightErrorMeans } from './bias-correction.js';
 
 export interface QuantizedConvWeights {
@@ -55,10 +56,6 @@ export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: 
   return { weights, scales, bias };
 }
 
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 export interface QuantizeOptions {
   ranges: Map<string, Range>;
