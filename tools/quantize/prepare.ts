@@ -5,9 +5,9 @@
 // Anything that cannot be mapped is an error naming the node: there is no silent fp32 fallback.
 import { EdgeqError } from '../../src/errors.js';
 import type { ModelDef, NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { tensorToFloat32, tensorToNumbers } from '../../src/onnx/tensor.js';
-import { inferShapes, resolveConvGeometry, resolveWindow, type WindowGeometry } from '../../src/onnx/shape-inference.js';
-import { modelOpset, readWindowAttributes } from '../../src/onnx/ops.js';
+import { tensorToFloat32 } from '../../src/onnx/tensor.js';
+import { inferShapesAndConstants, resolveConvGeometry, resolveWindow, type WindowGeometry } from '../../src/onnx/shape-inference.js';
+import { getFloatAt, getInts, modelOpset, readClipBounds, readGemmAttributes, readWindowAttributes } from '../../src/onnx/ops.js';
 import type { Activation } from '../../src/format/qmodel.js';
 
 /** A conv with BN folded: weights OIHW fp32, bias fp32 [O]. Fully connected layers are 1x1 convs. */
@@ -59,35 +59,14 @@ interface Ctx {
   model: ModelDef;
   opset: number;
   consumers: Map<string, NodeDef[]>;
-  producer: Map<string, NodeDef>;
   shapes: Map<string, number[]>;
-  init: Map<string, TensorValue>;
+  /** Values known statically: initializers and Constant outputs. */
+  constants: Map<string, TensorValue>;
 }
 
 const fail = (node: NodeDef, msg: string): never => {
   throw new EdgeqError('UNSUPPORTED_OP', `node "${node.name}" (${node.opType}): ${msg}`);
 };
-
-function attrInts(node: NodeDef, name: string, dflt: number[]): number[] {
-  const a = node.attributes[name];
-  return a && a.type === 'ints' ? a.value : dflt;
-}
-function attrInt(node: NodeDef, name: string, dflt: number): number {
-  const a = node.attributes[name];
-  return a && a.type === 'int' ? a.value : dflt;
-}
-function attrFloat(node: NodeDef, name: string, dflt: number): number {
-  const a = node.attributes[name];
-  return a && a.type === 'float' ? a.value : dflt;
-}
-
-function constant(ctx: Ctx, name: string): TensorValue | undefined {
-  const t = ctx.init.get(name);
-  if (t) return t;
-  const p = ctx.producer.get(name);
-  if (p && p.opType === 'Constant' && p.attributes.value?.type === 'tensor') return p.attributes.value.value;
-  return undefined;
-}
 
 /** The single consumer of a tensor, or undefined when it has zero or several (or is a graph output). */
 function soleConsumer(ctx: Ctx, tensor: string): NodeDef | undefined {
@@ -108,13 +87,11 @@ function fuseActivation(ctx: Ctx, tensor: string): { activation: Activation; out
   const next = soleConsumer(ctx, tensor);
   if (next?.opType === 'Relu') return { activation: { kind: 'relu' }, output: next.outputs[0], nodes: [next.name] };
   if (next?.opType === 'LeakyRelu') {
-    return { activation: { kind: 'leakyrelu', alpha: attrFloat(next, 'alpha', 0.01) }, output: next.outputs[0], nodes: [next.name] };
+    return { activation: { kind: 'leakyrelu', alpha: getFloatAt(next, 'alpha', ctx.opset) }, output: next.outputs[0], nodes: [next.name] };
   }
   if (next?.opType === 'Clip') {
     // Clip(0, max) behaves as ReLU followed by the output clamp the calibrated range gives.
-    const lo = next.inputs[1] ? constant(ctx, next.inputs[1]) : undefined;
-    const min = lo ? tensorToNumbers(lo)[0] : attrFloat(next, 'min', -Infinity);
-    if (min === 0) return { activation: { kind: 'relu' }, output: next.outputs[0], nodes: [next.name] };
+    if (readClipBounds(next, ctx.opset, ctx.constants).min === 0) return { activation: { kind: 'relu' }, output: next.outputs[0], nodes: [next.name] };
   }
   return { activation: { kind: 'none' }, output: tensor, nodes: [] };
 }
@@ -146,16 +123,12 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
     throw new EdgeqError('BAD_SHAPE', `input "${inputInfo.name}" has shape [${inputInfo.dims.join(', ')}]; edgeq needs a static NCHW image input`);
   }
   if (inputInfo.dataType !== 'float32') throw new EdgeqError('UNSUPPORTED_OP', `input "${inputInfo.name}" is ${inputInfo.dataType}; edgeq quantizes float32 models`);
-  const shapes = inferShapes(model, { [inputInfo.name]: dims });
+  const { shapes, constants } = inferShapesAndConstants(model, { [inputInfo.name]: dims });
 
   const consumers = new Map<string, NodeDef[]>();
-  const producer = new Map<string, NodeDef>();
-  for (const n of g.nodes) {
-    for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-    for (const o of n.outputs) if (o) producer.set(o, n);
-  }
+  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const opset = modelOpset(model);
-  const ctx: Ctx = { model, opset, consumers, producer, shapes, init };
+  const ctx: Ctx = { model, opset, consumers, shapes, constants };
 
   const ops: FOp[] = [];
   const consumed = new Set<string>();   // node names absorbed into an op
@@ -181,7 +154,7 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
         break;
       case 'Add': {
         const [a, b] = node.inputs;
-        if (constant(ctx, a) || constant(ctx, b)) fail(node, 'an Add of a constant is only supported as the bias of a MatMul');
+        if (ctx.constants.get(a) || ctx.constants.get(b)) fail(node, 'an Add of a constant is only supported as the bias of a MatMul');
         const sa = shapes.get(a)!, sb = shapes.get(b)!;
         if (sa.join() !== sb.join()) fail(node, `residual Add needs equal shapes, got [${sa}] and [${sb}]`);
         const act = fuseActivation(ctx, node.outputs[0]);
@@ -190,14 +163,15 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
         break;
       }
       case 'MaxPool': {
-        const kernel = attrInts(node, 'kernel_shape', []);
+        const attrs = readWindowAttributes(node, 2, opset);
+        const kernel = attrs.kernelShape ?? [];
         if (kernel.length !== 2) fail(node, `only 2-D max pooling is supported (kernel_shape ${JSON.stringify(kernel)})`);
-        if (attrInt(node, 'ceil_mode', 0) !== 0) fail(node, 'ceil_mode=1 is not supported');
-        if (attrInts(node, 'dilations', [1, 1]).some((d) => d !== 1)) fail(node, 'dilated max pooling is not supported');
+        if (attrs.ceilMode) fail(node, 'ceil_mode=1 is not supported');
+        if (attrs.dilations.some((d) => d !== 1)) fail(node, 'dilated max pooling is not supported');
         if (node.outputs.length > 1 && node.outputs[1]) fail(node, 'the Indices output is not supported');
-        const stride = attrInts(node, 'strides', [1, 1]);
-        const inShape = shapes.get(node.inputs[0])!;
-        const pads = pads2d(node, resolveWindow(node, inShape.slice(2), kernel, readWindowAttributes(node, 2, opset)));
+        const geometry = resolveWindow(node, shapes.get(node.inputs[0])!.slice(2), kernel, attrs);
+        const stride = geometry.strides;
+        const pads = pads2d(node, geometry);
         ops.push({ op: 'maxpool', name: node.name, input: resolve(node.inputs[0]), output: node.outputs[0], kernel: [kernel[0], kernel[1]], stride: [stride[0], stride[1]], pads, nodes: [node.name] });
         break;
       }
@@ -207,8 +181,8 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
       case 'AveragePool': {
         // An AveragePool whose window covers the whole map is a global average pool.
         const inShape = shapes.get(node.inputs[0])!;
-        const kernel = attrInts(node, 'kernel_shape', []);
-        const pads = attrInts(node, 'pads', [0, 0, 0, 0]);
+        const kernel = getInts(node, 'kernel_shape', []);
+        const pads = getInts(node, 'pads', [0, 0, 0, 0]);
         if (kernel[0] === inShape[2] && kernel[1] === inShape[3] && pads.every((p) => p === 0)) {
           ops.push({ op: 'gap', name: node.name, input: resolve(node.inputs[0]), output: node.outputs[0], nodes: [node.name] });
           break;
@@ -233,7 +207,7 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
 }
 
 function convOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): FConv {
-  const w = constant(ctx, node.inputs[1]);
+  const w = ctx.constants.get(node.inputs[1]);
   if (!w) fail(node, `weight "${node.inputs[1]}" is not a constant initializer`);
   if (w!.dims.length !== 4) fail(node, `only 2-D convolutions are supported (weight dims [${w!.dims}])`);
   const [O, Ig, kh, kw] = w!.dims;
@@ -243,7 +217,7 @@ function convOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): 
   const dilation = geometry.dilations;
   const pads = pads2d(node, geometry);
   const weights = Float32Array.from(tensorToFloat32(w!));
-  const biasT = node.inputs[2] ? constant(ctx, node.inputs[2]) : undefined;
+  const biasT = node.inputs[2] ? ctx.constants.get(node.inputs[2]) : undefined;
   if (node.inputs[2] && !biasT) fail(node, `bias "${node.inputs[2]}" is not a constant initializer`);
   const bias = biasT ? Float32Array.from(tensorToFloat32(biasT)) : new Float32Array(O);
   const nodes = [node.name];
@@ -269,14 +243,14 @@ function convOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): 
 /** y = gamma * (x - mean) / sqrt(var + eps) + beta, folded into W and b per output channel. */
 function foldBatchNorm(ctx: Ctx, bn: NodeDef, weights: Float32Array, bias: Float32Array, O: number): void {
   const get = (i: number, what: string) => {
-    const t = constant(ctx, bn.inputs[i]);
+    const t = ctx.constants.get(bn.inputs[i]);
     if (!t) fail(bn, `${what} "${bn.inputs[i]}" is not a constant initializer`);
     const v = tensorToFloat32(t!);
     if (v.length !== O) fail(bn, `${what} has ${v.length} values for ${O} channels`);
     return v;
   };
   const gamma = get(1, 'scale'), beta = get(2, 'B'), mean = get(3, 'mean'), variance = get(4, 'var');
-  const eps = attrFloat(bn, 'epsilon', 1e-5);
+  const eps = getFloatAt(bn, 'epsilon', ctx.opset);
   const per = weights.length / O;
   for (let o = 0; o < O; o++) {
     // Folded in float64, rounded once to float32.
@@ -290,16 +264,16 @@ function foldBatchNorm(ctx: Ctx, bn: NodeDef, weights: Float32Array, bias: Float
 function fcOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): FConv {
   const inShape = ctx.shapes.get(node.inputs[0])!;
   if (inShape.length !== 2) fail(node, `fully connected input must be [N, K], got [${inShape}]`);
-  const wT = constant(ctx, node.inputs[1]);
+  const wT = ctx.constants.get(node.inputs[1]);
   if (!wT) fail(node, `weight "${node.inputs[1]}" is not a constant initializer`);
   const raw = tensorToFloat32(wT!);
   let K: number, N: number, transposed: boolean;
   let alpha = 1, beta = 1;
   if (node.opType === 'Gemm') {
-    if (attrInt(node, 'transA', 0) !== 0) fail(node, 'transA=1 is not supported');
-    transposed = attrInt(node, 'transB', 0) === 1;
-    alpha = attrFloat(node, 'alpha', 1);
-    beta = attrFloat(node, 'beta', 1);
+    const gemm = readGemmAttributes(node, ctx.opset);
+    if (gemm.transA) fail(node, 'transA=1 is not supported');
+    transposed = gemm.transB;
+    ({ alpha, beta } = gemm);
   } else {
     transposed = false;
   }
@@ -315,7 +289,7 @@ function fcOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): FC
     const add = soleConsumer(ctx, out);
     if (add?.opType === 'Add') {
       const other = add.inputs[0] === out ? add.inputs[1] : add.inputs[0];
-      if (constant(ctx, other)) {
+      if (ctx.constants.get(other)) {
         biasName = other;
         consumed.add(add.name);
         nodes.push(add.name);
@@ -324,7 +298,7 @@ function fcOp(ctx: Ctx, node: NodeDef, input: string, consumed: Set<string>): FC
     }
   }
   if (biasName) {
-    const b = constant(ctx, biasName);
+    const b = ctx.constants.get(biasName);
     if (!b) fail(node, `bias "${biasName}" is not a constant initializer`);
     const bv = tensorToFloat32(b!);
     if (bv.length !== N && bv.length !== 1) fail(node, `bias has ${bv.length} values for ${N} outputs`);
