@@ -4,14 +4,11 @@
 // Calibration: 100 images chosen by seed 0 from ../shared/data/imagenet-sample; measurement: the other 650.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readImage } from '../src/image/decode-node.js';
-import { loadImageFolder, splitCalibration } from '../src/image/folder-node.js';
-import { preprocess } from '../src/image/preprocess.js';
-import { IMAGENET, UNIT, type PreprocessSpec } from '../src/image/spec.js';
+import { folderInputs, syntheticInputs } from '../src/cli/inputs.js';
+import { IMAGENET, UNIT } from '../src/image/spec.js';
 import { ReferenceSession } from '../src/reference/ort-runner.js';
 import { calibrateModel, quantizeCalibrated } from '../tools/quantize/index.js';
 import { exportQdq } from '../tools/quantize/export-qdq.js';
-import { syntheticBatchNCHW } from '../src/synth/images.js';
 import { getEmbeddedModel } from '../src/synth/cache-node.js';
 import type { CalibrationMethod } from '../tools/quantize/histogram.js';
 import { argmax, cosine, SqnrMeter, topK } from '../tools/quantize/report.js';
@@ -34,13 +31,10 @@ const percentile = Number(opt('percentile', '99.99'));
 // Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc.
 const variants = opt('variants', 'plain').split(',');
 
-const all = loadImageFolder(join(shared, 'data', 'imagenet-sample'));
-const { calib, eval: held } = splitCalibration(all, calibCount, 0);
-const evalSet = held.slice(0, evalLimit);
+const imageDir = join(shared, 'data', 'imagenet-sample');
+// The split depends only on the folder, the count and the seed, so it is the same for every spec.
+const evalSet = folderInputs(imageDir, IMAGENET, calibCount, 0).eval.slice(0, evalLimit);
 
-function inputs(list: typeof all, spec: PreprocessSpec): Float32Array[] {
-  return list.map((img) => preprocess(readImage(img.path), spec));
-}
 
 interface Row { model: string; method: string; [k: string]: string | number }
 const rows: Row[] = [];
@@ -54,8 +48,9 @@ for (const which of models) {
   const t0 = performance.now();
   // The embedded ResNet-50 has synthetic weights: it is calibrated and measured on synthetic images
   // (seeds 0.. for calibration, 1000000.. for measurement, as `edgeq bench` does).
-  const calibInputs = isSynth ? Array.from({ length: calibCount }, (_, i) => syntheticBatchNCHW(i, 1, spec)) : inputs(calib, spec);
-  const evalInputs = isSynth ? Array.from({ length: evalLimit }, (_, i) => syntheticBatchNCHW(1_000_000 + i, 1, spec)) : inputs(evalSet, spec);
+  const images = folderInputs(imageDir, spec, calibCount, 0);
+  const calibInputs = isSynth ? [...syntheticInputs(0, calibCount, spec)] : [...images.calibInputs()];
+  const evalInputs = isSynth ? [...syntheticInputs(1_000_000, evalLimit, spec)] : [...images.evalInputs(evalLimit)];
   console.log(`${which}: ${calibInputs.length} calibration / ${evalInputs.length} measurement images decoded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const fp32 = await ReferenceSession.create(bytes);
