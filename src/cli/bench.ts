@@ -3,8 +3,6 @@
 import { writeFileSync } from 'node:fs';
 import { EdgeqError } from '../errors.js';
 import { PRESETS, IMAGENET } from '../image/spec.js';
-import { readImage } from '../image/decode-node.js';
-import { preprocess } from '../image/preprocess.js';
 import { getEmbeddedModel } from '../synth/cache-node.js';
 import { benchModel, formatBench, type ModelBenchResult } from '../../bench/model-bench.js';
 import { readInput } from './index.js';
@@ -105,7 +103,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
       if (held.length === 0) throw new EdgeqError('BAD_OPTION', `${o.images} has no images left after ${o.calibCount} calibration images`);
       calibration = split.calibInputs;
       calibrationCount = split.calib.length;
-      inputs = held.map((img) => preprocess(readImage(img.path), spec));
+      inputs = [...split.evalInputs(held.length)];
       if (held.every((h) => h.label !== undefined)) labels = held.map((h) => h.label!);
       log(`${o.model}: calibration on ${split.calib.length} images of ${o.images} (seed 0), measurement on ${held.length} others`);
     } else {
