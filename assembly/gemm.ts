@@ -1,4 +1,7 @@
 // qu8 GEMM / IGEMM: uint8 activations x int8 weights -> int32 -> requantized uint8 or float32.
+// The same kernels take 12-bit activations ("qu12": uint16 lanes holding 0..4095) on the input, the
+// output and the fused residual, chosen per operand by `flags` (FLAG_IN16 | FLAG_OUT16 | FLAG_RES16):
+// the u8 path widens to i16 before i32x4.dot_i16x8_s anyway, so 12-bit inputs cost no extra multiply.
 //
 // Tile 2x4c8: two output rows (pixels) x four output channels, K consumed 8 at a time.
 // Each step widens 8 u8 activations per row to i16 (v128.load8x8_u), 8 i8 weights per channel
@@ -16,8 +19,10 @@
 
 import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
 
-/** Loop order: pixel pairs outside, channel blocks inside (true) or the reverse (false). */
-const MB_OUTER = false;
+/** flags bits: input, output, residual stored as 16-bit lanes (12-bit activations). */
+export const FLAG_IN16: i32 = 1;
+export const FLAG_OUT16: i32 = 2;
+export const FLAG_RES16: i32 = 4;
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   // Interleaves only (one instruction each on x64): punpck{l,h}dq then punpck{l,h}qdq.
@@ -27,11 +32,12 @@ const MB_OUTER = false;
 }
 
 @inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
-  hasRes: bool, rp: usize, vzr: v128, vmr: v128): v128 {
+  hasRes: bool, rp: usize, res16: bool, vzr: v128, vmr: v128): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
   if (hasRes) {
-    // 4 residual bytes (u8) -> i32 - zr -> f32 * mr, added after the accumulator's product.
-    const r = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(rp)));
+    // 4 residual values (u8 or u16) -> i32 - zr -> f32 * mr, added after the accumulator's product.
+    const r = res16 ? i32x4.extend_low_i16x8_u(v128.load64_zero(rp))
+      : i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(rp)));
     y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
   }
   if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
@@ -52,7 +58,7 @@ const MB_OUTER = false;
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
   wb: usize, blockBytes: usize, o0: usize, outStride: usize, nr: i32, outF32: bool,
   leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
-  hasRes: bool, rdelta: usize, vzr: v128, vmr: v128,
+  hasRes: bool, rp0: usize, rp1: usize, vzr: v128, vmr: v128, in16: bool, out16: bool, res16: bool,
 ): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
   let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
@@ -69,9 +75,11 @@ const MB_OUTER = false;
       a1 = i1 + aoff;
     }
     let k = KB;
-    do {
-      const va0 = v128.load8x8_u(a0);
-      const va1 = v128.load8x8_u(a1);
+    if (in16) {
+      // 12-bit activations: 8 lanes are already i16, one plain load per row.
+      do {
+        const va0 = v128.load(a0);
+        const va1 = v128.load(a1);
       const vw0 = v128.load8x8_s(wp);
       c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
       c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
@@ -84,14 +92,33 @@ const MB_OUTER = false;
       const vw3 = v128.load8x8_s(wp, 24);
       c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
       c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
-      a0 += 8; a1 += 8; wp += 32;
-    } while (--k > 0);
+        a0 += 16; a1 += 16; wp += 32;
+      } while (--k > 0);
+    } else {
+      do {
+        const va0 = v128.load8x8_u(a0);
+        const va1 = v128.load8x8_u(a1);
+      const vw0 = v128.load8x8_s(wp);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
+      const vw1 = v128.load8x8_s(wp, 8);
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va0, vw1));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va1, vw1));
+      const vw2 = v128.load8x8_s(wp, 16);
+      c02 = i32x4.add(c02, i32x4.dot_i16x8_s(va0, vw2));
+      c12 = i32x4.add(c12, i32x4.dot_i16x8_s(va1, vw2));
+      const vw3 = v128.load8x8_s(wp, 24);
+      c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
+      c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
+        a0 += 8; a1 += 8; wp += 32;
+      } while (--k > 0);
+    }
   }
   const vbias = v128.load(wb);
   const vmul = v128.load(wb + blockBytes - 16);
   const o1 = o0 + outStride;
-  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, o0 + rdelta, vzr, vmr);
-  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, (has1 ? o1 : o0) + rdelta, vzr, vmr);
+  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, rp0, res16, vzr, vmr);
+  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, has1 ? rp1 : rp0, res16, vzr, vmr);
   if (outF32) {
     if (nr == 4) {
       v128.store(o0, y0);
@@ -104,6 +131,21 @@ const MB_OUTER = false;
         v128.store32_lane(o1, y1, 0);
         if (nr > 1) v128.store32_lane(o1, y1, 1, 4);
         if (nr > 2) v128.store32_lane(o1, y1, 2, 8);
+      }
+    }
+  } else if (out16) {
+    const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+    if (nr == 4) {
+      v128.store64_lane(o0, h, 0);
+      if (has1) v128.store64_lane(o1, h, 1);
+    } else {
+      v128.store16_lane(o0, h, 0);
+      if (nr > 1) v128.store16_lane(o0, h, 1, 2);
+      if (nr > 2) v128.store16_lane(o0, h, 2, 4);
+      if (has1) {
+        v128.store16_lane(o1, h, 4);
+        if (nr > 1) v128.store16_lane(o1, h, 5, 2);
+        if (nr > 2) v128.store16_lane(o1, h, 6, 4);
       }
     }
   } else {
@@ -132,14 +174,17 @@ export function gemmCoreSimd(
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
-  res: usize, zr: i32, mr: f32,
+  res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
   const nBlocks = (N + 3) >> 2;
   const blockBytes = packedBlockBytes(KB, taps);
   const leaky = alpha != 1;
-  // Residual (uint8 output only): same layout as the output, at out + rdelta (wrapping offset).
+  const in16 = (flags & FLAG_IN16) != 0;
+  const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
+  // Residual (quantized output only): same layout as the output; element sizes may differ.
   const hasRes = res != 0 && !outF32;
-  const rdelta: usize = res - out;
+  const res16 = (flags & FLAG_RES16) != 0;
+  const oShift: usize = out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
   const vzr = i32x4.splat(zr);
   const vmr = f32x4.splat(mr);
   const valpha = f32x4.splat(alpha);
@@ -147,38 +192,23 @@ export function gemmCoreSimd(
   const vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC);
   const vmlz = i32x4.splat(MAGIC_BITS - zp);
-  const esize: usize = outF32 ? 4 : 1;
+  const esize: usize = outF32 ? 4 : out16 ? 2 : 1;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   const ostride = <usize>outStride;
   for (let g = 0; g < groups; g++) {
     const aoff = <usize>(g * aGroupStride);
-    const wg = w + <usize>g * <usize>nBlocks * blockBytes;
     const outG = out + <usize>(g * outGroupStride) * esize;
-    if (MB_OUTER) {
+    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
+    for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
+      const nr = min(N - (nb << 2), 4);
       let r0 = src;
-      let orow = outG;
-      for (let m = 0; m < M; m += 2, r0 += rowStep << 1, orow += ostride << 1) {
+      let o0 = outG + (<usize>(nb << 2)) * esize;
+      for (let m = 0; m < M; m += 2, r0 += rowStep << 1, o0 += ostride << 1) {
         const has1 = m + 1 < M;
         const r1 = has1 ? r0 + rowStep : r0;
-        let wb = wg;
-        let o0 = orow;
-        for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes, o0 += esize << 2) {
-          tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, min(N - (nb << 2), 4), outF32,
-            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rdelta, vzr, vmr);
-        }
-      }
-    } else {
-      let wb = wg;
-      for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
-        const nr = min(N - (nb << 2), 4);
-        let r0 = src;
-        let o0 = outG + (<usize>(nb << 2)) * esize;
-        for (let m = 0; m < M; m += 2, r0 += rowStep << 1, o0 += ostride << 1) {
-          const has1 = m + 1 < M;
-          const r1 = has1 ? r0 + rowStep : r0;
-          tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
-            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rdelta, vzr, vmr);
-        }
+        const rp0 = hasRes ? res + (((o0 - out) >> oShift) << rShift) : 0;
+        tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
+          leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rp0, rp0 + ((ostride >> oShift) << rShift), vzr, vmr, in16, out16, res16);
       }
     }
   }
@@ -193,15 +223,19 @@ export function gemmCoreRef(
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
-  res: usize, zr: i32, mr: f32,
+  res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
   const nBlocks = (N + 3) >> 2;
   const blockBytes = packedBlockBytes(KB, taps);
   const leaky = alpha != 1;
+  const in16 = (flags & FLAG_IN16) != 0;
+  const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
   const hasRes = res != 0 && !outF32;
-  const rdelta: usize = res - out;
+  const res16 = (flags & FLAG_RES16) != 0;
+  const oShift: usize = out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
   const mlz = MAGIC_BITS - zp;
-  const esize: usize = outF32 ? 4 : 1;
+  const esize: usize = outF32 ? 4 : out16 ? 2 : 1;
+  const aStep: usize = in16 ? 16 : 8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   for (let g = 0; g < groups; g++) {
     const aoff = <usize>(g * aGroupStride);
@@ -216,9 +250,9 @@ export function gemmCoreRef(
         let wp = wb + 16;
         for (let t = 0; t < taps; t++) {
           let a: usize = indirect ? <usize>load<u32>(r + (<usize>t << 2)) + aoff : r + aoff;
-          for (let kb = 0; kb < KB; kb++, a += 8, wp += 32) {
+          for (let kb = 0; kb < KB; kb++, a += aStep, wp += 32) {
             for (let i: usize = 0; i < 8; i++) {
-              const x = <i32>load<u8>(a + i);
+              const x = in16 ? <i32>load<u16>(a + (i << 1)) : <i32>load<u8>(a + i);
               acc0 += x * <i32>load<i8>(wp + i);
               acc1 += x * <i32>load<i8>(wp + 8 + i);
               acc2 += x * <i32>load<i8>(wp + 16 + i);
@@ -227,12 +261,17 @@ export function gemmCoreRef(
           }
         }
         const o = outN(outG, nb, esize) + <usize>m * <usize>outStride;
+        const rp = hasRes ? res + (((o - out) >> oShift) << rShift) : 0;
         for (let j = 0; j < nr; j++) {
           const acc = (j == 0 ? acc0 : j == 1 ? acc1 : j == 2 ? acc2 : acc3) + load<i32>(wb + (<usize>j << 2));
           let y: f32 = <f32>acc * load<f32>(wmul + (<usize>j << 2));
-          if (hasRes) y = y + <f32>(<i32>load<u8>(o + rdelta + <usize>j) - zr) * mr;
+          if (hasRes) {
+            const rv = res16 ? <i32>load<u16>(rp + (<usize>j << 1)) : <i32>load<u8>(rp + <usize>j);
+            y = y + <f32>(rv - zr) * mr;
+          }
           y = requantTail(y, alpha, leaky, fmin, fmax);
           if (outF32) store<f32>(o + (<usize>j << 2), y);
+          else if (out16) store<u16>(o + (<usize>j << 1), <u16>magicRound(y, mlz));
           else store<u8>(o + <usize>j, <u8>magicRound(y, mlz));
         }
       }
@@ -270,20 +309,24 @@ function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
 export function convIm2col(
   simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
   w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
-  res: usize, zr: i32, mr: f32,
+  res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
+  // The gathered rows are uint8: 12-bit inputs never take this path (the quantizer keeps an
+  // im2col conv's input at 8 bits); output and residual flags pass through.
+  flags &= ~FLAG_IN16;
+  const oShift: usize = !outF32 && (flags & FLAG_OUT16) != 0 ? 1 : 0, rShift: usize = (flags & FLAG_RES16) != 0 ? 1 : 0;
   const rowStride = <usize>(KB * 8 + 8);
   for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
     const rows = min(M - m0, IM2COL_ROWS);
     im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride);
     const o = out + <usize>m0 * <usize>outStride;
-    const r = res != 0 ? res + <usize>m0 * <usize>outStride : 0;
+    const r = res != 0 ? res + (((<usize>m0 * <usize>outStride) >> oShift) << rShift) : 0;
     if (ASC_FEATURE_SIMD) {
       if (simd) {
-        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr);
+        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr, flags);
         continue;
       }
     }
-    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr);
+    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr, flags);
   }
 }

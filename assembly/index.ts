@@ -22,62 +22,62 @@ export function im2col_rows(): i32 { return IM2COL_ROWS; }
 
 export function qu8_gemm(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   if (ASC_FEATURE_SIMD) {
-    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
   } else {
-    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
   }
 }
 
 export function qu8_gemm_ref(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
-  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- IGEMM through an indirection buffer (every other convolution) --------------------------
 
 export function qu8_igemm(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   if (ASC_FEATURE_SIMD) {
-    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
   } else {
-    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
   }
 }
 
 export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
-  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------
 
 export function qu8_conv_im2col(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
-  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }
 
 export function qu8_conv_im2col_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32): void {
-  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr);
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }
 
-// ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1, uint8 output (assembly/winograd.ts) ----
+// ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1 (assembly/winograd.ts); flags: 1 = 12-bit input, 2 = 12-bit output ----
 
 export function qu8_wino3x3(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32): void {
-  wino3x3(ASC_FEATURE_SIMD, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha);
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32): void {
+  wino3x3(ASC_FEATURE_SIMD, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha, flags);
 }
 
 export function qu8_wino3x3_ref(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32): void {
-  wino3x3(false, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha);
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32): void {
+  wino3x3(false, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha, flags);
 }
 
 /** Scratch bytes one qu8_wino3x3 call needs for a tile group of groupTiles tiles. */
@@ -85,37 +85,38 @@ export function wino_scratch_bytes(KB: i32, groupTiles: i32): i32 { return winoS
 
 // ---- residual add -----------------------------------------------------------------------------
 
+// flags: 1 = a, 2 = b, 4 = output stored as 16-bit lanes (12-bit activations).
 export function qu8_vadd(n: i32, a: usize, b: usize, out: usize, za: i32, zb: i32, ma: f32, mb: f32,
-  zo: i32, fmin: f32, fmax: f32): void {
-  if (ASC_FEATURE_SIMD) vaddSimd(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax);
-  else vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0);
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  if (ASC_FEATURE_SIMD) vaddSimd(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, flags);
+  else vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0, flags);
 }
 
 export function qu8_vadd_ref(n: i32, a: usize, b: usize, out: usize, za: i32, zb: i32, ma: f32, mb: f32,
-  zo: i32, fmin: f32, fmax: f32): void {
-  vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0);
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0, flags);
 }
 
 // ---- pooling ----------------------------------------------------------------------------------
 
 export function u8_maxpool(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
-  SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
-  maxpoolU8(true, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out);
+  SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize, flags: i32): void {
+  maxpoolU8(true, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, (flags & 1) != 0);
 }
 
 export function u8_maxpool_ref(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
-  SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
-  maxpoolU8(false, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out);
+  SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize, flags: i32): void {
+  maxpoolU8(false, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, (flags & 1) != 0);
 }
 
 export function qu8_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize, zi: i32, scale: f32,
-  zo: i32, fmin: f32, fmax: f32): void {
-  gavgpoolU8(true, N, HW, C, inp, out, zi, scale, zo, fmin, fmax);
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  gavgpoolU8(true, N, HW, C, inp, out, zi, scale, zo, fmin, fmax, flags);
 }
 
 export function qu8_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize, zi: i32, scale: f32,
-  zo: i32, fmin: f32, fmax: f32): void {
-  gavgpoolU8(false, N, HW, C, inp, out, zi, scale, zo, fmin, fmax);
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  gavgpoolU8(false, N, HW, C, inp, out, zi, scale, zo, fmin, fmax, flags);
 }
 
 export function f32_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize): void {

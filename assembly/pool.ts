@@ -1,4 +1,5 @@
-// Pooling over NHWC tensors: u8 max pool, u8 -> u8 and f32 -> f32 global average pool.
+// Pooling over NHWC tensors: u8/u16 max pool, quantized (u8 or 12-bit in u16 lanes) and f32 global
+// average pool.
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 
@@ -7,7 +8,11 @@ import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 // Padded positions are ignored; a window with no valid position yields 0.
 
 export function maxpoolU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
-  KH: i32, KW: i32, SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
+  KH: i32, KW: i32, SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize, e16: bool): void {
+  if (e16) {
+    maxpoolU16(simd, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out);
+    return;
+  }
   const rowBytes = <usize>W * <usize>C;
   let o = out;
   for (let n = 0; n < N; n++) {
@@ -50,12 +55,62 @@ export function maxpoolU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, O
   }
 }
 
+/** The 16-bit-lane (12-bit activation) max pool: same windows, 8 channels per vector. */
+function maxpoolU16(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
+  const pix = <usize>C << 1;
+  const rowBytes = <usize>W * pix;
+  let o = out;
+  for (let n = 0; n < N; n++) {
+    const img = inp + <usize>n * <usize>H * rowBytes;
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * SH - padTop;
+      const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
+      for (let ow = 0; ow < OW; ow++, o += pix) {
+        const iw0 = ow * SW - padLeft;
+        const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          if (simd && C >= 8) {
+            for (; ; c += 8) {
+              if (c + 8 > C) c = C - 8; // overlapping last block (idempotent)
+              let acc = i16x8.splat(0);
+              for (let kh = kh0; kh < kh1; kh++) {
+                let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * pix + (<usize>c << 1);
+                for (let kw = kw0; kw < kw1; kw++, p += pix) acc = i16x8.max_u(acc, v128.load(p));
+              }
+              v128.store(o + (<usize>c << 1), acc);
+              if (c + 8 >= C) break;
+            }
+            continue;
+          }
+        }
+        for (; c < C; c++) {
+          let acc: u32 = 0;
+          for (let kh = kh0; kh < kh1; kh++) {
+            let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * pix + (<usize>c << 1);
+            for (let kw = kw0; kw < kw1; kw++, p += pix) {
+              const v = <u32>load<u16>(p);
+              acc = v > acc ? v : acc;
+            }
+          }
+          store<u16>(o + (<usize>c << 1), <u16>acc);
+        }
+      }
+    }
+  }
+}
+
 // ---- global average pool, u8 ----------------------------------------------------------------
 // y = f32(sum - HW * zi) * scale, scale = si / (HW * so) (f32), clamped to [fmin, fmax],
 // rounded half-to-even, + zo.
 
 export function gavgpoolU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize,
-  zi: i32, scale: f32, zo: i32, fmin: f32, fmax: f32): void {
+  zi: i32, scale: f32, zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  if (flags != 0) {
+    gavgpoolQ16(simd, N, HW, C, inp, out, zi, scale, zo, fmin, fmax, (flags & 1) != 0, (flags & 2) != 0);
+    return;
+  }
   const mlz = MAGIC_BITS - zo;
   const bias = -HW * zi;
   const pixStride = <usize>C;
@@ -96,6 +151,55 @@ export function gavgpoolU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out:
       for (let i = 0; i < HW; i++, p += pixStride) s += <i32>load<u8>(p);
       const y = clampF(<f32>s * scale, fmin, fmax);
       store<u8>(o + <usize>c, <u8>magicRound(y, mlz));
+    }
+  }
+}
+
+/**
+ * The same average pool with a 12-bit operand (u16 lanes) on the input (in16) and/or the output
+ * (out16); 8 channels per vector. Sums stay exact in i32 (HW * 4095 < 2^31 for HW < 2^19).
+ */
+function gavgpoolQ16(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize,
+  zi: i32, scale: f32, zo: i32, fmin: f32, fmax: f32, in16: bool, out16: bool): void {
+  const mlz = MAGIC_BITS - zo;
+  const bias = -HW * zi;
+  const inShift: usize = in16 ? 1 : 0, outShift: usize = out16 ? 1 : 0;
+  const pixStride = <usize>C << inShift;
+  for (let n = 0; n < N; n++) {
+    const img = inp + <usize>n * <usize>HW * pixStride;
+    const o = out + ((<usize>n * <usize>C) << outShift);
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (simd && C >= 8) {
+        const vbias = i32x4.splat(bias), vscale = f32x4.splat(scale);
+        const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+        const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(mlz);
+        for (; ; c += 8) {
+          if (c + 8 > C) c = C - 8;
+          let s0 = vbias, s1 = vbias;
+          let p = img + (<usize>c << inShift);
+          for (let i = 0; i < HW; i++, p += pixStride) {
+            const v = in16 ? v128.load(p) : v128.load8x8_u(p);
+            s0 = i32x4.add(s0, i32x4.extend_low_i16x8_u(v));
+            s1 = i32x4.add(s1, i32x4.extend_high_i16x8_u(v));
+          }
+          const q0 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(s0), vscale), vmin), vmax), vmagic), vmlz);
+          const q1 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(s1), vscale), vmin), vmax), vmagic), vmlz);
+          const h = i16x8.narrow_i32x4_s(q0, q1);
+          if (out16) v128.store(o + (<usize>c << 1), h);
+          else v128.store64_lane(o + <usize>c, i8x16.narrow_i16x8_u(h, h), 0);
+          if (c + 8 >= C) break;
+        }
+        continue;
+      }
+    }
+    for (; c < C; c++) {
+      let s = bias;
+      let p = img + (<usize>c << inShift);
+      for (let i = 0; i < HW; i++, p += pixStride) s += in16 ? <i32>load<u16>(p) : <i32>load<u8>(p);
+      const q = magicRound(clampF(<f32>s * scale, fmin, fmax), mlz);
+      if (out16) store<u16>(o + (<usize>c << 1), <u16>q);
+      else store<u8>(o + <usize>c, <u8>q);
     }
   }
 }

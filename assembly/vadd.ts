@@ -1,6 +1,7 @@
 // qu8 elementwise add (residual connections):
 //   y = ((a - za) * ma + (b - zb) * mb) in f32, ma = sa / so, mb = sb / so,
 //   clamped to [fmin, fmax] = [outMin - zo, outMax - zo], rounded half-to-even, + zo.
+// Any operand may be a 12-bit activation in 16-bit lanes: flags 1 = a, 2 = b, 4 = output.
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 
@@ -12,27 +13,47 @@ import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
   return i32x4.sub(f32x4.add(y, vmagic), vmlz);
 }
 
-@inline function addScalar(x: i32, y: i32, za: i32, zb: i32, ma: f32, mb: f32, fmin: f32, fmax: f32, mlz: i32): u8 {
+@inline function addScalar(x: i32, y: i32, za: i32, zb: i32, ma: f32, mb: f32, fmin: f32, fmax: f32, mlz: i32): i32 {
   const fa: f32 = <f32>(x - za) * ma;
   const fb: f32 = <f32>(y - zb) * mb;
-  return <u8>magicRound(clampF(fa + fb, fmin, fmax), mlz);
+  return magicRound(clampF(fa + fb, fmin, fmax), mlz);
 }
 
 export function vaddRef(n: i32, a: usize, b: usize, out: usize,
-  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32): void {
+  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32, flags: i32): void {
   const mlz = MAGIC_BITS - zo;
+  const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0;
   for (let i = <usize>start; i < <usize>n; i++) {
-    store<u8>(out + i, addScalar(<i32>load<u8>(a + i), <i32>load<u8>(b + i), za, zb, ma, mb, fmin, fmax, mlz));
+    const x = a16 ? <i32>load<u16>(a + (i << 1)) : <i32>load<u8>(a + i);
+    const y = b16 ? <i32>load<u16>(b + (i << 1)) : <i32>load<u8>(b + i);
+    const q = addScalar(x, y, za, zb, ma, mb, fmin, fmax, mlz);
+    if (o16) store<u16>(out + (i << 1), <u16>q);
+    else store<u8>(out + i, <u8>q);
   }
 }
 
 export function vaddSimd(n: i32, a: usize, b: usize, out: usize,
-  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32): void {
+  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, flags: i32): void {
   const vza = i32x4.splat(za), vzb = i32x4.splat(zb);
   const vma = f32x4.splat(ma), vmb = f32x4.splat(mb);
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zo);
   let i = 0;
+  if (flags != 0) {
+    // A 12-bit operand: 8 elements per step, each operand widened to i16 lanes.
+    const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0;
+    for (; i + 8 <= n; i += 8) {
+      const va = a16 ? v128.load(a + (<usize>i << 1)) : v128.load8x8_u(a + <usize>i);
+      const vb = b16 ? v128.load(b + (<usize>i << 1)) : v128.load8x8_u(b + <usize>i);
+      const q0 = addQuarter(i32x4.extend_low_i16x8_u(va), i32x4.extend_low_i16x8_u(vb), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
+      const q1 = addQuarter(i32x4.extend_high_i16x8_u(va), i32x4.extend_high_i16x8_u(vb), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
+      const h = i16x8.narrow_i32x4_s(q0, q1);
+      if (o16) v128.store(out + (<usize>i << 1), h);
+      else v128.store64_lane(out + <usize>i, i8x16.narrow_i16x8_u(h, h), 0);
+    }
+    vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, i, flags);
+    return;
+  }
   for (; i + 16 <= n; i += 16) {
     const va = v128.load(a + <usize>i);
     const vb = v128.load(b + <usize>i);
@@ -44,5 +65,5 @@ export function vaddSimd(n: i32, a: usize, b: usize, out: usize,
     const q3 = addQuarter(i32x4.extend_high_i16x8_u(ah), i32x4.extend_high_i16x8_u(bh), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
     v128.store(out + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
   }
-  vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, i);
+  vaddRef(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, i, 0);
 }

@@ -1,12 +1,16 @@
 // Exact integer Winograd F(2x2, 3x3) for stride-1, dilation-1, group-1 3x3 convolutions.
 //
 //   V = B^T d B     d: the 4x4 input patch (raw uint8, padding = the input zero point), |V| <= 1020
+//                   (12-bit inputs in 16-bit lanes, flag 1: |V| <= 16380, still int16)
 //   U = G' g G'^T   G' = 2G = [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]] (packed by the host), |U| <= 1143
 //   Y4 = A^T (U . V) A = 4 * (direct convolution of the raw patch), exactly, in wrapping int32
 //   acc = (Y4 >> 2) + bias'  — the same int32 accumulator as the direct kernels, so the
 //   requantization (and the output) is bit-exact with them.
 // Products of int16 pairs go through i32x4.dot_i16x8_s; the accumulation wraps modulo 2^32, and
-// since the final Y4 (|Y4| <= 4 * 255 * 127 * 9 * C) fits int32 for C <= 4096, it is exact.
+// since the final Y4 (|Y4| <= 4 * 255 * 127 * 9 * C) fits int32 for C <= 4096, it is exact. With
+// 12-bit inputs |Y4| <= 4 * 4095 * sum|w| per channel: the host takes this path only where the
+// packed weights prove that bound under 2^31 (src/kernels/winograd.ts, winogradFits12Bit).
+// The output may be uint8 or 12-bit (flag 2: 16-bit lanes).
 //
 // Packed weights (per block of 4 output channels): i32 bias'[4] | i16 U[16][KB][4][8] | f32 mult[4]
 // (block bytes 32 + 16 * KB * 64). Tiles: 2x2 output pixels, t = (n * tilesH + ty) * tilesW + tx.
@@ -29,13 +33,18 @@ import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
 
 // ---- input transform ------------------------------------------------------------------------
 
+/** 8 input channels as i16 lanes: uint8 widened, or 12-bit values already in 16-bit lanes. */
+@inline function ld(in16: bool, p: usize): v128 {
+  return in16 ? v128.load(p) : v128.load8x8_u(p);
+}
+
 /** V for tiles t0..t0+count-1 into v (i16, [tile][16][Cp]), Cp = KB * 8. SIMD: 8 channels at a time. */
 function inputTransformSimd(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usize, zx: i32,
-  tilesH: i32, tilesW: i32, padTop: i32, padLeft: i32, KB: i32, v: usize): void {
+  tilesH: i32, tilesW: i32, padTop: i32, padLeft: i32, KB: i32, v: usize, in16: bool): void {
   const Cp = KB << 3;
   const vz = i16x8.splat(<i16>zx);
   const perImage = tilesH * tilesW;
-  const pixBytes = <usize>C;
+  const pixBytes = <usize>C << (in16 ? 1 : 0);
   for (let lt = 0; lt < count; lt++) {
     const t = t0 + lt;
     const n = t / perImage, r = t - n * perImage;
@@ -50,26 +59,27 @@ function inputTransformSimd(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: us
     const rs = <usize>W * pixBytes;
     const vt = v + (<usize>lt * 16) * <usize>Cp * 2;
     for (let kb = 0; kb < KB; kb++) {
-      const co = <usize>(kb << 3);
+      const co = <usize>(kb << 3); // channel
+      const cb = in16 ? co << 1 : co; // its byte offset in a pixel
       let d00: v128, d01: v128, d02: v128, d03: v128, d10: v128, d11: v128, d12: v128, d13: v128;
       let d20: v128, d21: v128, d22: v128, d23: v128, d30: v128, d31: v128, d32: v128, d33: v128;
       if (interior) {
-        const p0 = base + co, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
-        d00 = v128.load8x8_u(p0); d01 = v128.load8x8_u(p0 + pixBytes); d02 = v128.load8x8_u(p0 + 2 * pixBytes); d03 = v128.load8x8_u(p0 + 3 * pixBytes);
-        d10 = v128.load8x8_u(p1); d11 = v128.load8x8_u(p1 + pixBytes); d12 = v128.load8x8_u(p1 + 2 * pixBytes); d13 = v128.load8x8_u(p1 + 3 * pixBytes);
-        d20 = v128.load8x8_u(p2); d21 = v128.load8x8_u(p2 + pixBytes); d22 = v128.load8x8_u(p2 + 2 * pixBytes); d23 = v128.load8x8_u(p2 + 3 * pixBytes);
-        d30 = v128.load8x8_u(p3); d31 = v128.load8x8_u(p3 + pixBytes); d32 = v128.load8x8_u(p3 + 2 * pixBytes); d33 = v128.load8x8_u(p3 + 3 * pixBytes);
+        const p0 = base + cb, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
+        d00 = ld(in16, p0); d01 = ld(in16, p0 + pixBytes); d02 = ld(in16, p0 + 2 * pixBytes); d03 = ld(in16, p0 + 3 * pixBytes);
+        d10 = ld(in16, p1); d11 = ld(in16, p1 + pixBytes); d12 = ld(in16, p1 + 2 * pixBytes); d13 = ld(in16, p1 + 3 * pixBytes);
+        d20 = ld(in16, p2); d21 = ld(in16, p2 + pixBytes); d22 = ld(in16, p2 + 2 * pixBytes); d23 = ld(in16, p2 + 3 * pixBytes);
+        d30 = ld(in16, p3); d31 = ld(in16, p3 + pixBytes); d32 = ld(in16, p3 + 2 * pixBytes); d33 = ld(in16, p3 + 3 * pixBytes);
       } else {
-        const p0 = base + co, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
+        const p0 = base + cb, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
         const q1 = pixBytes, q2 = 2 * pixBytes, q3 = 3 * pixBytes;
-        d00 = rowOk0 && colOk0 ? v128.load8x8_u(p0) : vz; d01 = rowOk0 && colOk1 ? v128.load8x8_u(p0 + q1) : vz;
-        d02 = rowOk0 && colOk2 ? v128.load8x8_u(p0 + q2) : vz; d03 = rowOk0 && colOk3 ? v128.load8x8_u(p0 + q3) : vz;
-        d10 = rowOk1 && colOk0 ? v128.load8x8_u(p1) : vz; d11 = rowOk1 && colOk1 ? v128.load8x8_u(p1 + q1) : vz;
-        d12 = rowOk1 && colOk2 ? v128.load8x8_u(p1 + q2) : vz; d13 = rowOk1 && colOk3 ? v128.load8x8_u(p1 + q3) : vz;
-        d20 = rowOk2 && colOk0 ? v128.load8x8_u(p2) : vz; d21 = rowOk2 && colOk1 ? v128.load8x8_u(p2 + q1) : vz;
-        d22 = rowOk2 && colOk2 ? v128.load8x8_u(p2 + q2) : vz; d23 = rowOk2 && colOk3 ? v128.load8x8_u(p2 + q3) : vz;
-        d30 = rowOk3 && colOk0 ? v128.load8x8_u(p3) : vz; d31 = rowOk3 && colOk1 ? v128.load8x8_u(p3 + q1) : vz;
-        d32 = rowOk3 && colOk2 ? v128.load8x8_u(p3 + q2) : vz; d33 = rowOk3 && colOk3 ? v128.load8x8_u(p3 + q3) : vz;
+        d00 = rowOk0 && colOk0 ? ld(in16, p0) : vz; d01 = rowOk0 && colOk1 ? ld(in16, p0 + q1) : vz;
+        d02 = rowOk0 && colOk2 ? ld(in16, p0 + q2) : vz; d03 = rowOk0 && colOk3 ? ld(in16, p0 + q3) : vz;
+        d10 = rowOk1 && colOk0 ? ld(in16, p1) : vz; d11 = rowOk1 && colOk1 ? ld(in16, p1 + q1) : vz;
+        d12 = rowOk1 && colOk2 ? ld(in16, p1 + q2) : vz; d13 = rowOk1 && colOk3 ? ld(in16, p1 + q3) : vz;
+        d20 = rowOk2 && colOk0 ? ld(in16, p2) : vz; d21 = rowOk2 && colOk1 ? ld(in16, p2 + q1) : vz;
+        d22 = rowOk2 && colOk2 ? ld(in16, p2 + q2) : vz; d23 = rowOk2 && colOk3 ? ld(in16, p2 + q3) : vz;
+        d30 = rowOk3 && colOk0 ? ld(in16, p3) : vz; d31 = rowOk3 && colOk1 ? ld(in16, p3 + q1) : vz;
+        d32 = rowOk3 && colOk2 ? ld(in16, p3 + q2) : vz; d33 = rowOk3 && colOk3 ? ld(in16, p3 + q3) : vz;
       }
       // rows: e0 = d0 - d2, e1 = d1 + d2, e2 = d2 - d1, e3 = d1 - d3 (per column)
       const e00 = i16x8.sub(d00, d20), e01 = i16x8.sub(d01, d21), e02 = i16x8.sub(d02, d22), e03 = i16x8.sub(d03, d23);
@@ -93,7 +103,7 @@ function inputTransformSimd(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: us
 
 /** Scalar twin of inputTransformSimd (same V, also for the channel tail's over-read bytes). */
 function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usize, zx: i32,
-  tilesH: i32, tilesW: i32, padTop: i32, padLeft: i32, KB: i32, v: usize): void {
+  tilesH: i32, tilesW: i32, padTop: i32, padLeft: i32, KB: i32, v: usize, in16: bool): void {
   const Cp = KB << 3;
   const cs = <usize>Cp * 2;
   const perImage = tilesH * tilesW;
@@ -109,8 +119,8 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
         // e_row(col) for the 4 columns, then the column transform of that row
         let e0 = 0, e1 = 0, e2 = 0, e3 = 0;
         for (let col = 0; col < 4; col++) {
-          const a0 = px(inp, n, H, W, C, y0, x0 + col, c, zx), a1 = px(inp, n, H, W, C, y0 + 1, x0 + col, c, zx);
-          const a2 = px(inp, n, H, W, C, y0 + 2, x0 + col, c, zx), a3 = px(inp, n, H, W, C, y0 + 3, x0 + col, c, zx);
+          const a0 = px(inp, in16, n, H, W, C, y0, x0 + col, c, zx), a1 = px(inp, in16, n, H, W, C, y0 + 1, x0 + col, c, zx);
+          const a2 = px(inp, in16, n, H, W, C, y0 + 2, x0 + col, c, zx), a3 = px(inp, in16, n, H, W, C, y0 + 3, x0 + col, c, zx);
           const e = row == 0 ? a0 - a2 : row == 1 ? a1 + a2 : row == 2 ? a2 - a1 : a1 - a3;
           if (col == 0) e0 = e; else if (col == 1) e1 = e; else if (col == 2) e2 = e; else e3 = e;
         }
@@ -124,9 +134,10 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
   }
 }
 
-@inline function px(inp: usize, n: i32, H: i32, W: i32, C: i32, y: i32, x: i32, c: i32, zx: i32): i32 {
+@inline function px(inp: usize, in16: bool, n: i32, H: i32, W: i32, C: i32, y: i32, x: i32, c: i32, zx: i32): i32 {
   if (y < 0 || y >= H || x < 0 || x >= W) return zx;
-  return <i32>load<u8>(inp + ((<usize>(n * H + y) * <usize>W + <usize>x) * <usize>C + <usize>c));
+  const i = (<usize>(n * H + y) * <usize>W + <usize>x) * <usize>C + <usize>c;
+  return in16 ? <i32>load<u16>(inp + (i << 1)) : <i32>load<u8>(inp + i);
 }
 
 // ---- transformed GEMM + output transform + requantization ------------------------------------
@@ -154,7 +165,7 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
  */
 @inline function storeTile(simd: bool, y: usize, t: i32, perImage: i32, tilesW: i32, OH: i32, OW: i32,
   out: usize, outStride: usize, co: usize, nr: i32, wb: usize, blockBytes: usize,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool, out16: bool): void {
   const n = t / perImage, r = t - n * perImage;
   const ty = r / tilesW, tx = r - ty * tilesW;
   const oy = ty << 1, ox = tx << 1;
@@ -162,7 +173,7 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
   for (let p = 0; p < 4; p++) {
     const yy = oy + (p >> 1), xx = ox + (p & 1);
     if (yy >= OH || xx >= OW) continue;
-    const o = out + (<usize>(n * OH + yy) * <usize>OW + <usize>xx) * outStride + co;
+    const o = out + (<usize>(n * OH + yy) * <usize>OW + <usize>xx) * outStride + (out16 ? co << 1 : co);
     if (ASC_FEATURE_SIMD) {
       if (simd) {
         const acc = i32x4.add(i32x4.shr_s(v128.load(y + (<usize>p << 4)), 2), v128.load(wb));
@@ -171,6 +182,16 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
         v = f32x4.pmin(f32x4.pmax(v, f32x4.splat(fmin)), f32x4.splat(fmax));
         const q = i32x4.sub(f32x4.add(v, f32x4.splat(MAGIC)), i32x4.splat(mlz));
         const h = i16x8.narrow_i32x4_s(q, q);
+        if (out16) {
+          if (nr == 4) {
+            v128.store64_lane(o, h, 0);
+          } else {
+            v128.store16_lane(o, h, 0);
+            if (nr > 1) v128.store16_lane(o, h, 1, 2);
+            if (nr > 2) v128.store16_lane(o, h, 2, 4);
+          }
+          continue;
+        }
         const b = i8x16.narrow_i16x8_u(h, h);
         if (nr == 4) {
           v128.store32_lane(o, b, 0);
@@ -185,7 +206,8 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
     for (let j = 0; j < nr; j++) {
       const acc = (load<i32>(y + (<usize>p << 4) + (<usize>j << 2)) >> 2) + load<i32>(wb + (<usize>j << 2));
       const v = requantTail(<f32>acc * load<f32>(wb + blockBytes - 16 + (<usize>j << 2)), alpha, leaky, fmin, fmax);
-      store<u8>(o + <usize>j, <u8>magicRound(v, mlz));
+      if (out16) store<u16>(o + (<usize>j << 1), <u16>magicRound(v, mlz));
+      else store<u8>(o + <usize>j, <u8>magicRound(v, mlz));
     }
   }
 }
@@ -235,8 +257,9 @@ export function winoScratchBytes(KB: i32, groupTiles: i32): i32 {
 export function wino3x3(
   simd: bool, H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32,
 ): void {
+  const in16 = (flags & 1) != 0, out16 = (flags & 2) != 0;
   const tilesH = (OH + 1) >> 1, tilesW = (OW + 1) >> 1, perImage = tilesH * tilesW;
   const nBlocks = (N + 3) >> 2;
   const blockBytes = winoBlockBytes(KB);
@@ -250,10 +273,10 @@ export function wino3x3(
   for (let g0 = t0; g0 < t1; g0 += groupTiles) {
     const count = min(groupTiles, t1 - g0);
     if (ASC_FEATURE_SIMD) {
-      if (simd) inputTransformSimd(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch);
-      else inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch);
+      if (simd) inputTransformSimd(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
+      else inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
     } else {
-      inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch);
+      inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
     }
     let wb = w;
     for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
@@ -300,8 +323,8 @@ export function wino3x3(
             outTileRef(m1, y1);
           }
         }
-        storeTile(simd, y0, g0 + lt, perImage, tilesW, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky);
-        if (has1) storeTile(simd, y1, g0 + lt + 1, perImage, tilesW, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky);
+        storeTile(simd, y0, g0 + lt, perImage, tilesW, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
+        if (has1) storeTile(simd, y1, g0 + lt + 1, perImage, tilesW, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
       }
     }
   }

@@ -9,8 +9,8 @@ export interface QTensor {
   name: string;
   /** [N, H, W, C]; a flattened tensor is [N, 1, 1, C]. */
   shape: [number, number, number, number];
-  dtype: 'uint8' | 'float32';
-  /** uint8 only: real = scale * (q - zeroPoint). */
+  dtype: 'uint8' | 'uint12' | 'float32';
+  /** Quantized dtypes only: real = scale * (q - zeroPoint). */
   scale: number;
   zeroPoint: number;
 }
@@ -45,13 +45,13 @@ export interface QConv {
   /** Optional per-channel weight scales kept for tools (QDQ export, reports); not needed to run. */
   weightScales?: Float32Array;
   /**
-   * A fused residual add: the index of a uint8 tensor of the output's shape added in the epilogue,
+   * A fused residual add: the index of a uint8 or uint12 tensor of the output's shape added in the epilogue,
    * y = f32(acc) * multiplier[c] + f32(r - zr) * f32(sr / so), then the activation and rounding.
    */
   residual?: number;
 }
 
-/** Residual add: out = requant(sa*(a-za) + sb*(b-zb)), optional ReLU. */
+/** Residual add: out = requant(sa*(a-za) + sb*(b-zb)), optional ReLU; any mix of uint8 / uint12. */
 export interface QAdd {
   op: 'add';
   name: string;
@@ -61,6 +61,7 @@ export interface QAdd {
   activation: Activation;
 }
 
+/** Max pool; input and output share dtype, scale and zero point. */
 export interface QMaxPool {
   op: 'maxpool';
   name: string;
@@ -71,7 +72,7 @@ export interface QMaxPool {
   pads: [number, number, number, number];
 }
 
-/** Global average pool over H x W (uint8 -> uint8 requantized, or float32 -> float32). */
+/** Global average pool over H x W (quantized -> quantized requantized, any mix of uint8 / uint12, or float32 -> float32). */
 export interface QGlobalAvgPool {
   op: 'gap';
   name: string;
@@ -82,9 +83,9 @@ export interface QGlobalAvgPool {
 export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool;
 
 export interface QModel {
-  /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input]. */
+  /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (always uint8). */
   input: { name: string; tensor: number; nchw: [number, number, number, number] };
-  /** Graph output, returned as float32 (dequantized if stored as uint8). */
+  /** Graph output, returned as float32 (dequantized if stored quantized). */
   output: { name: string; tensor: number };
   tensors: QTensor[];
   ops: QOp[];
@@ -97,4 +98,17 @@ export interface QModel {
   sourceHash?: string;
   /** Free-form extra metadata (calibration method, ...). */
   meta?: Record<string, string | number>;
+}
+
+/** A quantized activation dtype: uint8, or 12-bit values (0..4095) stored as little-endian uint16. */
+export type QuantDtype = 'uint8' | 'uint12';
+
+/** Bytes per element as stored in memory and in the runtime's arena. */
+export function elementBytes(dtype: QTensor['dtype']): 1 | 2 | 4 {
+  return dtype === 'float32' ? 4 : dtype === 'uint12' ? 2 : 1;
+}
+
+/** The largest stored value of a quantized dtype (the smallest is 0). */
+export function quantMax(dtype: QuantDtype): number {
+  return dtype === 'uint12' ? 4095 : 255;
 }

@@ -3,11 +3,12 @@
 // activation arena is fixed, so the indirection buffer is built once and reused every run).
 
 import { EdgeqError } from '../errors.js';
+import { elementBytes, quantMax, type QuantDtype } from '../format/qmodel.js';
 import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
 import type { KernelExports, Kernels } from './wasm.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
 
-/** A 2-D convolution over NHWC uint8 tensors. */
+/** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
 export interface Conv2dShape {
   batch: number;
   inH: number;
@@ -23,6 +24,8 @@ export interface Conv2dShape {
   /** [dh, dw] (default [1, 1]) */
   dilation?: readonly [number, number];
   group?: number;
+  /** Input element type: 'uint8' (default) or 'uint12' (16-bit lanes; not for im2col packings). */
+  inputType?: QuantDtype;
 }
 
 export type ConvStrategy = 'gemm' | 'igemm' | 'im2col';
@@ -79,10 +82,12 @@ export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
   const pointwise = kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 0);
   const strategy: ConvStrategy = geom.im2col ? 'im2col' : pointwise ? 'gemm' : 'igemm';
   const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
+  const eb = elementBytes(s.inputType ?? 'uint8');
+  if (eb !== 1 && strategy === 'im2col') throw new EdgeqError('BAD_SHAPE', `convolution ${JSON.stringify(s)}: an im2col packing needs a uint8 input`);
   return {
     ...geom, strategy, outH, outW, M, kernelTaps,
     indirectionBytes: strategy === 'gemm' ? 0 : M * kernelTaps * 4,
-    zeroBytes: needsZero ? Math.ceil((s.inChannels + 16) / 16) * 16 : 0,
+    zeroBytes: needsZero ? Math.ceil(((s.inChannels + 16) * eb) / 16) * 16 : 0,
     scratchBytes: strategy === 'im2col' ? IM2COL_ROWS * (geom.KB * 8 + 8) : 0,
     outputElements: M * s.outChannels,
   };
@@ -102,7 +107,7 @@ export function buildIndirection(
   const [kh, kw] = s.kernel;
   if (at % 4 !== 0) throw new EdgeqError('INTERNAL', `indirection buffer at ${at} is not 4-byte aligned`);
   const ind = new Uint32Array(memory.buffer, at, plan.M * kh * kw);
-  const pixBytes = s.inChannels;
+  const pixBytes = s.inChannels * elementBytes(s.inputType ?? 'uint8');
   let i = 0;
   for (let n = 0; n < s.batch; n++) {
     for (let oh = 0; oh < plan.outH; oh++) {
@@ -121,13 +126,13 @@ export function buildIndirection(
   }
 }
 
-/** Output requantization: u8 zero point and clamp, or float32 output. */
+/** Output requantization: quantized zero point and clamp, or float32 output. */
 export interface ConvOutputParams {
-  /** 'uint8' (default) or 'float32' (classifier heads: f32(acc) * multiplier, no rounding). */
-  outputType?: 'uint8' | 'float32';
-  /** uint8 output zero point. */
+  /** 'uint8' (default), 'uint12' (0..4095 in 16-bit lanes) or 'float32' (classifier heads: f32(acc) * multiplier, no rounding). */
+  outputType?: QuantDtype | 'float32';
+  /** Quantized output zero point. */
   outputZeroPoint?: number;
-  /** uint8 clamp (default 0..255); ReLU is outMin = outputZeroPoint. */
+  /** Quantized clamp (default 0..255, 0..4095 for uint12); ReLU is outMin = outputZeroPoint. */
   outMin?: number;
   outMax?: number;
   /** float32 output: clamp (default -Infinity..Infinity); ReLU is fMin = 0. */
@@ -137,20 +142,25 @@ export interface ConvOutputParams {
   alpha?: number;
 }
 
-/** The kernels' (zp, fmin, fmax, alpha, outF32) arguments for given output parameters. */
-export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fmax: number; alpha: number; outF32: number } {
+/** The kernels' (zp, fmin, fmax, alpha, outF32) arguments for given output parameters, and the output flag (FLAG_OUT16). */
+export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fmax: number; alpha: number; outF32: number; out16: number } {
   const alpha = Math.fround(p.alpha ?? 1);
   if (p.outputType === 'float32') {
-    return { zp: 0, fmin: p.fMin ?? -Infinity, fmax: p.fMax ?? Infinity, alpha, outF32: 1 };
+    return { zp: 0, fmin: p.fMin ?? -Infinity, fmax: p.fMax ?? Infinity, alpha, outF32: 1, out16: 0 };
   }
+  const type = p.outputType ?? 'uint8';
+  const max = quantMax(type);
   const zp = p.outputZeroPoint ?? 0;
   const lo = p.outMin ?? 0;
-  const hi = p.outMax ?? 255;
-  if (!(Number.isInteger(zp) && zp >= 0 && zp <= 255 && lo >= 0 && hi <= 255 && lo <= hi)) {
-    throw new EdgeqError('INTERNAL', `bad uint8 output parameters zp=${zp} min=${lo} max=${hi}`);
+  const hi = p.outMax ?? max;
+  if (!(Number.isInteger(zp) && zp >= 0 && zp <= max && lo >= 0 && hi <= max && lo <= hi)) {
+    throw new EdgeqError('INTERNAL', `bad ${type} output parameters zp=${zp} min=${lo} max=${hi}`);
   }
-  return { zp, fmin: lo - zp, fmax: hi - zp, alpha, outF32: 0 };
+  return { zp, fmin: lo - zp, fmax: hi - zp, alpha, outF32: 0, out16: type === 'uint12' ? FLAG_OUT16 : 0 };
 }
+
+/** Kernel flags: operands stored as 16-bit lanes (assembly/gemm.ts FLAG_*). */
+export const FLAG_IN16 = 1, FLAG_OUT16 = 2, FLAG_RES16 = 4;
 
 /** Where the convolution's buffers are (byte offsets in the kernel memory). */
 export interface Conv2dBuffers {
@@ -176,11 +186,11 @@ export interface Conv2dArgs extends ConvOutputParams {
   /** Call the scalar twins (*_ref) instead (tests). */
   reference?: boolean;
   /**
-   * Fused residual add (uint8 output only): a uint8 tensor of the output's shape at byte offset
+   * Fused residual add (quantized output only): a quantized tensor of the output's shape at byte offset
    * `input`, added in the epilogue: y = f32(acc) * multiplier[c] + f32(r - zeroPoint) * multiplier,
    * then the activation, rounding and clamp. `multiplier` = f32(residualScale / outputScale).
    */
-  residual?: { input: number; zeroPoint: number; multiplier: number };
+  residual?: { input: number; zeroPoint: number; multiplier: number; dtype?: QuantDtype };
   /**
    * Run as exact integer Winograd F(2x2, 3x3) (winogradEligible() shapes only): `weights` is the
    * packWinogradFromDirect() blob; buffers.scratch holds planWinograd().scratchBytes per part; no
@@ -208,13 +218,16 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   const { group } = norm(s);
   const r = requantArgs(a);
   const b = a.buffers;
-  const esize = r.outF32 ? 4 : 1;
+  const esize = r.outF32 ? 4 : r.out16 ? 2 : 1;
   const outStride = s.outChannels * esize;
   const res = a.residual;
-  if (res && (r.outF32 || !(res.input > 0) || !Number.isInteger(res.zeroPoint) || res.zeroPoint < 0 || res.zeroPoint > 255)) {
-    throw new EdgeqError('INTERNAL', `bad fused residual ${JSON.stringify(res)} (needs a uint8 output and a non-zero address)`);
+  const resType = res?.dtype ?? 'uint8';
+  if (res && (r.outF32 || !(res.input > 0) || !Number.isInteger(res.zeroPoint) || res.zeroPoint < 0 || res.zeroPoint > quantMax(resType))) {
+    throw new EdgeqError('INTERNAL', `bad fused residual ${JSON.stringify(res)} (needs a quantized output and a non-zero address)`);
   }
   const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
+  const inBytes = elementBytes(s.inputType ?? 'uint8'), resBytes = elementBytes(resType);
+  const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0);
   if (a.winograd) {
     if (!winogradEligible(s, a.packing, { outputType: a.outputType, residual: a.residual })) {
       throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run as Winograd F(2x2, 3x3)`);
@@ -228,7 +241,8 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     let zero = b.zero ?? 0;
     if (plan.zeroBytes > 0) {
       if (b.zero === undefined) throw new EdgeqError('INTERNAL', 'convolution needs a zero row');
-      new Uint8Array(k.memory.buffer, b.zero, plan.zeroBytes).fill(a.inputZeroPoint);
+      if (inBytes === 2) new Uint16Array(k.memory.buffer, b.zero, plan.zeroBytes / 2).fill(a.inputZeroPoint);
+      else new Uint8Array(k.memory.buffer, b.zero, plan.zeroBytes).fill(a.inputZeroPoint);
       zero = b.zero;
     }
     buildIndirection(k.memory, b.indirection, s, b.input, zero);
@@ -246,14 +260,15 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     const c0 = nb0 * 4, n = Math.min(N, nb1 * 4) - c0;
     const w = b.weights + nb0 * blockBytes;
     const out = b.output + m0 * outStride + c0 * esize;
-    const rq = [r.zp, r.fmin, r.fmax, r.alpha, r.outF32, rp ? rp + m0 * outStride + c0 : 0, zr, mr];
+    // The residual has the output's layout with its own element size.
+    const rq = [r.zp, r.fmin, r.fmax, r.alpha, r.outF32, rp ? rp + (m0 * s.outChannels + c0) * resBytes : 0, zr, mr, flags];
     const rows = m1 - m0;
     switch (plan.strategy) {
       case 'gemm':
-        calls.push({ fn: a.reference ? 'qu8_gemm_ref' : 'qu8_gemm', args: [rows, n, KB, group, b.input + m0 * s.inChannels, s.inChannels, cinPerGroup, w, out, outStride, N, ...rq] });
+        calls.push({ fn: a.reference ? 'qu8_gemm_ref' : 'qu8_gemm', args: [rows, n, KB, group, b.input + m0 * s.inChannels * inBytes, s.inChannels * inBytes, cinPerGroup * inBytes, w, out, outStride, N, ...rq] });
         break;
       case 'igemm':
-        calls.push({ fn: a.reference ? 'qu8_igemm_ref' : 'qu8_igemm', args: [rows, n, KB, taps, group, ind + m0 * taps * 4, cinPerGroup, w, out, outStride, N, ...rq] });
+        calls.push({ fn: a.reference ? 'qu8_igemm_ref' : 'qu8_igemm', args: [rows, n, KB, taps, group, ind + m0 * taps * 4, cinPerGroup * inBytes, w, out, outStride, N, ...rq] });
         break;
       case 'im2col':
         calls.push({ fn: a.reference ? 'qu8_conv_im2col_ref' : 'qu8_conv_im2col', args: [rows, n, KB, taps, s.inChannels, ind + m0 * taps * 4, b.scratch! + p * plan.scratchBytes, w, out, outStride, ...rq] });

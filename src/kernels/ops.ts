@@ -3,14 +3,23 @@
 // in the tests compute them the same way.
 
 import { EdgeqError } from '../errors.js';
+import { quantMax, type QuantDtype } from '../format/qmodel.js';
 import { requantArgs, type ConvOutputParams } from './conv.js';
 import type { Kernels } from './wasm.js';
 
-/** Quantization of a uint8 tensor: real = scale * (q - zeroPoint). */
+/** Quantization of a tensor: real = scale * (q - zeroPoint); dtype 'uint8' unless given. */
 export interface QParams {
   scale: number;
   zeroPoint: number;
+  /** 'uint12': 12-bit values in 16-bit lanes (the kernels' 16-bit flags). Default 'uint8'. */
+  dtype?: string;
 }
+
+/** True when a tensor is stored as 16-bit lanes (12-bit activations). */
+export const is16 = (q: { dtype?: string }): boolean => q.dtype === 'uint12';
+
+/** Largest stored value of a quantized tensor. */
+const qmax = (q: { dtype?: string }): number => quantMax((q.dtype ?? 'uint8') as QuantDtype);
 
 export interface AddArgs {
   /** Elements (N * H * W * C). */
@@ -36,7 +45,8 @@ export function vaddArgs(count: number, a: number, b: number, output: number, aq
   const { ma, mb } = addMultipliers(aq, bq, outq);
   const zo = outq.zeroPoint;
   const lo = relu ? zo : 0;
-  return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, ma, mb, zo, lo - zo, 255 - zo];
+  const flags = (is16(aq) ? 1 : 0) | (is16(bq) ? 2 : 0) | (is16(outq) ? 4 : 0);
+  return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, ma, mb, zo, lo - zo, qmax(outq) - zo, flags];
 }
 
 export function addQu8(k: Kernels, p: AddArgs): void {
@@ -56,6 +66,8 @@ export interface MaxPoolArgs {
   input: number;
   output: number;
   reference?: boolean;
+  /** Tensor dtype (input and output share it); default 'uint8'. */
+  dtype?: string;
 }
 
 /** Output size of a max pool (floor mode, as ONNX's default ceil_mode = 0). */
@@ -66,12 +78,17 @@ export function maxPoolOutputSize(p: Omit<MaxPoolArgs, 'input' | 'output'>): [nu
   return [oh, ow];
 }
 
-/** uint8 max pool over NHWC (padded positions ignored; quantization passes through unchanged). */
-export function maxPoolU8(k: Kernels, p: MaxPoolArgs): void {
+/** u8_maxpool's arguments (shared by maxPoolU8 and the runtime's prepared steps). */
+export function maxpoolArgs(p: MaxPoolArgs): number[] {
   const [oh, ow] = maxPoolOutputSize(p);
+  return [p.batch, p.inH, p.inW, p.channels, oh, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
+    p.pads[0], p.pads[1], p.input, p.output, is16(p) ? 1 : 0];
+}
+
+/** uint8 (or 12-bit) max pool over NHWC (padded positions ignored; quantization passes through unchanged). */
+export function maxPoolU8(k: Kernels, p: MaxPoolArgs): void {
   const f = p.reference ? k.exports.u8_maxpool_ref : k.exports.u8_maxpool;
-  f(p.batch, p.inH, p.inW, p.channels, oh, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
-    p.pads[0], p.pads[1], p.input, p.output);
+  (f as (...args: number[]) => void)(...maxpoolArgs(p));
 }
 
 export interface GlobalAvgPoolArgs {
@@ -93,7 +110,8 @@ export function gapMultiplier(pixels: number, inq: QParams, outq: QParams): numb
 /** qu8_gavgpool's arguments (shared by globalAvgPoolU8 and the runtime's prepared steps). */
 export function gavgpoolU8Args(batch: number, pixels: number, channels: number, input: number, output: number, inq: QParams, outq: QParams): number[] {
   const zo = outq.zeroPoint;
-  return [batch, pixels, channels, input, output, inq.zeroPoint, gapMultiplier(pixels, inq, outq), zo, -zo, 255 - zo];
+  const flags = (is16(inq) ? 1 : 0) | (is16(outq) ? 2 : 0);
+  return [batch, pixels, channels, input, output, inq.zeroPoint, gapMultiplier(pixels, inq, outq), zo, -zo, qmax(outq) - zo, flags];
 }
 
 export function globalAvgPoolU8(k: Kernels, p: GlobalAvgPoolArgs & { inq: QParams; outq: QParams }): void {
@@ -124,5 +142,5 @@ export function fullyConnectedQu8(k: Kernels, p: FullyConnectedArgs): void {
   const KB = Math.ceil(p.inFeatures / 8);
   const f = p.reference ? k.exports.qu8_gemm_ref : k.exports.qu8_gemm;
   f(p.batch, p.outFeatures, KB, 1, p.input, p.inFeatures, p.inFeatures, p.weights, p.output,
-    p.outFeatures * (r.outF32 ? 4 : 1), p.outFeatures, r.zp, r.fmin, r.fmax, r.alpha, r.outF32, 0, 0, 0);
+    p.outFeatures * (r.outF32 ? 4 : r.out16 ? 2 : 1), p.outFeatures, r.zp, r.fmin, r.fmax, r.alpha, r.outF32, 0, 0, 0, r.out16);
 }

@@ -136,7 +136,9 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
     throw new EdgeqError('BAD_SHAPE', `multipliers hold ${p.multipliers.length} values, expected ${p.outChannels}`);
   }
   const zp = p.inputZeroPoint;
-  if (!Number.isInteger(zp) || zp < 0 || zp > 255) throw new EdgeqError('BAD_SHAPE', `input zero point ${zp} outside 0..255`);
+  // 0..255 for uint8 inputs, up to 4095 for 12-bit ones. The folded bias may wrap in int32: the
+  // kernels' sums wrap the same way, so the result is exact whenever the true accumulator fits.
+  if (!Number.isInteger(zp) || zp < 0 || zp > 4095) throw new EdgeqError('BAD_SHAPE', `input zero point ${zp} outside 0..4095`);
 
   const out = new Uint8Array(g.bytes);
   const dv = new DataView(out.buffer);

@@ -37,32 +37,36 @@ export function detectSimd(): boolean {
   return simdCache;
 }
 
-/** Raw exports of the kernel module (pointers are byte offsets into the imported memory). */
+/**
+ * Raw exports of the kernel module (pointers are byte offsets into the imported memory). The
+ * trailing `flags` of the quantized kernels mark operands stored as 16-bit lanes (12-bit
+ * activations); see docs/kernels.md. Omitted, every operand is uint8.
+ */
 export interface KernelExports {
   simd_enabled(): number;
   im2col_rows(): number;
   qu8_gemm(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number,
     w: number, out: number, outStride: number, outGroupStride: number,
     zp: number, fmin: number, fmax: number, alpha: number, outF32: number,
-    res?: number, zr?: number, mr?: number): void;
+    res?: number, zr?: number, mr?: number, flags?: number): void;
   qu8_gemm_ref: KernelExports['qu8_gemm'];
   qu8_igemm(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number,
     w: number, out: number, outStride: number, outGroupStride: number,
     zp: number, fmin: number, fmax: number, alpha: number, outF32: number,
-    res?: number, zr?: number, mr?: number): void;
+    res?: number, zr?: number, mr?: number, flags?: number): void;
   qu8_igemm_ref: KernelExports['qu8_igemm'];
   qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number,
     w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number,
-    outF32: number, res?: number, zr?: number, mr?: number): void;
+    outF32: number, res?: number, zr?: number, mr?: number, flags?: number): void;
   qu8_conv_im2col_ref: KernelExports['qu8_conv_im2col'];
   qu8_vadd(n: number, a: number, b: number, out: number, za: number, zb: number, ma: number, mb: number,
-    zo: number, fmin: number, fmax: number): void;
+    zo: number, fmin: number, fmax: number, flags?: number): void;
   qu8_vadd_ref: KernelExports['qu8_vadd'];
   u8_maxpool(N: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number,
-    SH: number, SW: number, padTop: number, padLeft: number, inp: number, out: number): void;
+    SH: number, SW: number, padTop: number, padLeft: number, inp: number, out: number, flags?: number): void;
   u8_maxpool_ref: KernelExports['u8_maxpool'];
   qu8_gavgpool(N: number, HW: number, C: number, inp: number, out: number, zi: number, scale: number,
-    zo: number, fmin: number, fmax: number): void;
+    zo: number, fmin: number, fmax: number, flags?: number): void;
   qu8_gavgpool_ref: KernelExports['qu8_gavgpool'];
   f32_gavgpool(N: number, HW: number, C: number, inp: number, out: number): void;
   f32_gavgpool_ref: KernelExports['f32_gavgpool'];

@@ -16,8 +16,9 @@ export const WINO_GROUP_BYTES = 192 * 1024;
 
 /**
  * Whether a convolution can run as Winograd F(2x2, 3x3): 3x3, stride 1, dilation 1, group 1,
- * pads <= 2, the per-tap packing, a uint8 output, no fused residual, and at most 4096 input
- * channels (so that 4 * |direct accumulator| fits int32 and the wrapping sums are exact).
+ * pads <= 2, the per-tap packing, a quantized output, no fused residual, and at most 4096 input
+ * channels (so that 4 * |direct accumulator| fits int32 and the wrapping sums are exact). A 12-bit
+ * input also needs winogradFits12Bit() on its weights.
  */
 export function winogradEligible(s: Conv2dShape, packing?: string, opts: { outputType?: string; residual?: unknown } = {}): boolean {
   const st = s.stride ?? [1, 1], dl = s.dilation ?? [1, 1], pads = s.pads ?? [0, 0, 0, 0];
@@ -101,11 +102,29 @@ export function packWinogradFromDirect(blob: Uint8Array, outChannels: number, in
   return out;
 }
 
+/**
+ * With 12-bit inputs the wrapping int32 sums are exact only if 4 * |direct accumulator| fits:
+ * 4 * 4095 * max over channels of sum |w| < 2^31 (the transformed input, |V| <= 16380, fits int16).
+ * Proven here from the direct blob's int8 weights (padded lanes are zero).
+ */
+export function winogradFits12Bit(blob: Uint8Array, outChannels: number, inChannels: number): boolean {
+  const g = packGeometry({ outChannels, inChannels, kernel: [3, 3], group: 1 }, PACKING_GEMM);
+  const src = new Int8Array(blob.buffer, blob.byteOffset, blob.length);
+  for (let nb = 0; nb < g.nBlocks; nb++) {
+    for (let j = 0; j < 4; j++) {
+      let sum = 0;
+      for (let k = 0; k < 9 * g.KB; k++) for (let i = 0; i < 8; i++) sum += Math.abs(src[nb * g.blockBytes + 16 + k * 32 + j * 8 + i]);
+      if (4 * 4095 * sum >= 2 ** 31) return false;
+    }
+  }
+  return true;
+}
+
 /** The kernel calls of a Winograd convolution, split into at most `parts` tile ranges. */
 export function winogradCalls(
   s: Conv2dShape, outH: number, outW: number,
   b: { input: number; output: number; weights: number; scratch: number },
-  inputZeroPoint: number, rq: { zp: number; fmin: number; fmax: number; alpha: number },
+  inputZeroPoint: number, rq: { zp: number; fmin: number; fmax: number; alpha: number; out16?: number },
   parts: number, reference = false,
 ): KernelCall[] {
   const p = planWinograd(s, outH, outW);
@@ -119,7 +138,8 @@ export function winogradCalls(
     calls.push({
       fn: reference ? 'qu8_wino3x3_ref' : 'qu8_wino3x3',
       args: [s.inH, s.inW, s.inChannels, b.input, inputZeroPoint, outH, outW, pads[0], pads[1], t0, t1, s.outChannels, p.KB,
-        b.weights, b.scratch + i * p.scratchBytes, p.groupTiles, b.output, s.outChannels, rq.zp, rq.fmin, rq.fmax, rq.alpha],
+        b.weights, b.scratch + i * p.scratchBytes, p.groupTiles, b.output, s.outChannels * (rq.out16 ? 2 : 1), rq.zp, rq.fmin, rq.fmax, rq.alpha,
+        (s.inputType === 'uint12' ? 1 : 0) | (rq.out16 ? 2 : 0)],
     });
   }
   return calls;

@@ -38,7 +38,8 @@ export function dequantizeOutput(plan: ExecutionPlan): Float32Array {
   const [, h, w, c] = tensor.shape;
   const count = plan.batch * h * w * c;
   const buf = plan.kernels.memory.buffer;
-  const src = tensor.dtype === 'float32' ? new Float32Array(buf, offset, count) : new Uint8Array(buf, offset, count);
+  const src = tensor.dtype === 'float32' ? new Float32Array(buf, offset, count)
+    : tensor.dtype === 'uint12' ? new Uint16Array(buf, offset, count) : new Uint8Array(buf, offset, count);
   const out = new Float32Array(count);
   const s = tensor.scale, z = tensor.zeroPoint;
   const deq = tensor.dtype === 'float32' ? (v: number) => v : (v: number) => s * (v - z);

@@ -2,11 +2,11 @@
 // memory layout, weights copied into wasm memory, indirection buffers, requantization arguments —
 // and each op becomes a closure that only calls into wasm. Eval is a loop over those closures.
 import { EdgeqError } from '../errors.js';
-import type { QConv, QModel, QTensor } from '../format/qmodel.js';
+import { elementBytes, quantMax, type QConv, type QModel, type QTensor } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, runCalls, type Conv2dShape, type KernelCall } from '../kernels/conv.js';
 import type { PoolPlan, ThreadPool } from './pool.js';
-import { packWinogradFromDirect, planWinograd, winogradEligible, winogradPreferred } from '../kernels/winograd.js';
-import { gavgpoolU8Args, vaddArgs } from '../kernels/ops.js';
+import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
+import { gavgpoolU8Args, maxpoolArgs, vaddArgs } from '../kernels/ops.js';
 import { packGeometry } from '../kernels/packing.js';
 import { instantiateKernels, type Kernels } from '../kernels/wasm.js';
 import { planArena, type BufferRequest } from './memory-plan.js';
@@ -34,13 +34,14 @@ export interface ExecutionPlan {
 
 function bytesOf(t: QTensor, batch: number): number {
   const [, h, w, c] = t.shape;
-  return batch * h * w * c * (t.dtype === 'float32' ? 4 : 1);
+  return batch * h * w * c * elementBytes(t.dtype);
 }
 
 function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
   return {
     batch, inH: x.shape[1], inW: x.shape[2], inChannels: op.inChannels, outChannels: op.outChannels,
     kernel: op.kernel, stride: op.stride, pads: op.pads, dilation: op.dilation, group: op.group,
+    inputType: x.dtype === 'uint12' ? 'uint12' : 'uint8',
   };
 }
 
@@ -124,7 +125,8 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
       if (op.op !== 'conv') return;
       const shape = convShape(op, T[op.input], batch);
       const opts = { outputType: T[op.output].dtype, residual: op.residual };
-      if (winogradEligible(shape, op.packing, opts) && winogradPreferred(shape)) {
+      const fits = shape.inputType !== 'uint12' || winogradFits12Bit(model.blobs[op.weights], op.outChannels, op.inChannels);
+      if (winogradEligible(shape, op.packing, opts) && winogradPreferred(shape) && fits) {
         // Transformed int16 weights (16 per kernel) against the int8 direct blob they replace.
         candidates.push({ i, growth: 32 * op.outChannels * op.inChannels - model.blobs[op.weights].length });
       }
@@ -220,12 +222,13 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         const relu = op.activation.kind === 'relu';
         const out = y.dtype === 'float32'
           ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
-          : { outputType: 'uint8' as const, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: 255 };
+          : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
+        const rt = op.residual === undefined ? undefined : T[op.residual];
         return conv2dCalls(kernels, {
           shape: convShape(op, x, batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
           alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
-          residual: op.residual === undefined ? undefined
-            : { input: at(op.residual), zeroPoint: T[op.residual].zeroPoint, multiplier: Math.fround(T[op.residual].scale / y.scale) },
+          residual: op.residual === undefined || !rt || rt.dtype === 'float32' ? undefined
+            : { input: at(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype },
           buffers: { input: at(op.input), output: at(op.output), weights: blobOffsets[op.weights], scratch, ...convBuffers.get(i) },
           winograd: wino.has(i) ? { weights: winoOffsets.get(i)! } : undefined,
         }, parts);
@@ -233,19 +236,21 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
       case 'add': {
         const a = T[op.a], b = T[op.b], y = T[op.output];
         const relu = op.activation.kind === 'relu';
-        const n = bytesOf(y, batch), pa = at(op.a), pb = at(op.b), po = at(op.output);
+        // Elements (not bytes): the operands may differ in element size.
+        const n = bytesOf(y, batch) / elementBytes(y.dtype), pa = at(op.a), pb = at(op.b), po = at(op.output);
+        const ea = elementBytes(a.dtype), eb = elementBytes(b.dtype), eo = elementBytes(y.dtype);
         const p = Math.max(1, Math.min(parts, Math.floor(n / 16384)));
         const calls: KernelCall[] = [];
         for (let j = 0; j < p; j++) {
           const lo0 = Math.floor((n * j) / p / 64) * 64, hi0 = j === p - 1 ? n : Math.floor((n * (j + 1)) / p / 64) * 64;
-          if (hi0 > lo0) calls.push(call('qu8_vadd', ...vaddArgs(hi0 - lo0, pa + lo0, pb + lo0, po + lo0, a, b, y, relu)));
+          if (hi0 > lo0) calls.push(call('qu8_vadd', ...vaddArgs(hi0 - lo0, pa + lo0 * ea, pb + lo0 * eb, po + lo0 * eo, a, b, y, relu)));
         }
         return calls;
       }
       case 'maxpool': {
         const x = T[op.input], y = T[op.output];
-        const [, H, W, C] = x.shape, [, OH, OW] = y.shape;
-        return [call('u8_maxpool', batch, H, W, C, OH, OW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.pads[0], op.pads[1], at(op.input), at(op.output))];
+        const [, H, W, C] = x.shape;
+        return [call('u8_maxpool', ...maxpoolArgs({ batch, inH: H, inW: W, channels: C, kernel: op.kernel, stride: op.stride, pads: op.pads, input: at(op.input), output: at(op.output), dtype: x.dtype }))];
       }
       case 'gap': {
         const x = T[op.input], y = T[op.output];

@@ -1,7 +1,7 @@
 // One convolution case run through every path: SIMD kernel, its scalar twin (*_ref) in the SIMD
 // build, the scalar build, and the TypeScript reference. Throws with the problem size on mismatch.
 import { packConvWeights, planConv2d, prepareConv2d, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
-import { diff, diffBits, randI8, randInt, randU8, rng, type Harness } from './harness.js';
+import { diff, diffBits, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefConv, type RefRequant } from './ref.js';
 
 export interface ConvCase extends RefConv {
@@ -16,42 +16,53 @@ export interface ConvCase extends RefConv {
   noBias?: boolean;
   /** force PACKING_GEMM / PACKING_IM2COL */
   packing?: string;
-  /** fused residual add (uint8 output only) */
+  /** fused residual add (quantized output only) */
   residual?: boolean;
+  /** 12-bit (16-bit lane) input, output, residual */
+  in12?: boolean;
+  out12?: boolean;
+  res12?: boolean;
 }
 
 export function describe(c: ConvCase): string {
   return `conv N=${c.batch} ${c.inH}x${c.inW}x${c.inC} -> ${c.outC} k${c.kh}x${c.kw} s${c.sh}x${c.sw} ` +
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
-    (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '');
+    (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '') +
+    (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '');
 }
 
 export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
   const name = describe(c);
   const r = rng(c.seed);
   const cpg = c.inC / c.group;
-  const x = randU8(r, c.batch * c.inH * c.inW * c.inC);
-  const zin = randInt(r, 0, 255);
+  const x = c.in12 ? randU12(r, c.batch * c.inH * c.inW * c.inC) : randU8(r, c.batch * c.inH * c.inW * c.inC);
+  const zin = randInt(r, 0, c.in12 ? 4095 : 255);
   const w = randI8(r, c.outC * c.kh * c.kw * cpg, c.wlim ?? 127);
   const bias = c.noBias ? undefined : Int32Array.from({ length: c.outC }, () => randInt(r, -20000, 20000));
   const K = c.kh * c.kw * cpg;
-  const mult = Float32Array.from({ length: c.outC }, () => c.mult ?? (0.004 + 0.02 * r()) / Math.sqrt(K));
-  const zo = randInt(r, 0, 255);
+  const outMax = c.out12 ? 4095 : 255;
+  // Scaled so the outputs spread over the output range (x16 for 12-bit outputs, /16 for 12-bit inputs).
+  const mscale = (c.out12 ? 16 : 1) / (c.in12 ? 16 : 1);
+  const mult = Float32Array.from({ length: c.outC }, () => c.mult ?? mscale * (0.004 + 0.02 * r()) / Math.sqrt(K));
+  const zo = randInt(r, 0, outMax);
   const alpha = c.act === 'leaky' ? Math.fround(0.1 + 0.2 * r()) : 1;
   const rq: RefRequant = {
     f32out: c.f32out, zp: c.f32out ? 0 : zo,
-    outMin: c.act === 'relu' ? zo : 0, outMax: 255,
+    outMin: c.act === 'relu' ? zo : 0, outMax,
     fMin: c.f32out && c.act === 'relu' ? 0 : -Infinity, fMax: Infinity, alpha,
   };
   const acc = refConvAcc(c, x, zin, w, bias);
   const res = c.residual && !c.f32out
-    ? { r: randU8(r, acc.length), zr: randInt(r, 0, 255), mr: Math.fround(0.2 + 1.5 * r()) }
+    ? c.res12
+      ? { r: randU12(r, acc.length), zr: randInt(r, 0, 4095), mr: Math.fround((0.2 + 1.5 * r()) * (c.out12 ? 1 : 1 / 16)) }
+      : { r: randU8(r, acc.length), zr: randInt(r, 0, 255), mr: Math.fround((0.2 + 1.5 * r()) * (c.out12 ? 16 : 1)) }
     : undefined;
   const expected = refRequant(acc, c.outC, mult, rq, res);
 
   const shape: Conv2dShape = {
     batch: c.batch, inH: c.inH, inW: c.inW, inChannels: c.inC, outChannels: c.outC,
     kernel: [c.kh, c.kw], stride: [c.sh, c.sw], pads: c.pads, dilation: [c.dh, c.dw], group: c.group,
+    inputType: c.in12 ? 'uint12' : 'uint8',
   };
   const plan = planConv2d(shape, c.packing);
   const blob = packConvWeights({
@@ -63,7 +74,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
   const input = heap.put(x);
   const weights = heap.put(blob);
   const resAt = res ? heap.put(res.r) : 0;
-  const outBytes = plan.outputElements * (c.f32out ? 4 : 1);
+  const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [
     { k: h.simd, reference: false, label: 'simd' },
     { k: h.simd, reference: true, label: 'simd-build _ref' },
@@ -79,12 +90,13 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
     };
     prepareConv2d(run.k, {
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing,
-      outputType: c.f32out ? 'float32' : 'uint8', outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
+      outputType: c.f32out ? 'float32' : c.out12 ? 'uint12' : 'uint8', outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha,
-      residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr } : undefined,
+      residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' : 'uint8' } : undefined,
     })();
     heap.checkGuards(`${name} [${run.label}]`);
-    const got = c.f32out ? heap.f32(output, plan.outputElements).slice() : heap.u8(output, plan.outputElements).slice();
+    const got = c.f32out ? heap.f32(output, plan.outputElements).slice()
+      : c.out12 ? heap.u16(output, plan.outputElements).slice() : heap.u8(output, plan.outputElements).slice();
     const d = c.f32out ? diffBits(got as Float32Array, expected as Float32Array) : diff(got, expected);
     if (d) throw new Error(`${name} strategy=${plan.strategy} [${run.label}] vs TS reference: ${d}`);
   }

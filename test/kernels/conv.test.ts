@@ -104,6 +104,30 @@ suite('convolution shapes', () => {
     }
     runConvCase(h, { ...base, inH: 6, inW: 6, inC: 9, outC: 13, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], wlim: 1, mult: 0.5, noBias: true, seed: 78, residual: true });
   });
+  it('12-bit activations (16-bit lanes): every input/output/residual combination, strategies, tails, groups', () => {
+    let seed = 7000;
+    const combos = [
+      { in12: true }, { out12: true }, { in12: true, out12: true },
+      { in12: true, out12: true, residual: true, res12: true }, { out12: true, residual: true }, { residual: true, res12: true },
+    ];
+    for (const combo of combos) {
+      for (const [i, s] of shapes.entries()) {
+        if (i % 3 !== seed % 3) continue;
+        for (const act of ['none', 'relu', 'leaky'] as const) {
+          // An im2col packing takes uint8 inputs only: 12-bit inputs use the IGEMM layout.
+          runConvCase(h, { ...s, act, f32out: false, batch: 1 + (seed & 1), dh: 1, dw: 1, seed: seed++, ...combo, packing: combo.in12 ? PACKING_GEMM : undefined });
+        }
+      }
+      for (const M of [1, 2, 3, 7]) for (const N of [1, 3, 4, 6, 17]) {
+        runConvCase(h, { ...base, inH: 1, inW: M, inC: 64, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'relu', seed: seed++, ...combo });
+      }
+    }
+    // A 12-bit input into a float32 head; the im2col packing (uint8 input only) with 12-bit output and residual.
+    runConvCase(h, { ...base, inH: 3, inW: 3, inC: 40, outC: 10, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'none', f32out: true, seed: seed++, in12: true });
+    runConvCase(h, { ...base, inH: 9, inW: 9, inC: 3, outC: 12, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1], act: 'relu', seed: seed++, packing: PACKING_IM2COL, out12: true, residual: true, res12: true });
+    // A deep K (1024) of 12-bit inputs against full-range weights.
+    runConvCase(h, { ...base, inH: 2, inW: 2, inC: 1024, outC: 8, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'none', seed: seed++, in12: true, out12: true });
+  });
   it('40 random shapes', () => {
     const r = rng(4242);
     for (let i = 0; i < 40; i++) {

@@ -41,9 +41,11 @@ export class Heap {
   }
   u8(at: number, n: number): Uint8Array { return new Uint8Array(this.memory.buffer, at, n); }
   f32(at: number, n: number): Float32Array { return new Float32Array(this.memory.buffer, at, n); }
-  put(data: Uint8Array): number {
-    const at = this.alloc(data.length);
-    this.u8(at, data.length).set(data);
+  u16(at: number, n: number): Uint16Array { return new Uint16Array(this.memory.buffer, at, n); }
+  put(data: Uint8Array | Uint16Array): number {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const at = this.alloc(bytes.length);
+    this.u8(at, bytes.length).set(bytes);
     return at;
   }
   /** Throws when any guard region was written. */
@@ -67,6 +69,13 @@ export function randInt(r: () => number, lo: number, hi: number): number {
 export function randU8(r: () => number, n: number): Uint8Array {
   const a = new Uint8Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.floor(r() * 256);
+  return a;
+}
+
+/** 12-bit activations (0..4095) in 16-bit lanes. */
+export function randU12(r: () => number, n: number): Uint16Array {
+  const a = new Uint16Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.floor(r() * 4096);
   return a;
 }
 

@@ -77,7 +77,7 @@ describe('packConvWeights layout', () => {
     const base = { outChannels: 4, inChannels: 8, kernel: [1, 1] as [number, number], group: 1, multipliers: new Float32Array(4), inputZeroPoint: 0 };
     expect(() => packConvWeights({ ...base, weights: new Int8Array(31) })).toThrow(EdgeqError);
     expect(() => packConvWeights({ ...base, weights: new Int8Array(32), bias: new Int32Array(3) })).toThrow(/bias/);
-    expect(() => packConvWeights({ ...base, weights: new Int8Array(32), inputZeroPoint: 300 })).toThrow(/zero point/);
+    expect(() => packConvWeights({ ...base, weights: new Int8Array(32), inputZeroPoint: 4096 })).toThrow(/zero point/);
     expect(() => packGeometry({ outChannels: 4, inChannels: 6, kernel: [1, 1], group: 4 })).toThrow(/divisible/);
   });
 });

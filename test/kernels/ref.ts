@@ -67,11 +67,11 @@ export interface RefRequant {
   alpha: number;
 }
 
-/** A fused residual: y += f32(r - zr) * mr after the accumulator's product (uint8 output). */
-export interface RefResidual { r: Uint8Array; zr: number; mr: number }
+/** A fused residual: y += f32(r - zr) * mr after the accumulator's product (quantized output). */
+export interface RefResidual { r: Uint8Array | Uint16Array; zr: number; mr: number }
 
-/** y = f32(acc) * mult[c] (+ f32(r - zr) * mr); leaky; u8: round half even, + zp, clamp; f32: clamp. */
-export function refRequant(acc: Int32Array, channels: number, mult: Float32Array, q: RefRequant, res?: RefResidual): Uint8Array | Float32Array {
+/** y = f32(acc) * mult[c] (+ f32(r - zr) * mr); leaky; quantized: round half even, + zp, clamp (u16 lanes when outMax > 255); f32: clamp. */
+export function refRequant(acc: Int32Array, channels: number, mult: Float32Array, q: RefRequant, res?: RefResidual): Uint8Array | Uint16Array | Float32Array {
   const alpha = f32(q.alpha);
   if (q.f32out) {
     const out = new Float32Array(acc.length);
@@ -83,7 +83,7 @@ export function refRequant(acc: Int32Array, channels: number, mult: Float32Array
     }
     return out;
   }
-  const out = new Uint8Array(acc.length);
+  const out = q.outMax > 255 ? new Uint16Array(acc.length) : new Uint8Array(acc.length);
   const mr = res ? f32(res.mr) : 0;
   for (let i = 0; i < acc.length; i++) {
     let y = f32(f32(acc[i]!) * mult[i % channels]!);
@@ -95,9 +95,9 @@ export function refRequant(acc: Int32Array, channels: number, mult: Float32Array
   return out;
 }
 
-export function refAdd(a: Uint8Array, b: Uint8Array, za: number, zb: number, ma: number, mb: number,
-  zo: number, outMin: number, outMax: number): Uint8Array {
-  const out = new Uint8Array(a.length);
+export function refAdd(a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array, za: number, zb: number, ma: number, mb: number,
+  zo: number, outMin: number, outMax: number): Uint8Array | Uint16Array {
+  const out = outMax > 255 ? new Uint16Array(a.length) : new Uint8Array(a.length);
   for (let i = 0; i < a.length; i++) {
     const y = f32(f32(f32(a[i]! - za) * ma) + f32(f32(b[i]! - zb) * mb));
     out[i] = Math.min(Math.max(roundHalfEven(y) + zo, outMin), outMax);
@@ -105,11 +105,11 @@ export function refAdd(a: Uint8Array, b: Uint8Array, za: number, zb: number, ma:
   return out;
 }
 
-export function refMaxPool(x: Uint8Array, n: number, h: number, w: number, c: number,
-  kh: number, kw: number, sh: number, sw: number, pads: [number, number, number, number]): { out: Uint8Array; oh: number; ow: number } {
+export function refMaxPool<T extends Uint8Array | Uint16Array>(x: T, n: number, h: number, w: number, c: number,
+  kh: number, kw: number, sh: number, sw: number, pads: [number, number, number, number]): { out: T; oh: number; ow: number } {
   const oh = Math.floor((h + pads[0] + pads[2] - kh) / sh) + 1;
   const ow = Math.floor((w + pads[1] + pads[3] - kw) / sw) + 1;
-  const out = new Uint8Array(n * oh * ow * c);
+  const out = new (x.constructor as new (n: number) => T)(n * oh * ow * c);
   let o = 0;
   for (let b = 0; b < n; b++) for (let y = 0; y < oh; y++) for (let xo = 0; xo < ow; xo++) for (let ch = 0; ch < c; ch++) {
     let m = 0;
@@ -122,13 +122,13 @@ export function refMaxPool(x: Uint8Array, n: number, h: number, w: number, c: nu
   return { out, oh, ow };
 }
 
-export function refGapU8(x: Uint8Array, n: number, hw: number, c: number, zi: number, scale: number, zo: number): Uint8Array {
-  const out = new Uint8Array(n * c);
+export function refGapU8(x: Uint8Array | Uint16Array, n: number, hw: number, c: number, zi: number, scale: number, zo: number, outMax = 255): Uint8Array | Uint16Array {
+  const out = outMax > 255 ? new Uint16Array(n * c) : new Uint8Array(n * c);
   for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) {
     let s = 0;
     for (let p = 0; p < hw; p++) s += x[(b * hw + p) * c + ch]!;
     const y = f32(f32(s - hw * zi) * scale);
-    out[b * c + ch] = Math.min(Math.max(roundHalfEven(y) + zo, 0), 255);
+    out[b * c + ch] = Math.min(Math.max(roundHalfEven(y) + zo, 0), outMax);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import {
   addMultipliers, addQu8, gapMultiplier, globalAvgPoolF32, globalAvgPoolU8, maxPoolOutputSize, maxPoolU8,
   type Kernels,
 } from '../../src/kernels/index.js';
-import { diff, diffBits, loadHarness, randInt, randU8, rng, type Harness } from './harness.js';
+import { diff, diffBits, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refAdd, refGapF32, refGapU8, refMaxPool } from './ref.js';
 
 let h: Harness;
@@ -124,4 +124,73 @@ describe('global average pool', () => {
       }
     });
   }
+});
+
+// 12-bit activations: any operand in 16-bit lanes (values 0..4095), against the same references.
+describe('12-bit operands (16-bit lanes)', () => {
+  const q = (r: () => number, twelve: boolean, s: number) => ({ scale: s, zeroPoint: randInt(r, 0, twelve ? 4095 : 255), dtype: twelve ? 'uint12' : 'uint8' });
+  const read = (at: number, n: number, twelve: boolean) => (twelve ? h.heap.u16(at, n) : h.heap.u8(at, n));
+  it('vadd: every a/b/output mix, lengths 1..40 and 1031, with and without ReLU', () => {
+    const r = rng(12);
+    for (let mix = 1; mix < 8; mix++) {
+      const a16 = (mix & 1) !== 0, b16 = (mix & 2) !== 0, o16 = (mix & 4) !== 0;
+      for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 1031]) {
+        const relu = (n & 1) === 0;
+        const a = a16 ? randU12(r, n) : randU8(r, n), b = b16 ? randU12(r, n) : randU8(r, n);
+        const aq = q(r, a16, (a16 ? 1 / 16 : 1) * (0.01 + r() * 0.1));
+        const bq = q(r, b16, (b16 ? 1 / 16 : 1) * (0.01 + r() * 0.1));
+        const outq = q(r, o16, (o16 ? 1 / 16 : 1) * (0.02 + r() * 0.1));
+        const { ma, mb } = addMultipliers(aq, bq, outq);
+        const max = o16 ? 4095 : 255;
+        const expected = refAdd(a, b, aq.zeroPoint, bq.zeroPoint, ma, mb, outq.zeroPoint, relu ? outq.zeroPoint : 0, max);
+        for (const im of impls()) {
+          h.heap.reset();
+          const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n * (o16 ? 2 : 1));
+          addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq, bq, outq, relu, reference: im.reference });
+          h.heap.checkGuards(`vadd mix=${mix} n=${n}`);
+          const d = diff(read(po, n, o16), expected);
+          if (d) throw new Error(`vadd mix=${mix} n=${n} relu=${relu} [${im.label}]: ${d}`);
+        }
+      }
+    }
+  });
+  it('max pool over u16 lanes: channel tails, padding, strides', () => {
+    const r = rng(13);
+    for (const cs of [
+      { n: 1, h: 8, w: 8, c: 16, k: [3, 3], s: [2, 2], p: [1, 1, 1, 1] }, { n: 2, h: 9, w: 7, c: 3, k: [3, 3], s: [2, 2], p: [1, 1, 1, 1] },
+      { n: 1, h: 10, w: 10, c: 33, k: [3, 3], s: [1, 1], p: [1, 0, 2, 1] }, { n: 1, h: 6, w: 6, c: 9, k: [5, 5], s: [3, 3], p: [2, 2, 2, 2] },
+    ]) {
+      const x = randU12(r, cs.n * cs.h * cs.w * cs.c);
+      const pads = cs.p as [number, number, number, number];
+      const { out: expected } = refMaxPool(x, cs.n, cs.h, cs.w, cs.c, cs.k[0]!, cs.k[1]!, cs.s[0]!, cs.s[1]!, pads);
+      for (const im of impls()) {
+        h.heap.reset();
+        const pi = h.heap.put(x), po = h.heap.alloc(expected.length * 2);
+        maxPoolU8(im.k, { batch: cs.n, inH: cs.h, inW: cs.w, channels: cs.c, kernel: cs.k as [number, number], stride: cs.s as [number, number], pads, input: pi, output: po, reference: im.reference, dtype: 'uint12' });
+        h.heap.checkGuards(`maxpool u16 ${JSON.stringify(cs)}`);
+        const d = diff(h.heap.u16(po, expected.length), expected);
+        if (d) throw new Error(`maxpool u16 ${JSON.stringify(cs)} [${im.label}]: ${d}`);
+      }
+    }
+  });
+  it('global average pool: 12-bit input and/or output', () => {
+    const r = rng(14);
+    for (const [in16, out16] of [[true, false], [false, true], [true, true]] as const) {
+      for (const cs of [{ n: 1, hw: 49, c: 2048 }, { n: 2, hw: 49, c: 17 }, { n: 1, hw: 3136, c: 9 }, { n: 3, hw: 9, c: 5 }]) {
+        const x = in16 ? randU12(r, cs.n * cs.hw * cs.c) : randU8(r, cs.n * cs.hw * cs.c);
+        const inq = q(r, in16, 0.05 + r() * 0.1);
+        const outq = q(r, out16, inq.scale * (0.3 + r()) * (in16 ? 1 : 1 / 16) * (out16 ? 1 : 16));
+        const scale = gapMultiplier(cs.hw, inq, outq);
+        const expected = refGapU8(x, cs.n, cs.hw, cs.c, inq.zeroPoint, scale, outq.zeroPoint, out16 ? 4095 : 255);
+        for (const im of impls()) {
+          h.heap.reset();
+          const pi = h.heap.put(x), po = h.heap.alloc(expected.length * (out16 ? 2 : 1));
+          globalAvgPoolU8(im.k, { batch: cs.n, pixels: cs.hw, channels: cs.c, input: pi, output: po, inq, outq, reference: im.reference });
+          h.heap.checkGuards(`gap ${in16}/${out16} ${JSON.stringify(cs)}`);
+          const d = diff(read(po, expected.length, out16), expected);
+          if (d) throw new Error(`gap in16=${in16} out16=${out16} ${JSON.stringify(cs)} [${im.label}]: ${d}`);
+        }
+      }
+    }
+  });
 });

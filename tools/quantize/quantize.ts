@@ -96,7 +96,7 @@ function floatTensors(g: FloatGraph, readers: Map<string, number>): Set<string> 
   return out;
 }
 
-export interface TensorParams { dtype: 'uint8' | 'float32'; scale: number; zeroPoint: number }
+export interface TensorParams { dtype: 'uint8' | 'uint12' | 'float32'; scale: number; zeroPoint: number }
 
 export interface QuantizeResult {
   model: QModel;
