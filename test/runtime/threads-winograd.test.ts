@@ -1,6 +1,7 @@
 // A hand-built model with every fast path the plan picks: a stride-1 3x3 conv that runs as exact
 // Winograd, a 1x1 conv with a fused residual, an im2col stem, a float32 head. The Session's output
-// equals the plan without Winograd bit for bit, on 1..3 threads and batch 1 and 2.
+// equals the plan without Winograd bit for bit, on 1..3 threads and batch 1 and 2; the same with
+// 12-bit activations (all of them, or a uint8/uint12 mix), SIMD and scalar builds alike.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { QConv, QModel, QTensor } from '../../src/format/qmodel.js';
 import { writeEdgeq } from '../../src/format/writer.js';
@@ -15,10 +16,11 @@ import { randI8, randInt, rng } from '../kernels/harness.js';
 const S = 24;
 let bytes: Uint8Array;
 
-function buildModel(): QModel {
+/** `wide`: tensors stored as 12-bit activations (scale / 16, zero point x 16: the same real range). */
+function buildModel(wide: string[] = []): QModel {
   const r = rng(77);
   const t = (name: string, h: number, c: number, scale: number, zp: number, dtype: 'uint8' | 'float32' = 'uint8'): QTensor =>
-    ({ name, shape: [1, h, h, c], dtype, scale, zeroPoint: zp });
+    (wide.includes(name) ? { name, shape: [1, h, h, c], dtype: 'uint12', scale: scale / 16, zeroPoint: zp * 16 } : { name, shape: [1, h, h, c], dtype, scale, zeroPoint: zp });
   const tensors: QTensor[] = [
     t('input', S, 3, 0.02, 128), t('stem', S / 2, 32, 0.05, 0), t('c3', S / 2, 32, 0.04, 0),
     t('c1', S / 2, 32, 0.06, 20), t('gap', 1, 32, 0.03, 10), t('logits', 1, 5, 1, 0, 'float32'),
@@ -30,7 +32,9 @@ function buildModel(): QModel {
     const mult = Float32Array.from(ws, (v) => (y.dtype === 'float32' ? x.scale * v : (x.scale * v) / y.scale));
     const { packing, blob } = packConv({
       outChannels: cout, inChannels: cin, kernel: [k, k], group: 1, weights: randI8(r, cout * k * k * cin),
-      bias: Int32Array.from({ length: cout }, () => randInt(r, -3000, 3000)), multipliers: mult, inputZeroPoint: x.zeroPoint,
+      bias: Int32Array.from({ length: cout }, () => randInt(r, -3000, 3000) * (x.dtype === 'uint12' ? 16 : 1)), multipliers: mult, inputZeroPoint: x.zeroPoint,
+      // a 12-bit input needs the per-tap layout (im2col gathers uint8)
+      packing: x.dtype === 'uint12' ? 'qu8-gemm-2x4c8' : undefined,
     });
     blobs.push(blob);
     const p = k >> 1;
@@ -86,6 +90,43 @@ describe('Winograd and fused residual through the Session', () => {
       }
     }
   });
+});
+
+describe('12-bit activations through the Session', () => {
+  const cases: [string, string[]][] = [
+    ['every activation 12-bit', ['stem', 'c3', 'c1', 'gap']],
+    ['a uint8 / uint12 mix (12-bit Winograd input, uint8 residual into a 12-bit output)', ['c3', 'c1']],
+    ['12-bit Winograd output into a uint8 residual conv', ['stem', 'c3']],
+  ];
+  for (const [what, wide] of cases) {
+    it(`${what}: Winograd == direct, threads 1..3, SIMD == scalar, close to the uint8 model`, async () => {
+      const wbytes = writeEdgeq(buildModel(wide));
+      const model = readEdgeq(wbytes);
+      expect(model.tensors.filter((x) => x.dtype === 'uint12').length).toBe(wide.length);
+      const module = await kernelModule('simd');
+      const x = input(9, 2);
+      const outs: Float32Array[] = [];
+      for (const winograd of ['all', 'off'] as const) {
+        const plan = await buildPlan(model, module, 2, undefined, { winograd });
+        expect(plan.regions.some((g) => g.name.includes('winograd'))).toBe(winograd === 'all');
+        quantizeInput(x, plan, 3, S, S);
+        for (const step of plan.steps) step();
+        outs.push(dequantizeOutput(plan));
+      }
+      expect(Array.from(outs[0])).toEqual(Array.from(outs[1]));
+      for (const [backend, threads] of [['simd', 1], ['simd', 3], ['scalar', 1]] as const) {
+        const s = await Session.create(wbytes, { threads, backend });
+        expect(Array.from(await s.run(x)), `${backend} threads ${threads}`).toEqual(Array.from(outs[1]));
+        s.release();
+      }
+      // The same real ranges on a 16x finer grid: the logits stay close to the uint8 model's.
+      const s8 = await Session.create(bytes);
+      const y8 = await s8.run(x);
+      s8.release();
+      const range = Math.max(...Array.from(y8, Math.abs));
+      expect(Math.max(...Array.from(outs[1], (v, i) => Math.abs(v - y8[i])))).toBeLessThan(0.25 * range);
+    });
+  }
 });
 
 describe('Winograd memory budget', () => {
