@@ -36,9 +36,11 @@ export async function inspectCommand(path: string, o: { json?: boolean }): Promi
   if (m.preprocess) console.log(`preprocess: ${JSON.stringify(m.preprocess)}`);
   if (m.labels) console.log(`labels: ${m.labels.length} (${m.labels.slice(0, 3).join(', ')}, …)`);
   if (m.meta) console.log(`meta: ${JSON.stringify(m.meta)}`);
+  const wide = m.tensors.filter((x) => x.dtype === 'uint12').length;
+  if (wide > 0) console.log(`activations: ${wide} of ${m.tensors.length} tensors uint12 (12 bits in 16-bit lanes), the rest uint8/f32`);
   const t = (i: number) => {
     const x = m.tensors[i];
-    return `${x.name} [${x.shape}] ${x.dtype === 'uint8' ? `u8 s=${x.scale.toExponential(3)} z=${x.zeroPoint}` : 'f32'}`;
+    return `${x.name} [${x.shape}] ${x.dtype === 'float32' ? 'f32' : `${x.dtype === 'uint12' ? 'u12' : 'u8'} s=${x.scale.toExponential(3)} z=${x.zeroPoint}`}`;
   };
   for (const op of m.ops) {
     switch (op.op) {

@@ -3,7 +3,7 @@
 import { EdgeqError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { ALIGN, FIXED_SIZE, FORMAT_VERSION, MAGIC, SECTION_ENTRY_SIZE } from './writer.js';
-import type { Activation, QModel, QOp, QTensor } from './qmodel.js';
+import { elementBytes, quantMax, type Activation, type QModel, type QOp, type QTensor, type QuantDtype } from './qmodel.js';
 
 export interface ReadOptions {
   /** Named in error messages. */
@@ -13,9 +13,10 @@ export interface ReadOptions {
 }
 
 const MAX_TENSOR_BYTES = 2 ** 31;
+const isQuantized = (dtype: QTensor['dtype']): dtype is QuantDtype => dtype === 'uint8' || dtype === 'uint12';
 /**
  * Hostile-file limits (the kernels take i32 arguments and compute in f32): every dim and window
- * parameter at most 2^24, so sums like H + pads + kernel stay in int32; uint8 scales in
+ * parameter at most 2^24, so sums like H + pads + kernel stay in int32; quantized scales in
  * [2^-40, 2^40] and |LeakyRelu alpha| <= 2^16, so no requantization multiplier or float output
  * overflows f32. Real models sit far inside (scales ~1e-4..1e1).
  */
@@ -111,12 +112,13 @@ export function validateModel(model: QModel, where = ''): void {
       fail(`${what}: shape ${JSON.stringify(t.shape)} must be 4 integers in 1..2^24 [N,H,W,C]`);
     }
     const elems = t.shape.reduce((a, b) => a * b, 1);
-    if (t.dtype !== 'uint8' && t.dtype !== 'float32') fail(`${what}: dtype ${JSON.stringify(t.dtype)} is not uint8 or float32`);
-    if (elems * (t.dtype === 'float32' ? 4 : 1) >= MAX_TENSOR_BYTES) fail(`${what}: shape ${JSON.stringify(t.shape)} needs 2^31 bytes or more`);
-    if (t.dtype === 'uint8') {
+    if (t.dtype !== 'uint8' && t.dtype !== 'uint12' && t.dtype !== 'float32') fail(`${what}: dtype ${JSON.stringify(t.dtype)} is not uint8, uint12 or float32`);
+    if (elems * elementBytes(t.dtype) >= MAX_TENSOR_BYTES) fail(`${what}: shape ${JSON.stringify(t.shape)} needs 2^31 bytes or more`);
+    if (isQuantized(t.dtype)) {
       if (typeof t.scale !== 'number' || !Number.isFinite(t.scale) || t.scale <= 0) fail(`${what}: scale ${t.scale} must be finite and positive`);
       if (t.scale < MIN_SCALE || t.scale > MAX_SCALE) fail(`${what}: scale ${t.scale} is outside [2^-40, 2^40]`);
-      if (!isInt(t.zeroPoint) || t.zeroPoint > 255) fail(`${what}: zero point ${t.zeroPoint} must be an integer in 0..255`);
+      const qmax = quantMax(t.dtype);
+      if (!isInt(t.zeroPoint) || t.zeroPoint > qmax) fail(`${what}: zero point ${t.zeroPoint} must be an integer in 0..${qmax} for ${t.dtype}`);
     }
   });
 
@@ -175,7 +177,11 @@ export function validateModel(model: QModel, where = ''): void {
         const [pt, pl, pb, pr] = quad(op.pads, `${what} pads`);
         if (!isInt(op.group, 1) || !isInt(op.inChannels, 1) || !isInt(op.outChannels, 1)) fail(`${what}: group/inChannels/outChannels must be positive integers`);
         if (op.inChannels % op.group !== 0 || op.outChannels % op.group !== 0) fail(`${what}: channels ${op.inChannels}->${op.outChannels} not divisible by group ${op.group}`);
-        if (x.dtype !== 'uint8') fail(`${what}: input must be uint8`);
+        if (!isQuantized(x.dtype)) fail(`${what}: input tensor ${op.input} (${x.name}) must be uint8 or uint12, not ${x.dtype}`);
+        // The im2col path gathers uint8 patches; a 12-bit input needs the per-tap layout.
+        if (typeof op.packing === 'string' && op.packing.endsWith('-im2col') && x.dtype !== 'uint8') {
+          fail(`${what}: packing ${op.packing} needs a uint8 input, but tensor ${op.input} (${x.name}) is ${x.dtype}`);
+        }
         if (x.shape[3] !== op.inChannels) fail(`${what}: input has ${x.shape[3]} channels, op expects ${op.inChannels}`);
         const oh = outDim(x.shape[1], kh, sh, dh, pt, pb);
         const ow = outDim(x.shape[2], kw, sw, dw, pl, pr);
@@ -188,7 +194,7 @@ export function validateModel(model: QModel, where = ''): void {
         if (op.residual !== undefined) {
           const r = read(op.residual, `${what} residual`);
           if (!r.shape.every((d, k) => d === y.shape[k])) fail(`${what}: residual shape ${JSON.stringify(r.shape)} must equal the output shape ${JSON.stringify(y.shape)}`);
-          if (r.dtype !== 'uint8' || y.dtype !== 'uint8') fail(`${what}: a fused residual needs uint8 residual and output tensors`);
+          if (!isQuantized(r.dtype) || !isQuantized(y.dtype)) fail(`${what}: a fused residual needs uint8/uint12 residual and output tensors (residual ${r.dtype}, output ${y.dtype})`);
         }
         break;
       }
@@ -198,7 +204,7 @@ export function validateModel(model: QModel, where = ''): void {
         const y = write(op.output, `${what} output`);
         const same = (p: QTensor, q: QTensor) => p.shape.every((d, k) => d === q.shape[k]);
         if (!same(a, b) || !same(a, y)) fail(`${what}: shapes ${JSON.stringify(a.shape)} + ${JSON.stringify(b.shape)} -> ${JSON.stringify(y.shape)} must all be equal`);
-        if (a.dtype !== 'uint8' || b.dtype !== 'uint8' || y.dtype !== 'uint8') fail(`${what}: add works on uint8 tensors`);
+        if (![a, b, y].every((t) => isQuantized(t.dtype))) fail(`${what}: add works on uint8/uint12 tensors (${a.dtype} + ${b.dtype} -> ${y.dtype})`);
         activation(op.activation, what);
         break;
       }
@@ -211,7 +217,7 @@ export function validateModel(model: QModel, where = ''): void {
         if (pt >= kh || pb >= kh || pl >= kw || pr >= kw) fail(`${what}: pads ${JSON.stringify(op.pads)} must be smaller than the kernel`);
         const oh = outDim(x.shape[1], kh, sh, 1, pt, pb);
         const ow = outDim(x.shape[2], kw, sw, 1, pl, pr);
-        if (x.dtype !== 'uint8' || y.dtype !== 'uint8') fail(`${what}: max pool works on uint8 tensors`);
+        if (!isQuantized(x.dtype) || y.dtype !== x.dtype) fail(`${what}: max pool needs uint8 or uint12 input and output of the same dtype (${x.dtype} -> ${y.dtype})`);
         if (y.shape[1] !== oh || y.shape[2] !== ow || y.shape[3] !== x.shape[3] || y.shape[0] !== x.shape[0]) {
           fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},${oh},${ow},${x.shape[3]}]`);
         }
@@ -224,7 +230,8 @@ export function validateModel(model: QModel, where = ''): void {
         if (y.shape[1] !== 1 || y.shape[2] !== 1 || y.shape[3] !== x.shape[3] || y.shape[0] !== x.shape[0]) {
           fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},1,1,${x.shape[3]}]`);
         }
-        if (x.dtype !== y.dtype) fail(`${what}: input and output dtypes must match (${x.dtype} vs ${y.dtype})`);
+        // Quantized -> quantized (uint8/uint12 in any mix, requantized) or float32 -> float32.
+        if (isQuantized(x.dtype) !== isQuantized(y.dtype)) fail(`${what}: input and output must both be quantized or both float32 (${x.dtype} -> ${y.dtype})`);
         break;
       }
       default:

@@ -36,6 +36,21 @@ function tinyModel(): QModel {
   };
 }
 
+/**
+ * The tiny model with 12-bit activations where they are allowed: conv1's output and the pool
+ * (uint12, stored as uint16), a uint12 add and a quantized global average pool.
+ */
+function tinyModel12(): QModel {
+  const m = tinyModel();
+  m.tensors[1] = { ...m.tensors[1], dtype: 'uint12', scale: 0.003, zeroPoint: 4000 };
+  m.tensors[2] = { ...m.tensors[2], dtype: 'uint12', scale: 0.003, zeroPoint: 4000 };
+  m.tensors.push({ name: 'sum', shape: [1, 2, 2, 16], dtype: 'uint12', scale: 0.004, zeroPoint: 0 });
+  m.tensors.push({ name: 'pooled', shape: [1, 1, 1, 16], dtype: 'uint8', scale: 0.05, zeroPoint: 3 });
+  m.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'relu' } });
+  m.ops.push({ op: 'gap', name: 'gap2', input: 5, output: 6 });
+  return m;
+}
+
 function expectBad(bytes: Uint8Array, ...fragments: string[]): void {
   let err: unknown;
   try { readEdgeq(bytes, { fileName: 'm.edgeq' }); } catch (e) { err = e; }
@@ -62,6 +77,50 @@ describe('.edgeq format', () => {
     expect(back.labels).toEqual(m.labels);
     expect((back.ops[0] as any).weightScales).toEqual(Array.from(m.ops[0].op === 'conv' ? m.ops[0].weightScales! : []));
     expect(writeEdgeq(back)).toEqual(bytes); // re-writing what was read gives the same bytes
+  });
+
+  it('round-trips uint12 tensors and the ops that read and write them', () => {
+    const m = tinyModel12();
+    const bytes = writeEdgeq(m);
+    const back = readEdgeq(bytes);
+    expect(back.tensors).toEqual(m.tensors);
+    expect(back.ops).toEqual(JSON.parse(JSON.stringify(m.ops, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v))));
+    expect(writeEdgeq(back)).toEqual(bytes);
+  });
+
+  it('rejects uint12 where the kernels cannot take it, naming the op or tensor', () => {
+    const m = tinyModel12();
+    expectBad(withHeader(m, (h) => { h.tensors[1].zeroPoint = 4096; }), 'tensor 1', 'zero point 4096', '0..4095');
+    expectBad(withHeader(m, (h) => { h.tensors[1].zeroPoint = 1.5; }), 'tensor 1', 'zero point');
+    expectBad(withHeader(m, (h) => { h.tensors[1].dtype = 'uint16'; }), 'tensor 1', 'dtype "uint16"');
+    expectBad(withHeader(m, (h) => { h.tensors[1].dtype = ['uint12']; }), 'tensor 1', 'dtype');
+    // A uint8 zero point above 255 is still rejected.
+    expectBad(withHeader(tinyModel(), (h) => { h.tensors[1].zeroPoint = 256; }), 'tensor 1', '0..255');
+    // uint12 elements take two bytes in the size limit: 2^30 elements is too many.
+    expectBad(withHeader(m, (h) => { h.tensors[1].shape = [1, 32768, 32768, 1]; }), 'tensor 1', '2^31');
+    expect(() => readEdgeq(withHeader(tinyModel(), (h) => { h.tensors[1].shape = [1, 4, 4, 16]; }))).not.toThrow();
+    // The model input stays uint8.
+    expectBad(withHeader(m, (h) => { h.tensors[0].dtype = 'uint12'; }), 'input', 'must be uint8');
+    // im2col packing gathers uint8 patches.
+    expectBad(withHeader(m, (h) => { h.ops[2].packing = 'qu8-gemm-2x4c8-im2col'; }), 'op 2 ("head", "conv")', 'needs a uint8 input', 'uint12');
+    expect(() => readEdgeq(withHeader(m, (h) => { h.ops[0].packing = 'qu8-gemm-2x4c8-im2col'; }))).not.toThrow();
+    // Max pool keeps its input's dtype and parameters.
+    expectBad(withHeader(m, (h) => { h.tensors[2].dtype = 'uint8'; h.tensors[2].zeroPoint = 0; }), 'op 1 ("pool", "maxpool")', 'same dtype');
+    expectBad(withHeader(m, (h) => { h.tensors[2].zeroPoint = 3999; }), 'op 1 ("pool", "maxpool")', 'scale and zero point');
+    // Global average pool: quantized -> quantized (any mix) or float -> float.
+    expectBad(withHeader(m, (h) => { h.tensors[6].dtype = 'float32'; }), 'op 5 ("gap2", "gap")', 'both be quantized or both float32');
+    // Add: any mix of uint8/uint12, never float.
+    expect(() => readEdgeq(withHeader(m, (h) => { h.tensors[5].dtype = 'uint8'; h.tensors[5].zeroPoint = 0; }))).not.toThrow();
+    expectBad(withHeader(m, (h) => { h.tensors[5].dtype = 'float32'; h.ops[5].op = 'add'; h.ops[5].a = 5; h.ops[5].b = 5; h.ops.pop(); h.ops.pop();
+      h.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'none' } }); }), 'op 4 ("add", "add")', 'uint8/uint12');
+    // A fused residual: uint8/uint12 residual and a quantized output.
+    const fused = (edit: (h: any) => void) => withHeader(m, (h) => {
+      h.tensors.push({ name: 'c3', shape: [1, 2, 2, 16], dtype: 'uint12', scale: 0.01, zeroPoint: 0 });
+      h.ops.push({ ...h.ops[2], name: 'res', input: 2, output: 7, outChannels: 16, weights: 1, residual: 5 });
+      edit(h);
+    });
+    expect(() => readEdgeq(fused(() => {}))).not.toThrow();
+    expectBad(fused((h) => { h.tensors[7].dtype = 'float32'; }), 'op 6 ("res", "conv")', 'fused residual');
   });
 
   it('aligns every section to 64 bytes', () => {
