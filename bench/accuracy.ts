@@ -1,6 +1,7 @@
 // Accuracy of the quantizer's calibration methods on the real models in ../shared, measured with
 // onnxruntime-web running the fp32 source and the QDQ export (same inputs, same images).
 //   node dist/bench/accuracy.js [--methods minmax,percentile,mse,entropy] [--eval N] [--models darknet,trunk] [--json out.json]
+//       [--variants plain,bc,fuse+bc] [--activations 8,12,auto]
 // Calibration: 100 images chosen by seed 0 from ../shared/data/imagenet-sample; measurement: the other 650.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,6 +9,8 @@ import { folderInputs, syntheticInputs } from '../src/cli/inputs.js';
 import { IMAGENET, UNIT } from '../src/image/spec.js';
 import { ReferenceSession } from '../src/reference/ort-runner.js';
 import { calibrateModel, quantizeCalibrated } from '../tools/quantize/index.js';
+import { parseActivationMode } from '../tools/quantize/activation-bits.js';
+import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from '../tools/quantize/auto-bits.js';
 import { exportQdq } from '../tools/quantize/export-qdq.js';
 import { getEmbeddedModel } from '../src/synth/cache-node.js';
 import type { CalibrationMethod } from '../tools/quantize/histogram.js';
@@ -28,8 +31,11 @@ const evalLimit = Number(opt('eval', '650'));
 const models = opt('models', 'darknet,trunk').split(',');
 const calibCount = Number(opt('calib-count', '100'));
 const percentile = Number(opt('percentile', '99.99'));
-// Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc.
+// Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc;
+// cle (cross-layer equalization, weight ranges) or cle-act (activation ranges) combine with them: cle+fuse+bc.
 const variants = opt('variants', 'plain').split(',');
+// Activation bits (8, 12, auto), each measured through the QDQ export (12-bit tensors as uint16 Q/DQ on the 12-bit grid).
+const activationModes = opt('activations', '8').split(',').map(parseActivationMode);
 
 const imageDir = join(shared, 'data', 'imagenet-sample');
 // The split depends only on the folder, the count and the seed, so it is the same for every spec.
@@ -65,16 +71,30 @@ for (const which of models) {
     console.log(`  fp32: top-1 ${top1}/${ref.length}, top-5 ${top5}/${ref.length}`);
   }
 
-  const tc = performance.now();
-  const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length });
-  const calibSecs = (performance.now() - tc) / 1000;
-  console.log(`  calibration (histograms of ${calibrated.histograms.size} tensors): ${calibSecs.toFixed(1)} s`);
-  for (const method of methods) for (const variant of variants) {
+  // One calibration per equalization setting, made when a variant first needs it.
+  const calibrations = new Map<string, { calibrated: Awaited<ReturnType<typeof calibrateModel>>; secs: number }>();
+  const calibration = async (equalize: false | 'weights' | 'activations') => {
+    const key = String(equalize);
+    if (!calibrations.has(key)) {
+      const tc = performance.now();
+      const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length, equalize });
+      const secs = (performance.now() - tc) / 1000;
+      console.log(`  calibration${equalize ? ` (equalized: ${equalize})` : ''} (histograms of ${calibrated.histograms.size} tensors): ${secs.toFixed(1)} s`);
+      calibrations.set(key, { calibrated, secs });
+    }
+    return calibrations.get(key)!;
+  };
+  for (const method of methods) for (const variant of variants) for (const activations of activationModes) {
+    const parts = variant.split('+');
+    const { calibrated, secs: calibSecs } = await calibration(parts.includes('cle') ? 'weights' : parts.includes('cle-act') ? 'activations' : false);
     const tq = performance.now();
     const fuse = variant.includes('fuse'), bc = variant.includes('bc');
+    // 'auto': the sensitivity analysis runs on the first calibration images (auto-bits.ts).
+    const wideTensors = activations !== 'auto' ? undefined
+      : (await chooseWideTensors(bytes, calibrated, { inputs: calibInputs.slice(0, AUTO_SENSITIVITY_INPUTS), method, percentile, fuseResidual: fuse })).wide;
     const q = quantizeCalibrated(bytes, calibrated, {
       calibrationCount: calibInputs.length, method, percentile, preprocess: spec, fuseResidual: fuse,
-      biasCorrection: bc,
+      biasCorrection: bc, activations, wideTensors,
     });
     const secs = calibSecs + (performance.now() - tq) / 1000;
     const s = await ReferenceSession.create(fuse ? exportQdq(q.graph, q, { fused: true }) : q.qdq);
@@ -93,7 +113,8 @@ for (const which of models) {
       }
     }
     await s.release();
-    const row: Row = { model: which, method: variant === 'plain' ? method : `${method}+${variant}`, sqnrDb: +sqnr.db.toFixed(2), meanCosine: +(cos / evalInputs.length).toFixed(5), fp32Agreement: `${agree}/${evalInputs.length}`, quantizeSeconds: +secs.toFixed(1) };
+    const wide = q.model.tensors.filter((t) => t.dtype === 'uint12').length;
+    const row: Row = { model: which, method: variant === 'plain' ? method : `${method}+${variant}`, activations: `${activations} (${wide} x 12-bit)`, sqnrDb: +sqnr.db.toFixed(2), meanCosine: +(cos / evalInputs.length).toFixed(5), fp32Agreement: `${agree}/${evalInputs.length}`, quantizeSeconds: +secs.toFixed(1) };
     if (isDarknet) Object.assign(row, { top1: `${top1}/${evalInputs.length}`, top5: `${top5}/${evalInputs.length}`, ties });
     rows.push(row);
     console.log(`  ${method}: ${JSON.stringify(row)}`);

@@ -6,6 +6,7 @@ import { PRESETS, type PreprocessSpec } from '../image/spec.js';
 import { quantizeModel, DEFAULT_METHOD } from '../../tools/quantize/index.js';
 import { buildReport, formatReport, formatSensitivity, sensitivityReport } from '../../tools/quantize/report.js';
 import type { CalibrationMethod } from '../../tools/quantize/histogram.js';
+import { parseActivationMode } from '../../tools/quantize/activation-bits.js';
 import { readInput } from './index.js';
 import { folderInputs, syntheticInputs, readLabelsFile } from './inputs.js';
 
@@ -26,6 +27,10 @@ export interface QuantizeCliOptions {
   labels?: string;
   biasCorrection: boolean;
   fuseResidual: boolean;
+  /** Cross-layer equalization method (--equalize [method]). */
+  equalize?: 'weights' | 'activations';
+  /** '8', '12' or 'auto' (commander passes the string). */
+  activations?: string;
   report?: string | boolean;
   reportCount: number;
   sensitivity?: boolean;
@@ -46,6 +51,7 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const bytes = readInput(modelPath, 'model');
   const spec = specFromOptions(o);
   const method = o.method ?? DEFAULT_METHOD;
+  const activations = parseActivationMode(o.activations ?? 8);
   let calib: { count: number; inputs: Iterable<Float32Array> };
   let held: () => Iterable<Float32Array>;
   if (o.calib) {
@@ -66,17 +72,24 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const result = await quantizeModel(bytes, {
     calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
     preprocess: spec, labels, threads: o.threads, onProgress: (p) => bar.update(p.done),
-    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection,
+    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false,
   });
   bar.stop();
   writeFileSync(o.output, result.edgeq);
   if (o.qdq) writeFileSync(o.qdq, result.qdq);
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`quantized ${modelPath}: ${result.model.ops.length} int8 ops, method ${method}, ${calib.count} calibration images, ${secs} s`);
+  if (activations !== 8) {
+    const quantized = result.model.tensors.filter((t) => t.dtype !== 'float32');
+    const wide = quantized.filter((t) => t.dtype === 'uint12');
+    console.log(`activations ${activations}: ${wide.length} of ${quantized.length} quantized tensors have 12 bits${wide.length > 0 && wide.length < quantized.length ? ` (${wide.map((t) => t.name).join(', ')})` : ''}`
+      + `${result.narrowed.length > 0 ? `; kept at 8 bits so no int32 accumulator can overflow: ${result.narrowed.join(', ')}` : ''}`);
+  }
   console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)${o.qdq ? ` and ${o.qdq} (${(result.qdq.length / 1e6).toFixed(2)} MB)` : ''}`);
 
   if (o.report) {
-    const report = await buildReport(bytes, result.qdq, result.graph, result.model, held(), { threads: o.threads });
+    // Per-layer SQNR against the fp32 model calibration ran (equalized tensors differ from the source's).
+    const report = await buildReport(result.floatOnnx, result.qdq, result.graph, result, held(), { threads: o.threads });
     console.log(formatReport(report));
     let sensitivity;
     if (o.sensitivity) {

@@ -28,7 +28,7 @@ describe.skipIf(!HAS_SHARED)('darknet-tiny', () => {
   });
 
   it('the QDQ export runs in onnxruntime-web close to fp32', async () => {
-    const r = await buildReport(bytes, q.qdq, q.graph, q.model, held.map((i) => preprocess(readImage(i.path), UNIT)));
+    const r = await buildReport(bytes, q.qdq, q.graph, q, held.map((i) => preprocess(readImage(i.path), UNIT)));
     console.log(formatReport(r));
     expect(r.model.meanCosine).toBeGreaterThan(0.98);
   });

@@ -1,5 +1,6 @@
 // Writes the prepared float graph (BatchNorm folded, activations fused) back to fp32 ONNX, so tests
-// can prove that preparation preserves the model's outputs and a user can bisect numeric drift.
+// can prove that preparation preserves the model's outputs and a user can bisect numeric drift, and
+// so calibration can run an equalized graph (cle.ts).
 import type { FloatGraph } from './prepare.js';
 import type { Activation } from '../../src/format/qmodel.js';
 import { activation, convNodes, floatWeights } from './export-qdq.js';
@@ -33,11 +34,22 @@ export function exportFolded(g: FloatGraph): Uint8Array {
         break;
     }
   }
-  let out = g.output;
+  // The output keeps its ONNX name and shape ([N, C] after a flatten), as in the QDQ export, so the
+  // folded model can stand in for the source (calibration of an equalized graph, reports).
+  let last = g.output;
   if (g.outputShape.length === 2) {
-    nodes.push(makeNode('Flatten', [out], [`${g.outputName}/folded`], { axis: attr.int(1) }, 'output/Flatten'));
-    out = `${g.outputName}/folded`;
+    if (last === g.outputName) {
+      for (const n of nodes) {
+        n.inputs = n.inputs.map((t) => (t === last ? `${last}/nchw` : t));
+        n.outputs = n.outputs.map((t) => (t === last ? `${last}/nchw` : t));
+      }
+      last = `${last}/nchw`;
+    }
+    nodes.push(makeNode('Flatten', [last], [g.outputName], { axis: attr.int(1) }, 'output/Flatten'));
+  } else if (last !== g.outputName) {
+    nodes.push(makeNode('Identity', [last], [g.outputName], {}, 'output/Identity'));
   }
+  const out = g.outputName;
   return writeOnnx(makeModel(makeGraph({
     name: 'edgeq-folded', nodes, initializers: inits,
     inputs: [makeValueInfo(g.input.name, 'float32', [...g.input.nchw])],

@@ -7,8 +7,12 @@
 //   x(uint8 via DQ) -> Conv(DQ(W int8, axis 0), DQ(b int32)) [-> LeakyRelu] -> Q -> DQ -> ...
 // A fused ReLU needs no node: its output zero point is 0, so QuantizeLinear's saturation is the ReLU.
 // Float32 tensors (the classifier head) have no Q/DQ pair after them.
+// A uint12 tensor is Clip(scale*(0-zp), scale*(4095-zp)) -> QuantizeLinear to uint16 -> DequantizeLinear,
+// so onnxruntime-web computes exactly the 12-bit grid (QuantizeLinear alone would saturate at 65535).
+// uint16 Q/DQ needs opset 21 (onnxruntime-web 1.30 also runs com.microsoft's, but the standard ops are
+// portable); a model with only 8-bit tensors keeps opset 13, so its export is unchanged.
 import type { FConv, FloatGraph } from './prepare.js';
-import type { Activation } from '../../src/format/qmodel.js';
+import { quantMax, type Activation } from '../../src/format/qmodel.js';
 import type { QuantizedConvWeights, QuantizeResult, TensorParams } from './quantize.js';
 import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
@@ -16,6 +20,8 @@ import { makeTensor } from '../../src/onnx/tensor.js';
 import { writeOnnx } from '../../src/onnx/writer.js';
 
 export const QDQ_OPSET = 13;
+/** The opset of an export with 12-bit tensors: the first whose QuantizeLinear takes uint16. */
+export const QDQ_OPSET_WIDE = 21;
 
 export interface QdqExportOptions {
   /**
@@ -29,6 +35,11 @@ export interface QdqExportOptions {
    * sensitivity report uses it to show where the error comes from.
    */
   only?: string;
+  /**
+   * Quantize only this tensor (a Q/DQ pair after it, with its parameters); every weight and every
+   * other tensor stays fp32. The 'auto' activation-bits analysis (auto-bits.ts) uses it.
+   */
+  onlyTensor?: string;
 }
 
 export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOptions = {}): Uint8Array {
@@ -36,19 +47,31 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   const inits: TensorValue[] = [];
   const tensorOf = q.tensorParams;
 
+  let wide = false; // any uint12 Q/DQ pair: opset 21
   /** A Q -> DQ pair with `t`'s parameters from float tensor `raw` to `out`, named after `name`. */
   const qdqPair = (raw: string, name: string, out: string, t: TensorParams) => {
     inits.push(makeTensor(`${name}/scale`, 'float32', [], [t.scale]));
-    inits.push(makeTensor(`${name}/zero_point`, 'uint8', [], [t.zeroPoint]));
+    inits.push(makeTensor(`${name}/zero_point`, t.dtype === 'uint12' ? 'uint16' : 'uint8', [], [t.zeroPoint]));
+    if (t.dtype === 'uint12') {
+      wide = true;
+      // The 12-bit grid's ends in real units (float32, as ORT computes them).
+      inits.push(makeTensor(`${name}/min`, 'float32', [], [Math.fround(t.scale * (0 - t.zeroPoint))]));
+      inits.push(makeTensor(`${name}/max`, 'float32', [], [Math.fround(t.scale * (quantMax('uint12') - t.zeroPoint))]));
+      nodes.push(makeNode('Clip', [raw, `${name}/min`, `${name}/max`], [`${name}/clip`], {}, `${name}/Clip`));
+      raw = `${name}/clip`;
+    }
     nodes.push(makeNode('QuantizeLinear', [raw, `${name}/scale`, `${name}/zero_point`], [`${name}/q`], {}, `${name}/QuantizeLinear`));
     nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [out], {}, `${name}/DequantizeLinear`));
   };
   const onlyOutput = options.only === undefined ? undefined : g.ops.find((o) => o.name === options.only)?.output;
+  /** Whether tensor `name` gets its Q/DQ pair in this export. */
+  const quantized = (name: string) => (options.onlyTensor !== undefined ? name === options.onlyTensor
+    : options.only === undefined || onlyOutput === name);
 
   /** Adds Q -> DQ after a float tensor `raw`, naming the DQ output `name` (the ONNX tensor's own name). */
   const qdq = (raw: string, name: string) => {
     const t = tensorOf.get(name)!;
-    if (t.dtype === 'float32' || (options.only !== undefined && onlyOutput !== name)) {
+    if (t.dtype === 'float32' || !quantized(name)) {
       if (raw !== name) nodes.push(makeNode('Identity', [raw], [name], {}, `${name}/identity`));
       return;
     }
@@ -64,7 +87,7 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
     qdqPair(name, n, n, t);
     return n;
   };
-  const floatOnly = (op: { name: string }) => options.only !== undefined && options.only !== op.name;
+  const floatOnly = (op: { name: string }) => options.onlyTensor !== undefined || (options.only !== undefined && options.only !== op.name);
 
   const inputRaw = `${g.input.name}/float`;
   qdq(inputRaw, g.input.name);
@@ -124,7 +147,7 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   rename(graph.nodes, g.input.name, `${g.input.name}/dq`);
   rename(graph.nodes, inputRaw, g.input.name);
   graph.inputs[0].name = g.input.name;
-  return writeOnnx(makeModel(graph, { opset: QDQ_OPSET, producerName: 'edgeq-quantize', docString: 'QDQ export of an edgeq model' }));
+  return writeOnnx(makeModel(graph, { opset: wide ? QDQ_OPSET_WIDE : QDQ_OPSET, producerName: 'edgeq-quantize', docString: 'QDQ export of an edgeq model' }));
 }
 
 /** The folded fp32 weights and bias as `<op>/W` and `<op>/B`. */

@@ -2,6 +2,7 @@
 //   fp32 ONNX --prepare--> FloatGraph --calibrate--> ranges --quantize--> QModel --write--> .edgeq
 //                                                                        \--export--> QDQ ONNX
 import { createHash } from 'node:crypto';
+import { EdgeqError } from '../../src/errors.js';
 import { readOnnx } from '../../src/onnx/reader.js';
 import { writeEdgeq } from '../../src/format/writer.js';
 import type { QModel } from '../../src/format/qmodel.js';
@@ -11,6 +12,10 @@ import { collectHistograms, chooseRanges, type CalibrationProgress } from './cal
 import type { ActivationHistogram, CalibrationMethod, Range } from './histogram.js';
 import { buildQModel, type QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
+import { levelsOf, type ActivationMode } from './activation-bits.js';
+import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from './auto-bits.js';
+import { exportFolded } from './export-folded.js';
+import { channelRanges, equalizablePairs, equalizeGraph, type EqualizeMethod } from './cle.js';
 
 export const QUANTIZER_VERSION = '0.1.0';
 /** The default calibration method: the one that measured best on the real models (README table). */
@@ -32,6 +37,35 @@ export interface QuantizeModelOptions {
   fuseResidual?: boolean;
   /** Remove the mean error that rounded weights add to each channel (from calibration statistics). Default true. */
   biasCorrection?: boolean;
+  /**
+   * Activation bits (activation-bits.ts): 8 (uint8), 12 (uint12 for every quantized tensor but the
+   * input; fails naming the layer if a conv's int32 accumulator could overflow) or 'auto' (12 bits
+   * where a sensitivity analysis says they pay, auto-bits.ts). Default 8.
+   */
+  activations?: ActivationMode;
+  /** 'auto': the tensors to give 12 bits, if already chosen (chooseWideTensors); quantizeModel chooses them itself. */
+  wideTensors?: ReadonlySet<string>;
+  /** quantizeModel with 'auto': inputs of the sensitivity analysis (default: the first 8 calibration inputs). */
+  sensitivityInputs?: Float32Array[];
+  /**
+   * Cross-layer equalization (cle.ts) before calibration: true or 'weights' = the paper's weight-range
+   * balance (data-free), 'activations' = balance the calibrated per-channel activation ranges (one
+   * extra pass over the calibration images, which are then held in memory). Default false.
+   */
+  equalize?: boolean | EqualizeMethod;
+}
+
+/** What calibration produced: the graph it ran (equalized when asked) and its statistics. */
+export interface CalibratedModel {
+  graph: FloatGraph;
+  histograms: Map<string, ActivationHistogram>;
+  /**
+   * The fp32 ONNX model calibration ran: the folded, equalized graph when equalization is on (its
+   * intermediate tensors differ from the source's by a per-channel scale), else absent (the source).
+   * Per-layer comparisons against fp32 (the report) must use it.
+   */
+  floatOnnx?: Uint8Array;
+  equalized?: EqualizeMethod;
 }
 
 export interface QuantizeModelResult extends QuantizeResult {
@@ -41,29 +75,56 @@ export interface QuantizeModelResult extends QuantizeResult {
   edgeq: Uint8Array;
   /** The QDQ ONNX model with the same integers. */
   qdq: Uint8Array;
+  /** The fp32 model whose intermediate tensors the int8 ones approximate (the source, or its equalized folded form). */
+  floatOnnx: Uint8Array;
 }
 
 /** Graph preparation and calibration: the part of quantization that runs the fp32 model. */
 export async function calibrateModel(
   onnxBytes: Uint8Array,
-  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress'>,
-): Promise<{ graph: FloatGraph; histograms: Map<string, ActivationHistogram> }> {
-  const graph = prepareGraph(readOnnx(onnxBytes));
-  const histograms = await collectHistograms(onnxBytes, graph, options.calibration, {
+  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize'>,
+): Promise<CalibratedModel> {
+  const prepared = prepareGraph(readOnnx(onnxBytes));
+  const method: EqualizeMethod | undefined = options.equalize === true ? 'weights' : options.equalize || undefined;
+  if (!method) {
+    const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
+      count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress,
+    });
+    return { graph: prepared, histograms };
+  }
+  let calibration = options.calibration;
+  let ranges: Map<string, Float64Array> | undefined;
+  if (method === 'activations') {
+    const inputs: Float32Array[] = [];
+    for await (const x of options.calibration) inputs.push(x);
+    calibration = inputs;
+    const convOut = new Map(prepared.ops.map((op) => [op.name, op.output]));
+    const tensors = equalizablePairs(prepared).map((p) => convOut.get(p.conv1)!);
+    ranges = await channelRanges(onnxBytes, prepared, tensors, inputs, { threads: options.threads });
+  }
+  const { graph } = equalizeGraph(prepared, { method, channelRanges: ranges });
+  // Calibration must see the equalized tensors: it runs the folded graph written back to ONNX.
+  const floatOnnx = exportFolded(graph);
+  const histograms = await collectHistograms(floatOnnx, graph, calibration, {
     count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress,
   });
-  return { graph, histograms };
+  return { graph, histograms, floatOnnx, equalized: method };
 }
 
 /** Ranges, integer weights, packing and both output files from collected statistics. */
 export function quantizeCalibrated(
   onnxBytes: Uint8Array,
-  calibrated: { graph: FloatGraph; histograms: Map<string, ActivationHistogram> },
+  calibrated: CalibratedModel,
   options: Omit<QuantizeModelOptions, 'calibration' | 'onProgress'>,
 ): QuantizeModelResult {
   const { graph } = calibrated;
   const method = options.method ?? DEFAULT_METHOD;
   const ranges = chooseRanges(calibrated.histograms, { method, percentile: options.percentile });
+  const activations = options.activations ?? 8;
+  if (activations === 'auto' && !options.wideTensors) {
+    throw new EdgeqError('BAD_OPTION', "activations 'auto' needs the tensors chosen by chooseWideTensors() (quantizeModel runs it)");
+  }
+  const wideRanges = activations === 8 ? undefined : chooseRanges(calibrated.histograms, { method, percentile: options.percentile, levels: levelsOf(12) });
   const biasCorrection = options.biasCorrection ?? true;
   let channelMeans: Map<string, Float64Array> | undefined;
   if (biasCorrection) {
@@ -71,7 +132,7 @@ export function quantizeCalibrated(
     for (const [name, h] of calibrated.histograms) if (h.channelMeans) channelMeans.set(name, h.channelMeans);
   }
   const result = buildQModel(graph, {
-    ranges, fuseResidual: options.fuseResidual ?? true, channelMeans,
+    ranges, wideRanges, activations, wideTensors: options.wideTensors, fuseResidual: options.fuseResidual ?? true, channelMeans,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
@@ -83,12 +144,29 @@ export function quantizeCalibrated(
     ...(method === 'percentile' ? { percentile: options.percentile ?? 99.99 } : {}),
     calibrationImages: options.calibrationCount,
     ...(biasCorrection ? { biasCorrection: 1 } : {}),
+    activations,
     ...(result.fusedConvs.size > 0 ? { fusedResidual: result.fusedConvs.size } : {}),
+    ...(calibrated.equalized ? { equalization: calibrated.equalized } : {}),
     ...options.meta,
   };
-  return { ...result, graph, ranges, edgeq: writeEdgeq(model), qdq: exportQdq(graph, result) };
+  return { ...result, graph, ranges, edgeq: writeEdgeq(model), qdq: exportQdq(graph, result), floatOnnx: calibrated.floatOnnx ?? onnxBytes };
 }
 
 export async function quantizeModel(onnxBytes: Uint8Array, options: QuantizeModelOptions): Promise<QuantizeModelResult> {
-  return quantizeCalibrated(onnxBytes, await calibrateModel(onnxBytes, options), options);
+  if (options.activations !== 'auto' || options.wideTensors) return quantizeCalibrated(onnxBytes, await calibrateModel(onnxBytes, options), options);
+  // 'auto' runs its sensitivity analysis on a few calibration inputs, kept as calibration reads them.
+  const kept: Float32Array[] = [];
+  const source = options.calibration;
+  async function* keep() {
+    for await (const x of source) {
+      if (kept.length < AUTO_SENSITIVITY_INPUTS) kept.push(x);
+      yield x;
+    }
+  }
+  const calibrated = await calibrateModel(onnxBytes, { ...options, calibration: keep() });
+  const { wide } = await chooseWideTensors(onnxBytes, calibrated, {
+    inputs: options.sensitivityInputs ?? kept, method: options.method ?? DEFAULT_METHOD, percentile: options.percentile,
+    fuseResidual: options.fuseResidual, threads: options.threads,
+  });
+  return quantizeCalibrated(onnxBytes, calibrated, { ...options, wideTensors: wide });
 }

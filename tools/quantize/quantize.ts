@@ -1,16 +1,19 @@
 // Quantization: from the prepared float graph and the calibrated ranges to a QModel (src/format/qmodel.ts).
-// Weights: int8 symmetric per output channel in [-127, 127]. Activations: uint8 asymmetric per tensor.
+// Weights: int8 symmetric per output channel in [-127, 127]. Activations: uint8 (or uint12 where
+// activation-bits.ts says so) asymmetric per tensor.
 // Bias: int32 in the accumulator's scale (inputScale * weightScale[c]). Requantization: one fp32
 // multiplier per channel, inputScale * weightScale[c] / outputScale (XNNPACK's fp32 scheme). The QDQ
 // export (export-qdq.ts) writes exactly these integers and scales.
 import { EdgeqError } from '../../src/errors.js';
-import type { QModel, QOp, QTensor } from '../../src/format/qmodel.js';
-import { packConv } from '../../src/kernels/packing.js';
+import { quantMax, type QModel, type QOp, type QTensor } from '../../src/format/qmodel.js';
+import { packConv, PACKING_GEMM } from '../../src/kernels/packing.js';
 import type { FAdd, FConv, FloatGraph } from './prepare.js';
 import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
 import { roundHalfEven } from '../../src/runtime/io.js';
 import { weightErrorMeans } from './bias-correction.js';
+import { BitsPlan, levelsOf, type ActivationMode } from './activation-bits.js';
+import { accumulatorBound, BIAS_BUDGET, fitsAccumulator, type AccumulatorBound } from './overflow.js';
 
 export interface QuantizedConvWeights {
   /** int8 weights, OHWI (the kernels' logical order). */
@@ -24,6 +27,9 @@ export interface QuantizedConvWeights {
 /**
  * Per-channel symmetric int8 weights; OIHW fp32 in, OHWI int8 out. With the input's per-channel
  * means, the bias also absorbs the mean error the rounded weights add (bias correction).
+ * A channel's scale is at least |bias| / (inputScale * BIAS_BUDGET): a dead channel (BatchNorm folded
+ * its weights to ~1e-13 but left a bias ~1e-7, as in torchvision's ResNet-50) would otherwise need an
+ * int32 bias beyond the accumulator's range, which wraps; only such degenerate channels change.
  */
 export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: ArrayLike<number>): QuantizedConvWeights {
   const { outChannels: O, kernel: [kh, kw] } = op;
@@ -35,7 +41,7 @@ export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: 
   for (let o = 0; o < O; o++) {
     let maxAbs = 0;
     for (let j = 0; j < per; j++) maxAbs = Math.max(maxAbs, Math.abs(op.weights[o * per + j]));
-    const s = Math.fround(maxAbs > 0 ? maxAbs / 127 : 1);
+    const s = Math.fround(Math.max(maxAbs > 0 ? maxAbs / 127 : 1, Math.abs(op.bias[o]) / (inputScale * BIAS_BUDGET)));
     scales[o] = s;
     for (let i = 0; i < I; i++) {
       for (let y = 0; y < kh; y++) {
@@ -58,7 +64,14 @@ export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: 
 
 
 export interface QuantizeOptions {
+  /** Ranges chosen for 256 levels (8-bit tensors). */
   ranges: Map<string, Range>;
+  /** Ranges chosen for 4096 levels (12-bit tensors); needed unless `activations` is 8. */
+  wideRanges?: Map<string, Range>;
+  /** Activation bits (activation-bits.ts): 8, 12, or 'auto' (12 bits for `wideTensors`). Default 8. */
+  activations?: ActivationMode;
+  /** 'auto': the tensors to give 12 bits (auto-bits.ts chooses them). */
+  wideTensors?: ReadonlySet<string>;
   /**
    * Fuse each residual Add (+ReLU) into the conv that produces its branch: the branch output is then
    * never rounded to uint8 on its own (the QDQ export keeps the standard unfused form).
@@ -85,18 +98,26 @@ function readerCounts(g: FloatGraph): Map<string, number> {
 }
 
 /**
- * Which tensors stay float32: the graph output, and the input of a global average pool that
- * produces the output when a conv feeds only that pool (a classifier head keeps full precision:
- * no uint8 logits, no ties).
+ * Which tensors stay float32: a graph output computed by a conv (a classifier head keeps full
+ * precision: no uint8 logits, no ties), and the input of a global average pool that produces the
+ * output when a conv feeds only that pool. Any other output (an Add, a pool over a quantized
+ * tensor, e.g. a feature trunk) stays quantized and the runtime dequantizes it.
  */
 function floatTensors(g: FloatGraph, readers: Map<string, number>): Set<string> {
-  const out = new Set<string>([g.output]);
+  const out = new Set<string>();
   const last = g.ops.find((o) => o.output === g.output);
-  if (last?.op === 'gap' && readers.get(last.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === last.input)) out.add(last.input);
+  if (last?.op === 'conv') out.add(g.output);
+  if (last?.op === 'gap' && readers.get(last.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === last.input)) {
+    out.add(last.input);
+    out.add(g.output);
+  }
   return out;
 }
 
-export interface TensorParams { dtype: 'uint8' | 'uint12' | 'float32'; scale: number; zeroPoint: number }
+export interface TensorParams { dtype: QTensor['dtype']; scale: number; zeroPoint: number }
+
+/** A conv's accumulator bound (overflow.ts) with the bits of its input, for reports. */
+export interface ConvAccumulator extends AccumulatorBound { inputBits: 8 | 12 }
 
 export interface QuantizeResult {
   model: QModel;
@@ -106,24 +127,54 @@ export interface QuantizeResult {
   tensorParams: Map<string, TensorParams>;
   /** Names of the convs whose residual Add was fused into their epilogue. */
   fusedConvs: Set<string>;
+  /** Per conv (by op name): the proven bound on its int32 accumulator. */
+  accumulators: Map<string, ConvAccumulator>;
+  /** 'auto': tensors picked for 12 bits but kept at 8 because a conv reading them could overflow at 12. */
+  narrowed: string[];
 }
 
 export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeResult {
   const convWeights = new Map<string, QuantizedConvWeights>();
+  const accumulators = new Map<string, ConvAccumulator>();
   const tensors: QTensor[] = [];
   const index = new Map<string, number>();
   const readers = readerCounts(g);
   const floats = floatTensors(g, readers);
+  const mode = options.activations ?? 8;
+  const bits = new BitsPlan(g, mode, options.wideTensors);
   const rangeOf = (name: string): Range => {
-    const r = options.ranges.get(name);
-    if (!r) throw new EdgeqError('INTERNAL', `no calibration range for tensor "${name}"`);
+    const wide = bits.of(name) === 12;
+    const r = (wide ? options.wideRanges : options.ranges)?.get(name);
+    if (!r) throw new EdgeqError('INTERNAL', `no ${wide ? '12-bit' : '8-bit'} calibration range for tensor "${name}"`);
     return r;
   };
+  const dtypeOf = (name: string) => (floats.has(name) ? 'float32' : bits.of(name) === 12 ? 'uint12' : 'uint8');
+  const paramsOf = (name: string) => quantParams(rangeOf(name), levelsOf(bits.of(name)));
+
+  // Overflow proof first (overflow.ts): a conv whose 12-bit input could overflow its accumulator
+  // fails mode 12 and keeps that input at 8 bits in 'auto', before any tensor is laid out.
+  const narrowed: string[] = [];
+  const proven = new Map<string, QuantizedConvWeights>(); // conv name -> weights for its 12-bit input
+  if (mode !== 8) {
+    for (const op of g.ops) {
+      if (op.op !== 'conv' || floats.has(op.input) || bits.of(op.input) !== 12) continue;
+      const p = paramsOf(bits.root(op.input)); // a max pool output has its source's parameters
+      const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input));
+      const b = accumulatorBound(q, p.zeroPoint, quantMax('uint12'));
+      if (fitsAccumulator(b)) { proven.set(op.name, q); continue; }
+      if (mode === 12) {
+        throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}": with a 12-bit input ("${op.input}") its int32 accumulator can reach `
+          + `${b.bound.toExponential(4)} (output channel ${b.channel}) >= 2^31 - 1; use --activations auto (keeps this input at 8 bits) or 8`);
+      }
+      narrowed.push(bits.narrow(op.input));
+    }
+  }
+
   const addTensor = (name: string, forceParams?: { scale: number; zeroPoint: number }): number => {
     const shape = g.shapes.get(name);
     if (!shape) throw new EdgeqError('BAD_SHAPE', `no shape for tensor "${name}"`);
-    const dtype = floats.has(name) ? 'float32' : 'uint8';
-    const qp = dtype === 'float32' ? { scale: 1, zeroPoint: 0 } : forceParams ?? quantParams(rangeOf(name));
+    const dtype = dtypeOf(name);
+    const qp = dtype === 'float32' ? { scale: 1, zeroPoint: 0 } : forceParams ?? paramsOf(name);
     index.set(name, tensors.length);
     tensors.push({ name, shape: nhwc(shape), dtype, scale: qp.scale, zeroPoint: qp.zeroPoint });
     return tensors.length - 1;
@@ -158,11 +209,17 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
     switch (op.op) {
       case 'conv': {
         const x = tensors[get(op.input)];
-        if (x.dtype !== 'uint8') throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}" reads a float32 tensor "${x.name}"`);
+        if (x.dtype === 'float32') throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}" reads a float32 tensor "${x.name}"`);
         const fused = fusedAdd.get(op.name);
         const y = tensors[addTensor(fused ? fused.add.output : op.output)];
-        const q = quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input));
+        const wide = x.dtype === 'uint12';
+        const q = (wide ? proven.get(op.name) : undefined) ?? quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input));
         convWeights.set(op.name, q);
+        const acc = accumulatorBound(q, x.zeroPoint, quantMax(x.dtype));
+        if (!fitsAccumulator(acc)) {
+          throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}": its int32 accumulator can reach ${acc.bound.toExponential(4)} (output channel ${acc.channel}) >= 2^31 - 1`);
+        }
+        accumulators.set(op.name, { ...acc, inputBits: wide ? 12 : 8 });
         const multipliers = new Float32Array(op.outChannels);
         for (let c = 0; c < op.outChannels; c++) {
           const acc = Math.fround(x.scale * q.scales[c]);
@@ -171,6 +228,8 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
         const packed = packConv({
           weights: q.weights, bias: q.bias, multipliers, inputZeroPoint: x.zeroPoint,
           kernel: op.kernel, inChannels: op.inChannels, outChannels: op.outChannels, group: op.group,
+          // The im2col path gathers uint8 patches: a 12-bit input takes the per-tap layout.
+          ...(wide ? { packing: PACKING_GEMM } : {}),
         });
         ops.push({
           op: 'conv', name: op.name, input: get(op.input), output: index.get(y.name)!, kernel: op.kernel, stride: op.stride,
@@ -210,7 +269,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   const tensorParams = new Map<string, TensorParams>();
   for (const t of tensors) tensorParams.set(t.name, { dtype: t.dtype, scale: t.scale, zeroPoint: t.zeroPoint });
   for (const op of g.ops) {
-    if (!tensorParams.has(op.output)) tensorParams.set(op.output, { dtype: 'uint8', ...quantParams(rangeOf(op.output)) });
+    if (!tensorParams.has(op.output)) tensorParams.set(op.output, { dtype: dtypeOf(op.output), ...paramsOf(op.output) });
   }
-  return { model, convWeights, tensorParams, fusedConvs: new Set(fusedAdd.keys()) };
+  return { model, convWeights, tensorParams, fusedConvs: new Set(fusedAdd.keys()), accumulators, narrowed };
 }

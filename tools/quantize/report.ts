@@ -2,7 +2,6 @@
 // model, output cosine similarity and top-1 agreement. Both models run in onnxruntime-web (the fp32
 // source and the QDQ export, whose dequantized tensors carry the source tensors' names).
 import { ReferenceSession } from '../../src/reference/ort-runner.js';
-import type { QModel } from '../../src/format/qmodel.js';
 import type { FloatGraph } from './prepare.js';
 import type { QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
@@ -14,6 +13,8 @@ export interface LayerReport {
   dtype: string;
   scale: number;
   zeroPoint: number;
+  /** Convs: the proven bound on the int32 accumulator (overflow.ts), its spare bits and the input's bits. */
+  accumulator?: { bound: number; headroomBits: number; inputBits: 8 | 12 };
   /** Signal-to-quantization-noise ratio of the int8 output against fp32, in dB, over the evaluation inputs. */
   sqnrDb: number;
 }
@@ -68,7 +69,7 @@ export async function buildReport(
   fp32Onnx: Uint8Array,
   qdqOnnx: Uint8Array,
   graph: FloatGraph,
-  model: QModel,
+  q: Pick<QuantizeResult, 'tensorParams' | 'accumulators'>,
   inputs: Iterable<Float32Array>,
   options: { threads?: number; perLayer?: boolean } = {},
 ): Promise<QuantReport> {
@@ -96,11 +97,16 @@ export async function buildReport(
     await ref.release();
     await qdq.release();
   }
-  const tensorByName = new Map(model.tensors.map((t) => [t.name, t]));
+  // tensorParams also holds the residual branches that fusion removed from the .edgeq (the QDQ export keeps them).
   const layers: LayerReport[] = graph.ops.map((op) => {
-    const t = tensorByName.get(op.output)!;
+    const t = q.tensorParams.get(op.output)!;
     const m = meters.get(op.output);
-    return { name: op.name, op: op.op, tensor: op.output, dtype: t.dtype, scale: t.scale, zeroPoint: t.zeroPoint, sqnrDb: m ? m.db : NaN };
+    const acc = q.accumulators.get(op.name);
+    return {
+      name: op.name, op: op.op, tensor: op.output, dtype: t.dtype, scale: t.scale, zeroPoint: t.zeroPoint,
+      ...(acc ? { accumulator: { bound: acc.bound, headroomBits: acc.headroomBits, inputBits: acc.inputBits } } : {}),
+      sqnrDb: m ? m.db : NaN,
+    };
   });
   return {
     layers,
@@ -111,10 +117,15 @@ export async function buildReport(
 export function formatReport(r: QuantReport): string {
   const lines: string[] = [];
   const pad = (s: string, n: number) => s.padEnd(n);
-  lines.push(`${pad('layer', 28)} ${pad('op', 8)} ${pad('scale', 11)} ${pad('zp', 4)} SQNR dB`);
+  // bits: input -> output activation bits; acc bound: the largest |int32 accumulator| any input can
+  // produce (overflow.ts) and its spare bits below 2^31.
+  lines.push(`${pad('layer', 28)} ${pad('op', 8)} ${pad('bits', 7)} ${pad('scale', 11)} ${pad('zp', 4)} ${pad('acc bound (spare bits)', 23)} SQNR dB`);
+  const bitsOf = (dtype: string) => (dtype === 'float32' ? 'f32' : dtype === 'uint12' ? '12' : '8');
   for (const l of r.layers) {
     const scale = l.dtype === 'float32' ? 'fp32' : l.scale.toExponential(3);
-    lines.push(`${pad(l.name.slice(0, 28), 28)} ${pad(l.op, 8)} ${pad(scale, 11)} ${pad(String(l.zeroPoint), 4)} ${Number.isFinite(l.sqnrDb) ? l.sqnrDb.toFixed(1) : '-'}`);
+    const bits = l.accumulator ? `${l.accumulator.inputBits}->${bitsOf(l.dtype)}` : bitsOf(l.dtype);
+    const acc = l.accumulator ? `${l.accumulator.bound.toExponential(2)} (${l.accumulator.headroomBits.toFixed(1)})` : '';
+    lines.push(`${pad(l.name.slice(0, 28), 28)} ${pad(l.op, 8)} ${pad(bits, 7)} ${pad(scale, 11)} ${pad(l.dtype === 'float32' ? '' : String(l.zeroPoint), 4)} ${pad(acc, 23)} ${Number.isFinite(l.sqnrDb) ? l.sqnrDb.toFixed(1) : '-'}`);
   }
   const m = r.model;
   lines.push(`model output on ${m.inputs} held-back inputs: cosine mean ${m.meanCosine.toFixed(5)} (min ${m.minCosine.toFixed(5)}), `
@@ -138,24 +149,66 @@ export async function sensitivityReport(
   graph: FloatGraph,
   q: QuantizeResult,
   inputs: Float32Array[],
-  options: { threads?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: SensitivityOptions = {},
 ): Promise<SensitivityEntry[]> {
+  const meters = await outputMeters(fp32Onnx, graph, inputs, graph.ops.map((op) => () => exportQdq(graph, q, { only: op.name })), options);
+  const entries = graph.ops.map((op, i) => ({ name: op.name, op: op.op, outputSqnrDb: meters[i].db }));
+  return entries.sort((a, b) => a.outputSqnrDb - b.outputSqnrDb);
+}
+
+export interface SensitivityOptions { threads?: number; onProgress?: (done: number, total: number) => void }
+
+export interface TensorSensitivity {
+  tensor: string;
+  /** Model output SQNR (dB) when only this tensor is quantized (at its parameters in `q`). */
+  outputSqnrDb: number;
+  /** The output noise energy that quantization adds, summed over the inputs. */
+  noise: number;
+}
+
+/**
+ * Per-tensor sensitivity: the model output's SQNR and noise energy against fp32 when only one tensor
+ * is quantized (a Q/DQ pair after it), every weight and every other tensor fp32. In `tensors`' order.
+ */
+export async function tensorSensitivity(
+  fp32Onnx: Uint8Array,
+  graph: FloatGraph,
+  q: QuantizeResult,
+  inputs: Float32Array[],
+  tensors: readonly string[],
+  options: SensitivityOptions = {},
+): Promise<TensorSensitivity[]> {
+  const meters = await outputMeters(fp32Onnx, graph, inputs, tensors.map((t) => () => exportQdq(graph, q, { onlyTensor: t })), options);
+  return tensors.map((tensor, i) => ({ tensor, outputSqnrDb: meters[i].db, noise: meters[i].noise }));
+}
+
+/** Output SQNR meters against the fp32 model for several variants, each built, run on `inputs` and released in turn. */
+async function outputMeters(
+  fp32Onnx: Uint8Array,
+  graph: FloatGraph,
+  inputs: Float32Array[],
+  variants: (() => Uint8Array)[],
+  options: SensitivityOptions,
+): Promise<SqnrMeter[]> {
   const threads = options.threads ?? 1;
   const feed = (x: Float32Array) => ({ [graph.input.name]: { dims: graph.input.nchw, data: x } });
   const ref = await ReferenceSession.create(fp32Onnx, { threads });
   const refOut: Float32Array[] = [];
   for (const x of inputs) refOut.push((await ref.run(feed(x))).outputs[graph.outputName].data);
   await ref.release();
-  const entries: SensitivityEntry[] = [];
-  for (const [i, op] of graph.ops.entries()) {
-    const s = await ReferenceSession.create(exportQdq(graph, q, { only: op.name }), { threads });
+  const meters: SqnrMeter[] = [];
+  for (const [i, build] of variants.entries()) {
+    const s = await ReferenceSession.create(build(), { threads });
     const m = new SqnrMeter();
-    for (const [k, x] of inputs.entries()) m.add(refOut[k], (await s.run(feed(x))).outputs[graph.outputName].data);
-    await s.release();
-    entries.push({ name: op.name, op: op.op, outputSqnrDb: m.db });
-    options.onProgress?.(i + 1, graph.ops.length);
+    try {
+      for (const [k, x] of inputs.entries()) m.add(refOut[k], (await s.run(feed(x))).outputs[graph.outputName].data);
+    } finally {
+      await s.release();
+    }
+    meters.push(m);
+    options.onProgress?.(i + 1, variants.length);
   }
-  return entries.sort((a, b) => a.outputSqnrDb - b.outputSqnrDb);
+  return meters;
 }
 
 export function formatSensitivity(entries: SensitivityEntry[]): string {

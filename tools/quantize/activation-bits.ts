@@ -1,0 +1,74 @@
+// Activation bit widths (`--activations 8|12|auto`): which quantized tensors are uint12 (4096
+// levels, stored in 16-bit lanes the kernels widen uint8 to anyway) and which stay uint8.
+//  - the graph input stays uint8: images are 8-bit, and the stem's im2col path gathers uint8;
+//  - float32 tensors (the classifier head) stay float32;
+//  - a max pool output has its input's dtype and parameters (max commutes with the quantization),
+//    so bits are chosen per "root": a tensor that is not a max pool output;
+//  - every other quantized tensor: 8 bits in mode 8, 12 in mode 12, and in 'auto' 12 only for the
+//    tensors the sensitivity analysis picks (auto-bits.ts);
+//  - a conv whose 12-bit input could overflow the int32 accumulator (overflow.ts) makes mode 12 fail
+//    and keeps that input at 8 bits in 'auto' (buildQModel applies this).
+import { EdgeqError } from '../../src/errors.js';
+import type { FloatGraph } from './prepare.js';
+
+export type ActivationMode = 8 | 12 | 'auto';
+export const ACTIVATION_MODES: readonly ActivationMode[] = [8, 12, 'auto'];
+export type ActivationBits = 8 | 12;
+/** Quantization levels of a bit width. */
+export const levelsOf = (bits: ActivationBits): number => (bits === 12 ? 4096 : 256);
+
+export function parseActivationMode(value: string | number): ActivationMode {
+  const mode = ACTIVATION_MODES.find((m) => String(m) === String(value));
+  if (mode === undefined) throw new EdgeqError('BAD_OPTION', `activations ${JSON.stringify(value)} is not one of ${ACTIVATION_MODES.join(', ')}`);
+  return mode;
+}
+
+/** Max pool output -> the tensor it pools (whose bits it shares). */
+function poolSources(g: FloatGraph): Map<string, string> {
+  return new Map(g.ops.flatMap((op) => (op.op === 'maxpool' ? [[op.output, op.input] as const] : [])));
+}
+
+/**
+ * The tensors whose bits are a free choice: op outputs that are quantized (not in `floats`) and
+ * not max pool outputs, minus `exclude` (e.g. residual branches fused away in the .edgeq).
+ */
+export function bitsCandidates(g: FloatGraph, floats: ReadonlySet<string>, exclude: ReadonlySet<string> = new Set()): string[] {
+  const pooled = poolSources(g);
+  return [...new Set(g.ops.map((op) => op.output))].filter((t) => !floats.has(t) && !pooled.has(t) && !exclude.has(t) && t !== g.input.name);
+}
+
+/** Bits per tensor for a mode; `narrow` keeps a root (and the max pools of it) at 8 bits. */
+export class BitsPlan {
+  private readonly pooled: Map<string, string>;
+  private readonly narrowed = new Set<string>();
+
+  constructor(private readonly g: FloatGraph, readonly mode: ActivationMode, private readonly wide: ReadonlySet<string> = new Set()) {
+    this.pooled = poolSources(g);
+    if (mode === 'auto') {
+      const known = new Set([g.input.name, ...g.ops.map((op) => op.output)]);
+      const unknown = [...wide].filter((t) => !known.has(t));
+      if (unknown.length > 0) throw new EdgeqError('BAD_OPTION', `12-bit tensors ${unknown.map((t) => `"${t}"`).join(', ')} are not in the graph`);
+    }
+  }
+
+  /** The tensor whose bits `t` shares (itself unless it is a max pool output). */
+  root(t: string): string {
+    let r = t;
+    for (let p = this.pooled.get(r); p !== undefined; p = this.pooled.get(r)) r = p;
+    return r;
+  }
+
+  /** Bits of a quantized tensor (float32 tensors are decided elsewhere). */
+  of(t: string): ActivationBits {
+    const r = this.root(t);
+    if (r === this.g.input.name || this.narrowed.has(r) || this.mode === 8) return 8;
+    return this.mode === 12 || this.wide.has(r) ? 12 : 8;
+  }
+
+  /** Keeps `t`'s root at 8 bits; returns the root. */
+  narrow(t: string): string {
+    const r = this.root(t);
+    this.narrowed.add(r);
+    return r;
+  }
+}
