@@ -124,6 +124,24 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
     const wino = !scalar && !l.f32out && winogradEligible(shape) && winogradPreferred(shape);
     runs.push({ layer: l, macs, strategy: plan.strategy, chosen: !wino });
     bench.add(l.name, run);
+    if (l.featured && !l.f32out && l.cin % 8 === 0) {
+      // The same layer with 12-bit activations in and out (16-bit lanes; never Winograd).
+      const shape12: Conv2dShape = { ...shape, inputType: 'uint12' };
+      const plan12 = planConv2d(shape12);
+      const input12 = alloc(2 * batch * l.inHW * l.inHW * l.cin);
+      const x16 = new Uint16Array(memory.buffer, input12, batch * l.inHW * l.inHW * l.cin);
+      for (let i = 0; i < x16.length; i++) x16[i] = (rnd() << 4) | (rnd() & 15);
+      const run12 = prepareConv2d(k, {
+        shape: shape12, inputZeroPoint: 3, outputZeroPoint: 2048, outputType: 'uint12',
+        buffers: {
+          input: input12, weights, output: alloc(plan12.outputElements * 2),
+          indirection: plan12.indirectionBytes ? alloc(plan12.indirectionBytes) : undefined,
+          zero: plan12.zeroBytes ? alloc(plan12.zeroBytes) : undefined,
+        },
+      });
+      runs.push({ layer: { ...l, name: `${l.name} a12` }, macs, strategy: `${plan12.strategy}`, chosen: false });
+      bench.add(`${l.name} a12`, run12);
+    }
     if (!scalar && !l.f32out && winogradEligible(shape)) {
       // The same layer as exact Winograd F(2x2, 3x3) (same weights; direct-equivalent MACs counted).
       const wp = planWinograd(shape, plan.outH, plan.outW);
@@ -171,7 +189,8 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
       `${((100 * gb) / peakBest).toFixed(0).padStart(10)}%` + `  x${r.layer.count}`);
   }
   log('');
-  log('(wino: exact Winograd F(2x2, 3x3) of the layer above, GMAC/s in direct-convolution MACs; wino* = what the runtime picks)');
+  log('(wino: exact Winograd F(2x2, 3x3) of the layer above, GMAC/s in direct-convolution MACs; wino* = what the runtime picks;');
+  log(' a12: the layer with 12-bit activations in and out, 16-bit lanes, direct kernels only)');
   log(`ResNet-50 convs + fc, the runtime's choice per layer (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
     `${totalMed.toFixed(1)} ms from medians (${(totalMacs / totalMed / 1e6).toFixed(2)} GMAC/s), ` +
     `${totalBest.toFixed(1)} ms from bests (${(totalMacs / totalBest / 1e6).toFixed(2)} GMAC/s)`);

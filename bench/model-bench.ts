@@ -33,7 +33,7 @@ export interface ModelBenchOptions {
 
 export interface EngineFigures {
   engine: string;
-  role: 'ort-fp32' | 'ort-int8' | 'edgeq' | 'edgeq-1t' | 'edgeq-fused';
+  role: 'ort-fp32' | 'ort-int8' | 'edgeq' | 'edgeq-1t' | 'edgeq-fused' | 'edgeq-a12';
   latency: LatencyStats;
   createMs: number;
   fileBytes: number;
@@ -72,18 +72,19 @@ function arrayBufferBytes(): number {
 }
 
 /**
- * Quantized forms of a model, cached by the source's hash and the calibration settings: the
- * standard .edgeq and its QDQ export (the same integers), and the .edgeq with residual adds fused
- * into the convolutions (quantizer option fuseResidual; same calibration).
+ * Quantized forms of a model, cached by the source's hash and the calibration settings, all from
+ * one calibration: the standard .edgeq and its QDQ export (the same integers), the .edgeq with
+ * residual adds fused into the convolutions (quantizer option fuseResidual), and the fused model
+ * with 12-bit activations (quantizer option activations: 12).
  */
-async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
+async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; a12: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
   const hash = createHash('sha256').update(o.onnx).digest('hex').slice(0, 16);
   const dir = cacheDir();
   const base = join(dir, `${o.name}-${hash}-${DEFAULT_METHOD}-bc-c${o.calibrationCount}-q${QUANTIZER_VERSION}`);
-  const files = { edgeq: `${base}.edgeq`, qdq: `${base}.int8.onnx`, fused: `${base}.fused.edgeq` };
+  const files = { edgeq: `${base}.edgeq`, qdq: `${base}.int8.onnx`, fused: `${base}.fused.edgeq`, a12: `${base}.fused-a12.edgeq` };
   const read = (f: string) => new Uint8Array(readFileSync(f));
   if (Object.values(files).every((f) => existsSync(f))) {
-    return { edgeq: read(files.edgeq), qdq: read(files.qdq), fused: read(files.fused), cached: true, seconds: 0 };
+    return { edgeq: read(files.edgeq), qdq: read(files.qdq), fused: read(files.fused), a12: read(files.a12), cached: true, seconds: 0 };
   }
   const t0 = performance.now();
   let last = 0;
@@ -98,12 +99,13 @@ async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ 
   });
   const q = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: false });
   const f = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true });
+  const a12 = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true, activations: 12 });
   mkdirSync(dir, { recursive: true });
-  for (const [file, bytes] of [[files.edgeq, q.edgeq], [files.qdq, q.qdq], [files.fused, f.edgeq]] as const) {
+  for (const [file, bytes] of [[files.edgeq, q.edgeq], [files.qdq, q.qdq], [files.fused, f.edgeq], [files.a12, a12.edgeq]] as const) {
     writeFileSync(`${file}.tmp`, bytes);
     renameSync(`${file}.tmp`, file);
   }
-  return { edgeq: q.edgeq, qdq: q.qdq, fused: f.edgeq, cached: false, seconds: (performance.now() - t0) / 1000 };
+  return { edgeq: q.edgeq, qdq: q.qdq, fused: f.edgeq, a12: a12.edgeq, cached: false, seconds: (performance.now() - t0) / 1000 };
 }
 
 export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult> {
@@ -127,17 +129,21 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
   // The same calibration with residual adds fused into the convolution epilogues.
   const fused = await Session.create(q.fused, { threads });
   const fusedMem = await fused.memoryBytes();
+  // The fused model again with 12-bit activations (16-bit lanes).
+  const a12 = await Session.create(q.a12, { threads });
+  const a12Mem = await a12.memoryBytes();
   const edgeqMem = await edgeq.v.memoryBytes();
   const inputName = fp32.v.inputNames[0], outputName = fp32.v.outputNames[0];
 
   // Accuracy on the same inputs.
   log(`comparing outputs on ${o.inputs.length} inputs`);
-  const outs = { fp32: [] as Float32Array[], int8: [] as Float32Array[], edgeq: [] as Float32Array[], fused: [] as Float32Array[] };
+  const outs = { fp32: [] as Float32Array[], int8: [] as Float32Array[], edgeq: [] as Float32Array[], fused: [] as Float32Array[], a12: [] as Float32Array[] };
   for (const x of o.inputs) {
     outs.fp32.push((await fp32.v.run({ [inputName]: x })).outputs[outputName].data);
     outs.int8.push((await int8.v.run({ [inputName]: x })).outputs[outputName].data);
     outs.edgeq.push(await edgeq.v.run(x));
     outs.fused.push(await fused.run(x));
+    outs.a12.push(await a12.run(x));
   }
   const accuracy = (got: Float32Array[]) => {
     let agree = 0, cos = 0, maxAbs = 0, top1 = 0, top5 = 0;
@@ -174,6 +180,7 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     { name: 'ort-int8', run: () => int8.v.run(feed) },
     { name: 'edgeq-int8', run: () => edgeq.v.run(x) },
     { name: 'edgeq-int8-fused', run: () => fused.run(x) },
+    { name: 'edgeq-a12', run: () => a12.run(x) },
     ...(edgeq1 ? [{ name: 'edgeq-int8-1t', run: () => edgeq1.run(x) }] : []),
   ], { runs: o.runs, rounds: Math.min(5, o.runs), warmup: 2, onRound: (r, n) => log(`  round ${r}/${n}`) });
 
@@ -183,11 +190,13 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
   edgeq.v.release();
   edgeq1?.release();
   fused.release();
+  a12.release();
   const engines: EngineFigures[] = [
     { engine: 'onnxruntime-web fp32', role: 'ort-fp32', latency: lat.get('ort-fp32')!, createMs: fp32.ms, fileBytes: o.onnx.length, memoryBytes: fp32Mem, ...accuracy(outs.fp32) },
     { engine: 'onnxruntime-web int8 (QDQ)', role: 'ort-int8', latency: lat.get('ort-int8')!, createMs: int8.ms, fileBytes: q.qdq.length, memoryBytes: int8Mem, ...accuracy(outs.int8) },
     { engine: `edgeq int8 (${edgeq.v.backend})`, role: 'edgeq', latency: lat.get('edgeq-int8')!, createMs: edgeq.ms, fileBytes: q.edgeq.length, memoryBytes: edgeqMem, ...accuracy(outs.edgeq) },
     { engine: `edgeq int8 (${edgeq.v.backend}, fused residual)`, role: 'edgeq-fused', latency: lat.get('edgeq-int8-fused')!, createMs: NaN, fileBytes: q.fused.length, memoryBytes: fusedMem, ...accuracy(outs.fused) },
+    { engine: `edgeq int8 w / 12-bit act. (${edgeq.v.backend}, fused)`, role: 'edgeq-a12', latency: lat.get('edgeq-a12')!, createMs: NaN, fileBytes: q.a12.length, memoryBytes: a12Mem, ...accuracy(outs.a12) },
   ];
   if (edgeq1) {
     engines.push({ engine: `edgeq int8 (${edgeq.v.backend}, 1 thread)`, role: 'edgeq-1t', latency: lat.get('edgeq-int8-1t')!, createMs: NaN, fileBytes: q.edgeq.length, memoryBytes: edgeqMem, ...accuracy(outs.edgeq) });
@@ -214,7 +223,7 @@ export function modelMacs(m: Session['model']): number {
 /** The goal ratios of one thread count's run (issue 5), as lines. */
 export function ratioLines(r: ModelBenchResult): string[] {
   const role = (x: EngineFigures['role']) => r.engines.find((e) => e.role === x);
-  const fp32 = role('ort-fp32')!, int8 = role('ort-int8')!, edgeq = role('edgeq')!, edgeq1 = role('edgeq-1t'), fused = role('edgeq-fused');
+  const fp32 = role('ort-fp32')!, int8 = role('ort-int8')!, edgeq = role('edgeq')!, edgeq1 = role('edgeq-1t'), fused = role('edgeq-fused'), a12 = role('edgeq-a12');
   const e = edgeq.latency, lines = [
     `ratios (medians): edgeq / ort int8 = ${(e.median / int8.latency.median).toFixed(3)} (goal <= 0.5), ` +
       `edgeq / ort fp32 = ${(e.median / fp32.latency.median).toFixed(3)}${r.threads === 1 ? ' (goal <= 0.25)' : ''}; ` +
@@ -225,6 +234,10 @@ export function ratioLines(r: ModelBenchResult): string[] {
     const f = fused.latency, d = r.fusedVsUnfused;
     lines.push(`fused residual: edgeq / ort int8 = ${(f.median / int8.latency.median).toFixed(3)}, edgeq / ort fp32 = ${(f.median / fp32.latency.median).toFixed(3)} (medians); ` +
       `vs the standard edgeq model: top-1 agreement ${(d.top1Agreement * 100).toFixed(1)}%, cosine ${d.meanCosine.toFixed(5)}, max|logit diff| ${d.maxAbsDiff.toPrecision(3)} (max|logit| ${d.maxAbsLogit.toPrecision(3)})`);
+  }
+  if (a12 && fused) {
+    lines.push(`12-bit activations: latency ${(a12.latency.median / fused.latency.median).toFixed(3)}x the fused 8-bit model (medians; goal <= 1.15), ` +
+      `vs fp32: top-1 agreement ${(a12.top1Agreement * 100).toFixed(1)}% (8-bit ${(fused.top1Agreement * 100).toFixed(1)}%), cosine ${a12.meanCosine.toFixed(5)} (8-bit ${fused.meanCosine.toFixed(5)})`);
   }
   if (edgeq1) {
     lines.push(`edgeq speed-up ${r.edgeqThreads} threads vs 1 (same rounds): ${(edgeq1.latency.median / e.median).toFixed(2)}x median, ${(edgeq1.latency.min / e.min).toFixed(2)}x best (goal >= 1.7)`);
