@@ -181,10 +181,11 @@ export function gemmCoreSimd(
   const leaky = alpha != 1;
   const in16 = (flags & FLAG_IN16) != 0;
   const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
-  // Residual (quantized output only): same layout as the output; element sizes may differ.
-  const hasRes = res != 0 && !outF32;
+  // Residual: same layout as the output; element sizes may differ (a float32 output takes the
+  // residual in real units: mr = its scale).
+  const hasRes = res != 0;
   const res16 = (flags & FLAG_RES16) != 0;
-  const oShift: usize = out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
+  const oShift: usize = outF32 ? 2 : out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
   const vzr = i32x4.splat(zr);
   const vmr = f32x4.splat(mr);
   const valpha = f32x4.splat(alpha);
@@ -230,9 +231,9 @@ export function gemmCoreRef(
   const leaky = alpha != 1;
   const in16 = (flags & FLAG_IN16) != 0;
   const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
-  const hasRes = res != 0 && !outF32;
+  const hasRes = res != 0;
   const res16 = (flags & FLAG_RES16) != 0;
-  const oShift: usize = out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
+  const oShift: usize = outF32 ? 2 : out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
   const mlz = MAGIC_BITS - zp;
   const esize: usize = outF32 ? 4 : out16 ? 2 : 1;
   const aStep: usize = in16 ? 16 : 8;
@@ -314,7 +315,7 @@ export function convIm2col(
   // The gathered rows are uint8: 12-bit inputs never take this path (the quantizer keeps an
   // im2col conv's input at 8 bits); output and residual flags pass through.
   flags &= ~FLAG_IN16;
-  const oShift: usize = !outF32 && (flags & FLAG_OUT16) != 0 ? 1 : 0, rShift: usize = (flags & FLAG_RES16) != 0 ? 1 : 0;
+  const oShift: usize = outF32 ? 2 : (flags & FLAG_OUT16) != 0 ? 1 : 0, rShift: usize = (flags & FLAG_RES16) != 0 ? 1 : 0;
   const rowStride = <usize>(KB * 8 + 8);
   for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
     const rows = min(M - m0, IM2COL_ROWS);

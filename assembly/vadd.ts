@@ -2,15 +2,20 @@
 //   y = ((a - za) * ma + (b - zb) * mb) in f32, ma = sa / so, mb = sb / so,
 //   clamped to [fmin, fmax] = [outMin - zo, outMax - zo], rounded half-to-even, + zo.
 // Any operand may be a 12-bit activation in 16-bit lanes: flags 1 = a, 2 = b, 4 = output.
+// Flag 8: float32 output (a network's last Add): y clamped, not rounded (ma = sa, mb = sb, zo = 0).
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 
-@inline function addQuarter(a32: v128, b32: v128, vza: v128, vzb: v128, vma: v128, vmb: v128,
-  vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): v128 {
+/** The clamped f32 sum of four lanes. */
+@inline function addQuarterF(a32: v128, b32: v128, vza: v128, vzb: v128, vma: v128, vmb: v128, vmin: v128, vmax: v128): v128 {
   const fa = f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a32, vza)), vma);
   const fb = f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(b32, vzb)), vmb);
-  const y = f32x4.pmin(f32x4.pmax(f32x4.add(fa, fb), vmin), vmax);
-  return i32x4.sub(f32x4.add(y, vmagic), vmlz);
+  return f32x4.pmin(f32x4.pmax(f32x4.add(fa, fb), vmin), vmax);
+}
+
+@inline function addQuarter(a32: v128, b32: v128, vza: v128, vzb: v128, vma: v128, vmb: v128,
+  vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): v128 {
+  return i32x4.sub(f32x4.add(addQuarterF(a32, b32, vza, vzb, vma, vmb, vmin, vmax), vmagic), vmlz);
 }
 
 @inline function addScalar(x: i32, y: i32, za: i32, zb: i32, ma: f32, mb: f32, fmin: f32, fmax: f32, mlz: i32): i32 {
@@ -22,10 +27,14 @@ import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 export function vaddRef(n: i32, a: usize, b: usize, out: usize,
   za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32, flags: i32): void {
   const mlz = MAGIC_BITS - zo;
-  const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0;
+  const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0, o32 = (flags & 8) != 0;
   for (let i = <usize>start; i < <usize>n; i++) {
     const x = a16 ? <i32>load<u16>(a + (i << 1)) : <i32>load<u8>(a + i);
     const y = b16 ? <i32>load<u16>(b + (i << 1)) : <i32>load<u8>(b + i);
+    if (o32) {
+      store<f32>(out + (i << 2), clampF(<f32>(x - za) * ma + <f32>(y - zb) * mb, fmin, fmax));
+      continue;
+    }
     const q = addScalar(x, y, za, zb, ma, mb, fmin, fmax, mlz);
     if (o16) store<u16>(out + (i << 1), <u16>q);
     else store<u8>(out + i, <u8>q);
@@ -41,10 +50,15 @@ export function vaddSimd(n: i32, a: usize, b: usize, out: usize,
   let i = 0;
   if (flags != 0) {
     // A 12-bit operand: 8 elements per step, each operand widened to i16 lanes.
-    const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0;
+    const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0, o32 = (flags & 8) != 0;
     for (; i + 8 <= n; i += 8) {
       const va = a16 ? v128.load(a + (<usize>i << 1)) : v128.load8x8_u(a + <usize>i);
       const vb = b16 ? v128.load(b + (<usize>i << 1)) : v128.load8x8_u(b + <usize>i);
+      if (o32) {
+        v128.store(out + (<usize>i << 2), addQuarterF(i32x4.extend_low_i16x8_u(va), i32x4.extend_low_i16x8_u(vb), vza, vzb, vma, vmb, vmin, vmax));
+        v128.store(out + (<usize>i << 2), addQuarterF(i32x4.extend_high_i16x8_u(va), i32x4.extend_high_i16x8_u(vb), vza, vzb, vma, vmb, vmin, vmax), 16);
+        continue;
+      }
       const q0 = addQuarter(i32x4.extend_low_i16x8_u(va), i32x4.extend_low_i16x8_u(vb), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
       const q1 = addQuarter(i32x4.extend_high_i16x8_u(va), i32x4.extend_high_i16x8_u(vb), vza, vzb, vma, vmb, vmin, vmax, vmagic, vmlz);
       const h = i16x8.narrow_i32x4_s(q0, q1);

@@ -186,9 +186,10 @@ export interface Conv2dArgs extends ConvOutputParams {
   /** Call the scalar twins (*_ref) instead (tests). */
   reference?: boolean;
   /**
-   * Fused residual add (quantized output only): a quantized tensor of the output's shape at byte offset
-   * `input`, added in the epilogue: y = f32(acc) * multiplier[c] + f32(r - zeroPoint) * multiplier,
-   * then the activation, rounding and clamp. `multiplier` = f32(residualScale / outputScale).
+   * Fused residual add: a quantized tensor of the output's shape at byte offset `input`, added in
+   * the epilogue: y = f32(acc) * multiplier[c] + f32(r - zeroPoint) * multiplier, then the
+   * activation, rounding and clamp. `multiplier` = f32(residualScale / outputScale), or
+   * f32(residualScale) for a float32 output (real units, no rounding).
    */
   residual?: { input: number; zeroPoint: number; multiplier: number; dtype?: QuantDtype };
   /**
@@ -222,8 +223,8 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   const outStride = s.outChannels * esize;
   const res = a.residual;
   const resType = res?.dtype ?? 'uint8';
-  if (res && (r.outF32 || !(res.input > 0) || !Number.isInteger(res.zeroPoint) || res.zeroPoint < 0 || res.zeroPoint > quantMax(resType))) {
-    throw new EdgeqError('INTERNAL', `bad fused residual ${JSON.stringify(res)} (needs a quantized output and a non-zero address)`);
+  if (res && (!(res.input > 0) || !Number.isInteger(res.zeroPoint) || res.zeroPoint < 0 || res.zeroPoint > quantMax(resType))) {
+    throw new EdgeqError('INTERNAL', `bad fused residual ${JSON.stringify(res)} (needs a non-zero address and a zero point in range)`);
   }
   const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
   const inBytes = elementBytes(s.inputType ?? 'uint8'), resBytes = elementBytes(resType);

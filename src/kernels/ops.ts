@@ -40,12 +40,17 @@ export function addMultipliers(aq: QParams, bq: QParams, outq: QParams): { ma: n
 }
 
 /** y = requant((a - za) * sa + (b - zb) * sb) into outq, optional ReLU (clamp at the zero point). */
-/** qu8_vadd's arguments (shared by addQu8 and the runtime's prepared steps). ReLU clamps at the zero point. */
+/** qu8_vadd's arguments (shared by addQu8 and the runtime's prepared steps). ReLU clamps at the zero point; outq.dtype 'float32' gives a float output. */
 export function vaddArgs(count: number, a: number, b: number, output: number, aq: QParams, bq: QParams, outq: QParams, relu = false): number[] {
+  const flags = (is16(aq) ? 1 : 0) | (is16(bq) ? 2 : 0) | (is16(outq) ? 4 : 0);
+  if (outq.dtype === 'float32') {
+    // A float32 output (a network's last Add): real units, clamped at 0 for ReLU, not rounded.
+    const m = addMultipliers(aq, bq, { scale: 1, zeroPoint: 0 });
+    return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, m.ma, m.mb, 0, relu ? 0 : -Infinity, Infinity, flags | 8];
+  }
   const { ma, mb } = addMultipliers(aq, bq, outq);
   const zo = outq.zeroPoint;
   const lo = relu ? zo : 0;
-  const flags = (is16(aq) ? 1 : 0) | (is16(bq) ? 2 : 0) | (is16(outq) ? 4 : 0);
   return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, ma, mb, zo, lo - zo, qmax(outq) - zo, flags];
 }
 

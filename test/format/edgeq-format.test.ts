@@ -109,10 +109,20 @@ describe('.edgeq format', () => {
     expectBad(withHeader(m, (h) => { h.tensors[2].zeroPoint = 3999; }), 'op 1 ("pool", "maxpool")', 'scale and zero point');
     // Global average pool: quantized -> quantized (any mix) or float -> float.
     expectBad(withHeader(m, (h) => { h.tensors[6].dtype = 'float32'; }), 'op 5 ("gap2", "gap")', 'both be quantized or both float32');
-    // Add: any mix of uint8/uint12, never float.
+    // Add: inputs any mix of uint8/uint12, never float; a float32 output (a network's last Add) is fine.
     expect(() => readEdgeq(withHeader(m, (h) => { h.tensors[5].dtype = 'uint8'; h.tensors[5].zeroPoint = 0; }))).not.toThrow();
-    expectBad(withHeader(m, (h) => { h.tensors[5].dtype = 'float32'; h.ops[5].op = 'add'; h.ops[5].a = 5; h.ops[5].b = 5; h.ops.pop(); h.ops.pop();
-      h.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'none' } }); }), 'op 4 ("add", "add")', 'uint8/uint12');
+    const lastAdd = (readFloat: boolean) => withHeader(m, (h) => {
+      h.tensors[5].dtype = 'float32'; h.ops.pop(); h.ops.pop();
+      h.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'none' } });
+      h.output.tensor = 5;
+      if (readFloat) {
+        h.tensors.push({ ...h.tensors[2], name: 'sum2' });
+        h.ops.push({ op: 'add', name: 'add2', a: 5, b: 2, output: h.tensors.length - 1, activation: { kind: 'none' } });
+        h.output.tensor = h.tensors.length - 1;
+      }
+    });
+    expect(() => readEdgeq(lastAdd(false))).not.toThrow();
+    expectBad(lastAdd(true), '"add2"', 'uint8/uint12');
     // A fused residual: uint8/uint12 residual and a quantized output.
     const fused = (edit: (h: any) => void) => withHeader(m, (h) => {
       h.tensors.push({ name: 'c3', shape: [1, 2, 2, 16], dtype: 'uint12', scale: 0.01, zeroPoint: 0 });
@@ -120,7 +130,9 @@ describe('.edgeq format', () => {
       edit(h);
     });
     expect(() => readEdgeq(fused(() => {}))).not.toThrow();
-    expectBad(fused((h) => { h.tensors[7].dtype = 'float32'; }), 'op 6 ("res", "conv")', 'fused residual');
+    expect(() => readEdgeq(fused((h) => { h.tensors[7].dtype = 'float32'; }))).not.toThrow(); // the sum in real units
+    expectBad(fused((h) => { h.tensors.push({ name: 'f', shape: [1, 2, 2, 16], dtype: 'float32', scale: 1, zeroPoint: 0 });
+      h.ops.splice(5, 0, { ...h.ops[2], name: 'fres', input: 2, output: 8, outChannels: 16, weights: 1 }); h.ops[7].residual = 8; }), 'residual', 'float32');
   });
 
   it('aligns every section to 64 bytes', () => {

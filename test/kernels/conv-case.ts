@@ -52,7 +52,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
     fMin: c.f32out && c.act === 'relu' ? 0 : -Infinity, fMax: Infinity, alpha,
   };
   const acc = refConvAcc(c, x, zin, w, bias);
-  const res = c.residual && !c.f32out
+  const res = c.residual
     ? c.res12
       ? { r: randU12(r, acc.length), zr: randInt(r, 0, 4095), mr: Math.fround((0.2 + 1.5 * r()) * (c.out12 ? 1 : 1 / 16)) }
       : { r: randU8(r, acc.length), zr: randInt(r, 0, 255), mr: Math.fround((0.2 + 1.5 * r()) * (c.out12 ? 16 : 1)) }

@@ -122,6 +122,12 @@ suite('convolution shapes', () => {
         runConvCase(h, { ...base, inH: 1, inW: M, inC: 64, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'relu', seed: seed++, ...combo });
       }
     }
+    // A float32 output with a fused residual (a network's last block), uint8 and 12-bit residuals, every strategy.
+    for (const [i, s] of shapes.entries()) {
+      if (i % 4 !== 0) continue;
+      runConvCase(h, { ...s, act: i % 8 === 0 ? 'relu' : 'none', f32out: true, batch: 1, dh: 1, dw: 1, seed: seed++, residual: true, res12: (i & 1) === 1 });
+    }
+    runConvCase(h, { ...base, inH: 2, inW: 3, inC: 64, outC: 7, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'none', f32out: true, seed: seed++, residual: true, res12: true, in12: true });
     // A 12-bit input into a float32 head; the im2col packing (uint8 input only) with 12-bit output and residual.
     runConvCase(h, { ...base, inH: 3, inW: 3, inC: 40, outC: 10, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'none', f32out: true, seed: seed++, in12: true });
     runConvCase(h, { ...base, inH: 9, inW: 9, inC: 3, outC: 12, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1], act: 'relu', seed: seed++, packing: PACKING_IM2COL, out12: true, residual: true, res12: true });

@@ -75,8 +75,10 @@ export function refRequant(acc: Int32Array, channels: number, mult: Float32Array
   const alpha = f32(q.alpha);
   if (q.f32out) {
     const out = new Float32Array(acc.length);
+    const mr = res ? f32(res.mr) : 0;
     for (let i = 0; i < acc.length; i++) {
       let y = f32(f32(acc[i]!) * mult[i % channels]!);
+      if (res) y = f32(y + f32(f32(res.r[i]! - res.zr) * mr));
       if (alpha !== 1 && y < 0) y = f32(y * alpha);
       y = y < q.fMin ? q.fMin : y; // wasm pmax / pmin semantics
       out[i] = q.fMax < y ? q.fMax : y;
@@ -101,6 +103,16 @@ export function refAdd(a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array,
   for (let i = 0; i < a.length; i++) {
     const y = f32(f32(f32(a[i]! - za) * ma) + f32(f32(b[i]! - zb) * mb));
     out[i] = Math.min(Math.max(roundHalfEven(y) + zo, outMin), outMax);
+  }
+  return out;
+}
+
+/** The add with a float32 output: f32((a - za) * ma + (b - zb) * mb), clamped at fmin (ReLU: 0), not rounded. */
+export function refAddF32(a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array, za: number, zb: number, ma: number, mb: number, fmin: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const y = f32(f32(f32(a[i]! - za) * ma) + f32(f32(b[i]! - zb) * mb));
+    out[i] = y < fmin ? fmin : y;
   }
   return out;
 }

@@ -5,7 +5,7 @@ import {
   type Kernels,
 } from '../../src/kernels/index.js';
 import { diff, diffBits, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
-import { refAdd, refGapF32, refGapU8, refMaxPool } from './ref.js';
+import { refAdd, refAddF32, refGapF32, refGapU8, refMaxPool } from './ref.js';
 
 let h: Harness;
 beforeAll(async () => { h = await loadHarness(512); });
@@ -150,6 +150,27 @@ describe('12-bit operands (16-bit lanes)', () => {
           h.heap.checkGuards(`vadd mix=${mix} n=${n}`);
           const d = diff(read(po, n, o16), expected);
           if (d) throw new Error(`vadd mix=${mix} n=${n} relu=${relu} [${im.label}]: ${d}`);
+        }
+      }
+    }
+  });
+  it('vadd with a float32 output (a network\'s last Add): uint8/uint12 inputs, ReLU, not rounded', () => {
+    const r = rng(15);
+    for (const mix of [0, 1, 2, 3]) {
+      const a16 = (mix & 1) !== 0, b16 = (mix & 2) !== 0;
+      for (const n of [1, 7, 8, 9, 33, 1031]) {
+        const relu = (n & 1) === 1;
+        const a = a16 ? randU12(r, n) : randU8(r, n), b = b16 ? randU12(r, n) : randU8(r, n);
+        const aq = q(r, a16, 0.01 + r() * 0.1), bq = q(r, b16, 0.01 + r() * 0.1);
+        const outq = { scale: 1, zeroPoint: 0, dtype: 'float32' };
+        const expected = refAddF32(a, b, aq.zeroPoint, bq.zeroPoint, Math.fround(aq.scale), Math.fround(bq.scale), relu ? 0 : -Infinity);
+        for (const im of impls()) {
+          h.heap.reset();
+          const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n * 4);
+          addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq, bq, outq, relu, reference: im.reference });
+          h.heap.checkGuards(`vadd f32 mix=${mix} n=${n}`);
+          const d = diffBits(h.heap.f32(po, n), expected);
+          if (d) throw new Error(`vadd f32 mix=${mix} n=${n} relu=${relu} [${im.label}]: ${d}`);
         }
       }
     }

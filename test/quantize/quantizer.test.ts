@@ -10,6 +10,7 @@ import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
 import { prepareGraph } from '../../tools/quantize/prepare.js';
 import { exportFolded } from '../../tools/quantize/export-folded.js';
+import { exportQdq } from '../../tools/quantize/export-qdq.js';
 import { quantizeConvWeights } from '../../tools/quantize/quantize.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { argmax, cosine } from '../../tools/quantize/report.js';
@@ -102,6 +103,35 @@ describe('quantize -> QDQ export and .edgeq', () => {
     expect(cos / inputs.length).toBeGreaterThan(0.99);
     expect(agreeQdq).toBeGreaterThanOrEqual(inputs.length - 1);
     await fp32.release(); await qdq.release(); simd.release(); scalar.release();
+  });
+});
+
+describe('a network that ends in a residual Add (a feature trunk)', () => {
+  it('keeps the output float32: the Add (or the conv it is fused into) writes real values; edgeq matches the QDQ export', async () => {
+    const bytes = writeOnnx(tinyCnn({ seed: 6, trunk: true }));
+    const calib = tinyInputs(100, 32);
+    const fp32 = await ReferenceSession.create(bytes);
+    for (const fuseResidual of [false, true]) {
+      const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, fuseResidual });
+      const m = readEdgeq(q.edgeq);
+      const last = m.ops[m.ops.length - 1];
+      expect(m.tensors[m.output.tensor].dtype).toBe('float32');
+      expect(last.op).toBe(fuseResidual ? 'conv' : 'add');
+      if (fuseResidual) expect(last.op === 'conv' && last.residual).toBeDefined();
+      const qdq = await ReferenceSession.create(fuseResidual ? exportQdq(q.graph, q, { fused: true }) : q.qdq);
+      const e = await Session.create(q.edgeq);
+      let cos = 0;
+      for (const x of tinyInputs(201, 20)) {
+        const f = await run(fp32, x), d = await run(qdq, x), y = await e.run(x);
+        expect(y.length).toBe(f.length);
+        const range = Math.max(...Array.from(d, Math.abs));
+        expect(Math.max(...Array.from(y, (v, i) => Math.abs(v - d[i])))).toBeLessThan(1e-3 * range); // same integers, fp32 rounding only
+        cos += cosine(f, y);
+      }
+      expect(cos / 20).toBeGreaterThan(0.995);
+      await qdq.release(); e.release();
+    }
+    await fp32.release();
   });
 });
 

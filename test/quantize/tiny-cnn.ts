@@ -14,6 +14,8 @@ export interface TinyCnnOptions {
   leaky?: boolean;
   /** Insert an op the quantizer does not support (Sigmoid). */
   unsupported?: boolean;
+  /** End at the residual Add (a feature trunk: the output is an Add, NCHW [1, 8, size/4, size/4]). */
+  trunk?: boolean;
 }
 
 export function tinyCnn(o: TinyCnnOptions = {}): ModelDef {
@@ -58,6 +60,13 @@ export function tinyCnn(o: TinyCnnOptions = {}): ModelDef {
   b = relu(bn(conv(b, 16, 16, 3, 'b.c2', { group: 2 }), 16, 'b.bn2'), 'b.r2');
   b = bn(conv(b, 16, 8, 1, 'b.c3'), 8, 'b.bn3');
   nodes.push(makeNode('Add', [b, skip], ['b.add'], {}, 'b.add'));
+  if (o.trunk) {
+    return makeModel(makeGraph({
+      name: 'tiny-trunk', nodes, initializers: inits,
+      inputs: [makeValueInfo('input', 'float32', [1, 3, size, size])],
+      outputs: [makeValueInfo('b.add', 'float32', [1, 8, size / 4, size / 4])],
+    }), { opset: 13 });
+  }
   x = relu('b.add', 'b.relu');
   if (o.unsupported) { nodes.push(makeNode('Sigmoid', [x], ['sig.out'], {}, 'odd_sigmoid')); x = 'sig.out'; }
   x = relu(conv(x, 8, 12, 3, 'down', { stride: 2, bias: true }), 'down.relu');

@@ -98,15 +98,15 @@ function readerCounts(g: FloatGraph): Map<string, number> {
 }
 
 /**
- * Which tensors stay float32: a graph output computed by a conv (a classifier head keeps full
- * precision: no uint8 logits, no ties), and the input of a global average pool that produces the
- * output when a conv feeds only that pool. Any other output (an Add, a pool over a quantized
- * tensor, e.g. a feature trunk) stays quantized and the runtime dequantizes it.
+ * Which tensors stay float32: the graph output when a conv or an Add computes it (a classifier
+ * head or a feature trunk keeps full precision: no uint8 logits, no ties), and the input of a
+ * global average pool that produces the output when a conv feeds only that pool. An output that
+ * only a pool or a max pool over a quantized tensor computes stays quantized (dequantized by the runtime).
  */
 function floatTensors(g: FloatGraph, readers: Map<string, number>): Set<string> {
   const out = new Set<string>();
   const last = g.ops.find((o) => o.output === g.output);
-  if (last?.op === 'conv') out.add(g.output);
+  if (last?.op === 'conv' || last?.op === 'add') out.add(g.output);
   if (last?.op === 'gap' && readers.get(last.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === last.input)) {
     out.add(last.input);
     out.add(g.output);
@@ -196,7 +196,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
       // The branch is the input produced last; the other one (the shortcut) must already exist.
       const [branch, shortcut] = (position.get(op.a) ?? -1) > (position.get(op.b) ?? -1) ? [op.a, op.b] : [op.b, op.a];
       const conv = g.ops[position.get(branch) ?? -1];
-      if (conv?.op !== 'conv' || conv.activation.kind !== 'none' || readers.get(branch) !== 1 || floats.has(branch) || floats.has(op.output)) continue;
+      if (conv?.op !== 'conv' || conv.activation.kind !== 'none' || readers.get(branch) !== 1 || floats.has(branch)) continue;
       fusedAdd.set(conv.name, { add: op, residual: shortcut });
       skipAdd.add(op.name);
     }
