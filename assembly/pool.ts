@@ -9,56 +9,10 @@ import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 
 export function maxpoolU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize, e16: bool): void {
-  if (e16) {
-    maxpoolU16(simd, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out);
-    return;
-  }
-  const rowBytes = <usize>W * <usize>C;
-  let o = out;
-  for (let n = 0; n < N; n++) {
-    const img = inp + <usize>n * <usize>H * rowBytes;
-    for (let oh = 0; oh < OH; oh++) {
-      const ih0 = oh * SH - padTop;
-      const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
-      for (let ow = 0; ow < OW; ow++, o += <usize>C) {
-        const iw0 = ow * SW - padLeft;
-        const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
-        let c = 0;
-        if (ASC_FEATURE_SIMD) {
-          if (simd && C >= 16) {
-            for (; ; c += 16) {
-              if (c + 16 > C) c = C - 16; // overlapping last block (idempotent)
-              let acc = i8x16.splat(0);
-              for (let kh = kh0; kh < kh1; kh++) {
-                let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * <usize>C + <usize>c;
-                for (let kw = kw0; kw < kw1; kw++, p += <usize>C) acc = i8x16.max_u(acc, v128.load(p));
-              }
-              v128.store(o + <usize>c, acc);
-              if (c + 16 >= C) break;
-            }
-            continue;
-          }
-        }
-        for (; c < C; c++) {
-          let acc: u32 = 0;
-          for (let kh = kh0; kh < kh1; kh++) {
-            let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * <usize>C + <usize>c;
-            for (let kw = kw0; kw < kw1; kw++, p += <usize>C) {
-              const v = <u32>load<u8>(p);
-              acc = v > acc ? v : acc;
-            }
-          }
-          store<u8>(o + <usize>c, <u8>acc);
-        }
-      }
-    }
-  }
-}
-
-/** The 16-bit-lane (12-bit activation) max pool: same windows, 8 channels per vector. */
-function maxpoolU16(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
-  KH: i32, KW: i32, SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize): void {
-  const pix = <usize>C << 1;
+  // e16: 12-bit activations in 16-bit lanes (8 channels per vector instead of 16).
+  const shift: usize = e16 ? 1 : 0;
+  const lanes = e16 ? 8 : 16;
+  const pix = <usize>C << shift;
   const rowBytes = <usize>W * pix;
   let o = out;
   for (let n = 0; n < N; n++) {
@@ -71,16 +25,16 @@ function maxpoolU16(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32
         const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
         let c = 0;
         if (ASC_FEATURE_SIMD) {
-          if (simd && C >= 8) {
-            for (; ; c += 8) {
-              if (c + 8 > C) c = C - 8; // overlapping last block (idempotent)
-              let acc = i16x8.splat(0);
+          if (simd && C >= lanes) {
+            for (; ; c += lanes) {
+              if (c + lanes > C) c = C - lanes; // overlapping last block (idempotent)
+              let acc = i8x16.splat(0);
               for (let kh = kh0; kh < kh1; kh++) {
-                let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * pix + (<usize>c << 1);
-                for (let kw = kw0; kw < kw1; kw++, p += pix) acc = i16x8.max_u(acc, v128.load(p));
+                let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * pix + (<usize>c << shift);
+                for (let kw = kw0; kw < kw1; kw++, p += pix) acc = e16 ? i16x8.max_u(acc, v128.load(p)) : i8x16.max_u(acc, v128.load(p));
               }
-              v128.store(o + (<usize>c << 1), acc);
-              if (c + 8 >= C) break;
+              v128.store(o + (<usize>c << shift), acc);
+              if (c + lanes >= C) break;
             }
             continue;
           }
@@ -88,13 +42,14 @@ function maxpoolU16(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32
         for (; c < C; c++) {
           let acc: u32 = 0;
           for (let kh = kh0; kh < kh1; kh++) {
-            let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * pix + (<usize>c << 1);
+            let p = img + <usize>(ih0 + kh) * rowBytes + <usize>(iw0 + kw0) * pix + (<usize>c << shift);
             for (let kw = kw0; kw < kw1; kw++, p += pix) {
-              const v = <u32>load<u16>(p);
+              const v = e16 ? <u32>load<u16>(p) : <u32>load<u8>(p);
               acc = v > acc ? v : acc;
             }
           }
-          store<u16>(o + (<usize>c << 1), <u16>acc);
+          if (e16) store<u16>(o + (<usize>c << 1), <u16>acc);
+          else store<u8>(o + <usize>c, <u8>acc);
         }
       }
     }
