@@ -286,19 +286,21 @@ export function gemmCoreRef(
 
 // ---------------------------------------------------------------------------------------------
 // im2col for convolutions whose per-tap channel count is not a multiple of 8 (e.g. the 3-channel
-// stem): rows of taps * cin bytes, gathered through the indirection buffer into a scratch block
-// of IM2COL_ROWS rows (row stride KB * 8 + 8), then a direct GEMM with K = taps * cin.
+// stem): rows of taps * cin elements, gathered through the indirection buffer into a scratch block
+// of IM2COL_ROWS rows (row stride KB * 8 + 8 elements), then a direct GEMM with K = taps * cin.
+// Elements are bytes, or 16-bit lanes for a 12-bit input (FLAG_IN16: a 12-bit graph input).
 // ---------------------------------------------------------------------------------------------
 
 /** Rows gathered per im2col block (the scratch buffer holds IM2COL_ROWS rows). */
 export const IM2COL_ROWS: i32 = 128;
 
-function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize, rowStride: usize): void {
-  const words = (cin + 7) >> 3;
+function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize, rowStride: usize, shift: usize): void {
+  const tapBytes = <usize>cin << shift;
+  const words = <i32>((tapBytes + 7) >> 3);
   for (let m = 0; m < rows; m++) {
     let d = scratch + <usize>m * rowStride;
     let p = ind + <usize>m * (<usize>taps << 2);
-    for (let t = 0; t < taps; t++, p += 4, d += <usize>cin) {
+    for (let t = 0; t < taps; t++, p += 4, d += tapBytes) {
       const s = <usize>load<u32>(p);
       // Copies whole 8-byte words; the excess lands on the next tap's bytes (rewritten next) or
       // in the row's padding (multiplied by zero weights).
@@ -312,14 +314,12 @@ export function convIm2col(
   w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
   res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
-  // The gathered rows are uint8: 12-bit inputs never take this path (the quantizer keeps an
-  // im2col conv's input at 8 bits); output and residual flags pass through.
-  flags &= ~FLAG_IN16;
+  const shift: usize = (flags & FLAG_IN16) != 0 ? 1 : 0; // the gathered rows keep the input's element size
   const oShift: usize = outF32 ? 2 : (flags & FLAG_OUT16) != 0 ? 1 : 0, rShift: usize = (flags & FLAG_RES16) != 0 ? 1 : 0;
-  const rowStride = <usize>(KB * 8 + 8);
+  const rowStride = <usize>(KB * 8 + 8) << shift;
   for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
     const rows = min(M - m0, IM2COL_ROWS);
-    im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride);
+    im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride, shift);
     const o = out + <usize>m0 * <usize>outStride;
     const r = res != 0 ? res + (((<usize>m0 * <usize>outStride) >> oShift) << rShift) : 0;
     if (ASC_FEATURE_SIMD) {

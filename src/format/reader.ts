@@ -125,7 +125,7 @@ export function validateModel(model: QModel, where = ''): void {
   const inp = model.input;
   if (typeof inp !== 'object' || inp === null) fail('header: missing "input"');
   const inT = model.tensors[tensorIndex(inp.tensor, 'input')];
-  if (inT.dtype !== 'uint8') fail(`input: tensor ${inp.tensor} must be uint8 (the runtime quantizes the input into it), not ${inT.dtype}`);
+  if (!isQuantized(inT.dtype)) fail(`input: tensor ${inp.tensor} must be uint8 or uint12 (the runtime quantizes the input into it), not ${inT.dtype}`);
   if (typeof inp.name !== 'string') fail(`input: name ${JSON.stringify(inp.name)} must be a string`);
   if (!Array.isArray(inp.nchw) || inp.nchw.length !== 4 || !inp.nchw.every((d) => isInt(d, 1))) fail(`input: nchw ${JSON.stringify(inp.nchw)} must be 4 integers in 1..2^24`);
   const [n, c, h, w] = inp.nchw;
@@ -178,10 +178,6 @@ export function validateModel(model: QModel, where = ''): void {
         if (!isInt(op.group, 1) || !isInt(op.inChannels, 1) || !isInt(op.outChannels, 1)) fail(`${what}: group/inChannels/outChannels must be positive integers`);
         if (op.inChannels % op.group !== 0 || op.outChannels % op.group !== 0) fail(`${what}: channels ${op.inChannels}->${op.outChannels} not divisible by group ${op.group}`);
         if (!isQuantized(x.dtype)) fail(`${what}: input tensor ${op.input} (${x.name}) must be uint8 or uint12, not ${x.dtype}`);
-        // The im2col path gathers uint8 patches; a 12-bit input needs the per-tap layout.
-        if (typeof op.packing === 'string' && op.packing.endsWith('-im2col') && x.dtype !== 'uint8') {
-          fail(`${what}: packing ${op.packing} needs a uint8 input, but tensor ${op.input} (${x.name}) is ${x.dtype}`);
-        }
         if (x.shape[3] !== op.inChannels) fail(`${what}: input has ${x.shape[3]} channels, op expects ${op.inChannels}`);
         const oh = outDim(x.shape[1], kh, sh, dh, pt, pb);
         const ow = outDim(x.shape[2], kw, sw, dw, pl, pr);

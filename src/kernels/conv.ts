@@ -24,7 +24,7 @@ export interface Conv2dShape {
   /** [dh, dw] (default [1, 1]) */
   dilation?: readonly [number, number];
   group?: number;
-  /** Input element type: 'uint8' (default) or 'uint12' (16-bit lanes; not for im2col packings). */
+  /** Input element type: 'uint8' (default) or 'uint12' (16-bit lanes). */
   inputType?: QuantDtype;
 }
 
@@ -42,7 +42,7 @@ export interface Conv2dPlan extends PackGeometry {
   indirectionBytes: number;
   /** Bytes of the zero-point row (0 when no tap reads padding): inChannels + 16 rounded up to 16. */
   zeroBytes: number;
-  /** Bytes of the im2col scratch (0 unless 'im2col'): im2colRows * (KB * 8 + 8). */
+  /** Bytes of the im2col scratch (0 unless 'im2col'): im2colRows * (KB * 8 + 8) elements. */
   scratchBytes: number;
   /** Output elements M * outChannels (bytes for uint8 output, x4 for float32). */
   outputElements: number;
@@ -83,12 +83,11 @@ export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
   const strategy: ConvStrategy = geom.im2col ? 'im2col' : pointwise ? 'gemm' : 'igemm';
   const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
   const eb = elementBytes(s.inputType ?? 'uint8');
-  if (eb !== 1 && strategy === 'im2col') throw new EdgeqError('BAD_SHAPE', `convolution ${JSON.stringify(s)}: an im2col packing needs a uint8 input`);
   return {
     ...geom, strategy, outH, outW, M, kernelTaps,
     indirectionBytes: strategy === 'gemm' ? 0 : M * kernelTaps * 4,
     zeroBytes: needsZero ? Math.ceil(((s.inChannels + 16) * eb) / 16) * 16 : 0,
-    scratchBytes: strategy === 'im2col' ? IM2COL_ROWS * (geom.KB * 8 + 8) : 0,
+    scratchBytes: strategy === 'im2col' ? IM2COL_ROWS * (geom.KB * 8 + 8) * eb : 0,
     outputElements: M * s.outChannels,
   };
 }

@@ -9,10 +9,13 @@ export function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** q = clamp(round_half_even(x / scale) + zeroPoint, 0, 255), written NHWC. Rejects NaN and ±Infinity. */
+/** q = clamp(round_half_even(x / scale) + zeroPoint, 0, 255 or 4095), written NHWC. Rejects NaN and ±Infinity. */
 export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
   const { offset, tensor } = plan.input;
-  const out = new Uint8Array(plan.kernels.memory.buffer, offset, x.length);
+  // A 12-bit input (uint12, --activations 12) is written as 16-bit lanes.
+  const wide = tensor.dtype === 'uint12';
+  const out = wide ? new Uint16Array(plan.kernels.memory.buffer, offset, x.length) : new Uint8Array(plan.kernels.memory.buffer, offset, x.length);
+  const qmax = wide ? 4095 : 255;
   const inv = 1 / tensor.scale;
   const zp = tensor.zeroPoint;
   const hw = h * w;
@@ -26,7 +29,7 @@ export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h
           throw new EdgeqError('BAD_INPUT', `input value ${v} at index ${src + p} (image ${n}, channel ${ch}, pixel ${p}) is not finite`);
         }
         const q = roundHalfEven(v * inv) + zp;
-        out[base + p * c + ch] = q < 0 ? 0 : q > 255 ? 255 : q;
+        out[base + p * c + ch] = q < 0 ? 0 : q > qmax ? qmax : q;
       }
     }
   }

@@ -99,10 +99,11 @@ describe('.edgeq format', () => {
     // uint12 elements take two bytes in the size limit: 2^30 elements is too many.
     expectBad(withHeader(m, (h) => { h.tensors[1].shape = [1, 32768, 32768, 1]; }), 'tensor 1', '2^31');
     expect(() => readEdgeq(withHeader(tinyModel(), (h) => { h.tensors[1].shape = [1, 4, 4, 16]; }))).not.toThrow();
-    // The model input stays uint8.
-    expectBad(withHeader(m, (h) => { h.tensors[0].dtype = 'uint12'; }), 'input', 'must be uint8');
-    // im2col packing gathers uint8 patches.
-    expectBad(withHeader(m, (h) => { h.ops[2].packing = 'qu8-gemm-2x4c8-im2col'; }), 'op 2 ("head", "conv")', 'needs a uint8 input', 'uint12');
+    // The model input is quantized (uint8, or uint12 with --activations 12), never float.
+    expect(() => readEdgeq(withHeader(m, (h) => { h.tensors[0].dtype = 'uint12'; }))).not.toThrow();
+    expectBad(withHeader(m, (h) => { h.tensors[0].dtype = 'float32'; }), 'input', 'must be uint8 or uint12');
+    // im2col gathers either element size.
+    expect(() => readEdgeq(withHeader(m, (h) => { h.ops[2].packing = 'qu8-gemm-2x4c8-im2col'; }))).not.toThrow();
     expect(() => readEdgeq(withHeader(m, (h) => { h.ops[0].packing = 'qu8-gemm-2x4c8-im2col'; }))).not.toThrow();
     // Max pool keeps its input's dtype and parameters.
     expectBad(withHeader(m, (h) => { h.tensors[2].dtype = 'uint8'; h.tensors[2].zeroPoint = 0; }), 'op 1 ("pool", "maxpool")', 'same dtype');

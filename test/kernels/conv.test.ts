@@ -128,7 +128,11 @@ suite('convolution shapes', () => {
       runConvCase(h, { ...s, act: i % 8 === 0 ? 'relu' : 'none', f32out: true, batch: 1, dh: 1, dw: 1, seed: seed++, residual: true, res12: (i & 1) === 1 });
     }
     runConvCase(h, { ...base, inH: 2, inW: 3, inC: 64, outC: 7, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'none', f32out: true, seed: seed++, residual: true, res12: true, in12: true });
-    // A 12-bit input into a float32 head; the im2col packing (uint8 input only) with 12-bit output and residual.
+    // im2col with a 12-bit input (a 12-bit graph input into the RGB stem): the gather copies 16-bit lanes.
+    runConvCase(h, { ...base, inH: 11, inW: 9, inC: 3, outC: 12, kh: 7, kw: 7, sh: 2, sw: 2, pads: [3, 3, 3, 3], act: 'relu', seed: seed++, packing: PACKING_IM2COL, in12: true, out12: true });
+    runConvCase(h, { ...base, batch: 2, inH: 6, inW: 7, inC: 5, outC: 9, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], act: 'leaky', seed: seed++, packing: PACKING_IM2COL, in12: true });
+    runConvCase(h, { ...base, inH: 150, inW: 3, inC: 3, outC: 4, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], act: 'none', seed: seed++, packing: PACKING_IM2COL, in12: true }); // several 128-row blocks
+    // A 12-bit input into a float32 head; the im2col packing with 12-bit output and residual.
     runConvCase(h, { ...base, inH: 3, inW: 3, inC: 40, outC: 10, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'none', f32out: true, seed: seed++, in12: true });
     runConvCase(h, { ...base, inH: 9, inW: 9, inC: 3, outC: 12, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1], act: 'relu', seed: seed++, packing: PACKING_IM2COL, out12: true, residual: true, res12: true });
     // A deep K (1024) of 12-bit inputs against full-range weights.

@@ -9,7 +9,7 @@ import { readEdgeq } from '../../src/format/reader.js';
 import { writeEdgeq } from '../../src/format/writer.js';
 import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
-import { PACKING_GEMM, PACKING_IM2COL } from '../../src/kernels/packing.js';
+import { PACKING_IM2COL } from '../../src/kernels/packing.js';
 import { buildQModel, quantizeConvWeights, type QuantizeResult } from '../../tools/quantize/quantize.js';
 import { accumulatorBound, ACCUMULATOR_LIMIT, fitsAccumulator } from '../../tools/quantize/overflow.js';
 import { exportQdq, QDQ_OPSET, QDQ_OPSET_WIDE } from '../../tools/quantize/export-qdq.js';
@@ -76,16 +76,17 @@ describe('int32 accumulator overflow proof', () => {
     const acc = normal.accumulators.get('c2')!;
     expect(acc.inputBits).toBe(12);
     expect(acc.headroomBits).toBeGreaterThan(0);
-    expect(normal.model.tensors.map((t) => t.dtype)).toEqual(['uint8', 'uint12', 'float32']);
+    expect(normal.model.tensors.map((t) => t.dtype)).toEqual(['uint12', 'uint12', 'float32']);
   });
 
-  it('a 12-bit input takes the per-tap packing, never im2col (which gathers uint8)', () => {
-    const g = twoConvs(12, (rng) => rng.normal()); // 12 channels x 9 taps: im2col for a uint8 input
+  it('a 12-bit input keeps the im2col packing (the gather copies 16-bit lanes) and the graph input is 12-bit too', () => {
+    const g = twoConvs(12, (rng) => rng.normal()); // 12 channels x 9 taps: im2col
     const conv2 = (q: QuantizeResult) => q.model.ops.find((o) => o.name === 'c2');
     const q8 = buildQModel(g, { ranges });
     const q12 = buildQModel(g, { ranges, wideRanges: ranges, activations: 12 });
     expect(conv2(q8)).toMatchObject({ packing: PACKING_IM2COL });
-    expect(conv2(q12)).toMatchObject({ packing: PACKING_GEMM });
+    expect(conv2(q12)).toMatchObject({ packing: PACKING_IM2COL });
+    expect(q12.model.tensors[q12.model.input.tensor].dtype).toBe('uint12');
     expect(readEdgeq(writeEdgeq(q12.model)).tensors[1]).toMatchObject({ dtype: 'uint12', zeroPoint: 0 });
   });
 });
@@ -100,13 +101,13 @@ describe('12-bit activations, end to end on the tiny CNN', () => {
     ...q, tensorParams: new Map([...q.tensorParams].map(([k, t]) => [k, k === q.graph.input.name ? t : { ...t, dtype: 'float32' as const }])),
   });
 
-  it('every quantized tensor but the input is uint12, and ORT computes exactly the 12-bit grid', async () => {
+  it('every quantized tensor (the graph input too) is uint12, and ORT computes exactly the 12-bit grid', async () => {
     // minmax and the calibration inputs: no value is clipped, so the activations' error is rounding only.
     const q8 = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, method: 'minmax' });
     const q12 = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, method: 'minmax', activations: 12 });
     const m = readEdgeq(q12.edgeq);
     expect(m.meta?.activations).toBe(12);
-    expect(m.tensors[m.input.tensor].dtype).toBe('uint8');
+    expect(m.tensors[m.input.tensor].dtype).toBe('uint12');
     for (const t of m.tensors.slice(1)) expect(t.dtype === 'uint12' || t.dtype === 'float32').toBe(true);
     for (const op of m.ops) {
       if (op.op === 'maxpool') expect(m.tensors[op.output]).toMatchObject({ dtype: m.tensors[op.input].dtype, scale: m.tensors[op.input].scale, zeroPoint: m.tensors[op.input].zeroPoint });
@@ -114,7 +115,8 @@ describe('12-bit activations, end to end on the tiny CNN', () => {
     expect(readOnnx(q8.qdq).opsetImports).toEqual([{ domain: '', version: QDQ_OPSET }]); // 8-bit exports are unchanged
     expect(readOnnx(q12.qdq).opsetImports).toEqual([{ domain: '', version: QDQ_OPSET_WIDE }]);
 
-    const wide = [...q12.tensorParams].filter(([, t]) => t.dtype === 'uint12').map(([n]) => n);
+    // (the graph input is fed, not read back: its grid is the runtime's quantizeInput)
+    const wide = [...q12.tensorParams].filter(([n, t]) => t.dtype === 'uint12' && n !== q12.graph.input.name).map(([n]) => n);
     expect(wide.length).toBeGreaterThanOrEqual(6);
     const s12 = await ReferenceSession.create(q12.qdq, { extraOutputs: wide });
     const s8 = await ReferenceSession.create(q8.qdq);

@@ -1,6 +1,8 @@
 // Activation bit widths (`--activations 8|12|auto`): which quantized tensors are uint12 (4096
 // levels, stored in 16-bit lanes the kernels widen uint8 to anyway) and which stay uint8.
-//  - the graph input stays uint8: images are 8-bit, and the stem's im2col path gathers uint8;
+//  - the graph input: 12 bits in mode 12 (images are 8-bit, but normalized by mean/std per channel
+//    they no longer sit on one 256-level grid: a uint8 input cost the trunk ~2 dB at 12 bits), 8 in
+//    'auto' (not a candidate of the sensitivity analysis);
 //  - float32 tensors (the classifier head) stay float32;
 //  - a max pool output has its input's dtype and parameters (max commutes with the quantization),
 //    so bits are chosen per "root": a tensor that is not a max pool output;
@@ -61,7 +63,7 @@ export class BitsPlan {
   /** Bits of a quantized tensor (float32 tensors are decided elsewhere). */
   of(t: string): ActivationBits {
     const r = this.root(t);
-    if (r === this.g.input.name || this.narrowed.has(r) || this.mode === 8) return 8;
+    if (this.narrowed.has(r) || this.mode === 8 || (r === this.g.input.name && this.mode === 'auto')) return 8;
     return this.mode === 12 || this.wide.has(r) ? 12 : 8;
   }
 

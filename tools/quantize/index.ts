@@ -17,7 +17,7 @@ import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from './auto-bits.js';
 import { exportFolded } from './export-folded.js';
 import { channelRanges, equalizablePairs, equalizeGraph, type EqualizeMethod } from './cle.js';
 
-export const QUANTIZER_VERSION = '0.2.0';
+export const QUANTIZER_VERSION = '0.2.1';
 /** The default calibration method: the one that measured best on the real models (README table). */
 export const DEFAULT_METHOD: CalibrationMethod = 'mse';
 

@@ -6,7 +6,7 @@
 // export (export-qdq.ts) writes exactly these integers and scales.
 import { EdgeqError } from '../../src/errors.js';
 import { quantMax, type QModel, type QOp, type QTensor } from '../../src/format/qmodel.js';
-import { packConv, PACKING_GEMM } from '../../src/kernels/packing.js';
+import { packConv } from '../../src/kernels/packing.js';
 import type { FAdd, FConv, FloatGraph } from './prepare.js';
 import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
@@ -228,8 +228,6 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
         const packed = packConv({
           weights: q.weights, bias: q.bias, multipliers, inputZeroPoint: x.zeroPoint,
           kernel: op.kernel, inChannels: op.inChannels, outChannels: op.outChannels, group: op.group,
-          // The im2col path gathers uint8 patches: a 12-bit input takes the per-tap layout.
-          ...(wide ? { packing: PACKING_GEMM } : {}),
         });
         ops.push({
           op: 'conv', name: op.name, input: get(op.input), output: index.get(y.name)!, kernel: op.kernel, stride: op.stride,
