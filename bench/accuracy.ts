@@ -71,22 +71,22 @@ for (const which of models) {
     console.log(`  fp32: top-1 ${top1}/${ref.length}, top-5 ${top5}/${ref.length}`);
   }
 
-  // One calibration per equalization setting, made when a variant first needs it.
+  // One calibration per equalization / GPTQ setting, made when a variant first needs it.
   const calibrations = new Map<string, { calibrated: Awaited<ReturnType<typeof calibrateModel>>; secs: number }>();
-  const calibration = async (equalize: false | 'weights' | 'activations') => {
-    const key = String(equalize);
+  const calibration = async (equalize: false | 'weights' | 'activations', gptq: boolean) => {
+    const key = `${equalize}/${gptq}`;
     if (!calibrations.has(key)) {
       const tc = performance.now();
-      const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length, equalize });
+      const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length, equalize, gptq });
       const secs = (performance.now() - tc) / 1000;
-      console.log(`  calibration${equalize ? ` (equalized: ${equalize})` : ''} (histograms of ${calibrated.histograms.size} tensors): ${secs.toFixed(1)} s`);
+      console.log(`  calibration${equalize ? ` (equalized: ${equalize})` : ''}${gptq ? ' (+ GPTQ Hessians)' : ''} (histograms of ${calibrated.histograms.size} tensors): ${secs.toFixed(1)} s`);
       calibrations.set(key, { calibrated, secs });
     }
     return calibrations.get(key)!;
   };
   for (const method of methods) for (const variant of variants) for (const activations of activationModes) {
     const parts = variant.split('+');
-    const { calibrated, secs: calibSecs } = await calibration(parts.includes('cle') ? 'weights' : parts.includes('cle-act') ? 'activations' : false);
+    const { calibrated, secs: calibSecs } = await calibration(parts.includes('cle') ? 'weights' : parts.includes('cle-act') ? 'activations' : false, parts.includes('gptq'));
     const tq = performance.now();
     const fuse = variant.includes('fuse'), bc = variant.includes('bc');
     // 'auto': the sensitivity analysis runs on the first calibration images (auto-bits.ts).

@@ -56,6 +56,7 @@ export function buildProgram(): Command {
     .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
     .option('--no-bias-correction', 'keep the rounded bias (default: each channel\'s mean weight-rounding error, measured on the calibration images, is removed from its bias)')
     .option('--no-fuse-residual', 'keep residual adds as separate ops (default: fused into the producing conv)')
+    .option('--gptq', 'Hessian-aware weight rounding (GPTQ) for convs with K <= 1152: rounds each layer\'s int8 weights to minimize its output error on 32 calibration images instead of rounding each weight to the nearest level (a second fp32 pass; README)')
     .addOption(new Option('--equalize [method]', 'cross-layer equalization before calibration: weights (the default method: balance conv1 rows against conv2 columns) or activations (balance calibrated per-channel ranges). Off by default: it measured worse on darknet-tiny and level on the ResNet-50 trunk (README)').choices(['weights', 'activations']).preset('weights'))
     .addOption(new Option('--activations <bits>', 'activation bits: 8 (uint8), 12 (uint12 everywhere but the input; fails naming a layer whose int32 accumulator could overflow) or auto (12 bits where a per-tensor sensitivity analysis on 8 calibration images says they pay)').choices(['8', '12', 'auto']).default('8'))
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')

@@ -16,6 +16,10 @@ import { levelsOf, type ActivationMode } from './activation-bits.js';
 import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from './auto-bits.js';
 import { exportFolded } from './export-folded.js';
 import { channelRanges, equalizablePairs, equalizeGraph, type EqualizeMethod } from './cle.js';
+import { collectHessians, type LayerHessian } from './gptq.js';
+
+/** Calibration images GPTQ's Hessians are collected on (the first ones). */
+const GPTQ_IMAGES = 32;
 
 export const QUANTIZER_VERSION = '0.2.1';
 /** The default calibration method: the one that measured best on the real models (README table). */
@@ -37,6 +41,8 @@ export interface QuantizeModelOptions {
   fuseResidual?: boolean;
   /** Remove the mean error that rounded weights add to each channel (from calibration statistics). Default true. */
   biasCorrection?: boolean;
+  /** Hessian-aware weight rounding (GPTQ, gptq.ts) for convs with K <= 1152; a second fp32 pass over 32 images. Default false. */
+  gptq?: boolean;
   /**
    * Activation bits (activation-bits.ts): 8 (uint8), 12 (uint12 for every quantized tensor but the
    * input; fails naming the layer if a conv's int32 accumulator could overflow) or 'auto' (12 bits
@@ -66,6 +72,16 @@ export interface CalibratedModel {
    */
   floatOnnx?: Uint8Array;
   equalized?: EqualizeMethod;
+  /** With `gptq`: per conv, the input statistics its Hessian-aware rounding uses (gptq.ts). */
+  hessians?: Map<string, LayerHessian>;
+}
+
+/** Yields `src` unchanged and keeps its first `n` items in `kept` (a second pass over them). */
+async function* keepFirst(src: Iterable<Float32Array> | AsyncIterable<Float32Array>, n: number, kept: Float32Array[]): AsyncGenerator<Float32Array> {
+  for await (const x of src) {
+    if (kept.length < n) kept.push(x);
+    yield x;
+  }
 }
 
 export interface QuantizeModelResult extends QuantizeResult {
@@ -81,6 +97,17 @@ export interface QuantizeModelResult extends QuantizeResult {
 
 /** Graph preparation and calibration: the part of quantization that runs the fp32 model. */
 export async function calibrateModel(
+  onnxBytes: Uint8Array,
+  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'gptq'>,
+): Promise<CalibratedModel> {
+  if (!options.gptq) return calibrateRanges(onnxBytes, options);
+  // Hessian-aware rounding needs a second pass over some calibration images (gptq.ts).
+  const kept: Float32Array[] = [];
+  const c = await calibrateRanges(onnxBytes, { ...options, calibration: keepFirst(options.calibration, GPTQ_IMAGES, kept) });
+  return { ...c, hessians: await collectHessians(c.floatOnnx ?? onnxBytes, c.graph, kept, { images: GPTQ_IMAGES }) };
+}
+
+async function calibrateRanges(
   onnxBytes: Uint8Array,
   options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize'>,
 ): Promise<CalibratedModel> {
@@ -133,6 +160,7 @@ export function quantizeCalibrated(
   }
   const result = buildQModel(graph, {
     ranges, wideRanges, activations, wideTensors: options.wideTensors, fuseResidual: options.fuseResidual ?? true, channelMeans,
+    hessians: calibrated.hessians,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
@@ -144,6 +172,7 @@ export function quantizeCalibrated(
     ...(method === 'percentile' ? { percentile: options.percentile ?? 99.99 } : {}),
     calibrationImages: options.calibrationCount,
     ...(biasCorrection ? { biasCorrection: 1 } : {}),
+    ...(calibrated.hessians ? { gptqLayers: calibrated.hessians.size } : {}),
     activations,
     ...(result.fusedConvs.size > 0 ? { fusedResidual: result.fusedConvs.size } : {}),
     ...(calibrated.equalized ? { equalization: calibrated.equalized } : {}),

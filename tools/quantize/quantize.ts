@@ -12,6 +12,7 @@ import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
 import { roundHalfEven } from '../../src/runtime/io.js';
 import { weightErrorMeans } from './bias-correction.js';
+import { gptqRound, type LayerHessian } from './gptq.js';
 import { BitsPlan, levelsOf, type ActivationMode } from './activation-bits.js';
 import { accumulatorBound, BIAS_BUDGET, fitsAccumulator, type AccumulatorBound } from './overflow.js';
 
@@ -31,7 +32,7 @@ export interface QuantizedConvWeights {
  * its weights to ~1e-13 but left a bias ~1e-7, as in torchvision's ResNet-50) would otherwise need an
  * int32 bias beyond the accumulator's range, which wraps; only such degenerate channels change.
  */
-export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: ArrayLike<number>): QuantizedConvWeights {
+export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: ArrayLike<number>, hessian?: LayerHessian): QuantizedConvWeights {
   const { outChannels: O, kernel: [kh, kw] } = op;
   const I = op.inChannels / op.group;
   const per = I * kh * kw;
@@ -41,14 +42,17 @@ export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: 
   for (let o = 0; o < O; o++) {
     let maxAbs = 0;
     for (let j = 0; j < per; j++) maxAbs = Math.max(maxAbs, Math.abs(op.weights[o * per + j]));
-    const s = Math.fround(Math.max(maxAbs > 0 ? maxAbs / 127 : 1, Math.abs(op.bias[o]) / (inputScale * BIAS_BUDGET)));
-    scales[o] = s;
+    scales[o] = Math.fround(Math.max(maxAbs > 0 ? maxAbs / 127 : 1, Math.abs(op.bias[o]) / (inputScale * BIAS_BUDGET)));
+  }
+  // Rounding: to the nearest level, or Hessian-aware (GPTQ) where calibration collected the layer's input statistics.
+  const oihw = hessian ? gptqRound(op.weights, O, scales, hessian) : undefined;
+  for (let o = 0; o < O; o++) {
+    const s = scales[o];
     for (let i = 0; i < I; i++) {
       for (let y = 0; y < kh; y++) {
         for (let x = 0; x < kw; x++) {
-          const w = op.weights[((o * I + i) * kh + y) * kw + x];
-          const q = Math.max(-127, Math.min(127, roundHalfEven(w / s)));
-          weights[((o * kh + y) * kw + x) * I + i] = q;
+          const at = ((o * I + i) * kh + y) * kw + x;
+          weights[((o * kh + y) * kw + x) * I + i] = oihw ? oihw[at] : Math.max(-127, Math.min(127, roundHalfEven(op.weights[at] / s)));
         }
       }
     }
@@ -79,6 +83,8 @@ export interface QuantizeOptions {
   fuseResidual?: boolean;
   /** Per tensor: per-channel input means from calibration; given, each conv's bias is corrected (bias-correction.ts). */
   channelMeans?: Map<string, Float64Array>;
+  /** Per conv (by op name): input statistics for Hessian-aware rounding (gptq.ts); others round to nearest. */
+  hessians?: Map<string, LayerHessian>;
   producer?: string;
   sourceHash?: string;
 }
@@ -159,7 +165,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
     for (const op of g.ops) {
       if (op.op !== 'conv' || floats.has(op.input) || bits.of(op.input) !== 12) continue;
       const p = paramsOf(bits.root(op.input)); // a max pool output has its source's parameters
-      const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input));
+      const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input), options.hessians?.get(op.name));
       const b = accumulatorBound(q, p.zeroPoint, quantMax('uint12'));
       if (fitsAccumulator(b)) { proven.set(op.name, q); continue; }
       if (mode === 12) {
@@ -213,7 +219,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
         const fused = fusedAdd.get(op.name);
         const y = tensors[addTensor(fused ? fused.add.output : op.output)];
         const wide = x.dtype === 'uint12';
-        const q = (wide ? proven.get(op.name) : undefined) ?? quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input));
+        const q = (wide ? proven.get(op.name) : undefined) ?? quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input), options.hessians?.get(op.name));
         convWeights.set(op.name, q);
         const acc = accumulatorBound(q, x.zeroPoint, quantMax(x.dtype));
         if (!fitsAccumulator(acc)) {

@@ -1,0 +1,89 @@
+// Hessian-aware rounding (gptq.ts): it lowers the layer's output error on its calibration inputs
+// against nearest rounding, equals nearest rounding when the inputs are uncorrelated, stays in the
+// int8 range, and a GPTQ-quantized model runs in edgeq with the QDQ export's answers.
+import { describe, expect, it } from 'vitest';
+import { writeOnnx } from '../../src/onnx/writer.js';
+import { prepareGraph } from '../../tools/quantize/prepare.js';
+import { readOnnx } from '../../src/onnx/reader.js';
+import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { Session } from '../../src/runtime/session.js';
+import { Rng } from '../../src/synth/random.js';
+import { collectHessians, gptqRound } from '../../tools/quantize/gptq.js';
+import { quantizeModel } from '../../tools/quantize/index.js';
+import { tinyCnn, tinyInputs } from './tiny-cnn.js';
+
+/** A layer (O x K weights, per-row scales) and N inputs x = relu(A z): correlated, like activations. */
+function layer(seed: number, K: number, O: number, N: number, correlated: boolean) {
+  const rng = new Rng(seed);
+  const A = Float64Array.from({ length: K * K }, () => rng.normal() / Math.sqrt(K));
+  const X: Float64Array[] = [];
+  for (let n = 0; n < N; n++) {
+    const z = Array.from({ length: K }, () => rng.normal());
+    X.push(Float64Array.from({ length: K }, (_, i) => {
+      if (!correlated) return z[i];
+      let s = 0;
+      for (let j = 0; j < K; j++) s += A[i * K + j] * z[j];
+      return Math.max(0, s);
+    }));
+  }
+  const H = new Float64Array(K * K);
+  for (const x of X) for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) H[a * K + b] += x[a] * x[b];
+  const w = Float32Array.from({ length: O * K }, () => rng.normal() * 0.1);
+  const scales = new Float32Array(O);
+  for (let o = 0; o < O; o++) {
+    let m = 0;
+    for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(w[o * K + k]));
+    scales[o] = Math.fround(m / 127);
+  }
+  const nearest = Int8Array.from(w, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[Math.floor(i / K)]))));
+  const outputError = (q: Int8Array) => {
+    let e = 0;
+    for (const x of X) for (let o = 0; o < O; o++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (q[o * K + k] * scales[o] - w[o * K + k]) * x[k];
+      e += s * s;
+    }
+    return e;
+  };
+  return { hessian: { K, H, samples: N }, w, scales, nearest, outputError };
+}
+
+describe('GPTQ rounding', () => {
+  it('halves the output error of a layer with correlated inputs (on those inputs), within [-127, 127]', () => {
+    const l = layer(1, 64, 12, 1500, true);
+    const q = gptqRound(l.w, 12, l.scales, l.hessian);
+    expect(Math.min(...q)).toBeGreaterThanOrEqual(-127);
+    expect(Math.max(...q)).toBeLessThanOrEqual(127);
+    // Measured 2.1x lower on such layers; every weight still within a few levels of its nearest.
+    expect(l.outputError(q)).toBeLessThan(0.7 * l.outputError(l.nearest));
+    expect(Math.max(...Array.from(q, (v, i) => Math.abs(v - l.nearest[i])))).toBeLessThanOrEqual(8);
+  });
+  it('rounds to the nearest level when the inputs are uncorrelated (diagonal Hessian)', () => {
+    const l = layer(2, 32, 6, 10, false);
+    const diag = { ...l.hessian, H: Float64Array.from(l.hessian.H, (v, i) => (i % 33 === 0 ? v : 0)) };
+    expect(Array.from(gptqRound(l.w, 6, l.scales, diag))).toEqual(Array.from(l.nearest));
+  });
+  it('collects a symmetric K x K statistic per eligible conv; the quantized model runs in edgeq as in the QDQ export', async () => {
+    const bytes = writeOnnx(tinyCnn({ seed: 5 }));
+    const g = prepareGraph(readOnnx(bytes));
+    const calib = tinyInputs(100, 32);
+    const hs = await collectHessians(bytes, g, calib, { images: 4, pixelsPerImage: 16 });
+    const grouped = g.ops.filter((op) => op.op === 'conv' && op.group > 1).map((op) => op.name);
+    expect(hs.size).toBe(g.ops.filter((op) => op.op === 'conv').length - grouped.length);
+    for (const [name, h] of hs) {
+      const op = g.ops.find((o) => o.name === name)!;
+      expect(op.op === 'conv' && h.K).toBe(op.op === 'conv' ? op.inChannels * op.kernel[0] * op.kernel[1] : -1);
+      expect(h.samples).toBe(64);
+      for (let a = 0; a < h.K; a += 7) for (let b = 0; b < h.K; b += 5) expect(h.H[a * h.K + b]).toBe(h.H[b * h.K + a]);
+    }
+    const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, gptq: true });
+    const qdq = await ReferenceSession.create(q.qdq);
+    const e = await Session.create(q.edgeq);
+    for (const x of tinyInputs(7, 10)) {
+      const d = (await qdq.run({ input: x })).outputs.logits.data, y = await e.run(x);
+      const range = Math.max(...Array.from(d, Math.abs));
+      expect(Math.max(...Array.from(y, (v, i) => Math.abs(v - d[i])))).toBeLessThan(1e-3 * range);
+    }
+    await qdq.release(); e.release();
+  });
+});
