@@ -9,6 +9,14 @@
 // fmin/fmax are (outMin - zp) and (outMax - zp) as f32; |y| <= 255 after the clamp, so adding
 // 1.5 * 2^23 rounds y half-to-even to an integer held in the low mantissa bits.
 
+/**
+ * 8 activations of a row as i16 lanes: uint8 widened (A = u8), or 12-bit values already in 16-bit
+ * lanes (A = u16). A is a compile-time type, so each instantiation keeps one plain load.
+ */
+@inline export function loadRow8<A>(p: usize): v128 {
+  return sizeof<A>() == 2 ? v128.load(p) : v128.load8x8_u(p);
+}
+
 /** 1.5 * 2^23 as f32. */
 export const MAGIC: f32 = 12582912.0;
 /** Bit pattern of MAGIC. */

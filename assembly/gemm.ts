@@ -17,7 +17,7 @@
 //                      zero-point row); the group offset g * aGroupStride is added to it.
 // Rows past M reuse row M-1 (their results are not stored).
 
-import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
+import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
 
 /** flags bits: input, output, residual stored as 16-bit lanes (12-bit activations). */
 export const FLAG_IN16: i32 = 1;
@@ -53,12 +53,12 @@ export const FLAG_RES16: i32 = 4;
 // SIMD core
 // ---------------------------------------------------------------------------------------------
 
-/** One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. */
-@inline function tileSimd(
+/** One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. A: the activations' element type (u8, or u16 for 12-bit). */
+@inline function tileSimd<A>(
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
   wb: usize, blockBytes: usize, o0: usize, outStride: usize, nr: i32, outF32: bool,
   leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
-  hasRes: bool, rp0: usize, rp1: usize, vzr: v128, vmr: v128, in16: bool, out16: bool, res16: bool,
+  hasRes: bool, rp0: usize, rp1: usize, vzr: v128, vmr: v128, out16: bool, res16: bool,
 ): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
   let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
@@ -75,11 +75,9 @@ export const FLAG_RES16: i32 = 4;
       a1 = i1 + aoff;
     }
     let k = KB;
-    if (in16) {
-      // 12-bit activations: 8 lanes are already i16, one plain load per row.
-      do {
-        const va0 = v128.load(a0);
-        const va1 = v128.load(a1);
+    do {
+      const va0 = loadRow8<A>(a0);
+      const va1 = loadRow8<A>(a1);
       const vw0 = v128.load8x8_s(wp);
       c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
       c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
@@ -92,27 +90,8 @@ export const FLAG_RES16: i32 = 4;
       const vw3 = v128.load8x8_s(wp, 24);
       c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
       c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
-        a0 += 16; a1 += 16; wp += 32;
-      } while (--k > 0);
-    } else {
-      do {
-        const va0 = v128.load8x8_u(a0);
-        const va1 = v128.load8x8_u(a1);
-      const vw0 = v128.load8x8_s(wp);
-      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
-      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
-      const vw1 = v128.load8x8_s(wp, 8);
-      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va0, vw1));
-      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va1, vw1));
-      const vw2 = v128.load8x8_s(wp, 16);
-      c02 = i32x4.add(c02, i32x4.dot_i16x8_s(va0, vw2));
-      c12 = i32x4.add(c12, i32x4.dot_i16x8_s(va1, vw2));
-      const vw3 = v128.load8x8_s(wp, 24);
-      c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
-      c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
-        a0 += 8; a1 += 8; wp += 32;
-      } while (--k > 0);
-    }
+      a0 += 8 * sizeof<A>(); a1 += 8 * sizeof<A>(); wp += 32;
+    } while (--k > 0);
   }
   const vbias = v128.load(wb);
   const vmul = v128.load(wb + blockBytes - 16);
@@ -208,8 +187,14 @@ export function gemmCoreSimd(
         const has1 = m + 1 < M;
         const r1 = has1 ? r0 + rowStep : r0;
         const rp0 = hasRes ? res + (((o0 - out) >> oShift) << rShift) : 0;
-        tileSimd(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
-          leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rp0, rp0 + ((ostride >> oShift) << rShift), vzr, vmr, in16, out16, res16);
+        const rp1 = rp0 + ((ostride >> oShift) << rShift);
+        if (in16) {
+          tileSimd<u16>(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
+            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rp0, rp1, vzr, vmr, out16, res16);
+        } else {
+          tileSimd<u8>(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
+            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rp0, rp1, vzr, vmr, out16, res16);
+        }
       }
     }
   }

@@ -18,7 +18,7 @@
 // computed into `scratch`, then every block of 4 channels runs over the group's tile pairs; the 16
 // products of a tile pair are parked in scratch (512 bytes after V) for the output transform.
 
-import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
+import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   const t0 = i32x4.add(i32x4.shuffle(c0, c1, 0, 4, 1, 5), i32x4.shuffle(c0, c1, 2, 6, 3, 7));
@@ -33,18 +33,14 @@ import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
 
 // ---- input transform ------------------------------------------------------------------------
 
-/** 8 input channels as i16 lanes: uint8 widened, or 12-bit values already in 16-bit lanes. */
-@inline function ld(in16: bool, p: usize): v128 {
-  return in16 ? v128.load(p) : v128.load8x8_u(p);
-}
 
 /** V for tiles t0..t0+count-1 into v (i16, [tile][16][Cp]), Cp = KB * 8. SIMD: 8 channels at a time. */
-function inputTransformSimd(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usize, zx: i32,
-  tilesH: i32, tilesW: i32, padTop: i32, padLeft: i32, KB: i32, v: usize, in16: bool): void {
+function inputTransformSimd<A>(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usize, zx: i32,
+  tilesH: i32, tilesW: i32, padTop: i32, padLeft: i32, KB: i32, v: usize): void {
   const Cp = KB << 3;
   const vz = i16x8.splat(<i16>zx);
   const perImage = tilesH * tilesW;
-  const pixBytes = <usize>C << (in16 ? 1 : 0);
+  const pixBytes = <usize>C * sizeof<A>();
   for (let lt = 0; lt < count; lt++) {
     const t = t0 + lt;
     const n = t / perImage, r = t - n * perImage;
@@ -60,26 +56,26 @@ function inputTransformSimd(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: us
     const vt = v + (<usize>lt * 16) * <usize>Cp * 2;
     for (let kb = 0; kb < KB; kb++) {
       const co = <usize>(kb << 3); // channel
-      const cb = in16 ? co << 1 : co; // its byte offset in a pixel
+      const cb = co * sizeof<A>(); // its byte offset in a pixel
       let d00: v128, d01: v128, d02: v128, d03: v128, d10: v128, d11: v128, d12: v128, d13: v128;
       let d20: v128, d21: v128, d22: v128, d23: v128, d30: v128, d31: v128, d32: v128, d33: v128;
       if (interior) {
         const p0 = base + cb, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
-        d00 = ld(in16, p0); d01 = ld(in16, p0 + pixBytes); d02 = ld(in16, p0 + 2 * pixBytes); d03 = ld(in16, p0 + 3 * pixBytes);
-        d10 = ld(in16, p1); d11 = ld(in16, p1 + pixBytes); d12 = ld(in16, p1 + 2 * pixBytes); d13 = ld(in16, p1 + 3 * pixBytes);
-        d20 = ld(in16, p2); d21 = ld(in16, p2 + pixBytes); d22 = ld(in16, p2 + 2 * pixBytes); d23 = ld(in16, p2 + 3 * pixBytes);
-        d30 = ld(in16, p3); d31 = ld(in16, p3 + pixBytes); d32 = ld(in16, p3 + 2 * pixBytes); d33 = ld(in16, p3 + 3 * pixBytes);
+        d00 = loadRow8<A>(p0); d01 = loadRow8<A>(p0 + pixBytes); d02 = loadRow8<A>(p0 + 2 * pixBytes); d03 = loadRow8<A>(p0 + 3 * pixBytes);
+        d10 = loadRow8<A>(p1); d11 = loadRow8<A>(p1 + pixBytes); d12 = loadRow8<A>(p1 + 2 * pixBytes); d13 = loadRow8<A>(p1 + 3 * pixBytes);
+        d20 = loadRow8<A>(p2); d21 = loadRow8<A>(p2 + pixBytes); d22 = loadRow8<A>(p2 + 2 * pixBytes); d23 = loadRow8<A>(p2 + 3 * pixBytes);
+        d30 = loadRow8<A>(p3); d31 = loadRow8<A>(p3 + pixBytes); d32 = loadRow8<A>(p3 + 2 * pixBytes); d33 = loadRow8<A>(p3 + 3 * pixBytes);
       } else {
         const p0 = base + cb, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
         const q1 = pixBytes, q2 = 2 * pixBytes, q3 = 3 * pixBytes;
-        d00 = rowOk0 && colOk0 ? ld(in16, p0) : vz; d01 = rowOk0 && colOk1 ? ld(in16, p0 + q1) : vz;
-        d02 = rowOk0 && colOk2 ? ld(in16, p0 + q2) : vz; d03 = rowOk0 && colOk3 ? ld(in16, p0 + q3) : vz;
-        d10 = rowOk1 && colOk0 ? ld(in16, p1) : vz; d11 = rowOk1 && colOk1 ? ld(in16, p1 + q1) : vz;
-        d12 = rowOk1 && colOk2 ? ld(in16, p1 + q2) : vz; d13 = rowOk1 && colOk3 ? ld(in16, p1 + q3) : vz;
-        d20 = rowOk2 && colOk0 ? ld(in16, p2) : vz; d21 = rowOk2 && colOk1 ? ld(in16, p2 + q1) : vz;
-        d22 = rowOk2 && colOk2 ? ld(in16, p2 + q2) : vz; d23 = rowOk2 && colOk3 ? ld(in16, p2 + q3) : vz;
-        d30 = rowOk3 && colOk0 ? ld(in16, p3) : vz; d31 = rowOk3 && colOk1 ? ld(in16, p3 + q1) : vz;
-        d32 = rowOk3 && colOk2 ? ld(in16, p3 + q2) : vz; d33 = rowOk3 && colOk3 ? ld(in16, p3 + q3) : vz;
+        d00 = rowOk0 && colOk0 ? loadRow8<A>(p0) : vz; d01 = rowOk0 && colOk1 ? loadRow8<A>(p0 + q1) : vz;
+        d02 = rowOk0 && colOk2 ? loadRow8<A>(p0 + q2) : vz; d03 = rowOk0 && colOk3 ? loadRow8<A>(p0 + q3) : vz;
+        d10 = rowOk1 && colOk0 ? loadRow8<A>(p1) : vz; d11 = rowOk1 && colOk1 ? loadRow8<A>(p1 + q1) : vz;
+        d12 = rowOk1 && colOk2 ? loadRow8<A>(p1 + q2) : vz; d13 = rowOk1 && colOk3 ? loadRow8<A>(p1 + q3) : vz;
+        d20 = rowOk2 && colOk0 ? loadRow8<A>(p2) : vz; d21 = rowOk2 && colOk1 ? loadRow8<A>(p2 + q1) : vz;
+        d22 = rowOk2 && colOk2 ? loadRow8<A>(p2 + q2) : vz; d23 = rowOk2 && colOk3 ? loadRow8<A>(p2 + q3) : vz;
+        d30 = rowOk3 && colOk0 ? loadRow8<A>(p3) : vz; d31 = rowOk3 && colOk1 ? loadRow8<A>(p3 + q1) : vz;
+        d32 = rowOk3 && colOk2 ? loadRow8<A>(p3 + q2) : vz; d33 = rowOk3 && colOk3 ? loadRow8<A>(p3 + q3) : vz;
       }
       // rows: e0 = d0 - d2, e1 = d1 + d2, e2 = d2 - d1, e3 = d1 - d3 (per column)
       const e00 = i16x8.sub(d00, d20), e01 = i16x8.sub(d01, d21), e02 = i16x8.sub(d02, d22), e03 = i16x8.sub(d03, d23);
@@ -273,7 +269,8 @@ export function wino3x3(
   for (let g0 = t0; g0 < t1; g0 += groupTiles) {
     const count = min(groupTiles, t1 - g0);
     if (ASC_FEATURE_SIMD) {
-      if (simd) inputTransformSimd(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
+      if (simd && in16) inputTransformSimd<u16>(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch);
+      else if (simd) inputTransformSimd<u8>(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch);
       else inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
     } else {
       inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
