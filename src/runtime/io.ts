@@ -1,6 +1,7 @@
 // Moving data across the wasm boundary: the float NCHW input is quantized into the input tensor
-// (uint8 NHWC), and the output tensor is read back as float32 in ONNX layout (NCHW).
+// (uint8 or uint12 NHWC), and the output tensor is read back as float32 in ONNX layout (NCHW).
 import { EdgeqError } from '../errors.js';
+import { quantMax } from '../format/qmodel.js';
 import type { ExecutionPlan } from './plan.js';
 
 /** Round half to even (the kernels' and ONNX QuantizeLinear's rounding); Math.round rounds half up. */
@@ -15,7 +16,7 @@ export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h
   // A 12-bit input (uint12, --activations 12) is written as 16-bit lanes.
   const wide = tensor.dtype === 'uint12';
   const out = wide ? new Uint16Array(plan.kernels.memory.buffer, offset, x.length) : new Uint8Array(plan.kernels.memory.buffer, offset, x.length);
-  const qmax = wide ? 4095 : 255;
+  const qmax = quantMax(wide ? 'uint12' : 'uint8');
   const inv = 1 / tensor.scale;
   const zp = tensor.zeroPoint;
   const hw = h * w;

@@ -185,14 +185,7 @@ export async function quantizeModel(onnxBytes: Uint8Array, options: QuantizeMode
   if (options.activations !== 'auto' || options.wideTensors) return quantizeCalibrated(onnxBytes, await calibrateModel(onnxBytes, options), options);
   // 'auto' runs its sensitivity analysis on a few calibration inputs, kept as calibration reads them.
   const kept: Float32Array[] = [];
-  const source = options.calibration;
-  async function* keep() {
-    for await (const x of source) {
-      if (kept.length < AUTO_SENSITIVITY_INPUTS) kept.push(x);
-      yield x;
-    }
-  }
-  const calibrated = await calibrateModel(onnxBytes, { ...options, calibration: keep() });
+  const calibrated = await calibrateModel(onnxBytes, { ...options, calibration: keepFirst(options.calibration, AUTO_SENSITIVITY_INPUTS, kept) });
   const { wide } = await chooseWideTensors(onnxBytes, calibrated, {
     inputs: options.sensitivityInputs ?? kept, method: options.method ?? DEFAULT_METHOD, percentile: options.percentile,
     fuseResidual: options.fuseResidual, threads: options.threads,
