@@ -132,22 +132,37 @@ function inverseCholeskyUpper(H: Float64Array, K: number): Float64Array {
   return U;
 }
 
+/** The O(K^3) part, once per Hessian: one calibration is often quantized several times (variants, bit widths). */
+const factors = new WeakMap<LayerHessian, { damp: number; U: Float64Array; dead: number[] }>();
+
+/** chol(H^-1) upper of the damped, normalized Hessian, and the dead inputs (never nonzero: their weights are dropped). */
+function factor(h: LayerHessian, damp: number): { U: Float64Array; dead: number[] } {
+  const cached = factors.get(h);
+  if (cached && cached.damp === damp) return cached;
+  const K = h.K;
+  const H = Float64Array.from(h.H, (v) => v / Math.max(1, h.samples));
+  let mean = 0;
+  for (let k = 0; k < K; k++) mean += H[k * K + k];
+  mean /= K;
+  const dead: number[] = [];
+  for (let k = 0; k < K; k++) {
+    if (H[k * K + k] === 0) { H[k * K + k] = 1; dead.push(k); }
+    H[k * K + k] += damp * (mean > 0 ? mean : 1);
+  }
+  const f = { damp, U: inverseCholeskyUpper(H, K), dead };
+  factors.set(h, f);
+  return f;
+}
+
 /**
  * GPTQ rounding of one conv: `w` OIHW fp32, `scales` per output channel (kept), `h` its Hessian.
  * Returns the int8 weights in OIHW order (levels -127..127).
  */
 export function gptqRound(w: Float32Array, O: number, scales: Float32Array, h: LayerHessian, damp = 0.01): Int8Array {
   const K = h.K;
-  const H = Float64Array.from(h.H, (v) => v / Math.max(1, h.samples));
-  let mean = 0;
-  for (let k = 0; k < K; k++) mean += H[k * K + k];
-  mean /= K;
+  const { U, dead } = factor(h, damp);
   const W = Float64Array.from(w);
-  for (let k = 0; k < K; k++) {
-    if (H[k * K + k] === 0) { H[k * K + k] = 1; for (let o = 0; o < O; o++) W[o * K + k] = 0; } // a dead input
-    H[k * K + k] += damp * (mean > 0 ? mean : 1);
-  }
-  const U = inverseCholeskyUpper(H, K);
+  for (const k of dead) for (let o = 0; o < O; o++) W[o * K + k] = 0;
   const q = new Int8Array(O * K);
   for (let k = 0; k < K; k++) {
     const d = U[k * K + k];
