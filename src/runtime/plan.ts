@@ -2,7 +2,7 @@
 // memory layout, weights copied into wasm memory, indirection buffers, requantization arguments —
 // and each op becomes a closure that only calls into wasm. Eval is a loop over those closures.
 import { EdgeqError } from '../errors.js';
-import { elementBytes, quantMax, type QConv, type QModel, type QTensor } from '../format/qmodel.js';
+import { elementBytes, quantMax, type QConv, type QModel, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, runCalls, type Conv2dShape, type KernelCall } from '../kernels/conv.js';
 import type { PoolPlan, ThreadPool } from './pool.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
@@ -223,12 +223,13 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         const out = y.dtype === 'float32'
           ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
           : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
+        // The reader admits only quantized residual tensors (validateModel).
         const rt = op.residual === undefined ? undefined : T[op.residual];
         return conv2dCalls(kernels, {
           shape: convShape(op, x, batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
           alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
-          residual: op.residual === undefined || !rt || rt.dtype === 'float32' ? undefined
-            : { input: at(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype },
+          residual: op.residual === undefined || !rt ? undefined
+            : { input: at(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
           buffers: { input: at(op.input), output: at(op.output), weights: blobOffsets[op.weights], scratch, ...convBuffers.get(i) },
           winograd: wino.has(i) ? { weights: winoOffsets.get(i)! } : undefined,
         }, parts);
