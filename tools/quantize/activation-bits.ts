@@ -2,7 +2,8 @@
 // levels, stored in 16-bit lanes the kernels widen uint8 to anyway) and which stay uint8.
 //  - the graph input: 12 bits in mode 12 (images are 8-bit, but normalized by mean/std per channel
 //    they no longer sit on one 256-level grid: a uint8 input cost the trunk ~2 dB at 12 bits), 8 in
-//    'auto' (not a candidate of the sensitivity analysis);
+//    'auto' unless `wide` names it (it is not a candidate of the sensitivity analysis; at 8 bits
+//    elsewhere, a 12-bit input gains the trunk 0.5 dB);
 //  - float32 tensors (the classifier head) stay float32;
 //  - a max pool output has its input's dtype and parameters (max commutes with the quantization),
 //    so bits are chosen per "root": a tensor that is not a max pool output;
@@ -63,7 +64,7 @@ export class BitsPlan {
   /** Bits of a quantized tensor (float32 tensors are decided elsewhere). */
   of(t: string): ActivationBits {
     const r = this.root(t);
-    if (this.narrowed.has(r) || this.mode === 8 || (r === this.g.input.name && this.mode === 'auto')) return 8;
+    if (this.narrowed.has(r) || this.mode === 8) return 8;
     return this.mode === 12 || this.wide.has(r) ? 12 : 8;
   }
 
