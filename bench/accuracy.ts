@@ -32,7 +32,8 @@ const models = opt('models', 'darknet,trunk').split(',');
 const calibCount = Number(opt('calib-count', '100'));
 const percentile = Number(opt('percentile', '99.99'));
 // Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc;
-// cle (cross-layer equalization, weight ranges) or cle-act (activation ranges) combine with them: cle+fuse+bc.
+// cle (cross-layer equalization, weight ranges) or cle-act (activation ranges) combine with them: cle+fuse+bc;
+// smooth (activation smoothing, smoothing.ts; 8-bit) and gptq likewise: smooth+gptq+fuse+bc.
 const variants = opt('variants', 'plain').split(',');
 // Activation bits (8, 12, auto), each measured through the QDQ export (12-bit tensors as uint16 Q/DQ on the 12-bit grid).
 const activationModes = opt('activations', '8').split(',').map(parseActivationMode);
@@ -73,20 +74,20 @@ for (const which of models) {
 
   // One calibration per equalization / GPTQ setting, made when a variant first needs it.
   const calibrations = new Map<string, { calibrated: Awaited<ReturnType<typeof calibrateModel>>; secs: number }>();
-  const calibration = async (equalize: false | 'weights' | 'activations', gptq: boolean) => {
-    const key = `${equalize}/${gptq}`;
+  const calibration = async (equalize: false | 'weights' | 'activations', gptq: boolean, smooth: boolean) => {
+    const key = `${equalize}/${gptq}/${smooth}`;
     if (!calibrations.has(key)) {
       const tc = performance.now();
-      const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length, equalize, gptq });
+      const calibrated = await calibrateModel(bytes, { calibration: calibInputs, calibrationCount: calibInputs.length, equalize, gptq, smooth });
       const secs = (performance.now() - tc) / 1000;
-      console.log(`  calibration${equalize ? ` (equalized: ${equalize})` : ''}${gptq ? ' (+ GPTQ Hessians)' : ''} (histograms of ${calibrated.histograms.size} tensors): ${secs.toFixed(1)} s`);
+      console.log(`  calibration${equalize ? ` (equalized: ${equalize})` : ''}${gptq ? ' (+ GPTQ Hessians)' : ''}${calibrated.smoothing ? ` (${calibrated.smoothing.size} pairs smoothed)` : ''} (histograms of ${calibrated.histograms.size} tensors): ${secs.toFixed(1)} s`);
       calibrations.set(key, { calibrated, secs });
     }
     return calibrations.get(key)!;
   };
   for (const method of methods) for (const variant of variants) for (const activations of activationModes) {
     const parts = variant.split('+');
-    const { calibrated, secs: calibSecs } = await calibration(parts.includes('cle') ? 'weights' : parts.includes('cle-act') ? 'activations' : false, parts.includes('gptq'));
+    const { calibrated, secs: calibSecs } = await calibration(parts.includes('cle') ? 'weights' : parts.includes('cle-act') ? 'activations' : false, parts.includes('gptq'), parts.includes('smooth'));
     const tq = performance.now();
     const fuse = variant.includes('fuse'), bc = variant.includes('bc');
     // 'auto': the sensitivity analysis runs on the first calibration images (auto-bits.ts).

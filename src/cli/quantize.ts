@@ -29,6 +29,8 @@ export interface QuantizeCliOptions {
   fuseResidual: boolean;
   /** Hessian-aware weight rounding (--gptq). */
   gptq?: boolean;
+  /** Activation smoothing (--smooth). */
+  smooth?: boolean;
   /** Cross-layer equalization method (--equalize [method]). */
   equalize?: 'weights' | 'activations';
   /** '8', '12' or 'auto' (commander passes the string). */
@@ -74,7 +76,7 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const result = await quantizeModel(bytes, {
     calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
     preprocess: spec, labels, threads: o.threads, onProgress: (p) => bar.update(p.done),
-    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, gptq: o.gptq ?? false,
+    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, smooth: o.smooth ?? false, gptq: o.gptq ?? false,
   });
   bar.stop();
   writeFileSync(o.output, result.edgeq);

@@ -82,13 +82,13 @@ async function expectSameOutputs(a: Uint8Array, b: Uint8Array, inputs: Float32Ar
 }
 
 describe('cross-layer equalization: eligible pairs', () => {
-  it('takes pairs inside a branch and through pooling; not tensors read twice or by an Add', () => {
+  it('takes pairs inside a branch and through pooling; not tensors read by an Add (or by an Add and a conv)', () => {
     const g = prepareGraph(readOnnx(writeOnnx(tinyCnn())));
     // stem -> MaxPool -> pool.out is read by b.c1 and by the Add; b.c3 feeds the Add.
     expect(equalizablePairs(g)).toEqual([
-      { conv1: 'b.c1', conv2: 'b.c2', tensors: ['b.r1.out'] },
-      { conv1: 'b.c2', conv2: 'b.c3', tensors: ['b.r2.out'] },
-      { conv1: 'down', conv2: 'fc', tensors: ['down.relu.out', 'gap.out'] },
+      { conv1: 'b.c1', conv2: 'b.c2', consumers: ['b.c2'], tensors: ['b.r1.out'] },
+      { conv1: 'b.c2', conv2: 'b.c3', consumers: ['b.c3'], tensors: ['b.r2.out'] },
+      { conv1: 'down', conv2: 'fc', consumers: ['fc'], tensors: ['down.relu.out', 'gap.out'] },
     ]);
     const c = prepareGraph(readOnnx(chainCnn()));
     expect(equalizablePairs(c).map((p) => [p.conv1, p.conv2, p.tensors.length])).toEqual([

@@ -18,7 +18,11 @@ export async function collectHistograms(
   onnxBytes: Uint8Array,
   g: FloatGraph,
   inputs: AsyncIterable<Float32Array> | Iterable<Float32Array>,
-  options: { count: number; threads?: number; onProgress?: (p: CalibrationProgress) => void } ,
+  options: {
+    count: number; threads?: number; onProgress?: (p: CalibrationProgress) => void;
+    /** Filled with one small histogram per channel of these tensors (activation smoothing's statistics, smoothing.ts). */
+    channelHistograms?: Map<string, ActivationHistogram[]>;
+  },
 ): Promise<Map<string, ActivationHistogram>> {
   const names = calibrationTensors(g);
   const extra = names.filter((n) => n !== g.input.name && n !== g.outputName);
@@ -38,6 +42,8 @@ export async function collectHistograms(
         const h = hists.get(n)!;
         h.add(t.data);
         h.addChannels(t.data, t.dims);
+        const perChannel = options.channelHistograms?.get(n);
+        if (perChannel) addPerChannel(perChannel, t.data, t.dims);
       }
       done++;
       options.onProgress?.({ done, total: options.count });
@@ -46,6 +52,17 @@ export async function collectHistograms(
     await session.release();
   }
   return hists;
+}
+
+/** Bins of a per-channel histogram: enough for a range search, small enough for thousands of channels. */
+export const CHANNEL_HISTOGRAM_BINS = 256;
+
+/** Adds an NCHW (or [N, C]) tensor to per-channel histograms (created on first use). */
+function addPerChannel(hists: ActivationHistogram[], data: Float32Array, dims: readonly number[]): void {
+  const [n, c] = dims;
+  const inner = dims.slice(2).reduce((a, b) => a * b, 1);
+  for (let ch = hists.length; ch < c; ch++) hists.push(new ActivationHistogram(CHANNEL_HISTOGRAM_BINS));
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) hists[ch].add(data.subarray((b * c + ch) * inner, (b * c + ch + 1) * inner));
 }
 
 export function chooseRanges(hists: Map<string, ActivationHistogram>, options: RangeOptions): Map<string, Range> {

@@ -28,7 +28,10 @@ export type EqualizeMethod = 'weights' | 'activations';
 
 export interface EqualizePair {
   conv1: string;
+  /** The first (usually only) conv reading the scaled tensor. */
   conv2: string;
+  /** Every conv reading it (conv2 first); all take the scales on their input channels. */
+  consumers: string[];
   /** Tensors whose channels get divided by s: conv1's output, then each pooling op's output on the way. */
   tensors: string[];
 }
@@ -41,6 +44,15 @@ export interface EqualizeOptions {
   channelRanges?: Map<string, Float64Array>;
   /** 'activations': the largest ratio between two channels' scales (default 32). */
   maxRatio?: number;
+  /**
+   * 'activations': how much of each channel's range gap is moved into conv2's columns, 0..1
+   * (SmoothQuant's migration strength): s_c = (a_c / max a)^strength. Default 1.
+   */
+  strength?: number;
+  /** Only these pairs (by conv1's name); default all. */
+  only?: ReadonlySet<string>;
+  /** Scales already chosen (by conv1's name, e.g. by smoothing.ts): applied to those pairs as they are, `method` unused. */
+  scales?: ReadonlyMap<string, Float64Array>;
 }
 
 export interface EqualizeResult {
@@ -70,18 +82,26 @@ export function equalizablePairs(g: FloatGraph): EqualizePair[] {
     if (kind !== 'relu' && kind !== 'leakyrelu' && kind !== 'none') continue;
     const tensors: string[] = [];
     let t = op.output;
-    let conv2: FConv | undefined;
+    let consumers: FConv[] = [];
     for (;;) {
       if (t === g.output || t === g.outputName || t === g.input.name) break;
       const r = byReader.get(t) ?? [];
+      // The last tensor may feed several convs (a ResNet stem's pool feeds a block and its shortcut):
+      // every one of them takes the scales.
+      if (r.length > 1) {
+        if (r.every((next) => next.op === 'conv')) { tensors.push(t); consumers = r as FConv[]; }
+        break;
+      }
       if (r.length !== 1) break;
       tensors.push(t);
       const next = r[0];
       if (next.op === 'maxpool' || next.op === 'gap') { t = next.output; continue; }
-      if (next.op === 'conv') conv2 = next;
+      if (next.op === 'conv') consumers = [next];
       break;
     }
-    if (conv2 && conv2.inChannels === op.outChannels) pairs.push({ conv1: op.name, conv2: conv2.name, tensors });
+    if (consumers.length > 0 && consumers.every((c) => c.inChannels === op.outChannels)) {
+      pairs.push({ conv1: op.name, conv2: consumers[0].name, consumers: consumers.map((c) => c.name), tensors });
+    }
   }
   return pairs;
 }
@@ -115,37 +135,42 @@ export function columnRanges(op: FConv): Float64Array {
   return r;
 }
 
-/** conv1 output channel c /= s[c] (weights and bias); conv2 input channel c *= s[c]. */
-function applyScales(conv1: FConv, conv2: FConv, s: Float64Array): void {
+/** conv1 output channel c /= s[c] (weights and bias); each consumer's input channel c *= s[c]. */
+function applyScales(conv1: FConv, consumers: FConv[], s: Float64Array): void {
   const per1 = conv1.weights.length / conv1.outChannels;
   for (let c = 0; c < conv1.outChannels; c++) {
     if (s[c] === 1) continue;
     for (let j = 0; j < per1; j++) conv1.weights[c * per1 + j] /= s[c];
     conv1.bias[c] /= s[c];
   }
-  const I = conv2.inChannels / conv2.group, taps = conv2.kernel[0] * conv2.kernel[1];
-  const perGroupOut = conv2.outChannels / conv2.group;
-  for (let o = 0; o < conv2.outChannels; o++) {
-    const g = Math.floor(o / perGroupOut);
-    for (let i = 0; i < I; i++) {
-      const sc = s[g * I + i];
-      if (sc === 1) continue;
-      const base = (o * I + i) * taps;
-      for (let t = 0; t < taps; t++) conv2.weights[base + t] *= sc;
+  for (const conv2 of consumers) {
+    const I = conv2.inChannels / conv2.group, taps = conv2.kernel[0] * conv2.kernel[1];
+    const perGroupOut = conv2.outChannels / conv2.group;
+    for (let o = 0; o < conv2.outChannels; o++) {
+      const g = Math.floor(o / perGroupOut);
+      for (let i = 0; i < I; i++) {
+        const sc = s[g * I + i];
+        if (sc === 1) continue;
+        const base = (o * I + i) * taps;
+        for (let t = 0; t < taps; t++) conv2.weights[base + t] *= sc;
+      }
     }
   }
 }
 
-function weightScales(conv1: FConv, conv2: FConv): Float64Array {
-  const r1 = rowRanges(conv1), r2 = columnRanges(conv2);
+function weightScales(conv1: FConv, consumers: FConv[]): Float64Array {
+  const r1 = rowRanges(conv1);
+  const r2 = new Float64Array(r1.length);
+  for (const c2 of consumers) columnRanges(c2).forEach((v, c) => { r2[c] = Math.max(r2[c], v); });
   return r1.map((a, c) => (a > 0 && r2[c] > 0 ? Math.sqrt(a / r2[c]) : 1));
 }
 
-function activationScales(ranges: Float64Array, maxRatio: number): Float64Array {
+/** s_c = (max(a_c, top / maxRatio) / top)^strength for channel ranges a_c (top: the largest). */
+export function activationScales(ranges: Float64Array, maxRatio: number, strength: number): Float64Array {
   let top = 0;
   for (const a of ranges) top = Math.max(top, a);
   if (!(top > 0)) return new Float64Array(ranges.length).fill(1);
-  return ranges.map((a) => Math.max(a, top / maxRatio) / top);
+  return Float64Array.from(ranges, (a) => (Math.max(a, top / maxRatio) / top) ** strength);
 }
 
 /** The equalized copy of a float graph (the input graph is not modified). */
@@ -154,14 +179,21 @@ export function equalizeGraph(g: FloatGraph, options: EqualizeOptions = {}): Equ
   const ops: FOp[] = g.ops.map((op) => (op.op === 'conv' ? { ...op, weights: Float32Array.from(op.weights), bias: Float32Array.from(op.bias) } : op));
   const graph: FloatGraph = { ...g, ops };
   const convs = new Map(ops.filter((o): o is FConv => o.op === 'conv').map((o) => [o.name, o]));
-  const pairs = equalizablePairs(graph);
+  const given = options.scales;
+  const pairs = equalizablePairs(graph).filter((p) => (!options.only || options.only.has(p.conv1)) && (!given || given.has(p.conv1)));
   const scales = new Map<string, Float64Array>(pairs.map((p) => [p.conv1, new Float64Array(convs.get(p.conv1)!.outChannels).fill(1)]));
-  if (method === 'weights') {
+  if (given) {
+    for (const p of pairs) {
+      const s = given.get(p.conv1)!;
+      applyScales(convs.get(p.conv1)!, p.consumers.map((n) => convs.get(n)!), s);
+      scales.set(p.conv1, s);
+    }
+  } else if (method === 'weights') {
     const sweeps = options.iterations ?? 20;
     for (let it = 0; it < sweeps; it++) {
       let change = 0;
       for (const p of pairs) {
-        const c1 = convs.get(p.conv1)!, c2 = convs.get(p.conv2)!;
+        const c1 = convs.get(p.conv1)!, c2 = p.consumers.map((n) => convs.get(n)!);
         const s = weightScales(c1, c2);
         applyScales(c1, c2, s);
         const total = scales.get(p.conv1)!;
@@ -174,8 +206,8 @@ export function equalizeGraph(g: FloatGraph, options: EqualizeOptions = {}): Equ
     for (const p of pairs) {
       const ranges = options.channelRanges?.get(convs.get(p.conv1)!.output);
       if (!ranges) throw new Error(`equalizeGraph: no channel ranges for "${convs.get(p.conv1)!.output}"`);
-      const s = activationScales(ranges, maxRatio);
-      applyScales(convs.get(p.conv1)!, convs.get(p.conv2)!, s);
+      const s = activationScales(ranges, maxRatio, options.strength ?? 1);
+      applyScales(convs.get(p.conv1)!, p.consumers.map((n) => convs.get(n)!), s);
       scales.set(p.conv1, s);
     }
   }

@@ -10,11 +10,62 @@ export class ActivationHistogram {
   count = 0;
   /** Bin width of both histograms; covers [0, width * bins). */
   width = 0;
-  readonly pos = new Float64Array(HISTOGRAM_BINS);
-  readonly neg = new Float64Array(HISTOGRAM_BINS);
+  readonly pos: Float64Array;
+  readonly neg: Float64Array;
   /** Per-channel sums of NCHW (or [N, C]) values and how many values each channel has seen (bias correction uses the means). */
   channelSums: Float64Array | undefined;
   channelCount = 0;
+
+  /** `bins` per sign: the default for a tensor; fewer for the per-channel histograms smoothing keeps. */
+  constructor(readonly bins = HISTOGRAM_BINS) {
+    this.pos = new Float64Array(bins);
+    this.neg = new Float64Array(bins);
+  }
+
+  /**
+   * The histogram of the values of several histograms, each multiplied by a positive factor (a
+   * tensor whose channel c is divided by s_c: one part per channel, factor 1 / s_c). Counts are
+   * re-binned at their bins' centres; min, max and count are exact (channel sums are not kept).
+   */
+  static scaledMerge(parts: readonly { h: ActivationHistogram; factor: number }[], bins = HISTOGRAM_BINS): ActivationHistogram {
+    const out = new ActivationHistogram(bins);
+    let mag = 0;
+    for (const { h, factor } of parts) {
+      if (h.count === 0) continue;
+      out.min = Math.min(out.min, h.min * factor);
+      out.max = Math.max(out.max, h.max * factor);
+      mag = Math.max(mag, Math.abs(h.min) * factor, Math.abs(h.max) * factor);
+    }
+    out.width = mag > 0 ? (mag * 1.0001) / bins : 1e-8;
+    const inv = 1 / out.width;
+    for (const { h, factor } of parts) {
+      for (let i = 0; i < h.bins; i++) {
+        const j = Math.min(bins - 1, ((i + 0.5) * h.width * factor * inv) | 0);
+        out.pos[j] += h.pos[i];
+        out.neg[j] += h.neg[i];
+      }
+      out.count += h.count;
+    }
+    return out;
+  }
+
+  /** Variance of the values (from the bins' centres). */
+  variance(): number {
+    let s = 0;
+    for (let i = 0; i < this.bins; i++) s += (this.pos[i] - this.neg[i]) * (i + 0.5) * this.width;
+    const mean = s / Math.max(1, this.count);
+    return Math.max(0, this.meanSquare() - mean * mean);
+  }
+
+  /** Mean of the squared values (from the bins' centres). */
+  meanSquare(): number {
+    let s = 0;
+    for (let i = 0; i < this.bins; i++) {
+      const v = (i + 0.5) * this.width;
+      s += (this.pos[i] + this.neg[i]) * v * v;
+    }
+    return s / Math.max(1, this.count);
+  }
 
   /** Accumulates per-channel sums of an NCHW (or [N, C]) tensor. */
   addChannels(values: ArrayLike<number>, dims: readonly number[]): void {
@@ -48,14 +99,15 @@ export class ActivationHistogram {
     this.min = Math.min(this.min, lo);
     this.max = Math.max(this.max, hi);
     const mag = Math.max(Math.abs(lo), Math.abs(hi));
-    if (this.width === 0) this.width = mag > 0 ? (mag * 1.0001) / HISTOGRAM_BINS : 1e-8;
-    while (mag >= this.width * HISTOGRAM_BINS) this.grow();
+    if (this.width === 0) this.width = mag > 0 ? (mag * 1.0001) / this.bins : 1e-8;
+    while (mag >= this.width * this.bins) this.grow();
     const inv = 1 / this.width;
     const { pos, neg } = this;
+    const last = this.bins - 1;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (v >= 0) pos[Math.min(HISTOGRAM_BINS - 1, (v * inv) | 0)]++;
-      else neg[Math.min(HISTOGRAM_BINS - 1, (-v * inv) | 0)]++;
+      if (v >= 0) pos[Math.min(last, (v * inv) | 0)]++;
+      else neg[Math.min(last, (-v * inv) | 0)]++;
     }
     this.count += values.length;
   }
@@ -63,8 +115,8 @@ export class ActivationHistogram {
   /** Doubles the covered range: bins 2i and 2i+1 merge into bin i. */
   private grow(): void {
     for (const h of [this.pos, this.neg]) {
-      for (let i = 0; i < HISTOGRAM_BINS / 2; i++) h[i] = h[2 * i] + h[2 * i + 1];
-      h.fill(0, HISTOGRAM_BINS / 2);
+      for (let i = 0; i < this.bins / 2; i++) h[i] = h[2 * i] + h[2 * i + 1];
+      h.fill(0, this.bins / 2);
     }
     this.width *= 2;
   }
@@ -76,12 +128,12 @@ export class ActivationHistogram {
   quantile(q: number): number {
     const target = q * this.count;
     let acc = 0;
-    for (let i = HISTOGRAM_BINS - 1; i >= 0; i--) {
+    for (let i = this.bins - 1; i >= 0; i--) {
       const c = this.neg[i];
       if (acc + c >= target && c > 0) return -(i + 1 - (target - acc) / c) * this.width;
       acc += c;
     }
-    for (let i = 0; i < HISTOGRAM_BINS; i++) {
+    for (let i = 0; i < this.bins; i++) {
       const c = this.pos[i];
       if (acc + c >= target && c > 0) return (i + (target - acc) / c) * this.width;
       acc += c;
@@ -136,7 +188,7 @@ export function quantizationError(h: ActivationHistogram, lo: number, hi: number
   const step = (hi - lo) / (levels - 1);
   const inner = (step * step) / 12;
   let err = 0;
-  for (let i = 0; i < HISTOGRAM_BINS; i++) {
+  for (let i = 0; i < h.bins; i++) {
     const cp = h.pos[i], cn = h.neg[i];
     const v = (i + 0.5) * h.width;
     if (cp > 0) err += cp * (v > hi ? (v - hi) * (v - hi) : inner);
@@ -184,7 +236,7 @@ export function entropyRange(h: ActivationHistogram, levels: number): Range {
   const hist = usePos ? h.pos : h.neg;
   const side = usePos ? h.max : -h.min;
   const sideLevels = h.min < 0 && h.max > 0 ? Math.max(2, Math.round((levels * side) / (h.max - h.min))) : levels;
-  const lastBin = Math.min(HISTOGRAM_BINS, Math.ceil(side / h.width));
+  const lastBin = Math.min(h.bins, Math.ceil(side / h.width));
   let bestI = lastBin, bestKl = Infinity;
   const start = Math.min(lastBin, Math.max(sideLevels, 16));
   for (let i = start; i <= lastBin; i++) {

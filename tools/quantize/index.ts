@@ -17,6 +17,7 @@ import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from './auto-bits.js';
 import { exportFolded } from './export-folded.js';
 import { channelRanges, equalizablePairs, equalizeGraph, type EqualizeMethod } from './cle.js';
 import { collectHessians, type LayerHessian } from './gptq.js';
+import { applySmoothing, chooseSmoothing, type SmoothingChoice } from './smoothing.js';
 
 /** Calibration images GPTQ's Hessians are collected on (the first ones). */
 const GPTQ_IMAGES = 32;
@@ -59,6 +60,14 @@ export interface QuantizeModelOptions {
    * extra pass over the calibration images, which are then held in memory). Default false.
    */
   equalize?: boolean | EqualizeMethod;
+  /**
+   * Activation smoothing (smoothing.ts): per conv pair, the share of the activation's per-channel
+   * range spread moved into the next conv's weights that minimizes the predicted quantization noise
+   * (often none). Needs no extra pass; 8-bit activations only (ignored with 12), not combined with
+   * `equalize`. Default false: the ResNet-50 trunk gains 1 dB, darknet-tiny loses 1 dB on held-out
+   * images (README, "Activation smoothing").
+   */
+  smooth?: boolean;
 }
 
 /** What calibration produced: the graph it ran (equalized when asked) and its statistics. */
@@ -74,6 +83,8 @@ export interface CalibratedModel {
   equalized?: EqualizeMethod;
   /** With `gptq`: per conv, the input statistics its Hessian-aware rounding uses (gptq.ts). */
   hessians?: Map<string, LayerHessian>;
+  /** The pairs activation smoothing rescaled (by conv1's name), when it did. */
+  smoothing?: Map<string, SmoothingChoice>;
 }
 
 /** Yields `src` unchanged and keeps its first `n` items in `kept` (a second pass over them). */
@@ -98,7 +109,7 @@ export interface QuantizeModelResult extends QuantizeResult {
 /** Graph preparation and calibration: the part of quantization that runs the fp32 model. */
 export async function calibrateModel(
   onnxBytes: Uint8Array,
-  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'gptq'>,
+  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'gptq' | 'smooth' | 'activations'>,
 ): Promise<CalibratedModel> {
   if (!options.gptq) return calibrateRanges(onnxBytes, options);
   // Hessian-aware rounding needs a second pass over some calibration images (gptq.ts).
@@ -109,15 +120,23 @@ export async function calibrateModel(
 
 async function calibrateRanges(
   onnxBytes: Uint8Array,
-  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize'>,
+  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'smooth' | 'activations'>,
 ): Promise<CalibratedModel> {
   const prepared = prepareGraph(readOnnx(onnxBytes));
   const method: EqualizeMethod | undefined = options.equalize === true ? 'weights' : options.equalize || undefined;
   if (!method) {
+    // Smoothing's statistics (per-channel histograms of the tensors it may rescale) come from the same
+    // pass. It is for 8-bit activations: at 12 bits the rounding noise it trades against is 256x smaller.
+    const smooth = (options.smooth ?? false) && options.activations !== 12;
+    const channelHistograms = new Map((smooth ? equalizablePairs(prepared) : []).flatMap((p) => p.tensors).map((t) => [t, []]));
     const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
-      count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress,
+      count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress, channelHistograms,
     });
-    return { graph: prepared, histograms };
+    const smoothing = chooseSmoothing(prepared, channelHistograms, { levels: levelsOf(8) });
+    if (smoothing.size === 0) return { graph: prepared, histograms };
+    const graph = applySmoothing(prepared, smoothing, histograms, channelHistograms);
+    // Per-layer comparisons (the report, GPTQ's statistics) run the smoothed fp32 graph.
+    return { graph, histograms, floatOnnx: exportFolded(graph), smoothing };
   }
   let calibration = options.calibration;
   let ranges: Map<string, Float64Array> | undefined;
@@ -176,6 +195,7 @@ export function quantizeCalibrated(
     activations,
     ...(result.fusedConvs.size > 0 ? { fusedResidual: result.fusedConvs.size } : {}),
     ...(calibrated.equalized ? { equalization: calibrated.equalized } : {}),
+    ...(calibrated.smoothing ? { smoothedPairs: calibrated.smoothing.size } : {}),
     ...options.meta,
   };
   return { ...result, graph, ranges, edgeq: writeEdgeq(model), qdq: exportQdq(graph, result), floatOnnx: calibrated.floatOnnx ?? onnxBytes };

@@ -1,0 +1,198 @@
+// Activation smoothing (tools/quantize/smoothing.ts): its noise prediction against a Monte Carlo
+// simulation of the same quantization, the choice it makes on a layer where smoothing must pay and on
+// one where it cannot, the merged histogram of a rescaled tensor, and the quantizer end to end on a
+// stem whose pool feeds two convs (the pair shape it was built for): fp32 function unchanged (1e-5),
+// QDQ export close to fp32.
+import { describe, expect, it } from 'vitest';
+import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
+import { makeFloatTensor } from '../../src/onnx/tensor.js';
+import { readOnnx } from '../../src/onnx/reader.js';
+import { writeOnnx } from '../../src/onnx/writer.js';
+import { Rng } from '../../src/synth/random.js';
+import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
+import { ActivationHistogram, mseRange } from '../../tools/quantize/histogram.js';
+import { activationScales, equalizablePairs } from '../../tools/quantize/cle.js';
+import { predictPairNoise, SMOOTHING_STRENGTHS } from '../../tools/quantize/smoothing.js';
+import { quantizeModel } from '../../tools/quantize/index.js';
+import { cosine } from '../../tools/quantize/report.js';
+import { tinyInputs } from './tiny-cnn.js';
+
+/** A 1x1 conv over C channels with weights w(o, c). */
+function consumer(C: number, O: number, w: (o: number, c: number) => number): FConv {
+  return {
+    op: 'conv', name: 'next', input: 't', output: 'y', preActivation: 'y', kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1],
+    group: 1, inChannels: C, outChannels: O, activation: { kind: 'none' }, nodes: [],
+    weights: Float32Array.from({ length: O * C }, (_, k) => w(Math.floor(k / C), k % C)), bias: new Float32Array(O),
+  } as unknown as FConv;
+}
+
+/** Per-channel samples: channel c uniform on [0, top[c]] (a ReLU output without its zeros). */
+function samples(top: number[], n: number, seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return top.map((t) => Float32Array.from({ length: n }, () => rng.uniform(0, t)));
+}
+
+function histograms(data: Float32Array[]): ActivationHistogram[] {
+  return data.map((d) => { const h = new ActivationHistogram(256); h.add(d); return h; });
+}
+
+/**
+ * The consumer's output noise per output pixel, simulated: quantize x / s on [lo, hi] and W * s per
+ * row; the weights' error net of its mean (bias correction removes that), as the prediction assumes.
+ */
+function simulate(data: Float32Array[], conv: FConv, s: Float64Array, levels: number): { activation: number; weights: number } {
+  const C = data.length, O = conv.outChannels, n = data[0].length;
+  const merged = new ActivationHistogram();
+  for (let c = 0; c < C; c++) merged.add(data[c].map((v) => v / s[c]));
+  const { lo, hi } = mseRange(merged, levels);
+  const step = (hi - lo) / (levels - 1);
+  const q = (v: number) => Math.min(hi, Math.max(lo, lo + step * Math.round((v - lo) / step)));
+  const wq = new Float64Array(O * C);
+  for (let o = 0; o < O; o++) {
+    let top = 0;
+    for (let c = 0; c < C; c++) top = Math.max(top, Math.abs(conv.weights[o * C + c] * s[c]));
+    const ws = top / 127;
+    for (let c = 0; c < C; c++) wq[o * C + c] = ws * Math.round((conv.weights[o * C + c] * s[c]) / ws);
+  }
+  const mean = data.map((d, c) => d.reduce((a, v) => a + v, 0) / n / s[c]);
+  let activation = 0, weights = 0;
+  for (let i = 0; i < n; i++) {
+    for (let o = 0; o < O; o++) {
+      let ea = 0, ew = 0;
+      for (let c = 0; c < C; c++) {
+        const x = data[c][i], xs = x / s[c], w = conv.weights[o * C + c];
+        ea += w * s[c] * (q(xs) - xs);
+        ew += (wq[o * C + c] - w * s[c]) * (xs - mean[c]);
+      }
+      activation += ea * ea;
+      weights += ew * ew;
+    }
+  }
+  return { activation: activation / n, weights: weights / n };
+}
+
+describe('activation smoothing: the noise prediction', () => {
+  // One strong channel and seven weak ones, the weak ones read through large weights: the case smoothing is for.
+  const top = [10, 0.2, 0.3, 0.15, 0.25, 0.2, 0.1, 0.3];
+  const data = samples(top, 4000, 1);
+  const rng = new Rng(2);
+  const conv = consumer(8, 6, (o, c) => (c === 0 ? 0.05 : 1) * rng.normal());
+  const chans = histograms(data);
+
+  for (const strength of [0, 0.5, 1]) {
+    it(`matches a simulation of the same quantization within 15% (strength ${strength})`, () => {
+      const s = activationScales(Float64Array.from(top), 32, strength);
+      const p = predictPairNoise(chans, [conv], s, 256);
+      const m = simulate(data, conv, s, 256);
+      expect(p.activation / m.activation).toBeGreaterThan(0.85);
+      expect(p.activation / m.activation).toBeLessThan(1.15);
+      expect(p.weights / m.weights).toBeGreaterThan(0.85);
+      expect(p.weights / m.weights).toBeLessThan(1.15);
+    });
+  }
+
+  it('picks a strength > 0 where the weak channels dominate the noise, and none where channels are balanced', () => {
+    // chooseSmoothing's rule: the least predicted noise over SMOOTHING_STRENGTHS.
+    const noise = SMOOTHING_STRENGTHS.map((a) => {
+      const p = predictPairNoise(chans, [conv], activationScales(Float64Array.from(top), 32, a), 256);
+      return p.activation + p.weights;
+    });
+    expect(Math.min(...noise.slice(1))).toBeLessThan(noise[0] / 2);
+    // Equal channels: every strength gives s = 1, the same noise, so strength 0 (nothing) is kept.
+    const flat = histograms(samples([1, 1, 1, 1, 1, 1, 1, 1], 2000, 3));
+    const flatNoise = SMOOTHING_STRENGTHS.map((a) => {
+      const p = predictPairNoise(flat, [conv], activationScales(new Float64Array(8).fill(1), 32, a), 256);
+      return p.activation + p.weights;
+    });
+    for (const v of flatNoise) expect(v).toBe(flatNoise[0]);
+  });
+});
+
+describe('activation smoothing: merged histogram of a rescaled tensor', () => {
+  it('count, min and max are exact; quantiles within one bin of the direct histogram', () => {
+    const data = samples([4, 0.5, 2], 3000, 5);
+    const s = [1, 0.125, 0.5];
+    const merged = ActivationHistogram.scaledMerge(histograms(data).map((h, c) => ({ h, factor: 1 / s[c] })));
+    const direct = new ActivationHistogram();
+    for (let c = 0; c < 3; c++) direct.add(data[c].map((v) => v / s[c]));
+    expect(merged.count).toBe(direct.count);
+    expect(merged.min).toBeCloseTo(direct.min, 5);
+    expect(merged.max).toBeCloseTo(direct.max, 5);
+    for (const q of [0.1, 0.5, 0.9, 0.999]) expect(Math.abs(merged.quantile(q) - direct.quantile(q))).toBeLessThan(2 * (direct.max / 256));
+  });
+});
+
+/** A ResNet-like stem: conv -> Relu -> MaxPool -> (1x1 conv -> Relu) + (1x1 shortcut conv) -> Add -> Relu -> GAP -> fc. */
+function stemModel(seed = 11): Uint8Array {
+  const rng = new Rng(seed);
+  const nodes: NodeDef[] = [];
+  const inits: TensorValue[] = [];
+  const conv = (x: string, cin: number, cout: number, k: number, name: string, spreadRows = false) => {
+    const per = cin * k * k;
+    const w = new Float32Array(cout * per);
+    for (let o = 0; o < cout; o++) {
+      // Rows spread over 2^-4..2^2: the stem's channels get very different ranges.
+      const spread = spreadRows ? 2 ** rng.uniform(-4, 2) : 1;
+      for (let j = 0; j < per; j++) w[o * per + j] = spread * Math.sqrt(2 / per) * rng.normal();
+    }
+    inits.push(makeFloatTensor(`${name}.w`, [cout, cin, k, k], w));
+    inits.push(makeFloatTensor(`${name}.b`, [cout], Float32Array.from({ length: cout }, () => rng.uniform(-0.1, 0.1))));
+    const p = (k - 1) >> 1;
+    nodes.push(makeNode('Conv', [x, `${name}.w`, `${name}.b`], [`${name}.out`], { kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]) }, name));
+    return `${name}.out`;
+  };
+  conv('input', 3, 16, 3, 'stem', true);
+  nodes.push(makeNode('Relu', ['stem.out'], ['stem.act'], {}, 'stem.relu'));
+  nodes.push(makeNode('MaxPool', ['stem.act'], ['pool.out'], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) }, 'pool'));
+  conv('pool.out', 16, 8, 1, 'branch');
+  nodes.push(makeNode('Relu', ['branch.out'], ['branch.act'], {}, 'branch.relu'));
+  conv('branch.act', 8, 8, 3, 'branch2');
+  conv('pool.out', 16, 8, 1, 'short');
+  nodes.push(makeNode('Add', ['branch2.out', 'short.out'], ['sum'], {}, 'add'));
+  nodes.push(makeNode('Relu', ['sum'], ['sum.act'], {}, 'add.relu'));
+  nodes.push(makeNode('GlobalAveragePool', ['sum.act'], ['gap.out'], {}, 'gap'));
+  nodes.push(makeNode('Flatten', ['gap.out'], ['flat.out'], { axis: attr.int(1) }, 'flatten'));
+  inits.push(makeFloatTensor('fc.w', [5, 8], new Rng(seed + 1).fillNormal(new Float32Array(40), 0.4)));
+  inits.push(makeFloatTensor('fc.b', [5], [0.1, -0.1, 0.2, 0, -0.2]));
+  nodes.push(makeNode('Gemm', ['flat.out', 'fc.w', 'fc.b'], ['logits'], { transB: attr.int(1) }, 'fc'));
+  return writeOnnx(makeModel(makeGraph({
+    name: 'stem', nodes, initializers: inits,
+    inputs: [makeValueInfo('input', 'float32', [1, 3, 16, 16])], outputs: [makeValueInfo('logits', 'float32', [1, 5])],
+  }), { opset: 13 }));
+}
+
+describe('activation smoothing in the quantizer', () => {
+  it('a pool read by two convs is one pair whose scales reach both', () => {
+    const g = prepareGraph(readOnnx(stemModel()));
+    expect(equalizablePairs(g).find((p) => p.conv1 === 'stem')).toEqual({
+      conv1: 'stem', conv2: 'branch', consumers: ['branch', 'short'], tensors: ['stem.act', 'pool.out'],
+    });
+  });
+
+  it('quantizeModel({ smooth: true }): smoothed graph computes the same fp32 function, QDQ close to fp32', async () => {
+    const bytes = stemModel();
+    const calib = tinyInputs(1, 8);
+    const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, smooth: true });
+    const smoothed = Number(q.model.meta?.smoothedPairs ?? 0);
+    expect(smoothed).toBeGreaterThan(0);
+    expect(q.floatOnnx).not.toBe(bytes);
+    const a = await ReferenceSession.create(bytes), b = await ReferenceSession.create(q.floatOnnx), s = await ReferenceSession.create(q.qdq);
+    try {
+      for (const x of tinyInputs(5, 4)) {
+        const ra = (await a.run({ input: x })).outputs.logits.data;
+        const rb = (await b.run({ input: x })).outputs.logits.data;
+        const scale = Math.max(...Array.from(ra, Math.abs));
+        for (let i = 0; i < ra.length; i++) expect(Math.abs(ra[i] - rb[i])).toBeLessThanOrEqual(1e-5 * scale);
+        expect(cosine(ra, (await s.run({ input: x })).outputs.logits.data)).toBeGreaterThan(0.98);
+      }
+    } finally {
+      await a.release(); await b.release(); await s.release();
+    }
+    // Off by default: the source is the fp32 reference.
+    const plain = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length });
+    expect(plain.model.meta?.smoothedPairs).toBeUndefined();
+    expect(plain.floatOnnx).toBe(bytes);
+  });
+});
