@@ -45,7 +45,7 @@ export class BitsPlan {
   private readonly pooled: Map<string, string>;
   private readonly narrowed = new Set<string>();
 
-  constructor(private readonly g: FloatGraph, readonly mode: ActivationMode, private readonly wide: ReadonlySet<string> = new Set()) {
+  constructor(g: FloatGraph, readonly mode: ActivationMode, private readonly wide: ReadonlySet<string> = new Set()) {
     this.pooled = poolSources(g);
     if (mode === 'auto') {
       const known = new Set([g.input.name, ...g.ops.map((op) => op.output)]);

@@ -28,9 +28,7 @@ export type EqualizeMethod = 'weights' | 'activations';
 
 export interface EqualizePair {
   conv1: string;
-  /** The first (usually only) conv reading the scaled tensor. */
-  conv2: string;
-  /** Every conv reading it (conv2 first); all take the scales on their input channels. */
+  /** The convs reading the scaled tensor (usually one: "conv2"); all take the scales on their input channels. */
   consumers: string[];
   /** Tensors whose channels get divided by s: conv1's output, then each pooling op's output on the way. */
   tensors: string[];
@@ -44,13 +42,6 @@ export interface EqualizeOptions {
   channelRanges?: Map<string, Float64Array>;
   /** 'activations': the largest ratio between two channels' scales (default 32). */
   maxRatio?: number;
-  /**
-   * 'activations': how much of each channel's range gap is moved into conv2's columns, 0..1
-   * (SmoothQuant's migration strength): s_c = (a_c / max a)^strength. Default 1.
-   */
-  strength?: number;
-  /** Only these pairs (by conv1's name); default all. */
-  only?: ReadonlySet<string>;
   /** Scales already chosen (by conv1's name, e.g. by smoothing.ts): applied to those pairs as they are, `method` unused. */
   scales?: ReadonlyMap<string, Float64Array>;
 }
@@ -100,7 +91,7 @@ export function equalizablePairs(g: FloatGraph): EqualizePair[] {
       break;
     }
     if (consumers.length > 0 && consumers.every((c) => c.inChannels === op.outChannels)) {
-      pairs.push({ conv1: op.name, conv2: consumers[0].name, consumers: consumers.map((c) => c.name), tensors });
+      pairs.push({ conv1: op.name, consumers: consumers.map((c) => c.name), tensors });
     }
   }
   return pairs;
@@ -180,7 +171,7 @@ export function equalizeGraph(g: FloatGraph, options: EqualizeOptions = {}): Equ
   const graph: FloatGraph = { ...g, ops };
   const convs = new Map(ops.filter((o): o is FConv => o.op === 'conv').map((o) => [o.name, o]));
   const given = options.scales;
-  const pairs = equalizablePairs(graph).filter((p) => (!options.only || options.only.has(p.conv1)) && (!given || given.has(p.conv1)));
+  const pairs = equalizablePairs(graph).filter((p) => !given || given.has(p.conv1));
   const scales = new Map<string, Float64Array>(pairs.map((p) => [p.conv1, new Float64Array(convs.get(p.conv1)!.outChannels).fill(1)]));
   if (given) {
     for (const p of pairs) {
@@ -206,7 +197,7 @@ export function equalizeGraph(g: FloatGraph, options: EqualizeOptions = {}): Equ
     for (const p of pairs) {
       const ranges = options.channelRanges?.get(convs.get(p.conv1)!.output);
       if (!ranges) throw new Error(`equalizeGraph: no channel ranges for "${convs.get(p.conv1)!.output}"`);
-      const s = activationScales(ranges, maxRatio, options.strength ?? 1);
+      const s = activationScales(ranges, maxRatio, 1);
       applyScales(convs.get(p.conv1)!, p.consumers.map((n) => convs.get(n)!), s);
       scales.set(p.conv1, s);
     }

@@ -51,20 +51,14 @@ export class ActivationHistogram {
 
   /** Variance of the values (from the bins' centres). */
   variance(): number {
-    let s = 0;
-    for (let i = 0; i < this.bins; i++) s += (this.pos[i] - this.neg[i]) * (i + 0.5) * this.width;
-    const mean = s / Math.max(1, this.count);
-    return Math.max(0, this.meanSquare() - mean * mean);
-  }
-
-  /** Mean of the squared values (from the bins' centres). */
-  meanSquare(): number {
-    let s = 0;
+    let sum = 0, squares = 0;
     for (let i = 0; i < this.bins; i++) {
       const v = (i + 0.5) * this.width;
-      s += (this.pos[i] + this.neg[i]) * v * v;
+      sum += (this.pos[i] - this.neg[i]) * v;
+      squares += (this.pos[i] + this.neg[i]) * v * v;
     }
-    return s / Math.max(1, this.count);
+    const n = Math.max(1, this.count), mean = sum / n;
+    return Math.max(0, squares / n - mean * mean);
   }
 
   /** Accumulates per-channel sums of an NCHW (or [N, C]) tensor. */

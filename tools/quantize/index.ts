@@ -132,8 +132,8 @@ async function calibrateRanges(
     const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
       count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress, channelHistograms,
     });
-    const smoothing = chooseSmoothing(prepared, channelHistograms, { levels: levelsOf(8) });
-    if (smoothing.size === 0) return { graph: prepared, histograms };
+    const smoothing = smooth ? chooseSmoothing(prepared, channelHistograms, { levels: levelsOf(8) }) : undefined;
+    if (!smoothing || smoothing.size === 0) return { graph: prepared, histograms };
     const graph = applySmoothing(prepared, smoothing, histograms, channelHistograms);
     // Per-layer comparisons (the report, GPTQ's statistics) run the smoothed fp32 graph.
     return { graph, histograms, floatOnnx: exportFolded(graph), smoothing };

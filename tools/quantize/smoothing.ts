@@ -39,11 +39,15 @@ export interface SmoothingChoice {
   noise: number[];
 }
 
+/** The histogram of a tensor whose channel c (histogram channels[c]) is divided by s[c]. */
+function rescaled(channels: readonly ActivationHistogram[], s: Float64Array): ActivationHistogram {
+  return ActivationHistogram.scaledMerge(channels.map((h, c) => ({ h, factor: 1 / s[c] })));
+}
+
 /** The weight and activation noise a pair's consumers would see with `s` applied (see the header). */
 export function predictPairNoise(channels: readonly ActivationHistogram[], consumers: readonly FConv[], s: Float64Array, levels: number): PairNoise {
   const C = channels.length;
-  const merged = ActivationHistogram.scaledMerge(channels.map((h, c) => ({ h, factor: 1 / s[c] })));
-  const { lo, hi } = mseRange(merged, levels);
+  const { lo, hi } = mseRange(rescaled(channels, s), levels);
   const variance = channels.map((h) => h.variance());
   const G = new Float64Array(C);
   let weights = 0;
@@ -113,7 +117,7 @@ export function applySmoothing(
       const channels = channelHistograms.get(t);
       if (!channels) throw new Error(`smoothing: no per-channel statistics for "${t}"`);
       const before = histograms.get(t);
-      const merged = ActivationHistogram.scaledMerge(channels.map((h, c) => ({ h, factor: 1 / s[c] })));
+      const merged = rescaled(channels, s);
       if (before?.channelSums) {
         merged.channelSums = before.channelSums.map((v, c) => v / s[c]);
         merged.channelCount = before.channelCount;
