@@ -15,7 +15,7 @@ import { exportFolded } from '../../tools/quantize/export-folded.js';
 import { channelRanges, columnRanges, equalizablePairs, equalizeGraph, rowRanges } from '../../tools/quantize/cle.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { cosine } from '../../tools/quantize/report.js';
-import { tinyCnn, tinyInputs } from './tiny-cnn.js';
+import { spreadConv, tinyCnn, tinyInputs } from './tiny-cnn.js';
 
 /**
  * A plain chain with every pair shape CLE handles: conv -> LeakyRelu -> depthwise conv -> Relu ->
@@ -26,21 +26,8 @@ function chainCnn(seed = 3, size = 16): Uint8Array {
   const rng = new Rng(seed);
   const nodes: NodeDef[] = [];
   const inits: TensorValue[] = [];
-  const conv = (x: string, cin: number, cout: number, k: number, name: string, group = 1) => {
-    const per = (cin / group) * k * k;
-    const w = new Float32Array(cout * per);
-    for (let o = 0; o < cout; o++) {
-      const spread = 2 ** rng.uniform(-3, 3);
-      for (let j = 0; j < per; j++) w[o * per + j] = spread * Math.sqrt(2 / per) * rng.normal();
-    }
-    inits.push(makeFloatTensor(`${name}.w`, [cout, cin / group, k, k], w));
-    inits.push(makeFloatTensor(`${name}.b`, [cout], Float32Array.from({ length: cout }, () => rng.uniform(-0.3, 0.3))));
-    const p = (k - 1) >> 1;
-    nodes.push(makeNode('Conv', [x, `${name}.w`, `${name}.b`], [`${name}.out`], {
-      kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]), group: attr.int(group),
-    }, name));
-    return `${name}.out`;
-  };
+  const m = { rng, nodes, inits };
+  const conv = (x: string, cin: number, cout: number, k: number, name: string, group = 1) => spreadConv(m, x, cin, cout, k, name, { group, spread: [-3, 3], bias: 0.3 });
   let x = conv('input', 3, 8, 3, 'c1');
   nodes.push(makeNode('LeakyRelu', [x], ['c1.act'], { alpha: attr.float(0.1) }, 'c1.leaky'));
   x = conv('c1.act', 8, 8, 3, 'dw', 8);

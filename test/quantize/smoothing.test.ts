@@ -17,7 +17,7 @@ import { activationScales, equalizablePairs } from '../../tools/quantize/cle.js'
 import { predictPairNoise, SMOOTHING_STRENGTHS } from '../../tools/quantize/smoothing.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { cosine } from '../../tools/quantize/report.js';
-import { tinyInputs } from './tiny-cnn.js';
+import { spreadConv, tinyInputs } from './tiny-cnn.js';
 
 /** A 1x1 conv over C channels with weights w(o, c). */
 function consumer(C: number, O: number, w: (o: number, c: number) => number): FConv {
@@ -129,20 +129,10 @@ function stemModel(seed = 11): Uint8Array {
   const rng = new Rng(seed);
   const nodes: NodeDef[] = [];
   const inits: TensorValue[] = [];
-  const conv = (x: string, cin: number, cout: number, k: number, name: string, spreadRows = false) => {
-    const per = cin * k * k;
-    const w = new Float32Array(cout * per);
-    for (let o = 0; o < cout; o++) {
-      // Rows spread over 2^-4..2^2: the stem's channels get very different ranges.
-      const spread = spreadRows ? 2 ** rng.uniform(-4, 2) : 1;
-      for (let j = 0; j < per; j++) w[o * per + j] = spread * Math.sqrt(2 / per) * rng.normal();
-    }
-    inits.push(makeFloatTensor(`${name}.w`, [cout, cin, k, k], w));
-    inits.push(makeFloatTensor(`${name}.b`, [cout], Float32Array.from({ length: cout }, () => rng.uniform(-0.1, 0.1))));
-    const p = (k - 1) >> 1;
-    nodes.push(makeNode('Conv', [x, `${name}.w`, `${name}.b`], [`${name}.out`], { kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]) }, name));
-    return `${name}.out`;
-  };
+  const m = { rng, nodes, inits };
+  // The stem's rows spread over 2^-4..2^2: its channels get very different ranges.
+  const conv = (x: string, cin: number, cout: number, k: number, name: string, spreadRows = false) =>
+    spreadConv(m, x, cin, cout, k, name, { bias: 0.1, spread: spreadRows ? [-4, 2] : undefined });
   conv('input', 3, 16, 3, 'stem', true);
   nodes.push(makeNode('Relu', ['stem.out'], ['stem.act'], {}, 'stem.relu'));
   nodes.push(makeNode('MaxPool', ['stem.act'], ['pool.out'], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) }, 'pool'));

@@ -82,6 +82,33 @@ export function tinyCnn(o: TinyCnnOptions = {}): ModelDef {
   }), { opset: 13 });
 }
 
+/** The nodes and initializers of a model being built in code, and the seeded generator filling it. */
+export interface ModelParts { rng: Rng; nodes: NodeDef[]; inits: TensorValue[] }
+
+/**
+ * A same-padded conv with a bias (uniform in +-bias) and He-scaled normal weights; with `spread`, each
+ * output row is scaled by 2^uniform(spread[0], spread[1]), so its channels' ranges are far from balanced.
+ */
+export function spreadConv(
+  m: ModelParts, x: string, cin: number, cout: number, k: number, name: string,
+  o: { bias: number; group?: number; spread?: [number, number] },
+): string {
+  const group = o.group ?? 1;
+  const per = (cin / group) * k * k;
+  const w = new Float32Array(cout * per);
+  for (let r = 0; r < cout; r++) {
+    const spread = o.spread ? 2 ** m.rng.uniform(o.spread[0], o.spread[1]) : 1;
+    for (let j = 0; j < per; j++) w[r * per + j] = spread * Math.sqrt(2 / per) * m.rng.normal();
+  }
+  m.inits.push(makeFloatTensor(`${name}.w`, [cout, cin / group, k, k], w));
+  m.inits.push(makeFloatTensor(`${name}.b`, [cout], Float32Array.from({ length: cout }, () => m.rng.uniform(-o.bias, o.bias))));
+  const p = (k - 1) >> 1;
+  m.nodes.push(makeNode('Conv', [x, `${name}.w`, `${name}.b`], [`${name}.out`], {
+    kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]), group: attr.int(group),
+  }, name));
+  return `${name}.out`;
+}
+
 /** Seeded smooth-ish inputs for the tiny CNN (values around [-2, 2]). */
 export function tinyInputs(seed: number, count: number, size = 16): Float32Array[] {
   const rng = new Rng(seed);
