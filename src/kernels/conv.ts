@@ -251,7 +251,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
     if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
   }
-  const { M, coutPerGroup: N, KB, cinPerGroup, nBlocks, blockBytes } = plan;
+  const { coutPerGroup: N, KB, cinPerGroup, nBlocks, blockBytes } = plan;
   const split = splitConv(plan, group, parts);
   const ind = b.indirection ?? 0;
   const taps = plan.kernelTaps;

@@ -249,7 +249,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         return calls;
       }
       case 'maxpool': {
-        const x = T[op.input], y = T[op.output];
+        const x = T[op.input];
         const [, H, W, C] = x.shape;
         return [call('u8_maxpool', ...maxpoolArgs({ batch, inH: H, inW: W, channels: C, kernel: op.kernel, stride: op.stride, pads: op.pads, input: at(op.input), output: at(op.output), dtype: x.dtype }))];
       }
