@@ -14,7 +14,7 @@ import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
 import { ActivationHistogram, mseRange } from '../../tools/quantize/histogram.js';
 import { activationScales, equalizablePairs } from '../../tools/quantize/cle.js';
-import { predictPairNoise, SMOOTHING_STRENGTHS } from '../../tools/quantize/smoothing.js';
+import { chooseStrength, mergeFolds, predictPairNoise, SMOOTHING_STRENGTHS } from '../../tools/quantize/smoothing.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { cosine } from '../../tools/quantize/report.js';
 import { spreadConv, tinyInputs } from './tiny-cnn.js';
@@ -107,6 +107,39 @@ describe('activation smoothing: the noise prediction', () => {
       return p.activation + p.weights;
     });
     for (const v of flatNoise) expect(v).toBe(flatNoise[0]);
+  });
+});
+
+describe('activation smoothing: the cross-validated choice', () => {
+  // The layer of the prediction tests: one strong channel read through small weights, seven weak ones
+  // read through large weights. Two folds of calibration images.
+  const rng = new Rng(4);
+  const conv = consumer(8, 6, (o, c) => (c === 0 ? 0.05 : 1) * rng.normal());
+  const top = [10, 0.2, 0.3, 0.15, 0.25, 0.2, 0.1, 0.3];
+  /** One fold: `samples`, with 1% of the values of the channels in `bursts` at up to 3 (rare strong activations). */
+  const fold = (seed: number, bursts: number[]) => {
+    const data = samples(top, 3000, seed);
+    const r = new Rng(seed + 100);
+    for (const c of bursts) for (let i = 0; i < data[c].length; i += 100) data[c][i] = r.uniform(1, 3);
+    return histograms(data);
+  };
+
+  it('keeps the strength it would choose in-sample when the folds agree', () => {
+    const folds = [fold(11, []), fold(12, [])];
+    const cv = chooseStrength(folds, [conv], 256), inSample = chooseStrength([mergeFolds(folds)], [conv], 256);
+    expect(inSample.strength).toBeGreaterThan(0);
+    expect(cv.strength).toBe(inSample.strength);
+  });
+
+  it('backs off when each fold has strong activations in channels the other never drives (they would clip)', () => {
+    // Fold A's bursts are in channels 1-3, fold B's in 4-7: scales fitted on one fold stretch the
+    // other fold's burst channels, which then clip; judged on all the data at once nothing clips.
+    const folds = [fold(21, [1, 2, 3]), fold(22, [4, 5, 6, 7])];
+    const cv = chooseStrength(folds, [conv], 256), inSample = chooseStrength([mergeFolds(folds)], [conv], 256);
+    expect(cv.strength).toBeLessThan(inSample.strength);
+    // The held-out noise of the in-sample choice is what the cross-validation saw: more than its own choice's.
+    const at = (a: number) => cv.noise[SMOOTHING_STRENGTHS.indexOf(a)];
+    expect(at(inSample.strength)).toBeGreaterThan(at(cv.strength));
   });
 });
 

@@ -20,8 +20,11 @@ export async function collectHistograms(
   inputs: AsyncIterable<Float32Array> | Iterable<Float32Array>,
   options: {
     count: number; threads?: number; onProgress?: (p: CalibrationProgress) => void;
-    /** Filled with one small histogram per channel of these tensors (activation smoothing's statistics, smoothing.ts). */
-    channelHistograms?: Map<string, ActivationHistogram[]>;
+    /**
+     * Filled with one small histogram per channel of these tensors (activation smoothing's statistics,
+     * smoothing.ts), in CHANNEL_FOLDS folds: calibration input i goes to fold i % CHANNEL_FOLDS.
+     */
+    channelHistograms?: Map<string, ChannelFolds>;
   },
 ): Promise<Map<string, ActivationHistogram>> {
   const names = calibrationTensors(g);
@@ -43,7 +46,7 @@ export async function collectHistograms(
         h.add(t.data);
         h.addChannels(t.data, t.dims);
         const perChannel = options.channelHistograms?.get(n);
-        if (perChannel) addPerChannel(perChannel, t.data, t.dims);
+        if (perChannel) addPerChannel(foldOf(perChannel, done), t.data, t.dims);
       }
       done++;
       options.onProgress?.({ done, total: options.count });
@@ -52,6 +55,20 @@ export async function collectHistograms(
     await session.release();
   }
   return hists;
+}
+
+/** Per-channel histograms of one tensor, per fold of the calibration inputs: [fold][channel]. */
+export type ChannelFolds = ActivationHistogram[][];
+
+/**
+ * Folds of the per-channel statistics: a choice made from some calibration inputs is judged on the
+ * others (smoothing.ts), so that it generalizes instead of fitting the calibration set.
+ */
+export const CHANNEL_FOLDS = 2;
+
+function foldOf(folds: ChannelFolds, input: number): ActivationHistogram[] {
+  while (folds.length < CHANNEL_FOLDS) folds.push([]);
+  return folds[input % CHANNEL_FOLDS];
 }
 
 /** Bins of a per-channel histogram: enough for a range search, small enough for thousands of channels. */

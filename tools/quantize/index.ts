@@ -8,7 +8,7 @@ import { writeEdgeq } from '../../src/format/writer.js';
 import type { QModel } from '../../src/format/qmodel.js';
 import type { PreprocessSpec } from '../../src/image/spec.js';
 import { prepareGraph, type FloatGraph } from './prepare.js';
-import { collectHistograms, chooseRanges, type CalibrationProgress } from './calibrate.js';
+import { collectHistograms, chooseRanges, type CalibrationProgress, type ChannelFolds } from './calibrate.js';
 import type { ActivationHistogram, CalibrationMethod, Range } from './histogram.js';
 import { buildQModel, type QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
@@ -128,7 +128,7 @@ async function calibrateRanges(
     // Smoothing's statistics (per-channel histograms of the tensors it may rescale) come from the same
     // pass. It is for 8-bit activations: at 12 bits the rounding noise it trades against is 256x smaller.
     const smooth = (options.smooth ?? false) && options.activations !== 12;
-    const channelHistograms = new Map((smooth ? equalizablePairs(prepared) : []).flatMap((p) => p.tensors).map((t) => [t, []]));
+    const channelHistograms: Map<string, ChannelFolds> = new Map((smooth ? equalizablePairs(prepared) : []).flatMap((p) => p.tensors).map((t) => [t, []]));
     const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
       count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress, channelHistograms,
     });
