@@ -34,7 +34,7 @@ const percentile = Number(opt('percentile', '99.99'));
 // Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc;
 // cle (cross-layer equalization, weight ranges) or cle-act (activation ranges) combine with them: cle+fuse+bc;
 // smooth (activation smoothing, smoothing.ts; 8-bit) and gptq likewise: smooth+gptq+fuse+bc; in12 keeps
-// 8-bit activations but gives the graph input 12 bits.
+// the graph input 12 bits (inputBits).
 const variants = opt('variants', 'plain').split(',');
 // Activation bits (8, 12, auto), each measured through the QDQ export (12-bit tensors as uint16 Q/DQ on the 12-bit grid).
 const activationModes = opt('activations', '8').split(',').map(parseActivationMode);
@@ -92,13 +92,11 @@ for (const which of models) {
     const tq = performance.now();
     const fuse = variant.includes('fuse'), bc = variant.includes('bc');
     // 'auto': the sensitivity analysis runs on the first calibration images (auto-bits.ts).
-    // in12: 8-bit activations with a 12-bit graph input ('auto' with only the input wide).
-    const in12 = parts.includes('in12') && activations === 8;
-    const wideTensors = in12 ? new Set([calibrated.graph.input.name]) : activations !== 'auto' ? undefined
+    const wideTensors = activations !== 'auto' ? undefined
       : (await chooseWideTensors(bytes, calibrated, { inputs: calibInputs.slice(0, AUTO_SENSITIVITY_INPUTS), method, percentile, fuseResidual: fuse })).wide;
     const q = quantizeCalibrated(bytes, calibrated, {
       calibrationCount: calibInputs.length, method, percentile, preprocess: spec, fuseResidual: fuse,
-      biasCorrection: bc, activations: in12 ? 'auto' : activations, wideTensors,
+      biasCorrection: bc, activations, wideTensors, inputBits: parts.includes('in12') ? 12 : undefined,
     });
     const secs = calibSecs + (performance.now() - tq) / 1000;
     const s = await ReferenceSession.create(fuse ? exportQdq(q.graph, q, { fused: true }) : q.qdq);

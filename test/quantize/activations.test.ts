@@ -172,9 +172,20 @@ describe('12-bit activations, end to end on the tiny CNN', () => {
     expect(readEdgeq(quantizeCalibrated(bytes, calibrated, { ...options, wideTensors: auto.wide }).edgeq).tensors).toEqual(m.tensors);
   });
 
-  for (const activations of [12, 'auto'] as const) {
-    it(`edgeq runs the ${activations === 'auto' ? "'auto'" : '12-bit'} .edgeq with the QDQ export's answers (SIMD and scalar bit-exact)`, async () => {
-      const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, method: 'mse', activations });
+  const modes = [
+    { label: '12-bit', activations: 12 }, { label: "'auto'", activations: 'auto' }, { label: '8-bit, 12-bit input', activations: 8, inputBits: 12 },
+  ] as const;
+  for (const { label, activations, ...rest } of modes) {
+    it(`edgeq runs the ${label} .edgeq with the QDQ export's answers (SIMD and scalar bit-exact)`, async () => {
+      const inputBits = 'inputBits' in rest ? rest.inputBits : undefined;
+      const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, method: 'mse', activations, inputBits });
+      if (inputBits) {
+        // --input-bits 12: only the graph input (and nothing else) is uint12.
+        const m = readEdgeq(q.edgeq);
+        expect(m.meta?.inputBits).toBe(12);
+        expect(m.tensors.map((t, i) => (t.dtype === 'uint12' ? i : -1)).filter((i) => i >= 0)).toEqual([m.input.tensor]);
+        expect(m.tensors.filter((t) => t.dtype === 'uint8').length).toBeGreaterThan(4);
+      }
       const qdq = await ReferenceSession.create(exportQdq(q.graph, q, { fused: true })); // the residual fused, as edgeq runs it
       const simd = await Session.create(q.edgeq, { backend: 'simd' });
       const scalar = await Session.create(q.edgeq, { backend: 'scalar' });

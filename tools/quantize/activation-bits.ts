@@ -2,8 +2,9 @@
 // levels, stored in 16-bit lanes the kernels widen uint8 to anyway) and which stay uint8.
 //  - the graph input: 12 bits in mode 12 (images are 8-bit, but normalized by mean/std per channel
 //    they no longer sit on one 256-level grid: a uint8 input cost the trunk ~2 dB at 12 bits), 8 in
-//    'auto' unless `wide` names it (it is not a candidate of the sensitivity analysis; at 8 bits
-//    elsewhere, a 12-bit input gains the trunk 0.5 dB);
+//    'auto' unless `wide` names it (it is not a candidate of the sensitivity analysis), 8 in mode 8;
+//    `inputBits` (`--input-bits`) overrides all three (at 8 bits elsewhere, a 12-bit input gains the
+//    trunk 0.5-0.9 dB for 2x the input's bytes);
 //  - float32 tensors (the classifier head) stay float32;
 //  - a max pool output has its input's dtype and parameters (max commutes with the quantization),
 //    so bits are chosen per "root": a tensor that is not a max pool output;
@@ -45,8 +46,12 @@ export class BitsPlan {
   private readonly pooled: Map<string, string>;
   private readonly narrowed = new Set<string>();
 
-  constructor(g: FloatGraph, readonly mode: ActivationMode, private readonly wide: ReadonlySet<string> = new Set()) {
+  private readonly input: string;
+
+  /** `inputBits`, when given, fixes the graph input's bits in any mode (`--input-bits`). */
+  constructor(g: FloatGraph, readonly mode: ActivationMode, private readonly wide: ReadonlySet<string> = new Set(), readonly inputBits?: ActivationBits) {
     this.pooled = poolSources(g);
+    this.input = g.input.name;
     if (mode === 'auto') {
       const known = new Set([g.input.name, ...g.ops.map((op) => op.output)]);
       const unknown = [...wide].filter((t) => !known.has(t));
@@ -64,7 +69,9 @@ export class BitsPlan {
   /** Bits of a quantized tensor (float32 tensors are decided elsewhere). */
   of(t: string): ActivationBits {
     const r = this.root(t);
-    if (this.narrowed.has(r) || this.mode === 8) return 8;
+    if (this.narrowed.has(r)) return 8;
+    if (r === this.input && this.inputBits !== undefined) return this.inputBits;
+    if (this.mode === 8) return 8;
     return this.mode === 12 || this.wide.has(r) ? 12 : 8;
   }
 

@@ -76,6 +76,8 @@ export interface QuantizeOptions {
   activations?: ActivationMode;
   /** 'auto': the tensors to give 12 bits (auto-bits.ts chooses them). */
   wideTensors?: ReadonlySet<string>;
+  /** The graph input's bits whatever `activations` says (activation-bits.ts); default: the mode's. */
+  inputBits?: 8 | 12;
   /**
    * Fuse each residual Add (+ReLU) into the conv that produces its branch: the branch output is then
    * never rounded to uint8 on its own (the QDQ export keeps the standard unfused form).
@@ -147,7 +149,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   const readers = readerCounts(g);
   const floats = floatTensors(g, readers);
   const mode = options.activations ?? 8;
-  const bits = new BitsPlan(g, mode, options.wideTensors);
+  const bits = new BitsPlan(g, mode, options.wideTensors, options.inputBits);
   const rangeOf = (name: string): Range => {
     const wide = bits.of(name) === 12;
     const r = (wide ? options.wideRanges : options.ranges)?.get(name);
@@ -158,22 +160,22 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   const paramsOf = (name: string) => quantParams(rangeOf(name), levelsOf(bits.of(name)));
 
   // Overflow proof first (overflow.ts): a conv whose 12-bit input could overflow its accumulator
-  // fails mode 12 and keeps that input at 8 bits in 'auto', before any tensor is laid out.
+  // fails mode 12 (and a 12-bit graph input asked for by `inputBits`) and keeps that input at 8 bits
+  // in 'auto', before any tensor is laid out.
   const narrowed: string[] = [];
   const proven = new Map<string, QuantizedConvWeights>(); // conv name -> weights for its 12-bit input
-  if (mode !== 8) {
-    for (const op of g.ops) {
-      if (op.op !== 'conv' || floats.has(op.input) || bits.of(op.input) !== 12) continue;
-      const p = paramsOf(bits.root(op.input)); // a max pool output has its source's parameters
-      const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input), options.hessians?.get(op.name));
-      const b = accumulatorBound(q, p.zeroPoint, quantMax('uint12'));
-      if (fitsAccumulator(b)) { proven.set(op.name, q); continue; }
-      if (mode === 12) {
-        throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}": with a 12-bit input ("${op.input}") its int32 accumulator can reach `
-          + `${b.bound.toExponential(4)} (output channel ${b.channel}) >= 2^31 - 1; use --activations auto (keeps this input at 8 bits) or 8`);
-      }
-      narrowed.push(bits.narrow(op.input));
+  for (const op of g.ops) {
+    if (op.op !== 'conv' || floats.has(op.input) || bits.of(op.input) !== 12) continue;
+    const p = paramsOf(bits.root(op.input)); // a max pool output has its source's parameters
+    const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input), options.hessians?.get(op.name));
+    const b = accumulatorBound(q, p.zeroPoint, quantMax('uint12'));
+    if (fitsAccumulator(b)) { proven.set(op.name, q); continue; }
+    const asked = bits.root(op.input) === g.input.name && options.inputBits === 12;
+    if (mode === 12 || asked) {
+      throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}": with a 12-bit input ("${op.input}") its int32 accumulator can reach `
+        + `${b.bound.toExponential(4)} (output channel ${b.channel}) >= 2^31 - 1; ${asked ? 'use --input-bits 8' : 'use --activations auto (keeps this input at 8 bits) or 8'}`);
     }
+    narrowed.push(bits.narrow(op.input));
   }
 
   const addTensor = (name: string, forceParams?: { scale: number; zeroPoint: number }): number => {
