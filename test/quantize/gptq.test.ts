@@ -8,7 +8,7 @@ import { readOnnx } from '../../src/onnx/reader.js';
 import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
 import { Rng } from '../../src/synth/random.js';
-import { collectHessians, gptqRound } from '../../tools/quantize/gptq.js';
+import { collectHessians, gptqRound, inverseCholeskyUpper } from '../../tools/quantize/gptq.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { tinyCnn, tinyInputs } from './tiny-cnn.js';
 
@@ -62,6 +62,48 @@ describe('GPTQ rounding', () => {
     const l = layer(2, 32, 6, 10, false);
     const diag = { ...l.hessian, H: Float64Array.from(l.hessian.H, (v, i) => (i % 33 === 0 ? v : 0)) };
     expect(Array.from(gptqRound(l.w, 6, l.scales, diag))).toEqual(Array.from(l.nearest));
+  });
+  it('factors H^-1 = U^T U with U upper triangular, positive diagonal (the Cholesky factor of a plain inverse)', () => {
+    const K = 50, rng = new Rng(3);
+    const X = Float64Array.from({ length: 2 * K * K }, () => Math.max(0, rng.normal()));
+    const H = new Float64Array(K * K);
+    for (let n = 0; n < 2 * K; n++) for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) H[a * K + b] += X[n * K + a] * X[n * K + b];
+    for (let a = 0; a < K; a++) H[a * K + a] += 0.1;
+    const U = inverseCholeskyUpper(H, K);
+    for (let a = 0; a < K; a++) {
+      expect(U[a * K + a]).toBeGreaterThan(0);
+      for (let b = 0; b < a; b++) expect(U[a * K + b]).toBe(0);
+    }
+    // U^T U H = I.
+    let err = 0;
+    for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        let uu = 0;
+        for (let m = 0; m <= Math.min(a, k); m++) uu += U[m * K + a] * U[m * K + k];
+        s += uu * H[k * K + b];
+      }
+      err = Math.max(err, Math.abs(s - (a === b ? 1 : 0)));
+    }
+    expect(err).toBeLessThan(1e-8);
+    // Reference: H^-1 by Gauss-Jordan, its lower Cholesky factor L; the unique U is L^T.
+    const A = Float64Array.from(H), Hi = Float64Array.from({ length: K * K }, (_, i) => (i % (K + 1) === 0 ? 1 : 0));
+    for (let c = 0; c < K; c++) {
+      const p = A[c * K + c];
+      for (let j = 0; j < K; j++) { A[c * K + j] /= p; Hi[c * K + j] /= p; }
+      for (let r = 0; r < K; r++) if (r !== c) {
+        const f = A[r * K + c];
+        for (let j = 0; j < K; j++) { A[r * K + j] -= f * A[c * K + j]; Hi[r * K + j] -= f * Hi[c * K + j]; }
+      }
+    }
+    const L = new Float64Array(K * K);
+    for (let j = 0; j < K; j++) for (let i = j; i < K; i++) {
+      let s = Hi[i * K + j];
+      for (let k = 0; k < j; k++) s -= L[i * K + k] * L[j * K + k];
+      L[i * K + j] = i === j ? Math.sqrt(s) : s / L[j * K + j];
+    }
+    const scale = Math.max(...Array.from(U, Math.abs));
+    expect(Math.max(...Array.from(U, (u, i) => Math.abs(u - L[(i % K) * K + Math.floor(i / K)])))).toBeLessThan(1e-8 * scale);
   });
   it('collects a symmetric K x K statistic per eligible conv; the quantized model runs in edgeq as in the QDQ export', async () => {
     const bytes = writeOnnx(tinyCnn({ seed: 5 }));

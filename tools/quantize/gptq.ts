@@ -58,20 +58,19 @@ export async function collectHessians(
         const [, , OH, OW] = g.shapes.get(c.output)!;
         const acc = out.get(c.name)!;
         const K = acc.K, [kh, kw] = c.kernel;
-        const patch = new Float64Array(K);
+        const patches = new Float64Array(PATCH_BLOCK * K);
+        let n = 0;
         for (let s = 0; s < P; s++) {
           const oh = Math.floor(rnd() * OH), ow = Math.floor(rnd() * OW);
+          const patch = patches.subarray(n * K, (n + 1) * K);
           for (let i = 0; i < C; i++) for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) {
             const ih = oh * c.stride[0] - c.pads[0] + y * c.dilation[0], iw = ow * c.stride[1] - c.pads[1] + xx * c.dilation[1];
             patch[(i * kh + y) * kw + xx] = ih >= 0 && ih < Hh && iw >= 0 && iw < W ? data[(i * Hh + ih) * W + iw] : 0;
           }
-          // Upper triangle only; mirrored once at the end.
-          const H = acc.H;
-          for (let a = 0; a < K; a++) {
-            const pa = patch[a];
-            if (pa === 0) continue;
-            const row = a * K;
-            for (let b = a; b < K; b++) H[row + b] += pa * patch[b];
+          if (++n === PATCH_BLOCK || s === P - 1) {
+            patches.fill(0, n * K); // a short last block: zero patches add exactly nothing
+            addOuterProducts(acc.H, K, patches);
+            n = 0;
           }
         }
         acc.samples += P;
@@ -84,52 +83,97 @@ export async function collectHessians(
   return out;
 }
 
-/** In-place Cholesky of a symmetric positive definite K x K matrix: returns lower L (A = L L^T). */
-function cholesky(A: Float64Array, K: number): Float64Array {
-  const L = new Float64Array(K * K);
-  for (let j = 0; j < K; j++) {
-    let d = A[j * K + j];
-    for (let k = 0; k < j; k++) d -= L[j * K + k] * L[j * K + k];
-    if (!(d > 0)) throw new Error(`GPTQ: Hessian not positive definite at ${j}`);
-    const ljj = Math.sqrt(d);
-    L[j * K + j] = ljj;
-    for (let i = j + 1; i < K; i++) {
-      let s = A[i * K + j];
-      for (let k = 0; k < j; k++) s -= L[i * K + k] * L[j * K + k];
-      L[i * K + j] = s / ljj;
-    }
+/** Patches per pass over H in collectHessians (H, up to 10 MB, is read and written once per block); addOuterProducts is unrolled for 4. */
+const PATCH_BLOCK = 4;
+
+/**
+ * H += sum of x x^T over the PATCH_BLOCK patches in `X` (rows of K), upper triangle only (mirrored
+ * once at the end). Each entry adds the patches' products one after another in patch order, so the
+ * sums are bitwise those of one rank-1 update per patch (a product with a zero adds exactly nothing).
+ */
+function addOuterProducts(H: Float64Array, K: number, X: Float64Array): void {
+  const o1 = K, o2 = 2 * K, o3 = 3 * K;
+  for (let a = 0; a < K; a++) {
+    const p0 = X[a], p1 = X[o1 + a], p2 = X[o2 + a], p3 = X[o3 + a];
+    if (p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0) continue; // post-ReLU inputs are often 0
+    const row = a * K;
+    for (let b = a; b < K; b++) H[row + b] = H[row + b] + p0 * X[b] + p1 * X[o1 + b] + p2 * X[o2 + b] + p3 * X[o3 + b];
   }
-  return L;
 }
 
 /**
- * U upper triangular with H^-1 = U^T U (GPTQ's cholesky(H^-1, upper=True)): U = L_h^T for the lower
- * Cholesky factor L_h of H^-1. Row k of U carries column k's rounding error onto the later columns.
+ * "Upper-lower" Cholesky of a symmetric positive definite K x K matrix: upper triangular R with
+ * A = R R^T (the usual lower Cholesky with the index order reversed, j = K-1 down to 0). Dot-product
+ * form over rows, so every inner loop walks consecutive memory; four rows per pass share row j's loads.
  */
-function inverseCholeskyUpper(H: Float64Array, K: number): Float64Array {
-  const L = cholesky(H, K);
-  const Li = new Float64Array(K * K); // L^-1, lower triangular
-  for (let i = 0; i < K; i++) {
-    Li[i * K + i] = 1 / L[i * K + i];
-    for (let j = 0; j < i; j++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s -= L[i * K + k] * Li[k * K + j];
-      Li[i * K + j] = s / L[i * K + i];
+function choleskyUpper(A: Float64Array, K: number): Float64Array {
+  const R = new Float64Array(K * K);
+  for (let j = K - 1; j >= 0; j--) {
+    const rj = j * K;
+    let d = A[rj + j];
+    for (let k = j + 1; k < K; k++) d -= R[rj + k] * R[rj + k];
+    if (!(d > 0)) throw new Error(`GPTQ: Hessian not positive definite at ${j}`);
+    const rjj = Math.sqrt(d);
+    R[rj + j] = rjj;
+    // R[i][j] = (A[i][j] - sum_{k>j} R[i][k] R[j][k]) / R[j][j] for the rows i < j above.
+    let i = 0;
+    for (; i + 3 < j; i += 4) {
+      const r0 = i * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
+      let s0 = A[r0 + j], s1 = A[r1 + j], s2 = A[r2 + j], s3 = A[r3 + j];
+      for (let k = j + 1; k < K; k++) {
+        const v = R[rj + k];
+        s0 -= R[r0 + k] * v; s1 -= R[r1 + k] * v; s2 -= R[r2 + k] * v; s3 -= R[r3 + k] * v;
+      }
+      R[r0 + j] = s0 / rjj; R[r1 + j] = s1 / rjj; R[r2 + j] = s2 / rjj; R[r3 + j] = s3 / rjj;
+    }
+    for (; i < j; i++) {
+      const ri = i * K;
+      let s = A[ri + j];
+      for (let k = j + 1; k < K; k++) s -= R[ri + k] * R[rj + k];
+      R[ri + j] = s / rjj;
     }
   }
-  const Hi = new Float64Array(K * K); // H^-1 = Li^T Li
-  for (let a = 0; a < K; a++) {
-    for (let b = a; b < K; b++) {
-      let s = 0;
-      for (let k = b; k < K; k++) s += Li[k * K + a] * Li[k * K + b];
-      Hi[a * K + b] = s;
-      Hi[b * K + a] = s;
-    }
-  }
-  const Lh = cholesky(Hi, K);
+  return R;
+}
+
+/**
+ * U = R^-1 of an upper triangular R (U upper too), bottom row first: from R U = I, row i of U is
+ * (e_i - sum_{k>i} R[i][k] U[k][:]) / R[i][i], rows k > i being done. Row updates (axpy), four rows k
+ * per pass over row i so that it is loaded and stored once per four.
+ */
+function invertUpper(R: Float64Array, K: number): Float64Array {
   const U = new Float64Array(K * K);
-  for (let a = 0; a < K; a++) for (let b = a; b < K; b++) U[a * K + b] = Lh[b * K + a];
+  for (let i = K - 1; i >= 0; i--) {
+    const ui = i * K;
+    let k = i + 1;
+    for (; k + 3 < K; k += 4) {
+      const a0 = R[ui + k], a1 = R[ui + k + 1], a2 = R[ui + k + 2], a3 = R[ui + k + 3];
+      const u0 = k * K, u1 = u0 + K, u2 = u1 + K, u3 = u2 + K;
+      // Row k + m of U is zero left of column k + m: the first three columns take fewer terms.
+      U[ui + k] -= a0 * U[u0 + k];
+      U[ui + k + 1] = U[ui + k + 1] - a0 * U[u0 + k + 1] - a1 * U[u1 + k + 1];
+      U[ui + k + 2] = U[ui + k + 2] - a0 * U[u0 + k + 2] - a1 * U[u1 + k + 2] - a2 * U[u2 + k + 2];
+      for (let j = k + 3; j < K; j++) U[ui + j] = U[ui + j] - a0 * U[u0 + j] - a1 * U[u1 + j] - a2 * U[u2 + j] - a3 * U[u3 + j];
+    }
+    for (; k < K; k++) {
+      const a = R[ui + k], uk = k * K;
+      for (let j = k; j < K; j++) U[ui + j] -= a * U[uk + j];
+    }
+    const inv = 1 / R[ui + i];
+    for (let j = i + 1; j < K; j++) U[ui + j] *= inv;
+    U[ui + i] = inv;
+  }
   return U;
+}
+
+/**
+ * U upper triangular with positive diagonal and H^-1 = U^T U (GPTQ's cholesky(H^-1, upper=True)).
+ * Row k of U carries column k's rounding error onto the later columns. With H = R R^T (R upper,
+ * choleskyUpper), H^-1 = R^-T R^-1, so U = R^-1: one factorization and one triangular inverse
+ * instead of inverting H and factoring H^-1 (U is unique, so it is the same matrix).
+ */
+export function inverseCholeskyUpper(H: Float64Array, K: number): Float64Array {
+  return invertUpper(choleskyUpper(H, K), K);
 }
 
 /** The O(K^3) part, once per Hessian: one calibration is often quantized several times (variants, bit widths). */
