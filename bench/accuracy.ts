@@ -1,8 +1,8 @@
 // Accuracy of the quantizer's calibration methods on the real models in ../shared, measured with
 // onnxruntime-web running the fp32 source and the QDQ export (same inputs, same images).
 //   node dist/bench/accuracy.js [--methods minmax,percentile,mse,entropy] [--eval N] [--models darknet,trunk] [--json out.json]
-//       [--variants plain,bc,fuse+bc] [--activations 8,12,auto]
-// Calibration: 100 images chosen by seed 0 from ../shared/data/imagenet-sample; measurement: the other 650.
+//       [--variants plain,bc,fuse+bc] [--activations 8,12,auto] [--seed 0] [--calib-count 100]
+// Calibration: 100 images chosen by seed 0 (--seed) from ../shared/data/imagenet-sample; measurement: the other 650.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { folderInputs, syntheticInputs } from '../src/cli/inputs.js';
@@ -30,6 +30,8 @@ const methods = opt('methods', 'minmax,percentile,mse,entropy').split(',') as Ca
 const evalLimit = Number(opt('eval', '650'));
 const models = opt('models', 'darknet,trunk').split(',');
 const calibCount = Number(opt('calib-count', '100'));
+// Which images calibrate (and so which others are measured): the same split for every model.
+const seed = Number(opt('seed', '0'));
 const percentile = Number(opt('percentile', '99.99'));
 // Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc;
 // cle (cross-layer equalization, weight ranges) or cle-act (activation ranges) combine with them: cle+fuse+bc;
@@ -41,7 +43,7 @@ const activationModes = opt('activations', '8').split(',').map(parseActivationMo
 
 const imageDir = join(shared, 'data', 'imagenet-sample');
 // The split depends only on the folder, the count and the seed, so it is the same for every spec.
-const evalSet = folderInputs(imageDir, IMAGENET, calibCount, 0).eval.slice(0, evalLimit);
+const evalSet = folderInputs(imageDir, IMAGENET, calibCount, seed).eval.slice(0, evalLimit);
 
 
 interface Row { model: string; method: string; [k: string]: string | number }
@@ -56,7 +58,7 @@ for (const which of models) {
   const t0 = performance.now();
   // The embedded ResNet-50 has synthetic weights: it is calibrated and measured on synthetic images
   // (seeds 0.. for calibration, 1000000.. for measurement, as `edgeq bench` does).
-  const images = folderInputs(imageDir, spec, calibCount, 0);
+  const images = folderInputs(imageDir, spec, calibCount, seed);
   const calibInputs = isSynth ? [...syntheticInputs(0, calibCount, spec)] : [...images.calibInputs()];
   const evalInputs = isSynth ? [...syntheticInputs(1_000_000, evalLimit, spec)] : [...images.evalInputs(evalLimit)];
   console.log(`${which}: ${calibInputs.length} calibration / ${evalInputs.length} measurement images decoded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

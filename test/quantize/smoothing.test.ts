@@ -213,6 +213,9 @@ describe('activation smoothing in the quantizer', () => {
     } finally {
       await a.release(); await b.release(); await s.release();
     }
+    // One calibration image leaves the second fold empty: the choice is then made in-sample.
+    const one = await quantizeModel(bytes, { calibration: calib.slice(0, 1), calibrationCount: 1, smooth: true });
+    expect(one.edgeq.length).toBeGreaterThan(0);
     // Off by default: the source is the fp32 reference.
     const plain = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length });
     expect(plain.model.meta?.smoothedPairs).toBeUndefined();

@@ -89,8 +89,9 @@ export function predictPairNoise(
 
 /** Per channel, the histogram of all folds together. */
 export function mergeFolds(folds: ChannelFolds): ActivationHistogram[] {
-  if (folds.length === 1) return folds[0];
-  return folds[0].map((_, c) => ActivationHistogram.scaledMerge(folds.map((f) => ({ h: f[c], factor: 1 })), CHANNEL_HISTOGRAM_BINS));
+  const seen = folds.filter((f) => f.length > 0); // a fold no calibration image reached is empty
+  if (seen.length <= 1) return seen[0] ?? [];
+  return seen[0].map((_, c) => ActivationHistogram.scaledMerge(seen.map((f) => ({ h: f[c], factor: 1 })), CHANNEL_HISTOGRAM_BINS));
 }
 
 /** Per channel, the largest magnitude seen (the smoothing scales' statistic). */
@@ -106,7 +107,8 @@ function channelRanges(channels: readonly ActivationHistogram[]): Float64Array {
  * range clips as soon as a new image drives it past its calibration maximum (darknet-tiny: +0.8 dB on
  * its calibration images, -0.9 dB on others, before this cross-validation).
  */
-export function chooseStrength(folds: ChannelFolds, consumers: readonly FConv[], levels: number): { strength: number; noise: number[] } {
+export function chooseStrength(all: ChannelFolds, consumers: readonly FConv[], levels: number): { strength: number; noise: number[] } {
+  const folds = all.filter((f) => f.length > 0); // with one calibration image the second fold is empty
   const splits = folds.length < 2 ? [{ train: folds[0], test: folds[0] }]
     : folds.map((test, k) => ({ train: mergeFolds(folds.filter((_, j) => j !== k)), test }));
   const noise = SMOOTHING_STRENGTHS.map((strength) => {
@@ -128,7 +130,7 @@ export function chooseSmoothing(
   const out = new Map<string, SmoothingChoice>();
   for (const pair of equalizablePairs(g)) {
     const folds = channelHistograms.get(pair.tensors[0]);
-    if (!folds || folds.length === 0 || folds[0].length === 0) continue;
+    if (!folds || !folds.some((f) => f.length > 0)) continue;
     const { strength, noise } = chooseStrength(folds, pair.consumers.map((n) => convs.get(n)!), options.levels);
     if (strength > 0) out.set(pair.conv1, { pair, strength, scales: activationScales(channelRanges(mergeFolds(folds)), MAX_RATIO, strength), noise });
   }
