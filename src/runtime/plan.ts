@@ -17,8 +17,8 @@ const alignUp = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
 /**
  * Parts per thread an op is split into at most (the threads take them dynamically). Fine parts let a
  * thread that lost its core for a while hand the rest of the op to the others: ResNet-50 at 2 threads
- * on the shared 2-core machine, medians of 15 runs, six alternating processes each: 2 parts per
- * thread 113-146 ms, 8 parts 102-112 ms (16: 103-107 ms). Each part has its own im2col scratch
+ * on the shared 2-core machine, medians of 15 runs in alternating processes: 2 parts per thread
+ * 108-146 ms, 8 parts 90-126 ms (better in 10 of 11 pairs; 16: 103-107 ms). Each part has its own im2col scratch
  * (~0.2 MB on ResNet-50), so 8 costs 2.4 MB more than 2 at 2 threads.
  */
 const PARTS_PER_THREAD = 8;
