@@ -4,8 +4,7 @@
 // the quantizer runs end to end with it.
 import { describe, expect, it } from 'vitest';
 import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
-import { makeFloatTensor } from '../../src/onnx/tensor.js';
+import { attr, makeNode } from '../../src/onnx/model.js';
 import { readOnnx } from '../../src/onnx/reader.js';
 import { writeOnnx } from '../../src/onnx/writer.js';
 import { Rng } from '../../src/synth/random.js';
@@ -15,7 +14,7 @@ import { exportFolded } from '../../tools/quantize/export-folded.js';
 import { channelRanges, columnRanges, equalizablePairs, equalizeGraph, rowRanges } from '../../tools/quantize/cle.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { cosine } from '../../tools/quantize/report.js';
-import { spreadConv, tinyCnn, tinyInputs } from './tiny-cnn.js';
+import { classifierModel, spreadConv, tinyCnn, tinyInputs } from './tiny-cnn.js';
 
 /**
  * A plain chain with every pair shape CLE handles: conv -> LeakyRelu -> depthwise conv -> Relu ->
@@ -36,16 +35,7 @@ function chainCnn(seed = 3, size = 16): Uint8Array {
   x = conv('pool.out', 8, 6, 1, 'pw');
   x = conv(x, 6, 12, 1, 'pw2');
   nodes.push(makeNode('Relu', [x], ['pw2.act'], {}, 'pw2.relu'));
-  nodes.push(makeNode('GlobalAveragePool', ['pw2.act'], ['gap.out'], {}, 'gap'));
-  nodes.push(makeNode('Flatten', ['gap.out'], ['flat.out'], { axis: attr.int(1) }, 'flatten'));
-  inits.push(makeFloatTensor('fc.w', [5, 12], new Rng(seed + 1).fillNormal(new Float32Array(60), 0.4)));
-  inits.push(makeFloatTensor('fc.b', [5], [0.1, -0.1, 0.2, 0, -0.2]));
-  nodes.push(makeNode('Gemm', ['flat.out', 'fc.w', 'fc.b'], ['logits'], { transB: attr.int(1) }, 'fc'));
-  return writeOnnx(makeModel(makeGraph({
-    name: 'chain-cnn', nodes, initializers: inits,
-    inputs: [makeValueInfo('input', 'float32', [1, 3, size, size])],
-    outputs: [makeValueInfo('logits', 'float32', [1, 5])],
-  }), { opset: 13 }));
+  return classifierModel(m, 'pw2.act', 12, { name: 'chain-cnn', size, fcSeed: seed + 1 });
 }
 
 const conv = (g: FloatGraph, name: string) => g.ops.find((o): o is FConv => o.op === 'conv' && o.name === name)!;

@@ -5,10 +5,8 @@
 // QDQ export close to fp32.
 import { describe, expect, it } from 'vitest';
 import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
-import { makeFloatTensor } from '../../src/onnx/tensor.js';
+import { attr, makeNode } from '../../src/onnx/model.js';
 import { readOnnx } from '../../src/onnx/reader.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
 import { Rng } from '../../src/synth/random.js';
 import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
@@ -17,7 +15,7 @@ import { activationScales, equalizablePairs } from '../../tools/quantize/cle.js'
 import { chooseStrength, mergeFolds, predictPairNoise, SMOOTHING_STRENGTHS } from '../../tools/quantize/smoothing.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { cosine } from '../../tools/quantize/report.js';
-import { spreadConv, tinyInputs } from './tiny-cnn.js';
+import { classifierModel, spreadConv, tinyInputs } from './tiny-cnn.js';
 
 /** A 1x1 conv over C channels with weights w(o, c). */
 function consumer(C: number, O: number, w: (o: number, c: number) => number): FConv {
@@ -175,15 +173,7 @@ function stemModel(seed = 11): Uint8Array {
   conv('pool.out', 16, 8, 1, 'short');
   nodes.push(makeNode('Add', ['branch2.out', 'short.out'], ['sum'], {}, 'add'));
   nodes.push(makeNode('Relu', ['sum'], ['sum.act'], {}, 'add.relu'));
-  nodes.push(makeNode('GlobalAveragePool', ['sum.act'], ['gap.out'], {}, 'gap'));
-  nodes.push(makeNode('Flatten', ['gap.out'], ['flat.out'], { axis: attr.int(1) }, 'flatten'));
-  inits.push(makeFloatTensor('fc.w', [5, 8], new Rng(seed + 1).fillNormal(new Float32Array(40), 0.4)));
-  inits.push(makeFloatTensor('fc.b', [5], [0.1, -0.1, 0.2, 0, -0.2]));
-  nodes.push(makeNode('Gemm', ['flat.out', 'fc.w', 'fc.b'], ['logits'], { transB: attr.int(1) }, 'fc'));
-  return writeOnnx(makeModel(makeGraph({
-    name: 'stem', nodes, initializers: inits,
-    inputs: [makeValueInfo('input', 'float32', [1, 3, 16, 16])], outputs: [makeValueInfo('logits', 'float32', [1, 5])],
-  }), { opset: 13 }));
+  return classifierModel(m, 'sum.act', 8, { name: 'stem', size: 16, fcSeed: seed + 1 });
 }
 
 describe('activation smoothing in the quantizer', () => {

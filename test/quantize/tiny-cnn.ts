@@ -4,6 +4,7 @@
 import type { ModelDef, NodeDef, TensorValue } from '../../src/onnx/model.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
 import { makeFloatTensor } from '../../src/onnx/tensor.js';
+import { writeOnnx } from '../../src/onnx/writer.js';
 import { Rng } from '../../src/synth/random.js';
 
 export interface TinyCnnOptions {
@@ -107,6 +108,24 @@ export function spreadConv(
     kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]), group: attr.int(group),
   }, name));
   return `${name}.out`;
+}
+
+/**
+ * Ends a model built with ModelParts on `x` (`channels` wide): GlobalAveragePool -> Flatten -> Gemm
+ * to 5 logits (weights normal(0.4) from Rng(fcSeed), a fixed bias), and writes it as ONNX bytes with
+ * the input [1, 3, size, size].
+ */
+export function classifierModel(m: ModelParts, x: string, channels: number, o: { name: string; size: number; fcSeed: number }): Uint8Array {
+  m.nodes.push(makeNode('GlobalAveragePool', [x], ['gap.out'], {}, 'gap'));
+  m.nodes.push(makeNode('Flatten', ['gap.out'], ['flat.out'], { axis: attr.int(1) }, 'flatten'));
+  m.inits.push(makeFloatTensor('fc.w', [5, channels], new Rng(o.fcSeed).fillNormal(new Float32Array(5 * channels), 0.4)));
+  m.inits.push(makeFloatTensor('fc.b', [5], [0.1, -0.1, 0.2, 0, -0.2]));
+  m.nodes.push(makeNode('Gemm', ['flat.out', 'fc.w', 'fc.b'], ['logits'], { transB: attr.int(1) }, 'fc'));
+  return writeOnnx(makeModel(makeGraph({
+    name: o.name, nodes: m.nodes, initializers: m.inits,
+    inputs: [makeValueInfo('input', 'float32', [1, 3, o.size, o.size])],
+    outputs: [makeValueInfo('logits', 'float32', [1, 5])],
+  }), { opset: 13 }));
 }
 
 /** Seeded smooth-ish inputs for the tiny CNN (values around [-2, 2]). */
