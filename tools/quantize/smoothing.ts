@@ -41,9 +41,9 @@ export interface SmoothingChoice {
   noise: number[];
 }
 
-/** The histogram of a tensor whose channel c (histogram channels[c]) is divided by s[c]. */
-function rescaled(channels: readonly ActivationHistogram[], s: Float64Array): ActivationHistogram {
-  return ActivationHistogram.scaledMerge(channels.map((h, c) => ({ h, factor: 1 / s[c] })));
+/** The histogram of a tensor whose channel c is divided by s[c], from its per-channel histograms (one list per fold). */
+function rescaled(folds: readonly (readonly ActivationHistogram[])[], s: Float64Array): ActivationHistogram {
+  return ActivationHistogram.scaledMerge(folds.flatMap((f) => f.map((h, c) => ({ h, factor: 1 / s[c] }))));
 }
 
 /**
@@ -55,7 +55,7 @@ export function predictPairNoise(
   heldOut: readonly ActivationHistogram[] = channels,
 ): PairNoise {
   const C = channels.length;
-  const { lo, hi } = mseRange(rescaled(channels, s), levels);
+  const { lo, hi } = mseRange(rescaled([channels], s), levels);
   const variance = heldOut.map((h) => h.variance());
   const G = new Float64Array(C);
   let weights = 0;
@@ -153,7 +153,7 @@ export function applySmoothing(
       const folds = channelHistograms.get(t);
       if (!folds) throw new Error(`smoothing: no per-channel statistics for "${t}"`);
       const before = histograms.get(t);
-      const merged = ActivationHistogram.scaledMerge(folds.flatMap((f) => f.map((h, c) => ({ h, factor: 1 / s[c] }))));
+      const merged = rescaled(folds, s);
       if (before?.channelSums) {
         merged.channelSums = before.channelSums.map((v, c) => v / s[c]);
         merged.channelCount = before.channelCount;
