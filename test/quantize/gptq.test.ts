@@ -8,7 +8,8 @@ import { readOnnx } from '../../src/onnx/reader.js';
 import { ReferenceSession } from '../../src/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
 import { Rng } from '../../src/synth/random.js';
-import { collectHessians, gptqRound, inverseCholeskyUpper } from '../../tools/quantize/gptq.js';
+import { collectHessians, gptqRound, gptqRoundBlocked, inverseCholeskyUpper, inverseCholeskyUpperBlocked } from '../../tools/quantize/gptq.js';
+import { Sgemm } from '../../tools/quantize/sgemm.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { tinyCnn, tinyInputs } from './tiny-cnn.js';
 
@@ -104,6 +105,39 @@ describe('GPTQ rounding', () => {
     }
     const scale = Math.max(...Array.from(U, Math.abs));
     expect(Math.max(...Array.from(U, (u, i) => Math.abs(u - L[(i % K) * K + Math.floor(i / K)])))).toBeLessThan(1e-8 * scale);
+  });
+  it('Sgemm multiplies with every transpose combination as a float64 loop does (float32 tolerance)', async () => {
+    const rng = new Rng(11);
+    const gemm = new Sgemm();
+    const M = 37, N = 29, K = 45; // odd sizes: no tile divides them
+    const A = Float32Array.from({ length: M * K }, () => rng.normal()), B = Float32Array.from({ length: K * N }, () => rng.normal());
+    const want = new Float64Array(M * N);
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) want[m * N + n] += A[m * K + k] * B[k * N + n];
+    const At = Float32Array.from({ length: K * M }, (_, i) => A[(i % M) * K + Math.floor(i / M)]);
+    const Bt = Float32Array.from({ length: N * K }, (_, i) => B[(i % K) * N + Math.floor(i / K)]);
+    for (const [a, b, transA, transB] of [[A, B, false, false], [At, B, true, false], [A, Bt, false, true], [At, Bt, true, true]] as const) {
+      const C = await gemm.multiply(a, b, { M, N, K, transA, transB });
+      expect(C.length).toBe(M * N);
+      expect(Math.max(...Array.from(C, (c, i) => Math.abs(c - want[i])))).toBeLessThan(1e-4);
+    }
+    await gemm.release();
+  });
+  it('the blocked factorization equals the float64 reference, and blocked rounding matches gptqRound (levels and output error)', async () => {
+    const gemm = new Sgemm();
+    for (const [K, O] of [[150, 9], [200, 24]]) { // over two blocks of 64, with a short last one
+      const l = layer(K, K, O, 3 * K, true);
+      const H = Float64Array.from(l.hessian.H, (v) => v / l.hessian.samples);
+      for (let k = 0; k < K; k++) H[k * K + k] += 0.01;
+      const ref = inverseCholeskyUpper(H, K), U = await inverseCholeskyUpperBlocked(H, K, gemm);
+      const scale = Math.max(...Array.from(ref, Math.abs));
+      expect(Math.max(...Array.from(U, (u, i) => Math.abs(u - ref[i])))).toBeLessThan(1e-4 * scale);
+      const a = gptqRound(l.w, O, l.scales, l.hessian), b = await gptqRoundBlocked(l.w, O, l.scales, l.hessian, gemm);
+      const same = a.filter((v, i) => v === b[i]).length;
+      expect(same / a.length).toBeGreaterThan(0.99); // float32 products may tip a weight that sits at a rounding boundary
+      expect(l.outputError(b)).toBeLessThan(1.01 * l.outputError(a));
+      expect(l.outputError(b)).toBeLessThan(0.9 * l.outputError(l.nearest));
+    }
+    await gemm.release();
   });
   it('collects a symmetric K x K statistic per eligible conv; the quantized model runs in edgeq as in the QDQ export', async () => {
     const bytes = writeOnnx(tinyCnn({ seed: 5 }));

@@ -25,6 +25,8 @@ export async function collectHistograms(
      * smoothing.ts), in CHANNEL_FOLDS folds: calibration input i goes to fold i % CHANNEL_FOLDS.
      */
     channelHistograms?: Map<string, ChannelFolds>;
+    /** Shown every input's tensors (by name, the graph input included) after they are counted: GPTQ's statistics (gptq.ts). */
+    observe?: (tensor: (name: string) => Float32Array) => Promise<void>;
   },
 ): Promise<Map<string, ActivationHistogram>> {
   const names = calibrationTensors(g);
@@ -48,6 +50,11 @@ export async function collectHistograms(
         const perChannel = options.channelHistograms?.get(n);
         if (perChannel) addPerChannel(foldOf(perChannel, done), t.data, t.dims);
       }
+      await options.observe?.((n) => {
+        const t = n === g.input.name ? x : outputs[n]?.data;
+        if (!t) throw new Error(`calibration: no tensor "${n}"`);
+        return t;
+      });
       done++;
       options.onProgress?.({ done, total: options.count });
     }

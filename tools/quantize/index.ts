@@ -16,7 +16,7 @@ import { levelsOf, type ActivationMode } from './activation-bits.js';
 import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from './auto-bits.js';
 import { exportFolded } from './export-folded.js';
 import { channelRanges, equalizablePairs, equalizeGraph, type EqualizeMethod } from './cle.js';
-import { collectHessians, type LayerHessian } from './gptq.js';
+import { gptqRoundConvs, HessianCollector, type GptqWeights } from './gptq.js';
 import { applySmoothing, chooseSmoothing, type SmoothingChoice } from './smoothing.js';
 
 /** Calibration images GPTQ's Hessians are collected on (the first ones). */
@@ -42,7 +42,7 @@ export interface QuantizeModelOptions {
   fuseResidual?: boolean;
   /** Remove the mean error that rounded weights add to each channel (from calibration statistics). Default true. */
   biasCorrection?: boolean;
-  /** Hessian-aware weight rounding (GPTQ, gptq.ts) for convs with K <= 1152; a second fp32 pass over 32 images. Default false. */
+  /** Hessian-aware weight rounding (GPTQ, gptq.ts) for convs with K <= 1152, from statistics of the first 32 calibration images. Default false. */
   gptq?: boolean;
   /**
    * Activation bits (activation-bits.ts): 8 (uint8), 12 (uint12 for every quantized tensor, the
@@ -87,8 +87,8 @@ export interface CalibratedModel {
    */
   floatOnnx?: Uint8Array;
   equalized?: EqualizeMethod;
-  /** With `gptq`: per conv, the input statistics its Hessian-aware rounding uses (gptq.ts). */
-  hessians?: Map<string, LayerHessian>;
+  /** With `gptq`: per conv, its Hessian-aware int8 levels (gptq.ts). */
+  gptq?: Map<string, GptqWeights>;
   /** The pairs activation smoothing rescaled (by conv1's name), when it did. */
   smoothing?: Map<string, SmoothingChoice>;
 }
@@ -117,32 +117,28 @@ export async function calibrateModel(
   onnxBytes: Uint8Array,
   options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'gptq' | 'smooth' | 'activations'>,
 ): Promise<CalibratedModel> {
-  if (!options.gptq) return calibrateRanges(onnxBytes, options);
-  // Hessian-aware rounding needs a second pass over some calibration images (gptq.ts).
-  const kept: Float32Array[] = [];
-  const c = await calibrateRanges(onnxBytes, { ...options, calibration: keepFirst(options.calibration, GPTQ_IMAGES, kept) });
-  return { ...c, hessians: await collectHessians(c.floatOnnx ?? onnxBytes, c.graph, kept, { images: GPTQ_IMAGES }) };
-}
-
-async function calibrateRanges(
-  onnxBytes: Uint8Array,
-  options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'smooth' | 'activations'>,
-): Promise<CalibratedModel> {
   const prepared = prepareGraph(readOnnx(onnxBytes));
   const method: EqualizeMethod | undefined = options.equalize === true ? 'weights' : options.equalize || undefined;
+  // Hessian-aware rounding's statistics come from the calibration pass itself (gptq.ts).
+  const hessians = (g: FloatGraph) => (options.gptq ? new HessianCollector(g, { images: GPTQ_IMAGES, threads: options.threads }) : undefined);
+  const rounded = async (g: FloatGraph, c: HessianCollector | undefined) => (c ? gptqRoundConvs(g, await c.finish(), { threads: options.threads }) : undefined);
   if (!method) {
     // Smoothing's statistics (per-channel histograms of the tensors it may rescale) come from the same
     // pass. It is for 8-bit activations: at 12 bits the rounding noise it trades against is 256x smaller.
     const smooth = (options.smooth ?? false) && options.activations !== 12;
     const channelHistograms: Map<string, ChannelFolds> = new Map((smooth ? equalizablePairs(prepared) : []).flatMap((p) => p.tensors).map((t) => [t, []]));
+    const collector = hessians(prepared);
     const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
       count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress, channelHistograms,
+      observe: collector && ((tensor) => collector.add(tensor)),
     });
     const smoothing = smooth ? chooseSmoothing(prepared, channelHistograms, { levels: levelsOf(8) }) : undefined;
-    if (!smoothing || smoothing.size === 0) return { graph: prepared, histograms };
+    if (!smoothing || smoothing.size === 0) return { graph: prepared, histograms, gptq: await rounded(prepared, collector) };
     const graph = applySmoothing(prepared, smoothing, histograms, channelHistograms);
-    // Per-layer comparisons (the report, GPTQ's statistics) run the smoothed fp32 graph.
-    return { graph, histograms, floatOnnx: exportFolded(graph), smoothing };
+    // The statistics were of the unsmoothed tensors: each smoothed channel is divided by its scale.
+    collector?.rescaleInputs(new Map([...smoothing.values()].flatMap((c) => c.pair.tensors.map((t) => [t, c.scales]))));
+    // Per-layer comparisons (the report) run the smoothed fp32 graph.
+    return { graph, histograms, floatOnnx: exportFolded(graph), smoothing, gptq: await rounded(graph, collector) };
   }
   let calibration = options.calibration;
   let ranges: Map<string, Float64Array> | undefined;
@@ -157,10 +153,12 @@ async function calibrateRanges(
   const { graph } = equalizeGraph(prepared, { method, channelRanges: ranges });
   // Calibration must see the equalized tensors: it runs the folded graph written back to ONNX.
   const floatOnnx = exportFolded(graph);
+  const collector = hessians(graph);
   const histograms = await collectHistograms(floatOnnx, graph, calibration, {
     count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress,
+    observe: collector && ((tensor) => collector.add(tensor)),
   });
-  return { graph, histograms, floatOnnx, equalized: method };
+  return { graph, histograms, floatOnnx, equalized: method, gptq: await rounded(graph, collector) };
 }
 
 /** Ranges, integer weights, packing and both output files from collected statistics. */
@@ -185,7 +183,7 @@ export function quantizeCalibrated(
   }
   const result = buildQModel(graph, {
     ranges, wideRanges, activations, wideTensors: options.wideTensors, inputBits: options.inputBits, fuseResidual: options.fuseResidual ?? true, channelMeans,
-    hessians: calibrated.hessians,
+    gptq: calibrated.gptq,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
   });
@@ -197,7 +195,7 @@ export function quantizeCalibrated(
     ...(method === 'percentile' ? { percentile: options.percentile ?? 99.99 } : {}),
     calibrationImages: options.calibrationCount,
     ...(biasCorrection ? { biasCorrection: 1 } : {}),
-    ...(calibrated.hessians ? { gptqLayers: calibrated.hessians.size } : {}),
+    ...(calibrated.gptq ? { gptqLayers: calibrated.gptq.size } : {}),
     activations,
     ...(options.inputBits ? { inputBits: options.inputBits } : {}),
     ...(result.fusedConvs.size > 0 ? { fusedResidual: result.fusedConvs.size } : {}),

@@ -12,7 +12,7 @@ import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
 import { roundHalfEven } from '../../src/runtime/io.js';
 import { weightErrorMeans } from './bias-correction.js';
-import { gptqRound, type LayerHessian } from './gptq.js';
+import type { GptqWeights } from './gptq.js';
 import { BitsPlan, levelsOf, type ActivationMode } from './activation-bits.js';
 import { accumulatorBound, BIAS_BUDGET, fitsAccumulator, type AccumulatorBound } from './overflow.js';
 
@@ -26,33 +26,43 @@ export interface QuantizedConvWeights {
 }
 
 /**
- * Per-channel symmetric int8 weights; OIHW fp32 in, OHWI int8 out. With the input's per-channel
- * means, the bias also absorbs the mean error the rounded weights add (bias correction).
- * A channel's scale is at least |bias| / (inputScale * BIAS_BUDGET): a dead channel (BatchNorm folded
- * its weights to ~1e-13 but left a bias ~1e-7, as in torchvision's ResNet-50) would otherwise need an
- * int32 bias beyond the accumulator's range, which wraps; only such degenerate channels change.
+ * Per output channel, max|w| / 127 (1 for an all-zero channel), float32. With `inputScale`, at least
+ * |bias| / (inputScale * BIAS_BUDGET): a dead channel (BatchNorm folded its weights to ~1e-13 but left
+ * a bias ~1e-7, as in torchvision's ResNet-50) would otherwise need an int32 bias beyond the
+ * accumulator's range, which wraps; only such degenerate channels change.
  */
-export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: ArrayLike<number>, hessian?: LayerHessian): QuantizedConvWeights {
-  const { outChannels: O, kernel: [kh, kw] } = op;
-  const I = op.inChannels / op.group;
-  const per = I * kh * kw;
-  const weights = new Int8Array(O * per);
+export function weightScales(op: FConv, inputScale?: number): Float32Array {
+  const O = op.outChannels, per = op.weights.length / O;
   const scales = new Float32Array(O);
-  const bias = new Int32Array(O);
   for (let o = 0; o < O; o++) {
     let maxAbs = 0;
     for (let j = 0; j < per; j++) maxAbs = Math.max(maxAbs, Math.abs(op.weights[o * per + j]));
-    scales[o] = Math.fround(Math.max(maxAbs > 0 ? maxAbs / 127 : 1, Math.abs(op.bias[o]) / (inputScale * BIAS_BUDGET)));
+    const s = maxAbs > 0 ? maxAbs / 127 : 1;
+    scales[o] = Math.fround(inputScale === undefined ? s : Math.max(s, Math.abs(op.bias[o]) / (inputScale * BIAS_BUDGET)));
   }
-  // Rounding: to the nearest level, or Hessian-aware (GPTQ) where calibration collected the layer's input statistics.
-  const oihw = hessian ? gptqRound(op.weights, O, scales, hessian) : undefined;
+  return scales;
+}
+
+/**
+ * Per-channel symmetric int8 weights (scales: weightScales); OIHW fp32 in, OHWI int8 out. With the
+ * input's per-channel means, the bias also absorbs the mean error the rounded weights add (bias
+ * correction). With `rounded` (GPTQ's levels, gptq.ts), a channel whose scale is the one GPTQ rounded
+ * for takes its levels; the others round to nearest.
+ */
+export function quantizeConvWeights(op: FConv, inputScale: number, inputMeans?: ArrayLike<number>, rounded?: GptqWeights): QuantizedConvWeights {
+  const { outChannels: O, kernel: [kh, kw] } = op;
+  const I = op.inChannels / op.group;
+  const weights = new Int8Array(O * I * kh * kw);
+  const scales = weightScales(op, inputScale);
+  const bias = new Int32Array(O);
   for (let o = 0; o < O; o++) {
     const s = scales[o];
+    const gptq = rounded && rounded.scales[o] === s ? rounded.weights : undefined;
     for (let i = 0; i < I; i++) {
       for (let y = 0; y < kh; y++) {
         for (let x = 0; x < kw; x++) {
           const at = ((o * I + i) * kh + y) * kw + x;
-          weights[((o * kh + y) * kw + x) * I + i] = oihw ? oihw[at] : Math.max(-127, Math.min(127, roundHalfEven(op.weights[at] / s)));
+          weights[((o * kh + y) * kw + x) * I + i] = gptq ? gptq[at] : Math.max(-127, Math.min(127, roundHalfEven(op.weights[at] / s)));
         }
       }
     }
@@ -85,8 +95,8 @@ export interface QuantizeOptions {
   fuseResidual?: boolean;
   /** Per tensor: per-channel input means from calibration; given, each conv's bias is corrected (bias-correction.ts). */
   channelMeans?: Map<string, Float64Array>;
-  /** Per conv (by op name): input statistics for Hessian-aware rounding (gptq.ts); others round to nearest. */
-  hessians?: Map<string, LayerHessian>;
+  /** Per conv (by op name): its Hessian-aware (GPTQ) int8 levels (gptq.ts); the others round to nearest. */
+  gptq?: ReadonlyMap<string, GptqWeights>;
   producer?: string;
   sourceHash?: string;
 }
@@ -167,7 +177,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   for (const op of g.ops) {
     if (op.op !== 'conv' || floats.has(op.input) || bits.of(op.input) !== 12) continue;
     const p = paramsOf(bits.root(op.input)); // a max pool output has its source's parameters
-    const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input), options.hessians?.get(op.name));
+    const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input), options.gptq?.get(op.name));
     const b = accumulatorBound(q, p.zeroPoint, quantMax('uint12'));
     if (fitsAccumulator(b)) { proven.set(op.name, q); continue; }
     const asked = bits.root(op.input) === g.input.name && options.inputBits === 12;
@@ -221,7 +231,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
         const fused = fusedAdd.get(op.name);
         const y = tensors[addTensor(fused ? fused.add.output : op.output)];
         const wide = x.dtype === 'uint12';
-        const q = (wide ? proven.get(op.name) : undefined) ?? quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input), options.hessians?.get(op.name));
+        const q = (wide ? proven.get(op.name) : undefined) ?? quantizeConvWeights(op, x.scale, options.channelMeans?.get(op.input), options.gptq?.get(op.name));
         convWeights.set(op.name, q);
         const acc = accumulatorBound(q, x.zeroPoint, quantMax(x.dtype));
         if (!fitsAccumulator(acc)) {
