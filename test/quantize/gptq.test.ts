@@ -11,6 +11,7 @@ import { Rng } from '../../src/synth/random.js';
 import { collectHessians, gptqRound, gptqRoundBlocked, inverseCholeskyUpper, inverseCholeskyUpperBlocked } from '../../tools/quantize/gptq.js';
 import { Sgemm } from '../../tools/quantize/sgemm.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
+import { exportQdq } from '../../tools/quantize/export-qdq.js';
 import { tinyCnn, tinyInputs } from './tiny-cnn.js';
 
 /** A layer (O x K weights, per-row scales) and N inputs x = relu(A z): correlated, like activations. */
@@ -153,13 +154,18 @@ describe('GPTQ rounding', () => {
       for (let a = 0; a < h.K; a += 7) for (let b = 0; b < h.K; b += 5) expect(h.H[a * h.K + b]).toBe(h.H[b * h.K + a]);
     }
     const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, gptq: true });
-    const qdq = await ReferenceSession.create(q.qdq);
+    expect(q.model.meta?.gptqLayers).toBe(hs.size);
+    // The QDQ export with the residual fused, as edgeq runs it (the default .edgeq).
+    const qdq = await ReferenceSession.create(exportQdq(q.graph, q, { fused: true })), fp32 = await ReferenceSession.create(bytes);
     const e = await Session.create(q.edgeq);
     for (const x of tinyInputs(7, 10)) {
       const d = (await qdq.run({ input: x })).outputs.logits.data, y = await e.run(x);
       const range = Math.max(...Array.from(d, Math.abs));
       expect(Math.max(...Array.from(y, (v, i) => Math.abs(v - d[i])))).toBeLessThan(1e-3 * range);
+      // And close to fp32: the fully connected head ([N, C] tensors) once rounded all its weights to 0.
+      const f = (await fp32.run({ input: x })).outputs.logits.data;
+      expect(Math.max(...Array.from(d, (v, i) => Math.abs(v - f[i])))).toBeLessThan(0.05 * Math.max(...Array.from(f, Math.abs)));
     }
-    await qdq.release(); e.release();
+    await qdq.release(); await fp32.release(); e.release();
   });
 });

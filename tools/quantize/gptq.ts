@@ -48,6 +48,8 @@ export class HessianCollector {
   private readonly images: number;
   private seen = 0;
   private readonly gemm: Sgemm;
+  /** Per conv, the patches of up to IMAGES_PER_PRODUCT images not yet in H. */
+  private readonly pending = new Map<string, Float32Array>();
 
   constructor(private readonly g: FloatGraph, private readonly options: HessianOptions = {}) {
     const maxK = options.maxK ?? 1152;
@@ -70,27 +72,36 @@ export class HessianCollector {
   /** One calibration input: `tensor(name)` gives each conv input's NCHW data (batch 1). Inputs past `images` are ignored. */
   async add(tensor: (name: string) => Float32Array): Promise<void> {
     if (this.seen >= this.images || this.convs.length === 0) return;
+    const P = this.P, row = (this.seen % IMAGES_PER_PRODUCT) * P;
     this.seen++;
-    const P = this.P;
     for (const c of this.convs) {
       const data = tensor(c.input);
-      const [, C, Hh, W] = this.g.shapes.get(c.input)!;
-      const [, , OH, OW] = this.g.shapes.get(c.output)!;
-      const acc = this.stats.get(c.name)!;
-      const K = acc.K, [kh, kw] = c.kernel;
-      const patches = new Float32Array(P * K);
+      // A fully connected layer's [N, C] tensors are [N, C, 1, 1].
+      const [, C, Hh = 1, W = 1] = this.g.shapes.get(c.input)!;
+      const [, , OH = 1, OW = 1] = this.g.shapes.get(c.output)!;
+      const K = this.stats.get(c.name)!.K, [kh, kw] = c.kernel;
+      let patches = this.pending.get(c.name);
+      if (!patches) this.pending.set(c.name, patches = new Float32Array(IMAGES_PER_PRODUCT * P * K));
       for (let s = 0; s < P; s++) {
         const oh = Math.floor(this.rnd() * OH), ow = Math.floor(this.rnd() * OW);
-        const patch = patches.subarray(s * K, (s + 1) * K);
+        const patch = patches.subarray((row + s) * K, (row + s + 1) * K);
         for (let i = 0; i < C; i++) for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) {
           const ih = oh * c.stride[0] - c.pads[0] + y * c.dilation[0], iw = ow * c.stride[1] - c.pads[1] + xx * c.dilation[1];
           patch[(i * kh + y) * kw + xx] = ih >= 0 && ih < Hh && iw >= 0 && iw < W ? data[(i * Hh + ih) * W + iw] : 0;
         }
       }
-      // H += X^T X: the block's P products per entry summed in float32 (sgemm), the blocks in float64.
-      const G = await this.gemm.multiply(patches, patches, { M: K, N: K, K: P, transA: true });
+    }
+    if (this.seen % IMAGES_PER_PRODUCT === 0 || this.seen === this.images) await this.flush();
+  }
+
+  /** H += X^T X of the pending patches: their products per entry summed in float32 (sgemm), the blocks in float64. */
+  private async flush(): Promise<void> {
+    const rows = (((this.seen - 1) % IMAGES_PER_PRODUCT) + 1) * this.P;
+    for (const [name, patches] of this.pending) {
+      const acc = this.stats.get(name)!, K = acc.K;
+      const G = await this.gemm.multiply(patches.subarray(0, rows * K), patches.subarray(0, rows * K), { M: K, N: K, K: rows, transA: true });
       for (let i = 0; i < K * K; i++) acc.H[i] += G[i];
-      acc.samples += P;
+      acc.samples += rows;
     }
   }
 
@@ -110,11 +121,16 @@ export class HessianCollector {
 
   /** The Hessians (upper triangle mirrored: exactly symmetric, whatever order the GEMM summed in); ends the GEMM sessions. */
   async finish(): Promise<Map<string, LayerHessian>> {
+    if (this.seen % IMAGES_PER_PRODUCT !== 0 && this.seen < this.images) await this.flush(); // fewer inputs than `images`
+    this.pending.clear();
     await this.gemm.release();
     for (const { K, H } of this.stats.values()) for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) H[b * K + a] = H[a * K + b];
     return this.stats;
   }
 }
+
+/** Images whose patches go into one X^T X product (4 x 128 patches: fewer, larger products; up to ~2.4 MB per conv held). */
+const IMAGES_PER_PRODUCT = 4;
 
 /** Runs the fp32 model on `inputs` in a pass of its own and collects the Hessians (HessianCollector). */
 export async function collectHessians(
@@ -209,29 +225,32 @@ export function inverseCholeskyUpper(H: Float64Array, K: number): Float64Array {
 }
 
 /** The O(K^3) part, once per Hessian: one calibration is often quantized several times (variants, bit widths). */
-const factors = new WeakMap<LayerHessian, { damp: number; U: Float64Array; dead: number[] }>();
+const factors = new WeakMap<LayerHessian, { damp: number; U: Float64Array }>();
 
-/** The damped, normalized Hessian (H / samples + damp * mean diagonal * I) and its dead inputs (never nonzero: their weights are dropped). */
-function dampedHessian(h: LayerHessian, damp: number): { H: Float64Array; dead: number[] } {
-  const K = h.K;
-  const H = Float64Array.from(h.H, (v) => v / Math.max(1, h.samples));
+/**
+ * The damped, normalized Hessian: H / samples + damp * mean diagonal * I. An input never nonzero on the
+ * calibration images ("dead") gets a diagonal of 1 and no correlations, so its weights round to nearest
+ * and pass no error on (GPTQ's reference drops them; a channel silent on 32 images may still fire later).
+ */
+function dampedHessian(h: LayerHessian, damp: number): Float64Array {
+  const K = h.K, n = Math.max(1, h.samples);
+  const H = new Float64Array(K * K);
+  for (let i = 0; i < K * K; i++) H[i] = h.H[i] / n;
   let mean = 0;
   for (let k = 0; k < K; k++) mean += H[k * K + k];
   mean /= K;
-  const dead: number[] = [];
   for (let k = 0; k < K; k++) {
-    if (H[k * K + k] === 0) { H[k * K + k] = 1; dead.push(k); }
+    if (H[k * K + k] === 0) H[k * K + k] = 1;
     H[k * K + k] += damp * (mean > 0 ? mean : 1);
   }
-  return { H, dead };
+  return H;
 }
 
-/** chol(H^-1) upper of the damped, normalized Hessian, and the dead inputs. The float64 reference (gptqRound). */
-function factor(h: LayerHessian, damp: number): { U: Float64Array; dead: number[] } {
+/** chol(H^-1) upper of the damped, normalized Hessian. The float64 reference (gptqRound). */
+function factor(h: LayerHessian, damp: number): { U: Float64Array } {
   const cached = factors.get(h);
   if (cached && cached.damp === damp) return cached;
-  const { H, dead } = dampedHessian(h, damp);
-  const f = { damp, U: inverseCholeskyUpper(H, h.K), dead };
+  const f = { damp, U: inverseCholeskyUpper(dampedHessian(h, damp), h.K) };
   factors.set(h, f);
   return f;
 }
@@ -243,9 +262,8 @@ function factor(h: LayerHessian, damp: number): { U: Float64Array; dead: number[
  */
 export function gptqRound(w: Float32Array, O: number, scales: Float32Array, h: LayerHessian, damp = 0.01): Int8Array {
   const K = h.K;
-  const { U, dead } = factor(h, damp);
+  const { U } = factor(h, damp);
   const W = Float64Array.from(w);
-  for (const k of dead) for (let o = 0; o < O; o++) W[o * K + k] = 0;
   const q = new Int8Array(O * K);
   for (let k = 0; k < K; k++) {
     const d = U[k * K + k];
@@ -353,10 +371,8 @@ export async function gptqRoundBlocked(
   w: Float32Array, O: number, scales: Float32Array, h: LayerHessian, gemm: Sgemm, damp = 0.01,
 ): Promise<Int8Array> {
   const K = h.K;
-  const { H, dead } = dampedHessian(h, damp);
-  const U = await inverseCholeskyUpperBlocked(H, K, gemm);
+  const U = await inverseCholeskyUpperBlocked(dampedHessian(h, damp), K, gemm);
   const W = Float64Array.from(w);
-  for (const k of dead) for (let o = 0; o < O; o++) W[o * K + k] = 0;
   const q = new Int8Array(O * K);
   for (let k0 = 0; k0 < K; k0 += BLOCK) {
     const k1 = Math.min(K, k0 + BLOCK), b = k1 - k0, rest = K - k1;
