@@ -36,7 +36,9 @@ const percentile = Number(opt('percentile', '99.99'));
 // Variants: plain, fuse (residual adds fused, evaluated as edgeq computes them), bc (bias correction), fuse+bc;
 // cle (cross-layer equalization, weight ranges) or cle-act (activation ranges) combine with them: cle+fuse+bc;
 // smooth (activation smoothing, smoothing.ts; 8-bit) and gptq likewise: smooth+gptq+fuse+bc; in12 keeps
-// the graph input 12 bits (inputBits).
+// the graph input 12 bits (inputBits), else it has 8 at 8-bit activations. Each variant names all it
+// turns on: the quantizer's default is smooth+gptq+in12+fuse+bc for a model with a per-channel
+// mean/std (the trunk, the embedded ResNet-50) and smooth+gptq+fuse+bc for darknet-tiny (x / 255).
 const variants = opt('variants', 'plain').split(',');
 // Activation bits (8, 12, auto), each measured through the QDQ export (12-bit tensors as uint16 Q/DQ on the 12-bit grid).
 const activationModes = opt('activations', '8').split(',').map(parseActivationMode);
@@ -98,7 +100,7 @@ for (const which of models) {
       : (await chooseWideTensors(bytes, calibrated, { inputs: calibInputs.slice(0, AUTO_SENSITIVITY_INPUTS), method, percentile, fuseResidual: fuse })).wide;
     const q = quantizeCalibrated(bytes, calibrated, {
       calibrationCount: calibInputs.length, method, percentile, preprocess: spec, fuseResidual: fuse,
-      biasCorrection: bc, activations, wideTensors, inputBits: parts.includes('in12') ? 12 : undefined,
+      biasCorrection: bc, activations, wideTensors, inputBits: parts.includes('in12') ? 12 : activations === 12 ? undefined : 8,
     });
     const secs = calibSecs + (performance.now() - tq) / 1000;
     const s = await ReferenceSession.create(fuse ? exportQdq(q.graph, q, { fused: true }) : q.qdq);

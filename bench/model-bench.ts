@@ -58,6 +58,8 @@ export interface ModelBenchResult {
   edgeqVsOrtInt8Top1: number;
   /** edgeq with fused residual adds against the standard edgeq model (logits). */
   fusedVsUnfused: { top1Agreement: number; meanCosine: number; maxAbsDiff: number; maxAbsLogit: number };
+  /** The graph input's bits in the default model (12 where the preprocessing normalizes per channel). */
+  defaultInputBits: 8 | 12;
   /** Thread count of the run, and the threads edgeq actually used. */
   threads: number;
   edgeqThreads: number;
@@ -73,9 +75,10 @@ function arrayBufferBytes(): number {
 
 /**
  * Quantized forms of a model, cached by the source's hash and the calibration settings, all from
- * one calibration: the standard .edgeq and its QDQ export (the same integers), the .edgeq with
- * residual adds fused into the convolutions (quantizer option fuseResidual), and the fused model
- * with 12-bit activations (quantizer option activations: 12).
+ * one calibration (the quantizer's defaults: smoothing, GPTQ): the standard .edgeq with a uint8 input
+ * and its QDQ export (the same integers), the model `edgeq quantize` writes by default (residual adds
+ * fused into the convolutions, the input's bits chosen by inputBitsFor), and that model with 12-bit
+ * activations (quantizer option activations: 12).
  */
 async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; a12: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
   const hash = createHash('sha256').update(o.onnx).digest('hex').slice(0, 16);
@@ -97,7 +100,9 @@ async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ 
       }
     },
   });
-  const q = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: false });
+  // The comparison model: the standard QDQ pattern with a uint8 input, so onnxruntime-web runs every conv
+  // on its fused int8 path (a uint16 input Q/DQ would leave its first conv in fp32).
+  const q = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: false, inputBits: 8 });
   const f = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true });
   const a12 = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true, activations: 12 });
   mkdirSync(dir, { recursive: true });
@@ -127,8 +132,10 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
   // With threads, edgeq on 1 thread too, interleaved in the same rounds: its own speed-up.
   const edgeq1 = threads > 1 ? await Session.create(q.edgeq, { threads: 1 }) : undefined;
   // The same calibration with residual adds fused into the convolution epilogues.
+  // The model `edgeq quantize` writes by default (residual fused; a 12-bit input for a per-channel normalization).
   const fused = await Session.create(q.fused, { threads });
   const fusedMem = await fused.memoryBytes();
+  const defaultInputBits = fused.model.tensors[fused.model.input.tensor].dtype === 'uint12' ? 12 : 8;
   // The fused model again with 12-bit activations (16-bit lanes).
   const a12 = await Session.create(q.a12, { threads });
   const a12Mem = await a12.memoryBytes();
@@ -195,7 +202,7 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     { engine: 'onnxruntime-web fp32', role: 'ort-fp32', latency: lat.get('ort-fp32')!, createMs: fp32.ms, fileBytes: o.onnx.length, memoryBytes: fp32Mem, ...accuracy(outs.fp32) },
     { engine: 'onnxruntime-web int8 (QDQ)', role: 'ort-int8', latency: lat.get('ort-int8')!, createMs: int8.ms, fileBytes: q.qdq.length, memoryBytes: int8Mem, ...accuracy(outs.int8) },
     { engine: `edgeq int8 (${edgeq.v.backend})`, role: 'edgeq', latency: lat.get('edgeq-int8')!, createMs: edgeq.ms, fileBytes: q.edgeq.length, memoryBytes: edgeqMem, ...accuracy(outs.edgeq) },
-    { engine: `edgeq int8 (${edgeq.v.backend}, fused residual)`, role: 'edgeq-fused', latency: lat.get('edgeq-int8-fused')!, createMs: NaN, fileBytes: q.fused.length, memoryBytes: fusedMem, ...accuracy(outs.fused) },
+    { engine: `edgeq int8 (${edgeq.v.backend}, default model)`, role: 'edgeq-fused', latency: lat.get('edgeq-int8-fused')!, createMs: NaN, fileBytes: q.fused.length, memoryBytes: fusedMem, ...accuracy(outs.fused) },
     { engine: `edgeq int8 w / 12-bit act. (${edgeq.v.backend}, fused)`, role: 'edgeq-a12', latency: lat.get('edgeq-a12')!, createMs: NaN, fileBytes: q.a12.length, memoryBytes: a12Mem, ...accuracy(outs.a12) },
   ];
   if (edgeq1) {
@@ -204,7 +211,7 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
   return {
     model: o.name, inputs: o.inputs.length, runs: o.runs,
     calibration: { method: DEFAULT_METHOD, images: o.calibrationCount, cached: q.cached, seconds: q.seconds },
-    engines, edgeqVsOrtInt8Top1: edgeqVsInt8, fusedVsUnfused, threads, edgeqThreads, macs: modelMacs(edgeq.v.model),
+    engines, edgeqVsOrtInt8Top1: edgeqVsInt8, fusedVsUnfused, defaultInputBits, threads, edgeqThreads, macs: modelMacs(edgeq.v.model),
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length, platform: `${process.platform}-${process.arch}` },
   };
 }
@@ -232,7 +239,7 @@ export function ratioLines(r: ModelBenchResult): string[] {
   ];
   if (fused) {
     const f = fused.latency, d = r.fusedVsUnfused;
-    lines.push(`fused residual: edgeq / ort int8 = ${(f.median / int8.latency.median).toFixed(3)}, edgeq / ort fp32 = ${(f.median / fp32.latency.median).toFixed(3)} (medians); ` +
+    lines.push(`default model (fused residual${r.defaultInputBits === 12 ? ', 12-bit input' : ''}): edgeq / ort int8 = ${(f.median / int8.latency.median).toFixed(3)}, edgeq / ort fp32 = ${(f.median / fp32.latency.median).toFixed(3)} (medians); ` +
       `vs the standard edgeq model: top-1 agreement ${(d.top1Agreement * 100).toFixed(1)}%, cosine ${d.meanCosine.toFixed(5)}, max|logit diff| ${d.maxAbsDiff.toPrecision(3)} (max|logit| ${d.maxAbsLogit.toPrecision(3)})`);
   }
   if (a12 && fused) {

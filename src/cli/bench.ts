@@ -57,7 +57,7 @@ async function benchThreadCounts(o: BenchCliOptions): Promise<void> {
     const fp32 = role('ort-fp32')!, int8 = role('ort-int8')!, edgeq = role('edgeq')!, one = role('edgeq-1t'), fused = role('edgeq-fused');
     const own = one ? ` own speed-up vs 1 thread (same rounds): ${(one.latency.median / edgeq.latency.median).toFixed(2)}x` : '';
     const vsBase = base && r !== base ? `; vs the 1-thread run's edgeq median: ${(role('edgeq', base)!.latency.median / edgeq.latency.median).toFixed(2)}x` : '';
-    const fz = fused ? `; fused residual ${fused.latency.median.toFixed(1)} ms -> x int8 ${(fused.latency.median / int8.latency.median).toFixed(3)}, x fp32 ${(fused.latency.median / fp32.latency.median).toFixed(3)}` : '';
+    const fz = fused ? `; default model ${fused.latency.median.toFixed(1)} ms -> x int8 ${(fused.latency.median / int8.latency.median).toFixed(3)}, x fp32 ${(fused.latency.median / fp32.latency.median).toFixed(3)}` : '';
     console.log(`${String(r.threads).padStart(2)} thread(s): ort fp32 ${fp32.latency.median.toFixed(1)} ms, ort int8 ${int8.latency.median.toFixed(1)} ms, ` +
       `edgeq ${edgeq.latency.median.toFixed(1)} ms (best ${edgeq.latency.min.toFixed(1)}) -> x int8 ${(edgeq.latency.median / int8.latency.median).toFixed(3)}, ` +
       `x fp32 ${(edgeq.latency.median / fp32.latency.median).toFixed(3)}, ${(r.macs / edgeq.latency.median / 1e6).toFixed(1)} GMAC/s${fz};${own}${vsBase}`);

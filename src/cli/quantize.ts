@@ -27,15 +27,15 @@ export interface QuantizeCliOptions {
   labels?: string;
   biasCorrection: boolean;
   fuseResidual: boolean;
-  /** Hessian-aware weight rounding (--gptq). */
+  /** Hessian-aware weight rounding (default; --no-gptq turns it off). */
   gptq?: boolean;
-  /** Activation smoothing (--smooth). */
+  /** Activation smoothing (default; --no-smooth turns it off). */
   smooth?: boolean;
   /** Cross-layer equalization method (--equalize [method]). */
   equalize?: 'weights' | 'activations';
   /** '8', '12' or 'auto' (commander passes the string). */
   activations?: string;
-  /** '8' or '12': the graph input's bits (--input-bits). */
+  /** '8', '12' or 'auto': the graph input's bits (--input-bits). */
   inputBits?: string;
   report?: string | boolean;
   reportCount: number;
@@ -58,8 +58,8 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const spec = specFromOptions(o);
   const method = o.method ?? DEFAULT_METHOD;
   const activations = parseActivationMode(o.activations ?? 8);
-  if (o.inputBits !== undefined && o.inputBits !== '8' && o.inputBits !== '12') throw new EdgeqError('BAD_OPTION', `--input-bits ${JSON.stringify(o.inputBits)} is not 8 or 12`);
-  const inputBits = o.inputBits === undefined ? undefined : o.inputBits === '12' ? 12 : 8;
+  if (o.inputBits !== undefined && !['8', '12', 'auto'].includes(o.inputBits)) throw new EdgeqError('BAD_OPTION', `--input-bits ${JSON.stringify(o.inputBits)} is not 8, 12 or auto`);
+  const inputBits = o.inputBits === undefined || o.inputBits === 'auto' ? undefined : o.inputBits === '12' ? 12 : 8;
   let calib: { count: number; inputs: Iterable<Float32Array> };
   let held: () => Iterable<Float32Array>;
   if (o.calib) {
@@ -80,7 +80,7 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const result = await quantizeModel(bytes, {
     calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
     preprocess: spec, labels, threads: o.threads, onProgress: (p) => bar.update(p.done),
-    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, smooth: o.smooth ?? false, gptq: o.gptq ?? false,
+    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, smooth: o.smooth ?? true, gptq: o.gptq ?? true,
     inputBits,
   });
   bar.stop();
@@ -88,7 +88,7 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   if (o.qdq) writeFileSync(o.qdq, result.qdq);
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`quantized ${modelPath}: ${result.model.ops.length} int8 ops, method ${method}, ${calib.count} calibration images, ${secs} s`);
-  if (activations !== 8 || inputBits === 12) {
+  if (activations !== 8 || result.model.tensors[result.model.input.tensor].dtype === 'uint12') {
     const quantized = result.model.tensors.filter((t) => t.dtype !== 'float32');
     const wide = quantized.filter((t) => t.dtype === 'uint12');
     console.log(`activations ${activations}: ${wide.length} of ${quantized.length} quantized tensors have 12 bits${wide.length > 0 && wide.length < quantized.length ? ` (${wide.map((t) => t.name).join(', ')})` : ''}`

@@ -14,6 +14,8 @@ import { buildQModel, quantizeConvWeights, type QuantizeResult } from '../../too
 import { accumulatorBound, ACCUMULATOR_LIMIT, fitsAccumulator } from '../../tools/quantize/overflow.js';
 import { exportQdq, QDQ_OPSET, QDQ_OPSET_WIDE } from '../../tools/quantize/export-qdq.js';
 import { pickWideTensors } from '../../tools/quantize/auto-bits.js';
+import { inputBitsFor } from '../../tools/quantize/activation-bits.js';
+import { IMAGENET, UNIT } from '../../src/image/spec.js';
 import { calibrateModel, quantizeCalibrated, quantizeModel } from '../../tools/quantize/index.js';
 import { chooseWideTensors } from '../../tools/quantize/auto-bits.js';
 import { SqnrMeter } from '../../tools/quantize/report.js';
@@ -38,6 +40,19 @@ function twoConvs(cin: number, c2Weights: (rng: Rng) => number): FloatGraph {
 }
 // h is a ReLU output: zero point 0, so a 12-bit input reaches 4095 * sum(w > 0).
 const ranges = new Map<string, Range>([['x', { lo: -2, hi: 2 }], ['h', { lo: 0, hi: 4 }], ['y', { lo: -5, hi: 5 }]]);
+
+describe('the graph input\'s bits (inputBitsFor)', () => {
+  it("'auto' gives 12 bits to a per-channel normalization, 8 to a single grid or no spec; explicit choices and mode 12 win", () => {
+    expect(inputBitsFor(undefined, 8, IMAGENET)).toEqual({ bits: 12, fallback: true });
+    expect(inputBitsFor('auto', 'auto', IMAGENET)).toEqual({ bits: 12, fallback: true });
+    expect(inputBitsFor(undefined, 8, { ...IMAGENET, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] })).toEqual({ fallback: false });
+    expect(inputBitsFor(undefined, 8, UNIT)).toEqual({ fallback: false });
+    expect(inputBitsFor(undefined, 8)).toEqual({ fallback: false });
+    expect(inputBitsFor(8, 8, IMAGENET)).toEqual({ bits: 8, fallback: false });
+    expect(inputBitsFor(12, 8, UNIT)).toEqual({ bits: 12, fallback: false });
+    expect(inputBitsFor(undefined, 12, IMAGENET)).toEqual({ fallback: false }); // mode 12: every tensor, the input too
+  });
+});
 
 describe('int32 accumulator overflow proof', () => {
   it('the bound is the largest |acc| over the corners of the input box (exhaustive check)', () => {
@@ -71,6 +86,14 @@ describe('int32 accumulator overflow proof', () => {
     expect(auto.narrowed).toEqual(['h']);
     expect(auto.tensorParams.get('h')!.dtype).toBe('uint8');
     expect(auto.accumulators.get('c2')!.inputBits).toBe(8);
+
+    // The same conv reading the graph input: `inputBits: 12` fails naming --input-bits 8; the
+    // default 'auto' (inputBitsFallback) keeps the input at 8 bits instead.
+    const inputConv: FloatGraph = { ...worst, input: { name: 'h', nchw: [1, 512, 6, 6] }, ops: [worst.ops[1]] };
+    expect(() => buildQModel(inputConv, { ranges, wideRanges: ranges, inputBits: 12 })).toThrowError(/conv "c2".*--input-bits 8/);
+    const fallback = buildQModel(inputConv, { ranges, wideRanges: ranges, inputBits: 12, inputBitsFallback: true });
+    expect(fallback.narrowed).toEqual(['h']);
+    expect(fallback.model.tensors[fallback.model.input.tensor].dtype).toBe('uint8');
 
     const normal = buildQModel(twoConvs(512, (rng) => rng.normal()), { ranges, wideRanges: ranges, activations: 12 });
     const acc = normal.accumulators.get('c2')!;

@@ -206,8 +206,10 @@ describe('activation smoothing in the quantizer', () => {
     // One calibration image leaves the second fold empty: the choice is then made in-sample.
     const one = await quantizeModel(bytes, { calibration: calib.slice(0, 1), calibrationCount: 1, smooth: true });
     expect(one.edgeq.length).toBeGreaterThan(0);
-    // Off by default: the source is the fp32 reference.
-    const plain = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length });
+    // On by default; with smooth: false the source is the fp32 reference.
+    const byDefault = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, gptq: false });
+    expect(byDefault.model.meta?.smoothedPairs).toBe(smoothed);
+    const plain = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, smooth: false });
     expect(plain.model.meta?.smoothedPairs).toBeUndefined();
     expect(plain.floatOnnx).toBe(bytes);
   });

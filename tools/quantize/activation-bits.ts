@@ -4,7 +4,8 @@
 //    they no longer sit on one 256-level grid: a uint8 input cost the trunk ~2 dB at 12 bits), 8 in
 //    'auto' unless `wide` names it (it is not a candidate of the sensitivity analysis), 8 in mode 8;
 //    `inputBits` (`--input-bits`) overrides all three (at 8 bits elsewhere, a 12-bit input gains the
-//    trunk 0.5-0.9 dB for 2x the input's bytes);
+//    trunk 0.5-0.9 dB for 2x the input's bytes); its default, 'auto', gives the input 12 bits when
+//    the preprocessing normalizes channels differently (inputBitsFor);
 //  - float32 tensors (the classifier head) stay float32;
 //  - a max pool output has its input's dtype and parameters (max commutes with the quantization),
 //    so bits are chosen per "root": a tensor that is not a max pool output;
@@ -13,6 +14,7 @@
 //  - a conv whose 12-bit input could overflow the int32 accumulator (overflow.ts) makes mode 12 fail
 //    and keeps that input at 8 bits in 'auto' (buildQModel applies this).
 import { EdgeqError } from '../../src/errors.js';
+import type { PreprocessSpec } from '../../src/image/spec.js';
 import type { FloatGraph } from './prepare.js';
 
 export type ActivationMode = 8 | 12 | 'auto';
@@ -25,6 +27,24 @@ export function parseActivationMode(value: string | number): ActivationMode {
   const mode = ACTIVATION_MODES.find((m) => String(m) === String(value));
   if (mode === undefined) throw new EdgeqError('BAD_OPTION', `activations ${JSON.stringify(value)} is not one of ${ACTIVATION_MODES.join(', ')}`);
   return mode;
+}
+
+/** `--input-bits`: 8, 12, or 'auto' (inputBitsFor). */
+export type InputBitsMode = ActivationBits | 'auto';
+
+/**
+ * The graph input's bits for an `inputBits` choice. 'auto' (the default in modes 8 and 'auto'): 12
+ * when the preprocessing puts the 256 pixel levels on a different grid in each channel (a per-channel
+ * mean or std: one uint8 grid cannot hold all three, while 4096 levels hold each within 1/16 of a
+ * pixel step), else 8 (one grid, e.g. x / 255: 8 bits are exact); without a spec, 8. `fallback`: an
+ * 'auto' 12 that the first conv's accumulator cannot be proven safe with falls back to 8 instead of
+ * failing. Undefined bits: the mode decides (12 in mode 12).
+ */
+export function inputBitsFor(choice: InputBitsMode | undefined, activations: ActivationMode, spec?: PreprocessSpec): { bits?: ActivationBits; fallback: boolean } {
+  if (choice === 8 || choice === 12) return { bits: choice, fallback: false };
+  if (activations === 12) return { fallback: false };
+  const perChannel = spec !== undefined && (new Set(spec.mean).size > 1 || new Set(spec.std).size > 1);
+  return perChannel ? { bits: 12, fallback: true } : { fallback: false };
 }
 
 /** Max pool output -> the tensor it pools (whose bits it shares). */

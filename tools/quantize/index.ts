@@ -12,7 +12,7 @@ import { collectHistograms, chooseRanges, type CalibrationProgress, type Channel
 import type { ActivationHistogram, CalibrationMethod, Range } from './histogram.js';
 import { buildQModel, type QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';
-import { levelsOf, type ActivationMode } from './activation-bits.js';
+import { inputBitsFor, levelsOf, type ActivationMode, type InputBitsMode } from './activation-bits.js';
 import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from './auto-bits.js';
 import { exportFolded } from './export-folded.js';
 import { channelRanges, equalizablePairs, equalizeGraph, type EqualizeMethod } from './cle.js';
@@ -22,7 +22,7 @@ import { applySmoothing, chooseSmoothing, type SmoothingChoice } from './smoothi
 /** Calibration images GPTQ's Hessians are collected on (the first ones). */
 const GPTQ_IMAGES = 32;
 
-export const QUANTIZER_VERSION = '0.2.1';
+export const QUANTIZER_VERSION = '0.3.0';
 /** The default calibration method: the one that measured best on the real models (README table). */
 export const DEFAULT_METHOD: CalibrationMethod = 'mse';
 
@@ -42,7 +42,10 @@ export interface QuantizeModelOptions {
   fuseResidual?: boolean;
   /** Remove the mean error that rounded weights add to each channel (from calibration statistics). Default true. */
   biasCorrection?: boolean;
-  /** Hessian-aware weight rounding (GPTQ, gptq.ts) for convs with K <= 1152, from statistics of the first 32 calibration images. Default false. */
+  /**
+   * Hessian-aware weight rounding (GPTQ, gptq.ts) for convs with K <= 1152, from statistics of the first
+   * 32 calibration images. Default true (README, "The default recipe"); false rounds every weight to nearest.
+   */
   gptq?: boolean;
   /**
    * Activation bits (activation-bits.ts): 8 (uint8), 12 (uint12 for every quantized tensor, the
@@ -51,11 +54,13 @@ export interface QuantizeModelOptions {
    */
   activations?: ActivationMode;
   /**
-   * The graph input's bits whatever `activations` says. 12 stores a normalized image (whose channels
-   * sit on three different 256-level grids) nearly losslessly for 2x its bytes; the first conv's
-   * accumulator must be proven safe at 12 bits. Default: 8 in mode 8 and 'auto', 12 in mode 12.
+   * The graph input's bits whatever `activations` says: 8, 12, or 'auto' (inputBitsFor, activation-bits.ts):
+   * 12 when `preprocess` normalizes each channel differently (per-channel mean/std: a uint8 input
+   * cannot hold the three channels' grids, 4096 levels hold each within 1/16 of a pixel step), 8
+   * otherwise; an 'auto' 12 the first conv's accumulator cannot be proven safe with stays 8. 12 costs
+   * the input's bytes twice. Default: 12 in mode 12, else 'auto'.
    */
-  inputBits?: 8 | 12;
+  inputBits?: InputBitsMode;
   /** 'auto': the tensors to give 12 bits, if already chosen (chooseWideTensors); quantizeModel chooses them itself. */
   wideTensors?: ReadonlySet<string>;
   /** quantizeModel with 'auto': inputs of the sensitivity analysis (default: the first 8 calibration inputs). */
@@ -70,8 +75,8 @@ export interface QuantizeModelOptions {
    * Activation smoothing (smoothing.ts): per conv pair, the share of the activation's per-channel
    * range spread moved into the next conv's weights that minimizes the predicted quantization noise
    * (often none). Needs no extra pass; 8-bit activations only (ignored with 12), not combined with
-   * `equalize`. Default false: the ResNet-50 trunk gains 1.4 dB, darknet-tiny loses 0.2 dB on
-   * held-out images; with `gptq` both gain (README, "Activation smoothing").
+   * `equalize` (ignored with it). Default true: with `gptq`, +2.5 dB on the ResNet-50 trunk and
+   * +0.0 dB on darknet-tiny over `gptq` alone on held-out images (README, "The default recipe").
    */
   smooth?: boolean;
 }
@@ -120,12 +125,12 @@ export async function calibrateModel(
   const prepared = prepareGraph(readOnnx(onnxBytes));
   const method: EqualizeMethod | undefined = options.equalize === true ? 'weights' : options.equalize || undefined;
   // Hessian-aware rounding's statistics come from the calibration pass itself (gptq.ts).
-  const hessians = (g: FloatGraph) => (options.gptq ? new HessianCollector(g, { images: GPTQ_IMAGES, threads: options.threads }) : undefined);
+  const hessians = (g: FloatGraph) => (options.gptq ?? true ? new HessianCollector(g, { images: GPTQ_IMAGES, threads: options.threads }) : undefined);
   const rounded = async (g: FloatGraph, c: HessianCollector | undefined) => (c ? gptqRoundConvs(g, await c.finish(), { threads: options.threads }) : undefined);
   if (!method) {
     // Smoothing's statistics (per-channel histograms of the tensors it may rescale) come from the same
     // pass. It is for 8-bit activations: at 12 bits the rounding noise it trades against is 256x smaller.
-    const smooth = (options.smooth ?? false) && options.activations !== 12;
+    const smooth = (options.smooth ?? true) && options.activations !== 12;
     const channelHistograms: Map<string, ChannelFolds> = new Map((smooth ? equalizablePairs(prepared) : []).flatMap((p) => p.tensors).map((t) => [t, []]));
     const collector = hessians(prepared);
     const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
@@ -174,7 +179,8 @@ export function quantizeCalibrated(
   if (activations === 'auto' && !options.wideTensors) {
     throw new EdgeqError('BAD_OPTION', "activations 'auto' needs the tensors chosen by chooseWideTensors() (quantizeModel runs it)");
   }
-  const wideRanges = activations === 8 && options.inputBits !== 12 ? undefined : chooseRanges(calibrated.histograms, { method, percentile: options.percentile, levels: levelsOf(12) });
+  const input = inputBitsFor(options.inputBits, activations, options.preprocess);
+  const wideRanges = activations === 8 && input.bits !== 12 ? undefined : chooseRanges(calibrated.histograms, { method, percentile: options.percentile, levels: levelsOf(12) });
   const biasCorrection = options.biasCorrection ?? true;
   let channelMeans: Map<string, Float64Array> | undefined;
   if (biasCorrection) {
@@ -182,7 +188,7 @@ export function quantizeCalibrated(
     for (const [name, h] of calibrated.histograms) if (h.channelMeans) channelMeans.set(name, h.channelMeans);
   }
   const result = buildQModel(graph, {
-    ranges, wideRanges, activations, wideTensors: options.wideTensors, inputBits: options.inputBits, fuseResidual: options.fuseResidual ?? true, channelMeans,
+    ranges, wideRanges, activations, wideTensors: options.wideTensors, inputBits: input.bits, inputBitsFallback: input.fallback, fuseResidual: options.fuseResidual ?? true, channelMeans,
     gptq: calibrated.gptq,
     producer: `edgeq-quantize ${QUANTIZER_VERSION}`,
     sourceHash: createHash('sha256').update(onnxBytes).digest('hex'),
@@ -197,7 +203,7 @@ export function quantizeCalibrated(
     ...(biasCorrection ? { biasCorrection: 1 } : {}),
     ...(calibrated.gptq ? { gptqLayers: calibrated.gptq.size } : {}),
     activations,
-    ...(options.inputBits ? { inputBits: options.inputBits } : {}),
+    ...(input.bits === 12 && !result.narrowed.includes(graph.input.name) ? { inputBits: 12 } : {}),
     ...(result.fusedConvs.size > 0 ? { fusedResidual: result.fusedConvs.size } : {}),
     ...(calibrated.equalized ? { equalization: calibrated.equalized } : {}),
     ...(calibrated.smoothing ? { smoothedPairs: calibrated.smoothing.size } : {}),

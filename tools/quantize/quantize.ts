@@ -88,6 +88,8 @@ export interface QuantizeOptions {
   wideTensors?: ReadonlySet<string>;
   /** The graph input's bits whatever `activations` says (activation-bits.ts); default: the mode's. */
   inputBits?: 8 | 12;
+  /** A 12-bit `inputBits` whose first conv's accumulator cannot be proven safe stays at 8 bits instead of failing ('auto'). */
+  inputBitsFallback?: boolean;
   /**
    * Fuse each residual Add (+ReLU) into the conv that produces its branch: the branch output is then
    * never rounded to uint8 on its own (the QDQ export keeps the standard unfused form).
@@ -180,7 +182,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
     const q = quantizeConvWeights(op, p.scale, options.channelMeans?.get(op.input), options.gptq?.get(op.name));
     const b = accumulatorBound(q, p.zeroPoint, quantMax('uint12'));
     if (fitsAccumulator(b)) { proven.set(op.name, q); continue; }
-    const asked = bits.root(op.input) === g.input.name && options.inputBits === 12;
+    const asked = bits.root(op.input) === g.input.name && options.inputBits === 12 && !options.inputBitsFallback;
     if (mode === 12 || asked) {
       throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}": with a 12-bit input ("${op.input}") its int32 accumulator can reach `
         + `${b.bound.toExponential(4)} (output channel ${b.channel}) >= 2^31 - 1; ${asked ? 'use --input-bits 8' : 'use --activations auto (keeps this input at 8 bits) or 8'}`);
