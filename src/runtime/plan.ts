@@ -102,20 +102,23 @@ export interface PlanOptions {
   /**
    * Stride-1 3x3 convolutions as Winograd F(2x2, 3x3): 'auto' (default) takes the eligible layers
    * whose transformed weights (int16, 16 per 3x3 kernel: ~3.5x the int8 direct weights) fit in
-   * WINOGRAD_MEMORY_BUDGET extra bytes, cheapest first; 'all' takes every eligible layer (fastest,
+   * max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes) extra bytes, cheapest first; 'all' takes every eligible layer (fastest,
    * ResNet-50 +21 MB); 'off' none. EDGEQ_WINOGRAD=0 forces 'off' (comparisons).
    */
   winograd?: 'auto' | 'all' | 'off';
-  /** The 'auto' budget in bytes (default WINOGRAD_MEMORY_BUDGET). */
+  /** The 'auto' budget in bytes (default: max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes)). */
   winogradBudget?: number;
 }
 
 /**
- * Extra wasm memory 'auto' Winograd may spend on transformed weights. The 3x3 layers of each ResNet
- * stage do the same MACs but their weights grow 4x per stage, so the early stages are cheapest;
- * this budget keeps a ResNet-50 session within its weights + 8 MB.
+ * Extra wasm memory 'auto' Winograd may spend on transformed weights: WINOGRAD_WEIGHT_SHARE of the
+ * model's weight bytes, at least WINOGRAD_MEMORY_BUDGET. The 3x3 layers of each ResNet stage do the
+ * same MACs but their weights grow 4x per stage, so the early stages are cheapest per millisecond
+ * saved: ResNet-50 (25.7 MB of weights) takes layers 1-3 (+7.5 MB, ~5% faster at 1 thread) and
+ * leaves layer4 (+12 MB for ~1%) direct; a small model gets the floor.
  */
 export const WINOGRAD_MEMORY_BUDGET = 2.5 * 1024 * 1024;
+export const WINOGRAD_WEIGHT_SHARE = 0.4;
 
 export async function buildPlan(model: QModel, module: WebAssembly.Module, batch: number, pool?: ThreadPool, options: PlanOptions = {}): Promise<ExecutionPlan> {
   validatePacking(model);
@@ -137,9 +140,11 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         candidates.push({ i, growth: 32 * op.outChannels * op.inChannels - model.blobs[op.weights].length });
       }
     });
+    const weightBytes = model.blobs.reduce((n, b) => n + b.length, 0);
+    const budget = options.winogradBudget ?? Math.max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE * weightBytes);
     let spent = 0;
     for (const { i, growth } of candidates.sort((a, b) => a.growth - b.growth || a.i - b.i)) {
-      if (mode === 'auto' && spent + growth > (options.winogradBudget ?? WINOGRAD_MEMORY_BUDGET)) continue;
+      if (mode === 'auto' && spent + growth > budget) continue;
       spent += growth;
       const op = model.ops[i] as QConv;
       wino.set(i, winogradBlob(model.blobs[op.weights], op.outChannels, op.inChannels));

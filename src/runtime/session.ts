@@ -27,8 +27,8 @@ export interface SessionOptions {
   skipChecksums?: boolean;
   /**
    * Exact Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (bit-exact with the direct kernels):
-   * 'auto' (default) within a 2.5 MiB memory budget for its int16 weights, 'all' (fastest, more
-   * memory: ResNet-50 +21 MB), 'off'.
+   * 'auto' (default) within a memory budget for its int16 weights of 40% of the model's weight bytes
+   * (at least 2.5 MiB; ResNet-50: layers 1-3, +8.9 MB), 'all' (every eligible layer: ResNet-50 +21 MB), 'off'.
    */
   winograd?: 'auto' | 'all' | 'off';
 }
