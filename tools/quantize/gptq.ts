@@ -224,9 +224,6 @@ export function inverseCholeskyUpper(H: Float64Array, K: number): Float64Array {
   return invertUpper(choleskyUpper(H, K), K);
 }
 
-/** The O(K^3) part, once per Hessian: one calibration is often quantized several times (variants, bit widths). */
-const factors = new WeakMap<LayerHessian, { damp: number; U: Float64Array }>();
-
 /**
  * The damped, normalized Hessian: H / samples + damp * mean diagonal * I. An input never nonzero on the
  * calibration images ("dead") gets a diagonal of 1 and no correlations, so its weights round to nearest
@@ -246,15 +243,6 @@ function dampedHessian(h: LayerHessian, damp: number): Float64Array {
   return H;
 }
 
-/** chol(H^-1) upper of the damped, normalized Hessian. The float64 reference (gptqRound). */
-function factor(h: LayerHessian, damp: number): { U: Float64Array } {
-  const cached = factors.get(h);
-  if (cached && cached.damp === damp) return cached;
-  const f = { damp, U: inverseCholeskyUpper(dampedHessian(h, damp), h.K) };
-  factors.set(h, f);
-  return f;
-}
-
 /**
  * GPTQ rounding of one conv: `w` OIHW fp32, `scales` per output channel (kept), `h` its Hessian.
  * Returns the int8 weights in OIHW order (levels -127..127). The plain float64 algorithm, column by
@@ -262,7 +250,7 @@ function factor(h: LayerHessian, damp: number): { U: Float64Array } {
  */
 export function gptqRound(w: Float32Array, O: number, scales: Float32Array, h: LayerHessian, damp = 0.01): Int8Array {
   const K = h.K;
-  const { U } = factor(h, damp);
+  const U = inverseCholeskyUpper(dampedHessian(h, damp), K);
   const W = Float64Array.from(w);
   const q = new Int8Array(O * K);
   for (let k = 0; k < K; k++) {

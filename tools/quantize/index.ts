@@ -75,8 +75,8 @@ export interface QuantizeModelOptions {
    * Activation smoothing (smoothing.ts): per conv pair, the share of the activation's per-channel
    * range spread moved into the next conv's weights that minimizes the predicted quantization noise
    * (often none). Needs no extra pass; 8-bit activations only (ignored with 12), not combined with
-   * `equalize` (ignored with it). Default true: with `gptq`, +2.5 dB on the ResNet-50 trunk and
-   * +0.0 dB on darknet-tiny over `gptq` alone on held-out images (README, "The default recipe").
+   * `equalize` (ignored with it). Default true: with `gptq`, +1.5 dB on the ResNet-50 trunk and
+   * +0.02 dB on darknet-tiny over `gptq` alone on held-out images (README, "The default recipe").
    */
   smooth?: boolean;
 }
