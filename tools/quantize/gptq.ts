@@ -122,10 +122,15 @@ export class HessianCollector {
   /** The Hessians (upper triangle mirrored: exactly symmetric, whatever order the GEMM summed in); ends the GEMM sessions. */
   async finish(): Promise<Map<string, LayerHessian>> {
     if (this.seen % IMAGES_PER_PRODUCT !== 0 && this.seen < this.images) await this.flush(); // fewer inputs than `images`
-    this.pending.clear();
-    await this.gemm.release();
+    await this.release();
     for (const { K, H } of this.stats.values()) for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) H[b * K + a] = H[a * K + b];
     return this.stats;
+  }
+
+  /** Ends the GEMM sessions and drops pending patches (finish does it; call it when calibration fails instead). */
+  release(): Promise<void> {
+    this.pending.clear();
+    return this.gemm.release();
   }
 }
 
@@ -143,6 +148,9 @@ export async function collectHessians(
       const { outputs } = await session.run({ [g.input.name]: { dims: g.input.nchw, data: x } });
       await collector.add((t) => (t === g.input.name ? x : outputs[t].data));
     }
+  } catch (err) {
+    await collector.release();
+    throw err;
   } finally {
     await session.release();
   }

@@ -98,6 +98,16 @@ export interface CalibratedModel {
   smoothing?: Map<string, SmoothingChoice>;
 }
 
+/** Runs a calibration pass that feeds `collector`; if the pass fails, the collector's GEMM sessions end too. */
+async function observed<T>(collector: HessianCollector | undefined, pass: () => Promise<T>): Promise<T> {
+  try {
+    return await pass();
+  } catch (err) {
+    await collector?.release();
+    throw err;
+  }
+}
+
 /** Yields `src` unchanged and keeps its first `n` items in `kept` (a second pass over them). */
 async function* keepFirst(src: Iterable<Float32Array> | AsyncIterable<Float32Array>, n: number, kept: Float32Array[]): AsyncGenerator<Float32Array> {
   for await (const x of src) {
@@ -133,10 +143,10 @@ export async function calibrateModel(
     const smooth = (options.smooth ?? true) && options.activations !== 12;
     const channelHistograms: Map<string, ChannelFolds> = new Map((smooth ? equalizablePairs(prepared) : []).flatMap((p) => p.tensors).map((t) => [t, []]));
     const collector = hessians(prepared);
-    const histograms = await collectHistograms(onnxBytes, prepared, options.calibration, {
+    const histograms = await observed(collector, () => collectHistograms(onnxBytes, prepared, options.calibration, {
       count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress, channelHistograms,
       observe: collector && ((tensor) => collector.add(tensor)),
-    });
+    }));
     const smoothing = smooth ? chooseSmoothing(prepared, channelHistograms, { levels: levelsOf(8) }) : undefined;
     if (!smoothing || smoothing.size === 0) return { graph: prepared, histograms, gptq: await rounded(prepared, collector) };
     const graph = applySmoothing(prepared, smoothing, histograms, channelHistograms);
@@ -159,10 +169,10 @@ export async function calibrateModel(
   // Calibration must see the equalized tensors: it runs the folded graph written back to ONNX.
   const floatOnnx = exportFolded(graph);
   const collector = hessians(graph);
-  const histograms = await collectHistograms(floatOnnx, graph, calibration, {
+  const histograms = await observed(collector, () => collectHistograms(floatOnnx, graph, calibration, {
     count: options.calibrationCount, threads: options.threads, onProgress: options.onProgress,
     observe: collector && ((tensor) => collector.add(tensor)),
-  });
+  }));
   return { graph, histograms, floatOnnx, equalized: method, gptq: await rounded(graph, collector) };
 }
 
