@@ -131,7 +131,6 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
   const edgeq = await time(() => Session.create(q.edgeq, { threads }));
   // With threads, edgeq on 1 thread too, interleaved in the same rounds: its own speed-up.
   const edgeq1 = threads > 1 ? await Session.create(q.edgeq, { threads: 1 }) : undefined;
-  // The same calibration with residual adds fused into the convolution epilogues.
   // The model `edgeq quantize` writes by default (residual fused; a 12-bit input for a per-channel normalization).
   const fused = await Session.create(q.fused, { threads });
   const fusedMem = await fused.memoryBytes();

@@ -80,7 +80,7 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
   const result = await quantizeModel(bytes, {
     calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
     preprocess: spec, labels, threads: o.threads, onProgress: (p) => bar.update(p.done),
-    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, smooth: o.smooth ?? true, gptq: o.gptq ?? true,
+    fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, smooth: o.smooth, gptq: o.gptq,
     inputBits,
   });
   bar.stop();

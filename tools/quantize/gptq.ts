@@ -261,20 +261,30 @@ export function gptqRound(w: Float32Array, O: number, scales: Float32Array, h: L
   const U = inverseCholeskyUpper(dampedHessian(h, damp), K);
   const W = Float64Array.from(w);
   const q = new Int8Array(O * K);
-  for (let k = 0; k < K; k++) {
-    const d = U[k * K + k];
+  roundColumns(W, q, U, scales, O, K, 0, K);
+  return q;
+}
+
+/**
+ * Rounds columns k0..k1-1 of W (O rows of K, float64, updated in place) into q, column by column, each
+ * column's scaled rounding error pushed onto the later columns up to k1 through row k of U; the errors
+ * go to E (O x (k1 - k0)) when given, for the blocks' trailing update.
+ */
+function roundColumns(W: Float64Array, q: Int8Array, U: Float64Array, scales: Float32Array, O: number, K: number, k0: number, k1: number, E?: Float32Array): void {
+  const b = k1 - k0;
+  for (let k = k0; k < k1; k++) {
+    const d = U[k * K + k], uk = k * K;
     for (let o = 0; o < O; o++) {
-      const s = scales[o];
-      const v = W[o * K + k];
+      const s = scales[o], row = o * K;
+      const v = W[row + k];
       const qi = Math.max(-127, Math.min(127, Math.round(v / s)));
-      q[o * K + k] = qi;
+      q[row + k] = qi;
       const err = (v - qi * s) / d;
+      if (E) E[o * b + k - k0] = err;
       if (err === 0) continue;
-      const row = o * K;
-      for (let j = k + 1; j < K; j++) W[row + j] -= err * U[k * K + j];
+      for (let j = k + 1; j < k1; j++) W[row + j] -= err * U[uk + j];
     }
   }
-  return q;
 }
 
 // ---- The blocked form the quantizer runs: the same algorithm with its O(K^3) and O(O K^2) parts as
@@ -373,19 +383,7 @@ export async function gptqRoundBlocked(
   for (let k0 = 0; k0 < K; k0 += BLOCK) {
     const k1 = Math.min(K, k0 + BLOCK), b = k1 - k0, rest = K - k1;
     const E = new Float32Array(O * b);
-    for (let k = k0; k < k1; k++) {
-      const d = U[k * K + k], uk = k * K;
-      for (let o = 0; o < O; o++) {
-        const s = scales[o], row = o * K;
-        const v = W[row + k];
-        const qi = Math.max(-127, Math.min(127, Math.round(v / s)));
-        q[row + k] = qi;
-        const err = (v - qi * s) / d;
-        E[o * b + k - k0] = err;
-        if (err === 0) continue;
-        for (let j = k + 1; j < k1; j++) W[row + j] -= err * U[uk + j];
-      }
-    }
+    roundColumns(W, q, U, scales, O, K, k0, k1, E);
     if (rest === 0) break;
     const Ub = new Float32Array(b * rest);
     for (let k = 0; k < b; k++) for (let j = 0; j < rest; j++) Ub[k * rest + j] = U[(k0 + k) * K + k1 + j];
