@@ -31,12 +31,15 @@ export const FLAG_RES16: i32 = 4;
   return i32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7));
 }
 
+/** Output / residual element kinds (compile-time constants in the specialised loops). */
+const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3;
+
 @inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
-  hasRes: bool, rp: usize, res16: bool, vzr: v128, vmr: v128): v128 {
+  resKind: i32, rp: usize, vzr: v128, vmr: v128): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
-  if (hasRes) {
+  if (resKind != KIND_NONE) {
     // 4 residual values (u8 or u16) -> i32 - zr -> f32 * mr, added after the accumulator's product.
-    const r = res16 ? i32x4.extend_low_i16x8_u(v128.load64_zero(rp))
+    const r = resKind == KIND_U16 ? i32x4.extend_low_i16x8_u(v128.load64_zero(rp))
       : i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(rp)));
     y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
   }
@@ -53,12 +56,17 @@ export const FLAG_RES16: i32 = 4;
 // SIMD core
 // ---------------------------------------------------------------------------------------------
 
-/** One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. A: the activations' element type (u8, or u16 for 12-bit). */
+/**
+ * One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. A: the activations'
+ * element type (u8, or u16 for 12-bit). outKind / resKind / leaky / indirect / full (all 4
+ * channels, `nr` ignored) / has1 are literals in the specialised loops, so that the optimizer
+ * folds their branches away; the generic loop passes them at run time.
+ */
 @inline function tileSimd<A>(
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
-  wb: usize, blockBytes: usize, o0: usize, outStride: usize, nr: i32, outF32: bool,
+  wb: usize, blockBytes: usize, o0: usize, outStride: usize, full: bool, nr: i32, outKind: i32,
   leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
-  hasRes: bool, rp0: usize, rp1: usize, vzr: v128, vmr: v128, out16: bool, res16: bool,
+  resKind: i32, rp0: usize, rp1: usize, vzr: v128, vmr: v128,
 ): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
   let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
@@ -96,10 +104,10 @@ export const FLAG_RES16: i32 = 4;
   const vbias = v128.load(wb);
   const vmul = v128.load(wb + blockBytes - 16);
   const o1 = o0 + outStride;
-  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, rp0, res16, vzr, vmr);
-  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax, hasRes, has1 ? rp1 : rp0, res16, vzr, vmr);
-  if (outF32) {
-    if (nr == 4) {
+  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax, resKind, rp0, vzr, vmr);
+  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax, resKind, has1 ? rp1 : rp0, vzr, vmr);
+  if (outKind == KIND_F32) {
+    if (full) {
       v128.store(o0, y0);
       if (has1) v128.store(o1, y1);
     } else {
@@ -112,9 +120,9 @@ export const FLAG_RES16: i32 = 4;
         if (nr > 2) v128.store32_lane(o1, y1, 2, 8);
       }
     }
-  } else if (out16) {
+  } else if (outKind == KIND_U16) {
     const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
-    if (nr == 4) {
+    if (full) {
       v128.store64_lane(o0, h, 0);
       if (has1) v128.store64_lane(o1, h, 1);
     } else {
@@ -132,7 +140,7 @@ export const FLAG_RES16: i32 = 4;
     const q1 = i32x4.sub(f32x4.add(y1, vmagic), vmlz);
     const h = i16x8.narrow_i32x4_s(q0, q1);
     const b = i8x16.narrow_i16x8_u(h, h);
-    if (nr == 4) {
+    if (full) {
       v128.store32_lane(o0, b, 0);
       if (has1) v128.store32_lane(o1, b, 1);
     } else {
@@ -148,6 +156,117 @@ export const FLAG_RES16: i32 = 4;
   }
 }
 
+@inline function kindBytes(kind: i32): usize {
+  return kind == KIND_F32 ? 4 : kind == KIND_U16 ? 2 : 1;
+}
+
+/**
+ * The full 4-channel blocks (nb < N / 4) x row pairs (m < M & ~1) of one call, with every operand
+ * kind a literal at each call site: no per-tile test and the epilogue's constants stay in
+ * registers (measured: the generic tile's epilogue cost as much as 13 main-loop steps, most of a
+ * K = 64 layer). The edges go through gemmEdges.
+ */
+@inline function gemmFullTiles<A>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
+): void {
+  const nFull = N >> 2, nBlocks = (N + 3) >> 2, pairs = M >> 1;
+  const blockBytes = packedBlockBytes(KB, taps);
+  const vzr = i32x4.splat(zr), vmr = f32x4.splat(mr), valpha = f32x4.splat(alpha);
+  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+  const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
+  // outStride is in bytes of the output; the residual has the output's layout in its own element size.
+  const oBytes = kindBytes(outKind), rBytes = resKind == KIND_NONE ? 0 : kindBytes(resKind);
+  const ostride = <usize>outStride, rstride = <usize>outStride / oBytes * rBytes;
+  for (let g = 0; g < groups; g++) {
+    const aoff = <usize>(g * aGroupStride);
+    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
+    for (let nb = 0; nb < nFull; nb++, wb += blockBytes) {
+      const col = <usize>(g * outGroupStride + (nb << 2));
+      let r0 = src, o0 = out + col * oBytes, rp = res + col * rBytes;
+      for (let i = 0; i < pairs; i++) {
+        tileSimd<A>(r0, r0 + rowStep, true, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, true, 4, outKind,
+          leaky, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
+        r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
+      }
+    }
+  }
+}
+
+/** Specialised full-tile loops for one input type and its row source; false when the operand mix has none (the generic loop then does everything). */
+function gemmFastSimd<A>(indirect: bool, outKind: i32, resKind: i32, leaky: bool,
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
+): bool {
+  // The mixes the runtime produces: output of the input's width (u8 -> u8, 12-bit -> 12-bit),
+  // with or without a same-width residual, ReLU/none or LeakyReLU; and a 12-bit graph input
+  // into an 8-bit first layer. Float32 heads (one row) and other mixes take the generic loop.
+  const same = sizeof<A>() == 2 ? KIND_U16 : KIND_U8;
+  if (sizeof<A>() == 2 && outKind == KIND_U8 && resKind == KIND_NONE && !leaky && !indirect) {
+    gemmFullTiles<A>(KIND_U8, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    return true;
+  }
+  if (outKind != same || (resKind != KIND_NONE && resKind != same)) return false;
+  const r = resKind != KIND_NONE;
+  if (indirect) {
+    if (leaky) {
+      if (r) gemmFullTiles<A>(same, same, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A>(same, KIND_NONE, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    } else {
+      if (r) gemmFullTiles<A>(same, same, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A>(same, KIND_NONE, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    }
+  } else {
+    if (leaky) {
+      if (r) gemmFullTiles<A>(same, same, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A>(same, KIND_NONE, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    } else {
+      if (r) gemmFullTiles<A>(same, same, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A>(same, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    }
+  }
+  return true;
+}
+
+/**
+ * The generic loop (every flag tested at run time): all tiles when no specialised loop fits,
+ * otherwise only the edges it left: the last partial block of channels and an odd last row.
+ */
+function gemmGenericSimd<A>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, indirect: bool,
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
+): void {
+  const nBlocks = (N + 3) >> 2, nFull = N >> 2, evenM = M & ~1;
+  const blockBytes = packedBlockBytes(KB, taps);
+  const vzr = i32x4.splat(zr), vmr = f32x4.splat(mr), valpha = f32x4.splat(alpha);
+  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+  const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
+  // outStride is in bytes of the output; the residual has the output's layout in its own element size.
+  const oBytes = kindBytes(outKind), rBytes = resKind == KIND_NONE ? 0 : kindBytes(resKind);
+  const ostride = <usize>outStride, rstride = <usize>outStride / oBytes * rBytes;
+  for (let g = 0; g < groups; g++) {
+    const aoff = <usize>(g * aGroupStride);
+    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
+    for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
+      const nr = min(N - (nb << 2), 4);
+      const m0 = edgesOnly && nb < nFull ? evenM : 0;
+      const col = <usize>(g * outGroupStride + (nb << 2));
+      let r0 = src + <usize>m0 * rowStep;
+      let o0 = out + col * oBytes + <usize>m0 * ostride;
+      let rp = res + col * rBytes + <usize>m0 * rstride;
+      for (let m = m0; m < M; m += 2) {
+        const has1 = m + 1 < M;
+        tileSimd<A>(r0, has1 ? r0 + rowStep : r0, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr == 4, nr, outKind,
+          leaky, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
+        r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
+      }
+    }
+  }
+}
+
 export function gemmCoreSimd(
   M: i32, N: i32, KB: i32, taps: i32, groups: i32,
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
@@ -155,47 +274,21 @@ export function gemmCoreSimd(
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
   res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
-  const nBlocks = (N + 3) >> 2;
-  const blockBytes = packedBlockBytes(KB, taps);
   const leaky = alpha != 1;
-  const in16 = (flags & FLAG_IN16) != 0;
-  const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
+  const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
   // Residual: same layout as the output; element sizes may differ (a float32 output takes the
   // residual in real units: mr = its scale).
-  const hasRes = res != 0;
-  const res16 = (flags & FLAG_RES16) != 0;
-  const oShift: usize = outF32 ? 2 : out16 ? 1 : 0, rShift: usize = res16 ? 1 : 0;
-  const vzr = i32x4.splat(zr);
-  const vmr = f32x4.splat(mr);
-  const valpha = f32x4.splat(alpha);
-  const vmin = f32x4.splat(fmin);
-  const vmax = f32x4.splat(fmax);
-  const vmagic = f32x4.splat(MAGIC);
-  const vmlz = i32x4.splat(MAGIC_BITS - zp);
-  const esize: usize = outF32 ? 4 : out16 ? 2 : 1;
+  const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
-  const ostride = <usize>outStride;
-  for (let g = 0; g < groups; g++) {
-    const aoff = <usize>(g * aGroupStride);
-    const outG = out + <usize>(g * outGroupStride) * esize;
-    let wb = w + <usize>g * <usize>nBlocks * blockBytes;
-    for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
-      const nr = min(N - (nb << 2), 4);
-      let r0 = src;
-      let o0 = outG + (<usize>(nb << 2)) * esize;
-      for (let m = 0; m < M; m += 2, r0 += rowStep << 1, o0 += ostride << 1) {
-        const has1 = m + 1 < M;
-        const r1 = has1 ? r0 + rowStep : r0;
-        const rp0 = hasRes ? res + (((o0 - out) >> oShift) << rShift) : 0;
-        const rp1 = rp0 + ((ostride >> oShift) << rShift);
-        if (in16) {
-          tileSimd<u16>(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
-            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rp0, rp1, vzr, vmr, out16, res16);
-        } else {
-          tileSimd<u8>(r0, r1, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr, outF32,
-            leaky, valpha, vmin, vmax, vmagic, vmlz, hasRes, rp0, rp1, vzr, vmr, out16, res16);
-        }
-      }
+  if ((flags & FLAG_IN16) != 0) {
+    const fast = gemmFastSimd<u16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    if (!fast || (N & 3) != 0 || (M & 1) != 0) {
+      gemmGenericSimd<u16>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    }
+  } else {
+    const fast = gemmFastSimd<u8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    if (!fast || (N & 3) != 0 || (M & 1) != 0) {
+      gemmGenericSimd<u8>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
 }
