@@ -159,11 +159,9 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
  * Stores one tile's 4 pixels x nr channels: acc = (Y4 >> 2) + bias, requantized (SIMD) — or in the
  * scalar twin, lane by lane with the same f32 operations.
  */
-@inline function storeTile(simd: bool, y: usize, t: i32, perImage: i32, tilesW: i32, OH: i32, OW: i32,
+@inline function storeTile(simd: bool, y: usize, n: i32, ty: i32, tx: i32, OH: i32, OW: i32,
   out: usize, outStride: usize, co: usize, nr: i32, wb: usize, blockBytes: usize,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool, out16: bool): void {
-  const n = t / perImage, r = t - n * perImage;
-  const ty = r / tilesW, tx = r - ty * tilesW;
   const oy = ty << 1, ox = tx << 1;
   const mlz = MAGIC_BITS - zp;
   for (let p = 0; p < 4; p++) {
@@ -275,11 +273,16 @@ export function wino3x3(
     } else {
       inputTransformRef(g0, count, H, W, C, inp, zx, tilesH, tilesW, padTop, padLeft, KB, scratch, in16);
     }
+    // The group's first tile (n, ty, tx); the tiles after it are stepped to, not divided out.
+    const gn = g0 / perImage, gr = g0 - gn * perImage, gty = gr / tilesW, gtx = gr - gty * tilesW;
     let wb = w;
     for (let nb = 0; nb < nBlocks; nb++, wb += blockBytes) {
       const nr = min(N - (nb << 2), 4);
       const co = <usize>(nb << 2);
+      let n0 = gn, ty0 = gty, tx0 = gtx;
       for (let lt = 0; lt < count; lt += 2) {
+        let n1 = n0, ty1 = ty0, tx1 = tx0 + 1;
+        if (tx1 == tilesW) { tx1 = 0; if (++ty1 == tilesH) { ty1 = 0; n1++; } }
         const has1 = lt + 1 < count;
         const a0 = scratch + <usize>lt * tileBytes;
         const a1 = has1 ? a0 + tileBytes : a0;
@@ -320,8 +323,10 @@ export function wino3x3(
             outTileRef(m1, y1);
           }
         }
-        storeTile(simd, y0, g0 + lt, perImage, tilesW, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
-        if (has1) storeTile(simd, y1, g0 + lt + 1, perImage, tilesW, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
+        storeTile(simd, y0, n0, ty0, tx0, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
+        if (has1) storeTile(simd, y1, n1, ty1, tx1, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
+        n0 = n1; ty0 = ty1; tx0 = tx1 + 1;
+        if (tx0 == tilesW) { tx0 = 0; if (++ty0 == tilesH) { ty0 = 0; n0++; } }
       }
     }
   }
