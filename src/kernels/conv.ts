@@ -80,7 +80,12 @@ export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
   const M = s.batch * outH * outW;
   const kernelTaps = kh * kw;
   const pointwise = kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 0);
-  const strategy: ConvStrategy = geom.im2col ? 'im2col' : pointwise ? 'gemm' : 'igemm';
+  // A strided (or padded) 1x1 convolution gathers its pixels into contiguous 128-row blocks and runs
+  // the direct GEMM on them: the im2col path with one tap (the same packed layout). Measured
+  // interleaved in one process: ResNet-50's 56x56 downsample 8-10% faster than the IGEMM walking
+  // every other pixel, the 28x28 and 14x14 ones within 2% (as fast as a contiguous GEMM).
+  const gather = kernelTaps === 1 && !pointwise && group === 1;
+  const strategy: ConvStrategy = geom.im2col || gather ? 'im2col' : pointwise ? 'gemm' : 'igemm';
   const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
   const eb = elementBytes(s.inputType ?? 'uint8');
   return {

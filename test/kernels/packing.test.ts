@@ -91,7 +91,10 @@ describe('planConv2d', () => {
     const pw = planConv2d({ batch: 1, inH: 56, inW: 56, inChannels: 64, outChannels: 256, kernel: [1, 1] });
     expect(pw).toMatchObject({ strategy: 'gemm', indirectionBytes: 0, zeroBytes: 0, scratchBytes: 0 });
     const proj = planConv2d({ batch: 1, inH: 56, inW: 56, inChannels: 256, outChannels: 512, kernel: [1, 1], stride: [2, 2] });
-    expect(proj).toMatchObject({ strategy: 'igemm', outH: 28, outW: 28, indirectionBytes: 784 * 4, zeroBytes: 0 });
+    // A strided 1x1 gathers its pixels into 128-row blocks (the im2col path, one tap, same packing).
+    expect(proj).toMatchObject({ strategy: 'im2col', packing: 'qu8-gemm-2x4c8', outH: 28, outW: 28, indirectionBytes: 784 * 4, zeroBytes: 0, scratchBytes: 128 * (256 + 8) });
+    const grouped = planConv2d({ batch: 1, inH: 8, inW: 8, inChannels: 16, outChannels: 16, kernel: [1, 1], stride: [2, 2], group: 2 });
+    expect(grouped).toMatchObject({ strategy: 'igemm', scratchBytes: 0 }); // the im2col kernel has no groups
   });
 });
 
