@@ -163,8 +163,8 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 /**
  * The full 4-channel blocks (nb < N / 4) x row pairs (m < M & ~1) of one call, with every operand
  * kind a literal at each call site: no per-tile test and the epilogue's constants stay in
- * registers (measured: the generic tile's epilogue cost as much as 13 main-loop steps, most of a
- * K = 64 layer). The edges go through gemmEdges.
+ * registers (1x1 layers with K = 64..256 measured 12-27% faster than with the generic loop's
+ * per-tile tests). The edges go through gemmGenericSimd.
  */
 @inline function gemmFullTiles<A>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
