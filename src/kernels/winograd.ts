@@ -120,7 +120,11 @@ export function winogradFits12Bit(blob: Uint8Array, outChannels: number, inChann
   return true;
 }
 
-/** The kernel calls of a Winograd convolution, split into at most `parts` tile ranges. */
+/**
+ * The kernel calls of a Winograd convolution, split into at most `parts` tile ranges on even tile
+ * boundaries: the kernel computes tiles in pairs, so a part with an odd count computes half a pair
+ * for nothing (before: 16 parts over layer 3's 49 tiles computed 64 tiles' products, now 50).
+ */
 export function winogradCalls(
   s: Conv2dShape, outH: number, outW: number,
   b: { input: number; output: number; weights: number; scratch: number },
@@ -130,10 +134,11 @@ export function winogradCalls(
   const p = planWinograd(s, outH, outW);
   const pads = s.pads ?? [0, 0, 0, 0];
   const macs = p.tiles * 16 * p.KB * 8 * s.outChannels;
-  const n = Math.max(1, Math.min(parts, Math.floor(macs / 65536), p.tiles));
+  const pairs = Math.ceil(p.tiles / 2);
+  const n = Math.max(1, Math.min(parts, Math.floor(macs / 65536), pairs));
   const calls: KernelCall[] = [];
   for (let i = 0; i < n; i++) {
-    const t0 = Math.floor((p.tiles * i) / n), t1 = Math.floor((p.tiles * (i + 1)) / n);
+    const t0 = 2 * Math.floor((pairs * i) / n), t1 = Math.min(p.tiles, 2 * Math.floor((pairs * (i + 1)) / n));
     if (t1 <= t0) continue;
     calls.push({
       fn: reference ? 'qu8_wino3x3_ref' : 'qu8_wino3x3',
