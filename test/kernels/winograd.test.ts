@@ -126,4 +126,20 @@ describe('winograd F(2x2, 3x3)', () => {
   it('split into tile ranges (threads): any order, same bytes', () => {
     for (const parts of [2, 3, 7]) runCase({ batch: 2, H: 12, W: 11, C: 40, N: 12, pads: [1, 1, 1, 1], act: 'relu', seed: 200 + parts }, parts);
   });
+  it('tile ranges start on even tiles and cover every tile once (the kernel computes tiles in pairs)', () => {
+    for (const [H, C, parts] of [[14, 256, 16], [13, 64, 5], [7, 512, 16], [56, 64, 16], [3, 8, 4]] as const) {
+      const shape: Conv2dShape = { batch: 1, inH: H, inW: H, inChannels: C, outChannels: C, kernel: [3, 3], pads: [1, 1, 1, 1] };
+      const tiles = planWinograd(shape, H, H).tiles;
+      const calls = conv2dCalls(h.simd, { shape, inputZeroPoint: 0, winograd: { weights: 64 }, buffers: { input: 64, output: 64, weights: 64, scratch: 64 } }, parts);
+      const ranges = calls.map((c) => [c.args[9], c.args[10]] as const); // t0, t1
+      expect(ranges[0]![0]).toBe(0);
+      expect(ranges.at(-1)![1]).toBe(tiles);
+      for (const [i, [t0, t1]] of ranges.entries()) {
+        expect(t0 % 2, `${H}x${H}x${C} part ${i}`).toBe(0);
+        expect(t1).toBeGreaterThan(t0);
+        if (i > 0) expect(t0).toBe(ranges[i - 1]![1]);
+      }
+      expect(calls.length).toBeLessThanOrEqual(Math.min(parts, Math.ceil(tiles / 2)));
+    }
+  });
 });
