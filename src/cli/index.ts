@@ -87,6 +87,7 @@ export function buildProgram(): Command {
     .option('--inputs <n>', 'inputs compared for accuracy', int, 200)
     .option('--calib-count <n>', 'calibration images', int, 100)
     .option('--threads <list>', 'thread counts, e.g. 1,2', intList, [1])
+    .option('--repeat <n>', 'repeat the whole comparison n times (separate processes) and print the spread of the ratios', int, 1)
     .option('--json <file>', 'write every figure as JSON')
     .option('--kernels', 'run the kernel suite (GMAC/s per ResNet-50 conv shape against the bare-loop peak)')
     .action(async (opts) => (await import('./bench.js')).benchCommand(opts));
