@@ -4,7 +4,7 @@
 
 import { EdgeqError } from '../errors.js';
 import { quantMax, type QuantDtype } from '../format/qmodel.js';
-import { requantArgs, type ConvOutputParams } from './conv.js';
+import { requantArgs, type ConvOutputParams, type KernelCall } from './conv.js';
 import type { Kernels } from './wasm.js';
 
 /** Quantization of a tensor: real = scale * (q - zeroPoint); dtype 'uint8' unless given. */
@@ -88,6 +88,31 @@ export function maxpoolArgs(p: MaxPoolArgs): number[] {
   const [oh, ow] = maxPoolOutputSize(p);
   return [p.batch, p.inH, p.inW, p.channels, oh, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
     p.pads[0], p.pads[1], p.input, p.output, is16(p) ? 1 : 0];
+}
+
+/**
+ * The max pool as up to `parts` independent calls (threads): per image, ranges of output rows. A
+ * range is the same kernel over a shifted window: out advanced by its first row, padTop reduced by
+ * that row's input offset (it may go negative: the window then starts inside the image). A part
+ * gets at least `minPartBytes` of output (tests pass 1 to split small pools).
+ */
+export function maxpoolCalls(p: MaxPoolArgs, parts = 1, minPartBytes = 8192): KernelCall[] {
+  const args = maxpoolArgs(p);
+  const [oh, ow] = maxPoolOutputSize(p);
+  const fn = p.reference ? 'u8_maxpool_ref' : 'u8_maxpool';
+  const pix = p.channels * (is16(p) ? 2 : 1);
+  const perImage = Math.max(1, Math.min(Math.ceil(parts / p.batch), oh, Math.floor((oh * ow * pix) / minPartBytes)));
+  if (p.batch === 1 && perImage === 1) return [{ fn, args }];
+  const calls: KernelCall[] = [];
+  for (let n = 0; n < p.batch; n++) {
+    for (let i = 0; i < perImage; i++) {
+      const r0 = Math.floor((oh * i) / perImage), r1 = Math.floor((oh * (i + 1)) / perImage);
+      if (r1 <= r0) continue;
+      calls.push({ fn, args: [1, p.inH, p.inW, p.channels, r1 - r0, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
+        p.pads[0] - r0 * p.stride[0], p.pads[1], p.input + n * p.inH * p.inW * pix, p.output + (n * oh + r0) * ow * pix, is16(p) ? 1 : 0] });
+    }
+  }
+  return calls;
 }
 
 /** uint8 (or 12-bit) max pool over NHWC (padded positions ignored; quantization passes through unchanged). */

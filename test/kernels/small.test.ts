@@ -1,8 +1,8 @@
 // Residual add, max pool and global average pools: SIMD == scalar twin == scalar build == TS reference.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  addMultipliers, addQu8, gapMultiplier, globalAvgPoolF32, globalAvgPoolU8, maxPoolOutputSize, maxPoolU8,
-  type Kernels,
+  addMultipliers, addQu8, gapMultiplier, globalAvgPoolF32, globalAvgPoolU8, maxPoolOutputSize, maxPoolU8, maxpoolCalls,
+  runCalls, type Kernels,
 } from '../../src/kernels/index.js';
 import { diff, diffBits, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refAdd, refAddF32, refGapF32, refGapU8, refMaxPool } from './ref.js';
@@ -82,6 +82,16 @@ describe('u8_maxpool', () => {
         h.heap.checkGuards(name);
         const d = diff(h.heap.u8(po, expected.length), expected);
         if (d) throw new Error(`maxpool ${name} [${im.label}]: ${d}`);
+        // Split into row ranges per image (threads), run in reverse order: the same bytes.
+        for (const parts of [2, 3, 7]) {
+          const pp = h.heap.alloc(expected.length);
+          const calls = maxpoolCalls({ ...args, input: pi, output: pp, reference: im.reference }, parts, 1);
+          expect(calls.length).toBe(cs.n * Math.min(Math.ceil(parts / cs.n), oh));
+          runCalls(im.k, [...calls].reverse());
+          h.heap.checkGuards(`${name} parts ${parts}`);
+          const dp = diff(h.heap.u8(pp, expected.length), expected);
+          if (dp) throw new Error(`maxpool ${name} [${im.label}] in ${calls.length} parts: ${dp}`);
+        }
       }
     });
   }
@@ -191,6 +201,11 @@ describe('12-bit operands (16-bit lanes)', () => {
         h.heap.checkGuards(`maxpool u16 ${JSON.stringify(cs)}`);
         const d = diff(h.heap.u16(po, expected.length), expected);
         if (d) throw new Error(`maxpool u16 ${JSON.stringify(cs)} [${im.label}]: ${d}`);
+        const pp = h.heap.alloc(expected.length * 2);
+        const calls = maxpoolCalls({ batch: cs.n, inH: cs.h, inW: cs.w, channels: cs.c, kernel: cs.k as [number, number], stride: cs.s as [number, number], pads, input: pi, output: pp, reference: im.reference, dtype: 'uint12' }, 3, 1);
+        runCalls(im.k, [...calls].reverse());
+        const dp = diff(h.heap.u16(pp, expected.length), expected);
+        if (dp) throw new Error(`maxpool u16 ${JSON.stringify(cs)} [${im.label}] in ${calls.length} parts: ${dp}`);
       }
     }
   });
