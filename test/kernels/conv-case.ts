@@ -1,6 +1,6 @@
 // One convolution case run through every path: SIMD kernel, its scalar twin (*_ref) in the SIMD
 // build, the scalar build, and the TypeScript reference. Throws with the problem size on mismatch.
-import { packConvWeights, planConv2d, prepareConv2d, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
+import { conv2dCalls, packConvWeights, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
 import { diff, diffBits, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefConv, type RefRequant } from './ref.js';
 
@@ -22,13 +22,16 @@ export interface ConvCase extends RefConv {
   in12?: boolean;
   out12?: boolean;
   res12?: boolean;
+  /** Run as conv2dCalls(..., parts) in reverse order (threads' parts: rows or channel blocks). */
+  parts?: number;
 }
 
 export function describe(c: ConvCase): string {
   return `conv N=${c.batch} ${c.inH}x${c.inW}x${c.inC} -> ${c.outC} k${c.kh}x${c.kw} s${c.sh}x${c.sw} ` +
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
     (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '') +
-    (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '');
+    (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '') +
+    (c.parts ? ` parts=${c.parts}` : '');
 }
 
 export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
@@ -86,14 +89,16 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
       input, output, weights,
       indirection: plan.indirectionBytes ? heap.alloc(plan.indirectionBytes) : undefined,
       zero: plan.zeroBytes ? heap.alloc(plan.zeroBytes) : undefined,
-      scratch: plan.scratchBytes ? heap.alloc(plan.scratchBytes) : undefined,
+      scratch: plan.scratchBytes ? heap.alloc(plan.scratchBytes * (c.parts ?? 1)) : undefined,
     };
-    prepareConv2d(run.k, {
+    const args = {
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing,
-      outputType: c.f32out ? 'float32' : c.out12 ? 'uint12' : 'uint8', outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
+      outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha,
-      residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' : 'uint8' } : undefined,
-    })();
+      residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,
+    };
+    if (c.parts) runCalls(run.k, conv2dCalls(run.k, args, c.parts).reverse());
+    else prepareConv2d(run.k, args)();
     heap.checkGuards(`${name} [${run.label}]`);
     const got = c.f32out ? heap.f32(output, plan.outputElements).slice()
       : c.out12 ? heap.u16(output, plan.outputElements).slice() : heap.u8(output, plan.outputElements).slice();

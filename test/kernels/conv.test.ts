@@ -2,7 +2,7 @@
 import { beforeAll, describe as suite, expect, it } from 'vitest';
 import { loadHarness, rng, randInt, type Harness } from './harness.js';
 import { runConvCase, describe, type ConvCase } from './conv-case.js';
-import { PACKING_GEMM, PACKING_IM2COL } from '../../src/kernels/index.js';
+import { PACKING_GEMM, PACKING_IM2COL, planConv2d, splitConv } from '../../src/kernels/index.js';
 
 let h: Harness;
 beforeAll(async () => { h = await loadHarness(); });
@@ -103,6 +103,25 @@ suite('convolution shapes', () => {
       runConvCase(h, { ...base, inH: 1, inW: M, inC: 64, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'relu', seed: seed++, residual: true });
     }
     runConvCase(h, { ...base, inH: 6, inW: 6, inC: 9, outC: 13, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], wlim: 1, mult: 0.5, noBias: true, seed: 78, residual: true });
+  });
+  it('split into parts (threads): row ranges and channel blocks, every strategy, in reverse order', () => {
+    let seed = 9000;
+    const cases = [
+      { inH: 9, inW: 8, inC: 16, outC: 24, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], split: 'rows' }, // igemm
+      { inH: 12, inW: 12, inC: 64, outC: 40, kh: 1, kw: 1, sh: 1, sw: 1, pads: [0, 0, 0, 0], split: 'rows' }, // gemm
+      { inH: 8, inW: 8, inC: 64, outC: 512, kh: 1, kw: 1, sh: 2, sw: 2, pads: [0, 0, 0, 0], split: 'channels' }, // strided 1x1: IGEMM in place
+      { inH: 32, inW: 32, inC: 32, outC: 16, kh: 1, kw: 1, sh: 2, sw: 2, pads: [0, 0, 0, 0], split: 'rows' }, // strided 1x1: gathered rows
+      { inH: 3, inW: 3, inC: 128, outC: 64, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], split: 'channels' }, // igemm
+      { inH: 33, inW: 31, inC: 3, outC: 12, kh: 7, kw: 7, sh: 2, sw: 2, pads: [3, 3, 3, 3], split: 'rows' }, // im2col (stem)
+    ];
+    for (const { split, ...s } of cases) for (const parts of [2, 5]) for (const residual of [false, true]) {
+      const pads = s.pads as [number, number, number, number];
+      const plan = planConv2d({ batch: 1, inH: s.inH, inW: s.inW, inChannels: s.inC, outChannels: s.outC, kernel: [s.kh, s.kw], stride: [s.sh, s.sw], pads });
+      const ranges = splitConv(plan, 1, parts);
+      expect(ranges.length, `${JSON.stringify(s)} parts ${parts}`).toBeGreaterThan(1);
+      expect(ranges.every(([m0, m1]) => m0 === 0 && m1 === plan.M), `${JSON.stringify(s)} split by ${split}`).toBe(split === 'channels');
+      runConvCase(h, { ...base, ...s, pads, act: 'relu', seed: seed++, residual, parts });
+    }
   });
   it('12-bit activations (16-bit lanes): every input/output/residual combination, strategies, tails, groups', () => {
     let seed = 7000;
