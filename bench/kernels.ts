@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import {
-  conv2dCalls, instantiateKernels, packConvWeights, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
+  conv2dCalls, instantiateKernels, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
   runCalls, winogradEligible, winogradPreferred, type Conv2dShape, type Kernels,
 } from '../src/kernels/index.js';
+import { WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE } from '../src/runtime/plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -68,6 +69,28 @@ const layers: Layer[] = [
   L('fc 2048->1000 (f32 out)', 1, 1, 2048, 1000, 1, 1, true, true),
 ];
 
+/**
+ * The layers the runtime's Winograd 'auto' takes for ResNet-50 (src/runtime/plan.ts): eligible
+ * and preferred, cheapest growth first, within max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x
+ * the model's weight bytes).
+ */
+function autoWinogradLayers(batch: number, scalar: boolean): Set<Layer> {
+  const chosen = new Set<Layer>();
+  if (scalar) return chosen;
+  const blobBytes = (l: Layer) => packGeometry({ outChannels: l.cout, inChannels: l.cin, kernel: [l.k, l.k], group: 1 }).bytes;
+  const weightBytes = layers.reduce((n, l) => n + l.count * blobBytes(l), 0);
+  const budget = Math.max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE * weightBytes);
+  const candidates = layers.filter((l) => !l.f32out && winogradEligible(shapeOf(l, batch)) && winogradPreferred(shapeOf(l, batch)))
+    .map((l) => ({ l, growth: l.count * (32 * l.cout * l.cin - blobBytes(l)) })).sort((a, b) => a.growth - b.growth);
+  let spent = 0;
+  for (const { l, growth } of candidates) {
+    if (spent + growth > budget) continue;
+    spent += growth;
+    chosen.add(l);
+  }
+  return chosen;
+}
+
 function shapeOf(l: Layer, batch: number): Conv2dShape {
   const p = l.k >> 1;
   return {
@@ -100,6 +123,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
 
   // `chosen`: the variant the runtime runs for this layer (counted in the whole-network total).
   const runs: { layer: Layer; macs: number; strategy: string; winograd?: boolean; chosen: boolean }[] = [];
+  const winoChosen = autoWinogradLayers(batch, scalar);
   for (const l of layers) {
     const shape = shapeOf(l, batch);
     const plan = planConv2d(shape);
@@ -121,7 +145,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
       },
     });
     const macs = plan.M * l.cout * l.k * l.k * l.cin;
-    const wino = !scalar && !l.f32out && winogradEligible(shape) && winogradPreferred(shape);
+    const wino = winoChosen.has(l);
     runs.push({ layer: l, macs, strategy: plan.strategy, chosen: !wino });
     bench.add(l.name, run);
     if (l.featured && !l.f32out && l.cin % 8 === 0) {
