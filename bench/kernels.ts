@@ -10,7 +10,7 @@ import {
   conv2dCalls, instantiateKernels, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
   runCalls, winogradEligible, winogradPreferred, type Conv2dShape, type Kernels,
 } from '../src/kernels/index.js';
-import { WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE } from '../src/runtime/plan.js';
+import { defaultWinogradBudget, withinWinogradBudget } from '../src/runtime/plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,24 +70,17 @@ const layers: Layer[] = [
 ];
 
 /**
- * The layers the runtime's Winograd 'auto' takes for ResNet-50 (src/runtime/plan.ts): eligible
- * and preferred, cheapest growth first, within max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x
- * the model's weight bytes).
+ * The layers the runtime's Winograd 'auto' takes for ResNet-50: the eligible and preferred ones,
+ * through the runtime's own budget rule (src/runtime/plan.ts, withinWinogradBudget).
  */
 function autoWinogradLayers(batch: number, scalar: boolean): Set<Layer> {
   const chosen = new Set<Layer>();
   if (scalar) return chosen;
   const blobBytes = (l: Layer) => packGeometry({ outChannels: l.cout, inChannels: l.cin, kernel: [l.k, l.k], group: 1 }).bytes;
   const weightBytes = layers.reduce((n, l) => n + l.count * blobBytes(l), 0);
-  const budget = Math.max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE * weightBytes);
   const candidates = layers.filter((l) => !l.f32out && winogradEligible(shapeOf(l, batch)) && winogradPreferred(shapeOf(l, batch)))
-    .map((l) => ({ l, growth: l.count * (32 * l.cout * l.cin - blobBytes(l)) })).sort((a, b) => a.growth - b.growth);
-  let spent = 0;
-  for (const { l, growth } of candidates) {
-    if (spent + growth > budget) continue;
-    spent += growth;
-    chosen.add(l);
-  }
+    .map((l) => ({ l, growth: l.count * (32 * l.cout * l.cin - blobBytes(l)) }));
+  for (const { l } of withinWinogradBudget(candidates, defaultWinogradBudget(weightBytes))) chosen.add(l);
   return chosen;
 }
 

@@ -112,7 +112,7 @@ function summaryLines(results: readonly ModelBenchResult[]): string[] {
     const q = roundRatios(r);
     const own = q.speedup !== undefined ? ` own speed-up vs 1 thread (same rounds): ${q.speedup.toFixed(2)}x` : '';
     const vsBase = base && r !== base ? `; vs the 1-thread run's edgeq median: ${(role('edgeq', base)!.latency.median / edgeq.latency.median).toFixed(2)}x` : '';
-    const fz = fused ? `; default model ${fused.latency.median.toFixed(1)} ms -> x int8 ${(fused.latency.median / int8.latency.median).toFixed(3)}, x fp32 ${(fused.latency.median / fp32.latency.median).toFixed(3)}` : '';
+    const fz = fused ? `; default model ${fused.latency.median.toFixed(1)} ms -> x int8 ${q.defaultInt8!.toFixed(3)}, x fp32 ${(fused.latency.median / fp32.latency.median).toFixed(3)}` : '';
     return `${String(r.threads).padStart(2)} thread(s): ort fp32 ${fp32.latency.median.toFixed(1)} ms, ort int8 ${int8.latency.median.toFixed(1)} ms, ` +
       `edgeq ${edgeq.latency.median.toFixed(1)} ms (best ${edgeq.latency.min.toFixed(1)}) -> x int8 ${q.int8.toFixed(3)}, ` +
       `x fp32 ${q.fp32.toFixed(3)}, ${q.gmacs.toFixed(1)} GMAC/s${fz};${own}${vsBase}`;

@@ -120,6 +120,23 @@ export interface PlanOptions {
 export const WINOGRAD_MEMORY_BUDGET = 2.5 * 1024 * 1024;
 export const WINOGRAD_WEIGHT_SHARE = 0.4;
 
+/** The default 'auto' budget for a model with `weightBytes` bytes of packed weights. */
+export function defaultWinogradBudget(weightBytes: number): number {
+  return Math.max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE * weightBytes);
+}
+
+/** What 'auto' takes: the candidates by growth, cheapest first (ties in the given order), while their total fits the budget. */
+export function withinWinogradBudget<T extends { growth: number }>(candidates: readonly T[], budget: number): T[] {
+  let spent = 0;
+  const taken: T[] = [];
+  for (const c of [...candidates].sort((a, b) => a.growth - b.growth)) {
+    if (spent + c.growth > budget) continue;
+    spent += c.growth;
+    taken.push(c);
+  }
+  return taken;
+}
+
 export async function buildPlan(model: QModel, module: WebAssembly.Module, batch: number, pool?: ThreadPool, options: PlanOptions = {}): Promise<ExecutionPlan> {
   validatePacking(model);
   const parts = pool ? pool.threads * PARTS_PER_THREAD : 1;
@@ -141,11 +158,8 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
       }
     });
     const weightBytes = model.blobs.reduce((n, b) => n + b.length, 0);
-    const budget = options.winogradBudget ?? Math.max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE * weightBytes);
-    let spent = 0;
-    for (const { i, growth } of candidates.sort((a, b) => a.growth - b.growth || a.i - b.i)) {
-      if (mode === 'auto' && spent + growth > budget) continue;
-      spent += growth;
+    const budget = mode === 'auto' ? options.winogradBudget ?? defaultWinogradBudget(weightBytes) : Infinity;
+    for (const { i } of withinWinogradBudget(candidates, budget)) {
       const op = model.ops[i] as QConv;
       wino.set(i, winogradBlob(model.blobs[op.weights], op.outChannels, op.inChannels));
     }
