@@ -1,20 +1,20 @@
 // Accuracy of the quantizer's calibration methods on the real models in ../shared, measured with
 // onnxruntime-web running the fp32 source and the QDQ export (same inputs, same images).
-//   node dist/bench/accuracy.js [--methods minmax,percentile,mse,entropy] [--eval N] [--models darknet,trunk] [--json out.json]
+//   node bench/dist/accuracy.js [--methods minmax,percentile,mse,entropy] [--eval N] [--models darknet,trunk] [--json out.json]
 //       [--variants plain,bc,fuse+bc] [--activations 8,12,auto] [--seed 0] [--calib-count 100]
 // Calibration: 100 images chosen by seed 0 (--seed) from ../shared/data/imagenet-sample; measurement: the other 650.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { folderInputs, syntheticInputs } from '../src/cli/inputs.js';
-import { IMAGENET, UNIT } from '../src/image/spec.js';
-import { ReferenceSession } from '../src/reference/ort-runner.js';
-import { calibrateModel, quantizeCalibrated } from '../tools/quantize/index.js';
-import { parseActivationMode } from '../tools/quantize/activation-bits.js';
-import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from '../tools/quantize/auto-bits.js';
-import { exportQdq } from '../tools/quantize/export-qdq.js';
-import { getEmbeddedModel } from '../src/synth/cache-node.js';
-import type { CalibrationMethod } from '../tools/quantize/histogram.js';
-import { argmax, cosine, SqnrMeter, topK } from '../tools/quantize/report.js';
+import { folderInputs, syntheticInputs } from 'edgeq-tools/cli/inputs';
+import { IMAGENET, UNIT } from 'edgeq/image';
+import { ReferenceSession } from 'edgeq-tools/reference/ort-runner';
+import { calibrateModel, quantizeCalibrated } from 'edgeq-tools/quantize';
+import { parseActivationMode } from 'edgeq-tools/quantize/activation-bits';
+import { AUTO_SENSITIVITY_INPUTS, chooseWideTensors } from 'edgeq-tools/quantize/auto-bits';
+import { exportQdq } from 'edgeq-tools/quantize/export-qdq';
+import { getEmbeddedModel } from 'edgeq-tools/synth/cache-node';
+import type { CalibrationMethod } from 'edgeq-tools/quantize/histogram';
+import { argmax, cosine, SqnrMeter, topK } from 'edgeq-tools/quantize/report';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

@@ -8,8 +8,8 @@
 // --threads N runs accepted mutants on N threads (default 1: a worker pool per case is slow).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { caseSeedOf, replayCase, runCampaign, type FuzzFailure, type FuzzTarget } from '../tools/fuzz/campaign.js';
-import { darknetTargets, repoRoot, resnetTargets, synthTargets } from '../tools/fuzz/targets.js';
+import { caseSeedOf, replayCase, runCampaign, type FuzzFailure, type FuzzTarget } from 'edgeq-tools/fuzz/campaign';
+import { darknetTargets, repoRoot, resnetTargets, synthTargets } from 'edgeq-tools/fuzz/targets';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt?: string): string | undefined => {

@@ -1,7 +1,7 @@
 // Kernel benchmark: GMAC/s of the qu8 convolution kernels on ResNet-50's layer shapes, beside
 // the peak of a bare i32x4.dot_i16x8_s loop (register-resident data) measured in the same run,
 // and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes.
-//   npm run build:wasm && npm run build:ts && node dist/bench/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
+//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +9,8 @@ import { Bench } from 'tinybench';
 import {
   conv2dCalls, instantiateKernels, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
   runCalls, winogradEligible, winogradPreferred, type Conv2dShape, type Kernels,
-} from '../src/kernels/index.js';
-import { defaultWinogradBudget, withinWinogradBudget } from '../src/runtime/plan.js';
+} from 'edgeq/kernels';
+import { defaultWinogradBudget, withinWinogradBudget } from 'edgeq/runtime';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -216,7 +216,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   }
 }
 
-// Run as a script: node dist/bench/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
+// Run as a script: node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const opt = (name: string, dflt: string): string => {

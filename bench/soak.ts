@@ -4,11 +4,11 @@
 //   npm run soak -- [--runs 10000] [--cycles 1000] [--threaded-cycles 100] [--model synth|darknet] [--rounds 20]
 // Samples are taken after a full collection (gc is exposed through v8 flags at run time: a process
 // started with --expose-gc cannot spawn the worker threads of a threaded session).
-import { writeEdgeq } from '../src/format/writer.js';
-import { Session } from '../src/runtime/session.js';
-import { synthInput, synthQModel } from '../tools/fuzz/seeds.js';
-import { concurrentSessions, createReleaseSoak, fmtMB, runSoak, type MemorySample } from '../tools/fuzz/soak.js';
-import { darknetTargets } from '../tools/fuzz/targets.js';
+import { writeEdgeq } from 'edgeq/format';
+import { Session } from 'edgeq/runtime';
+import { synthInput, synthQModel } from 'edgeq-tools/fuzz/seeds';
+import { concurrentSessions, createReleaseSoak, fmtMB, runSoak, type MemorySample } from 'edgeq-tools/fuzz/soak';
+import { darknetTargets } from 'edgeq-tools/fuzz/targets';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Assembles the unpacked extension: the sources in src/, the edgeq runtime (the files the browser
-// entry dist/src/index.js imports, nothing else), the kernel builds (build/*.wasm) and a model, into one folder
+// entry dist/index.js imports, nothing else), the kernel builds (build/*.wasm) and a model, into one folder
 // that Chromium loads with "Load unpacked" (or --load-extension). No bundler: the runtime is plain
 // ES modules with relative imports only, which this script checks while it copies them.
 //
@@ -125,8 +125,8 @@ export function zipFolder(folder) {
 }
 
 export function buildExtension({ model, out, zip }) {
-  const distSrc = join(root, 'dist', 'src');
-  const entry = join(distSrc, 'index.js');
+  const distDir = join(root, 'dist');
+  const entry = join(distDir, 'index.js');
   const required = ['edgeq-simd.wasm', 'edgeq-scalar.wasm'].map((f) => join(root, 'build', f));
   if (!existsSync(entry) || required.some((f) => !existsSync(f))) fail('dist/ or build/*.wasm is missing: run `npm run build` first');
   const wasm = readdirSync(join(root, 'build')).filter((f) => f.endsWith('.wasm')).map((f) => join(root, 'build', f));
@@ -138,10 +138,10 @@ export function buildExtension({ model, out, zip }) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   for (const name of readdirSync(join(here, 'src'))) copyFileSync(join(here, 'src', name), join(out, name));
-  // The runtime keeps the package's layout below edgeq/ (src/ and build/ side by side), so it finds
+  // The runtime keeps the package's layout below edgeq/ (dist/ and build/ side by side), so it finds
   // its kernel builds relative to itself, as it does in the package.
   for (const file of files) {
-    const target = join(out, 'edgeq', 'src', relative(distSrc, file));
+    const target = join(out, 'edgeq', 'dist', relative(distDir, file));
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, readFileSync(file, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
   }

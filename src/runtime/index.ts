@@ -1,1 +1,7 @@
-export { Session, type SessionOptions, type SessionInput, type Classification } from './session.js';
+// The runtime: Session (the public API), and the planner, thread pool and I/O it is built from.
+export * from './session.js';
+export * from './plan.js';
+export * from './pool.js';
+export * from './io.js';
+export * from './memory-plan.js';
+export * from './wasm-source.js';

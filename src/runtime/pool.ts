@@ -451,7 +451,7 @@ export function threadedKernelModule(): Promise<WebAssembly.Module> {
     mtModule = (async () => {
       const { kernelModule } = await import('./wasm-source.js');
       const errors: string[] = [];
-      for (const rel of ['../../../build/', '../../build/']) {
+      for (const rel of ['../../build/', '../../../build/']) {
         try {
           return await kernelModule('simd', new URL(rel + KERNEL_WASM_SIMD_MT, import.meta.url));
         } catch (err) {

@@ -20,14 +20,12 @@ type DenoReadFile = { readFile(p: URL | string): Promise<Uint8Array> };
 const denoApi = (): DenoReadFile | undefined => (globalThis as { Deno?: DenoReadFile }).Deno;
 
 /**
- * The default locations of a build. This module is compiled to dist/src/runtime/ (package layout:
- * the builds are in ../../../build/) or used from src/runtime/ or a copy of it without the dist/
- * level (../../build/). The likely one comes first, so a browser does not request a missing file.
+ * The default locations of a build: build/ two folders above this module (dist/runtime/ in the
+ * package, src/runtime/ in a checkout), then three (a copy that keeps one more folder level).
  */
 function defaultUrls(build: KernelBuild): URL[] {
   const file = build === 'simd' ? KERNEL_WASM_SIMD : KERNEL_WASM_SCALAR;
-  const urls = [new URL(`../../build/${file}`, import.meta.url), new URL(`../../../build/${file}`, import.meta.url)];
-  return /\/dist\/src\/runtime\/[^/]*$/.test(new URL(import.meta.url).pathname) ? urls.reverse() : urls;
+  return [new URL(`../../build/${file}`, import.meta.url), new URL(`../../../build/${file}`, import.meta.url)];
 }
 
 /** A string that is a URL (has a scheme) rather than a file path. Windows drive letters are paths. */

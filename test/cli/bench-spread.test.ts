@@ -1,8 +1,8 @@
 // `edgeq bench --repeat n`: each round's ratios come from its engines' medians, and the spread lines
 // give min / median / max per thread count (checked on hand-made rounds).
 import { describe, expect, it } from 'vitest';
-import { roundRatios, spreadLines } from '../../src/cli/bench.js';
-import type { ModelBenchResult } from '../../bench/model-bench.js';
+import { roundRatios, spreadLines } from '../../tools/cli/bench.js';
+import type { ModelBenchResult } from '../../tools/bench/model-bench.js';
 
 function round(threads: number, ms: Record<string, number>): ModelBenchResult {
   const engines = Object.entries(ms).map(([role, median]) => ({ engine: role, role, latency: { median, min: median * 0.9 } }));

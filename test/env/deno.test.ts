@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, warnSkip } from '../helpers.js';
-import { cacheDir } from '../../src/synth/cache-node.js';
+import { cacheDir } from '../../tools/synth/cache-node.js';
 import { BUILD_SKIP, HAS_BUILD, denoBinary, envFixture, maxAbsDiff, nodeLogits, type EnvFixture } from './fixture.js';
 
 const run = promisify(execFile);

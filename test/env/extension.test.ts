@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, warnSkip } from '../helpers.js';
-import { startServer, type RunningServer } from '../../src/cli/serve.js';
+import { startServer, type RunningServer } from '../../tools/cli/serve.js';
 import {
   BUILD_SKIP, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, HAS_BUILD, HAS_CHROMIUM, argmax, envFixture, maxAbsDiff, nodeLogits, type EnvFixture,
 } from './fixture.js';
@@ -101,7 +101,7 @@ describe.skipIf(!HAS_BUILD || !HAS_CHROMIUM)('browser extension in Chromium', ()
       }
     };
     walk(ext);
-    expect(files).toEqual(expect.arrayContaining(['model.edgeq', 'edgeq/build/edgeq-simd.wasm', 'edgeq/build/edgeq-scalar.wasm', 'edgeq/src/index.js', 'worker.js', 'offscreen.html']));
+    expect(files).toEqual(expect.arrayContaining(['model.edgeq', 'edgeq/build/edgeq-simd.wasm', 'edgeq/build/edgeq-scalar.wasm', 'edgeq/dist/index.js', 'worker.js', 'offscreen.html']));
     for (const f of files.filter((n) => n.endsWith('.js'))) {
       const text = readFileSync(join(ext, f), 'utf8');
       expect(text, f).not.toMatch(/\bimport\s*\(\s*['"]https?:|from\s*['"]https?:|importScripts\s*\(/);

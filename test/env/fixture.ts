@@ -14,7 +14,7 @@ import { HAS_SHARED, REPO_ROOT, SHARED } from '../helpers.js';
 import { decodeImage, readImage } from '../../src/image/decode-node.js';
 import { readEdgeq } from '../../src/format/reader.js';
 import { Session } from '../../src/runtime/session.js';
-import { cacheDir } from '../../src/synth/cache-node.js';
+import { cacheDir } from '../../tools/synth/cache-node.js';
 import type { RawImage } from '../../src/image/types.js';
 
 export const CHROMIUM = process.env.EDGEQ_CHROMIUM ?? '/usr/bin/chromium';
@@ -27,7 +27,7 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ];
 
-export const HAS_BUILD = existsSync(join(REPO_ROOT, 'dist/src/index.js')) && existsSync(join(REPO_ROOT, 'dist/src/cli/index.js'))
+export const HAS_BUILD = existsSync(join(REPO_ROOT, 'dist/index.js')) && existsSync(join(REPO_ROOT, 'tools/dist/cli/index.js'))
   && existsSync(join(REPO_ROOT, 'build/edgeq-simd.wasm')) && existsSync(join(REPO_ROOT, 'build/edgeq-scalar.wasm'));
 export const BUILD_SKIP = 'dist/ or build/*.wasm is missing (run `npm run build`); runtime-environment tests skipped';
 
@@ -128,7 +128,7 @@ async function makeFixture(): Promise<EnvFixture> {
     await locked(join(dir, 'darknet.lock'), async () => {
       if (!existsSync(model) || !loads(model)) {
         const tmp = `${model}.${process.pid}.tmp.edgeq`;
-        const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/edgeq.js'), 'quantize', join(SHARED, 'models/darknet-tiny/model.onnx'),
+        const r = spawnSync(process.execPath, [join(REPO_ROOT, 'tools/bin/edgeq.js'), 'quantize', join(SHARED, 'models/darknet-tiny/model.onnx'),
           '-o', tmp, '--calib', join(SHARED, 'data/imagenet-sample'), '--calib-count', '20', '--seed', '0', '--preprocess', 'unit',
           '--labels', join(SHARED, 'models/imagenet-classes.tsv')], { encoding: 'utf8', timeout: 240_000 });
         if (r.status !== 0) throw new Error(`edgeq quantize failed (${r.status}): ${r.stderr || r.stdout || r.error?.message}`);
@@ -141,10 +141,10 @@ async function makeFixture(): Promise<EnvFixture> {
   const model = join(dir, 'tiny-cnn-s5.edgeq');
   const image = join(dir, 'synthetic.png');
   await locked(join(dir, 'tiny.lock'), async () => {
-    const { syntheticImage } = await import('../../src/synth/images.js');
+    const { syntheticImage } = await import('../../tools/synth/images.js');
     if (!existsSync(image)) writePng(image, syntheticImage(11, 64, 48));
     if (!existsSync(model) || !loads(model)) {
-      const { writeOnnx } = await import('../../src/onnx/writer.js');
+      const { writeOnnx } = await import('../../tools/onnx/writer.js');
       const { quantizeModel } = await import('../../tools/quantize/index.js');
       const { preprocess } = await import('../../src/image/preprocess.js');
       const { UNIT } = await import('../../src/image/spec.js');

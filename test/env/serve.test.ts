@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warnSkip } from '../helpers.js';
-import { startServer, type RunningServer } from '../../src/cli/serve.js';
+import { startServer, type RunningServer } from '../../tools/cli/serve.js';
 import { BUILD_SKIP, HAS_BUILD } from './fixture.js';
 
 warnSkip(HAS_BUILD, BUILD_SKIP);
@@ -49,11 +49,11 @@ describe.skipIf(!HAS_BUILD)('edgeq serve', () => {
     expect(r.headers['cross-origin-opener-policy']).toBe('same-origin');
     expect(r.headers['cross-origin-embedder-policy']).toBe('require-corp');
     expect(r.headers['cross-origin-resource-policy']).toBe('same-origin');
-    expect(r.body.toString()).toContain('"edgeq": "/dist/src/index.js"');
+    expect(r.body.toString()).toContain('"edgeq": "/dist/index.js"');
   });
 
   it('serves the runtime and the kernels at the package paths, with their types', async () => {
-    const js = await get(server!.url, '/dist/src/index.js');
+    const js = await get(server!.url, '/dist/index.js');
     expect(js.status).toBe(200);
     expect(js.headers['content-type']).toMatch(/^text\/javascript/);
     const wasm = await get(server!.url, '/build/edgeq-simd.wasm');
@@ -73,7 +73,7 @@ describe.skipIf(!HAS_BUILD)('edgeq serve', () => {
   });
 
   it('serves nothing else', async () => {
-    for (const path of ['/package.json', '/dist/src/../../package.json', '/%2e%2e/package.json', '/dist/src/index.d.ts',
+    for (const path of ['/package.json', '/dist/../../package.json', '/%2e%2e/package.json', '/dist/index.d.ts',
       '/dist/tools/quantize/index.js', '/src/index.ts', '/node_modules/jpeg-js/package.json', '/build/edgeq-simd.wat']) {
       expect((await get(server!.url, path)).status, path).toBeGreaterThanOrEqual(400);
     }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, warnSkip } from '../helpers.js';
 import { readImage } from '../../src/image/decode-node.js';
 import { Session } from '../../src/runtime/session.js';
-import { startServer, type RunningServer } from '../../src/cli/serve.js';
+import { startServer, type RunningServer } from '../../tools/cli/serve.js';
 import {
   BUILD_SKIP, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, HAS_BUILD, HAS_CHROMIUM, argmax, crosswordPng, envFixture, maxAbsDiff, nodeLogits, type EnvFixture,
 } from './fixture.js';

@@ -1,7 +1,7 @@
 // Fuzz targets for the tests: the code-built synthetic models (tools/fuzz/targets.ts), the tiny CNN
 // through the real quantizer (with and without fused residuals), and darknet-tiny when ../shared is
 // there. Names are stable: test/fuzz/regressions.json refers to them.
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import type { FuzzTarget } from '../../tools/fuzz/campaign.js';
 import { darknetTargets, resnetTargets, synthTargets } from '../../tools/fuzz/targets.js';
 import { quantizeModel } from '../../tools/quantize/index.js';

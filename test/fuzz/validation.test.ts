@@ -13,8 +13,8 @@ import { synthInput, synthOnnx, synthQModel } from '../../tools/fuzz/seeds.js';
 import { writeRawEdgeq } from '../../tools/fuzz/mutate.js';
 import { headerOf } from '../../src/format/writer.js';
 import onnxProto from 'onnx-proto';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 
 /** A fresh copy of synthetic model `seed` (blobs copied, so edits stay local). */
 function model(seed = 2): QModel {

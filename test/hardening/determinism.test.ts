@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Session, type SessionOptions } from '../../src/runtime/session.js';
 import { UNIT } from '../../src/image/spec.js';
-import { syntheticBatchNCHW } from '../../src/synth/images.js';
+import { syntheticBatchNCHW } from '../../tools/synth/images.js';
 import { synthInput } from '../../tools/fuzz/seeds.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { HAS_SHARED, SHARED } from '../helpers.js';

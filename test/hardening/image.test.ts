@@ -8,7 +8,7 @@ import { applyOrientation, jpegOrientation, pngOrientation, type Orientation } f
 import { preprocess } from '../../src/image/preprocess.js';
 import { IMAGENET, UNIT } from '../../src/image/spec.js';
 import type { RawImage } from '../../src/image/types.js';
-import { Rng } from '../../src/synth/random.js';
+import { Rng } from '../../tools/synth/random.js';
 import { encodeBlockJpeg, encodePng, exifTiff, withJpegExif } from './image-fixtures.js';
 
 function badImage(fn: () => unknown): EdgeqError {

@@ -1,7 +1,7 @@
 // Models for the hardening tests: the tiny CNN (test/quantize/tiny-cnn.ts) through the real
 // quantizer, and the code-built synthetic models of tools/fuzz/seeds.ts.
 import { writeEdgeq } from '../../src/format/writer.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { synthInput, synthQModel } from '../../tools/fuzz/seeds.js';
 import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';

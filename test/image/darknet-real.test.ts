@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readImage } from '../../src/image/decode-node.js';
-import { loadImageFolder, splitCalibration } from '../../src/image/folder-node.js';
+import { loadImageFolder, splitCalibration } from '../../tools/image/folder-node.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { UNIT } from '../../src/image/spec.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { HAS_SHARED, SHARED, SHARED_SKIP, warnSkip } from '../helpers.js';
 
 const DATA = join(SHARED, 'data', 'imagenet-sample');

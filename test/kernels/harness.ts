@@ -2,7 +2,7 @@
 // allocator with guard bytes, and a seeded PRNG.
 import { instantiateKernels, type Kernels } from '../../src/kernels/index.js';
 import { ensureWasmBuilt, wasmBytes } from './wasm-build.js';
-import { mulberry32 } from '../../src/synth/random.js';
+import { mulberry32 } from '../../tools/synth/random.js';
 
 export interface Harness {
   memory: WebAssembly.Memory;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { inferShapes, isSupportedOp, readOnnx, readTensorProto, type ModelDef, type TensorValue } from '../../src/onnx/index.js';
+import { inferShapes, isSupportedOp, readOnnx, readTensorProto, type ModelDef, type TensorValue } from '../../tools/onnx/index.js';
 import { HAS_ONNX_TESTDATA, ONNX_TESTDATA, warnSkip } from '../helpers.js';
 
 warnSkip(HAS_ONNX_TESTDATA, `${ONNX_TESTDATA} is absent (apt install libonnx-testdata); ONNX conformance tests skipped`);

@@ -8,9 +8,9 @@ import { EdgeqError, type EdgeqErrorCode } from '../../src/errors.js';
 import {
   attr, inferShapes, makeFloatTensor, makeGraph, makeModel, makeNode, makeValueInfo, readOnnx, writeOnnx,
   type ModelDef, type TensorValue,
-} from '../../src/onnx/index.js';
+} from '../../tools/onnx/index.js';
 import { HAS_SHARED, SHARED, SHARED_SKIP, warnSkip } from '../helpers.js';
-import { mulberry32 } from '../../src/synth/random.js';
+import { mulberry32 } from '../../tools/synth/random.js';
 
 const { onnx } = onnxProto;
 warnSkip(HAS_SHARED, SHARED_SKIP);

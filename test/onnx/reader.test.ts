@@ -9,7 +9,7 @@ import { EdgeqError } from '../../src/errors.js';
 import {
   attr, makeFloatTensor, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, readOnnx, readOnnxFile,
   readTensorProto, tensorFromProto, tensorToNumbers, writeOnnx, type TensorValue,
-} from '../../src/onnx/index.js';
+} from '../../tools/onnx/index.js';
 import { HAS_ONNX_TESTDATA, ONNX_TESTDATA, warnSkip } from '../helpers.js';
 
 const { onnx } = onnxProto;

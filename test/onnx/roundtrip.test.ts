@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inferShapes, readOnnx, writeOnnx, type ModelDef, type TensorValue } from '../../src/onnx/index.js';
+import { inferShapes, readOnnx, writeOnnx, type ModelDef, type TensorValue } from '../../tools/onnx/index.js';
 import { HAS_SHARED, SHARED, SHARED_SKIP, warnSkip } from '../helpers.js';
 
 warnSkip(HAS_SHARED, SHARED_SKIP);

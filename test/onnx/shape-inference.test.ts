@@ -4,12 +4,12 @@
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { EdgeqError, type EdgeqErrorCode } from '../../src/errors.js';
-import { mulberry32 } from '../../src/synth/random.js';
+import { mulberry32 } from '../../tools/synth/random.js';
 import {
   attr, attributeDefaults, getIntAt, inferShapes, inferShapesAndConstants, readClipBounds, makeFloatTensor, makeGraph, makeModel, makeNode, makeTensor,
   makeValueInfo, readConvAttributes, readGemmAttributes, resolveConvGeometry, writeOnnx,
   type AttributeValue, type ModelDef, type NodeDef, type TensorValue,
-} from '../../src/onnx/index.js';
+} from '../../tools/onnx/index.js';
 
 ort.env.wasm.numThreads = 1;
 // onnxruntime's own (older) shape inference warns where its kernels apply the ceil_mode rule.

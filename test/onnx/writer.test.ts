@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
-import { attr, makeFloatTensor, makeGraph, makeModel, makeNode, makeValueInfo, writeOnnx } from '../../src/onnx/index.js';
+import { attr, makeFloatTensor, makeGraph, makeModel, makeNode, makeValueInfo, writeOnnx } from '../../tools/onnx/index.js';
 
 ort.env.wasm.numThreads = 1;
 

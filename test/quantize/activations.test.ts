@@ -3,11 +3,11 @@
 // exact 12-bit grid in onnxruntime-web, and the 'auto' rule.
 import { describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import { readEdgeq } from '../../src/format/reader.js';
 import { writeEdgeq } from '../../src/format/writer.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
 import { PACKING_IM2COL } from '../../src/kernels/packing.js';
 import { buildQModel, quantizeConvWeights, type QuantizeResult } from '../../tools/quantize/quantize.js';
@@ -21,7 +21,7 @@ import { chooseWideTensors } from '../../tools/quantize/auto-bits.js';
 import { SqnrMeter } from '../../tools/quantize/report.js';
 import type { FConv, FloatGraph } from '../../tools/quantize/prepare.js';
 import type { Range } from '../../tools/quantize/histogram.js';
-import { Rng } from '../../src/synth/random.js';
+import { Rng } from '../../tools/synth/random.js';
 import { tinyCnn, tinyInputs } from './tiny-cnn.js';
 
 /** x [1,3,6,6] -> c1 (3x3, relu) -> h [1,cin,6,6] -> c2 (3x3) -> y [1,4,6,6] (float output). */

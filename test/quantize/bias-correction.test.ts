@@ -1,9 +1,9 @@
 // Bias correction: with the corrected bias, a layer's output mean on its calibration statistics
 // equals the fp32 layer's, up to half a step of the int32 bias.
 import { describe, expect, it } from 'vitest';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
-import { Rng } from '../../src/synth/random.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
+import { Rng } from '../../tools/synth/random.js';
 import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
 import { quantizeConvWeights } from '../../tools/quantize/quantize.js';
 import { weightErrorMeans } from '../../tools/quantize/bias-correction.js';

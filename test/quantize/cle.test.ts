@@ -3,12 +3,12 @@
 // conv1's rows against conv2's columns, the activation variant balances the channels' ranges, and
 // the quantizer runs end to end with it.
 import { describe, expect, it } from 'vitest';
-import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeNode } from '../../src/onnx/model.js';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
-import { Rng } from '../../src/synth/random.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import type { NodeDef, TensorValue } from '../../tools/onnx/model.js';
+import { attr, makeNode } from '../../tools/onnx/model.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
+import { Rng } from '../../tools/synth/random.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { prepareGraph, type FConv, type FloatGraph } from '../../tools/quantize/prepare.js';
 import { exportFolded } from '../../tools/quantize/export-folded.js';
 import { channelRanges, columnRanges, equalizablePairs, equalizeGraph, rowRanges } from '../../tools/quantize/cle.js';

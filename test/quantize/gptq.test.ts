@@ -2,12 +2,12 @@
 // against nearest rounding, equals nearest rounding when the inputs are uncorrelated, stays in the
 // int8 range, and a GPTQ-quantized model runs in edgeq with the QDQ export's answers.
 import { describe, expect, it } from 'vitest';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import { prepareGraph } from '../../tools/quantize/prepare.js';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
-import { Rng } from '../../src/synth/random.js';
+import { Rng } from '../../tools/synth/random.js';
 import { collectHessians, gptqRound, gptqRoundBlocked, inverseCholeskyUpper, inverseCholeskyUpperBlocked } from '../../tools/quantize/gptq.js';
 import { Sgemm } from '../../tools/quantize/sgemm.js';
 import { quantizeModel } from '../../tools/quantize/index.js';

@@ -1,7 +1,7 @@
 // Calibration statistics and range selection on distributions with known answers.
 import { describe, expect, it } from 'vitest';
 import { ActivationHistogram, chooseRange, quantParams, quantizationError, mseRange } from '../../tools/quantize/histogram.js';
-import { Rng } from '../../src/synth/random.js';
+import { Rng } from '../../tools/synth/random.js';
 
 const uniform = (n: number, lo: number, hi: number, seed = 1) => { const r = new Rng(seed); return Float32Array.from({ length: n }, () => r.uniform(lo, hi)); };
 const gaussian = (n: number, seed = 2) => { const r = new Rng(seed); return Float32Array.from({ length: n }, () => r.normal()); };

@@ -3,10 +3,10 @@
 // runs in edgeq with the same answers as the QDQ export, and unsupported ops are named.
 import { describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import { readEdgeq } from '../../src/format/reader.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { Session } from '../../src/runtime/session.js';
 import { prepareGraph } from '../../tools/quantize/prepare.js';
 import { exportFolded } from '../../tools/quantize/export-folded.js';

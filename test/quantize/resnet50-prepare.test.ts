@@ -1,7 +1,7 @@
 // Both spellings of the embedded ResNet-50 map to the same int8 graph with the same folded weights.
 import { describe, expect, it } from 'vitest';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { getEmbeddedModel } from '../../src/synth/cache-node.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { getEmbeddedModel } from '../../tools/synth/cache-node.js';
 import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
 
 describe('embedded ResNet-50 preparation', () => {

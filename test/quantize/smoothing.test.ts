@@ -4,11 +4,11 @@
 // stem whose pool feeds two convs (the pair shape it was built for): fp32 function unchanged (1e-5),
 // QDQ export close to fp32.
 import { describe, expect, it } from 'vitest';
-import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeNode } from '../../src/onnx/model.js';
-import { readOnnx } from '../../src/onnx/reader.js';
-import { Rng } from '../../src/synth/random.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import type { NodeDef, TensorValue } from '../../tools/onnx/model.js';
+import { attr, makeNode } from '../../tools/onnx/model.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { Rng } from '../../tools/synth/random.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
 import { ActivationHistogram, mseRange } from '../../tools/quantize/histogram.js';
 import { activationScales, equalizablePairs } from '../../tools/quantize/cle.js';

@@ -1,11 +1,11 @@
 // A small seeded CNN with every op the quantizer maps (Conv+BN+Relu, LeakyRelu, MaxPool, residual
 // Add+Relu, strided and grouped convs, GlobalAveragePool, Flatten, Gemm), built in code so tests need
 // no model files.
-import type { ModelDef, NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
-import { makeFloatTensor } from '../../src/onnx/tensor.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
-import { Rng } from '../../src/synth/random.js';
+import type { ModelDef, NodeDef, TensorValue } from '../../tools/onnx/model.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../tools/onnx/model.js';
+import { makeFloatTensor } from '../../tools/onnx/tensor.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
+import { Rng } from '../../tools/synth/random.js';
 
 export interface TinyCnnOptions {
   seed?: number;

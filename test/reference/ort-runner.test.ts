@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { ReferenceSession, addGraphOutputs, referenceThreads, timeRuns } from '../../src/reference/ort-runner.js';
-import { runInChildProcess } from '../../src/reference/ort-process-node.js';
+import { ReferenceSession, addGraphOutputs, referenceThreads, timeRuns } from '../../tools/reference/ort-runner.js';
+import { runInChildProcess } from '../../tools/reference/ort-process-node.js';
 import { HAS_SHARED, SHARED, SHARED_SKIP, warnSkip } from '../helpers.js';
 
 const MODEL = join(SHARED, 'models', 'darknet-tiny', 'model.onnx');

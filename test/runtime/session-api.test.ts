@@ -1,9 +1,9 @@
 // Session API behaviour on a small quantized CNN: results, options, and each bad input's typed error.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import { Session } from '../../src/runtime/session.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
 

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { HAS_SHARED, SHARED, SHARED_SKIP, warnSkip } from '../helpers.js';
 import { quantizeModel, type QuantizeModelResult } from '../../tools/quantize/index.js';
 import { buildReport, formatReport } from '../../tools/quantize/report.js';
-import { loadImageFolder, splitCalibration, type LabelledImage } from '../../src/image/folder-node.js';
+import { loadImageFolder, splitCalibration, type LabelledImage } from '../../tools/image/folder-node.js';
 import { readImage } from '../../src/image/decode-node.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { UNIT } from '../../src/image/spec.js';
 import { Session } from '../../src/runtime/session.js';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { argmax, cosine } from '../../tools/quantize/report.js';
 
 warnSkip(HAS_SHARED, SHARED_SKIP);

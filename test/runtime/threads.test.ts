@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
 import { Session } from '../../src/runtime/session.js';
 import type { ThreadPool } from '../../src/runtime/pool.js';
 import { quantizeModel } from '../../tools/quantize/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IMAGENET } from '../../src/image/spec.js';
-import { syntheticBatchNCHW, syntheticImage, syntheticImages } from '../../src/synth/images.js';
+import { syntheticBatchNCHW, syntheticImage, syntheticImages } from '../../tools/synth/images.js';
 
 /** Correlation between each pixel and its right and lower neighbour, over all channels. */
 function neighbourCorrelation(img: { width: number; height: number; data: Uint8Array | Uint8ClampedArray }): number {

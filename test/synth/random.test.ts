@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, mixSeed, mulberry32, seededShuffle, splitCalibration } from '../../src/synth/random.js';
+import { Rng, mixSeed, mulberry32, seededShuffle, splitCalibration } from '../../tools/synth/random.js';
 
 describe('seeded RNG', () => {
   it('is deterministic and seed-dependent', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   initResNet50Weights, resnet50Arch, resnet50Convs, resnet50Counts, resnet50ModelDef, resnet50TensorShapes, type ResNet50Weights,
-} from '../../src/synth/resnet50.js';
+} from '../../tools/synth/resnet50.js';
 
 /** Zero weights of the right sizes: enough to check the graph spelling without calibration. */
 function zeroWeights(): ResNet50Weights {

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeOnnx } from '../../src/onnx/writer.js';
-import { cacheDir, embeddedModelPath, getEmbeddedModel } from '../../src/synth/cache-node.js';
-import { buildResNet50 } from '../../src/synth/resnet50.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
+import { cacheDir, embeddedModelPath, getEmbeddedModel } from '../../tools/synth/cache-node.js';
+import { buildResNet50 } from '../../tools/synth/resnet50.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

@@ -2,10 +2,10 @@
 // normalized by the calibrated BatchNorms, and the top-1 class varies with the input.
 // The model comes from the cache folder (generated once, about 15-20 s, on the first run).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
-import { getEmbeddedModel } from '../../src/synth/cache-node.js';
-import { syntheticBatchNCHW } from '../../src/synth/images.js';
-import { measureLogitSpread } from '../../src/synth/logit-spread.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
+import { getEmbeddedModel } from '../../tools/synth/cache-node.js';
+import { syntheticBatchNCHW } from '../../tools/synth/images.js';
+import { measureLogitSpread } from '../../tools/synth/logit-spread.js';
 
 const PROBES = ['layer1.0.bn1_out', 'layer3.2.bn2_out', 'layer4.2.bn1_out'];
 

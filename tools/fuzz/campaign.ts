@@ -1,7 +1,7 @@
 // A seeded fuzz campaign over a set of targets (valid model files). Case i uses the seed
 // mixSeed(seed, i) to pick its target and its mutation, so any case is replayed from
 // (target name, case seed) alone: replayCase() below, and test/fuzz/regressions.json.
-import { mixSeed, Rng } from '../../src/synth/random.js';
+import { mixSeed, Rng } from '../synth/random.js';
 import { checkEdgeq, checkOnnx, type EdgeqCheckOptions, type Outcome } from './harness.js';
 import { mutateEdgeq, mutateOnnx, type Mutant } from './mutate.js';
 

@@ -3,12 +3,12 @@
 //   ONNX:   readOnnx -> prepareGraph (shape inference and the quantizer's graph mapping).
 // Rejections must be EdgeqErrors; anything else (TypeError, RangeError, a wasm trap, a non-finite
 // output, a write into the model's weights or constants, a case slower than the limit) is a failure.
-import { EdgeqError } from '../../src/errors.js';
-import { crc32 } from '../../src/format/crc32.js';
-import { readEdgeq } from '../../src/format/reader.js';
-import { readOnnx } from '../../src/onnx/reader.js';
-import type { ExecutionPlan } from '../../src/runtime/plan.js';
-import { Session, type SessionOptions } from '../../src/runtime/session.js';
+import { EdgeqError } from 'edgeq';
+import { crc32 } from 'edgeq/format';
+import { readEdgeq } from 'edgeq/format';
+import { readOnnx } from '../onnx/reader.js';
+import type { ExecutionPlan } from 'edgeq/runtime';
+import { Session, type SessionOptions } from 'edgeq/runtime';
 import { prepareGraph } from '../quantize/prepare.js';
 import { synthInput } from './seeds.js';
 

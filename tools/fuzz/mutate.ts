@@ -13,10 +13,10 @@
 // ONNX mutations: bytes (as above), and protobuf-level edits of the decoded ModelProto (dims, data
 // types, raw data, node inputs and outputs, attributes, opsets) re-encoded.
 import onnxProto from 'onnx-proto';
-import { crc32 } from '../../src/format/crc32.js';
-import { ALIGN, FIXED_SIZE, MAGIC, SECTION_ENTRY_SIZE, writeEdgeq } from '../../src/format/writer.js';
-import type { QModel } from '../../src/format/qmodel.js';
-import type { Rng } from '../../src/synth/random.js';
+import { crc32 } from 'edgeq/format';
+import { ALIGN, FIXED_SIZE, MAGIC, SECTION_ENTRY_SIZE, writeEdgeq } from 'edgeq/format';
+import type { QModel } from 'edgeq/format';
+import type { Rng } from '../synth/random.js';
 
 const { onnx } = onnxProto;
 

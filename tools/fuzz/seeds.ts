@@ -5,11 +5,11 @@
 //    average pool, float32 classifier head);
 //  - synthOnnx: a small fp32 ONNX CNN (Conv, BatchNormalization, Relu, LeakyRelu, MaxPool, Add,
 //    GlobalAveragePool, Flatten, Gemm) for the ONNX reader's fuzzing.
-import type { Activation, QConv, QModel, QOp, QTensor } from '../../src/format/qmodel.js';
-import { PACKING_GEMM, PACKING_IM2COL, packConv } from '../../src/kernels/packing.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo, type ModelDef, type NodeDef, type TensorValue } from '../../src/onnx/model.js';
-import { makeFloatTensor } from '../../src/onnx/tensor.js';
-import { Rng } from '../../src/synth/random.js';
+import type { Activation, QConv, QModel, QOp, QTensor } from 'edgeq/format';
+import { PACKING_GEMM, PACKING_IM2COL, packConv } from 'edgeq/kernels';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo, type ModelDef, type NodeDef, type TensorValue } from '../onnx/model.js';
+import { makeFloatTensor } from '../onnx/tensor.js';
+import { Rng } from '../synth/random.js';
 
 export interface SynthQModelOptions {
   /** Input side (square), default 12..20 from the seed. */

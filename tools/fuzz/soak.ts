@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { Session, type SessionOptions } from '../../src/runtime/session.js';
+import { Session, type SessionOptions } from 'edgeq/runtime';
 
 /** A full garbage collection (exposes gc when the process was not started with --expose-gc). */
 export function collectGarbage(): void {

@@ -6,20 +6,21 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeEdgeq } from '../../src/format/writer.js';
-import { UNIT, IMAGENET, type PreprocessSpec } from '../../src/image/spec.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
-import { cacheDir, getEmbeddedModel } from '../../src/synth/cache-node.js';
-import { syntheticBatchNCHW } from '../../src/synth/images.js';
-import { quantizeModel } from '../quantize/index.js';
+import { writeEdgeq } from 'edgeq/format';
+import { UNIT, IMAGENET, type PreprocessSpec } from 'edgeq/image';
+import { writeOnnx } from '../onnx/writer.js';
+import { cacheDir, getEmbeddedModel } from '../synth/cache-node.js';
+import { syntheticBatchNCHW } from '../synth/images.js';
+import { quantizeModel } from '../quantize/pipeline.js';
 import type { FuzzTarget } from './campaign.js';
 import { synthOnnx, synthQModel } from './seeds.js';
 
-/** The repository root (the folder above this file holding package.json), from src or dist. */
+/** The repository root (the nearest folder above this file whose package.json declares the workspaces), from sources or dist. */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && readFileSync(pkg, 'utf8').includes('"workspaces"')) return dir;
     dir = dirname(dir);
   }
   return process.cwd();

@@ -13,8 +13,8 @@
 //    tensors the sensitivity analysis picks (auto-bits.ts);
 //  - a conv whose 12-bit input could overflow the int32 accumulator (overflow.ts) makes mode 12 fail
 //    and keeps that input at 8 bits in 'auto' (buildQModel applies this).
-import { EdgeqError } from '../../src/errors.js';
-import type { PreprocessSpec } from '../../src/image/spec.js';
+import { EdgeqError } from 'edgeq';
+import type { PreprocessSpec } from 'edgeq/image';
 import type { FloatGraph } from './prepare.js';
 
 export type ActivationMode = 8 | 12 | 'auto';

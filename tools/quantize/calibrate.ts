@@ -1,6 +1,6 @@
 // Calibration: runs the fp32 model in onnxruntime-web on calibration inputs with every tensor the
 // int8 graph quantizes exposed as an extra output, and collects one ActivationHistogram per tensor.
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../reference/ort-runner.js';
 import { ActivationHistogram, chooseRange, type Range, type RangeOptions } from './histogram.js';
 import type { FloatGraph } from './prepare.js';
 

@@ -21,7 +21,7 @@
 // row's scale follows it); what moves is the activation's per-channel ranges and conv2's columns.
 // Measured on darknet-tiny and the ResNet-50 trunk, neither method gains (README, "Cross-layer
 // equalization"), so the quantizer runs it only when asked (QuantizeModelOptions.equalize).
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../reference/ort-runner.js';
 import type { FConv, FloatGraph, FOp } from './prepare.js';
 
 export type EqualizeMethod = 'weights' | 'activations';

@@ -2,11 +2,11 @@
 // can prove that preparation preserves the model's outputs and a user can bisect numeric drift, and
 // so calibration can run an equalized graph (cle.ts).
 import type { FloatGraph } from './prepare.js';
-import type { Activation } from '../../src/format/qmodel.js';
+import type { Activation } from 'edgeq/format';
 import { activation, convNodes, floatWeights } from './export-qdq.js';
-import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import type { NodeDef, TensorValue } from '../onnx/model.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/model.js';
+import { writeOnnx } from '../onnx/writer.js';
 
 export function exportFolded(g: FloatGraph): Uint8Array {
   const nodes: NodeDef[] = [];

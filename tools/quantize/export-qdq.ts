@@ -12,12 +12,12 @@
 // uint16 Q/DQ needs opset 21 (onnxruntime-web 1.30 also runs com.microsoft's, but the standard ops are
 // portable); a model with only 8-bit tensors keeps opset 13, so its export is unchanged.
 import type { FConv, FloatGraph } from './prepare.js';
-import { quantMax, type Activation } from '../../src/format/qmodel.js';
+import { quantMax, type Activation } from 'edgeq/format';
 import type { QuantizedConvWeights, QuantizeResult, TensorParams } from './quantize.js';
-import type { NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
-import { makeTensor } from '../../src/onnx/tensor.js';
-import { writeOnnx } from '../../src/onnx/writer.js';
+import type { NodeDef, TensorValue } from '../onnx/model.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/model.js';
+import { makeTensor } from '../onnx/tensor.js';
+import { writeOnnx } from '../onnx/writer.js';
 
 export const QDQ_OPSET = 13;
 /** The opset of an export with 12-bit tensors: the first whose QuantizeLinear takes uint16. */

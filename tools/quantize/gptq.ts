@@ -8,8 +8,8 @@
 // Scope: group-1 convs (and fully connected layers) whose K = inChannels * kh * kw is at most
 // `maxK` (the Cholesky and the K x K statistics grow as K^3 and K^2). Scales stay max|w| / 127 per
 // output channel; only the rounding changes.
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
-import { mulberry32 } from '../../src/synth/random.js';
+import { ReferenceSession } from '../reference/ort-runner.js';
+import { mulberry32 } from '../synth/random.js';
 import { Sgemm } from './sgemm.js';
 import type { FConv, FloatGraph } from './prepare.js';
 import { weightScales } from './quantize.js';

@@ -3,12 +3,12 @@
 // are fused into their producer, Gemm/MatMul(+Add) become 1x1 convs over a 1x1 map, and
 // Flatten/Reshape/Identity/Dropout (which do not move data in NHWC when H = W = 1) disappear.
 // Anything that cannot be mapped is an error naming the node: there is no silent fp32 fallback.
-import { EdgeqError } from '../../src/errors.js';
-import type { ModelDef, NodeDef, TensorValue } from '../../src/onnx/model.js';
-import { tensorToFloat32 } from '../../src/onnx/tensor.js';
-import { inferShapesAndConstants, resolveConvGeometry, resolveWindow, type WindowGeometry } from '../../src/onnx/shape-inference.js';
-import { getFloatAt, getInts, modelOpset, readClipBounds, readGemmAttributes, readWindowAttributes } from '../../src/onnx/ops.js';
-import type { Activation } from '../../src/format/qmodel.js';
+import { EdgeqError } from 'edgeq';
+import type { ModelDef, NodeDef, TensorValue } from '../onnx/model.js';
+import { tensorToFloat32 } from '../onnx/tensor.js';
+import { inferShapesAndConstants, resolveConvGeometry, resolveWindow, type WindowGeometry } from '../onnx/shape-inference.js';
+import { getFloatAt, getInts, modelOpset, readClipBounds, readGemmAttributes, readWindowAttributes } from '../onnx/ops.js';
+import type { Activation } from 'edgeq/format';
 
 /** A conv with BN folded: weights OIHW fp32, bias fp32 [O]. Fully connected layers are 1x1 convs. */
 export interface FConv {

@@ -4,13 +4,13 @@
 // Bias: int32 in the accumulator's scale (inputScale * weightScale[c]). Requantization: one fp32
 // multiplier per channel, inputScale * weightScale[c] / outputScale (XNNPACK's fp32 scheme). The QDQ
 // export (export-qdq.ts) writes exactly these integers and scales.
-import { EdgeqError } from '../../src/errors.js';
-import { quantMax, type QModel, type QOp, type QTensor } from '../../src/format/qmodel.js';
-import { packConv } from '../../src/kernels/packing.js';
+import { EdgeqError } from 'edgeq';
+import { quantMax, type QModel, type QOp, type QTensor } from 'edgeq/format';
+import { packConv } from 'edgeq/kernels';
 import type { FAdd, FConv, FloatGraph } from './prepare.js';
 import type { Range } from './histogram.js';
 import { quantParams } from './histogram.js';
-import { roundHalfEven } from '../../src/runtime/io.js';
+import { roundHalfEven } from 'edgeq/runtime';
 import { weightErrorMeans } from './bias-correction.js';
 import type { GptqWeights } from './gptq.js';
 import { BitsPlan, levelsOf, type ActivationMode } from './activation-bits.js';

@@ -1,7 +1,7 @@
 // The quantization report: per layer, the output's scale and its SQNR against fp32; for the whole
 // model, output cosine similarity and top-1 agreement. Both models run in onnxruntime-web (the fp32
 // source and the QDQ export, whose dequantized tensors carry the source tensors' names).
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
+import { ReferenceSession } from '../reference/ort-runner.js';
 import type { FloatGraph } from './prepare.js';
 import type { QuantizeResult } from './quantize.js';
 import { exportQdq } from './export-qdq.js';

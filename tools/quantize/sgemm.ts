@@ -1,8 +1,8 @@
 // fp32 matrix products for the quantizer's linear algebra (GPTQ's statistics, factorizations and
 // rounding), run by onnxruntime-web's SIMD SGEMM: ~15-20 GFLOP/s on one thread here, ~20x a
 // JavaScript loop. Inputs are rounded to float32; callers keep their sums in float64.
-import { ReferenceSession } from '../../src/reference/ort-runner.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/model.js';
+import { ReferenceSession } from '../reference/ort-runner.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/model.js';
 
 export interface GemmShape {
   /** C is M x N. */

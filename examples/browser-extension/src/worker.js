@@ -1,6 +1,6 @@
 // The classifier: a module worker in the offscreen document. The runtime, its kernels and the model
 // ship inside the extension (edgeq/, model.edgeq); nothing is fetched from the network but the image.
-import { EdgeqError, Session } from './edgeq/src/index.js';
+import { EdgeqError, Session } from './edgeq/dist/index.js';
 
 let loading;
 

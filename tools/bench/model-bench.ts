@@ -1,0 +1,276 @@
+// The main job: one model, three engines, same inputs, one run — onnxruntime-web fp32,
+// onnxruntime-web int8 (the QDQ export of the same quantized model) and edgeq int8.
+// Latency (interleaved rounds, tinybench), session-create time, model size, memory, and accuracy
+// against onnxruntime-web fp32 (and top-1/top-5 on labelled images when given).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from 'edgeq/runtime';
+import { ReferenceSession } from '../reference/ort-runner.js';
+import { cacheDir } from '../synth/cache-node.js';
+import type { PreprocessSpec } from 'edgeq/image';
+import { calibrateModel, quantizeCalibrated, DEFAULT_METHOD, QUANTIZER_VERSION } from '../quantize/pipeline.js';
+import { argmax, cosine, topK } from '../quantize/report.js';
+import { interleavedLatency, type LatencyStats } from './timing.js';
+
+export interface ModelBenchOptions {
+  /** Display name of the model. */
+  name: string;
+  onnx: Uint8Array;
+  spec: PreprocessSpec;
+  /** Calibration inputs (preprocessed NCHW), produced lazily only when the quantized model is not cached. */
+  calibration: () => Iterable<Float32Array>;
+  calibrationCount: number;
+  /** Inputs compared across engines (and timed: the first one). */
+  inputs: Float32Array[];
+  /** Labels of `inputs`, for top-1/top-5 accuracy. */
+  labels?: number[];
+  runs: number;
+  /** Threads of both engines (onnxruntime-web's count is per process: one count per process). Default 1. */
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface EngineFigures {
+  engine: string;
+  role: 'ort-fp32' | 'ort-int8' | 'edgeq' | 'edgeq-1t' | 'edgeq-fused' | 'edgeq-a12';
+  latency: LatencyStats;
+  createMs: number;
+  fileBytes: number;
+  /** Bytes of memory the engine holds after load (edgeq: its wasm memory; ORT: RSS growth at create). */
+  memoryBytes: number;
+  /** Against onnxruntime-web fp32 on the same inputs. */
+  top1Agreement: number;
+  meanCosine: number;
+  maxAbsError: number;
+  /** Against labels, when given. */
+  top1?: number;
+  top5?: number;
+}
+
+export interface ModelBenchResult {
+  model: string;
+  inputs: number;
+  runs: number;
+  calibration: { method: string; images: number; cached: boolean; seconds: number };
+  engines: EngineFigures[];
+  /** edgeq int8 vs onnxruntime-web int8 (same QDQ integers): top-1 agreement. */
+  edgeqVsOrtInt8Top1: number;
+  /** edgeq with fused residual adds against the standard edgeq model (logits). */
+  fusedVsUnfused: { top1Agreement: number; meanCosine: number; maxAbsDiff: number; maxAbsLogit: number };
+  /** The graph input's bits in the default model (12 where the preprocessing normalizes per channel). */
+  defaultInputBits: 8 | 12;
+  /** Thread count of the run, and the threads edgeq actually used. */
+  threads: number;
+  edgeqThreads: number;
+  /** Multiply-accumulates of one inference (convolutions and fully connected layers). */
+  macs: number;
+  machine: { node: string; cpus: number; platform: string };
+}
+
+/** Resident set size: onnxruntime-web's wasm heap is not visible as array buffers, so RSS growth is what we can see. */
+function arrayBufferBytes(): number {
+  return process.memoryUsage().rss;
+}
+
+/**
+ * Quantized forms of a model, cached by the source's hash and the calibration settings, all from
+ * one calibration (the quantizer's defaults: smoothing, GPTQ): the standard .edgeq with a uint8 input
+ * and its QDQ export (the same integers), the model `edgeq quantize` writes by default (residual adds
+ * fused into the convolutions, the input's bits chosen by inputBitsFor), and that model with 12-bit
+ * activations (quantizer option activations: 12).
+ */
+async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; a12: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
+  const hash = createHash('sha256').update(o.onnx).digest('hex').slice(0, 16);
+  const dir = cacheDir();
+  const base = join(dir, `${o.name}-${hash}-${DEFAULT_METHOD}-bc-c${o.calibrationCount}-q${QUANTIZER_VERSION}`);
+  const files = { edgeq: `${base}.edgeq`, qdq: `${base}.int8.onnx`, fused: `${base}.fused.edgeq`, a12: `${base}.fused-a12.edgeq` };
+  const read = (f: string) => new Uint8Array(readFileSync(f));
+  if (Object.values(files).every((f) => existsSync(f))) {
+    return { edgeq: read(files.edgeq), qdq: read(files.qdq), fused: read(files.fused), a12: read(files.a12), cached: true, seconds: 0 };
+  }
+  const t0 = performance.now();
+  let last = 0;
+  const calibrated = await calibrateModel(o.onnx, {
+    calibration: o.calibration(), calibrationCount: o.calibrationCount, threads,
+    onProgress: (p) => {
+      if (p.done === p.total || performance.now() - last > 5000) {
+        last = performance.now();
+        o.log?.(`  calibrating: ${p.done}/${p.total} images`);
+      }
+    },
+  });
+  // The comparison model: the standard QDQ pattern with a uint8 input, so onnxruntime-web runs every conv
+  // on its fused int8 path (a uint16 input Q/DQ would leave its first conv in fp32).
+  const q = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: false, inputBits: 8 });
+  const f = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true });
+  const a12 = quantizeCalibrated(o.onnx, calibrated, { calibrationCount: o.calibrationCount, preprocess: o.spec, fuseResidual: true, activations: 12 });
+  mkdirSync(dir, { recursive: true });
+  for (const [file, bytes] of [[files.edgeq, q.edgeq], [files.qdq, q.qdq], [files.fused, f.edgeq], [files.a12, a12.edgeq]] as const) {
+    writeFileSync(`${file}.tmp`, bytes);
+    renameSync(`${file}.tmp`, file);
+  }
+  return { edgeq: q.edgeq, qdq: q.qdq, fused: f.edgeq, a12: a12.edgeq, cached: false, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult> {
+  const log = o.log ?? (() => {});
+  log(`quantizing ${o.name} (${DEFAULT_METHOD}, ${o.calibrationCount} calibration images; cached after the first run)`);
+  const threads = o.threads ?? 1;
+  const q = await quantizedModel(o, threads);
+  log(q.cached ? '  quantized model found in the cache' : `  quantized in ${q.seconds.toFixed(1)} s`);
+
+  // Sessions, each create timed.
+  const time = async <T>(f: () => Promise<T>) => { const t0 = performance.now(); const v = await f(); return { v, ms: performance.now() - t0 }; };
+  let before = arrayBufferBytes();
+  const fp32 = await time(() => ReferenceSession.create(o.onnx, { threads }));
+  const fp32Mem = arrayBufferBytes() - before;
+  before = arrayBufferBytes();
+  const int8 = await time(() => ReferenceSession.create(q.qdq, { threads }));
+  const int8Mem = arrayBufferBytes() - before;
+  const edgeq = await time(() => Session.create(q.edgeq, { threads }));
+  // With threads, edgeq on 1 thread too, interleaved in the same rounds: its own speed-up.
+  const edgeq1 = threads > 1 ? await Session.create(q.edgeq, { threads: 1 }) : undefined;
+  // The model `edgeq quantize` writes by default (residual fused; a 12-bit input for a per-channel normalization).
+  const fused = await Session.create(q.fused, { threads });
+  const fusedMem = await fused.memoryBytes();
+  const defaultInputBits = fused.model.tensors[fused.model.input.tensor].dtype === 'uint12' ? 12 : 8;
+  // The fused model again with 12-bit activations (16-bit lanes).
+  const a12 = await Session.create(q.a12, { threads });
+  const a12Mem = await a12.memoryBytes();
+  const edgeqMem = await edgeq.v.memoryBytes();
+  const inputName = fp32.v.inputNames[0], outputName = fp32.v.outputNames[0];
+
+  // Accuracy on the same inputs.
+  log(`comparing outputs on ${o.inputs.length} inputs`);
+  const outs = { fp32: [] as Float32Array[], int8: [] as Float32Array[], edgeq: [] as Float32Array[], fused: [] as Float32Array[], a12: [] as Float32Array[] };
+  for (const x of o.inputs) {
+    outs.fp32.push((await fp32.v.run({ [inputName]: x })).outputs[outputName].data);
+    outs.int8.push((await int8.v.run({ [inputName]: x })).outputs[outputName].data);
+    outs.edgeq.push(await edgeq.v.run(x));
+    outs.fused.push(await fused.run(x));
+    outs.a12.push(await a12.run(x));
+  }
+  const accuracy = (got: Float32Array[]) => {
+    let agree = 0, cos = 0, maxAbs = 0, top1 = 0, top5 = 0;
+    got.forEach((g, i) => {
+      const r = outs.fp32[i];
+      if (argmax(g) === argmax(r)) agree++;
+      cos += cosine(g, r);
+      for (let j = 0; j < g.length; j++) maxAbs = Math.max(maxAbs, Math.abs(g[j] - r[j]));
+      if (o.labels) {
+        if (argmax(g) === o.labels[i]) top1++;
+        if (topK(g, 5).includes(o.labels[i])) top5++;
+      }
+    });
+    const n = Math.max(1, got.length);
+    return { top1Agreement: agree / n, meanCosine: cos / n, maxAbsError: maxAbs, ...(o.labels ? { top1: top1 / n, top5: top5 / n } : {}) };
+  };
+  const edgeqVsInt8 = outs.edgeq.filter((e, i) => argmax(e) === argmax(outs.int8[i])).length / Math.max(1, o.inputs.length);
+  let fmax = 0, fcos = 0, fagree = 0, lmax = 0;
+  outs.fused.forEach((f, i) => {
+    const e = outs.edgeq[i];
+    if (argmax(f) === argmax(e)) fagree++;
+    fcos += cosine(f, e);
+    for (let j = 0; j < f.length; j++) { fmax = Math.max(fmax, Math.abs(f[j] - e[j])); lmax = Math.max(lmax, Math.abs(e[j])); }
+  });
+  const nIn = Math.max(1, o.inputs.length);
+  const fusedVsUnfused = { top1Agreement: fagree / nIn, meanCosine: fcos / nIn, maxAbsDiff: fmax, maxAbsLogit: lmax };
+
+  // Latency, engines interleaved, same input.
+  log(`timing: ${o.runs} runs per engine, interleaved`);
+  const x = o.inputs[0];
+  const feed = { [inputName]: x };
+  const lat = await interleavedLatency([
+    { name: 'ort-fp32', run: () => fp32.v.run(feed) },
+    { name: 'ort-int8', run: () => int8.v.run(feed) },
+    { name: 'edgeq-int8', run: () => edgeq.v.run(x) },
+    { name: 'edgeq-int8-fused', run: () => fused.run(x) },
+    { name: 'edgeq-a12', run: () => a12.run(x) },
+    ...(edgeq1 ? [{ name: 'edgeq-int8-1t', run: () => edgeq1.run(x) }] : []),
+  ], { runs: o.runs, rounds: Math.min(5, o.runs), warmup: 2, onRound: (r, n) => log(`  round ${r}/${n}`) });
+
+  await fp32.v.release();
+  await int8.v.release();
+  const edgeqThreads = edgeq.v.threads;
+  edgeq.v.release();
+  edgeq1?.release();
+  fused.release();
+  a12.release();
+  const engines: EngineFigures[] = [
+    { engine: 'onnxruntime-web fp32', role: 'ort-fp32', latency: lat.get('ort-fp32')!, createMs: fp32.ms, fileBytes: o.onnx.length, memoryBytes: fp32Mem, ...accuracy(outs.fp32) },
+    { engine: 'onnxruntime-web int8 (QDQ)', role: 'ort-int8', latency: lat.get('ort-int8')!, createMs: int8.ms, fileBytes: q.qdq.length, memoryBytes: int8Mem, ...accuracy(outs.int8) },
+    { engine: `edgeq int8 (${edgeq.v.backend})`, role: 'edgeq', latency: lat.get('edgeq-int8')!, createMs: edgeq.ms, fileBytes: q.edgeq.length, memoryBytes: edgeqMem, ...accuracy(outs.edgeq) },
+    { engine: `edgeq int8 (${edgeq.v.backend}, default model)`, role: 'edgeq-fused', latency: lat.get('edgeq-int8-fused')!, createMs: NaN, fileBytes: q.fused.length, memoryBytes: fusedMem, ...accuracy(outs.fused) },
+    { engine: `edgeq int8 w / 12-bit act. (${edgeq.v.backend}, fused)`, role: 'edgeq-a12', latency: lat.get('edgeq-a12')!, createMs: NaN, fileBytes: q.a12.length, memoryBytes: a12Mem, ...accuracy(outs.a12) },
+  ];
+  if (edgeq1) {
+    engines.push({ engine: `edgeq int8 (${edgeq.v.backend}, 1 thread)`, role: 'edgeq-1t', latency: lat.get('edgeq-int8-1t')!, createMs: NaN, fileBytes: q.edgeq.length, memoryBytes: edgeqMem, ...accuracy(outs.edgeq) });
+  }
+  return {
+    model: o.name, inputs: o.inputs.length, runs: o.runs,
+    calibration: { method: DEFAULT_METHOD, images: o.calibrationCount, cached: q.cached, seconds: q.seconds },
+    engines, edgeqVsOrtInt8Top1: edgeqVsInt8, fusedVsUnfused, defaultInputBits, threads, edgeqThreads, macs: modelMacs(edgeq.v.model),
+    machine: { node: process.version, cpus: (await import('node:os')).cpus().length, platform: `${process.platform}-${process.arch}` },
+  };
+}
+
+/** MACs of one inference: every convolution (fully connected layers are 1x1 convolutions). */
+export function modelMacs(m: Session['model']): number {
+  let macs = 0;
+  for (const op of m.ops) {
+    if (op.op !== 'conv') continue;
+    const [, h, w] = m.tensors[op.output].shape;
+    macs += h * w * op.outChannels * op.kernel[0] * op.kernel[1] * (op.inChannels / op.group);
+  }
+  return macs;
+}
+
+/** The goal ratios of one thread count's run (issue 5), as lines. */
+export function ratioLines(r: ModelBenchResult): string[] {
+  const role = (x: EngineFigures['role']) => r.engines.find((e) => e.role === x);
+  const fp32 = role('ort-fp32')!, int8 = role('ort-int8')!, edgeq = role('edgeq')!, edgeq1 = role('edgeq-1t'), fused = role('edgeq-fused'), a12 = role('edgeq-a12');
+  const e = edgeq.latency, lines = [
+    `ratios (medians): edgeq / ort int8 = ${(e.median / int8.latency.median).toFixed(3)} (goal <= 0.5), ` +
+      `edgeq / ort fp32 = ${(e.median / fp32.latency.median).toFixed(3)}${r.threads === 1 ? ' (goal <= 0.25)' : ''}; ` +
+      `best: ${(e.min / int8.latency.min).toFixed(3)} and ${(e.min / fp32.latency.min).toFixed(3)}`,
+    `edgeq effective throughput: ${(r.macs / e.median / 1e6).toFixed(1)} GMAC/s median, ${(r.macs / e.min / 1e6).toFixed(1)} best (${(r.macs / 1e9).toFixed(2)} GMAC per inference, ${r.edgeqThreads} thread${r.edgeqThreads > 1 ? 's' : ''})`,
+  ];
+  if (fused) {
+    const f = fused.latency, d = r.fusedVsUnfused;
+    lines.push(`default model (fused residual${r.defaultInputBits === 12 ? ', 12-bit input' : ''}): edgeq / ort int8 = ${(f.median / int8.latency.median).toFixed(3)}, edgeq / ort fp32 = ${(f.median / fp32.latency.median).toFixed(3)} (medians); ` +
+      `vs the standard edgeq model: top-1 agreement ${(d.top1Agreement * 100).toFixed(1)}%, cosine ${d.meanCosine.toFixed(5)}, max|logit diff| ${d.maxAbsDiff.toPrecision(3)} (max|logit| ${d.maxAbsLogit.toPrecision(3)})`);
+  }
+  if (a12 && fused) {
+    lines.push(`12-bit activations: latency ${(a12.latency.median / fused.latency.median).toFixed(3)}x the fused 8-bit model (medians; goal <= 1.15), ` +
+      `vs fp32: top-1 agreement ${(a12.top1Agreement * 100).toFixed(1)}% (8-bit ${(fused.top1Agreement * 100).toFixed(1)}%), cosine ${a12.meanCosine.toFixed(5)} (8-bit ${fused.meanCosine.toFixed(5)})`);
+  }
+  if (edgeq1) {
+    lines.push(`edgeq speed-up ${r.edgeqThreads} threads vs 1 (same rounds): ${(edgeq1.latency.median / e.median).toFixed(2)}x median, ${(edgeq1.latency.min / e.min).toFixed(2)}x best (goal >= 1.7)`);
+  }
+  return lines;
+}
+
+export function formatBench(r: ModelBenchResult): string {
+  const [fp32, int8] = r.engines;
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  const rows = r.engines.map((e) => [
+    e.engine,
+    e.latency.median.toFixed(1), e.latency.p90.toFixed(1),
+    (e.latency.median / fp32.latency.median).toFixed(2), (e.latency.median / int8.latency.median).toFixed(2),
+    Number.isNaN(e.createMs) ? '-' : e.createMs.toFixed(0), mb(e.fileBytes), mb(e.memoryBytes),
+    `${(e.top1Agreement * 100).toFixed(1)}%`, e.meanCosine.toFixed(5), e.maxAbsError.toPrecision(3),
+    ...(e.top1 !== undefined ? [`${(e.top1 * 100).toFixed(1)}%`, `${(e.top5! * 100).toFixed(1)}%`] : []),
+  ]);
+  const head = ['engine', 'median ms', 'p90 ms', 'x fp32', 'x int8', 'create ms', 'file MB', 'mem MB', 'top1=fp32', 'cosine', 'max|err|',
+    ...(r.engines[0].top1 !== undefined ? ['top-1', 'top-5'] : [])];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    `${r.model}: ${r.runs} timed runs per engine (interleaved), ${r.threads} thread${r.threads > 1 ? 's' : ''} (edgeq: ${r.edgeqThreads}), accuracy on ${r.inputs} inputs; ${r.machine.node}, ${r.machine.cpus} cpus`,
+    line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line),
+    `edgeq vs onnxruntime-web int8 (same integers): top-1 agreement ${(r.edgeqVsOrtInt8Top1 * 100).toFixed(1)}%`,
+    ...ratioLines(r),
+    `(mem: edgeq = its WebAssembly memory; onnxruntime-web = growth of the process RSS at session create, approximate)`,
+  ].join('\n');
+}

@@ -1,0 +1,129 @@
+// The `edgeq` command line (Node only): synth, quantize, run, bench, inspect.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { EdgeqError } from 'edgeq';
+import { CALIBRATION_METHODS } from '../quantize/histogram.js';
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer`);
+  return n;
+}
+function num(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number`);
+  return n;
+}
+function triple(value: string): [number, number, number] {
+  const parts = value.split(',').map(Number);
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p))) throw new InvalidArgumentError(`"${value}" is not three comma-separated numbers`);
+  return parts as [number, number, number];
+}
+function intList(value: string): number[] {
+  const parts = value.split(',').map(Number);
+  if (parts.some((p) => !Number.isInteger(p) || p < 1)) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of positive integers`);
+  return parts;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('edgeq')
+    .description('int8 CNN inference in WebAssembly SIMD, and the quantizer that makes its models')
+    .showHelpAfterError();
+
+  program.command('synth')
+    .description('build the embedded ResNet-50 (real architecture, seeded synthetic weights) as ONNX')
+    .argument('<arch>', 'architecture (resnet50)')
+    .requiredOption('-o, --output <file>', 'output .onnx file')
+    .option('--seed <n>', 'weight seed', int, 0)
+    .addOption(new Option('--style <style>', 'graph spelling').choices(['torchvision', 'zoo']).default('torchvision'))
+    .action(async (arch: string, opts) => (await import('./synth.js')).synthCommand(arch, opts));
+
+  program.command('quantize')
+    .description('post-training int8 quantization of an fp32 ONNX CNN to a packed .edgeq model (and a QDQ ONNX model)')
+    .argument('<model>', 'fp32 ONNX model')
+    .requiredOption('-o, --output <file>', 'output .edgeq file')
+    .option('--qdq <file>', 'also write a QDQ ONNX model with the same integers (runs in onnxruntime-web)')
+    .option('--calib <dir>', 'calibration image folder (JPEG/PNG; labels.tsv optional)')
+    .option('--calib-count <n>', 'images taken from --calib, chosen by --seed', int, 100)
+    .option('--seed <n>', 'seed of the calibration subset', int, 0)
+    .option('--calib-synthetic <n>', 'calibrate on N synthetic images instead of a folder', int)
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset stored in the model').choices(['imagenet', 'unit']).default('imagenet'))
+    .option('--mean <r,g,b>', 'override the preset mean', triple)
+    .option('--std <r,g,b>', 'override the preset std', triple)
+    .option('--resize <n>', 'override the preset resize (short side)', int)
+    .option('--crop <n>', 'override the preset centre crop', int)
+    .addOption(new Option('--method <method>', 'calibration method (default mse)').choices([...CALIBRATION_METHODS]))
+    .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
+    .option('--no-bias-correction', 'keep the rounded bias (default: each channel\'s mean weight-rounding error, measured on the calibration images, is removed from its bias)')
+    .option('--no-fuse-residual', 'keep residual adds as separate ops (default: fused into the producing conv)')
+    .option('--no-gptq', 'round every weight to its nearest int8 level (default: Hessian-aware rounding, GPTQ, for convs with K <= 1152: each layer\'s int8 weights minimize its output error on 32 calibration images; README)')
+    .option('--input-bits <bits>', 'bits of the graph input: 8, 12 or auto (default: 12 with --activations 12; else auto = 12 when the preprocessing normalizes each channel differently, per-channel mean/std, which one uint8 grid cannot hold: the ResNet-50 trunk gains 0.9 dB; 8 otherwise); 12 costs 2x the input\'s bytes')
+    .option('--no-smooth', 'no activation smoothing (default, for 8-bit activations: per conv pair, the share of the per-channel range spread moved into the next conv\'s weights that minimizes the predicted quantization noise, cross-validated on two halves of the calibration images; README)')
+    .addOption(new Option('--equalize [method]', 'cross-layer equalization before calibration: weights (the default method: balance conv1 rows against conv2 columns) or activations (balance calibrated per-channel ranges). Off by default: it measured worse on darknet-tiny and level on the ResNet-50 trunk (README)').choices(['weights', 'activations']).preset('weights'))
+    .addOption(new Option('--activations <bits>', 'activation bits: 8 (uint8), 12 (uint12 everywhere but the input; fails naming a layer whose int32 accumulator could overflow) or auto (12 bits where a per-tensor sensitivity analysis on 8 calibration images says they pay)').choices(['8', '12', 'auto']).default('8'))
+    .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
+    .option('--report [file]', 'print the per-layer report on held-back calibration images (and write it as JSON to file)')
+    .option('--report-count <n>', 'held-back inputs used by the report', int, 20)
+    .option('--sensitivity', 'with --report: also rank layers by the output error when only that layer is quantized')
+    .option('--threads <n>', 'onnxruntime-web threads used for calibration', int, 1)
+    .action(async (model: string, opts) => (await import('./quantize.js')).quantizeCommand(model, opts));
+
+  program.command('run')
+    .description('classify images with an .edgeq model')
+    .argument('<model>', '.edgeq model')
+    .argument('<images...>', 'JPEG or PNG files')
+    .option('-k, --top <k>', 'classes to print', int, 5)
+    .addOption(new Option('--backend <backend>', 'kernel build').choices(['auto', 'simd', 'scalar']).default('auto'))
+    .option('--json', 'print JSON')
+    .action(async (model: string, images: string[], opts) => (await import('./run.js')).runCommand(model, images, opts));
+
+  program.command('bench')
+    .description('benchmark edgeq int8 against onnxruntime-web fp32 and int8 (default: the embedded ResNet-50)')
+    .option('--model <file>', 'fp32 ONNX model (default: the embedded ResNet-50)')
+    .option('--images <dir>', 'labelled images for accuracy (with --labels)')
+    .option('--labels <file>', 'labels.tsv: file<TAB>index[<TAB>synset<TAB>name]')
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset for --images').choices(['imagenet', 'unit']).default('imagenet'))
+    .option('--runs <n>', 'timed runs per engine', int, 20)
+    .option('--inputs <n>', 'inputs compared for accuracy', int, 200)
+    .option('--calib-count <n>', 'calibration images', int, 100)
+    .option('--threads <list>', 'thread counts, e.g. 1,2', intList, [1])
+    .option('--repeat <n>', 'repeat the whole comparison n times (separate processes) and print the spread of the ratios', int, 1)
+    .option('--json <file>', 'write every figure as JSON')
+    .action(async (opts) => (await import('./bench.js')).benchCommand(opts));
+
+  program.command('inspect')
+    .description('print the contents of an .edgeq or .onnx model')
+    .argument('<model>', '.edgeq or .onnx file')
+    .option('--json', 'print JSON')
+    .action(async (model: string, opts) => (await import('./inspect.js')).inspectCommand(model, opts));
+
+  program.command('serve')
+    .description('serve the example web page and the runtime on a loopback address, with the COOP/COEP headers that enable threads')
+    .option('--model <file>', '.edgeq model the page loads')
+    .option('--port <n>', 'port (0 picks a free one)', int, 8080)
+    .option('--host <host>', 'loopback address (127.0.0.1, localhost or ::1)', '127.0.0.1')
+    .option('--dir <dir>', 'folder served at / (default: the package\'s examples/web)')
+    .option('--no-isolate', 'omit the cross-origin isolation headers')
+    .action(async (opts) => (await import('./serve.js')).serveCommand(opts));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof EdgeqError) {
+      console.error(`edgeq: ${err.message} [${err.code}]`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Reads a file with an error that names it. */
+export function readInput(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new EdgeqError('BAD_OPTION', `${what} ${path} does not exist`);
+  return new Uint8Array(readFileSync(path));
+}

@@ -1,0 +1,61 @@
+// `edgeq inspect`: what is inside an .edgeq or .onnx file.
+import { readEdgeq } from 'edgeq/format';
+import { readOnnx } from '../onnx/reader.js';
+import { readInput } from './index.js';
+
+export async function inspectCommand(path: string, o: { json?: boolean }): Promise<void> {
+  const bytes = readInput(path, 'model');
+  if (path.endsWith('.onnx')) {
+    const m = readOnnx(bytes, { fileName: path });
+    const ops = new Map<string, number>();
+    for (const n of m.graph.nodes) ops.set(n.opType, (ops.get(n.opType) ?? 0) + 1);
+    let params = 0;
+    for (const t of m.graph.initializers.values()) params += t.data.length;
+    const summary = {
+      file: path, bytes: bytes.length, irVersion: m.irVersion, opsets: m.opsetImports, producer: m.producerName,
+      inputs: m.graph.inputs, outputs: m.graph.outputs, nodes: m.graph.nodes.length, ops: Object.fromEntries(ops), parameters: params,
+    };
+    console.log(o.json ? JSON.stringify(summary, null, 2) : [
+      `${path}: ONNX IR ${m.irVersion}, opset ${m.opsetImports.map((x) => `${x.domain || 'ai.onnx'} ${x.version}`).join(', ')}, producer "${m.producerName}"`,
+      `inputs: ${m.graph.inputs.map((i) => `${i.name} ${i.dataType} [${i.dims}]`).join(', ')}`,
+      `outputs: ${m.graph.outputs.map((i) => `${i.name} ${i.dataType} [${i.dims}]`).join(', ')}`,
+      `${m.graph.nodes.length} nodes: ${[...ops].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `${params.toLocaleString('en')} parameters in ${m.graph.initializers.size} initializers`,
+    ].join('\n'));
+    return;
+  }
+  const m = readEdgeq(bytes, { fileName: path });
+  const packed = m.blobs.reduce((a, b) => a + b.length, 0);
+  if (o.json) {
+    const { blobs: _b, ...header } = m;
+    console.log(JSON.stringify({ file: path, bytes: bytes.length, sections: m.blobs.length, packedBytes: packed, ...header }, null, 2));
+    return;
+  }
+  console.log(`${path}: edgeq v1, ${bytes.length.toLocaleString('en')} bytes, producer "${m.producer}"${m.sourceHash ? `, source sha256 ${m.sourceHash.slice(0, 16)}…` : ''}`);
+  console.log(`input "${m.input.name}" NCHW [${m.input.nchw}], output "${m.output.name}"; ${m.ops.length} ops, ${m.tensors.length} tensors, ${m.blobs.length} weight sections (${(packed / 1e6).toFixed(2)} MB packed)`);
+  if (m.preprocess) console.log(`preprocess: ${JSON.stringify(m.preprocess)}`);
+  if (m.labels) console.log(`labels: ${m.labels.length} (${m.labels.slice(0, 3).join(', ')}, …)`);
+  if (m.meta) console.log(`meta: ${JSON.stringify(m.meta)}`);
+  const wide = m.tensors.filter((x) => x.dtype === 'uint12').length;
+  if (wide > 0) console.log(`activations: ${wide} of ${m.tensors.length} tensors uint12 (12 bits in 16-bit lanes), the rest uint8/f32`);
+  const t = (i: number) => {
+    const x = m.tensors[i];
+    return `${x.name} [${x.shape}] ${x.dtype === 'float32' ? 'f32' : `${x.dtype === 'uint12' ? 'u12' : 'u8'} s=${x.scale.toExponential(3)} z=${x.zeroPoint}`}`;
+  };
+  for (const op of m.ops) {
+    switch (op.op) {
+      case 'conv':
+        console.log(`  conv    ${op.name}: ${op.kernel.join('x')}/${op.stride.join(',')} ${op.inChannels}->${op.outChannels}${op.group > 1 ? ` g${op.group}` : ''} ${op.activation.kind} ${op.packing} | ${t(op.input)} -> ${t(op.output)}`);
+        break;
+      case 'add':
+        console.log(`  add     ${op.name}: ${op.activation.kind} | ${t(op.a)} + ${t(op.b)} -> ${t(op.output)}`);
+        break;
+      case 'maxpool':
+        console.log(`  maxpool ${op.name}: ${op.kernel.join('x')}/${op.stride.join(',')} | ${t(op.input)} -> ${t(op.output)}`);
+        break;
+      case 'gap':
+        console.log(`  gap     ${op.name}: ${t(op.input)} -> ${t(op.output)}`);
+        break;
+    }
+  }
+}
