@@ -6,6 +6,7 @@ export type EdgeqErrorCode =
   | 'BAD_MODEL'         // a .edgeq file that fails validation (magic, version, offsets, checksum)
   | 'BAD_INPUT'         // a run() input of the wrong length, type or with NaN/Inf
   | 'BAD_IMAGE'         // an image that cannot be decoded
+  | 'NOT_FOUND'         // a file, folder or URL that does not exist (the message names it)
   | 'BAD_OPTION'        // an unknown or invalid option
   | 'RELEASED'          // use of a released session
   | 'ABORTED'           // a run cancelled through its AbortSignal

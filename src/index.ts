@@ -7,4 +7,5 @@ export type { QModel, QOp, QTensor } from './format/qmodel.js';
 export { preprocess, preprocessBatch } from './image/preprocess.js';
 export { IMAGENET, UNIT, PRESETS, type PreprocessSpec } from './image/spec.js';
 export type { RawImage, ImageDataLike } from './image/types.js';
+export { loadImage, type ImageSource } from './image/load.js';
 export { detectSimd } from './kernels/wasm.js';

@@ -3,3 +3,4 @@ export * from './spec.js';
 export * from './types.js';
 export * from './resize.js';
 export * from './preprocess.js';
+export * from './load.js';
