@@ -3,7 +3,7 @@
 // downloads the model into the Cache API, the second reads it from there (time to first result,
 // cold and warm). Keeps a screenshot under the cache folder's env/artifacts/ (EDGEQ_UPDATE_SCREENSHOT=1
 // also writes docs/web-demo.png, the README's).
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -134,6 +134,34 @@ describe.skipIf(!HAS_BUILD || !HAS_CHROMIUM)('web example in Chromium', () => {
     expect(argmax(r.result.logits)).toBe(argmax(node));
     // Not 0: Chromium's libjpeg-turbo and jpeg-js round the IDCT and chroma upsampling differently.
     console.log(`[env] JPEG in Chromium vs jpeg-js in Node: max |logit diff| ${maxAbsDiff(r.result.logits, node).toFixed(4)}, same top-1`);
+  });
+
+  it('loadImage() in the page: a Blob, an ArrayBuffer and an <img> give the pixels Node decodes', async () => {
+    await page.goto(server!.url, { waitUntil: 'load' });
+    const png = readFileSync(crosswordPng(fx.artifacts));
+    const ref = readImage(crosswordPng(fx.artifacts));
+    // A string, not a function: vitest would rewrite a function's import() for Node.
+    const got = await page.evaluate(`(async (b64) => {
+      const { loadImage } = await import('edgeq');
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const img = new Image();
+      img.src = URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
+      await img.decode();
+      const out = [];
+      for (const source of [new Blob([bytes]), bytes.buffer, img]) {
+        const p = await loadImage(source);
+        const rgb = [];
+        for (let i = 0; i < p.data.length; i += 4) rgb.push(p.data[i], p.data[i + 1], p.data[i + 2]);
+        out.push({ width: p.width, height: p.height, rgb });
+      }
+      return out;
+    })(${JSON.stringify(png.toString('base64'))})`) as { width: number; height: number; rgb: number[] }[];
+    const refRgb: number[] = [];
+    for (let i = 0; i < ref.data.length; i += ref.channels) refRgb.push(ref.data[i]!, ref.data[i + 1]!, ref.data[i + 2]!);
+    for (const g of got) {
+      expect([g.width, g.height]).toEqual([ref.width, ref.height]);
+      expect(maxAbsDiff(g.rgb, refRgb)).toBe(0);
+    }
   });
 
   it('no page errors, no failed requests', () => {
