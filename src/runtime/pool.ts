@@ -59,6 +59,9 @@ const nodePort = typeof require === 'function' ? require('node:worker_threads').
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
 let ctl = null, index = 0, module = null, seen = 0;
 const plans = new Map();
+// Ids of dropped plans: a worker can wake for a run after it ended (the other threads did every
+// part) and after its plan was dropped; that run is over, there is nothing to do.
+const dropped = new Set();
 function fail(err) {
   Atomics.store(ctl, ${ERR}, index + 1);
   Atomics.notify(ctl, ${GEN});
@@ -97,10 +100,10 @@ function wake() {
   if (Atomics.load(ctl, ${STOP}) !== 0) return;
   seen = Atomics.load(ctl, ${GEN});
   if (Atomics.load(ctl, ${ERR}) === 0) {
-    const p = plans.get(Atomics.load(ctl, ${PLAN}));
+    const id = Atomics.load(ctl, ${PLAN}), p = plans.get(id);
     try {
-      if (!p) throw new Error('unknown plan ' + Atomics.load(ctl, ${PLAN}));
-      runPlan(p, (seen & ${TAG_BITS}) << 16, seen);
+      if (p) runPlan(p, (seen & ${TAG_BITS}) << 16, seen);
+      else if (!dropped.has(id)) throw new Error('unknown plan ' + id);
     } catch (err) {
       fail(err);
     }
@@ -124,6 +127,7 @@ function onMessage(m) {
       post({ type: 'plan-ready', id: m.id });
     } else if (m.type === 'drop') {
       plans.delete(m.id); // the instance, and with it the plan's memory, can now be collected
+      dropped.add(m.id);
     } else if (m.type === 'plans') {
       post({ type: 'plans', ids: [...plans.keys()] });
     } else if (m.type === 'fail-next') {
@@ -347,7 +351,8 @@ export class ThreadPool {
 
   /**
    * Forgets a plan in the workers: each drops its instance, and so its reference to the plan's
-   * memory, which can then be collected once the caller drops its own. Do not run the plan again.
+   * memory, which can then be collected once the caller drops its own. Call it only between runs
+   * of this plan (not while one is in flight), and do not run the plan again.
    */
   dropPlan(plan: PoolPlan): void {
     if (this.released) return;

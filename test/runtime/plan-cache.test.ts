@@ -69,7 +69,7 @@ describe('plan cache', () => {
 
   it('maxCachedPlans 1 keeps only batch 1 between runs; 3 keeps three, least recently used out', async () => {
     const one = await Session.create(model, { threads: 2, maxCachedPlans: 1 });
-    for (const b of [3, 2, 1, 2]) {
+    for (const b of [3, 2, 1, 2, 3, 4, 2, 3]) {
       await runBatch(one, b);
       expect(one.cachedBatchSizes).toEqual([1]);
       expect(await poolOf(one)!.workerPlanIds()).toEqual([await cachedPlanIds(one)]);
@@ -80,6 +80,25 @@ describe('plan cache', () => {
     // 3 was used least recently among the sizes other than 1
     expect([...three.cachedBatchSizes].sort()).toEqual([1, 2, 4]);
     three.release();
+  });
+
+  it('a worker that wakes for a finished run after its plan was dropped does nothing (no error)', async () => {
+    const s = await Session.create(model, { threads: 2, maxCachedPlans: 1 });
+    const pool = poolOf(s)!;
+    const before = await cachedPlanIds(s);
+    await runBatch(s, 3); // planned, run, dropped
+    expect(await pool.workerPlanIds()).toEqual([before]);
+    // Replay the late wake-up: the worker sees a new generation whose plan is the dropped one
+    // (ctl[1] = plan id, ctl[0] = generation), as when the main thread did every part alone.
+    const ctl = (pool as unknown as { ctl: Int32Array }).ctl;
+    const droppedId = Math.max(...before) + 1;
+    Atomics.store(ctl, 1, droppedId);
+    Atomics.add(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await pool.workerPlanIds(); // the worker has handled the wake-up by the time it answers
+    await runBatch(s, 1);
+    await runBatch(s, 2);
+    s.release();
   });
 
   it('single thread: the default keeps batch 1 and the latest other size', async () => {
