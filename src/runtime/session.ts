@@ -11,6 +11,7 @@ import type { ImageDataLike, RawImage } from '../image/types.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
 import { createPool, defaultThreads, warnSingleThread, type ThreadPool } from './pool.js';
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
+import { softmax, topK } from './postprocess.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
 import { kernelModule, readBytes, type KernelBuild, type WasmSource } from './wasm-source.js';
 
@@ -53,6 +54,8 @@ export interface SessionOptions {
    * print formatProfile()'s table to stderr when the process exits).
    */
   profile?: boolean;
+  /** Run the kernels once at create (session.warmup()), so the first real run gets the warm time. Default false. */
+  warmup?: boolean;
 }
 
 /** Per-build kernel sources (see SessionOptions.wasm). */
@@ -65,7 +68,7 @@ export interface WasmSources {
   scalar?: WasmSource;
 }
 
-const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd', 'maxCachedPlans', 'profile'] as const;
+const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd', 'maxCachedPlans', 'profile', 'warmup'] as const;
 const WASM_KEYS = ['simd', 'simdThreaded', 'scalar'] as const;
 
 const isSource = (v: unknown): v is WasmSource =>
@@ -105,6 +108,16 @@ export interface Classification {
 }
 
 export type SessionInput = Float32Array | RawImage | ImageDataLike;
+
+/** runTensor()'s result, shaped like an onnxruntime-web Tensor. */
+export interface OutputTensor {
+  /** The model's output name (session.outputNames[0]). */
+  name: string;
+  type: 'float32';
+  /** ONNX layout, batch first: [N, C] for a vector output, [N, C, H, W] for a feature map. */
+  dims: number[];
+  data: Float32Array;
+}
 
 /** Options of one run() or classify() call. */
 export interface RunOptions {
@@ -152,8 +165,10 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
   if (!(Number.isInteger(maxCachedPlans) && maxCachedPlans >= 1)) {
     throw new EdgeqError('BAD_OPTION', `maxCachedPlans must be an integer >= 1, got ${JSON.stringify(options.maxCachedPlans)}`);
   }
-  if (options.profile !== undefined && typeof options.profile !== 'boolean') {
-    throw new EdgeqError('BAD_OPTION', `profile must be true or false, got ${JSON.stringify(options.profile)}`);
+  for (const key of ['profile', 'warmup', 'skipChecksums'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new EdgeqError('BAD_OPTION', `${key} must be true or false, got ${JSON.stringify(options[key])}`);
+    }
   }
   return { backend, threads, maxCachedPlans };
 }
@@ -220,6 +235,7 @@ export class Session {
     }
     try {
       await session.plan(1); // validate and lay out memory now, so errors surface at create
+      if (options.warmup) await session.warmup();
     } catch (err) {
       pool?.release();
       throw err;
@@ -311,6 +327,33 @@ export class Session {
     this.live();
     const signal = checkRunOptions(options);
     throwIfAborted(signal);
+    return this.enqueue(this.inputArray(input), signal, true);
+  }
+
+  /**
+   * run() with the output as a tensor in onnxruntime-web's shape: `{ name, type: 'float32', dims,
+   * data }`, dims in ONNX layout with the batch first ([N, C] or [N, C, H, W]); same data as run().
+   */
+  async runTensor(input: SessionInput, options: RunOptions = {}): Promise<OutputTensor> {
+    const data = await this.run(input, options);
+    const [, ...rest] = this.outputShape;
+    const batch = data.length / rest.reduce((a, b) => a * b, 1);
+    return { name: this.outputNames[0], type: 'float32', dims: [batch, ...rest], data };
+  }
+
+  /**
+   * Runs the kernels once on a batch-1 input of zeros (queued like a run, not profiled), so that
+   * the first real run gets the warm time (the engine's optimized code, touched memory). Rejects as
+   * run() does (RELEASED). `Session.create(m, { warmup: true })` calls it before returning.
+   */
+  async warmup(): Promise<void> {
+    this.live();
+    const [, c, h, w] = this.model.input.nchw;
+    await this.enqueue(new Float32Array(c * h * w), undefined, false);
+  }
+
+  /** The input as a Float32Array of whole images (validated, images preprocessed). */
+  private inputArray(input: SessionInput): Float32Array {
     const [, c, h, w] = this.model.input.nchw;
     const per = c * h * w;
     let x: Float32Array;
@@ -329,7 +372,13 @@ export class Session {
     if (x.length === 0 || x.length % per !== 0) {
       throw new EdgeqError('BAD_INPUT', `input has ${x.length} values; "${this.model.input.name}" needs a multiple of ${per} (NCHW [N, ${c}, ${h}, ${w}])`);
     }
-    const batch = x.length / per;
+    return x;
+  }
+
+  /** Queues a run of whole images `x`; `record`: add its op times to the profile (when profiling). */
+  private enqueue(x: Float32Array, signal: AbortSignal | undefined, record: boolean): Promise<Float32Array> {
+    const [, c, h, w] = this.model.input.nchw;
+    const batch = x.length / (c * h * w);
     const job = this.tail.then(async () => {
       this.live();
       throwIfAborted(signal);
@@ -338,7 +387,7 @@ export class Session {
         const plan = await this.plan(batch);
         this.live();
         throwIfAborted(signal);
-        const prof = this.prof;
+        const prof = record ? this.prof : undefined;
         if (plan.threaded) {
           // The pool calls `between` on this thread after each op's barrier: op i's wall time.
           let op = 0, t = 0;
@@ -381,17 +430,13 @@ export class Session {
 
   /** Classifies one image: the top `topK` classes with softmax scores and the model's labels. */
   async classify(image: SessionInput, options: { topK?: number } & RunOptions = {}): Promise<Classification[]> {
-    const topK = options.topK ?? 5;
-    if (!Number.isInteger(topK) || topK < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${topK}`);
+    const k = options.topK ?? 5;
+    if (!Number.isInteger(k) || k < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${k}`);
     const logits = await this.run(image, options.signal ? { signal: options.signal } : {});
     const n = this.outputShape.slice(1).reduce((a, b) => a * b, 1);
     if (logits.length !== n) throw new EdgeqError('BAD_INPUT', 'classify takes one image; use run() for a batch');
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
-    let sum = 0;
-    const e = Float64Array.from(logits, (v) => { const t = Math.exp(v - max); sum += t; return t; });
-    return Array.from(e.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, topK)
-      .map((index) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: e[index] / sum }));
+    const p = softmax(logits);
+    return topK(logits, k).map(({ index }) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: p[index] }));
   }
 
   /**
