@@ -355,7 +355,7 @@ export class ThreadPool {
    * of this plan (not while one is in flight), and do not run the plan again.
    */
   dropPlan(plan: PoolPlan): void {
-    if (this.released) return;
+    if (this.released || this.failure) return; // a failed pool runs nothing more; its workers may be gone
     for (const w of this.workers) w.postMessage({ type: 'drop', id: plan.id });
   }
 

@@ -19,8 +19,10 @@ export interface SessionOptions {
   /** Kernel build: 'auto' (SIMD when the engine validates it, else scalar), 'simd' or 'scalar'. Default 'auto'. */
   backend?: 'auto' | 'simd' | 'scalar';
   /**
-   * Threads (the calling thread plus threads - 1 workers over one shared memory). Default:
-   * min(cores, 4) with the SIMD build where memory can be shared, else 1 (see README, Performance).
+   * Threads (the calling thread plus threads - 1 workers over one shared memory), 1 to 64. Default:
+   * min(cores, 4) with the SIMD build where memory can be shared (and `wasm`, if given, is the
+   * per-build form), else 1. An explicit value > 1 that cannot be honoured says why once
+   * (console.warn) and runs on 1 thread (see README, Performance).
    */
   threads?: number;
   /**
