@@ -41,24 +41,27 @@ const CTL_PARTS = 4;
 /** Counter words: run tag (generation & TAG_BITS) << 16 | count (parts <= 65535). */
 const TAG_BITS = 0x7fff, TAG_MASK = 0x7fff0000, COUNT_MASK = 0xffff;
 /**
- * Spins (atomic loads, a few microseconds) before a thread sleeps at an op barrier. Short: when the
- * threads outnumber the free cores, a spinning thread holds the core the straggler needs (measured
- * on one core, taskset -c 0, ResNet-50 at 2 threads: spin 0 +10% over 1 thread, 20000 +26%,
- * 200000 +53%).
+ * Atomic loads a thread makes at an op barrier before it sleeps (Atomics.wait / waitAsync). Contract:
+ * a few microseconds only: a spinning thread must not keep a core from a straggler when threads
+ * outnumber free cores (figures: docs/tuning-log.md, "pool barrier spin").
  */
 const SPIN = 2000;
 
 /**
  * The worker script. It receives {type:'init', ctl, index, module}, then {type:'plan', id, memory,
- * ops, counters} per plan (instantiates the module on the plan's memory), and waits for runs on
- * ctl[GEN] with Atomics.waitAsync, so messages still arrive between runs.
+ * ops, counters} per plan (instantiates the module on the plan's memory), {type:'drop', id} when a
+ * plan is evicted (forgets the instance and the memory), {type:'plans'} (answers the ids it holds),
+ * and waits for runs on ctl[GEN] with Atomics.waitAsync, so messages still arrive between runs.
  */
 export const WORKER_SOURCE = `
 'use strict';
 const nodePort = typeof require === 'function' ? require('node:worker_threads').parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
-let ctl = null, index = 0, module = null, seen = 0, failNext = false;
+let ctl = null, index = 0, module = null, seen = 0;
 const plans = new Map();
+// Ids of dropped plans: a worker can wake for a run after it ended (the other threads did every
+// part) and after its plan was dropped; that run is over, there is nothing to do.
+const dropped = new Set();
 function fail(err) {
   Atomics.store(ctl, ${ERR}, index + 1);
   Atomics.notify(ctl, ${GEN});
@@ -78,7 +81,6 @@ function runPlan(p, tag, gen) {
       if (j >= n) break;
       if (Atomics.compareExchange(cnt, 2 * i, v, v + 1) !== v) continue;
       const c = parts[j];
-      if (failNext) { failNext = false; throw new Error('injected worker failure (test)'); }
       ex[c[0]].apply(null, c[1]);
       Atomics.add(ctl, ${CTL_PARTS} + index, 1);
       if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
@@ -98,10 +100,10 @@ function wake() {
   if (Atomics.load(ctl, ${STOP}) !== 0) return;
   seen = Atomics.load(ctl, ${GEN});
   if (Atomics.load(ctl, ${ERR}) === 0) {
-    const p = plans.get(Atomics.load(ctl, ${PLAN}));
+    const id = Atomics.load(ctl, ${PLAN}), p = plans.get(id);
     try {
-      if (!p) throw new Error('unknown plan ' + Atomics.load(ctl, ${PLAN}));
-      runPlan(p, (seen & ${TAG_BITS}) << 16, seen);
+      if (p) runPlan(p, (seen & ${TAG_BITS}) << 16, seen);
+      else if (!dropped.has(id)) throw new Error('unknown plan ' + id);
     } catch (err) {
       fail(err);
     }
@@ -124,9 +126,22 @@ function onMessage(m) {
       plans.set(m.id, { ex: inst.exports, ops: m.ops, cnt: new Int32Array(m.counters) });
       post({ type: 'plan-ready', id: m.id });
     } else if (m.type === 'drop') {
-      plans.delete(m.id);
+      plans.delete(m.id); // the instance, and with it the plan's memory, can now be collected
+      dropped.add(m.id);
+    } else if (m.type === 'plans') {
+      post({ type: 'plans', ids: [...plans.keys()] });
     } else if (m.type === 'fail-next') {
-      failNext = true;
+      // Test hook, outside the hot loop: every plan's exports are swapped for functions that
+      // restore the real ones and throw, so the next part this worker takes fails.
+      const saved = [...plans.values()].map((p) => [p, p.ex]);
+      const restore = () => { for (const [p, ex] of saved) p.ex = ex; };
+      for (const [p, ex] of saved) {
+        const failing = {};
+        for (const k of Object.keys(ex)) {
+          failing[k] = typeof ex[k] !== 'function' ? ex[k] : () => { restore(); throw new Error('injected worker failure (test)'); };
+        }
+        p.ex = failing;
+      }
       post({ type: 'fail-armed' });
     }
   } catch (err) {
@@ -214,7 +229,7 @@ export interface PoolPlan {
   counters: Int32Array;
 }
 
-type Msg = { type: string; id?: number; message?: string; stack?: string };
+type Msg = { type: string; id?: number; ids?: number[]; message?: string; stack?: string };
 
 /** Logical cores: navigator.hardwareConcurrency, or os.availableParallelism() in Node 20. */
 export async function coreCount(): Promise<number> {
@@ -248,6 +263,7 @@ export class ThreadPool {
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
   private busy = 0;
+  private planIdReplies: number[][] = [];
 
   /** The shared-memory kernel build every thread instantiates. */
   readonly module: WebAssembly.Module;
@@ -302,6 +318,7 @@ export class ThreadPool {
       this.fail(new EdgeqError('INTERNAL', `a worker thread failed: ${m.message}`));
       return;
     }
+    if (m.type === 'plans' && m.ids) this.planIdReplies.push(m.ids);
     const key = m.type === 'plan-ready' ? `plan-ready:${m.id}` : m.type;
     const w = this.waiting.get(key);
     if (w && ++w.got === w.need) {
@@ -332,10 +349,28 @@ export class ThreadPool {
     return { id, ops, counters };
   }
 
-  /** Forgets a plan in the workers (its memory can then be collected). */
+  /**
+   * Forgets a plan in the workers: each drops its instance, and so its reference to the plan's
+   * memory, which can then be collected once the caller drops its own. Call it only between runs
+   * of this plan (not while one is in flight), and do not run the plan again.
+   */
   dropPlan(plan: PoolPlan): void {
-    if (this.released) return;
+    if (this.released || this.failure) return; // a failed pool runs nothing more; its workers may be gone
     for (const w of this.workers) w.postMessage({ type: 'drop', id: plan.id });
+  }
+
+  /**
+   * The plan ids each worker holds an instance for, asked by a message round trip (so every
+   * dropPlan posted before is counted), in no particular worker order.
+   */
+  async workerPlanIds(): Promise<number[][]> {
+    this.check();
+    if (this.waiting.has('plans')) throw new EdgeqError('INTERNAL', 'workerPlanIds is already pending');
+    this.planIdReplies = [];
+    const answered = this.expect('plans', this.workers.length);
+    for (const w of this.workers) w.postMessage({ type: 'plans' });
+    await this.hold(() => answered);
+    return this.planIdReplies.map((r) => [...r].sort((a, b) => a - b));
   }
 
   private check(): void {
@@ -465,31 +500,33 @@ export function threadedKernelModule(): Promise<WebAssembly.Module> {
   return mtModule;
 }
 
-let warned = false;
+const said = new Set<string>();
+
+/** Says once per process (per reason) why a session runs on 1 thread although more were asked for. */
+export function warnSingleThread(why: string): void {
+  if (said.has(why)) return;
+  said.add(why);
+  console.warn(`edgeq: running on 1 thread: ${why}`);
+}
 
 /**
  * A pool for `threads` threads, or undefined (one thread) when threads are 1, the engine cannot
- * share memory, or no worker adapter fits; an explicit request that cannot be met is said once.
+ * share memory, or no worker adapter fits; an explicit request that cannot be met is said once
+ * (warnSingleThread). `module` is the shared-memory build to use (default: threadedKernelModule()).
  */
-export async function createPool(threads: number, explicit: boolean, adapter?: WorkerAdapter): Promise<ThreadPool | undefined> {
+export async function createPool(threads: number, explicit: boolean, adapter?: WorkerAdapter, module?: WebAssembly.Module): Promise<ThreadPool | undefined> {
   if (threads <= 1) return undefined;
   const why = !sharedMemorySupported() ? 'this engine cannot share WebAssembly memory (browsers need crossOriginIsolated)' : undefined;
   const a = why ? undefined : adapter ?? (await nodeWorkerAdapter()) ?? webWorkerAdapter();
   if (!a) {
-    if (explicit && !warned) {
-      warned = true;
-      console.warn(`edgeq: running on 1 thread: ${why ?? 'no worker implementation available'}`);
-    }
+    if (explicit) warnSingleThread(why ?? 'no worker implementation available');
     return undefined;
   }
   try {
-    return await ThreadPool.create(threads, await threadedKernelModule(), a);
+    return await ThreadPool.create(threads, module ?? await threadedKernelModule(), a);
   } catch (err) {
     // e.g. a content security policy that forbids blob: workers, or the threaded build missing
-    if (explicit && !warned) {
-      warned = true;
-      console.warn(`edgeq: running on 1 thread: cannot start ${a.name} workers: ${(err as Error).message}`);
-    }
+    if (explicit) warnSingleThread(`cannot start ${a.name} workers: ${(err as Error).message}`);
     return undefined;
   }
 }

@@ -9,7 +9,9 @@ import { preprocess } from '../image/preprocess.js';
 import { IMAGENET } from '../image/spec.js';
 import type { ImageDataLike, RawImage } from '../image/types.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
-import { createPool, defaultThreads, type ThreadPool } from './pool.js';
+import { createPool, defaultThreads, warnSingleThread, type ThreadPool } from './pool.js';
+import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
+import { softmax, topK } from './postprocess.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
 import { kernelModule, readBytes, type KernelBuild, type WasmSource } from './wasm-source.js';
 
@@ -17,12 +19,21 @@ export interface SessionOptions {
   /** Kernel build: 'auto' (SIMD when the engine validates it, else scalar), 'simd' or 'scalar'. Default 'auto'. */
   backend?: 'auto' | 'simd' | 'scalar';
   /**
-   * Threads (the calling thread plus threads - 1 workers over one shared memory). Default:
-   * min(cores, 4) with the SIMD build where memory can be shared, else 1 (see README, Performance).
+   * Threads (the calling thread plus threads - 1 workers over one shared memory), 1 to 64. Default:
+   * min(cores, 4) with the SIMD build where memory can be shared (and `wasm`, if given, is the
+   * per-build form), else 1. An explicit value > 1 that cannot be honoured says why once
+   * (console.warn) and runs on 1 thread (see README, Performance).
    */
   threads?: number;
-  /** The kernel module to use instead of the bundled build: bytes, a compiled module, a URL or a path. */
-  wasm?: WasmSource;
+  /**
+   * Where the kernel builds come from instead of the files beside the package (build/), for
+   * bundlers and extensions. Either one source (bytes, a compiled module, a URL or a path): the
+   * single-thread build the backend picks (edgeq-simd.wasm or edgeq-scalar.wasm); the session then
+   * runs on 1 thread (an explicit `threads` > 1 says why once with console.warn). Or
+   * `{ simd?, simdThreaded?, scalar? }`: edgeq-simd.wasm, edgeq-simd-mt.wasm and edgeq-scalar.wasm;
+   * a build left out is looked for beside the package, as without `wasm`. Default: the bundled files.
+   */
+  wasm?: WasmSource | WasmSources;
   /** Skip the per-section checksums of the model file (the header is always verified). Default false. */
   skipChecksums?: boolean;
   /**
@@ -31,9 +42,65 @@ export interface SessionOptions {
    * (at least 2.5 MiB; ResNet-50: layers 1-3, +8.9 MB), 'all' (every eligible layer: ResNet-50 +21 MB), 'off'.
    */
   winograd?: 'auto' | 'all' | 'off';
+  /**
+   * Execution plans (each a WebAssembly.Memory with its own copy of the weights, plus its worker
+   * instances) kept between runs: the batch-1 plan, made at create, always; other batch sizes,
+   * made by the first run of that size, least recently used first out. An evicted size is planned
+   * again by its next run (slower that once, same outputs). An integer >= 1; default 2 (batch 1 and
+   * the latest other batch size). While a run of a new batch size executes with 1, two are held.
+   */
+  maxCachedPlans?: number;
+  /**
+   * Records the wall time of every op of every run, read with session.profile(). Default: false,
+   * or true when the environment variable EDGEQ_PROFILE is set and not '0' (those sessions also
+   * print formatProfile()'s table to stderr when the process exits).
+   */
+  profile?: boolean;
+  /** Run the kernels once at create (session.warmup()), so the first real run gets the warm time. Default false. */
+  warmup?: boolean;
 }
 
-const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd'] as const;
+/** Per-build kernel sources (see SessionOptions.wasm). */
+export interface WasmSources {
+  /** edgeq-simd.wasm, the single-thread SIMD build. */
+  simd?: WasmSource;
+  /** edgeq-simd-mt.wasm, the shared-memory SIMD build that threads > 1 need. */
+  simdThreaded?: WasmSource;
+  /** edgeq-scalar.wasm, for engines without WebAssembly SIMD. */
+  scalar?: WasmSource;
+}
+
+const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd', 'maxCachedPlans', 'profile', 'warmup'] as const;
+const WASM_KEYS = ['simd', 'simdThreaded', 'scalar'] as const;
+
+const isSource = (v: unknown): v is WasmSource =>
+  typeof v === 'string' || v instanceof URL || v instanceof WebAssembly.Module || v instanceof ArrayBuffer || ArrayBuffer.isView(v)
+  || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer);
+
+/** options.wasm as per-build sources: undefined for one source (the single-thread build). */
+function wasmSources(wasm: SessionOptions['wasm']): WasmSources | undefined {
+  if (wasm === undefined) return {};
+  if (isSource(wasm)) return undefined;
+  if (typeof wasm !== 'object' || wasm === null) throw new EdgeqError('BAD_OPTION', 'wasm must be bytes, a WebAssembly.Module, a URL, a path or { simd, simdThreaded, scalar }');
+  for (const [key, v] of Object.entries(wasm)) {
+    if (!(WASM_KEYS as readonly string[]).includes(key)) throw new EdgeqError('BAD_OPTION', `unknown wasm build "${key}" (valid: ${WASM_KEYS.join(', ')})`);
+    if (v !== undefined && !isSource(v)) throw new EdgeqError('BAD_OPTION', `wasm.${key} must be bytes, a WebAssembly.Module, a URL or a path`);
+  }
+  return wasm as WasmSources;
+}
+
+/** Profiles enabled by EDGEQ_PROFILE (not by the option) print their table at process exit. */
+const envProfiles: OpProfile[] = [];
+function printAtExit(p: OpProfile): void {
+  if (envProfiles.push(p) > 1) return;
+  const proc = (globalThis as { process?: { on?(e: string, f: () => void): void } }).process;
+  proc?.on?.('exit', () => {
+    for (const q of envProfiles) {
+      const rows = q.rows();
+      if (rows.length) console.error(formatProfile(rows));
+    }
+  });
+}
 
 export interface Classification {
   index: number;
@@ -43,6 +110,16 @@ export interface Classification {
 }
 
 export type SessionInput = Float32Array | RawImage | ImageDataLike;
+
+/** runTensor()'s result, shaped like an onnxruntime-web Tensor. */
+export interface OutputTensor {
+  /** The model's output name (session.outputNames[0]). */
+  name: string;
+  type: 'float32';
+  /** ONNX layout, batch first: [N, C] for a vector output, [N, C, H, W] for a feature map. */
+  dims: number[];
+  data: Float32Array;
+}
 
 /** Options of one run() or classify() call. */
 export interface RunOptions {
@@ -71,7 +148,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new EdgeqError('ABORTED', 'the run was aborted', { cause: signal.reason });
 }
 
-function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'backend' | 'threads'>> {
+function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'backend' | 'threads' | 'maxCachedPlans'>> {
   for (const key of Object.keys(options)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
       throw new EdgeqError('BAD_OPTION', `unknown session option "${key}" (valid: ${OPTION_NAMES.join(', ')})`);
@@ -86,7 +163,16 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
   if (options.threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
     throw new EdgeqError('BAD_OPTION', `threads must be an integer from 1 to 64, got ${JSON.stringify(options.threads)}`);
   }
-  return { backend, threads };
+  const maxCachedPlans = options.maxCachedPlans === undefined ? 2 : options.maxCachedPlans;
+  if (!(Number.isInteger(maxCachedPlans) && maxCachedPlans >= 1)) {
+    throw new EdgeqError('BAD_OPTION', `maxCachedPlans must be an integer >= 1, got ${JSON.stringify(options.maxCachedPlans)}`);
+  }
+  for (const key of ['profile', 'warmup', 'skipChecksums'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new EdgeqError('BAD_OPTION', `${key} must be true or false, got ${JSON.stringify(options[key])}`);
+    }
+  }
+  return { backend, threads, maxCachedPlans };
 }
 
 export class Session {
@@ -97,7 +183,10 @@ export class Session {
   /** The kernel build in use. */
   readonly backend: KernelBuild;
   private readonly module: WebAssembly.Module;
+  /** Plans by batch size, least recently used first (Map order); batch 1 is never evicted. */
   private readonly plans = new Map<number, Promise<ExecutionPlan>>();
+  private maxCachedPlans = 2;
+  private prof: OpProfile | undefined;
   private released = false;
   private pool: ThreadPool | undefined;
   private winograd: 'auto' | 'all' | 'off' = 'auto';
@@ -120,20 +209,35 @@ export class Session {
 
   /** Loads an .edgeq model from bytes, or from a path (Node, Deno) or URL. */
   static async create(model: Uint8Array | ArrayBuffer | string | URL, options: SessionOptions = {}): Promise<Session> {
-    const { backend, threads: asked } = checkOptions(options);
+    const { backend, threads: asked, maxCachedPlans } = checkOptions(options);
+    const sources = wasmSources(options.wasm);
     const name = typeof model === 'string' || model instanceof URL ? String(model) : undefined;
     const bytes = model instanceof Uint8Array ? model : model instanceof ArrayBuffer ? new Uint8Array(model) : await readBytes(model);
     const qmodel = readEdgeq(bytes, { fileName: name, skipSectionChecksums: options.skipChecksums });
     let build: KernelBuild = backend === 'auto' ? (detectSimd() ? 'simd' : 'scalar') : backend;
     if (build === 'simd' && !detectSimd()) throw new EdgeqError('NOT_SUPPORTED', 'this engine has no WebAssembly SIMD; use backend "scalar" or "auto"');
-    const threads = build === 'simd' && options.wasm === undefined ? asked || await defaultThreads() : 1;
-    const pool = await createPool(threads, asked > 1);
-    const module = pool ? pool.module : await kernelModule(build, options.wasm);
+    let threads = 1;
+    if (build === 'scalar') {
+      if (asked > 1) warnSingleThread('threads need the SIMD build (this session uses the scalar one)');
+    } else if (sources === undefined) {
+      if (asked > 1) warnSingleThread('options.wasm is one single-thread build; pass { simd, simdThreaded } to keep threads');
+    } else {
+      threads = asked || await defaultThreads();
+    }
+    const mt = threads > 1 && sources?.simdThreaded !== undefined ? await kernelModule('simd', sources.simdThreaded) : undefined;
+    const pool = await createPool(threads, asked > 1, undefined, mt);
+    const module = pool ? pool.module : await kernelModule(build, sources === undefined ? options.wasm as WasmSource : sources[build]);
     const session = new Session(qmodel, module, build);
     session.pool = pool;
     session.winograd = options.winograd ?? 'auto';
+    session.maxCachedPlans = maxCachedPlans;
+    if (options.profile ?? profileFromEnv()) {
+      session.prof = new OpProfile(qmodel);
+      if (options.profile === undefined) printAtExit(session.prof);
+    }
     try {
       await session.plan(1); // validate and lay out memory now, so errors surface at create
+      if (options.warmup) await session.warmup();
     } catch (err) {
       pool?.release();
       throw err;
@@ -157,14 +261,53 @@ export class Session {
     return (await this.plan(1)).memory.total;
   }
 
+  /**
+   * The plan for a batch size, made on first use. Called for batch sizes other than 1 only inside
+   * a queued run (runs never overlap), so an evicted plan is never in use.
+   */
   private plan(batch: number): Promise<ExecutionPlan> {
     let p = this.plans.get(batch);
-    if (!p) {
-      p = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd });
+    if (p) {
+      this.plans.delete(batch); // most recently used last
       this.plans.set(batch, p);
-      p.catch(() => this.plans.delete(batch));
+      return p;
     }
-    return p;
+    this.trimPlans(this.maxCachedPlans - 1);
+    const made = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd });
+    this.plans.set(batch, made);
+    made.catch(() => { if (this.plans.get(batch) === made) this.plans.delete(batch); });
+    return made;
+  }
+
+  /** Evicts least recently used plans other than batch 1 until at most `keep` remain (or only batch 1). */
+  private trimPlans(keep: number): void {
+    for (const [batch, p] of this.plans) {
+      if (this.plans.size <= keep) break;
+      if (batch === 1) continue;
+      this.plans.delete(batch);
+      // The workers' instances hold the plan's memory too: they drop them; the memory is then garbage.
+      p.then((plan) => plan.threaded?.pool.dropPlan(plan.threaded.plan), () => undefined);
+    }
+  }
+
+  /** Batch sizes whose plans the session holds, least recently used first. */
+  get cachedBatchSizes(): readonly number[] {
+    return [...this.plans.keys()];
+  }
+
+  /**
+   * Per-op time summed over this session's runs since create (or the last reset), in model order;
+   * `reset: true` clears it after reading. Needs the `profile` option (else BAD_OPTION).
+   */
+  profile(options: { reset?: boolean } = {}): ProfileRow[] {
+    if (typeof options !== 'object' || options === null) throw new EdgeqError('BAD_OPTION', 'profile options must be an object');
+    for (const key of Object.keys(options)) {
+      if (key !== 'reset') throw new EdgeqError('BAD_OPTION', `unknown profile option "${key}" (valid: reset)`);
+    }
+    if (!this.prof) throw new EdgeqError('BAD_OPTION', 'this session does not profile: create it with { profile: true } (or EDGEQ_PROFILE=1)');
+    const rows = this.prof.rows();
+    if (options.reset) this.prof.reset();
+    return rows;
   }
 
   private live(): void {
@@ -186,6 +329,33 @@ export class Session {
     this.live();
     const signal = checkRunOptions(options);
     throwIfAborted(signal);
+    return this.enqueue(this.inputArray(input), signal, true);
+  }
+
+  /**
+   * run() with the output as a tensor in onnxruntime-web's shape: `{ name, type: 'float32', dims,
+   * data }`, dims in ONNX layout with the batch first ([N, C] or [N, C, H, W]); same data as run().
+   */
+  async runTensor(input: SessionInput, options: RunOptions = {}): Promise<OutputTensor> {
+    const data = await this.run(input, options);
+    const [, ...rest] = this.outputShape;
+    const batch = data.length / rest.reduce((a, b) => a * b, 1);
+    return { name: this.outputNames[0], type: 'float32', dims: [batch, ...rest], data };
+  }
+
+  /**
+   * Runs the kernels once on a batch-1 input of zeros (queued like a run, not profiled), so that
+   * the first real run gets the warm time (the engine's optimized code, touched memory). Rejects as
+   * run() does (RELEASED). `Session.create(m, { warmup: true })` calls it before returning.
+   */
+  async warmup(): Promise<void> {
+    this.live();
+    const [, c, h, w] = this.model.input.nchw;
+    await this.enqueue(new Float32Array(c * h * w), undefined, false);
+  }
+
+  /** The input as a Float32Array of whole images (validated, images preprocessed). */
+  private inputArray(input: SessionInput): Float32Array {
     const [, c, h, w] = this.model.input.nchw;
     const per = c * h * w;
     let x: Float32Array;
@@ -204,7 +374,13 @@ export class Session {
     if (x.length === 0 || x.length % per !== 0) {
       throw new EdgeqError('BAD_INPUT', `input has ${x.length} values; "${this.model.input.name}" needs a multiple of ${per} (NCHW [N, ${c}, ${h}, ${w}])`);
     }
-    const batch = x.length / per;
+    return x;
+  }
+
+  /** Queues a run of whole images `x`; `record`: add its op times to the profile (when profiling). */
+  private enqueue(x: Float32Array, signal: AbortSignal | undefined, record: boolean): Promise<Float32Array> {
+    const [, c, h, w] = this.model.input.nchw;
+    const batch = x.length / (c * h * w);
     const job = this.tail.then(async () => {
       this.live();
       throwIfAborted(signal);
@@ -213,14 +389,34 @@ export class Session {
         const plan = await this.plan(batch);
         this.live();
         throwIfAborted(signal);
-        if (plan.threaded) return await plan.threaded.pool.run(plan.threaded.plan, plan.kernels, () => quantizeInput(x, plan, c, h, w), () => dequantizeOutput(plan), signal ? () => throwIfAborted(signal) : undefined);
+        const prof = record ? this.prof : undefined;
+        if (plan.threaded) {
+          // The pool calls `between` on this thread after each op's barrier: op i's wall time.
+          let op = 0, t = 0;
+          const between = !prof ? (signal ? () => throwIfAborted(signal) : undefined) : () => {
+            const now = performance.now();
+            prof.add(op++, now - t);
+            t = now;
+            throwIfAborted(signal);
+          };
+          const before = () => { quantizeInput(x, plan, c, h, w); t = performance.now(); };
+          return await plan.threaded.pool.run(plan.threaded.plan, plan.kernels, before, () => dequantizeOutput(plan), between);
+        }
         quantizeInput(x, plan, c, h, w);
-        for (const step of plan.steps) {
-          step();
+        const steps = plan.steps;
+        for (let i = 0; i < steps.length; i++) {
+          if (prof) {
+            const t0 = performance.now();
+            steps[i]();
+            prof.add(i, performance.now() - t0);
+          } else {
+            steps[i]();
+          }
           throwIfAborted(signal);
         }
         return dequantizeOutput(plan);
       } finally {
+        if (!this.released) this.trimPlans(this.maxCachedPlans);
         if (--this.inFlight === 0 && this.released) this.pool?.release();
       }
     });
@@ -236,17 +432,13 @@ export class Session {
 
   /** Classifies one image: the top `topK` classes with softmax scores and the model's labels. */
   async classify(image: SessionInput, options: { topK?: number } & RunOptions = {}): Promise<Classification[]> {
-    const topK = options.topK ?? 5;
-    if (!Number.isInteger(topK) || topK < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${topK}`);
+    const k = options.topK ?? 5;
+    if (!Number.isInteger(k) || k < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${k}`);
     const logits = await this.run(image, options.signal ? { signal: options.signal } : {});
     const n = this.outputShape.slice(1).reduce((a, b) => a * b, 1);
     if (logits.length !== n) throw new EdgeqError('BAD_INPUT', 'classify takes one image; use run() for a batch');
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
-    let sum = 0;
-    const e = Float64Array.from(logits, (v) => { const t = Math.exp(v - max); sum += t; return t; });
-    return Array.from(e.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, topK)
-      .map((index) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: e[index] / sum }));
+    const p = softmax(logits);
+    return topK(logits, k).map(({ index }) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: p[index] }));
   }
 
   /**

@@ -140,7 +140,7 @@ describe('threads', () => {
   });
 
   it('a process that used a threaded session exits by itself', () => {
-    const dist = join(REPO_ROOT, 'dist', 'src', 'runtime', 'session.js');
+    const dist = join(REPO_ROOT, 'dist', 'runtime', 'session.js');
     if (!existsSync(dist)) {
       console.warn('skipped: dist/ is not built (npm run build)');
       return;

@@ -1,0 +1,30 @@
+// Output helpers: softmax over rows and the top k entries, as classify() uses them.
+import { EdgeqError } from '../errors.js';
+
+/**
+ * Softmax of each consecutive block of `size` values (default: the whole array, one row; a batch
+ * output of N x C values: size C), computed in float64 with the row maximum subtracted.
+ */
+export function softmax(values: ArrayLike<number>, size: number = values.length): Float64Array {
+  if (!Number.isInteger(size) || size < 1 || values.length % size !== 0) {
+    throw new EdgeqError('BAD_OPTION', `softmax size must be a positive integer that divides the length ${values.length}, got ${size}`);
+  }
+  const out = new Float64Array(values.length);
+  for (let r = 0; r < values.length; r += size) {
+    let max = -Infinity;
+    for (let i = r; i < r + size; i++) max = Math.max(max, values[i]);
+    let sum = 0;
+    for (let i = r; i < r + size; i++) sum += (out[i] = Math.exp(values[i] - max));
+    for (let i = r; i < r + size; i++) out[i] /= sum;
+  }
+  return out;
+}
+
+/** The `k` largest values (fewer when there are fewer), largest first; equal values keep index order. */
+export function topK(values: ArrayLike<number>, k: number): { index: number; value: number }[] {
+  if (!Number.isInteger(k) || k < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${k}`);
+  return Array.from({ length: values.length }, (_, i) => i)
+    .sort((a, b) => values[b] - values[a])
+    .slice(0, k)
+    .map((index) => ({ index, value: values[index] }));
+}
