@@ -8,6 +8,7 @@ import { detectSimd } from '../kernels/wasm.js';
 import { preprocess } from '../image/preprocess.js';
 import { IMAGENET } from '../image/spec.js';
 import type { ImageDataLike, RawImage } from '../image/types.js';
+import { loadImage, type ImageSource } from '../image/load.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
 import { createPool, defaultThreads, warnSingleThread, type ThreadPool } from './pool.js';
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
@@ -110,6 +111,12 @@ export interface Classification {
 }
 
 export type SessionInput = Float32Array | RawImage | ImageDataLike;
+
+/** One image for classify(): anything loadImage() takes, or one preprocessed Float32Array (NCHW). */
+export type ClassifyInput = ImageSource | Float32Array;
+
+/** Options of classify(): `topK` (default 5) and run()'s `signal`. */
+export type ClassifyOptions = { topK?: number } & RunOptions;
 
 /** runTensor()'s result, shaped like an onnxruntime-web Tensor. */
 export interface OutputTensor {
@@ -430,15 +437,38 @@ export class Session {
     });
   }
 
-  /** Classifies one image: the top `topK` classes with softmax scores and the model's labels. */
-  async classify(image: SessionInput, options: { topK?: number } & RunOptions = {}): Promise<Classification[]> {
+  /**
+   * Classifies an image, or a batch given as an array (one batched run): the top `topK` classes
+   * (default 5) with softmax scores and the model's labels. An image is anything loadImage() takes
+   * (a path or URL in Node and Deno, encoded bytes, a Blob or File, an ImageBitmap, image element
+   * or canvas, decoded pixels) or one preprocessed Float32Array (NCHW).
+   */
+  async classify(image: ClassifyInput, options?: ClassifyOptions): Promise<Classification[]>;
+  async classify(images: readonly ClassifyInput[], options?: ClassifyOptions): Promise<Classification[][]>;
+  async classify(input: ClassifyInput | readonly ClassifyInput[], options: ClassifyOptions = {}): Promise<Classification[] | Classification[][]> {
+    this.live();
     const k = options.topK ?? 5;
     if (!Number.isInteger(k) || k < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${k}`);
-    const logits = await this.run(image, options.signal ? { signal: options.signal } : {});
+    const many = Array.isArray(input);
+    const list = (many ? input : [input]) as readonly ClassifyInput[];
+    if (list.length === 0) throw new EdgeqError('BAD_INPUT', 'classify was given an empty array of images');
     const n = this.outputShape.slice(1).reduce((a, b) => a * b, 1);
-    if (logits.length !== n) throw new EdgeqError('BAD_INPUT', 'classify takes one image; use run() for a batch');
-    const p = softmax(logits);
-    return topK(logits, k).map(({ index }) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: p[index] }));
+    const [, c, h, w] = this.model.input.nchw;
+    const per = c * h * w;
+    const arrays = await Promise.all(list.map(async (x) => this.inputArray(x instanceof Float32Array ? x : await loadImage(x))));
+    if (arrays.some((x) => x.length !== per)) throw new EdgeqError('BAD_INPUT', 'classify takes one image per item; use run() for a preprocessed batch');
+    let x = arrays[0]!;
+    if (arrays.length > 1) {
+      x = new Float32Array(per * arrays.length);
+      arrays.forEach((a, i) => x.set(a, i * per));
+    }
+    const logits = await this.run(x, options.signal ? { signal: options.signal } : {});
+    const results = arrays.map((_, i) => {
+      const row = logits.subarray(i * n, (i + 1) * n);
+      const p = softmax(row);
+      return topK(row, k).map(({ index }) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: p[index] }));
+    });
+    return many ? results : results[0]!;
   }
 
   /**
