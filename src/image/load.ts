@@ -76,7 +76,8 @@ async function decodeBytes(bytes: Uint8Array, what: string): Promise<RawImage | 
   if (isServer() || !hasDom()) return (await nodeDecoder()).decodeImage(bytes, what);
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([bytes as BlobPart]));
+    // As stored: no colour-profile conversion, no alpha premultiplication (which would change RGB).
+    bitmap = await createImageBitmap(new Blob([bytes as BlobPart]), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (err) {
     throw new EdgeqError('BAD_IMAGE', `${what}: cannot decode: ${(err as Error).message}`, { cause: err });
   }

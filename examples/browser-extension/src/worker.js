@@ -1,6 +1,6 @@
 // The classifier: a module worker in the offscreen document. The runtime, its kernels and the model
 // ship inside the extension (edgeq/, model.edgeq); nothing is fetched from the network but the image.
-import { EdgeqError, Session } from './edgeq/dist/index.js';
+import { EdgeqError, Session, loadImage, softmax, topK } from './edgeq/dist/index.js';
 
 let loading;
 
@@ -27,28 +27,6 @@ function load() {
   return loading;
 }
 
-/** RGBA pixels of an encoded image, as stored (no colour-profile conversion). */
-async function decode(bytes, type) {
-  const bitmap = await createImageBitmap(new Blob([bytes], { type }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  try {
-    const ctx = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(bitmap, 0, 0);
-    return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-  } finally {
-    bitmap.close();
-  }
-}
-
-/** The k best classes with softmax probabilities. */
-function topK(logits, labels, k) {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  return Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, k)
-    .map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, score: Math.exp(logits[index] - max) / sum }));
-}
-
 self.addEventListener('message', async ({ data }) => {
   const { id, bytes, type, topK: k = 5, logits: wantLogits = false } = data;
   try {
@@ -56,13 +34,15 @@ self.addEventListener('message', async ({ data }) => {
     const t0 = performance.now();
     let pixels;
     try {
-      pixels = await decode(bytes, type);
+      pixels = await loadImage(new Blob([bytes], { type }));
     } catch {
       throw new Error(`cannot decode the image (${type || 'unknown type'})`);
     }
     const t1 = performance.now();
     const logits = await session.run(pixels);
-    const top = topK(logits, session.model.labels, k);
+    const p = softmax(logits);
+    const labels = session.model.labels;
+    const top = topK(logits, k).map(({ index }) => ({ index, label: labels?.[index] ?? `class ${index}`, score: p[index] }));
     self.postMessage({
       id, top, ms: performance.now() - t1, decodeMs: t1 - t0, loadMs, width: pixels.width, height: pixels.height,
       backend: session.backend, threads, isolated: self.crossOriginIsolated,
