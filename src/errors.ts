@@ -7,6 +7,7 @@ export type EdgeqErrorCode =
   | 'BAD_INPUT'         // a run() input of the wrong length, type or with NaN/Inf
   | 'BAD_IMAGE'         // an image that cannot be decoded
   | 'BAD_OPTION'        // an unknown or invalid option
+  | 'NOT_FOUND'         // a file or folder that does not exist (the message names the path)
   | 'RELEASED'          // use of a released session
   | 'ABORTED'           // a run cancelled through its AbortSignal
   | 'NOT_SUPPORTED'     // the environment lacks a needed feature (e.g. SIMD)
