@@ -29,6 +29,10 @@ function intList(value: string): number[] {
 export function buildProgram(): Command {
   const program = new Command('edgeq')
     .description('int8 CNN inference in WebAssembly SIMD, and the quantizer that makes its models')
+    .version(versionLine(), '-V, --version', 'print the edgeq-tools and runtime edgeq versions')
+    // commander's own errors (unknown option, missing argument) in the same one-line form; set
+    // before the commands are added so that they inherit it.
+    .configureOutput({ outputError: (str, write) => write(`edgeq: ${str.replace(/^error: /, '').trim()} [BAD_OPTION]\n`) })
     .showHelpAfterError();
 
   program.command('synth')
@@ -135,10 +139,7 @@ export function errorLine(err: unknown): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram()
-    .version(versionLine(), '-V, --version', 'print the edgeq-tools and runtime edgeq versions')
-    // commander's own errors (unknown option, missing argument) in the same one-line form.
-    .configureOutput({ outputError: (str, write) => write(`edgeq: ${str.replace(/^error: /, '').trim()} [BAD_OPTION]\n`) });
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
