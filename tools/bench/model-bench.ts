@@ -14,8 +14,10 @@ import { argmax, cosine, topK } from '../quantize/report.js';
 import { interleavedLatency, type LatencyStats } from './timing.js';
 
 export interface ModelBenchOptions {
-  /** Display name of the model. */
+  /** Display name of the model (also in the cache's file names). */
   name: string;
+  /** The model's file, when it has one (printed with the results). */
+  path?: string;
   onnx: Uint8Array;
   spec: PreprocessSpec;
   /** The preprocessing in one line (printed with the results). */
@@ -63,6 +65,8 @@ export interface EngineFigures {
 
 export interface ModelBenchResult {
   model: string;
+  /** The model's file, when it has one. */
+  modelPath?: string;
   /** The preprocessing of the inputs, in one line. */
   preprocessing?: string;
   /** The cache key of the quantized models (hash of everything they depend on). */
@@ -228,7 +232,7 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     engines.push({ engine: `edgeq int8 (${edgeq.v.backend}, 1 thread)`, role: 'edgeq-1t', latency: lat.get('edgeq-int8-1t')!, createMs: NaN, fileBytes: q.edgeq.length, memoryBytes: edgeqMem, ...accuracy(outs.edgeq) });
   }
   return {
-    model: o.name, preprocessing: o.specLine, cacheKey: key, inputs: o.inputs.length, runs: o.runs,
+    model: o.name, modelPath: o.path, preprocessing: o.specLine, cacheKey: key, inputs: o.inputs.length, runs: o.runs,
     calibration: { method: DEFAULT_METHOD, images: o.calibrationCount, cached: q.cached, seconds: q.seconds },
     engines, edgeqVsOrtInt8Top1: edgeqVsInt8, fusedVsUnfused, defaultInputBits, threads, edgeqThreads, macs: modelMacs(edgeq.v.model),
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length, platform: `${process.platform}-${process.arch}` },
@@ -287,7 +291,7 @@ export function formatBench(r: ModelBenchResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
-    ...(r.preprocessing ? [`${r.model}: ${r.preprocessing}`] : []),
+    ...(r.preprocessing ? [`${r.modelPath ?? r.model}: ${r.preprocessing}`] : []),
     `${r.model}: ${r.runs} timed runs per engine (interleaved), ${r.threads} thread${r.threads > 1 ? 's' : ''} (edgeq: ${r.edgeqThreads}), accuracy on ${r.inputs} inputs; ${r.machine.node}, ${r.machine.cpus} cpus`,
     line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line),
     `edgeq vs onnxruntime-web int8 (same integers): top-1 agreement ${(r.edgeqVsOrtInt8Top1 * 100).toFixed(1)}%`,

@@ -207,7 +207,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
       inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, spec)];
       log(`${o.model}: no --images, using synthetic inputs`);
     }
-    result = await benchModel({ name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
+    result = await benchModel({ path: o.model, name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
   }
   bar.stop();
   console.log('');
