@@ -51,5 +51,5 @@ try {
   // A bad model or image: one line with the reason and its code, not a stack trace.
   if (!(err instanceof EdgeqError)) throw err;
   console.error(`classify: ${err.message} [${err.code}]`);
-  Deno.exitCode = 1;
+  Deno.exit(1);
 }

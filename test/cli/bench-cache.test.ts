@@ -4,9 +4,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IMAGENET } from '../../src/image/spec.js';
 import { benchCacheKey, benchModel, formatBench, type ModelBenchOptions } from '../../tools/bench/model-bench.js';
+import { benchCommand, type BenchCliOptions } from '../../tools/cli/bench.js';
 import { syntheticInputs } from '../../tools/cli/inputs.js';
 import { makeCliFixture, SIZE, TINY_SPEC, type CliFixture } from './fixtures.js';
 
@@ -63,5 +64,26 @@ describe('bench cache key', () => {
     expect(row('onnxruntime-web int8')[col]).toBe('-');
     expect(Number(row('edgeq int8 (')[col])).toBeGreaterThan(0);
     expect(text).toContain('not measured for onnxruntime-web');
+  });
+});
+
+describe('edgeq bench command', () => {
+  const cli = (o: Partial<BenchCliOptions>): BenchCliOptions => ({ runs: 2, inputs: 2, calibCount: 4, threads: [1], ...o });
+
+  it('--images without --preprocess, or a missing --model, fails at once', async () => {
+    await expect(benchCommand(cli({ model: fx.onnx, images: fx.images }))).rejects.toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('--images needs --preprocess') });
+    await expect(benchCommand(cli({ model: join(fx.dir, 'gone.onnx') }))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('gone.onnx') });
+  });
+
+  it(`a ${SIZE}x${SIZE} model on synthetic inputs: inputs at its size, the model and preprocessing printed first`, async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await benchCommand(cli({ model: fx.onnx }));
+      const lines = log.mock.calls.map((c) => String(c[0]));
+      expect(lines[0]).toBe(`model: ${fx.onnx}; preprocessing imagenet (default): short side 18, centre crop 16, antialias, /255, mean 0.485,0.456,0.406, std 0.229,0.224,0.225, rgb`);
+      expect(lines.join('\n')).toContain(`${fx.onnx}: preprocessing imagenet (default)`);
+    } finally {
+      log.mockRestore();
+    }
   });
 });
