@@ -168,13 +168,15 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
   // Accuracy on the same inputs.
   log(`comparing outputs on ${o.inputs.length} inputs`);
   const outs = { fp32: [] as Float32Array[], int8: [] as Float32Array[], edgeq: [] as Float32Array[], fused: [] as Float32Array[], a12: [] as Float32Array[] };
-  for (const x of o.inputs) {
+  for (const [i, x] of o.inputs.entries()) {
+    o.onProgress?.('comparing outputs (inputs)', i, o.inputs.length);
     outs.fp32.push((await fp32.v.run({ [inputName]: x })).outputs[outputName].data);
     outs.int8.push((await int8.v.run({ [inputName]: x })).outputs[outputName].data);
     outs.edgeq.push(await edgeq.v.run(x));
     outs.fused.push(await fused.run(x));
     outs.a12.push(await a12.run(x));
   }
+  o.onProgress?.('comparing outputs (inputs)', o.inputs.length, o.inputs.length);
   const accuracy = (got: Float32Array[]) => {
     let agree = 0, cos = 0, maxAbs = 0, top1 = 0, top5 = 0;
     got.forEach((g, i) => {
