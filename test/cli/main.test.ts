@@ -40,7 +40,7 @@ describe('edgeq errors and output', () => {
     expect(errorLine(enoent)).toBe('edgeq: open /x/y.edgeq: no such file or directory [ENOENT]');
     const eacces = Object.assign(new Error("EACCES: permission denied, open '/root/r.json'"), { code: 'EACCES', syscall: 'open', path: '/root/r.json' });
     expect(errorLine(eacces)).toBe('edgeq: open /root/r.json: permission denied [EACCES]');
-    expect(errorLine(new TypeError('x is undefined'))).toBe('edgeq: x is undefined [INTERNAL]');
+    expect(errorLine(new TypeError('x is undefined\n  more detail'))).toBe('edgeq: x is undefined [INTERNAL]');
   });
 
   it('--version names edgeq-tools and the runtime edgeq', () => {

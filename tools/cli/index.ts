@@ -33,7 +33,8 @@ export function buildProgram(): Command {
     // commander's own errors (unknown option, missing argument) in the same one-line form; set
     // before the commands are added so that they inherit it.
     .configureOutput({ outputError: (str, write) => write(`edgeq: ${str.replace(/^error: /, '').trim()} [BAD_OPTION]\n`) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', '\nErrors print one line, `edgeq: <message> [CODE]`; set EDGEQ_DEBUG=1 to print their stack too.');
 
   program.command('synth')
     .description('build the embedded ResNet-50 (real architecture, seeded synthetic weights) as ONNX')
@@ -135,7 +136,8 @@ export function errorLine(err: unknown): string {
     const reason = (e.message ?? '').replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
     return `edgeq: ${e.syscall ? `${e.syscall} ` : ''}${e.path ?? ''}${e.path ? ': ' : ''}${reason} [${e.code}]`;
   }
-  return `edgeq: ${e instanceof Error ? e.message : String(err)} [INTERNAL]`;
+  const message = e instanceof Error ? e.message : String(err);
+  return `edgeq: ${message.split('\n')[0]} [INTERNAL]`;
 }
 
 export async function main(argv: string[]): Promise<void> {
