@@ -2,17 +2,24 @@
 // onnxruntime-web fp32 and int8 in one run on the same inputs.
 import { writeFileSync } from 'node:fs';
 import { EdgeqError } from 'edgeq';
-import { PRESETS, IMAGENET } from 'edgeq/image';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { IMAGENET } from 'edgeq/image';
 import { getEmbeddedModel } from '../synth/cache-node.js';
 import { benchModel, formatBench, type ModelBenchResult } from '../bench/model-bench.js';
-import { readInput } from './index.js';
+import { readOnnx } from '../onnx/reader.js';
+import { readInput, requireFile, requireFolder, requireWritable } from './paths.js';
 import { folderInputs, syntheticInputs } from './inputs.js';
+import { describeSpec, fitSpecToInput, requireChosenPreprocessing, specFromOptions, type PresetName } from './preprocessing.js';
+import { onnxInputShape } from './model-shape.js';
+import { progress } from './progress.js';
 
 export interface BenchCliOptions {
   model?: string;
   images?: string;
   labels?: string;
-  preprocess: 'imagenet' | 'unit';
+  /** Required with --images (synthetic inputs default to imagenet). */
+  preprocess?: PresetName;
   runs: number;
   inputs: number;
   calibCount: number;
@@ -143,6 +150,13 @@ export function spreadLines(rounds: readonly (readonly ModelBenchResult[])[]): s
 export async function benchCommand(o: BenchCliOptions): Promise<void> {
   if (o.threads.length === 0 || o.threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new EdgeqError('BAD_OPTION', `--threads ${o.threads.join(',')}: thread counts are integers from 1 to 64`);
   if (o.runs < 1 || o.inputs < 1) throw new EdgeqError('BAD_OPTION', '--runs and --inputs must be at least 1');
+  if (o.model) requireFile(o.model, '--model');
+  if (o.images) {
+    requireFolder(o.images, '--images folder');
+    requireChosenPreprocessing(o, '--images', false);
+  }
+  if (o.labels) requireFile(o.labels, '--labels file');
+  if (o.json) requireWritable(o.json, '--json');
   const log = (s: string) => console.log(s);
   if (o.repeat !== undefined && !(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 100)) throw new EdgeqError('BAD_OPTION', `--repeat ${o.repeat}: an integer from 1 to 100`);
   if (o.threads.length > 1 || (o.repeat ?? 1) > 1) {
@@ -150,20 +164,28 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
   }
   const threads = o.threads[0];
   let result;
+  const bar = progress();
+  const onProgress = bar.update;
   if (!o.model) {
     if (o.images) throw new EdgeqError('BAD_OPTION', '--images needs --model (the embedded ResNet-50 has synthetic weights)');
-    log('embedded ResNet-50 (real architecture, seeded synthetic weights; generated into the cache on first use)');
-    const m = await getEmbeddedModel({ onProgress: (d, t, what) => { if (d === t || d % 10 === 0) log(`  building: ${what} ${d}/${t}`); } });
+    const specLine = describeSpec(IMAGENET, 'imagenet');
+    log(`model: embedded ResNet-50 (real architecture, seeded synthetic weights; generated into the cache on first use); ${specLine}`);
+    const m = await getEmbeddedModel({ onProgress: (d, t) => onProgress('building the embedded ResNet-50 (convs)', d, t) });
+    bar.stop();
     log(`  ${m.path}${m.generated ? ' (generated now)' : ''}`);
     const inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, IMAGENET)];
     result = await benchModel({
-      name: 'resnet50-synthetic', onnx: m.bytes, spec: IMAGENET,
-      calibration: () => syntheticInputs(0, o.calibCount, IMAGENET), calibrationCount: o.calibCount,
-      inputs, runs: o.runs, threads, log,
+      name: 'resnet50-synthetic', onnx: m.bytes, spec: IMAGENET, specLine,
+      calibration: () => syntheticInputs(0, o.calibCount, IMAGENET), calibrationCount: o.calibCount, calibrationSource: 'synthetic images, seed 0',
+      inputs, runs: o.runs, threads, log, onProgress,
     });
   } else {
-    const onnx = readInput(o.model, 'model');
-    const spec = PRESETS[o.preprocess];
+    const onnx = readInput(o.model, '--model');
+    const chosen = specFromOptions(o);
+    const spec = fitSpecToInput(chosen.spec, onnxInputShape(readOnnx(onnx).graph), false);
+    const specLine = describeSpec(spec, chosen.preset);
+    log(`model: ${o.model}; ${specLine}`);
+    let calibrationSource: string;
     let inputs: Float32Array[];
     let labels: number[] | undefined;
     let calibration: () => Iterable<Float32Array>;
@@ -174,16 +196,20 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
       if (held.length === 0) throw new EdgeqError('BAD_OPTION', `${o.images} has no images left after ${o.calibCount} calibration images`);
       calibration = split.calibInputs;
       calibrationCount = split.calib.length;
+      const chosenFiles = createHash('sha256').update(split.calib.map((c) => c.file).join('\n')).digest('hex').slice(0, 12);
+      calibrationSource = `${resolve(o.images)} (seed 0, chosen files ${chosenFiles})`;
       inputs = [...split.evalInputs(held.length)];
       if (held.every((h) => h.label !== undefined)) labels = held.map((h) => h.label!);
       log(`${o.model}: calibration on ${split.calib.length} images of ${o.images} (seed 0), measurement on ${held.length} others`);
     } else {
       calibration = () => syntheticInputs(0, o.calibCount, spec);
+      calibrationSource = 'synthetic images, seed 0';
       inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, spec)];
       log(`${o.model}: no --images, using synthetic inputs`);
     }
-    result = await benchModel({ name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, calibration, calibrationCount, inputs, labels, runs: o.runs, threads, log });
+    result = await benchModel({ path: o.model, name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
   }
+  bar.stop();
   console.log('');
   console.log(formatBench(result));
   const child = process.env[CHILD_ENV];

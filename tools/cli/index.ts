@@ -1,6 +1,7 @@
 // The `edgeq` command line (Node only): synth, quantize, run, bench, inspect.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { EdgeqError } from 'edgeq';
 import { CALIBRATION_METHODS } from '../quantize/histogram.js';
 
@@ -28,7 +29,12 @@ function intList(value: string): number[] {
 export function buildProgram(): Command {
   const program = new Command('edgeq')
     .description('int8 CNN inference in WebAssembly SIMD, and the quantizer that makes its models')
-    .showHelpAfterError();
+    .version(versionLine(), '-V, --version', 'print the edgeq-tools and runtime edgeq versions')
+    // commander's own errors (unknown option, missing argument) in the same one-line form; set
+    // before the commands are added so that they inherit it.
+    .configureOutput({ outputError: (str, write) => write(`edgeq: ${str.replace(/^error: /, '').trim()} [BAD_OPTION]\n`) })
+    .showHelpAfterError()
+    .addHelpText('after', '\nErrors print one line, `edgeq: <message> [CODE]`; set EDGEQ_DEBUG=1 to print their stack too.');
 
   program.command('synth')
     .description('build the embedded ResNet-50 (real architecture, seeded synthetic weights) as ONNX')
@@ -47,7 +53,7 @@ export function buildProgram(): Command {
     .option('--calib-count <n>', 'images taken from --calib, chosen by --seed', int, 100)
     .option('--seed <n>', 'seed of the calibration subset', int, 0)
     .option('--calib-synthetic <n>', 'calibrate on N synthetic images instead of a folder', int)
-    .addOption(new Option('--preprocess <preset>', 'preprocessing preset stored in the model').choices(['imagenet', 'unit']).default('imagenet'))
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset stored in the model; required with --calib (or all of --mean, --std, --resize, --crop); imagenet for synthetic calibration. Crop and resize follow the model\'s input side unless --crop is given').choices(['imagenet', 'unit']))
     .option('--mean <r,g,b>', 'override the preset mean', triple)
     .option('--std <r,g,b>', 'override the preset std', triple)
     .option('--resize <n>', 'override the preset resize (short side)', int)
@@ -71,9 +77,11 @@ export function buildProgram(): Command {
   program.command('run')
     .description('classify images with an .edgeq model')
     .argument('<model>', '.edgeq model')
-    .argument('<images...>', 'JPEG or PNG files')
+    .argument('<images...>', 'JPEG or PNG files, or folders (every JPEG/PNG in them)')
     .option('-k, --top <k>', 'classes to print', int, 5)
     .addOption(new Option('--backend <backend>', 'kernel build').choices(['auto', 'simd', 'scalar']).default('auto'))
+    .option('--threads <n>', 'threads of the session (default: the runtime\'s choice)', int)
+    .option('--batch <n>', 'images per run() call', int, 1)
     .option('--json', 'print JSON')
     .action(async (model: string, images: string[], opts) => (await import('./run.js')).runCommand(model, images, opts));
 
@@ -82,7 +90,7 @@ export function buildProgram(): Command {
     .option('--model <file>', 'fp32 ONNX model (default: the embedded ResNet-50)')
     .option('--images <dir>', 'labelled images for accuracy (with --labels)')
     .option('--labels <file>', 'labels.tsv: file<TAB>index[<TAB>synset<TAB>name]')
-    .addOption(new Option('--preprocess <preset>', 'preprocessing preset for --images').choices(['imagenet', 'unit']).default('imagenet'))
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset, required with --images (default for synthetic inputs: imagenet)').choices(['imagenet', 'unit']))
     .option('--runs <n>', 'timed runs per engine', int, 20)
     .option('--inputs <n>', 'inputs compared for accuracy', int, 200)
     .option('--calib-count <n>', 'calibration images', int, 100)
@@ -109,21 +117,38 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `edgeq-tools x.y.z (runtime edgeq x.y.z)`: the lab's version and the runtime's it runs on. */
+export function versionLine(): string {
+  const require = createRequire(import.meta.url);
+  const version = (pkg: string) => (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+  return `edgeq-tools ${version('edgeq-tools')} (runtime edgeq ${version('edgeq')})`;
+}
+
+/**
+ * One line for any error that reaches the top: `edgeq: <message> [CODE]`, CODE being the EdgeqError
+ * code, the Node error code (ENOENT, EACCES, ...; the message names the path) or INTERNAL. No stack,
+ * unless EDGEQ_DEBUG is set.
+ */
+export function errorLine(err: unknown): string {
+  if (err instanceof EdgeqError) return `edgeq: ${err.message} [${err.code}]`;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    const reason = (e.message ?? '').replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+    return `edgeq: ${e.syscall ? `${e.syscall} ` : ''}${e.path ?? ''}${e.path ? ': ' : ''}${reason} [${e.code}]`;
+  }
+  const message = e instanceof Error ? e.message : String(err);
+  return `edgeq: ${message.split('\n')[0]} [INTERNAL]`;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof EdgeqError) {
-      console.error(`edgeq: ${err.message} [${err.code}]`);
-      process.exitCode = 1;
-      return;
-    }
-    throw err;
+    console.error(errorLine(err));
+    if (process.env.EDGEQ_DEBUG && err instanceof Error) console.error(err.stack);
+    process.exitCode = 1;
   }
 }
 
-/** Reads a file with an error that names it. */
-export function readInput(path: string, what: string): Uint8Array {
-  if (!existsSync(path)) throw new EdgeqError('BAD_OPTION', `${what} ${path} does not exist`);
-  return new Uint8Array(readFileSync(path));
-}
+export { readInput } from './paths.js';

@@ -1,12 +1,13 @@
 // Input sources for the CLI (Node): labelled image folders split into calibration and held-back
 // images, synthetic images, and label files.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { EdgeqError } from 'edgeq';
 import { readImage } from 'edgeq/decode';
 import { loadImageFolder, splitCalibration, type LabelledImage } from '../image/folder-node.js';
 import { preprocess } from 'edgeq/image';
 import type { PreprocessSpec } from 'edgeq/image';
 import { syntheticBatchNCHW } from '../synth/images.js';
+import { requireFile } from './paths.js';
 
 export interface FolderSplit {
   calib: LabelledImage[];
@@ -31,14 +32,14 @@ export function folderInputs(dir: string, spec: PreprocessSpec, count: number, s
   };
 }
 
-/** `n` synthetic, natural-image-like inputs preprocessed by `spec`, seeded. */
+/** `n` synthetic, natural-image-like inputs preprocessed by `spec` (so of its crop's size), seeded. */
 export function* syntheticInputs(seed: number, n: number, spec: PreprocessSpec): Iterable<Float32Array> {
   for (let i = 0; i < n; i++) yield syntheticBatchNCHW(seed + i, 1, spec);
 }
 
 /** Class names: one per line, or labels.tsv / imagenet-classes.tsv style `index<TAB>synset<TAB>name` rows. */
 export function readLabelsFile(path: string): string[] {
-  if (!existsSync(path)) throw new EdgeqError('BAD_OPTION', `labels file ${path} does not exist`);
+  requireFile(path, 'labels file');
   const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
   return lines.map((l) => {
     const cols = l.split('\t');

@@ -1,13 +1,15 @@
 // `edgeq quantize`: fp32 ONNX -> .edgeq (+ QDQ ONNX), calibrated on a folder of images or on synthetic images.
-import cliProgress from 'cli-progress';
 import { writeFileSync } from 'node:fs';
 import { EdgeqError } from 'edgeq';
-import { PRESETS, type PreprocessSpec } from 'edgeq/image';
 import { quantize, DEFAULT_METHOD } from '../quantize/index.js';
 import { formatReport, formatSensitivity } from '../quantize/report.js';
 import type { CalibrationMethod } from '../quantize/histogram.js';
 import { parseActivationMode } from '../quantize/activation-bits.js';
-import { readInput } from './index.js';
+import { readOnnx } from '../onnx/reader.js';
+import { readInput, requireFile, requireFolder, requireWritable } from './paths.js';
+import { specFromOptions, requireChosenPreprocessing, fitSpecToInput, describeSpec, type PresetName } from './preprocessing.js';
+import { onnxInputShape, onnxOutputCount, qmodelOutputCount, checkLabelCount } from './model-shape.js';
+import { progress } from './progress.js';
 import { folderInputs, syntheticInputs, readLabelsFile } from './inputs.js';
 
 export interface QuantizeCliOptions {
@@ -17,7 +19,8 @@ export interface QuantizeCliOptions {
   calibCount: number;
   seed: number;
   calibSynthetic?: number;
-  preprocess: 'imagenet' | 'unit';
+  /** Required with --calib (or all of mean, std, resize, crop). */
+  preprocess?: PresetName;
   mean?: [number, number, number];
   std?: [number, number, number];
   resize?: number;
@@ -43,23 +46,33 @@ export interface QuantizeCliOptions {
   threads: number;
 }
 
-export function specFromOptions(o: Pick<QuantizeCliOptions, 'preprocess' | 'mean' | 'std' | 'resize' | 'crop'>): PreprocessSpec {
-  const spec: PreprocessSpec = { ...PRESETS[o.preprocess] };
-  if (o.mean) spec.mean = o.mean;
-  if (o.std) spec.std = o.std;
-  if (o.resize) spec.resize = o.resize;
-  if (o.crop) spec.crop = o.crop;
-  return spec;
-}
-
 export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions): Promise<void> {
+  // Every path and option first: calibration takes minutes.
   if (o.calib && o.calibSynthetic !== undefined) throw new EdgeqError('BAD_OPTION', 'give either --calib DIR or --calib-synthetic N, not both');
-  const bytes = readInput(modelPath, 'model');
-  const spec = specFromOptions(o);
+  requireFile(modelPath, 'model');
+  if (o.calib) {
+    requireFolder(o.calib, '--calib folder');
+    requireChosenPreprocessing(o, '--calib');
+  }
+  if (o.labels) requireFile(o.labels, '--labels file');
+  requireWritable(o.output, '-o');
+  if (o.qdq) requireWritable(o.qdq, '--qdq');
+  if (typeof o.report === 'string') requireWritable(o.report, '--report');
   const method = o.method ?? DEFAULT_METHOD;
   const activations = parseActivationMode(o.activations ?? 8);
   if (o.inputBits !== undefined && !['8', '12', 'auto'].includes(o.inputBits)) throw new EdgeqError('BAD_OPTION', `--input-bits ${JSON.stringify(o.inputBits)} is not 8, 12 or auto`);
   const inputBits = o.inputBits === undefined || o.inputBits === 'auto' ? undefined : o.inputBits === '12' ? 12 : 8;
+
+  const bytes = readInput(modelPath, 'model');
+  const graph = readOnnx(bytes).graph;
+  const chosen = specFromOptions(o);
+  // Calibration and report images are made at the model's input size.
+  const spec = fitSpecToInput(chosen.spec, onnxInputShape(graph), o.crop !== undefined);
+  const labels = o.labels ? readLabelsFile(o.labels) : undefined;
+  const outputs = onnxOutputCount(graph);
+  if (labels && outputs !== undefined) checkLabelCount(labels, outputs, `--labels file ${o.labels}`);
+  console.log(describeSpec(spec, chosen.preset));
+
   let calib: { count: number; inputs: Iterable<Float32Array> };
   let held: () => Iterable<Float32Array>;
   if (o.calib) {
@@ -72,18 +85,19 @@ export async function quantizeCommand(modelPath: string, o: QuantizeCliOptions):
     held = () => syntheticInputs(o.seed + 1_000_003, o.reportCount, spec);
     if (o.calibSynthetic === undefined) console.log(`no --calib folder: calibrating on ${n} synthetic images`);
   }
-  const labels = o.labels ? readLabelsFile(o.labels) : undefined;
 
-  const bar = new cliProgress.SingleBar({ format: 'calibrating [{bar}] {value}/{total} images | ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = progress();
   const t0 = performance.now();
-  bar.start(calib.count, 0);
+  bar.update('calibrating (images)', 0, calib.count);
   const result = await quantize(bytes, {
     calibration: calib.inputs, calibrationCount: calib.count, method, percentile: o.percentile,
-    preprocess: spec, labels, threads: o.threads, onProgress: (p) => { if (p.step === 'calibrate') bar.update(p.done); },
+    preprocess: spec, labels, threads: o.threads,
+    onProgress: (p) => bar.update(p.step === 'calibrate' ? 'calibrating (images)' : `${p.step} (inputs)`, p.done, p.total),
     fuseResidual: o.fuseResidual, biasCorrection: o.biasCorrection, activations, equalize: o.equalize ?? false, smooth: o.smooth, gptq: o.gptq,
     inputBits, report: o.report ? { inputs: held(), sensitivity: o.sensitivity } : undefined,
   });
   bar.stop();
+  if (labels) checkLabelCount(labels, qmodelOutputCount(result.model), `--labels file ${o.labels}`);
   writeFileSync(o.output, result.edgeq);
   if (o.qdq) writeFileSync(o.qdq, result.qdq);
   const secs = ((performance.now() - t0) / 1000).toFixed(1);

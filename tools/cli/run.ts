@@ -1,22 +1,110 @@
-// `edgeq run model.edgeq image.jpg ...`: classify images.
+// `edgeq run model.edgeq image.jpg|folder ...`: classify images, `batch` per run() call.
+import { statSync } from 'node:fs';
+import { EdgeqError, type Classification } from 'edgeq';
 import { readImage } from 'edgeq/decode';
+import { PRESETS, preprocessBatch } from 'edgeq/image';
 import { Session } from 'edgeq/runtime';
-import { readInput } from './index.js';
+import { listImages } from '../image/folder-node.js';
+import { topK } from '../quantize/report.js';
+import { readInput, requireFile } from './paths.js';
+import { describeSpec } from './preprocessing.js';
+import { qmodelOutputCount } from './model-shape.js';
 
-export async function runCommand(modelPath: string, images: string[], o: { top: number; backend: 'auto' | 'simd' | 'scalar'; json?: boolean }): Promise<void> {
-  const session = await Session.create(readInput(modelPath, 'model'), { backend: o.backend });
-  const results = [];
+export interface RunCliOptions {
+  top: number;
+  backend: 'auto' | 'simd' | 'scalar';
+  json?: boolean;
+  /** Session threads (default: the runtime's choice). */
+  threads?: number;
+  /** Images per run() call (default 1). */
+  batch?: number;
+}
+
+/** The image files named: files as given, folders expanded to their JPEG/PNG files (sorted). Checked to exist. */
+export function expandImages(args: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const arg of args) {
+    requireFileOrFolder(arg);
+    if (statSync(arg).isDirectory()) {
+      const inside = listImages(arg);
+      if (inside.length === 0) throw new EdgeqError('BAD_OPTION', `folder ${arg} has no JPEG or PNG images`);
+      files.push(...inside);
+    } else {
+      files.push(arg);
+    }
+  }
+  return files;
+}
+
+function requireFileOrFolder(path: string): void {
   try {
-    for (const path of images) {
-      const image = readImage(path);
+    statSync(path);
+  } catch {
+    requireFile(path, 'image');
+  }
+}
+
+/**
+ * Opens an .edgeq model for classification: BAD_MODEL errors name the file (and, for a file that is
+ * not an .edgeq model, say how to make one); class names stored in the model must match its outputs.
+ */
+export async function openModel(path: string, options: { backend: RunCliOptions['backend']; threads?: number }): Promise<Session> {
+  const bytes = readInput(path, 'model');
+  let session: Session;
+  try {
+    session = await Session.create(bytes, { backend: options.backend, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
+  } catch (err) {
+    if (!(err instanceof EdgeqError) || err.code !== 'BAD_MODEL') throw err;
+    const hint = /not an \.edgeq file/.test(err.message)
+      ? `; for an fp32 ONNX model, quantize it first: edgeq quantize ${path} -o ${path.replace(/\.onnx$/i, '')}.edgeq --calib <image folder> --preprocess imagenet|unit`
+      : '';
+    throw new EdgeqError('BAD_MODEL', `${path}: ${err.message}${hint}`, { cause: err });
+  }
+  const labels = session.model.labels, outputs = qmodelOutputCount(session.model);
+  if (labels && labels.length !== outputs) {
+    session.release();
+    throw new EdgeqError('BAD_MODEL', `${path} stores ${labels.length} class name${labels.length === 1 ? '' : 's'} but outputs ${outputs} scores (re-quantize with a --labels file of ${outputs} lines)`);
+  }
+  return session;
+}
+
+/** The `k` highest of one image's logits with softmax scores (as Session.classify gives them). */
+export function classifyLogits(logits: Float32Array, labels: readonly string[] | undefined, k: number): Classification[] {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  return topK(logits, k).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, score: Math.exp(logits[index] - max) / sum }));
+}
+
+export async function runCommand(modelPath: string, imageArgs: string[], o: RunCliOptions): Promise<void> {
+  const batch = o.batch ?? 1;
+  if (!(Number.isInteger(batch) && batch >= 1 && batch <= 1024)) throw new EdgeqError('BAD_OPTION', `--batch ${batch}: an integer from 1 to 1024`);
+  requireFile(modelPath, 'model');
+  const images = expandImages(imageArgs);
+  const session = await openModel(modelPath, o);
+  const results: { image: string; ms: number; top: Classification[] }[] = [];
+  try {
+    const spec = session.model.preprocess;
+    if (!spec) throw new EdgeqError('BAD_MODEL', `${modelPath} stores no preprocessing, so images cannot be prepared for it (quantize it with --preprocess)`);
+    const preset = Object.entries(PRESETS).find(([, p]) => JSON.stringify(p) === JSON.stringify(spec))?.[0] ?? 'stored in the model';
+    const first = `${modelPath}: ${describeSpec(spec, preset)}; ${session.backend}, ${session.threads} thread${session.threads > 1 ? 's' : ''}, batch ${batch}`;
+    if (o.json) console.error(first); else console.log(first);
+    const outputs = qmodelOutputCount(session.model);
+    for (let i = 0; i < images.length; i += batch) {
+      const paths = images.slice(i, i + batch);
+      const input = preprocessBatch(paths.map((p) => readImage(p)), spec);
       const t0 = performance.now();
-      const top = await session.classify(image, { topK: o.top });
-      const ms = performance.now() - t0;
-      results.push({ image: path, ms, top });
-      if (!o.json) {
-        console.log(`${path} (${ms.toFixed(1)} ms, ${session.backend}):`);
-        for (const c of top) console.log(`  ${(c.score * 100).toFixed(1).padStart(5)}%  ${c.label} [${c.index}]`);
-      }
+      const logits = await session.run(input);
+      const ms = (performance.now() - t0) / paths.length;
+      paths.forEach((path, j) => {
+        const top = classifyLogits(logits.subarray(j * outputs, (j + 1) * outputs), session.model.labels, o.top);
+        results.push({ image: path, ms, top });
+        if (!o.json) {
+          console.log(`${path} (${ms.toFixed(1)} ms${batch > 1 ? ' per image in its batch' : ''}):`);
+          for (const c of top) console.log(`  ${(c.score * 100).toFixed(1).padStart(5)}%  ${c.label} [${c.index}]`);
+        }
+      });
     }
   } finally {
     session.release();

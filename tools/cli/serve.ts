@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { EdgeqError } from 'edgeq';
+import { requireFile, requireFolder } from './paths.js';
 
 export interface ServeOptions {
   /** The .edgeq model served at /model.edgeq. */
@@ -61,7 +62,7 @@ function inside(root: string, rel: string): string | undefined {
 interface ModelInfo { path: string; name: string; bytes: number; version: string; mtimeMs: number }
 
 function modelInfo(path: string): ModelInfo {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new EdgeqError('BAD_OPTION', `model ${path} does not exist`);
+  requireFile(path, '--model');
   const data = readFileSync(path);
   return {
     path, name: basename(path), bytes: data.length, mtimeMs: statSync(path).mtimeMs,
@@ -76,7 +77,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EdgeqError('BAD_OPTION', `--port must be 0..65535, got ${port}`);
   const root = packageRoot();
   const dir = resolve(options.dir ?? join(root, 'examples', 'web'));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EdgeqError('BAD_OPTION', `folder ${dir} does not exist`);
+  requireFolder(dir, '--dir folder');
   const isolate = options.isolate ?? true;
   let model = options.model ? modelInfo(resolve(options.model)) : undefined;
 

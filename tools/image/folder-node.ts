@@ -1,8 +1,8 @@
 // Node helper: list the images of a folder (with labels when a labels.tsv is present) and pick a
 // seeded subset. Calibration takes a fixed seeded subset and measurement the rest (splitCalibration).
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { EdgeqError } from 'edgeq';
 import { seededShuffle } from '../synth/random.js';
 
@@ -20,6 +20,11 @@ export interface LabelledImage {
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
+/** The .jpg/.jpeg/.png files of `dir` (not its labels.tsv), sorted by name, as dir-joined paths. */
+export function listImages(dir: string): string[] {
+  return readdirSync(dir).filter((f) => IMAGE_EXT.test(f)).sort().map((file) => join(dir, file));
+}
+
 /**
  * Lists the images of `dir`. With a `labels.tsv` (file<TAB>index<TAB>synset<TAB>name, no header)
  * the list and labels come from it; otherwise every .jpg/.jpeg/.png file, sorted by name.
@@ -27,7 +32,8 @@ const IMAGE_EXT = /\.(jpe?g|png)$/i;
  * without `count`, all images in listing order.
  */
 export function loadImageFolder(dir: string, options: { count?: number; seed?: number } = {}): LabelledImage[] {
-  if (!existsSync(dir)) throw new EdgeqError('BAD_OPTION', `image folder ${dir} does not exist`);
+  if (!existsSync(dir)) throw new EdgeqError('NOT_FOUND', `image folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new EdgeqError('BAD_OPTION', `image folder ${dir} is a file, not a folder`);
   const tsv = join(dir, 'labels.tsv');
   let all: LabelledImage[];
   if (existsSync(tsv)) {
@@ -40,7 +46,7 @@ export function loadImageFolder(dir: string, options: { count?: number; seed?: n
       all.push({ path: join(dir, file), file, label, synset, name });
     }
   } else {
-    all = readdirSync(dir).filter((f) => IMAGE_EXT.test(f)).sort().map((file) => ({ path: join(dir, file), file }));
+    all = listImages(dir).map((path) => ({ path, file: basename(path) }));
   }
   const { count, seed = 0 } = options;
   if (count === undefined) return all;
