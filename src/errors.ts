@@ -8,7 +8,6 @@ export type EdgeqErrorCode =
   | 'BAD_IMAGE'         // an image that cannot be decoded
   | 'NOT_FOUND'         // a file, folder or URL that does not exist (the message names it)
   | 'BAD_OPTION'        // an unknown or invalid option
-  | 'NOT_FOUND'         // a file or folder that does not exist (the message names the path)
   | 'RELEASED'          // use of a released session
   | 'ABORTED'           // a run cancelled through its AbortSignal
   | 'NOT_SUPPORTED'     // the environment lacks a needed feature (e.g. SIMD)
