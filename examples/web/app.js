@@ -1,7 +1,7 @@
 // The edgeq web example: pick or drop an image, see the top-5 classes.
 // The model comes from the server once per version and is kept in the Cache API; the kernels are
 // the runtime's own build/*.wasm, compiled while they download. Plain ES modules, no bundler.
-import { EdgeqError, Session } from 'edgeq';
+import { Session, loadImage, softmax, topK } from 'edgeq';
 
 const MODEL_CACHE = 'edgeq-models-v1';
 const TOP_K = 5;
@@ -51,19 +51,14 @@ async function loadModel() {
   return { bytes: new Uint8Array(buffer), source: 'network', ms: performance.now() - t0, name: config.name };
 }
 
-/** A session with as many threads as this page may use (cross-origin isolated), else one. */
+/**
+ * A session with as many threads as this page may use (cross-origin isolated), else one, warmed
+ * up at load (one run on a blank image) so that the first picture gets the warm time.
+ */
 async function createSession(bytes, backend) {
   const wanted = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
-  try {
-    const s = await Session.create(bytes, { backend, threads: wanted });
-    return { session: s, threads: s.threads ?? wanted }; // what the runtime got, which may be fewer
-  } catch (err) {
-    // This runtime version may run one thread only.
-    if (wanted > 1 && err instanceof EdgeqError && err.code === 'BAD_OPTION') {
-      return { session: await Session.create(bytes, { backend, threads: 1 }), threads: 1 };
-    }
-    throw err;
-  }
+  const s = await Session.create(bytes, { backend, threads: wanted, warmup: true });
+  return { session: s, threads: s.threads }; // what the runtime got, which may be fewer
 }
 
 const BACKEND_NAMES = { simd: 'SIMD', scalar: 'scalar', relaxed: 'relaxed SIMD' };
@@ -94,29 +89,6 @@ demo.ready = (async () => {
   }
 })();
 demo.ready.catch(() => {});
-
-/** Decoded pixels (RGBA ImageData) of an image file, as stored: no colour-profile conversion. */
-async function pixelsOf(file) {
-  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  try {
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(bitmap, 0, 0);
-    return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-  } finally {
-    bitmap.close();
-  }
-}
-
-/** The k best classes with softmax probabilities. */
-function topK(logits, labels, k) {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  return Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, k)
-    .map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, score: Math.exp(logits[index] - max) / sum }));
-}
 
 function render(top) {
   $('top').replaceChildren(...top.map(({ label, score, index }) => {
@@ -152,10 +124,11 @@ async function classify(file) {
   try {
     await demo.ready;
     const t0 = performance.now();
-    const pixels = await pixelsOf(file);
+    const pixels = await loadImage(file);
     const t1 = performance.now();
     const logits = await session.run(pixels);
-    const top = topK(logits, session.model.labels, TOP_K);
+    const p = softmax(logits);
+    const top = topK(logits, TOP_K).map(({ index }) => ({ index, label: session.model.labels?.[index] ?? `class ${index}`, score: p[index] }));
     const ms = performance.now() - t1;
     render(top);
     $('latency').textContent = `${ms.toFixed(1)} ms`;

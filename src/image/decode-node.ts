@@ -83,6 +83,7 @@ export function readImage(path: string, options: DecodeOptions = {}): RawImage {
   try {
     bytes = readFileSync(path);
   } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw new EdgeqError('NOT_FOUND', `image ${path} does not exist`, { cause: err });
     throw new EdgeqError('BAD_IMAGE', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   return decodeImage(bytes, path, options);

@@ -110,6 +110,9 @@ export interface Classification {
   score: number;
 }
 
+/** Runs warmup() makes. */
+const WARMUP_RUNS = 2;
+
 export type SessionInput = Float32Array | RawImage | ImageDataLike;
 
 /** One image for classify(): anything loadImage() takes, or one preprocessed Float32Array (NCHW). */
@@ -351,14 +354,16 @@ export class Session {
   }
 
   /**
-   * Runs the kernels once on a batch-1 input of zeros (queued like a run, not profiled), so that
+   * Runs the kernels twice on a batch-1 input of zeros (queued like a run, not profiled), so that
    * the first real run gets the warm time (the engine's optimized code, touched memory). Rejects as
    * run() does (RELEASED). `Session.create(m, { warmup: true })` calls it before returning.
    */
   async warmup(): Promise<void> {
     this.live();
     const [, c, h, w] = this.model.input.nchw;
-    await this.enqueue(new Float32Array(c * h * w), undefined, false);
+    // Two runs: the first runs baseline-compiled kernels and lets the engine tier them up, the
+    // second the optimized ones (docs/tuning-log.md, "Warm-up").
+    for (let i = 0; i < WARMUP_RUNS; i++) await this.enqueue(new Float32Array(c * h * w), undefined, false);
   }
 
   /** The input as a Float32Array of whole images (validated, images preprocessed). */

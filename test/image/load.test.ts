@@ -41,6 +41,7 @@ describe('loadImage', () => {
   it('names a missing file (NOT_FOUND), undecodable bytes and unknown sources (BAD_IMAGE)', async () => {
     const missing = join(dir, 'nope.jpg');
     expect(await code(loadImage(missing))).toBe('NOT_FOUND');
+    expect(() => readImage(missing)).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: `image ${missing} does not exist` }));
     await expect(loadImage(missing)).rejects.toThrow(missing);
     expect(await code(loadImage(new Uint8Array([1, 2, 3])))).toBe('BAD_IMAGE');
     expect(await code(loadImage({ nope: 1 } as never))).toBe('BAD_IMAGE');
