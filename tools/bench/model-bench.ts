@@ -87,6 +87,8 @@ export interface ModelBenchResult {
   /** Multiply-accumulates of one inference (convolutions and fully connected layers). */
   macs: number;
   machine: { node: string; cpus: number; platform: string };
+  /** edgeq's mean time per op kind (ms per run, summed over the ops of that kind), standard model, `threads` threads. */
+  profile?: { kind: string; ms: number }[];
 }
 
 /** The quantizer options of the three models quantizedModel makes from one calibration. */
@@ -216,6 +218,13 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     ...(edgeq1 ? [{ name: 'edgeq-int8-1t', run: () => edgeq1.run(x) }] : []),
   ], { runs: o.runs, rounds: Math.min(5, o.runs), warmup: 2, onRound: (r, n) => o.onProgress?.('timing (rounds)', r, n) });
 
+  // edgeq's time per op kind (the standard model, this thread count): a profiled session, warmed up, 5 runs.
+  const profiled = await Session.create(q.edgeq, { threads, profile: true, warmup: true });
+  for (let i = 0; i < 5; i++) await profiled.run(x);
+  const opTimes = new Map<string, number>();
+  for (const r of profiled.profile()) opTimes.set(r.kind, (opTimes.get(r.kind) ?? 0) + r.meanMs);
+  profiled.release();
+
   await fp32.v.release();
   await int8.v.release();
   const edgeqThreads = edgeq.v.threads;
@@ -237,6 +246,7 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     model: o.name, modelPath: o.path, preprocessing: o.specLine, cacheKey: key, inputs: o.inputs.length, runs: o.runs,
     calibration: { method: DEFAULT_METHOD, images: o.calibrationCount, cached: q.cached, seconds: q.seconds },
     engines, edgeqVsOrtInt8Top1: edgeqVsInt8, fusedVsUnfused, defaultInputBits, threads, edgeqThreads, macs: modelMacs(edgeq.v.model),
+    profile: [...opTimes].map(([kind, ms]) => ({ kind, ms })),
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length, platform: `${process.platform}-${process.arch}` },
   };
 }

@@ -1,12 +1,15 @@
 // `edgeq bench`: the embedded ResNet-50 (default) or a user's model, edgeq int8 against
 // onnxruntime-web fp32 and int8 in one run on the same inputs.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { EdgeqError } from 'edgeq';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { IMAGENET } from 'edgeq/image';
 import { getEmbeddedModel } from '../synth/cache-node.js';
 import { benchModel, formatBench, type ModelBenchResult } from '../bench/model-bench.js';
+import { renderBenchReport } from '../bench/report-html.js';
 import { readOnnx } from '../onnx/reader.js';
 import { readInput, requireFile, requireFolder, requireWritable } from './paths.js';
 import { folderInputs, syntheticInputs } from './inputs.js';
@@ -27,6 +30,8 @@ export interface BenchCliOptions {
   /** Repeat the whole comparison this many times (separate processes) and print the spread (default 1). */
   repeat?: number;
   json?: string;
+  /** Write the HTML report here (report-html.ts). */
+  html?: string;
 }
 
 /** Seeds of the synthetic benchmark inputs: disjoint from the calibration seeds (0..). */
@@ -52,7 +57,7 @@ async function benchThreadCounts(o: BenchCliOptions): Promise<void> {
     for (let k = 0; k < repeat; k++) {
       const results: ModelBenchResult[] = [];
       for (const t of o.threads) {
-        const args = process.argv.slice(1).filter((_, i, a) => !isOption(a, i, '--threads') && !isOption(a, i, '--repeat') && !isOption(a, i, '--json'));
+        const args = process.argv.slice(1).filter((_, i, a) => !isOption(a, i, '--threads') && !isOption(a, i, '--repeat') && !isOption(a, i, '--json') && !isOption(a, i, '--html'));
         const file = join(dir, `r${k}t${t}.json`);
         console.log(`\n=== ${t} thread${t > 1 ? 's' : ''} (child process${repeat > 1 ? `, round ${k + 1} of ${repeat}` : ''}) ===`);
         const r = spawnSync(process.execPath, [...process.execArgv, ...args, '--threads', String(t)], { stdio: 'inherit', env: { ...process.env, [CHILD_ENV]: file } });
@@ -72,6 +77,7 @@ async function benchThreadCounts(o: BenchCliOptions): Promise<void> {
     console.log(`\n=== spread over ${repeat} rounds (min / median / max of each round's median-based figure) ===`);
     for (const line of spreadLines(rounds)) console.log(line);
   }
+  if (o.html) writeHtmlReport(o.html, rounds.at(-1)!);
   if (o.json) {
     const out = repeat > 1 ? rounds : rounds[0];
     writeFileSync(o.json, JSON.stringify(out, (k, v) => (k === 'samples' ? v.map((x: number) => +x.toFixed(3)) : v), 2));
@@ -157,6 +163,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
   }
   if (o.labels) requireFile(o.labels, '--labels file');
   if (o.json) requireWritable(o.json, '--json');
+  if (o.html) requireWritable(o.html, '--html');
   const log = (s: string) => console.log(s);
   if (o.repeat !== undefined && !(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 100)) throw new EdgeqError('BAD_OPTION', `--repeat ${o.repeat}: an integer from 1 to 100`);
   if (o.threads.length > 1 || (o.repeat ?? 1) > 1) {
@@ -214,8 +221,40 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
   console.log(formatBench(result));
   const child = process.env[CHILD_ENV];
   if (child) writeFileSync(child, JSON.stringify(result));
+  if (o.html && !child) writeHtmlReport(o.html, [result]);
   if (o.json) {
     writeFileSync(o.json, JSON.stringify(result, (k, v) => (k === 'samples' ? v.map((s: number) => +s.toFixed(3)) : v), 2));
     console.log(`wrote ${o.json}`);
   }
+}
+
+/** The version of an installed package, or '?' where its package.json cannot be read. */
+function packageVersion(name: string): string {
+  const require = createRequire(import.meta.url);
+  for (const spec of [`${name}/package.json`, name]) {
+    try {
+      let dir = dirname(require.resolve(spec));
+      for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+        const file = join(dir, 'package.json');
+        if (existsSync(file)) {
+          const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+          if (pkg.name === name && pkg.version) return pkg.version;
+        }
+      }
+    } catch { /* try the next form */ }
+  }
+  return '?';
+}
+
+/** Writes the HTML report of one round's results (one per thread count), with edgeq's per-op time at the first count. */
+function writeHtmlReport(file: string, results: ModelBenchResult[]): void {
+  const withProfile = results.find((r) => r.profile && r.profile.length > 0);
+  const html = renderBenchReport({
+    results,
+    machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown CPU', versions: Object.fromEntries(['edgeq', 'edgeq-tools', 'onnxruntime-web'].map((p) => [p, packageVersion(p)])) },
+    date: new Date().toISOString(),
+    profile: withProfile ? { threads: withProfile.threads, ops: withProfile.profile! } : undefined,
+  });
+  writeFileSync(file, html);
+  console.log(`wrote ${file}`);
 }

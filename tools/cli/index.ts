@@ -97,6 +97,7 @@ export function buildProgram(): Command {
     .option('--threads <list>', 'thread counts, e.g. 1,2', intList, [1])
     .option('--repeat <n>', 'repeat the whole comparison n times (separate processes) and print the spread of the ratios', int, 1)
     .option('--json <file>', 'write every figure as JSON')
+    .option('--html <file>', 'write a self-contained HTML report: latency distributions per engine and thread count, ratios, scaling, accuracy, edgeq\'s time per op')
     .action(async (opts) => (await import('./bench.js')).benchCommand(opts));
 
   program.command('inspect')
