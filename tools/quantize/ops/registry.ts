@@ -1,7 +1,7 @@
 // The quantizer's op registry: every ONNX op type graph preparation maps (ONNX_PATTERNS, with the
 // condition under which it maps) and every float op kind's module (OP_MODULES). It is the one list
 // of what the quantizer supports: the UNSUPPORTED_OP message, `edgeq inspect` and docs/ops.md
-// (scripts: `npx tsx tools/quantize/ops/ops-doc.ts`) are derived from it.
+// (ops-doc.ts; test/quantize/ops-doc.test.ts checks it) are derived from it.
 import { EdgeqError } from 'edgeq';
 import type { FloatGraph, FOp } from '../prepare.js';
 import { ACTIVATION_PATTERNS } from './activation.js';
