@@ -17,7 +17,8 @@ import { prepareGraph } from '../../tools/quantize/prepare.js';
 import { Rng } from '../../tools/synth/random.js';
 import { HAS_BUILD } from '../env/fixture.js';
 import { REPO_ROOT } from '../helpers.js';
-import { tinyCnn } from './tiny-cnn.js';
+import { quantizeModel } from '../../tools/quantize/pipeline.js';
+import { tinyCnn, tinyInputs } from './tiny-cnn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-inspect-'));
 const save = (name: string, m: ModelDef) => { const p = join(dir, name); writeFileSync(p, writeOnnx(m)); return p; };
@@ -80,6 +81,18 @@ describe('edgeq inspect model.onnx: the quantizer\'s verdict', () => {
     expect(e?.code).toBe('BAD_ONNX');
     expect(e?.message).toMatch(/cycle/);
   });
+
+  it('an .edgeq file: one line per op, written by the op\'s module, in the file\'s order', async () => {
+    const calib = tinyInputs(2, 4);
+    const q = await quantizeModel(writeOnnx(tinyCnn()), { calibration: calib, calibrationCount: calib.length, gptq: false });
+    const p = join(dir, 'tiny.edgeq');
+    writeFileSync(p, q.edgeq);
+    expect(await inspect(p)).toBeUndefined();
+    const lines = out.filter((l) => l.startsWith('  '));
+    expect(lines.map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual(q.model.ops.map((o) => `${o.op} ${o.name}:`));
+    const conv = q.model.ops.find((o) => o.op === 'conv')!;
+    expect(lines[0]).toContain(`${q.model.tensors[conv.input].name} [${q.model.tensors[conv.input].shape}]`);
+  }, 60_000);
 
   it.skipIf(!HAS_BUILD)('the built CLI: `edgeq inspect --check` exits 1 on a rejected model, 0 on a mapped one', () => {
     const cli = (p: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'tools/bin/edgeq.js'), 'inspect', '--check', p], { encoding: 'utf8' });

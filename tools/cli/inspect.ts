@@ -6,6 +6,7 @@ import { EdgeqError } from 'edgeq';
 import { readEdgeq } from 'edgeq/format';
 import { readOnnx } from '../onnx/reader.js';
 import { checkQuantizable } from '../quantize/check.js';
+import { describeQOp } from '../quantize/ops/registry.js';
 import { readInput } from './index.js';
 
 export async function inspectCommand(path: string, o: { json?: boolean; check?: boolean }): Promise<void> {
@@ -55,20 +56,5 @@ export async function inspectCommand(path: string, o: { json?: boolean; check?: 
     const x = m.tensors[i];
     return `${x.name} [${x.shape}] ${x.dtype === 'float32' ? 'f32' : `${x.dtype === 'uint12' ? 'u12' : 'u8'} s=${x.scale.toExponential(3)} z=${x.zeroPoint}`}`;
   };
-  for (const op of m.ops) {
-    switch (op.op) {
-      case 'conv':
-        console.log(`  conv    ${op.name}: ${op.kernel.join('x')}/${op.stride.join(',')} ${op.inChannels}->${op.outChannels}${op.group > 1 ? ` g${op.group}` : ''} ${op.activation.kind} ${op.packing} | ${t(op.input)} -> ${t(op.output)}`);
-        break;
-      case 'add':
-        console.log(`  add     ${op.name}: ${op.activation.kind} | ${t(op.a)} + ${t(op.b)} -> ${t(op.output)}`);
-        break;
-      case 'maxpool':
-        console.log(`  maxpool ${op.name}: ${op.kernel.join('x')}/${op.stride.join(',')} | ${t(op.input)} -> ${t(op.output)}`);
-        break;
-      case 'gap':
-        console.log(`  gap     ${op.name}: ${t(op.input)} -> ${t(op.output)}`);
-        break;
-    }
-  }
+  for (const op of m.ops) console.log(`  ${describeQOp(op, t)}`);
 }

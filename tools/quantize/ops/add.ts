@@ -46,6 +46,7 @@ export const ADD: OpModule<FAdd> = {
     ctx.nodes.push(makeNode('Add', [ctx.input(op, op.a), ctx.input(op, op.b)], [pre], {}, op.name));
     ctx.qdq(writeActivation(ctx.nodes, op.activation, pre, op.output, ctx.tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op)), op.output);
   },
+  describe: (q, t) => `add     ${q.name}: ${q.activation.kind} | ${t(q.a)} + ${t(q.b)} -> ${t(q.output)}`,
   exportFolded(op, out) {
     out.nodes.push(makeNode('Add', [op.a, op.b], [out.pre], {}, op.name));
     const act = writeActivation(out.nodes, op.activation, out.pre, op.output, true);

@@ -142,6 +142,7 @@ export const CONV: OpModule<FConv> = {
     if (ctx.options.fused && ctx.result.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
     else ctx.qdq(pre, op.output);
   },
+  describe: (q, t) => `conv    ${q.name}: ${q.kernel.join('x')}/${q.stride.join(',')} ${q.inChannels}->${q.outChannels}${q.group > 1 ? ` g${q.group}` : ''} ${q.activation.kind} ${q.packing} | ${t(q.input)} -> ${t(q.output)}`,
   exportFolded(op, out) {
     floatWeights(out.inits, op);
     const pre = writeActivation(out.nodes, op.activation, convNodes(out.nodes, out.inits, op, op.input, out.pre), op.output, true);

@@ -36,6 +36,7 @@ export const GLOBAL_AVG_POOL: OpModule<FGlobalAvgPool> = {
     ctx.nodes.push(makeNode('GlobalAveragePool', [ctx.input(op, op.input)], [`${op.name}/out`], {}, op.name));
     ctx.qdq(`${op.name}/out`, op.output);
   },
+  describe: (q, t) => `gap     ${q.name}: ${t(q.input)} -> ${t(q.output)}`,
   exportFolded(op, out) {
     out.nodes.push(makeNode('GlobalAveragePool', [op.input], [op.output], {}, op.name));
   },

@@ -45,6 +45,7 @@ export const MAXPOOL: OpModule<FMaxPool> = {
     ctx.nodes.push(makeNode('MaxPool', [ctx.input(op, op.input)], [`${op.name}/out`], poolAttributes(op), op.name));
     ctx.qdq(`${op.name}/out`, op.output);
   },
+  describe: (q, t) => `maxpool ${q.name}: ${q.kernel.join('x')}/${q.stride.join(',')} | ${t(q.input)} -> ${t(q.output)}`,
   exportFolded(op, out) {
     out.nodes.push(makeNode('MaxPool', [op.input], [op.output], poolAttributes(op), op.name));
   },

@@ -4,6 +4,7 @@
 // chosen, how it becomes a QOp of the .edgeq file, and how it is written to the QDQ and the folded
 // fp32 ONNX exports. The pipeline files (prepare.ts, quantize.ts, export-qdq.ts, export-folded.ts)
 // only dispatch through the registry.
+import type { QOp } from 'edgeq/format';
 import type { NodeDef, TensorValue } from '../../onnx/model.js';
 import type { FloatGraph, FOp } from '../prepare.js';
 import type { PrepareContext } from './prepare-context.js';
@@ -47,6 +48,8 @@ export interface OpModule<F extends FOp = FOp> {
   exportQdq(op: F, ctx: QdqContext): void;
   /** Writes the op to the folded fp32 export (`pre`: a free name for an intermediate tensor). */
   exportFolded(op: F, out: FoldedContext): void;
+  /** One line about the QOp this module writes, for `edgeq inspect` (`tensor` describes a tensor by index). */
+  describe(q: Extract<QOp, { op: F['op'] }>, tensor: (i: number) => string): string;
 }
 
 /** The folded fp32 export being built. */

@@ -3,6 +3,7 @@
 // of what the quantizer supports: the UNSUPPORTED_OP message, `edgeq inspect` and docs/ops.md
 // (ops-doc.ts; test/quantize/ops-doc.test.ts checks it) are derived from it.
 import { EdgeqError } from 'edgeq';
+import type { QOp } from 'edgeq/format';
 import type { FloatGraph, FOp } from '../prepare.js';
 import { ACTIVATION_PATTERNS } from './activation.js';
 import { ADD, ADD_PATTERNS } from './add.js';
@@ -28,6 +29,13 @@ export function moduleOf<F extends FOp>(op: F): OpModule<F> {
   const m = (OP_MODULES as unknown as Record<string, OpModule<F>>)[op.op];
   if (!m) throw new EdgeqError('INTERNAL', `no quantizer module for op kind "${op.op}" (op "${op.name}")`);
   return m;
+}
+
+/** One line about a QOp of an .edgeq file, by the module of its kind (INTERNAL for a kind without one). */
+export function describeQOp(q: QOp, tensor: (i: number) => string): string {
+  const m = (OP_MODULES as unknown as Record<string, OpModule>)[q.op];
+  if (!m) throw new EdgeqError('INTERNAL', `no quantizer module for op kind "${q.op}" (op "${q.name}")`);
+  return (m.describe as (q: QOp, t: (i: number) => string) => string)(q, tensor);
 }
 
 /** The pattern for a node's op type, or undefined when the quantizer does not map it (other domains included). */
