@@ -9,15 +9,14 @@ import { EdgeqError } from 'edgeq';
 import type { GraphDef, ModelDef, NodeDef } from '../onnx/model.js';
 import { inferShapesAndConstants, topologicalOrder } from '../onnx/shape-inference.js';
 import { modelOpset } from '../onnx/ops.js';
-import type { FConv } from './ops/conv.js';
-import type { FAdd } from './ops/add.js';
-import type { FMaxPool } from './ops/maxpool.js';
-import type { FGlobalAvgPool } from './ops/global-avg-pool.js';
 import type { PrepareContext } from './ops/prepare-context.js';
-import { patternOf, supportedOpList } from './ops/registry.js';
+import { patternOf, supportedOpList, type FOp } from './ops/registry.js';
 
-export type { FConv, FAdd, FMaxPool, FGlobalAvgPool };
-export type FOp = FConv | FAdd | FMaxPool | FGlobalAvgPool;
+export type { FConv } from './ops/conv.js';
+export type { FAdd } from './ops/add.js';
+export type { FMaxPool } from './ops/maxpool.js';
+export type { FGlobalAvgPool } from './ops/global-avg-pool.js';
+export type { FOp };
 
 export interface FloatGraph {
   input: { name: string; nchw: [number, number, number, number] };

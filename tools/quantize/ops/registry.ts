@@ -4,14 +4,14 @@
 // (ops-doc.ts; test/quantize/ops-doc.test.ts checks it) are derived from it.
 import { EdgeqError } from 'edgeq';
 import type { QOp } from 'edgeq/format';
-import type { FloatGraph, FOp } from '../prepare.js';
+import type { FloatGraph } from '../prepare.js';
 import { ACTIVATION_PATTERNS } from './activation.js';
-import { ADD, ADD_PATTERNS } from './add.js';
+import { ADD, ADD_PATTERNS, type FAdd } from './add.js';
 import { BATCH_NORM_PATTERNS } from './batch-norm.js';
-import { CONV, CONV_PATTERNS } from './conv.js';
+import { CONV, CONV_PATTERNS, type FConv } from './conv.js';
 import { FULLY_CONNECTED_PATTERNS } from './fully-connected.js';
-import { GLOBAL_AVG_POOL, GLOBAL_AVG_POOL_PATTERNS } from './global-avg-pool.js';
-import { MAXPOOL, MAXPOOL_PATTERNS } from './maxpool.js';
+import { GLOBAL_AVG_POOL, GLOBAL_AVG_POOL_PATTERNS, type FGlobalAvgPool } from './global-avg-pool.js';
+import { MAXPOOL, MAXPOOL_PATTERNS, type FMaxPool } from './maxpool.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
 import { PASS_THROUGH_PATTERNS } from './pass-through.js';
 
@@ -20,6 +20,9 @@ export const ONNX_PATTERNS: ReadonlyMap<string, OnnxPattern> = new Map([
   ...CONV_PATTERNS, ...BATCH_NORM_PATTERNS, ...ACTIVATION_PATTERNS, ...ADD_PATTERNS, ...MAXPOOL_PATTERNS,
   ...GLOBAL_AVG_POOL_PATTERNS, ...FULLY_CONNECTED_PATTERNS, ...PASS_THROUGH_PATTERNS,
 ].map((p) => [p.opType, p]));
+
+/** A float op of the prepared graph: one kind per module below. */
+export type FOp = FConv | FAdd | FMaxPool | FGlobalAvgPool;
 
 type ModuleTable = { [K in FOp['op']]: OpModule<Extract<FOp, { op: K }>> };
 export const OP_MODULES: ModuleTable = { conv: CONV, add: ADD, maxpool: MAXPOOL, gap: GLOBAL_AVG_POOL };
