@@ -17,8 +17,6 @@ import type { QuantizedConvWeights } from './ops/conv-weights.js';
 import { moduleOf, readerCounts } from './ops/registry.js';
 import type { QuantizeContext } from './ops/quantize-context.js';
 
-export { quantizeConvWeights, weightScales, type QuantizedConvWeights } from './ops/conv-weights.js';
-
 
 export interface QuantizeOptions {
   /** Ranges chosen for 256 levels (8-bit tensors). */
