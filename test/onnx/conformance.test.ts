@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { inferShapes, isSupportedOp, readOnnx, readTensorProto, type ModelDef, type TensorValue } from '../../tools/onnx/index.js';
+import { inferShapes, isKnownOp, readOnnx, readTensorProto, type ModelDef, type TensorValue } from '../../tools/onnx/index.js';
 import { HAS_ONNX_TESTDATA, ONNX_TESTDATA, warnSkip } from '../helpers.js';
 
 warnSkip(HAS_ONNX_TESTDATA, `${ONNX_TESTDATA} is absent (apt install libonnx-testdata); ONNX conformance tests skipped`);
@@ -55,7 +55,7 @@ function classify(c: Case): { model?: ModelDef; reason?: string } {
     if (error instanceof EdgeqError) return { reason: `read: ${error.code}` };
     throw error;
   }
-  const unsupported = [...new Set(model.graph.nodes.filter((n) => !isSupportedOp(n)).map((n) => n.opType))];
+  const unsupported = [...new Set(model.graph.nodes.filter((n) => !isKnownOp(n)).map((n) => n.opType))];
   if (unsupported.length > 0) return { reason: `ops ${unsupported.join(', ')}` };
   return { model };
 }

@@ -5,7 +5,7 @@ import { readOnnx } from '../../tools/onnx/reader.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { Rng } from '../../tools/synth/random.js';
 import { prepareGraph, type FConv } from '../../tools/quantize/prepare.js';
-import { quantizeConvWeights } from '../../tools/quantize/quantize.js';
+import { quantizeConvWeights } from '../../tools/quantize/ops/conv-weights.js';
 import { weightErrorMeans } from '../../tools/quantize/bias-correction.js';
 import { tinyCnn } from './tiny-cnn.js';
 

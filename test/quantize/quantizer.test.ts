@@ -11,7 +11,7 @@ import { Session } from '../../src/runtime/session.js';
 import { prepareGraph } from '../../tools/quantize/prepare.js';
 import { exportFolded } from '../../tools/quantize/export-folded.js';
 import { exportQdq } from '../../tools/quantize/export-qdq.js';
-import { quantizeConvWeights } from '../../tools/quantize/quantize.js';
+import { quantizeConvWeights } from '../../tools/quantize/ops/conv-weights.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { argmax, cosine } from '../../tools/quantize/report.js';
 import { tinyCnn, tinyInputs } from './tiny-cnn.js';

@@ -104,6 +104,7 @@ export function buildProgram(): Command {
     .description('print the contents of an .edgeq or .onnx model')
     .argument('<model>', '.edgeq or .onnx file')
     .option('--json', 'print JSON')
+    .option('--check', 'exit non-zero when the quantizer would reject the .onnx model')
     .action(async (model: string, opts) => (await import('./inspect.js')).inspectCommand(model, opts));
 
   program.command('serve')

@@ -1,9 +1,15 @@
-// `edgeq inspect`: what is inside an .edgeq or .onnx file.
+// `edgeq inspect`: what is inside an .edgeq or .onnx file. For ONNX, also whether the quantizer
+// would take it (tools/quantize/check.ts): the nodes it cannot map, each with the reason; with
+// `check`, a model it would reject is an UNSUPPORTED_OP error (exit status 1). A graph with a cycle
+// is BAD_ONNX whatever the options.
+import { EdgeqError } from 'edgeq';
 import { readEdgeq } from 'edgeq/format';
 import { readOnnx } from '../onnx/reader.js';
+import { checkQuantizable } from '../quantize/check.js';
+import { describeQOp } from '../quantize/ops/registry.js';
 import { readInput } from './index.js';
 
-export async function inspectCommand(path: string, o: { json?: boolean }): Promise<void> {
+export async function inspectCommand(path: string, o: { json?: boolean; check?: boolean }): Promise<void> {
   const bytes = readInput(path, 'model');
   if (path.endsWith('.onnx')) {
     const m = readOnnx(bytes, { fileName: path });
@@ -11,9 +17,11 @@ export async function inspectCommand(path: string, o: { json?: boolean }): Promi
     for (const n of m.graph.nodes) ops.set(n.opType, (ops.get(n.opType) ?? 0) + 1);
     let params = 0;
     for (const t of m.graph.initializers.values()) params += t.data.length;
+    const quantizer = checkQuantizable(m);
     const summary = {
       file: path, bytes: bytes.length, irVersion: m.irVersion, opsets: m.opsetImports, producer: m.producerName,
       inputs: m.graph.inputs, outputs: m.graph.outputs, nodes: m.graph.nodes.length, ops: Object.fromEntries(ops), parameters: params,
+      quantizer,
     };
     console.log(o.json ? JSON.stringify(summary, null, 2) : [
       `${path}: ONNX IR ${m.irVersion}, opset ${m.opsetImports.map((x) => `${x.domain || 'ai.onnx'} ${x.version}`).join(', ')}, producer "${m.producerName}"`,
@@ -21,7 +29,13 @@ export async function inspectCommand(path: string, o: { json?: boolean }): Promi
       `outputs: ${m.graph.outputs.map((i) => `${i.name} ${i.dataType} [${i.dims}]`).join(', ')}`,
       `${m.graph.nodes.length} nodes: ${[...ops].map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `${params.toLocaleString('en')} parameters in ${m.graph.initializers.size} initializers`,
+      quantizer.ok ? `quantizer: maps every node (${quantizer.ops} int8 ops)`
+        : `quantizer: cannot quantize this model (docs/ops.md lists what it maps):\n${quantizer.problems.map((p) => `  ${p.node !== undefined ? `node "${p.node}" (${p.opType})` : 'graph'}: ${p.why} [${p.code}]`).join('\n')}`,
     ].join('\n'));
+    if (o.check && !quantizer.ok) {
+      const first = quantizer.problems[0];
+      throw new EdgeqError('UNSUPPORTED_OP', `${path}: the quantizer would reject ${quantizer.problems.length === 1 ? 'this model' : `${quantizer.problems.length} nodes`}, first ${first.node !== undefined ? `node "${first.node}" (${first.opType})` : 'the graph'}: ${first.why}`);
+    }
     return;
   }
   const m = readEdgeq(bytes, { fileName: path });
@@ -42,20 +56,5 @@ export async function inspectCommand(path: string, o: { json?: boolean }): Promi
     const x = m.tensors[i];
     return `${x.name} [${x.shape}] ${x.dtype === 'float32' ? 'f32' : `${x.dtype === 'uint12' ? 'u12' : 'u8'} s=${x.scale.toExponential(3)} z=${x.zeroPoint}`}`;
   };
-  for (const op of m.ops) {
-    switch (op.op) {
-      case 'conv':
-        console.log(`  conv    ${op.name}: ${op.kernel.join('x')}/${op.stride.join(',')} ${op.inChannels}->${op.outChannels}${op.group > 1 ? ` g${op.group}` : ''} ${op.activation.kind} ${op.packing} | ${t(op.input)} -> ${t(op.output)}`);
-        break;
-      case 'add':
-        console.log(`  add     ${op.name}: ${op.activation.kind} | ${t(op.a)} + ${t(op.b)} -> ${t(op.output)}`);
-        break;
-      case 'maxpool':
-        console.log(`  maxpool ${op.name}: ${op.kernel.join('x')}/${op.stride.join(',')} | ${t(op.input)} -> ${t(op.output)}`);
-        break;
-      case 'gap':
-        console.log(`  gap     ${op.name}: ${t(op.input)} -> ${t(op.output)}`);
-        break;
-    }
-  }
+  for (const op of m.ops) console.log(`  ${describeQOp(op, t)}`);
 }

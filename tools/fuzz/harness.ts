@@ -1,6 +1,6 @@
 // Runs one untrusted file through everything that consumes it and classifies the outcome:
 //   .edgeq: readEdgeq -> Session.create -> run (twice) -> finite output, read-only memory untouched;
-//   ONNX:   readOnnx -> prepareGraph (shape inference and the quantizer's graph mapping).
+//   ONNX:   readOnnx -> prepareGraph (shape inference and the quantizer's graph mapping); INTERNAL is a failure.
 // Rejections must be EdgeqErrors; anything else (TypeError, RangeError, a wasm trap, a non-finite
 // output, a write into the model's weights or constants, a case slower than the limit) is a failure.
 import { EdgeqError } from 'edgeq';
@@ -121,6 +121,8 @@ export async function checkOnnx(bytes: Uint8Array, options: { slowMs?: number } 
     out = { kind: 'accepted', ms: performance.now() - t0, ran: false };
   } catch (e) {
     out = classify(e, stage, t0);
+    // INTERNAL is a broken invariant of the quantizer, never a fair rejection of an input.
+    if (out.kind === 'rejected' && out.code === 'INTERNAL') out = { kind: 'failure', stage, error: `INTERNAL: ${out.message}`, ms: out.ms };
   }
   if (out.kind !== 'failure' && out.ms > (options.slowMs ?? 20_000)) return { kind: 'failure', stage, error: `slow: ${out.ms.toFixed(0)} ms`, ms: out.ms };
   return out;

@@ -1,6 +1,7 @@
 // The fuzz targets (valid files the mutators start from), by stable name, so a found case can be
 // replayed anywhere from (target name, case seed):
 //   synth-<n>.edgeq, synth-fused-<n>.edgeq, synth-<n>.onnx   built in code (tools/fuzz/seeds.ts), always available;
+//   pattern-<n>.onnx                                        graph patterns built in code (tools/fuzz/graph-patterns.ts);
 //   darknet-tiny.onnx, darknet-tiny.edgeq                   ../shared/models/darknet-tiny, quantized on 4 synthetic images;
 //   resnet50.onnx, resnet50.edgeq                           the embedded ResNet-50 (cache; opt-in, large).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { syntheticBatchNCHW } from '../synth/images.js';
 import { quantizeModel } from '../quantize/pipeline.js';
 import type { FuzzTarget } from './campaign.js';
 import { synthOnnx, synthQModel } from './seeds.js';
+import { patternModel } from './graph-patterns.js';
 
 /** The repository root (the nearest folder above this file whose package.json declares the workspaces), from sources or dist. */
 export function repoRoot(): string {
@@ -39,6 +41,9 @@ export function synthTargets(count = 4): FuzzTarget[] {
   }
   for (let n = 0; n < Math.max(1, count >> 1); n++) {
     targets.push({ name: `synth-${n}.onnx`, kind: 'onnx', bytes: writeOnnx(synthOnnx(n)), weight: 2 });
+  }
+  for (let n = 0; n < Math.max(1, count >> 1); n++) {
+    targets.push({ name: `pattern-${n}.onnx`, kind: 'onnx', bytes: writeOnnx(patternModel(n).model), weight: 1 });
   }
   return targets;
 }

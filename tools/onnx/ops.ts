@@ -1,5 +1,7 @@
-// The ONNX ops edgeq understands, their arity, their attribute defaults per opset version,
-// and typed attribute getters that the shape inference and the quantizer share.
+// The ONNX ops edgeq's ONNX tools read (shape inference has a rule for each), their arity, their
+// attribute defaults per opset version, and typed attribute getters that the shape inference and the
+// quantizer share. Reading an op is not quantizing it: the ops the quantizer maps, and when, are
+// tools/quantize/ops/registry.ts (docs/ops.md); they are a subset of these.
 
 import { EdgeqError } from 'edgeq';
 import type { AttributeValue, ModelDef, NodeDef, TensorValue } from './model.js';
@@ -38,7 +40,8 @@ const spec = (
   ...defaults: { since: number; attributes: Record<string, AttributeValue> }[]
 ): OpSpec => ({ minInputs: inputs[0], maxInputs: inputs[1], minOutputs: outputs[0], maxOutputs: outputs[1], defaults });
 
-export const SUPPORTED_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
+/** The op types shape inference knows (the quantizer's, heads like Softmax, the QDQ exports' Q/DQ). */
+export const KNOWN_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
   ['Conv', spec([2, 3], [1, 1], { since: 1, attributes: { ...WINDOW_DEFAULTS, group: int(1) } })],
   ['BatchNormalization', spec([5, 5], [1, 5],
     { since: 1, attributes: { epsilon: float(1e-5), momentum: float(0.9), is_test: int(0), spatial: int(1) } },
@@ -70,8 +73,8 @@ export const SUPPORTED_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec
     { since: 21, attributes: { block_size: int(0) } })],
 ]);
 
-export function isSupportedOp(node: Pick<NodeDef, 'opType' | 'domain'>): boolean {
-  return (node.domain === '' || node.domain === 'ai.onnx') && SUPPORTED_OPS.has(node.opType);
+export function isKnownOp(node: Pick<NodeDef, 'opType' | 'domain'>): boolean {
+  return (node.domain === '' || node.domain === 'ai.onnx') && KNOWN_OPS.has(node.opType);
 }
 
 /** The ai.onnx opset a model imports ('' and 'ai.onnx' name the same domain). */
@@ -84,7 +87,7 @@ export function modelOpset(model: ModelDef): number {
 /** Attribute defaults of an op at an opset version (empty for unknown ops). */
 export function attributeDefaults(opType: string, opset: number): Record<string, AttributeValue> {
   const result: Record<string, AttributeValue> = {};
-  for (const entry of SUPPORTED_OPS.get(opType)?.defaults ?? []) {
+  for (const entry of KNOWN_OPS.get(opType)?.defaults ?? []) {
     if (entry.since <= opset) Object.assign(result, entry.attributes);
   }
   return result;

@@ -5,8 +5,8 @@
 import { EdgeqError } from 'edgeq';
 import type { GraphDef, ModelDef, NodeDef, TensorValue } from './model.js';
 import {
-  getFloats, getInt, getIntAt, getInts, getTensorAttr, hasAttr, isSupportedOp, modelOpset, nodeLabel,
-  readConvAttributes, readGemmAttributes, readWindowAttributes, SUPPORTED_OPS, type WindowAttributes,
+  getFloats, getInt, getIntAt, getInts, getTensorAttr, hasAttr, isKnownOp, modelOpset, nodeLabel,
+  readConvAttributes, readGemmAttributes, readWindowAttributes, KNOWN_OPS, type WindowAttributes,
 } from './ops.js';
 import { elementCount, makeTensor, tensorToNumbers } from './tensor.js';
 
@@ -251,10 +251,10 @@ class ShapeInference {
   }
 
   visit(node: NodeDef): void {
-    const opSpec = SUPPORTED_OPS.get(node.opType);
-    if (!opSpec || !isSupportedOp(node)) {
+    const opSpec = KNOWN_OPS.get(node.opType);
+    if (!opSpec || !isKnownOp(node)) {
       const domain = node.domain === '' ? '' : ` in domain "${node.domain}"`;
-      throw new EdgeqError('UNSUPPORTED_OP', `${nodeLabel(node)}: op ${node.opType}${domain} is not supported (supported: ${[...SUPPORTED_OPS.keys()].join(', ')})`);
+      throw new EdgeqError('UNSUPPORTED_OP', `${nodeLabel(node)}: op ${node.opType}${domain} is unknown to edgeq's ONNX reader (the ops the quantizer maps are in docs/ops.md)`);
     }
     // Trailing '' inputs are omitted optionals; count only up to the last real one.
     let realInputs = node.inputs.length;

@@ -16,6 +16,7 @@
 import { EdgeqError } from 'edgeq';
 import type { PreprocessSpec } from 'edgeq/image';
 import type { FloatGraph } from './prepare.js';
+import { moduleOf } from './ops/registry.js';
 
 export type ActivationMode = 8 | 12 | 'auto';
 export const ACTIVATION_MODES: readonly ActivationMode[] = [8, 12, 'auto'];
@@ -47,9 +48,9 @@ export function inputBitsFor(choice: InputBitsMode | undefined, activations: Act
   return perChannel ? { bits: 12, fallback: true } : { fallback: false };
 }
 
-/** Max pool output -> the tensor it pools (whose bits it shares). */
+/** Max pool (any op whose module sharesInputParams) output -> the tensor it reads (whose bits it shares). */
 function poolSources(g: FloatGraph): Map<string, string> {
-  return new Map(g.ops.flatMap((op) => (op.op === 'maxpool' ? [[op.output, op.input] as const] : [])));
+  return new Map(g.ops.flatMap((op) => (moduleOf(op).sharesInputParams ? [[op.output, moduleOf(op).reads(op)[0]] as const] : [])));
 }
 
 /**

@@ -3,7 +3,7 @@
 // (w_q[c,i,t] * s[c] - w[c,i,t]) * E[x_i],  with E[x_i] the input's per-channel mean measured during
 // calibration. Removing e[c] from the int32 bias makes the quantized layer unbiased for that input.
 import type { FConv } from './prepare.js';
-import type { QuantizedConvWeights } from './quantize.js';
+import type { QuantizedConvWeights } from './ops/conv-weights.js';
 
 /** Per output channel, the mean error the quantized weights add (real units). */
 export function weightErrorMeans(op: FConv, q: QuantizedConvWeights, inputMeans: ArrayLike<number>): Float64Array {

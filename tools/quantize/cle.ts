@@ -23,6 +23,9 @@
 // equalization"), so the quantizer runs it only when asked (QuantizeModelOptions.equalize).
 import { ReferenceSession } from '../reference/ort-runner.js';
 import type { FConv, FloatGraph, FOp } from './prepare.js';
+import { moduleOf } from './ops/registry.js';
+// The rescaled pairs are conv -> conv (weights on both sides): conv-specific by nature; the ops between
+// them are any whose module commutesWithChannelScale.
 
 export type EqualizeMethod = 'weights' | 'activations';
 
@@ -58,7 +61,7 @@ function readers(g: FloatGraph): Map<string, FOp[]> {
   const m = new Map<string, FOp[]>();
   const add = (t: string, op: FOp) => m.set(t, [...(m.get(t) ?? []), op]);
   for (const op of g.ops) {
-    if (op.op === 'add') { add(op.a, op); add(op.b, op); } else add(op.input, op);
+    for (const t of moduleOf(op).reads(op)) add(t, op);
   }
   return m;
 }
@@ -86,7 +89,7 @@ export function equalizablePairs(g: FloatGraph): EqualizePair[] {
       if (r.length !== 1) break;
       tensors.push(t);
       const next = r[0];
-      if (next.op === 'maxpool' || next.op === 'gap') { t = next.output; continue; }
+      if (moduleOf(next).commutesWithChannelScale) { t = next.output; continue; }
       if (next.op === 'conv') consumers = [next];
       break;
     }

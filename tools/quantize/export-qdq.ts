@@ -11,11 +11,14 @@
 // so onnxruntime-web computes exactly the 12-bit grid (QuantizeLinear alone would saturate at 65535).
 // uint16 Q/DQ needs opset 21 (onnxruntime-web 1.30 also runs com.microsoft's, but the standard ops are
 // portable); a model with only 8-bit tensors keeps opset 13, so its export is unchanged.
-import type { FConv, FloatGraph } from './prepare.js';
-import { quantMax, type Activation } from 'edgeq/format';
-import type { QuantizedConvWeights, QuantizeResult, TensorParams } from './quantize.js';
+// Each op kind's nodes are written by its module in ops/ (ops/registry.ts).
+import type { FloatGraph } from './prepare.js';
+import { quantMax } from 'edgeq/format';
+import type { QuantizeResult, TensorParams } from './quantize.js';
 import type { NodeDef, TensorValue } from '../onnx/model.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/model.js';
+import { moduleOf } from './ops/registry.js';
+import type { QdqContext } from './ops/qdq-context.js';
 import { makeTensor } from '../onnx/tensor.js';
 import { writeOnnx } from '../onnx/writer.js';
 
@@ -91,40 +94,8 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
 
   const inputRaw = `${g.input.name}/float`;
   qdq(inputRaw, g.input.name);
-  for (const op of g.ops) {
-    switch (op.op) {
-      case 'conv': {
-        const xin = input(op, op.input);
-        const p = op.name;
-        if (floatOnly(op)) {
-          floatWeights(inits, op);
-        } else {
-          quantizedWeights(nodes, inits, op, q.convWeights.get(op.name)!, tensorOf.get(op.input)!.scale);
-        }
-        let pre = convNodes(nodes, inits, op, xin, `${p}/out`);
-        pre = activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || floatOnly(op));
-        if (options.fused && q.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
-        else qdq(pre, op.output);
-        break;
-      }
-      case 'add': {
-        const pre = `${op.name}/out`;
-        nodes.push(makeNode('Add', [input(op, op.a), input(op, op.b)], [pre], {}, op.name));
-        qdq(activation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || floatOnly(op)), op.output);
-        break;
-      }
-      case 'maxpool':
-        nodes.push(makeNode('MaxPool', [input(op, op.input)], [`${op.name}/out`], {
-          kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints(op.pads),
-        }, op.name));
-        qdq(`${op.name}/out`, op.output);
-        break;
-      case 'gap':
-        nodes.push(makeNode('GlobalAveragePool', [input(op, op.input)], [`${op.name}/out`], {}, op.name));
-        qdq(`${op.name}/out`, op.output);
-        break;
-    }
-  }
+  const ctx: QdqContext = { nodes, inits, result: q, options, tensorOf, qdq, input, floatOnly };
+  for (const op of g.ops) moduleOf(op).exportQdq(op, ctx);
   // The model's output keeps its ONNX name and shape ([N, C] after a flatten).
   let last = g.output;
   if (g.outputShape.length === 2) {
@@ -148,63 +119,6 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   rename(graph.nodes, inputRaw, g.input.name);
   graph.inputs[0].name = g.input.name;
   return writeOnnx(makeModel(graph, { opset: wide ? QDQ_OPSET_WIDE : QDQ_OPSET, producerName: 'edgeq-quantize', docString: 'QDQ export of an edgeq model' }));
-}
-
-/** The folded fp32 weights and bias as `<op>/W` and `<op>/B`. */
-export function floatWeights(inits: TensorValue[], op: FConv): void {
-  const I = op.inChannels / op.group;
-  inits.push(makeTensor(`${op.name}/W`, 'float32', op.fullyConnected ? [op.outChannels, I] : [op.outChannels, I, ...op.kernel], op.weights));
-  inits.push(makeTensor(`${op.name}/B`, 'float32', [op.outChannels], op.bias));
-}
-
-/** int8 per-channel weights and int32 bias as initializers, dequantized into `<op>/W` and `<op>/B`. */
-function quantizedWeights(nodes: NodeDef[], inits: TensorValue[], op: FConv, w: QuantizedConvWeights, inputScale: number): void {
-  const O = op.outChannels, I = op.inChannels / op.group, [kh, kw] = op.kernel, p = op.name;
-  const oihw = new Int8Array(w.weights.length);
-  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-    oihw[((o * I + i) * kh + y) * kw + x] = w.weights[((o * kh + y) * kw + x) * I + i];
-  }
-  inits.push(makeTensor(`${p}/W_q`, 'int8', op.fullyConnected ? [O, I] : [O, I, kh, kw], oihw));
-  inits.push(makeTensor(`${p}/W_scale`, 'float32', [O], w.scales));
-  inits.push(makeTensor(`${p}/W_zero_point`, 'int8', [O], new Int8Array(O)));
-  inits.push(makeTensor(`${p}/B_q`, 'int32', [O], w.bias));
-  inits.push(makeTensor(`${p}/B_scale`, 'float32', [O], Float32Array.from(w.scales, (s) => Math.fround(inputScale * s))));
-  inits.push(makeTensor(`${p}/B_zero_point`, 'int32', [O], new Int32Array(O)));
-  nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
-  nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
-}
-
-/**
- * The conv (or, for a fully connected op, Flatten -> Gemm -> Reshape back to [N, C, 1, 1], so every
- * tensor keeps one layout) reading `<op>/W` and `<op>/B`. Returns the tensor it writes.
- */
-export function convNodes(nodes: NodeDef[], inits: TensorValue[], op: FConv, input: string, out: string): string {
-  const p = op.name;
-  if (op.fullyConnected) {
-    nodes.push(makeNode('Flatten', [input], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
-    nodes.push(makeNode('Gemm', [`${p}/flat`, `${p}/W`, `${p}/B`], [out], { transB: attr.int(1) }, p));
-    inits.push(makeTensor(`${p}/shape4`, 'int64', [4], [0, -1, 1, 1]));
-    nodes.push(makeNode('Reshape', [out, `${p}/shape4`], [`${out}4`], {}, `${p}/Reshape`));
-    return `${out}4`;
-  }
-  nodes.push(makeNode('Conv', [input, `${p}/W`, `${p}/B`], [out], {
-    kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints(op.pads),
-    dilations: attr.ints(op.dilation), group: attr.int(op.group),
-  }, p));
-  return out;
-}
-
-export function activation(nodes: NodeDef[], act: Activation, pre: string, out: string, isFloat: boolean): string {
-  if (act.kind === 'leakyrelu') {
-    nodes.push(makeNode('LeakyRelu', [pre], [`${out}/act`], { alpha: attr.float(act.alpha) }, `${out}/LeakyRelu`));
-    return `${out}/act`;
-  }
-  if (act.kind === 'relu' && isFloat) {
-    // Only a float32 output needs an explicit ReLU; a uint8 one gets it from its zero point 0.
-    nodes.push(makeNode('Relu', [pre], [`${out}/act`], {}, `${out}/Relu`));
-    return `${out}/act`;
-  }
-  return pre;
 }
 
 function rename(nodes: NodeDef[], from: string, to: string): void {

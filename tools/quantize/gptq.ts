@@ -12,7 +12,7 @@ import { ReferenceSession } from '../reference/ort-runner.js';
 import { mulberry32 } from '../synth/random.js';
 import { Sgemm } from './sgemm.js';
 import type { FConv, FloatGraph } from './prepare.js';
-import { weightScales } from './quantize.js';
+import { weightScales } from './ops/conv-weights.js';
 
 export interface HessianOptions {
   /** Largest K a conv may have to be included. Default 1152 (3x3 x 128). */
@@ -53,6 +53,7 @@ export class HessianCollector {
 
   constructor(private readonly g: FloatGraph, private readonly options: HessianOptions = {}) {
     const maxK = options.maxK ?? 1152;
+    // Hessian-aware rounding applies to weights, which only convs have: conv-specific by nature.
     this.convs = g.ops.filter((op): op is FConv => op.op === 'conv' && gptqEligible(op, maxK));
     for (const c of this.convs) {
       const K = c.inChannels * c.kernel[0] * c.kernel[1];

@@ -5,3 +5,6 @@ export { quantize, type QuantizeOptions, type QuantizeOutput, type QuantizeProgr
 export * from './pipeline.js';
 export { CALIBRATION_METHODS, type CalibrationMethod } from './histogram.js';
 export type { QuantReport, LayerReport, SensitivityEntry } from './report.js';
+export { checkQuantizable, type QuantizeCheck, type QuantizeProblem } from './check.js';
+export { ONNX_PATTERNS } from './ops/registry.js';
+export type { OnnxPattern, OpModule } from './ops/op-module.js';

@@ -9,7 +9,7 @@
 // always far from 2^31 (ResNet-50's largest K, 4608: 4608 * 127 * 255 = 1.5e8), but a 12-bit layer's
 // worst case can pass it (4608 * 127 * 4095 = 2.4e9), so the proof uses the actual weights and bias.
 // The pairwise i16 products of i32x4.dot_i16x8_s (2 * 127 * 4095 = 1.04e6) cannot overflow on their own.
-import type { QuantizedConvWeights } from './quantize.js';
+import type { QuantizedConvWeights } from './ops/conv-weights.js';
 
 /** acc must stay below this (int32 max). */
 export const ACCUMULATOR_LIMIT = 2 ** 31 - 1;

@@ -1,0 +1,51 @@
+// How a conv (or a fully connected layer, a 1x1 conv) is written to ONNX: its fp32 or dequantized
+// int8 weights as initializers and the Conv (or Flatten -> Gemm -> Reshape) node reading them.
+import type { NodeDef, TensorValue } from '../../onnx/model.js';
+import { attr, makeNode } from '../../onnx/model.js';
+import { makeTensor } from '../../onnx/tensor.js';
+import type { FConv } from './conv.js';
+import type { QuantizedConvWeights } from './conv-weights.js';
+
+/** The folded fp32 weights and bias as `<op>/W` and `<op>/B`. */
+export function floatWeights(inits: TensorValue[], op: FConv): void {
+  const I = op.inChannels / op.group;
+  inits.push(makeTensor(`${op.name}/W`, 'float32', op.fullyConnected ? [op.outChannels, I] : [op.outChannels, I, ...op.kernel], op.weights));
+  inits.push(makeTensor(`${op.name}/B`, 'float32', [op.outChannels], op.bias));
+}
+
+/** int8 per-channel weights and int32 bias as initializers, dequantized into `<op>/W` and `<op>/B`. */
+export function quantizedWeights(nodes: NodeDef[], inits: TensorValue[], op: FConv, w: QuantizedConvWeights, inputScale: number): void {
+  const O = op.outChannels, I = op.inChannels / op.group, [kh, kw] = op.kernel, p = op.name;
+  const oihw = new Int8Array(w.weights.length);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    oihw[((o * I + i) * kh + y) * kw + x] = w.weights[((o * kh + y) * kw + x) * I + i];
+  }
+  inits.push(makeTensor(`${p}/W_q`, 'int8', op.fullyConnected ? [O, I] : [O, I, kh, kw], oihw));
+  inits.push(makeTensor(`${p}/W_scale`, 'float32', [O], w.scales));
+  inits.push(makeTensor(`${p}/W_zero_point`, 'int8', [O], new Int8Array(O)));
+  inits.push(makeTensor(`${p}/B_q`, 'int32', [O], w.bias));
+  inits.push(makeTensor(`${p}/B_scale`, 'float32', [O], Float32Array.from(w.scales, (s) => Math.fround(inputScale * s))));
+  inits.push(makeTensor(`${p}/B_zero_point`, 'int32', [O], new Int32Array(O)));
+  nodes.push(makeNode('DequantizeLinear', [`${p}/W_q`, `${p}/W_scale`, `${p}/W_zero_point`], [`${p}/W`], { axis: attr.int(0) }, `${p}/W/DequantizeLinear`));
+  nodes.push(makeNode('DequantizeLinear', [`${p}/B_q`, `${p}/B_scale`, `${p}/B_zero_point`], [`${p}/B`], { axis: attr.int(0) }, `${p}/B/DequantizeLinear`));
+}
+
+/**
+ * The conv (or, for a fully connected op, Flatten -> Gemm -> Reshape back to [N, C, 1, 1], so every
+ * tensor keeps one layout) reading `<op>/W` and `<op>/B`. Returns the tensor it writes.
+ */
+export function convNodes(nodes: NodeDef[], inits: TensorValue[], op: FConv, input: string, out: string): string {
+  const p = op.name;
+  if (op.fullyConnected) {
+    nodes.push(makeNode('Flatten', [input], [`${p}/flat`], { axis: attr.int(1) }, `${p}/Flatten`));
+    nodes.push(makeNode('Gemm', [`${p}/flat`, `${p}/W`, `${p}/B`], [out], { transB: attr.int(1) }, p));
+    inits.push(makeTensor(`${p}/shape4`, 'int64', [4], [0, -1, 1, 1]));
+    nodes.push(makeNode('Reshape', [out, `${p}/shape4`], [`${out}4`], {}, `${p}/Reshape`));
+    return `${out}4`;
+  }
+  nodes.push(makeNode('Conv', [input, `${p}/W`, `${p}/B`], [out], {
+    kernel_shape: attr.ints(op.kernel), strides: attr.ints(op.stride), pads: attr.ints(op.pads),
+    dilations: attr.ints(op.dilation), group: attr.int(op.group),
+  }, p));
+  return out;
+}
