@@ -123,7 +123,7 @@ export function renderBenchReport(input: BenchReportInput): string {
   const sections: string[] = [];
   sections.push(`<h1>edgeq bench: ${esc(first.model)}</h1>
 <p class="meta">${esc(input.date)} · ${esc(input.machine.cpu)} · ${first.machine.cpus} logical CPUs · ${esc(first.machine.platform)} · Node ${esc(first.machine.node)} · ${Object.entries(input.machine.versions).map(([k, v]) => `${esc(k)} ${esc(v)}`).join(' · ')}</p>
-<p class="meta">${first.runs} timed runs per engine (interleaved rounds), accuracy on ${first.inputs} inputs; calibration ${esc(first.calibration.method)} on ${first.calibration.images} images; ${fmt(first.macs / 1e9, 2)} GMAC per inference.</p>`);
+${first.modelPath || first.preprocessing ? `<p class="meta">${esc([first.modelPath, first.preprocessing].filter(Boolean).join(' · '))}</p>\n` : ''}<p class="meta">${first.runs} timed runs per engine (interleaved rounds), accuracy on ${first.inputs} inputs; calibration ${esc(first.calibration.method)} on ${first.calibration.images} images; ${fmt(first.macs / 1e9, 2)} GMAC per inference.</p>`);
   const ratioRows = results.map((r) => `<tr><td>${r.threads}</td><td>${r.edgeqThreads}</td><td>${fmt(ratio(r, 'edgeq', 'ort-int8'), 3)}</td><td>${fmt(ratio(r, 'edgeq', 'ort-fp32'), 3)}</td><td>${fmt(ratio(r, 'edgeq-fused', 'ort-int8'), 3)}</td><td>${fmt(r.macs / 1e6 / (r.engines.find((e) => e.role === 'edgeq')?.latency.median ?? NaN), 1)}</td></tr>`);
   sections.push(`<h2>Ratios (medians; lower is faster)</h2>
 <table><tr><th>threads</th><th>edgeq threads</th><th>edgeq / ort int8</th><th>edgeq / ort fp32</th><th>default model / ort int8</th><th>edgeq GMAC/s</th></tr>${ratioRows.join('')}</table>`);
