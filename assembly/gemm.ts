@@ -18,11 +18,7 @@
 // Rows past M reuse row M-1 (their results are not stored).
 
 import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
-
-/** flags bits: input, output, residual stored as 16-bit lanes (12-bit activations). */
-export const FLAG_IN16: i32 = 1;
-export const FLAG_OUT16: i32 = 2;
-export const FLAG_RES16: i32 = 4;
+import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16 } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   // Interleaves only (one instruction each on x64): punpck{l,h}dq then punpck{l,h}qdq.

@@ -4,12 +4,14 @@
 // Built twice from these sources: with SIMD (ASC_FEATURE_SIMD, build/edgeq-simd.wasm) the plain
 // names run the SIMD kernels; without it (build/edgeq-scalar.wasm) they run the scalar twins.
 // The *_ref exports are the scalar twins in both builds (bit-exact with the SIMD kernels).
-// Signatures and layouts: docs/kernels.md.
+//
+// These signatures are the one declaration of the kernel interface: scripts/gen-kernel-api.js
+// (run by npm run build:wasm) reads them, with the flag bits of assembly/flags.ts, and writes the
+// host's typed view, src/kernels/kernel-api.generated.ts. Layouts and semantics: docs/kernels.md.
 
 import { gemmCoreSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
-import { peakDot } from './peak';
 import { wino3x3, winoScratchBytes } from './winograd';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
@@ -126,8 +128,3 @@ export function f32_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize): v
 export function f32_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize): void {
   gavgpoolF32(false, N, HW, C, inp, out);
 }
-
-// ---- benchmark probe ----------------------------------------------------------------------------
-
-/** Bare dot-product loop on register-resident data: n iterations x 12 dot+add (96 MAC each). */
-export function peak_dot(n: i32, seed: i32): i32 { return peakDot(n, seed); }

@@ -3,7 +3,8 @@
 // and each op becomes a closure that only calls into wasm. Eval is a loop over those closures.
 import { EdgeqError } from '../errors.js';
 import { elementBytes, quantMax, type QConv, type QModel, type QTensor, type QuantDtype } from '../format/qmodel.js';
-import { conv2dCalls, planConv2d, runCalls, type Conv2dShape, type KernelCall } from '../kernels/conv.js';
+import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
+import { bindKernelCall, kernelCall, invokeKernelCall, type KernelCall } from '../kernels/kernel-api.generated.js';
 import type { PoolPlan, ThreadPool } from './pool.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { gavgpoolU8Args, maxpoolCalls, vaddArgs } from '../kernels/ops.js';
@@ -239,7 +240,6 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
 
   const at = (t: number) => tensorOffset.get(t)!;
   const ex = kernels.exports;
-  const call = (fn: KernelCall['fn'], ...args: number[]): KernelCall => ({ fn, args });
   const ops = model.ops.map((op, i): KernelCall[] => {
     switch (op.op) {
       case 'conv': {
@@ -269,7 +269,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         const calls: KernelCall[] = [];
         for (let j = 0; j < p; j++) {
           const lo0 = Math.floor((n * j) / p / 64) * 64, hi0 = j === p - 1 ? n : Math.floor((n * (j + 1)) / p / 64) * 64;
-          if (hi0 > lo0) calls.push(call('qu8_vadd', ...vaddArgs(hi0 - lo0, pa + lo0 * ea, pb + lo0 * eb, po + lo0 * eo, a, b, y, relu)));
+          if (hi0 > lo0) calls.push(kernelCall('qu8_vadd', vaddArgs(hi0 - lo0, pa + lo0 * ea, pb + lo0 * eb, po + lo0 * eo, a, b, y, relu)));
         }
         return calls;
       }
@@ -283,18 +283,14 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
         const x = T[op.input], y = T[op.output];
         const [, H, W, C] = x.shape;
         const pi = at(op.input), po = at(op.output);
-        if (x.dtype === 'float32') return [call('f32_gavgpool', batch, H * W, C, pi, po)];
-        return [call('qu8_gavgpool', ...gavgpoolU8Args(batch, H * W, C, pi, po, x, y))];
+        if (x.dtype === 'float32') return [kernelCall('f32_gavgpool', { N: batch, HW: H * W, C, inp: pi, out: po })];
+        return [kernelCall('qu8_gavgpool', gavgpoolU8Args(batch, H * W, C, pi, po, x, y))];
       }
     }
   });
-  const fns = ex as unknown as Record<string, (...args: number[]) => void>;
   const steps = ops.map((calls): (() => void) => {
-    if (calls.length === 1) {
-      const f = fns[calls[0].fn], args = calls[0].args;
-      return () => f(...args);
-    }
-    return () => runCalls(kernels, calls);
+    if (calls.length === 1) return bindKernelCall(ex, calls[0]);
+    return () => { for (const c of calls) invokeKernelCall(ex, c); };
   });
   const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops) } : undefined;
   return {

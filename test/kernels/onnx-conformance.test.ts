@@ -169,7 +169,7 @@ function runIntConv(h: Harness, c: IntConv, label: string): { results: number[][
       bias: c.bias ? Int32Array.from(c.bias) : undefined, multipliers: new Float32Array(O).fill(1), inputZeroPoint: c.xz, packing: PACKING_GEMM });
     const wp = heap.put(w8blob);
     const accOut = heap.alloc(plan.M * O * 4);
-    f(plan.M, O, plan.KB, taps, 1, ind, s.inChannels, wp, accOut, O * 4, O, 0, -Infinity, Infinity, 1, 1);
+    f(plan.M, O, plan.KB, taps, 1, ind, s.inChannels, wp, accOut, O * 4, O, 0, -Infinity, Infinity, 1, 1, 0, 0, 0, 0);
     const acc8 = heap.f32(accOut, plan.M * O);
     const summed = Array.from(acc8, (v, i) => v + residAcc[i]!);
     expect(diff(summed, exactAcc), `${label} [${name}] int32 accumulators (W8 part + residual)`).toBeNull();
@@ -183,7 +183,7 @@ function runIntConv(h: Harness, c: IntConv, label: string): { results: number[][
         multipliers: mult, inputZeroPoint: c.xz, packing: PACKING_GEMM });
       const wm = heap.put(blob);
       const yz = c.yz ?? 0;
-      f(1, O, plan.KB, taps, 1, ind + m * taps * 4, s.inChannels, wm, out + m * O, O, O, yz, -yz, 255 - yz, 1, 0);
+      f(1, O, plan.KB, taps, 1, ind + m * taps * 4, s.inChannels, wm, out + m * O, O, O, yz, -yz, 255 - yz, 1, 0, 0, 0, 0, 0);
     }
     heap.checkGuards(`${label} [${name}]`);
     results.push(Array.from(heap.u8(out, plan.M * O)));
