@@ -103,6 +103,11 @@ export interface QModel {
 /** A quantized activation dtype: uint8, or 12-bit values (0..4095) stored as little-endian uint16. */
 export type QuantDtype = 'uint8' | 'uint12';
 
+/** True for the quantized dtypes (uint8, uint12), false for float32. */
+export function isQuantized(dtype: QTensor['dtype']): dtype is QuantDtype {
+  return dtype === 'uint8' || dtype === 'uint12';
+}
+
 /** Bytes per element as stored in memory and in the runtime's arena. */
 export function elementBytes(dtype: QTensor['dtype']): 1 | 2 | 4 {
   return dtype === 'float32' ? 4 : dtype === 'uint12' ? 2 : 1;
