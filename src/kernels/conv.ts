@@ -1,6 +1,8 @@
-// Convolution planning and the typed wrapper over qu8_gemm / qu8_igemm / qu8_conv_im2col.
-// The Session plans memory from planConv2d() and calls prepareConv2d() once per layer (the
-// activation arena is fixed, so the indirection buffer is built once and reused every run).
+// Convolution planning and the typed calls of qu8_gemm / qu8_igemm / qu8_conv_im2col (and
+// qu8_wino3x3 through ./winograd.ts). The conv op module (src/ops/conv.ts) sizes its buffers from
+// planConv2d() and builds its kernel calls once per layer with conv2dCalls() (the activation arena
+// is fixed, so the indirection buffer is built once and reused every run). prepareConv2d() is the
+// one-part form for callers that run a single layer (tests, the kernel suite).
 
 import { EdgeqError } from '../errors.js';
 import { elementBytes, quantMax, type QuantDtype } from '../format/qmodel.js';
@@ -81,10 +83,8 @@ export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
   const M = s.batch * outH * outW;
   const kernelTaps = kh * kw;
   const pointwise = kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 0);
-  // A strided (or padded) 1x1 convolution gathers its pixels into contiguous 128-row blocks and runs
-  // the direct GEMM on them: the im2col path with one tap (the same packed layout). Measured
-  // interleaved in one process: ResNet-50's 56x56 downsample 8-10% faster than the IGEMM walking
-  // every other pixel, the 28x28 and 14x14 ones within 2% (as fast as a contiguous GEMM).
+  // A strided (or padded) group-1 1x1 convolution gathers its pixels into contiguous 128-row blocks
+  // and runs the direct GEMM on them: the im2col path with one tap (the same packed layout).
   const gather = kernelTaps === 1 && !pointwise && group === 1;
   const strategy: ConvStrategy = geom.im2col || gather ? 'im2col' : pointwise ? 'gemm' : 'igemm';
   const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
@@ -255,8 +255,8 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   const ind = b.indirection ?? 0;
   const taps = plan.kernelTaps;
   const calls: KernelCall[] = [];
-  // A gathered strided 1x1 (one tap, the plain packing) split by channels would gather every row
-  // once per part (measured 7% more work than the IGEMM at 16 parts): such parts read in place.
+  // A gathered strided 1x1 (one tap, the plain packing) split by channels runs its parts as IGEMM
+  // reading in place, so that no row is gathered once per part.
   const strategy = plan.strategy === 'im2col' && !plan.im2col && split.length > 1 && split[0]![1] === plan.M ? 'igemm' : plan.strategy;
   split.forEach(([m0, m1, nb0, nb1], p) => {
     const c0 = nb0 * 4, n = Math.min(N, nb1 * 4) - c0;

@@ -29,9 +29,8 @@ export function winogradEligible(s: Conv2dShape, packing?: string, opts: { outpu
 }
 
 /**
- * Where Winograd measured faster than the direct IGEMM in the kernel suite (AMD EPYC, Node 20):
- * enough channels to amortize the transforms (every ResNet-50 stride-1 3x3 layer, including the
- * 7x7 maps of layer 4, where the 2x2 tiles compute 8x8 outputs for 7x7, measured 1.2x faster). See docs/kernels.md, "Winograd".
+ * Whether Winograd is worth it for an eligible shape: at least 32 input and output channels (to
+ * amortize the transforms) and a map of at least 6x6. Measurements: docs/tuning-log.md.
  */
 export function winogradPreferred(s: Conv2dShape): boolean {
   return s.inChannels >= 32 && s.outChannels >= 32 && Math.min(s.inH, s.inW) >= 6;
@@ -123,8 +122,7 @@ export function winogradFits12Bit(blob: Uint8Array, outChannels: number, inChann
 
 /**
  * The kernel calls of a Winograd convolution, split into at most `parts` tile ranges on even tile
- * boundaries: the kernel computes tiles in pairs, so a part with an odd count computes half a pair
- * for nothing (before: 16 parts over layer 3's 49 tiles computed 64 tiles' products, now 50).
+ * boundaries (the kernel computes tiles in pairs; only the last range may hold an odd count).
  */
 export function winogradCalls(
   s: Conv2dShape, outH: number, outW: number,

@@ -29,7 +29,7 @@ export const maxpool: OpModule<QMaxPool> = {
 
   layout: () => TENSORS_ONLY,
 
-  /** Split by output rows (a single call leaves the other threads waiting). */
+  /** Split by output rows, so that threads share a large pool (docs/tuning-log.md). */
   prepare(op, _layout, ctx) {
     const x = ctx.model.tensors[op.input];
     const [, H, W, C] = x.shape;

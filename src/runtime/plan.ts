@@ -60,7 +60,7 @@ export interface PlanOptions {
    * Stride-1 3x3 convolutions as Winograd F(2x2, 3x3): 'auto' (default) takes the eligible layers
    * whose transformed weights (int16, 16 per 3x3 kernel: ~3.5x the int8 direct weights) fit in
    * max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes) extra bytes, cheapest first; 'all' takes every eligible layer (fastest,
-   * ResNet-50 +21 MB); 'off' none. EDGEQ_WINOGRAD=0 forces 'off' (comparisons).
+   * most memory); 'off' none. EDGEQ_WINOGRAD=0 forces 'off' (comparisons).
    */
   winograd?: 'auto' | 'all' | 'off';
   /** The 'auto' budget in bytes (default: max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes)). */
