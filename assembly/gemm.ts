@@ -18,11 +18,7 @@
 // Rows past M reuse row M-1 (their results are not stored).
 
 import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
-
-/** flags bits: input, output, residual stored as 16-bit lanes (12-bit activations). */
-export const FLAG_IN16: i32 = 1;
-export const FLAG_OUT16: i32 = 2;
-export const FLAG_RES16: i32 = 4;
+import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16 } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   // Interleaves only (one instruction each on x64): punpck{l,h}dq then punpck{l,h}qdq.
@@ -163,8 +159,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 /**
  * The full 4-channel blocks (nb < N / 4) x row pairs (m < M & ~1) of one call, with every operand
  * kind a literal at each call site: no per-tile test and the epilogue's constants stay in
- * registers (1x1 layers with K = 64..256 measured 12-27% faster than with the generic loop's
- * per-tile tests). The edges go through gemmGenericSimd.
+ * registers (measurements: docs/tuning-log.md). The edges go through gemmGenericSimd.
  */
 @inline function gemmFullTiles<A>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
@@ -177,7 +172,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
   // outStride is in bytes of the output; the residual has the output's layout in its own element size.
-  const oBytes = kindBytes(outKind), rBytes = resKind == KIND_NONE ? 0 : kindBytes(resKind);
+  const oBytes = kindBytes(outKind), rBytes = resKind == KIND_NONE ? 0 : <i32>kindBytes(resKind);
   const ostride = <usize>outStride, rstride = <usize>outStride / oBytes * rBytes;
   for (let g = 0; g < groups; g++) {
     const aoff = <usize>(g * aGroupStride);
@@ -245,7 +240,7 @@ function gemmGenericSimd<A>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: 
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
   // outStride is in bytes of the output; the residual has the output's layout in its own element size.
-  const oBytes = kindBytes(outKind), rBytes = resKind == KIND_NONE ? 0 : kindBytes(resKind);
+  const oBytes = kindBytes(outKind), rBytes = resKind == KIND_NONE ? 0 : <i32>kindBytes(resKind);
   const ostride = <usize>outStride, rstride = <usize>outStride / oBytes * rBytes;
   for (let g = 0; g < groups; g++) {
     const aoff = <usize>(g * aGroupStride);

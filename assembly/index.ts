@@ -4,12 +4,15 @@
 // Built twice from these sources: with SIMD (ASC_FEATURE_SIMD, build/edgeq-simd.wasm) the plain
 // names run the SIMD kernels; without it (build/edgeq-scalar.wasm) they run the scalar twins.
 // The *_ref exports are the scalar twins in both builds (bit-exact with the SIMD kernels).
-// Signatures and layouts: docs/kernels.md.
+//
+// These signatures are the one declaration of the kernel interface: scripts/gen-kernel-api.js
+// (run by npm run build:wasm) reads them, with the flag bits of assembly/flags.ts, and writes the
+// host's typed view, src/kernels/kernel-api.generated.ts. Layouts and semantics: docs/kernels.md.
 
 import { gemmCoreSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
+import { MAXPOOL_FLAG_IO16 } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
-import { peakDot } from './peak';
 import { wino3x3, winoScratchBytes } from './winograd';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
@@ -66,7 +69,7 @@ export function qu8_conv_im2col_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32
   convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }
 
-// ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1 (assembly/winograd.ts); flags: 1 = 12-bit input, 2 = 12-bit output ----
+// ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1 (assembly/winograd.ts); flags: WINO_FLAG_* ----
 
 export function qu8_wino3x3(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
@@ -85,7 +88,7 @@ export function wino_scratch_bytes(KB: i32, groupTiles: i32): i32 { return winoS
 
 // ---- residual add -----------------------------------------------------------------------------
 
-// flags: 1 = a, 2 = b, 4 = output stored as 16-bit lanes (12-bit activations).
+// flags: VADD_FLAG_* (assembly/flags.ts).
 export function qu8_vadd(n: i32, a: usize, b: usize, out: usize, za: i32, zb: i32, ma: f32, mb: f32,
   zo: i32, fmin: f32, fmax: f32, flags: i32): void {
   if (ASC_FEATURE_SIMD) vaddSimd(n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, flags);
@@ -101,12 +104,12 @@ export function qu8_vadd_ref(n: i32, a: usize, b: usize, out: usize, za: i32, zb
 
 export function u8_maxpool(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
   SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize, flags: i32): void {
-  maxpoolU8(true, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, (flags & 1) != 0);
+  maxpoolU8(true, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, (flags & MAXPOOL_FLAG_IO16) != 0);
 }
 
 export function u8_maxpool_ref(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
   SH: i32, SW: i32, padTop: i32, padLeft: i32, inp: usize, out: usize, flags: i32): void {
-  maxpoolU8(false, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, (flags & 1) != 0);
+  maxpoolU8(false, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, (flags & MAXPOOL_FLAG_IO16) != 0);
 }
 
 export function qu8_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize, zi: i32, scale: f32,
@@ -126,8 +129,3 @@ export function f32_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize): v
 export function f32_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize): void {
   gavgpoolF32(false, N, HW, C, inp, out);
 }
-
-// ---- benchmark probe ----------------------------------------------------------------------------
-
-/** Bare dot-product loop on register-resident data: n iterations x 12 dot+add (96 MAC each). */
-export function peak_dot(n: i32, seed: i32): i32 { return peakDot(n, seed); }

@@ -2,6 +2,7 @@
 // average pool.
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
+import { GAVGPOOL_FLAG_IN16, GAVGPOOL_FLAG_OUT16 } from './flags';
 
 // ---- max pool -------------------------------------------------------------------------------
 // out[n][oh][ow][c] = max over valid (ih, iw) = (oh*sh - padTop + kh, ow*sw - padLeft + kw).
@@ -63,7 +64,7 @@ export function maxpoolU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, O
 export function gavgpoolU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize,
   zi: i32, scale: f32, zo: i32, fmin: f32, fmax: f32, flags: i32): void {
   if (flags != 0) {
-    gavgpoolQ16(simd, N, HW, C, inp, out, zi, scale, zo, fmin, fmax, (flags & 1) != 0, (flags & 2) != 0);
+    gavgpoolQ16(simd, N, HW, C, inp, out, zi, scale, zo, fmin, fmax, (flags & GAVGPOOL_FLAG_IN16) != 0, (flags & GAVGPOOL_FLAG_OUT16) != 0);
     return;
   }
   const mlz = MAGIC_BITS - zo;

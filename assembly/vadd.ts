@@ -1,10 +1,11 @@
 // qu8 elementwise add (residual connections):
 //   y = ((a - za) * ma + (b - zb) * mb) in f32, ma = sa / so, mb = sb / so,
 //   clamped to [fmin, fmax] = [outMin - zo, outMax - zo], rounded half-to-even, + zo.
-// Any operand may be a 12-bit activation in 16-bit lanes: flags 1 = a, 2 = b, 4 = output.
-// Flag 8: float32 output (a network's last Add): y clamped, not rounded (ma = sa, mb = sb, zo = 0).
+// Any operand may be a 12-bit activation in 16-bit lanes (VADD_FLAG_A16, _B16, _OUT16); VADD_FLAG_OUT_F32:
+// float32 output (a network's last Add): y clamped, not rounded (ma = sa, mb = sb, zo = 0).
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
+import { VADD_FLAG_A16, VADD_FLAG_B16, VADD_FLAG_OUT16, VADD_FLAG_OUT_F32 } from './flags';
 
 /** The clamped f32 sum of four lanes. */
 @inline function addQuarterF(a32: v128, b32: v128, vza: v128, vzb: v128, vma: v128, vmb: v128, vmin: v128, vmax: v128): v128 {
@@ -27,7 +28,7 @@ import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
 export function vaddRef(n: i32, a: usize, b: usize, out: usize,
   za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32, flags: i32): void {
   const mlz = MAGIC_BITS - zo;
-  const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0, o32 = (flags & 8) != 0;
+  const a16 = (flags & VADD_FLAG_A16) != 0, b16 = (flags & VADD_FLAG_B16) != 0, o16 = (flags & VADD_FLAG_OUT16) != 0, o32 = (flags & VADD_FLAG_OUT_F32) != 0;
   for (let i = <usize>start; i < <usize>n; i++) {
     const x = a16 ? <i32>load<u16>(a + (i << 1)) : <i32>load<u8>(a + i);
     const y = b16 ? <i32>load<u16>(b + (i << 1)) : <i32>load<u8>(b + i);
@@ -50,7 +51,7 @@ export function vaddSimd(n: i32, a: usize, b: usize, out: usize,
   let i = 0;
   if (flags != 0) {
     // A 12-bit operand: 8 elements per step, each operand widened to i16 lanes.
-    const a16 = (flags & 1) != 0, b16 = (flags & 2) != 0, o16 = (flags & 4) != 0, o32 = (flags & 8) != 0;
+    const a16 = (flags & VADD_FLAG_A16) != 0, b16 = (flags & VADD_FLAG_B16) != 0, o16 = (flags & VADD_FLAG_OUT16) != 0, o32 = (flags & VADD_FLAG_OUT_F32) != 0;
     for (; i + 8 <= n; i += 8) {
       const va = a16 ? v128.load(a + (<usize>i << 1)) : v128.load8x8_u(a + <usize>i);
       const vb = b16 ? v128.load(b + (<usize>i << 1)) : v128.load8x8_u(b + <usize>i);

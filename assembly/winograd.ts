@@ -19,6 +19,7 @@
 // products of a tile pair are parked in scratch (512 bytes after V) for the output transform.
 
 import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
+import { WINO_FLAG_IN16, WINO_FLAG_OUT16 } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   const t0 = i32x4.add(i32x4.shuffle(c0, c1, 0, 4, 1, 5), i32x4.shuffle(c0, c1, 2, 6, 3, 7));
@@ -67,7 +68,7 @@ function inputTransformSimd<A>(t0: i32, count: i32, H: i32, W: i32, C: i32, inp:
         d30 = loadRow8<A>(p3); d31 = loadRow8<A>(p3 + pixBytes); d32 = loadRow8<A>(p3 + 2 * pixBytes); d33 = loadRow8<A>(p3 + 3 * pixBytes);
       } else {
         const p0 = base + cb, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
-        const q1 = pixBytes, q2 = 2 * pixBytes, q3 = 3 * pixBytes;
+        const q1 = pixBytes, q2 = 2 * <i32>pixBytes, q3 = 3 * <i32>pixBytes;
         d00 = rowOk0 && colOk0 ? loadRow8<A>(p0) : vz; d01 = rowOk0 && colOk1 ? loadRow8<A>(p0 + q1) : vz;
         d02 = rowOk0 && colOk2 ? loadRow8<A>(p0 + q2) : vz; d03 = rowOk0 && colOk3 ? loadRow8<A>(p0 + q3) : vz;
         d10 = rowOk1 && colOk0 ? loadRow8<A>(p1) : vz; d11 = rowOk1 && colOk1 ? loadRow8<A>(p1 + q1) : vz;
@@ -253,12 +254,12 @@ export function wino3x3(
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
   out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32,
 ): void {
-  const in16 = (flags & 1) != 0, out16 = (flags & 2) != 0;
+  const in16 = (flags & WINO_FLAG_IN16) != 0, out16 = (flags & WINO_FLAG_OUT16) != 0;
   const tilesH = (OH + 1) >> 1, tilesW = (OW + 1) >> 1, perImage = tilesH * tilesW;
   const nBlocks = (N + 3) >> 2;
   const blockBytes = winoBlockBytes(KB);
   const Cp = <usize>(KB << 3);
-  const tileBytes = 16 * Cp * 2;
+  const tileBytes = 16 * <i32>Cp * 2;
   const leaky = alpha != 1;
   const m0 = scratch + <usize>groupTiles * tileBytes; // products of tile 0 (256 bytes), tile 1 (256)
   const m1 = m0 + 256;

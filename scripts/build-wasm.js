@@ -1,28 +1,36 @@
 #!/usr/bin/env node
-// Builds the AssemblyScript kernel module three times from the same sources (SIMD, SIMD over a
-// shared memory for threads, scalar),
-// then runs binaryen's wasm-opt -O3 over each. Outputs go to build/ (never committed).
+// Regenerates the host's typed kernel interface (scripts/gen-kernel-api.js), then builds the
+// AssemblyScript kernel module three times from the same sources (SIMD, SIMD over a shared memory
+// for threads, scalar) and the benchmark probe module (assembly/bench/, SIMD and scalar; never
+// shipped), then runs binaryen's wasm-opt -O3 over each. Outputs go to build/ (never committed).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OUTPUT, renderKernelApi } from './gen-kernel-api.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 mkdirSync(join(root, 'build'), { recursive: true });
+writeFileSync(join(root, OUTPUT), renderKernelApi(root));
+console.log(`wrote ${OUTPUT}`);
 
+const config = 'asconfig.json', bench = 'assembly/bench/asconfig.json';
 const targets = [
   { target: 'release-simd', out: 'build/edgeq-simd.wasm', optFlags: ['--enable-simd'] },
   // The same SIMD kernels over an imported *shared* memory (maximum 4 GiB): the build every worker
   // of a multi-threaded Session instantiates on the one shared WebAssembly.Memory.
   { target: 'release-simd-mt', out: 'build/edgeq-simd-mt.wasm', optFlags: ['--enable-simd', '--enable-threads'] },
   { target: 'release-scalar', out: 'build/edgeq-scalar.wasm', optFlags: [] },
+  // Benchmark probes (peak_dot), for bench/kernels.ts only.
+  { config: bench, target: 'release-simd', out: 'build/edgeq-bench-simd.wasm', optFlags: ['--enable-simd'] },
+  { config: bench, target: 'release-scalar', out: 'build/edgeq-bench-scalar.wasm', optFlags: [] },
 ];
 if (process.argv.includes('--debug')) targets.push({ target: 'debug', out: 'build/edgeq-debug.wasm', optFlags: null });
 
-for (const { target, out, optFlags } of targets) {
+for (const { config: cfg = config, target, out, optFlags } of targets) {
   const t0 = Date.now();
-  execFileSync(bin('asc'), ['--config', 'asconfig.json', '--target', target], { cwd: root, stdio: 'inherit' });
+  execFileSync(bin('asc'), ['--config', cfg, '--target', target], { cwd: root, stdio: 'inherit' });
   if (optFlags) {
     execFileSync(bin('wasm-opt'), ['-O3', '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals',
       '--enable-nontrapping-float-to-int', ...optFlags, out, '-o', out], { cwd: root, stdio: 'inherit' });

@@ -41,7 +41,7 @@ export interface QConv {
   activation: Activation;
   /** Index into QModel.blobs of the packed weights (layout given by `packing`). */
   weights: number;
-  packing: string;           // e.g. 'qu8-gemm-4x8c2' (see docs/format.md)
+  packing: string;           // PACKING_GEMM 'qu8-gemm-2x4c8' or PACKING_IM2COL 'qu8-gemm-2x4c8-im2col' (src/kernels/packing.ts, docs/format-packing.md)
   /** Optional per-channel weight scales kept for tools (QDQ export, reports); not needed to run. */
   weightScales?: Float32Array;
   /**
@@ -83,7 +83,7 @@ export interface QGlobalAvgPool {
 export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool;
 
 export interface QModel {
-  /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (always uint8). */
+  /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (uint8 or uint12). */
   input: { name: string; tensor: number; nchw: [number, number, number, number] };
   /** Graph output, returned as float32 (dequantized if stored quantized). */
   output: { name: string; tensor: number };
@@ -102,6 +102,11 @@ export interface QModel {
 
 /** A quantized activation dtype: uint8, or 12-bit values (0..4095) stored as little-endian uint16. */
 export type QuantDtype = 'uint8' | 'uint12';
+
+/** True for the quantized dtypes (uint8, uint12), false for float32. */
+export function isQuantized(dtype: QTensor['dtype']): dtype is QuantDtype {
+  return dtype === 'uint8' || dtype === 'uint12';
+}
 
 /** Bytes per element as stored in memory and in the runtime's arena. */
 export function elementBytes(dtype: QTensor['dtype']): 1 | 2 | 4 {

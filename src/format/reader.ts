@@ -3,7 +3,8 @@
 import { EdgeqError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { ALIGN, FIXED_SIZE, FORMAT_VERSION, MAGIC, SECTION_ENTRY_SIZE } from './writer.js';
-import { elementBytes, quantMax, type Activation, type QModel, type QOp, type QTensor, type QuantDtype } from './qmodel.js';
+import { opModuleOf } from '../ops/index.js';
+import { elementBytes, isQuantized, quantMax, type Activation, type QModel, type QOp, type QTensor, type QuantDtype } from './qmodel.js';
 
 export interface ReadOptions {
   /** Named in error messages. */
@@ -13,7 +14,6 @@ export interface ReadOptions {
 }
 
 const MAX_TENSOR_BYTES = 2 ** 31;
-const isQuantized = (dtype: QTensor['dtype']): dtype is QuantDtype => dtype === 'uint8' || dtype === 'uint12';
 /**
  * Hostile-file limits (the kernels take i32 arguments and compute in f32): every dim and window
  * parameter at most 2^24, so sums like H + pads + kernel stay in int32; quantized scales in
@@ -167,73 +167,8 @@ export function validateModel(model: QModel, where = ''): void {
   model.ops.forEach((op: QOp, i) => {
     const what = `op ${i} (${JSON.stringify(op?.name)}, ${JSON.stringify(op?.op)})`;
     if (typeof op !== 'object' || op === null) fail(`op ${i}: malformed entry`);
-    switch (op.op) {
-      case 'conv': {
-        const x = read(op.input, `${what} input`);
-        const y = write(op.output, `${what} output`);
-        const [kh, kw] = pair(op.kernel, `${what} kernel`, 1);
-        const [sh, sw] = pair(op.stride, `${what} stride`, 1);
-        const [dh, dw] = pair(op.dilation, `${what} dilation`, 1);
-        const [pt, pl, pb, pr] = quad(op.pads, `${what} pads`);
-        if (!isInt(op.group, 1) || !isInt(op.inChannels, 1) || !isInt(op.outChannels, 1)) fail(`${what}: group/inChannels/outChannels must be positive integers`);
-        if (op.inChannels % op.group !== 0 || op.outChannels % op.group !== 0) fail(`${what}: channels ${op.inChannels}->${op.outChannels} not divisible by group ${op.group}`);
-        if (!isQuantized(x.dtype)) fail(`${what}: input tensor ${op.input} (${x.name}) must be uint8 or uint12, not ${x.dtype}`);
-        if (x.shape[3] !== op.inChannels) fail(`${what}: input has ${x.shape[3]} channels, op expects ${op.inChannels}`);
-        const oh = outDim(x.shape[1], kh, sh, dh, pt, pb);
-        const ow = outDim(x.shape[2], kw, sw, dw, pl, pr);
-        if (y.shape[0] !== x.shape[0] || y.shape[1] !== oh || y.shape[2] !== ow || y.shape[3] !== op.outChannels) {
-          fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},${oh},${ow},${op.outChannels}]`);
-        }
-        activation(op.activation, what);
-        if (!isInt(op.weights) || op.weights >= model.blobs.length) fail(`${what}: weights section ${op.weights} does not exist (${model.blobs.length} sections)`);
-        if (typeof op.packing !== 'string') fail(`${what}: missing packing name`);
-        if (op.residual !== undefined) {
-          const r = read(op.residual, `${what} residual`);
-          if (!r.shape.every((d, k) => d === y.shape[k])) fail(`${what}: residual shape ${JSON.stringify(r.shape)} must equal the output shape ${JSON.stringify(y.shape)}`);
-          if (!isQuantized(r.dtype)) fail(`${what}: a fused residual needs a uint8/uint12 residual tensor, not ${r.dtype}`);
-        }
-        break;
-      }
-      case 'add': {
-        const a = read(op.a, `${what} input a`);
-        const b = read(op.b, `${what} input b`);
-        const y = write(op.output, `${what} output`);
-        const same = (p: QTensor, q: QTensor) => p.shape.every((d, k) => d === q.shape[k]);
-        if (!same(a, b) || !same(a, y)) fail(`${what}: shapes ${JSON.stringify(a.shape)} + ${JSON.stringify(b.shape)} -> ${JSON.stringify(y.shape)} must all be equal`);
-        // The inputs are quantized; the output may be float32 (a network's last Add).
-        if (![a, b].every((t) => isQuantized(t.dtype))) fail(`${what}: add reads uint8/uint12 tensors (${a.dtype} + ${b.dtype} -> ${y.dtype})`);
-        activation(op.activation, what);
-        break;
-      }
-      case 'maxpool': {
-        const x = read(op.input, `${what} input`);
-        const y = write(op.output, `${what} output`);
-        const [kh, kw] = pair(op.kernel, `${what} kernel`, 1);
-        const [sh, sw] = pair(op.stride, `${what} stride`, 1);
-        const [pt, pl, pb, pr] = quad(op.pads, `${what} pads`);
-        if (pt >= kh || pb >= kh || pl >= kw || pr >= kw) fail(`${what}: pads ${JSON.stringify(op.pads)} must be smaller than the kernel`);
-        const oh = outDim(x.shape[1], kh, sh, 1, pt, pb);
-        const ow = outDim(x.shape[2], kw, sw, 1, pl, pr);
-        if (!isQuantized(x.dtype) || y.dtype !== x.dtype) fail(`${what}: max pool needs uint8 or uint12 input and output of the same dtype (${x.dtype} -> ${y.dtype})`);
-        if (y.shape[1] !== oh || y.shape[2] !== ow || y.shape[3] !== x.shape[3] || y.shape[0] !== x.shape[0]) {
-          fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},${oh},${ow},${x.shape[3]}]`);
-        }
-        if (x.scale !== y.scale || x.zeroPoint !== y.zeroPoint) fail(`${what}: max pool input and output must share scale and zero point`);
-        break;
-      }
-      case 'gap': {
-        const x = read(op.input, `${what} input`);
-        const y = write(op.output, `${what} output`);
-        if (y.shape[1] !== 1 || y.shape[2] !== 1 || y.shape[3] !== x.shape[3] || y.shape[0] !== x.shape[0]) {
-          fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},1,1,${x.shape[3]}]`);
-        }
-        // Quantized -> quantized (uint8/uint12 in any mix, requantized) or float32 -> float32.
-        if (isQuantized(x.dtype) !== isQuantized(y.dtype)) fail(`${what}: input and output must both be quantized or both float32 (${x.dtype} -> ${y.dtype})`);
-        break;
-      }
-      default:
-        fail(`${what}: unknown op type`);
-    }
+    const mod = opModuleOf(op.op) ?? fail(`${what}: unknown op type`);
+    mod.validate(op, { model, what, fail, isInt, read, write, pair, quad, activation, outDim });
   });
   if (!written.has(model.output.tensor)) fail(`output tensor ${model.output.tensor} is never written`);
   if (model.labels !== undefined && (!Array.isArray(model.labels) || !model.labels.every((l) => typeof l === 'string'))) {

@@ -1,11 +1,14 @@
-// Convolution planning and the typed wrapper over qu8_gemm / qu8_igemm / qu8_conv_im2col.
-// The Session plans memory from planConv2d() and calls prepareConv2d() once per layer (the
-// activation arena is fixed, so the indirection buffer is built once and reused every run).
+// Convolution planning and the typed calls of qu8_gemm / qu8_igemm / qu8_conv_im2col (and
+// qu8_wino3x3 through ./winograd.ts). The conv op module (src/ops/conv.ts) sizes its buffers from
+// planConv2d() and builds its kernel calls once per layer with conv2dCalls() (the activation arena
+// is fixed, so the indirection buffer is built once and reused every run). prepareConv2d() is the
+// one-part form for callers that run a single layer (tests, the kernel suite).
 
 import { EdgeqError } from '../errors.js';
 import { elementBytes, quantMax, type QuantDtype } from '../format/qmodel.js';
 import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
-import type { KernelExports, Kernels } from './wasm.js';
+import type { Kernels } from './wasm.js';
+import { GEMM_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
 
 /** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
@@ -80,10 +83,8 @@ export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
   const M = s.batch * outH * outW;
   const kernelTaps = kh * kw;
   const pointwise = kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 0);
-  // A strided (or padded) 1x1 convolution gathers its pixels into contiguous 128-row blocks and runs
-  // the direct GEMM on them: the im2col path with one tap (the same packed layout). Measured
-  // interleaved in one process: ResNet-50's 56x56 downsample 8-10% faster than the IGEMM walking
-  // every other pixel, the 28x28 and 14x14 ones within 2% (as fast as a contiguous GEMM).
+  // A strided (or padded) group-1 1x1 convolution gathers its pixels into contiguous 128-row blocks
+  // and runs the direct GEMM on them: the im2col path with one tap (the same packed layout).
   const gather = kernelTaps === 1 && !pointwise && group === 1;
   const strategy: ConvStrategy = geom.im2col || gather ? 'im2col' : pointwise ? 'gemm' : 'igemm';
   const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
@@ -163,8 +164,7 @@ export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fm
   return { zp, fmin: lo - zp, fmax: hi - zp, alpha, outF32: 0, out16: type === 'uint12' ? FLAG_OUT16 : 0 };
 }
 
-/** Kernel flags: operands stored as 16-bit lanes (assembly/gemm.ts FLAG_*). */
-export const FLAG_IN16 = 1, FLAG_OUT16 = 2, FLAG_RES16 = 4;
+const { IN16: FLAG_IN16, OUT16: FLAG_OUT16, RES16: FLAG_RES16 } = GEMM_FLAGS;
 
 /** Where the convolution's buffers are (byte offsets in the kernel memory). */
 export interface Conv2dBuffers {
@@ -202,12 +202,6 @@ export interface Conv2dArgs extends ConvOutputParams {
    * indirection buffer or zero row is used. Bit-exact with the direct kernels.
    */
   winograd?: { weights: number };
-}
-
-/** One call into the kernel module: an export name and its arguments. */
-export interface KernelCall {
-  fn: keyof KernelExports;
-  args: number[];
 }
 
 /**
@@ -256,34 +250,45 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
     if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
   }
-  const { coutPerGroup: N, KB, cinPerGroup, nBlocks, blockBytes } = plan;
+  const { coutPerGroup: N, KB, cinPerGroup, blockBytes } = plan;
   const split = splitConv(plan, group, parts);
   const ind = b.indirection ?? 0;
   const taps = plan.kernelTaps;
   const calls: KernelCall[] = [];
-  // A gathered strided 1x1 (one tap, the plain packing) split by channels would gather every row
-  // once per part (measured 7% more work than the IGEMM at 16 parts): such parts read in place.
+  // A gathered strided 1x1 (one tap, the plain packing) split by channels runs its parts as IGEMM
+  // reading in place, so that no row is gathered once per part.
   const strategy = plan.strategy === 'im2col' && !plan.im2col && split.length > 1 && split[0]![1] === plan.M ? 'igemm' : plan.strategy;
   split.forEach(([m0, m1, nb0, nb1], p) => {
     const c0 = nb0 * 4, n = Math.min(N, nb1 * 4) - c0;
     const w = b.weights + nb0 * blockBytes;
     const out = b.output + m0 * outStride + c0 * esize;
     // The residual has the output's layout with its own element size.
-    const rq = [r.zp, r.fmin, r.fmax, r.alpha, r.outF32, rp ? rp + (m0 * s.outChannels + c0) * resBytes : 0, zr, mr, flags];
+    const rq = {
+      zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, outF32: r.outF32,
+      res: rp ? rp + (m0 * s.outChannels + c0) * resBytes : 0, zr, mr, flags,
+    };
     const rows = m1 - m0;
     switch (strategy) {
       case 'gemm':
-        calls.push({ fn: a.reference ? 'qu8_gemm_ref' : 'qu8_gemm', args: [rows, n, KB, group, b.input + m0 * s.inChannels * inBytes, s.inChannels * inBytes, cinPerGroup * inBytes, w, out, outStride, N, ...rq] });
+        calls.push(kernelCall(a.reference ? 'qu8_gemm_ref' : 'qu8_gemm', {
+          M: rows, N: n, KB, groups: group, a: b.input + m0 * s.inChannels * inBytes, aStride: s.inChannels * inBytes,
+          aGroupStride: cinPerGroup * inBytes, w, out, outStride, outGroupStride: N, ...rq,
+        }));
         break;
       case 'igemm':
-        calls.push({ fn: a.reference ? 'qu8_igemm_ref' : 'qu8_igemm', args: [rows, n, KB, taps, group, ind + m0 * taps * 4, cinPerGroup * inBytes, w, out, outStride, N, ...rq] });
+        calls.push(kernelCall(a.reference ? 'qu8_igemm_ref' : 'qu8_igemm', {
+          M: rows, N: n, KB, taps, groups: group, ind: ind + m0 * taps * 4, aGroupStride: cinPerGroup * inBytes,
+          w, out, outStride, outGroupStride: N, ...rq,
+        }));
         break;
       case 'im2col':
-        calls.push({ fn: a.reference ? 'qu8_conv_im2col_ref' : 'qu8_conv_im2col', args: [rows, n, KB, taps, s.inChannels, ind + m0 * taps * 4, b.scratch! + p * plan.scratchBytes, w, out, outStride, ...rq] });
+        calls.push(kernelCall(a.reference ? 'qu8_conv_im2col_ref' : 'qu8_conv_im2col', {
+          M: rows, N: n, KB, taps, cin: s.inChannels, ind: ind + m0 * taps * 4, scratch: b.scratch! + p * plan.scratchBytes,
+          w, out, outStride, ...rq,
+        }));
         break;
     }
   });
-  void nBlocks;
   return calls;
 }
 
@@ -318,24 +323,16 @@ export function splitConv(plan: Conv2dPlan, group: number, parts: number): [numb
   return out;
 }
 
-/** Runs a list of kernel calls. */
+/** Runs a list of kernel calls in order. */
 export function runCalls(k: Kernels, calls: readonly KernelCall[]): void {
-  const ex = k.exports as unknown as Record<string, (...args: number[]) => void>;
-  for (const c of calls) ex[c.fn](...c.args);
+  for (const c of calls) invokeKernelCall(k.exports, c);
 }
 
 /**
  * Builds what the layer needs once (indirection buffer, zero row) and returns the function that
- * runs it. The returned function only calls into wasm: cheap to call every inference.
+ * runs it whole (one part). The returned function only calls into wasm: cheap to call every inference.
  */
 export function prepareConv2d(k: Kernels, a: Conv2dArgs): () => void {
   const [c] = conv2dCalls(k, a, 1);
-  const f = (k.exports as unknown as Record<string, (...args: number[]) => void>)[c.fn];
-  const args = c.args;
-  return () => f(...args);
-}
-
-/** One-shot convolution (prepare + run). */
-export function conv2dQu8(k: Kernels, a: Conv2dArgs): void {
-  prepareConv2d(k, a)();
+  return bindKernelCall(k.exports, c);
 }

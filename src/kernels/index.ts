@@ -1,5 +1,6 @@
 // Host side of the kernel module: loading, weight packing, buffer planning and typed wrappers.
 export * from './wasm.js';
+export * from './kernel-api.generated.js';
 export * from './packing.js';
 export * from './conv.js';
 export * from './ops.js';

@@ -4,7 +4,11 @@
 
 import { EdgeqError } from '../errors.js';
 import { quantMax, type QuantDtype } from '../format/qmodel.js';
-import { requantArgs, type ConvOutputParams, type KernelCall } from './conv.js';
+import { requantArgs, runCalls, type ConvOutputParams } from './conv.js';
+import {
+  GAVGPOOL_FLAGS, MAXPOOL_FLAGS, VADD_FLAGS, kernelCall,
+  type KernelCall, type Qu8GavgpoolArgs, type Qu8VaddArgs, type U8MaxpoolArgs,
+} from './kernel-api.generated.js';
 import type { Kernels } from './wasm.js';
 
 /** Quantization of a tensor: real = scale * (q - zeroPoint); dtype 'uint8' unless given. */
@@ -39,24 +43,26 @@ export function addMultipliers(aq: QParams, bq: QParams, outq: QParams): { ma: n
   return { ma: Math.fround(aq.scale / outq.scale), mb: Math.fround(bq.scale / outq.scale) };
 }
 
-/** y = requant((a - za) * sa + (b - zb) * sb) into outq, optional ReLU (clamp at the zero point). */
-/** qu8_vadd's arguments (shared by addQu8 and the runtime's prepared steps). ReLU clamps at the zero point; outq.dtype 'float32' gives a float output. */
-export function vaddArgs(count: number, a: number, b: number, output: number, aq: QParams, bq: QParams, outq: QParams, relu = false): number[] {
-  const flags = (is16(aq) ? 1 : 0) | (is16(bq) ? 2 : 0) | (is16(outq) ? 4 : 0);
+/**
+ * qu8_vadd's arguments (shared by addQu8 and the runtime's add op): y = requant((a - za) * sa +
+ * (b - zb) * sb) into outq; ReLU clamps at the zero point; outq.dtype 'float32' gives a float output.
+ */
+export function vaddArgs(count: number, a: number, b: number, output: number, aq: QParams, bq: QParams, outq: QParams, relu = false): Qu8VaddArgs {
+  const flags = (is16(aq) ? VADD_FLAGS.A16 : 0) | (is16(bq) ? VADD_FLAGS.B16 : 0) | (is16(outq) ? VADD_FLAGS.OUT16 : 0);
+  const operands = { n: count, a, b, out: output, za: aq.zeroPoint, zb: bq.zeroPoint };
   if (outq.dtype === 'float32') {
     // A float32 output (a network's last Add): real units, clamped at 0 for ReLU, not rounded.
     const m = addMultipliers(aq, bq, { scale: 1, zeroPoint: 0 });
-    return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, m.ma, m.mb, 0, relu ? 0 : -Infinity, Infinity, flags | 8];
+    return { ...operands, ma: m.ma, mb: m.mb, zo: 0, fmin: relu ? 0 : -Infinity, fmax: Infinity, flags: flags | VADD_FLAGS.OUT_F32 };
   }
   const { ma, mb } = addMultipliers(aq, bq, outq);
   const zo = outq.zeroPoint;
   const lo = relu ? zo : 0;
-  return [count, a, b, output, aq.zeroPoint, bq.zeroPoint, ma, mb, zo, lo - zo, qmax(outq) - zo, flags];
+  return { ...operands, ma, mb, zo, fmin: lo - zo, fmax: qmax(outq) - zo, flags };
 }
 
 export function addQu8(k: Kernels, p: AddArgs): void {
-  const f = p.reference ? k.exports.qu8_vadd_ref : k.exports.qu8_vadd;
-  (f as (...args: number[]) => void)(...vaddArgs(p.count, p.a, p.b, p.output, p.aq, p.bq, p.outq, p.relu));
+  runCalls(k, [kernelCall(p.reference ? 'qu8_vadd_ref' : 'qu8_vadd', vaddArgs(p.count, p.a, p.b, p.output, p.aq, p.bq, p.outq, p.relu))]);
 }
 
 export interface MaxPoolArgs {
@@ -83,11 +89,13 @@ export function maxPoolOutputSize(p: Omit<MaxPoolArgs, 'input' | 'output'>): [nu
   return [oh, ow];
 }
 
-/** u8_maxpool's arguments (shared by maxPoolU8 and the runtime's prepared steps). */
-export function maxpoolArgs(p: MaxPoolArgs): number[] {
+/** u8_maxpool's arguments for the whole pool (shared by maxPoolU8 and maxpoolCalls). */
+export function maxpoolArgs(p: MaxPoolArgs): U8MaxpoolArgs {
   const [oh, ow] = maxPoolOutputSize(p);
-  return [p.batch, p.inH, p.inW, p.channels, oh, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
-    p.pads[0], p.pads[1], p.input, p.output, is16(p) ? 1 : 0];
+  return {
+    N: p.batch, H: p.inH, W: p.inW, C: p.channels, OH: oh, OW: ow, KH: p.kernel[0], KW: p.kernel[1], SH: p.stride[0], SW: p.stride[1],
+    padTop: p.pads[0], padLeft: p.pads[1], inp: p.input, out: p.output, flags: is16(p) ? MAXPOOL_FLAGS.IO16 : 0,
+  };
 }
 
 /**
@@ -102,14 +110,16 @@ export function maxpoolCalls(p: MaxPoolArgs, parts = 1, minPartBytes = 8192): Ke
   const fn = p.reference ? 'u8_maxpool_ref' : 'u8_maxpool';
   const pix = p.channels * (is16(p) ? 2 : 1);
   const perImage = Math.max(1, Math.min(Math.ceil(parts / p.batch), oh, Math.floor((oh * ow * pix) / minPartBytes)));
-  if (p.batch === 1 && perImage === 1) return [{ fn, args }];
+  if (p.batch === 1 && perImage === 1) return [kernelCall(fn, args)];
   const calls: KernelCall[] = [];
   for (let n = 0; n < p.batch; n++) {
     for (let i = 0; i < perImage; i++) {
       const r0 = Math.floor((oh * i) / perImage), r1 = Math.floor((oh * (i + 1)) / perImage);
       if (r1 <= r0) continue;
-      calls.push({ fn, args: [1, p.inH, p.inW, p.channels, r1 - r0, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1],
-        p.pads[0] - r0 * p.stride[0], p.pads[1], p.input + n * p.inH * p.inW * pix, p.output + (n * oh + r0) * ow * pix, is16(p) ? 1 : 0] });
+      calls.push(kernelCall(fn, {
+        ...args, N: 1, OH: r1 - r0, padTop: p.pads[0] - r0 * p.stride[0],
+        inp: p.input + n * p.inH * p.inW * pix, out: p.output + (n * oh + r0) * ow * pix,
+      }));
     }
   }
   return calls;
@@ -117,8 +127,7 @@ export function maxpoolCalls(p: MaxPoolArgs, parts = 1, minPartBytes = 8192): Ke
 
 /** uint8 (or 12-bit) max pool over NHWC (padded positions ignored; quantization passes through unchanged). */
 export function maxPoolU8(k: Kernels, p: MaxPoolArgs): void {
-  const f = p.reference ? k.exports.u8_maxpool_ref : k.exports.u8_maxpool;
-  (f as (...args: number[]) => void)(...maxpoolArgs(p));
+  runCalls(k, [kernelCall(p.reference ? 'u8_maxpool_ref' : 'u8_maxpool', maxpoolArgs(p))]);
 }
 
 export interface GlobalAvgPoolArgs {
@@ -136,23 +145,23 @@ export function gapMultiplier(pixels: number, inq: QParams, outq: QParams): numb
   return Math.fround(inq.scale / (pixels * outq.scale));
 }
 
-/** uint8 -> uint8 global average pool: y = round(f32(sum - HW*zi) * f32(si / (HW*so))) + zo. */
-/** qu8_gavgpool's arguments (shared by globalAvgPoolU8 and the runtime's prepared steps). */
-export function gavgpoolU8Args(batch: number, pixels: number, channels: number, input: number, output: number, inq: QParams, outq: QParams): number[] {
+/**
+ * qu8_gavgpool's arguments (shared by globalAvgPoolU8 and the runtime's gap op): quantized ->
+ * quantized global average pool, y = round(f32(sum - HW*zi) * f32(si / (HW*so))) + zo.
+ */
+export function gavgpoolU8Args(batch: number, pixels: number, channels: number, input: number, output: number, inq: QParams, outq: QParams): Qu8GavgpoolArgs {
   const zo = outq.zeroPoint;
-  const flags = (is16(inq) ? 1 : 0) | (is16(outq) ? 2 : 0);
-  return [batch, pixels, channels, input, output, inq.zeroPoint, gapMultiplier(pixels, inq, outq), zo, -zo, qmax(outq) - zo, flags];
+  const flags = (is16(inq) ? GAVGPOOL_FLAGS.IN16 : 0) | (is16(outq) ? GAVGPOOL_FLAGS.OUT16 : 0);
+  return { N: batch, HW: pixels, C: channels, inp: input, out: output, zi: inq.zeroPoint, scale: gapMultiplier(pixels, inq, outq), zo, fmin: -zo, fmax: qmax(outq) - zo, flags };
 }
 
 export function globalAvgPoolU8(k: Kernels, p: GlobalAvgPoolArgs & { inq: QParams; outq: QParams }): void {
-  const f = p.reference ? k.exports.qu8_gavgpool_ref : k.exports.qu8_gavgpool;
-  (f as (...args: number[]) => void)(...gavgpoolU8Args(p.batch, p.pixels, p.channels, p.input, p.output, p.inq, p.outq));
+  runCalls(k, [kernelCall(p.reference ? 'qu8_gavgpool_ref' : 'qu8_gavgpool', gavgpoolU8Args(p.batch, p.pixels, p.channels, p.input, p.output, p.inq, p.outq))]);
 }
 
 /** float32 -> float32 global average pool: f32 sum over pixels in order, divided by f32(HW). */
 export function globalAvgPoolF32(k: Kernels, p: GlobalAvgPoolArgs): void {
-  const f = p.reference ? k.exports.f32_gavgpool_ref : k.exports.f32_gavgpool;
-  f(p.batch, p.pixels, p.channels, p.input, p.output);
+  runCalls(k, [kernelCall(p.reference ? 'f32_gavgpool_ref' : 'f32_gavgpool', { N: p.batch, HW: p.pixels, C: p.channels, inp: p.input, out: p.output })]);
 }
 
 export interface FullyConnectedArgs extends ConvOutputParams {
@@ -170,7 +179,9 @@ export interface FullyConnectedArgs extends ConvOutputParams {
 export function fullyConnectedQu8(k: Kernels, p: FullyConnectedArgs): void {
   const r = requantArgs(p);
   const KB = Math.ceil(p.inFeatures / 8);
-  const f = p.reference ? k.exports.qu8_gemm_ref : k.exports.qu8_gemm;
-  f(p.batch, p.outFeatures, KB, 1, p.input, p.inFeatures, p.inFeatures, p.weights, p.output,
-    p.outFeatures * (r.outF32 ? 4 : r.out16 ? 2 : 1), p.outFeatures, r.zp, r.fmin, r.fmax, r.alpha, r.outF32, 0, 0, 0, r.out16);
+  runCalls(k, [kernelCall(p.reference ? 'qu8_gemm_ref' : 'qu8_gemm', {
+    M: p.batch, N: p.outFeatures, KB, groups: 1, a: p.input, aStride: p.inFeatures, aGroupStride: p.inFeatures, w: p.weights,
+    out: p.output, outStride: p.outFeatures * (r.outF32 ? 4 : r.out16 ? 2 : 1), outGroupStride: p.outFeatures,
+    zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, outF32: r.outF32, res: 0, zr: 0, mr: 0, flags: r.out16,
+  })]);
 }

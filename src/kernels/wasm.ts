@@ -1,7 +1,9 @@
-// Loading the kernel module: SIMD detection, instantiation and the typed export surface.
+// Loading the kernel module: SIMD detection and instantiation. The typed export surface
+// (KernelExports) is generated from assembly/index.ts: ./kernel-api.generated.ts.
 // Browser-safe: no Node imports. The caller fetches/reads the .wasm bytes itself.
 
 import { EdgeqError } from '../errors.js';
+import { KERNEL_EXPORT_NAMES, type KernelExports } from './kernel-api.generated.js';
 
 /** File names produced by `npm run build:wasm` (under build/). */
 export const KERNEL_WASM_SIMD = 'edgeq-simd.wasm';
@@ -36,54 +38,6 @@ export function detectSimd(): boolean {
   }
   return simdCache;
 }
-
-/**
- * Raw exports of the kernel module (pointers are byte offsets into the imported memory). The
- * trailing `flags` of the quantized kernels mark operands stored as 16-bit lanes (12-bit
- * activations); see docs/kernels.md. Omitted, every operand is uint8.
- */
-export interface KernelExports {
-  simd_enabled(): number;
-  im2col_rows(): number;
-  qu8_gemm(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number,
-    w: number, out: number, outStride: number, outGroupStride: number,
-    zp: number, fmin: number, fmax: number, alpha: number, outF32: number,
-    res?: number, zr?: number, mr?: number, flags?: number): void;
-  qu8_gemm_ref: KernelExports['qu8_gemm'];
-  qu8_igemm(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number,
-    w: number, out: number, outStride: number, outGroupStride: number,
-    zp: number, fmin: number, fmax: number, alpha: number, outF32: number,
-    res?: number, zr?: number, mr?: number, flags?: number): void;
-  qu8_igemm_ref: KernelExports['qu8_igemm'];
-  qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number,
-    w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number,
-    outF32: number, res?: number, zr?: number, mr?: number, flags?: number): void;
-  qu8_conv_im2col_ref: KernelExports['qu8_conv_im2col'];
-  qu8_vadd(n: number, a: number, b: number, out: number, za: number, zb: number, ma: number, mb: number,
-    zo: number, fmin: number, fmax: number, flags?: number): void;
-  qu8_vadd_ref: KernelExports['qu8_vadd'];
-  u8_maxpool(N: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number,
-    SH: number, SW: number, padTop: number, padLeft: number, inp: number, out: number, flags?: number): void;
-  u8_maxpool_ref: KernelExports['u8_maxpool'];
-  qu8_gavgpool(N: number, HW: number, C: number, inp: number, out: number, zi: number, scale: number,
-    zo: number, fmin: number, fmax: number, flags?: number): void;
-  qu8_gavgpool_ref: KernelExports['qu8_gavgpool'];
-  f32_gavgpool(N: number, HW: number, C: number, inp: number, out: number): void;
-  f32_gavgpool_ref: KernelExports['f32_gavgpool'];
-  peak_dot(n: number, seed: number): number;
-  qu8_wino3x3(H: number, W: number, C: number, inp: number, zx: number, OH: number, OW: number, padTop: number, padLeft: number,
-    t0: number, t1: number, N: number, KB: number, w: number, scratch: number, groupTiles: number,
-    out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number): void;
-  qu8_wino3x3_ref: KernelExports['qu8_wino3x3'];
-  wino_scratch_bytes(KB: number, groupTiles: number): number;
-}
-
-export const KERNEL_EXPORT_NAMES: readonly (keyof KernelExports)[] = [
-  'simd_enabled', 'im2col_rows',
-  'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref',
-  'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref',
-  'f32_gavgpool', 'f32_gavgpool_ref', 'peak_dot', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes',
-];
 
 /** An instantiated kernel module bound to its memory. */
 export interface Kernels {

@@ -3,7 +3,8 @@
 // scratch sizes and the kernel calls, split by tile ranges for threads.
 import { EdgeqError } from '../errors.js';
 import { PACKING_GEMM, packGeometry } from './packing.js';
-import type { Conv2dShape, KernelCall } from './conv.js';
+import type { Conv2dShape } from './conv.js';
+import { WINO_FLAGS, kernelCall, type KernelCall } from './kernel-api.generated.js';
 
 /** G' = 2G, so U = G' g G'^T = 4 G g G^T stays integral; |U| <= 9 * 127 = 1143 fits int16. */
 const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
@@ -28,9 +29,8 @@ export function winogradEligible(s: Conv2dShape, packing?: string, opts: { outpu
 }
 
 /**
- * Where Winograd measured faster than the direct IGEMM in the kernel suite (AMD EPYC, Node 20):
- * enough channels to amortize the transforms (every ResNet-50 stride-1 3x3 layer, including the
- * 7x7 maps of layer 4, where the 2x2 tiles compute 8x8 outputs for 7x7, measured 1.2x faster). See docs/kernels.md, "Winograd".
+ * Whether Winograd is worth it for an eligible shape: at least 32 input and output channels (to
+ * amortize the transforms) and a map of at least 6x6. Measurements: docs/tuning-log.md.
  */
 export function winogradPreferred(s: Conv2dShape): boolean {
   return s.inChannels >= 32 && s.outChannels >= 32 && Math.min(s.inH, s.inW) >= 6;
@@ -122,8 +122,7 @@ export function winogradFits12Bit(blob: Uint8Array, outChannels: number, inChann
 
 /**
  * The kernel calls of a Winograd convolution, split into at most `parts` tile ranges on even tile
- * boundaries: the kernel computes tiles in pairs, so a part with an odd count computes half a pair
- * for nothing (before: 16 parts over layer 3's 49 tiles computed 64 tiles' products, now 50).
+ * boundaries (the kernel computes tiles in pairs; only the last range may hold an odd count).
  */
 export function winogradCalls(
   s: Conv2dShape, outH: number, outW: number,
@@ -140,12 +139,12 @@ export function winogradCalls(
   for (let i = 0; i < n; i++) {
     const t0 = 2 * Math.floor((pairs * i) / n), t1 = Math.min(p.tiles, 2 * Math.floor((pairs * (i + 1)) / n));
     if (t1 <= t0) continue;
-    calls.push({
-      fn: reference ? 'qu8_wino3x3_ref' : 'qu8_wino3x3',
-      args: [s.inH, s.inW, s.inChannels, b.input, inputZeroPoint, outH, outW, pads[0], pads[1], t0, t1, s.outChannels, p.KB,
-        b.weights, b.scratch + i * p.scratchBytes, p.groupTiles, b.output, s.outChannels * (rq.out16 ? 2 : 1), rq.zp, rq.fmin, rq.fmax, rq.alpha,
-        (s.inputType === 'uint12' ? 1 : 0) | (rq.out16 ? 2 : 0)],
-    });
+    calls.push(kernelCall(reference ? 'qu8_wino3x3_ref' : 'qu8_wino3x3', {
+      H: s.inH, W: s.inW, C: s.inChannels, inp: b.input, zx: inputZeroPoint, OH: outH, OW: outW, padTop: pads[0], padLeft: pads[1],
+      t0, t1, N: s.outChannels, KB: p.KB, w: b.weights, scratch: b.scratch + i * p.scratchBytes, groupTiles: p.groupTiles,
+      out: b.output, outStride: s.outChannels * (rq.out16 ? 2 : 1), zp: rq.zp, fmin: rq.fmin, fmax: rq.fmax, alpha: rq.alpha,
+      flags: (s.inputType === 'uint12' ? WINO_FLAGS.IN16 : 0) | (rq.out16 ? WINO_FLAGS.OUT16 : 0),
+    }));
   }
   return calls;
 }

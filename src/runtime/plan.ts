@@ -1,25 +1,23 @@
 // Prepare (TFLite Micro style): everything that does not depend on the input is done once here —
 // memory layout, weights copied into wasm memory, indirection buffers, requantization arguments —
 // and each op becomes a closure that only calls into wasm. Eval is a loop over those closures.
+// The planner is generic over the op modules (src/ops): each declares the tensors it reads and
+// writes, its weights, constant buffers and scratch, and prepares its own kernel calls.
 import { EdgeqError } from '../errors.js';
-import { elementBytes, quantMax, type QConv, type QModel, type QTensor, type QuantDtype } from '../format/qmodel.js';
-import { conv2dCalls, planConv2d, runCalls, type Conv2dShape, type KernelCall } from '../kernels/conv.js';
-import type { PoolPlan, ThreadPool } from './pool.js';
-import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
-import { gavgpoolU8Args, maxpoolCalls, vaddArgs } from '../kernels/ops.js';
-import { packGeometry } from '../kernels/packing.js';
+import type { QModel, QTensor } from '../format/qmodel.js';
+import { bindKernelCall, invokeKernelCall, type KernelCall } from '../kernels/kernel-api.generated.js';
 import { instantiateKernels, type Kernels } from '../kernels/wasm.js';
+import { opModule, tensorBytes, type OpLayout, type OpPlanContext } from '../ops/index.js';
 import { planArena, type BufferRequest } from './memory-plan.js';
+import type { PoolPlan, ThreadPool } from './pool.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
 const alignUp = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
 /**
- * Parts per thread an op is split into at most (the threads take them dynamically). Fine parts let a
- * thread that lost its core for a while hand the rest of the op to the others: ResNet-50 at 2 threads
- * on the shared 2-core machine, medians of 15 runs in alternating processes: 2 parts per thread
- * 108-146 ms, 8 parts 90-126 ms (better in 10 of 11 pairs; 16: 103-107 ms). Each part has its own im2col scratch
- * (~0.2 MB on ResNet-50), so 8 costs 2.4 MB more than 2 at 2 threads.
+ * Parts per thread an op is split into at most (the threads take them dynamically, so a thread
+ * that lost its core hands the rest of the op to the others). Each part has its own scratch.
+ * Measurements behind the value: docs/tuning-log.md, "Parts per thread".
  */
 const PARTS_PER_THREAD = 8;
 
@@ -29,7 +27,13 @@ export interface ExecutionPlan {
   /** Byte offset and element count of the quantized input tensor (NHWC uint8). */
   input: { offset: number; tensor: QTensor };
   output: { offset: number; tensor: QTensor };
+  /**
+   * One closure per op: steps[i] runs model.ops[i] (all its parts, in order) and nothing else.
+   * Callers may wrap steps (per-op timing) but must keep this one-to-one correspondence.
+   */
   steps: (() => void)[];
+  /** The kernel calls of each op (calls[i]: model.ops[i]'s parts; steps[i] runs them in order). */
+  calls: readonly (readonly KernelCall[])[];
   /** Multi-threaded plans: the pool and this plan's kernel calls registered with it (run through pool.run). */
   threaded?: { pool: ThreadPool; plan: PoolPlan };
   /** Memory accounting (bytes). */
@@ -38,59 +42,12 @@ export interface ExecutionPlan {
   regions?: MemoryRegion[];
 }
 
-function bytesOf(t: QTensor, batch: number): number {
-  const [, h, w, c] = t.shape;
-  return batch * h * w * c * elementBytes(t.dtype);
-}
-
-function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
-  return {
-    batch, inH: x.shape[1], inW: x.shape[2], inChannels: op.inChannels, outChannels: op.outChannels,
-    kernel: op.kernel, stride: op.stride, pads: op.pads, dilation: op.dilation, group: op.group,
-    inputType: x.dtype === 'uint12' ? 'uint12' : 'uint8',
-  };
-}
-
-/** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
-const MAX_MULTIPLIER = 2 ** 32;
-
 /**
- * Checks every packed blob before anything touches wasm memory: its size against the size its layout
- * needs (under 2^31, the kernels' i32 offsets), and its requantization multipliers (the last 16 bytes
- * of every block) finite and at most 2^32 in magnitude, so every output stays finite.
+ * Checks every op's blob sections (OpModule.checkWeights: sizes, requantization multipliers,
+ * padding lanes) before anything touches wasm memory. Throws EdgeqError('BAD_MODEL').
  */
 export function validatePacking(model: QModel): void {
-  for (const op of model.ops) {
-    if (op.op !== 'conv') continue;
-    let g: ReturnType<typeof packGeometry>;
-    try {
-      g = packGeometry({ outChannels: op.outChannels, inChannels: op.inChannels, kernel: op.kernel, group: op.group }, op.packing);
-    } catch (err) {
-      throw new EdgeqError('BAD_MODEL', `op "${op.name}": ${(err as Error).message}`, { cause: err });
-    }
-    const blob = model.blobs[op.weights];
-    if (blob.length !== g.bytes || g.bytes >= 2 ** 31) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${g.bytes}`);
-    const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-    // Padded K lanes must hold zero weights: the kernels read up to 7 bytes past a pixel's channels
-    // (the next pixel, another tensor, stale scratch) and only zero weights make that harmless.
-    const kReal = g.im2col ? op.kernel[0] * op.kernel[1] * g.cinPerGroup : g.cinPerGroup, kPadded = g.KB * 8;
-    for (let base = 0; base < blob.length; base += g.blockBytes) {
-      for (let j = base + g.blockBytes - 16; j < base + g.blockBytes; j += 4) {
-        const m = view.getFloat32(j, true);
-        if (!(Math.abs(m) <= MAX_MULTIPLIER)) {
-          throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
-        }
-      }
-      for (let t = 0; t < g.taps && kReal < kPadded; t++) {
-        for (let k = t * kPadded + kReal; k < (t + 1) * kPadded; k++) {
-          for (let lane = 0; lane < 4; lane++) {
-            const at = base + 16 + (k >> 3) * 32 + lane * 8 + (k & 7);
-            if (blob[at] !== 0) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: padding weight (tap ${t}, K index ${k % kPadded}) is ${blob[at]}, must be 0`);
-          }
-        }
-      }
-    }
-  }
+  for (const op of model.ops) opModule(op).checkWeights?.(op, model);
 }
 
 /**
@@ -103,7 +60,7 @@ export interface PlanOptions {
    * Stride-1 3x3 convolutions as Winograd F(2x2, 3x3): 'auto' (default) takes the eligible layers
    * whose transformed weights (int16, 16 per 3x3 kernel: ~3.5x the int8 direct weights) fit in
    * max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes) extra bytes, cheapest first; 'all' takes every eligible layer (fastest,
-   * ResNet-50 +21 MB); 'off' none. EDGEQ_WINOGRAD=0 forces 'off' (comparisons).
+   * most memory); 'off' none. EDGEQ_WINOGRAD=0 forces 'off' (comparisons).
    */
   winograd?: 'auto' | 'all' | 'off';
   /** The 'auto' budget in bytes (default: max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes)). */
@@ -112,10 +69,8 @@ export interface PlanOptions {
 
 /**
  * Extra wasm memory 'auto' Winograd may spend on transformed weights: WINOGRAD_WEIGHT_SHARE of the
- * model's weight bytes, at least WINOGRAD_MEMORY_BUDGET. The 3x3 layers of each ResNet stage do the
- * same MACs but their weights grow 4x per stage, so the early stages are cheapest per millisecond
- * saved: ResNet-50 (25.7 MB of weights) takes layers 1-3 (+7.5 MB, ~5% faster at 1 thread) and
- * leaves layer4 (+12 MB for ~1%) direct; a small model gets the floor.
+ * model's weight bytes, at least WINOGRAD_MEMORY_BUDGET. Candidates are taken cheapest first
+ * (withinWinogradBudget). Measurements behind the values: docs/tuning-log.md, "Winograd budget".
  */
 export const WINOGRAD_MEMORY_BUDGET = 2.5 * 1024 * 1024;
 export const WINOGRAD_WEIGHT_SHARE = 0.4;
@@ -141,93 +96,86 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   validatePacking(model);
   const parts = pool ? pool.threads * PARTS_PER_THREAD : 1;
   const T = model.tensors;
+  const ctx: OpPlanContext = { model, batch, parts };
 
-  // 0. Stride-1 3x3 convolutions that run as exact Winograd F(2x2, 3x3) (bit-exact with direct).
-  const wino = new Map<number, Uint8Array>();
+  // 0. Fast variants (conv: exact Winograd F(2x2, 3x3), bit-exact with direct) within the memory budget.
+  const fast: number[] = [];
   const mode = winogradDefault() ? options.winograd ?? 'auto' : 'off';
   if (mode !== 'off') {
     const candidates: { i: number; growth: number }[] = [];
     model.ops.forEach((op, i) => {
-      if (op.op !== 'conv') return;
-      const shape = convShape(op, T[op.input], batch);
-      const opts = { outputType: T[op.output].dtype, residual: op.residual };
-      const fits = shape.inputType !== 'uint12' || winogradFits12Bit(model.blobs[op.weights], op.outChannels, op.inChannels);
-      if (winogradEligible(shape, op.packing, opts) && winogradPreferred(shape) && fits) {
-        // Transformed int16 weights (16 per kernel) against the int8 direct blob they replace.
-        candidates.push({ i, growth: 32 * op.outChannels * op.inChannels - model.blobs[op.weights].length });
-      }
+      const v = opModule(op).fastVariant?.(op, ctx);
+      if (v) candidates.push({ i, growth: v.growth });
     });
     const weightBytes = model.blobs.reduce((n, b) => n + b.length, 0);
     const budget = mode === 'auto' ? options.winogradBudget ?? defaultWinogradBudget(weightBytes) : Infinity;
-    for (const { i } of withinWinogradBudget(candidates, budget)) {
-      const op = model.ops[i] as QConv;
-      wino.set(i, winogradBlob(model.blobs[op.weights], op.outChannels, op.inChannels));
-    }
+    for (const { i } of withinWinogradBudget(candidates, budget)) fast.push(i);
   }
-  // Blobs read by a direct kernel (those only Winograd reads are replaced by their transform).
-  const direct = new Set<number>();
-  model.ops.forEach((op, i) => { if (op.op === 'conv' && !wino.has(i)) direct.add(op.weights); });
+  const fastSet = new Set(fast);
+  const layouts: OpLayout[] = model.ops.map((op, i) => opModule(op).layout(op, ctx, fastSet.has(i)));
 
-  // 1. Weights: each blob 64-byte aligned after a small guard region at address 0.
+  // 1. Weights: each section read in place 64-byte aligned after a small guard region at address 0,
+  //    then the derived weights (in the order the budget took them).
+  const inPlace = new Set(layouts.flatMap((l) => l.sections));
   let cursor = ALIGN;
   const blobOffsets = model.blobs.map((b, i) => {
-    if (!direct.has(i)) return -1;
+    if (!inPlace.has(i)) return -1;
     const at = cursor;
     cursor = alignUp(cursor + b.length);
     return at;
   });
-  const winoOffsets = new Map<number, number>();
-  for (const [i, b] of wino) {
-    winoOffsets.set(i, cursor);
-    cursor = alignUp(cursor + b.length);
+  const derivedOffsets = new Map<number, number>();
+  for (const i of [...fast, ...layouts.map((_, i) => i).filter((i) => !fastSet.has(i))]) {
+    const d = layouts[i].derived;
+    if (!d) continue;
+    derivedOffsets.set(i, cursor);
+    cursor = alignUp(cursor + d.bytes.length);
   }
   const weightsEnd = cursor;
 
-  // 2. Activation buffers, planned by liveness. Tensor i lives from its producer to its last reader.
+  // 2. Activation buffers, planned by liveness: a tensor lives from its writer to its last reader.
   const first = new Array<number>(T.length).fill(-1);
   const last = new Array<number>(T.length).fill(-1);
   first[model.input.tensor] = 0;
   model.ops.forEach((op, i) => {
-    const reads = op.op === 'add' ? [op.a, op.b] : op.op === 'conv' && op.residual !== undefined ? [op.input, op.residual] : [op.input];
-    for (const r of reads) last[r] = Math.max(last[r], i);
-    first[op.output] = i;
-    last[op.output] = Math.max(last[op.output], i);
+    const m = opModule(op);
+    for (const r of m.reads(op)) last[r] = Math.max(last[r], i);
+    for (const w of m.writes(op)) {
+      first[w] = i;
+      last[w] = Math.max(last[w], i);
+    }
   });
   last[model.output.tensor] = model.ops.length; // the output is read after the last op
   const used = T.map((_, i) => i).filter((i) => first[i] >= 0);
-  const requests: BufferRequest[] = used.map((i) => ({ size: bytesOf(T[i], batch), first: first[i], last: Math.max(first[i], last[i]) }));
+  const requests: BufferRequest[] = used.map((i) => ({ size: tensorBytes(T[i], batch), first: first[i], last: Math.max(first[i], last[i]) }));
   const arenaPlan = planArena(requests, ALIGN);
   const arenaStart = weightsEnd;
   const tensorOffset = new Map<number, number>();
   used.forEach((i, j) => tensorOffset.set(i, arenaStart + arenaPlan.offsets[j]));
   cursor = alignUp(arenaStart + arenaPlan.size);
 
-  // 3. Per-conv constants: indirection buffers and zero rows; one shared im2col scratch.
+  // 3. Per-op constant buffers (indirection, zero rows) in op order; one scratch per part, sized for the largest op.
   const constantsStart = cursor;
   let scratchBytes = 0;
-  const convBuffers = new Map<number, { indirection?: number; zero?: number }>();
-  model.ops.forEach((op, i) => {
-    if (op.op !== 'conv') return;
-    const shape = convShape(op, T[op.input], batch);
-    const plan = planConv2d(shape, op.packing);
-    const b: { indirection?: number; zero?: number } = {};
-    if (wino.has(i)) {
-      scratchBytes = Math.max(scratchBytes, planWinograd(shape, plan.outH, plan.outW).scratchBytes);
-      convBuffers.set(i, b);
-      return;
-    }
-    if (plan.indirectionBytes > 0) { b.indirection = cursor; cursor = alignUp(cursor + plan.indirectionBytes); }
-    if (plan.zeroBytes > 0) { b.zero = cursor; cursor = alignUp(cursor + plan.zeroBytes); }
-    scratchBytes = Math.max(scratchBytes, plan.scratchBytes);
-    convBuffers.set(i, b);
+  const constants = layouts.map((l) => {
+    const at: Record<string, number> = {};
+    for (const c of l.constants) { at[c.name] = cursor; cursor = alignUp(cursor + c.size); }
+    scratchBytes = Math.max(scratchBytes, l.scratchBytes);
+    return at;
   });
   const scratch = cursor;
   // The conv kernels read up to 7 bytes past a pixel's last channel (those lanes meet zero weights),
-  // so the memory keeps a readable tail after the last buffer. One im2col scratch per part.
+  // so the memory keeps a readable tail after the last buffer.
   cursor = alignUp(cursor + scratchBytes * parts + 16);
   const total = cursor;
-  const regions = checkLayout(model, batch, blobOffsets, used.map((t, j) => ({ t, offset: tensorOffset.get(t)!, ...requests[j] })), convBuffers, scratch, total,
-    [...wino].map(([i, b]) => ({ name: `op ${i} winograd weights`, offset: winoOffsets.get(i)!, size: b.length, writable: false })));
+  const derivedRegions: MemoryRegion[] = [], constantRegions: MemoryRegion[] = [];
+  for (const i of derivedOffsets.keys()) {
+    derivedRegions.push({ name: `op ${i} ${layouts[i].derived!.name}`, offset: derivedOffsets.get(i)!, size: layouts[i].derived!.bytes.length, writable: false });
+  }
+  layouts.forEach((l, i) => {
+    for (const c of l.constants) constantRegions.push({ name: `op ${i} ${c.name}`, offset: constants[i][c.name], size: c.size, writable: false });
+  });
+  const regions = checkLayout(model, blobOffsets, used.map((t, j) => ({ t, offset: tensorOffset.get(t)!, ...requests[j] })), derivedRegions, constantRegions, scratch, total);
 
   const pages = Math.ceil(total / PAGE);
   if (pages > 65536) throw new EdgeqError('BAD_MODEL', `the model needs ${total} bytes of wasm memory, more than 4 GiB`);
@@ -235,70 +183,21 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const kernels = await instantiateKernels(module, memory);
   const heap = new Uint8Array(memory.buffer);
   model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) heap.set(b, blobOffsets[i]); });
-  for (const [i, b] of wino) heap.set(b, winoOffsets.get(i)!);
+  for (const [i, at] of derivedOffsets) heap.set(layouts[i].derived!.bytes, at);
 
+  // 4. Each op prepares its kernel calls; a step binds them once.
   const at = (t: number) => tensorOffset.get(t)!;
+  const ops = model.ops.map((op, i): KernelCall[] => opModule(op).prepare(op, layouts[i], {
+    ...ctx, kernels, tensor: at, section: (s) => blobOffsets[s], derived: derivedOffsets.get(i), constants: constants[i], scratch,
+  }));
   const ex = kernels.exports;
-  const call = (fn: KernelCall['fn'], ...args: number[]): KernelCall => ({ fn, args });
-  const ops = model.ops.map((op, i): KernelCall[] => {
-    switch (op.op) {
-      case 'conv': {
-        const x = T[op.input], y = T[op.output];
-        const relu = op.activation.kind === 'relu';
-        const out = y.dtype === 'float32'
-          ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
-          : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
-        // The reader admits only quantized residual tensors (validateModel).
-        const rt = op.residual === undefined ? undefined : T[op.residual];
-        return conv2dCalls(kernels, {
-          shape: convShape(op, x, batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
-          alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
-          residual: op.residual === undefined || !rt ? undefined
-            : { input: at(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
-          buffers: { input: at(op.input), output: at(op.output), weights: blobOffsets[op.weights], scratch, ...convBuffers.get(i) },
-          winograd: wino.has(i) ? { weights: winoOffsets.get(i)! } : undefined,
-        }, parts);
-      }
-      case 'add': {
-        const a = T[op.a], b = T[op.b], y = T[op.output];
-        const relu = op.activation.kind === 'relu';
-        // Elements (not bytes): the operands may differ in element size.
-        const n = bytesOf(y, batch) / elementBytes(y.dtype), pa = at(op.a), pb = at(op.b), po = at(op.output);
-        const ea = elementBytes(a.dtype), eb = elementBytes(b.dtype), eo = elementBytes(y.dtype);
-        const p = Math.max(1, Math.min(parts, Math.floor(n / 16384)));
-        const calls: KernelCall[] = [];
-        for (let j = 0; j < p; j++) {
-          const lo0 = Math.floor((n * j) / p / 64) * 64, hi0 = j === p - 1 ? n : Math.floor((n * (j + 1)) / p / 64) * 64;
-          if (hi0 > lo0) calls.push(call('qu8_vadd', ...vaddArgs(hi0 - lo0, pa + lo0 * ea, pb + lo0 * eb, po + lo0 * eo, a, b, y, relu)));
-        }
-        return calls;
-      }
-      case 'maxpool': {
-        const x = T[op.input];
-        const [, H, W, C] = x.shape;
-        // Split by output rows (a single call left the other threads waiting: 0.48 of its 0.62 ms at 2 threads, ResNet-50 with 12-bit activations).
-        return maxpoolCalls({ batch, inH: H, inW: W, channels: C, kernel: op.kernel, stride: op.stride, pads: op.pads, input: at(op.input), output: at(op.output), dtype: x.dtype }, parts);
-      }
-      case 'gap': {
-        const x = T[op.input], y = T[op.output];
-        const [, H, W, C] = x.shape;
-        const pi = at(op.input), po = at(op.output);
-        if (x.dtype === 'float32') return [call('f32_gavgpool', batch, H * W, C, pi, po)];
-        return [call('qu8_gavgpool', ...gavgpoolU8Args(batch, H * W, C, pi, po, x, y))];
-      }
-    }
-  });
-  const fns = ex as unknown as Record<string, (...args: number[]) => void>;
   const steps = ops.map((calls): (() => void) => {
-    if (calls.length === 1) {
-      const f = fns[calls[0].fn], args = calls[0].args;
-      return () => f(...args);
-    }
-    return () => runCalls(kernels, calls);
+    if (calls.length === 1) return bindKernelCall(ex, calls[0]);
+    return () => { for (const c of calls) invokeKernelCall(ex, c); };
   });
   const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops) } : undefined;
   return {
-    kernels, batch, steps: profileEnabled() ? profiled(model, steps, batch) : steps, threaded,
+    kernels, batch, steps, calls: ops, threaded,
     input: { offset: at(model.input.tensor), tensor: T[model.input.tensor] },
     output: { offset: at(model.output.tensor), tensor: T[model.output.tensor] },
     memory: { weights: weightsEnd, arena: arenaPlan.size, constants: total - constantsStart, total: pages * PAGE }, regions,
@@ -315,19 +214,14 @@ export interface MemoryRegion { name: string; offset: number; size: number; writ
  * disjoint. The model was validated already, so a failure here is an edgeq bug (INTERNAL).
  */
 function checkLayout(
-  model: QModel, batch: number, blobOffsets: number[], tensors: ({ t: number; offset: number } & BufferRequest)[],
-  convBuffers: Map<number, { indirection?: number; zero?: number }>, scratch: number, total: number, extra: MemoryRegion[] = [],
+  model: QModel, blobOffsets: number[], tensors: ({ t: number; offset: number } & BufferRequest)[],
+  derivedRegions: MemoryRegion[], constantRegions: MemoryRegion[], scratch: number, total: number,
 ): MemoryRegion[] {
   const rs: (MemoryRegion & { live?: [number, number] })[] = [{ name: 'guard', offset: 0, size: ALIGN, writable: false }];
   model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) rs.push({ name: `section ${i}`, offset: blobOffsets[i], size: b.length, writable: false }); });
-  rs.push(...extra);
+  rs.push(...derivedRegions);
   for (const x of tensors) rs.push({ name: `tensor ${x.t}`, offset: x.offset, size: x.size, writable: true, live: [x.first, x.last] });
-  for (const [i, b] of convBuffers) {
-    const op = model.ops[i] as QConv;
-    const p = planConv2d(convShape(op, model.tensors[op.input], batch), op.packing);
-    if (b.indirection !== undefined) rs.push({ name: `op ${i} indirection`, offset: b.indirection, size: p.indirectionBytes, writable: false });
-    if (b.zero !== undefined) rs.push({ name: `op ${i} zero row`, offset: b.zero, size: p.zeroBytes, writable: false });
-  }
+  rs.push(...constantRegions);
   rs.push({ name: 'scratch', offset: scratch, size: total - scratch, writable: true });
   const span = (r: MemoryRegion) => `${r.name} [${r.offset}, ${r.offset + r.size})`;
   const bad = (msg: string): never => { throw new EdgeqError('INTERNAL', `memory layout: ${msg}`); };
@@ -346,8 +240,6 @@ function checkLayout(
   return rs.map(({ live: _live, ...r }) => r);
 }
 
-// ---- EDGEQ_PROFILE=1: per-op wall time, summed over runs and printed when the process exits ----
-
 /** An environment variable, or undefined where there is none or reading it is not allowed (Deno without --allow-env). */
 function envVar(name: string): string | undefined {
   try {
@@ -357,67 +249,8 @@ function envVar(name: string): string | undefined {
   }
 }
 
-function profileEnabled(): boolean {
-  const v = envVar('EDGEQ_PROFILE');
-  return !!v && v !== '0';
-}
-
-interface ProfileRow { name: string; kind: string; ms: number; calls: number }
-const profileRows = new Map<string, ProfileRow>();
-let profileHooked = false;
-
-function profiled(model: QModel, steps: (() => void)[], batch: number): (() => void)[] {
-  if (!profileHooked) {
-    profileHooked = true;
-    const proc = (globalThis as { process?: { on?(e: string, f: () => void): void } }).process;
-    proc?.on?.('exit', () => console.error(formatProfile()));
-  }
-  return steps.map((step, i) => {
-    const op = model.ops[i];
-    let kind: string = op.op;
-    if (op.op === 'conv') {
-      kind = `conv ${op.kernel[0]}x${op.kernel[1]}/${op.stride[0]} ${op.inChannels}->${op.outChannels} @${model.tensors[op.input].shape[1]}`;
-    }
-    const key = `b${batch} ${op.name}`;
-    let row = profileRows.get(key);
-    if (!row) profileRows.set(key, (row = { name: key, kind, ms: 0, calls: 0 }));
-    const r = row;
-    return () => {
-      const t0 = performance.now();
-      step();
-      r.ms += performance.now() - t0;
-      r.calls++;
-    };
-  });
-}
-
-/** The per-op table collected under EDGEQ_PROFILE (op, kind, mean ms per call, share), by kind then op. */
-export function formatProfile(): string {
-  const rows = [...profileRows.values()].filter((r) => r.calls > 0);
-  const total = rows.reduce((a, r) => a + r.ms / r.calls, 0);
-  const byKind = new Map<string, { ms: number; n: number }>();
-  for (const r of rows) {
-    const k = byKind.get(r.kind) ?? { ms: 0, n: 0 };
-    k.ms += r.ms / r.calls; k.n++;
-    byKind.set(r.kind, k);
-  }
-  const lines = [`edgeq profile: ${total.toFixed(1)} ms per run over ${rows.length} ops (mean per call)`];
-  for (const [kind, k] of [...byKind].sort((a, b) => b[1].ms - a[1].ms)) {
-    lines.push(`  ${kind.padEnd(34)} x${String(k.n).padEnd(3)} ${k.ms.toFixed(2).padStart(8)} ms ${(100 * k.ms / total).toFixed(1).padStart(5)}%`);
-  }
-  return lines.join('\n');
-}
-
-// ---- Winograd: EDGEQ_WINOGRAD=0 turns it off (comparisons); transformed blobs cached per model blob ----
+// ---- EDGEQ_WINOGRAD=0 turns the fast variants off (comparisons) ----
 
 function winogradDefault(): boolean {
   return envVar('EDGEQ_WINOGRAD') !== '0';
-}
-
-const winoCache = new WeakMap<Uint8Array, Uint8Array>();
-
-function winogradBlob(blob: Uint8Array, outChannels: number, inChannels: number): Uint8Array {
-  let w = winoCache.get(blob);
-  if (!w) winoCache.set(blob, (w = packWinogradFromDirect(blob, outChannels, inChannels)));
-  return w;
 }

@@ -47,7 +47,7 @@ describe('the core is browser-safe', () => {
     visit(join(REPO_ROOT, 'src/index.ts'));
     expect(bare).toEqual([]);
     expect(seen.size).toBeGreaterThan(10);
-    for (const f of seen) expect(relative(REPO_ROOT, f)).toMatch(/^src\/(runtime|format|image|kernels|errors|index)/);
+    for (const f of seen) expect(relative(REPO_ROOT, f)).toMatch(/^src\/(runtime|format|image|kernels|ops|errors|index)/);
   });
 
   it.skipIf(!HAS_BUILD)('so does the built dist/index.js (what the extension copies)', async () => {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildIndirection, maxPoolU8, packConvWeights, planConv2d, prepareConv2d, PACKING_GEMM, type Conv2dShape, type Kernels,
+  buildIndirection, kernelCall, maxPoolU8, runCalls, packConvWeights, planConv2d, prepareConv2d, PACKING_GEMM, type Conv2dShape, type Kernels,
 } from '../../src/kernels/index.js';
 import { HAS_ONNX_TESTDATA, ONNX_TESTDATA, warnSkip } from '../helpers.js';
 import { diff, loadHarness, type Harness } from './harness.js';
@@ -163,13 +163,16 @@ function runIntConv(h: Harness, c: IntConv, label: string): { results: number[][
     const zero = heap.alloc(s.inChannels + 16);
     heap.u8(zero, s.inChannels + 16).fill(c.xz);
     buildIndirection(h.memory, ind, s, input, zero);
-    const f = reference ? k.exports.qu8_igemm_ref : k.exports.qu8_igemm;
+    const fn = reference ? 'qu8_igemm_ref' : 'qu8_igemm';
     // (1) int32 accumulators of the W8 part via float32 output, multiplier 1: exact.
     const w8blob = packConvWeights({ outChannels: O, inChannels: s.inChannels, kernel: s.kernel, group: 1, weights: w8,
       bias: c.bias ? Int32Array.from(c.bias) : undefined, multipliers: new Float32Array(O).fill(1), inputZeroPoint: c.xz, packing: PACKING_GEMM });
     const wp = heap.put(w8blob);
     const accOut = heap.alloc(plan.M * O * 4);
-    f(plan.M, O, plan.KB, taps, 1, ind, s.inChannels, wp, accOut, O * 4, O, 0, -Infinity, Infinity, 1, 1);
+    runCalls(k, [kernelCall(fn, {
+      M: plan.M, N: O, KB: plan.KB, taps, groups: 1, ind, aGroupStride: s.inChannels, w: wp, out: accOut, outStride: O * 4, outGroupStride: O,
+      zp: 0, fmin: -Infinity, fmax: Infinity, alpha: 1, outF32: 1, res: 0, zr: 0, mr: 0, flags: 0,
+    })]);
     const acc8 = heap.f32(accOut, plan.M * O);
     const summed = Array.from(acc8, (v, i) => v + residAcc[i]!);
     expect(diff(summed, exactAcc), `${label} [${name}] int32 accumulators (W8 part + residual)`).toBeNull();
@@ -183,7 +186,10 @@ function runIntConv(h: Harness, c: IntConv, label: string): { results: number[][
         multipliers: mult, inputZeroPoint: c.xz, packing: PACKING_GEMM });
       const wm = heap.put(blob);
       const yz = c.yz ?? 0;
-      f(1, O, plan.KB, taps, 1, ind + m * taps * 4, s.inChannels, wm, out + m * O, O, O, yz, -yz, 255 - yz, 1, 0);
+      runCalls(k, [kernelCall(fn, {
+        M: 1, N: O, KB: plan.KB, taps, groups: 1, ind: ind + m * taps * 4, aGroupStride: s.inChannels, w: wm, out: out + m * O, outStride: O, outGroupStride: O,
+        zp: yz, fmin: -yz, fmax: 255 - yz, alpha: 1, outF32: 0, res: 0, zr: 0, mr: 0, flags: 0,
+      })]);
     }
     heap.checkGuards(`${label} [${name}]`);
     results.push(Array.from(heap.u8(out, plan.M * O)));

@@ -1,8 +1,11 @@
-// Bare dot-product loop for the benchmark's peak figure: 12 independent accumulator chains,
-// each step acc = acc + dot(acc, w) (8 MAC per dot), no memory traffic. The scalar build runs
-// an i32 equivalent (12 multiply-adds per step) so the export exists in both builds.
+// Benchmark probe module (build/edgeq-bench-simd.wasm, build/edgeq-bench-scalar.wasm): built for
+// bench/kernels.ts only, never shipped (package.json "files" lists the kernel builds alone).
+//
+// peak_dot: a bare dot-product loop for the benchmark's peak figure: 12 independent accumulator
+// chains, each step acc = acc + dot(acc, w) (8 MAC per dot, 96 per iteration), no memory traffic.
+// The scalar build runs an i32 equivalent (12 multiply-adds per step).
 
-export function peakDot(n: i32, seed: i32): i32 {
+export function peak_dot(n: i32, seed: i32): i32 {
   if (ASC_FEATURE_SIMD) {
     let c0 = i32x4.splat(seed), c1 = i32x4.splat(seed + 1), c2 = i32x4.splat(seed + 2), c3 = i32x4.splat(seed + 3);
     let c4 = i32x4.splat(seed + 4), c5 = i32x4.splat(seed + 5), c6 = i32x4.splat(seed + 6), c7 = i32x4.splat(seed + 7);

@@ -1,0 +1,38 @@
+// Bits of the kernels' trailing `flags` argument, one group per kernel family. A `// @kernels`
+// line names the exports (their *_ref twins included) whose flags the constants below it define;
+// scripts/gen-kernel-api.js turns every group into named constants for the host
+// (src/kernels/kernel-api.generated.ts). 16-bit lanes hold 12-bit activations (0..4095).
+
+// @kernels qu8_gemm qu8_igemm qu8_conv_im2col
+/** The input rows are 16-bit lanes. */
+export const GEMM_FLAG_IN16: i32 = 1;
+/** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
+export const GEMM_FLAG_OUT16: i32 = 2;
+/** The fused residual is 16-bit lanes. */
+export const GEMM_FLAG_RES16: i32 = 4;
+
+// @kernels qu8_wino3x3
+/** The input is 16-bit lanes. */
+export const WINO_FLAG_IN16: i32 = 1;
+/** The output is stored as 16-bit lanes. */
+export const WINO_FLAG_OUT16: i32 = 2;
+
+// @kernels qu8_vadd
+/** Operand a is 16-bit lanes. */
+export const VADD_FLAG_A16: i32 = 1;
+/** Operand b is 16-bit lanes. */
+export const VADD_FLAG_B16: i32 = 2;
+/** The output is stored as 16-bit lanes. */
+export const VADD_FLAG_OUT16: i32 = 4;
+/** The output is float32 in real units (clamped, not rounded; ma = sa, mb = sb, zo = 0). */
+export const VADD_FLAG_OUT_F32: i32 = 8;
+
+// @kernels u8_maxpool
+/** Input and output are 16-bit lanes. */
+export const MAXPOOL_FLAG_IO16: i32 = 1;
+
+// @kernels qu8_gavgpool
+/** The input is 16-bit lanes. */
+export const GAVGPOOL_FLAG_IN16: i32 = 1;
+/** The output is stored as 16-bit lanes. */
+export const GAVGPOOL_FLAG_OUT16: i32 = 2;

@@ -1,0 +1,154 @@
+// The .edgeq `conv` op: 2-D convolution (and fully connected layers), optional fused residual,
+// through qu8_gemm / qu8_igemm / qu8_conv_im2col, or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
+// its fast variant.
+import { EdgeqError } from '../errors.js';
+import { isQuantized, quantMax, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
+import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
+import { packGeometry } from '../kernels/packing.js';
+import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
+import type { OpLayout, OpModule, OpPlanContext } from './op-module.js';
+
+/** The kernels' shape of a conv op over input tensor x at `batch` images. */
+export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
+  return {
+    batch, inH: x.shape[1], inW: x.shape[2], inChannels: op.inChannels, outChannels: op.outChannels,
+    kernel: op.kernel, stride: op.stride, pads: op.pads, dilation: op.dilation, group: op.group,
+    inputType: x.dtype === 'uint12' ? 'uint12' : 'uint8',
+  };
+}
+
+/** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
+const MAX_MULTIPLIER = 2 ** 32;
+
+const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights';
+
+/** Winograd-transformed weights, computed once per model blob. */
+const winoCache = new WeakMap<Uint8Array, Uint8Array>();
+
+function winogradBlob(blob: Uint8Array, outChannels: number, inChannels: number): Uint8Array {
+  let w = winoCache.get(blob);
+  if (!w) winoCache.set(blob, (w = packWinogradFromDirect(blob, outChannels, inChannels)));
+  return w;
+}
+
+export const conv: OpModule<QConv> = {
+  kind: 'conv',
+
+  reads: (op) => (op.residual !== undefined ? [op.input, op.residual] : [op.input]),
+  writes: (op) => [op.output],
+
+  validate(op, v) {
+    const { what, fail, isInt } = v;
+    const x = v.read(op.input, `${what} input`);
+    const y = v.write(op.output, `${what} output`);
+    const [kh, kw] = v.pair(op.kernel, `${what} kernel`, 1);
+    const [sh, sw] = v.pair(op.stride, `${what} stride`, 1);
+    const [dh, dw] = v.pair(op.dilation, `${what} dilation`, 1);
+    const [pt, pl, pb, pr] = v.quad(op.pads, `${what} pads`);
+    if (!isInt(op.group, 1) || !isInt(op.inChannels, 1) || !isInt(op.outChannels, 1)) fail(`${what}: group/inChannels/outChannels must be positive integers`);
+    if (op.inChannels % op.group !== 0 || op.outChannels % op.group !== 0) fail(`${what}: channels ${op.inChannels}->${op.outChannels} not divisible by group ${op.group}`);
+    if (!isQuantized(x.dtype)) fail(`${what}: input tensor ${op.input} (${x.name}) must be uint8 or uint12, not ${x.dtype}`);
+    if (x.shape[3] !== op.inChannels) fail(`${what}: input has ${x.shape[3]} channels, op expects ${op.inChannels}`);
+    const oh = v.outDim(x.shape[1], kh, sh, dh, pt, pb);
+    const ow = v.outDim(x.shape[2], kw, sw, dw, pl, pr);
+    if (y.shape[0] !== x.shape[0] || y.shape[1] !== oh || y.shape[2] !== ow || y.shape[3] !== op.outChannels) {
+      fail(`${what}: output shape ${JSON.stringify(y.shape)} should be [${x.shape[0]},${oh},${ow},${op.outChannels}]`);
+    }
+    v.activation(op.activation, what);
+    if (!isInt(op.weights) || op.weights >= v.model.blobs.length) fail(`${what}: weights section ${op.weights} does not exist (${v.model.blobs.length} sections)`);
+    if (typeof op.packing !== 'string') fail(`${what}: missing packing name`);
+    if (op.residual !== undefined) {
+      const r = v.read(op.residual, `${what} residual`);
+      if (!r.shape.every((d, k) => d === y.shape[k])) fail(`${what}: residual shape ${JSON.stringify(r.shape)} must equal the output shape ${JSON.stringify(y.shape)}`);
+      if (!isQuantized(r.dtype)) fail(`${what}: a fused residual needs a uint8/uint12 residual tensor, not ${r.dtype}`);
+    }
+  },
+
+  /**
+   * The blob's size against the size its layout needs (under 2^31, the kernels' i32 offsets), its
+   * requantization multipliers (the last 16 bytes of every block) finite and at most 2^32 in
+   * magnitude (every output stays finite), and its padded K lanes zero: the kernels read up to 7
+   * bytes past a pixel's channels (the next pixel, another tensor, stale scratch) and only zero
+   * weights make that harmless.
+   */
+  checkWeights(op, model) {
+    let g: ReturnType<typeof packGeometry>;
+    try {
+      g = packGeometry({ outChannels: op.outChannels, inChannels: op.inChannels, kernel: op.kernel, group: op.group }, op.packing);
+    } catch (err) {
+      throw new EdgeqError('BAD_MODEL', `op "${op.name}": ${(err as Error).message}`, { cause: err });
+    }
+    const blob = model.blobs[op.weights];
+    if (blob.length !== g.bytes || g.bytes >= 2 ** 31) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${g.bytes}`);
+    const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    const kReal = g.im2col ? op.kernel[0] * op.kernel[1] * g.cinPerGroup : g.cinPerGroup, kPadded = g.KB * 8;
+    for (let base = 0; base < blob.length; base += g.blockBytes) {
+      for (let j = base + g.blockBytes - 16; j < base + g.blockBytes; j += 4) {
+        const m = view.getFloat32(j, true);
+        if (!(Math.abs(m) <= MAX_MULTIPLIER)) {
+          throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
+        }
+      }
+      for (let t = 0; t < g.taps && kReal < kPadded; t++) {
+        for (let k = t * kPadded + kReal; k < (t + 1) * kPadded; k++) {
+          for (let lane = 0; lane < 4; lane++) {
+            const at = base + 16 + (k >> 3) * 32 + lane * 8 + (k & 7);
+            if (blob[at] !== 0) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: padding weight (tap ${t}, K index ${k % kPadded}) is ${blob[at]}, must be 0`);
+          }
+        }
+      }
+    }
+  },
+
+  /**
+   * Winograd F(2x2, 3x3) (bit-exact with the direct kernels) where eligible and preferred (and, for
+   * a 12-bit input, provably exact on these weights); growth: the transformed int16 weights (16 per
+   * 3x3 kernel) minus the int8 direct blob they replace.
+   */
+  fastVariant(op, ctx) {
+    const T = ctx.model.tensors;
+    const shape = convShape(op, T[op.input], ctx.batch);
+    const opts = { outputType: T[op.output].dtype, residual: op.residual };
+    if (!winogradEligible(shape, op.packing, opts) || !winogradPreferred(shape)) return undefined;
+    if (shape.inputType === 'uint12' && !winogradFits12Bit(ctx.model.blobs[op.weights], op.outChannels, op.inChannels)) return undefined;
+    return { growth: 32 * op.outChannels * op.inChannels - ctx.model.blobs[op.weights].length };
+  },
+
+  layout(op, ctx: OpPlanContext, fastVariant): OpLayout {
+    const shape = convShape(op, ctx.model.tensors[op.input], ctx.batch);
+    const plan = planConv2d(shape, op.packing);
+    if (fastVariant) {
+      return {
+        sections: [], constants: [], fastVariant,
+        derived: { name: WINOGRAD_WEIGHTS, bytes: winogradBlob(ctx.model.blobs[op.weights], op.outChannels, op.inChannels) },
+        scratchBytes: planWinograd(shape, plan.outH, plan.outW).scratchBytes,
+      };
+    }
+    const constants = [];
+    if (plan.indirectionBytes > 0) constants.push({ name: INDIRECTION, size: plan.indirectionBytes });
+    if (plan.zeroBytes > 0) constants.push({ name: ZERO_ROW, size: plan.zeroBytes });
+    return { sections: [op.weights], constants, scratchBytes: plan.scratchBytes, fastVariant };
+  },
+
+  prepare(op, layout, ctx) {
+    const T = ctx.model.tensors;
+    const x = T[op.input], y = T[op.output];
+    const relu = op.activation.kind === 'relu';
+    const out = y.dtype === 'float32'
+      ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
+      : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
+    // The validator admits only quantized residual tensors.
+    const rt = op.residual === undefined ? undefined : T[op.residual];
+    return conv2dCalls(ctx.kernels, {
+      shape: convShape(op, x, ctx.batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
+      alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
+      residual: op.residual === undefined || !rt ? undefined
+        : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
+      buffers: {
+        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant ? -1 : ctx.section(op.weights), scratch: ctx.scratch,
+        indirection: ctx.constants[INDIRECTION], zero: ctx.constants[ZERO_ROW],
+      },
+      winograd: layout.fastVariant ? { weights: ctx.derived! } : undefined,
+    }, ctx.parts);
+  },
+};
