@@ -9,7 +9,7 @@
 // the main thread, which therefore also notices a worker that died). Browser-safe: Node's
 // worker_threads is imported only by the Node adapter, and browsers/Deno plug in a WorkerAdapter.
 import { EdgeqError } from '../errors.js';
-import type { KernelCall, Kernels } from '../kernels/index.js';
+import { invokeKernelCall, type KernelCall, type Kernels } from '../kernels/index.js';
 
 /** The part of a Worker the pool uses (Node worker_threads and Web Workers both fit through an adapter). */
 export interface PoolWorker {
@@ -397,7 +397,7 @@ export class ThreadPool {
   /** `between` runs on the calling thread after each op; if it throws (an abort), the run is abandoned. */
   private async execute(plan: PoolPlan, k: Kernels, between?: () => void): Promise<void> {
     const { ops, counters: cnt } = plan;
-    const ex = k.exports as unknown as Record<string, (...a: number[]) => void>;
+    const ex = k.exports;
     const gen = (Atomics.load(this.ctl, GEN) + 1) | 0;
     const tag = (gen & TAG_BITS) << 16;
     for (let i = 0; i < cnt.length; i++) Atomics.store(cnt, i, tag);
@@ -411,8 +411,7 @@ export class ThreadPool {
         const j = v & COUNT_MASK;
         if (j >= n) break;
         if (Atomics.compareExchange(cnt, 2 * i, v, v + 1) !== v) continue;
-        const c = parts[j];
-        ex[c.fn](...c.args);
+        invokeKernelCall(ex, parts[j]);
         Atomics.add(this.ctl, CTL_PARTS + this.workers.length, 1);
         if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
       }
