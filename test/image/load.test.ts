@@ -27,7 +27,7 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
 describe('loadImage', () => {
   it('a path, a file: URL, encoded bytes, an ArrayBuffer and a Blob give the decoder\'s pixels', async () => {
     const ref = readImage(file);
-    const sources = [file, pathToFileURL(file), pathToFileURL(file).href, png, png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength), new Blob([png])];
+    const sources = [file, pathToFileURL(file), pathToFileURL(file).href, png, png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength), new Blob([new Uint8Array(png)])];
     for (const s of sources) {
       const img = await loadImage(s as never);
       expect([img.width, img.height], String(s)).toEqual([5, 3]);

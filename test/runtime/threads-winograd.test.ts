@@ -76,7 +76,7 @@ describe('Winograd and fused residual through the Session', () => {
       const outs: Float32Array[] = [];
       for (const winograd of ['all', 'off'] as const) {
         const plan = await buildPlan(model, module, batch, undefined, { winograd });
-        expect(plan.regions.some((g) => g.name.includes('winograd'))).toBe(winograd === 'all');
+        expect(plan.regions!.some((g) => g.name.includes('winograd'))).toBe(winograd === 'all');
         quantizeInput(x, plan, 3, S, S);
         for (const step of plan.steps) step();
         outs.push(dequantizeOutput(plan));
@@ -108,7 +108,7 @@ describe('12-bit activations through the Session', () => {
       const outs: Float32Array[] = [];
       for (const winograd of ['all', 'off'] as const) {
         const plan = await buildPlan(model, module, 2, undefined, { winograd });
-        expect(plan.regions.some((g) => g.name.includes('winograd'))).toBe(winograd === 'all');
+        expect(plan.regions!.some((g) => g.name.includes('winograd'))).toBe(winograd === 'all');
         quantizeInput(x, plan, 3, S, S);
         for (const step of plan.steps) step();
         outs.push(dequantizeOutput(plan));
@@ -137,7 +137,7 @@ describe('Winograd memory budget', () => {
     const auto = await buildPlan(model, module, 1, undefined, { winograd: 'auto' });
     const all = await buildPlan(model, module, 1, undefined, { winograd: 'all' });
     const off = await buildPlan(model, module, 1, undefined, { winograd: 'off' });
-    const winoBytes = (p: typeof auto) => p.regions.filter((g) => g.name.includes('winograd')).reduce((a, g) => a + g.size, 0);
+    const winoBytes = (p: typeof auto) => p.regions!.filter((g) => g.name.includes('winograd')).reduce((a, g) => a + g.size, 0);
     expect(winoBytes(off)).toBe(0);
     expect(winoBytes(all)).toBeGreaterThan(0);
     expect(winoBytes(auto)).toBe(winoBytes(all)); // this small model fits the default budget
