@@ -174,6 +174,10 @@ export function validateModel(model: QModel, where = ''): void {
   if (model.labels !== undefined && (!Array.isArray(model.labels) || !model.labels.every((l) => typeof l === 'string'))) {
     fail('header: "labels" must be an array of strings');
   }
+  if (model.labels !== undefined) {
+    const [, h, w, c] = model.tensors[model.output.tensor].shape;
+    if (model.labels.length !== h * w * c) fail(`header: ${model.labels.length} labels for an output of ${h * w * c} values per image (shape [${h},${w},${c}] NHWC): one label per output`);
+  }
   const p = model.preprocess;
   if (p !== undefined) {
     const ok = typeof p === 'object' && p !== null

@@ -113,7 +113,15 @@ export interface Classification {
 /** Runs warmup() makes. */
 const WARMUP_RUNS = 2;
 
-export type SessionInput = Float32Array | RawImage | ImageDataLike;
+export type SessionInput = Float32Array | RawImage | ImageDataLike | InputFeeds;
+
+/** onnxruntime-web-style feeds: the model's input name to its tensor (a Float32Array, or { data, dims } as an ort.Tensor has). */
+export type InputFeeds = Record<string, Float32Array | { data: Float32Array; dims?: readonly number[] }>;
+
+/** Feeds (a plain object of tensors), not an image or a Float32Array. */
+function isFeeds(v: unknown): v is InputFeeds {
+  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !('width' in v && 'height' in v) && Object.getPrototypeOf(v) === Object.prototype;
+}
 
 /** One image for classify(): anything loadImage() takes, or one preprocessed Float32Array (NCHW). */
 export type ClassifyInput = ImageSource | Float32Array;
@@ -366,11 +374,34 @@ export class Session {
     for (let i = 0; i < WARMUP_RUNS; i++) await this.enqueue(new Float32Array(c * h * w), undefined, false);
   }
 
+  /**
+   * The tensor of onnxruntime-web-style feeds: `{ [inputName]: Float32Array | { data, dims } }`,
+   * one entry named as the model's input; `dims`, when given, must be the input's NCHW shape with
+   * any batch.
+   */
+  private fromFeeds(feeds: InputFeeds): Float32Array {
+    const name = this.inputNames[0];
+    const keys = Object.keys(feeds);
+    if (keys.length !== 1 || keys[0] !== name) {
+      throw new EdgeqError('BAD_INPUT', `feeds name ${JSON.stringify(keys)}; this model has one input, "${name}"`);
+    }
+    const t = feeds[name]!;
+    if (t instanceof Float32Array) return t;
+    if (!(t.data instanceof Float32Array)) throw new EdgeqError('BAD_INPUT', `feed "${name}" must be a Float32Array or { data: Float32Array, dims }`);
+    const [, c, h, w] = this.model.input.nchw;
+    const dims = t.dims === undefined ? undefined : Array.from(t.dims);
+    if (dims && !(dims.length === 4 && dims[1] === c && dims[2] === h && dims[3] === w && dims[0]! * c * h * w === t.data.length)) {
+      throw new EdgeqError('BAD_INPUT', `feed "${name}" has dims ${JSON.stringify(dims)} for ${t.data.length} values; the model takes [N, ${c}, ${h}, ${w}]`);
+    }
+    return t.data;
+  }
+
   /** The input as a Float32Array of whole images (validated, images preprocessed). */
   private inputArray(input: SessionInput): Float32Array {
     const [, c, h, w] = this.model.input.nchw;
     const per = c * h * w;
     let x: Float32Array;
+    if (isFeeds(input)) input = this.fromFeeds(input);
     if (input instanceof Float32Array) {
       x = input;
     } else if (input && typeof input === 'object' && 'width' in input && 'height' in input && 'data' in input) {
@@ -381,7 +412,7 @@ export class Session {
       }
       x = preprocess(input, spec);
     } else {
-      throw new EdgeqError('BAD_INPUT', 'input must be a Float32Array (NCHW), a decoded image {width, height, data} or an ImageData');
+      throw new EdgeqError('BAD_INPUT', 'input must be a Float32Array (NCHW), feeds { [inputName]: Float32Array }, a decoded image {width, height, data} or an ImageData');
     }
     if (x.length === 0 || x.length % per !== 0) {
       throw new EdgeqError('BAD_INPUT', `input has ${x.length} values; "${this.model.input.name}" needs a multiple of ${per} (NCHW [N, ${c}, ${h}, ${w}])`);

@@ -116,6 +116,7 @@ describe('.edgeq format', () => {
       h.tensors[5].dtype = 'float32'; h.ops.pop(); h.ops.pop();
       h.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'none' } });
       h.output.tensor = 5;
+      delete h.labels; // a feature-map output has no class names
       if (readFloat) {
         h.tensors.push({ ...h.tensors[2], name: 'sum2' });
         h.ops.push({ op: 'add', name: 'add2', a: 5, b: 2, output: h.tensors.length - 1, activation: { kind: 'none' } });
@@ -201,6 +202,8 @@ describe('.edgeq format', () => {
     expectBad(withHeader(m, (h) => { h.ops.reverse(); }), 'before any op writes it');
     expectBad(withHeader(m, (h) => { h.ops[1].op = 'softmax'; }), 'unknown op type');
     expectBad(withHeader(m, (h) => { h.labels = [1, 2]; }), 'labels');
+    // One label per output value (the model has 10 outputs): a 1-line labels file is rejected at load.
+    expectBad(withHeader(m, (h) => { h.labels = ['hello, I am not an image']; }), '1 labels for an output of 10 values per image');
     expectBad(withHeader(m, (h) => { h.preprocess.std = [0, 1, 1]; }), 'preprocess');
   });
 });
