@@ -176,7 +176,7 @@ export function validateModel(model: QModel, where = ''): void {
   }
   if (model.labels !== undefined) {
     const [, h, w, c] = model.tensors[model.output.tensor].shape;
-    if (model.labels.length !== h * w * c) fail(`header: ${model.labels.length} labels for an output of ${h * w * c} values per image (shape [${h},${w},${c}] NHWC): one label per output`);
+    if (model.labels.length !== h * w * c) fail(`header: ${model.labels.length} label${model.labels.length === 1 ? '' : 's'} for ${h * w * c} output values per image: one label per output (quantize again with a labels file of ${h * w * c} lines)`);
   }
   const p = model.preprocess;
   if (p !== undefined) {

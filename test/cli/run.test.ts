@@ -63,7 +63,7 @@ describe('edgeq run', () => {
     writeFileSync(bad, writeEdgeq({ ...m, labels: ['hello, I am not an image'] }));
     const { err, lines } = await run(bad, [fx.pngs[0]]);
     expect(err?.code).toBe('BAD_MODEL');
-    expect(err?.message).toContain('stores 1 class name but outputs 10 scores');
+    expect(err?.message).toContain('one-label.edgeq: header: 1 label for 10 output values per image');
     expect(lines.join('\n')).not.toContain('hello');
   });
 

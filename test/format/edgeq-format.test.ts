@@ -203,7 +203,7 @@ describe('.edgeq format', () => {
     expectBad(withHeader(m, (h) => { h.ops[1].op = 'softmax'; }), 'unknown op type');
     expectBad(withHeader(m, (h) => { h.labels = [1, 2]; }), 'labels');
     // One label per output value (the model has 10 outputs): a 1-line labels file is rejected at load.
-    expectBad(withHeader(m, (h) => { h.labels = ['hello, I am not an image']; }), '1 labels for an output of 10 values per image');
+    expectBad(withHeader(m, (h) => { h.labels = ['hello, I am not an image']; }), '1 label for 10 output values per image: one label per output (quantize again with a labels file of 10 lines)');
     expectBad(withHeader(m, (h) => { h.preprocess.std = [0, 1, 1]; }), 'preprocess');
   });
 });

@@ -46,7 +46,7 @@ function requireFileOrFolder(path: string): void {
 
 /**
  * Opens an .edgeq model for classification: BAD_MODEL errors name the file (and, for a file that is
- * not an .edgeq model, say how to make one); class names stored in the model must match its outputs.
+ * not an .edgeq model, say how to make one) (the reader refuses class names that do not match the outputs).
  */
 export async function openModel(path: string, options: { backend: RunCliOptions['backend']; threads?: number }): Promise<Session> {
   const bytes = readInput(path, 'model');
@@ -59,11 +59,6 @@ export async function openModel(path: string, options: { backend: RunCliOptions[
       ? `; for an fp32 ONNX model, quantize it first: edgeq quantize ${path} -o ${path.replace(/\.onnx$/i, '')}.edgeq --calib <image folder> --preprocess imagenet|unit`
       : '';
     throw new EdgeqError('BAD_MODEL', `${path}: ${err.message}${hint}`, { cause: err });
-  }
-  const labels = session.model.labels, outputs = qmodelOutputCount(session.model);
-  if (labels && labels.length !== outputs) {
-    session.release();
-    throw new EdgeqError('BAD_MODEL', `${path} stores ${labels.length} class name${labels.length === 1 ? '' : 's'} but outputs ${outputs} scores (re-quantize with a --labels file of ${outputs} lines)`);
   }
   return session;
 }
