@@ -76,7 +76,7 @@ function convOp(ctx: PrepareContext, node: NodeDef): FConv {
 
 export const CONV_PATTERNS: OnnxPattern[] = [{
   opType: 'Conv', becomes: 'conv',
-  condition: '2-D, constant weights and bias; a BatchNormalization that alone reads its output is folded in',
+  condition: '2-D, constant weights and bias; a BatchNormalization that alone reads its output is folded in; group == channels (depthwise) packs qu8-dwconv-c16',
   prepare: (ctx, node) => ctx.emit(convOp(ctx, node)),
 }];
 
