@@ -2,11 +2,12 @@
 // through qu8_gemm / qu8_igemm / qu8_conv_im2col, qu8_dwconv_c16 (packing qu8-dwconv-c16), or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
 // its fast variant.
 import { EdgeqError } from '../errors.js';
-import { isQuantized, quantMax, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
+import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { packGeometry } from '../kernels/packing.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import type { OpLayout, OpModule, OpPlanContext } from './op-module.js';
+import { outputClamp } from './activation.js';
 
 /** The kernels' shape of a conv op over input tensor x at `batch` images. */
 export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
@@ -146,10 +147,11 @@ export const conv: OpModule<QConv> = {
   prepare(op, layout, ctx) {
     const T = ctx.model.tensors;
     const x = T[op.input], y = T[op.output];
-    const relu = op.activation.kind === 'relu';
+    // ReLU and Clip are the requantization clamp (src/ops/activation.ts).
+    const c = outputClamp(op.activation, y);
     const out = y.dtype === 'float32'
-      ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
-      : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
+      ? { outputType: 'float32' as const, fMin: c.fMin, fMax: c.fMax }
+      : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: c.outMin, outMax: c.outMax };
     // The validator admits only quantized residual tensors.
     const rt = op.residual === undefined ? undefined : T[op.residual];
     return conv2dCalls(ctx.kernels, {
