@@ -1,7 +1,8 @@
 // Activations (Relu, LeakyRelu, Clip / Relu6 with any bounds) are fused into the op that produces
 // their input: a conv's requantization clamps, an add's epilogue applies them. A chain of them folds
-// into one (Relu after Relu or LeakyRelu is Relu; LeakyRelu(b) after LeakyRelu(a >= 0) is
-// LeakyRelu(a * b); Relu and Clip compose into the Clip of the intersected bounds), and
+// into one (LeakyRelu after a clamp at min >= 0 is that clamp, a clamp at min >= 0 after
+// LeakyRelu(a >= 0) is the clamp; LeakyRelu(b) after LeakyRelu(a >= 0) is LeakyRelu(a * b);
+// Relu and Clip compose into the Clip of the intersected bounds), and
 // Identity/Dropout nodes between them are skipped. Clip(min, max) is the output clamp at
 // [Q(min), Q(max)] (exact: QuantizeLinear(Clip(x)), src/ops/activation.ts); storedActivation()
 // writes the simpler Relu / none when the quantized range already implies a bound. There is no standalone
@@ -48,8 +49,11 @@ function boundsOf(a: Activation): [number, number] | undefined {
 /** `next` applied after `first` as one activation, or undefined when no single activation is both. */
 function compose(first: Activation, next: Activation): Activation | undefined {
   if (first.kind === 'none') return next;
-  if (first.kind === 'relu' && next.kind === 'leakyrelu') return first; // x >= 0: LeakyRelu leaves it as is
   const a = boundsOf(first), b = boundsOf(next);
+  // A clamp at min >= 0 (Relu, Relu6) then LeakyRelu: x >= 0, which LeakyRelu leaves as is.
+  if (a && a[0] >= 0 && next.kind === 'leakyrelu') return first;
+  // LeakyRelu(alpha >= 0) keeps the sign, so a clamp at min >= 0 after it equals the clamp alone.
+  if (first.kind === 'leakyrelu' && first.alpha >= 0 && b && b[0] >= 0) return next;
   if (a && b) {
     // Two clamps are the clamp of the intersection when it is not empty (otherwise a constant: not fused).
     const lo = Math.max(a[0], b[0]), hi = Math.min(a[1], b[1]);
