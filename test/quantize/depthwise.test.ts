@@ -47,11 +47,14 @@ function mobilenetBlocks(seed: number): ModelDef {
 }
 
 describe('depthwise convolutions through the quantizer (MobileNetV2-style blocks)', () => {
-  for (const fuseResidual of [false, true]) {
-    it(`edgeq == the QDQ export in onnxruntime-web (fuseResidual ${fuseResidual}), both close to fp32`, async () => {
+  for (const [fuseResidual, activations] of [[false, 8], [true, 8], [true, 12]] as const) {
+    it(`edgeq == the QDQ export in onnxruntime-web (fuseResidual ${fuseResidual}, ${activations}-bit activations), both close to fp32`, async () => {
       const bytes = writeOnnx(mobilenetBlocks(5));
       const calib = tinyInputs(40, 16, SIZE);
-      const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, fuseResidual });
+      const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, fuseResidual, activations });
+      // 12-bit: the depthwise kernels read and write 16-bit lanes (DWCONV_FLAG_IN16 / OUT16).
+      const dwIo = q.model.ops.filter((o) => o.op === 'conv' && o.group > 1).flatMap((o) => o.op === 'conv' ? [o.input, o.output] : []);
+      expect(dwIo.map((t) => q.model.tensors[t]!.dtype)).toEqual(Array(4).fill(activations === 12 ? 'uint12' : 'uint8'));
       const dw = q.model.ops.filter((o) => o.op === 'conv' && o.group > 1);
       expect(dw.map((o) => o.op === 'conv' && [o.group, o.packing])).toEqual([[48, PACKING_DWCONV], [40, PACKING_DWCONV]]);
       const outScale = q.model.tensors[q.model.output.tensor]!.scale;
