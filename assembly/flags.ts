@@ -36,3 +36,11 @@ export const MAXPOOL_FLAG_IO16: i32 = 1;
 export const GAVGPOOL_FLAG_IN16: i32 = 1;
 /** The output is stored as 16-bit lanes. */
 export const GAVGPOOL_FLAG_OUT16: i32 = 2;
+
+// @kernels qu8_dwconv_c16
+/** The input is 16-bit lanes. */
+export const DWCONV_FLAG_IN16: i32 = 1;
+/** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
+export const DWCONV_FLAG_OUT16: i32 = 2;
+/** The fused residual is 16-bit lanes. */
+export const DWCONV_FLAG_RES16: i32 = 4;

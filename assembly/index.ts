@@ -14,6 +14,7 @@ import { MAXPOOL_FLAG_IO16 } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
 import { wino3x3, winoScratchBytes } from './winograd';
+import { dwconvSimd, dwconvRef } from './dwconv';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
@@ -128,4 +129,18 @@ export function f32_gavgpool(N: i32, HW: i32, C: i32, inp: usize, out: usize): v
 
 export function f32_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize): void {
   gavgpoolF32(false, N, HW, C, inp, out);
+}
+
+// ---- depthwise convolution (group == channels, multiplier 1): 16 channels per step, through the
+// IGEMM's indirection buffer (assembly/dwconv.ts); flags: DWCONV_FLAG_* -------------------------
+
+export function qu8_dwconv_c16(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  if (ASC_FEATURE_SIMD) dwconvSimd(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  else dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+}
+
+export function qu8_dwconv_c16_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }

@@ -1,13 +1,15 @@
 // Kernel benchmark: GMAC/s of the qu8 convolution kernels on ResNet-50's layer shapes, beside
 // the peak of a bare i32x4.dot_i16x8_s loop (register-resident data) measured in the same run,
-// and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes.
-//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all]
+// and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes; then
+// MobileNetV2's depthwise 3x3 shapes through qu8_dwconv_c16 beside the grouped IGEMM path.
+//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise]
+// --depthwise: only the peak and the depthwise rows.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import {
-  conv2dCalls, instantiateKernels, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
+  PACKING_DWCONV, PACKING_GEMM, conv2dCalls, instantiateKernels, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
   runCalls, winogradEligible, winogradPreferred, type Conv2dShape, type Kernels,
 } from 'edgeq/kernels';
 import { defaultWinogradBudget, withinWinogradBudget } from 'edgeq/runtime';
@@ -22,6 +24,8 @@ export interface KernelSuiteOptions {
   /** Print every layer shape, not only the featured ones. */
   all?: boolean;
   json?: string;
+  /** Only the peak and MobileNetV2's depthwise rows. */
+  depthwiseOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -67,6 +71,17 @@ const layers: Layer[] = [
   L('l4 1x1 2048->512 @7', 2, 7, 2048, 512, 1, 1, true),
   L('l4 3x3 512->512 @7', 2, 7, 512, 512, 3, 1),
   L('fc 2048->1000 (f32 out)', 1, 1, 2048, 1000, 1, 1, true, true),
+];
+
+// MobileNetV2's depthwise 3x3 convolutions (input size, channels, stride), pads 1; cin = cout = group.
+const depthwiseLayers: Layer[] = [
+  L('mv2 dw3x3 32 @112', 1, 112, 32, 32, 3, 1, true),
+  L('mv2 dw3x3/2 96 @112', 1, 112, 96, 96, 3, 2, true),
+  L('mv2 dw3x3 144 @56', 1, 56, 144, 144, 3, 1, true),
+  L('mv2 dw3x3 192 @28', 1, 28, 192, 192, 3, 1, true),
+  L('mv2 dw3x3 384 @14', 1, 14, 384, 384, 3, 1, true),
+  L('mv2 dw3x3 576 @14', 1, 14, 576, 576, 3, 1, true),
+  L('mv2 dw3x3 960 @7', 1, 7, 960, 960, 3, 1, true),
 ];
 
 /**
@@ -122,7 +137,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   // `chosen`: the variant the runtime runs for this layer (counted in the whole-network total).
   const runs: { layer: Layer; macs: number; strategy: string; winograd?: boolean; chosen: boolean }[] = [];
   const winoChosen = autoWinogradLayers(batch, scalar);
-  for (const l of layers) {
+  for (const l of o.depthwiseOnly ? [] : layers) {
     const shape = shapeOf(l, batch);
     const plan = planConv2d(shape);
     const input = alloc(batch * l.inHW * l.inHW * l.cin);
@@ -179,6 +194,32 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
     }
   }
 
+  // Depthwise: the same weights packed qu8-dwconv-c16 (qu8_dwconv_c16) and qu8-gemm-2x4c8 (grouped IGEMM).
+  for (const l of depthwiseLayers) {
+    const C = l.cin;
+    const shape: Conv2dShape = { ...shapeOf(l, batch), group: C };
+    const input = alloc(batch * l.inHW * l.inHW * C);
+    for (let i = 0; i < batch * l.inHW * l.inHW * C; i++) u8[input + i] = rnd();
+    const w = new Int8Array(C * 9);
+    for (let i = 0; i < w.length; i++) w[i] = Math.max(-127, rnd() - 128);
+    const mult = new Float32Array(C).fill(1 / (64 * 3));
+    for (const packing of [PACKING_DWCONV, PACKING_GEMM]) {
+      const plan = planConv2d(shape, packing);
+      const blob = packConvWeights({ outChannels: C, inChannels: C, kernel: [3, 3], group: C, weights: w, multipliers: mult, inputZeroPoint: 3, packing });
+      const weights = alloc(blob.length);
+      u8.set(blob, weights);
+      const run = prepareConv2d(k, {
+        shape, packing, inputZeroPoint: 3, outputZeroPoint: 128, outMin: 128,
+        buffers: {
+          input, weights, output: alloc(plan.outputElements),
+          indirection: alloc(plan.indirectionBytes), zero: plan.zeroBytes ? alloc(plan.zeroBytes) : undefined,
+        },
+      });
+      runs.push({ layer: { ...l, name: packing === PACKING_GEMM ? `${l.name} grouped` : l.name }, macs: plan.M * C * 9, strategy: plan.strategy, chosen: false });
+      bench.add(`${l.name} ${packing}`, run);
+    }
+  }
+
   await bench.run();
 
   const results: Record<string, unknown>[] = [];
@@ -211,9 +252,11 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
       `${((100 * gb) / peakBest).toFixed(0).padStart(10)}%` + `  x${r.layer.count}`);
   }
   log('');
+  log('(dwconv: MobileNetV2 depthwise 3x3 through qu8_dwconv_c16; "grouped": the same layer through the grouped IGEMM, useful MACs counted;');
+  log(' neither is in the ResNet-50 total)');
   log('(wino: exact Winograd F(2x2, 3x3) of the layer above, GMAC/s in direct-convolution MACs; wino* = what the runtime picks;');
   log(' a12: the layer with 12-bit activations in and out, 16-bit lanes, direct kernels only)');
-  log(`ResNet-50 convs + fc, the runtime's choice per layer (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
+  if (totalMacs > 0) log(`ResNet-50 convs + fc, the runtime's choice per layer (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
     `${totalMed.toFixed(1)} ms from medians (${(totalMacs / totalMed / 1e6).toFixed(2)} GMAC/s), ` +
     `${totalBest.toFixed(1)} ms from bests (${(totalMacs / totalBest / 1e6).toFixed(2)} GMAC/s)`);
   if (jsonOut) {
@@ -230,7 +273,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   runKernelSuite({
     timeMs: Number(opt('time', '400')), batch: Number(opt('batch', '1')), scalar: args.includes('--scalar'),
-    all: args.includes('--all'), json: opt('json', ''),
+    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'),
   }).catch((e) => {
     console.error(e);
     process.exit(1);

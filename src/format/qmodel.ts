@@ -18,7 +18,12 @@ export interface QTensor {
 export type Activation =
   | { kind: 'none' }
   | { kind: 'relu' }                    // realized by the output clamp (zero point 0 -> clamp at 0)
-  | { kind: 'leakyrelu'; alpha: number }; // applied in fp32 before rounding
+  | { kind: 'leakyrelu'; alpha: number } // applied in fp32 before rounding
+  // Clip / Relu6 (min <= max, finite, real units), realized as the output clamp: quantized,
+  // [Q(min), Q(max)] with Q(v) = clamp(roundHalfEven(f32(v) / f32(scale)) + zeroPoint, 0, qmax)
+  // (QuantizeLinear's arithmetic, so the clamp equals ONNX's Clip then QuantizeLinear exactly);
+  // a float32 output clamps at [min, max]. src/ops/activation.ts, outputClamp().
+  | { kind: 'clip'; min: number; max: number };
 
 /**
  * Convolution (and fully connected layers, as 1x1 convs over a 1x1 map).

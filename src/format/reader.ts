@@ -160,6 +160,9 @@ export function validateModel(model: QModel, where = ''): void {
     if (typeof a !== 'object' || a === null) fail(`${what}: missing activation`);
     if (a.kind === 'leakyrelu') {
       if (typeof a.alpha !== 'number' || !Number.isFinite(a.alpha) || Math.abs(a.alpha) > MAX_ALPHA) fail(`${what}: leakyrelu alpha ${a.alpha} must be finite, |alpha| <= 2^16`);
+    } else if (a.kind === 'clip') {
+      if (typeof a.min !== 'number' || typeof a.max !== 'number' || !Number.isFinite(a.min) || !Number.isFinite(a.max)) fail(`${what}: clip bounds ${a.min}, ${a.max} must be finite numbers`);
+      if (a.min > a.max) fail(`${what}: clip min ${a.min} > max ${a.max}`);
     } else if (a.kind !== 'none' && a.kind !== 'relu') fail(`${what}: unknown activation ${JSON.stringify((a as { kind: unknown }).kind)}`);
   };
   const outDim = (inp: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((inp + p0 + p1 - d * (k - 1) - 1) / s) + 1;

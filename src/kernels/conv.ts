@@ -8,7 +8,7 @@ import { EdgeqError } from '../errors.js';
 import { elementBytes, quantMax, type QuantDtype } from '../format/qmodel.js';
 import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
 import type { Kernels } from './wasm.js';
-import { GEMM_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
+import { DWCONV_FLAGS, GEMM_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
 
 /** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
@@ -31,7 +31,7 @@ export interface Conv2dShape {
   inputType?: QuantDtype;
 }
 
-export type ConvStrategy = 'gemm' | 'igemm' | 'im2col';
+export type ConvStrategy = 'gemm' | 'igemm' | 'im2col' | 'dwconv';
 
 export interface Conv2dPlan extends PackGeometry {
   strategy: ConvStrategy;
@@ -86,7 +86,8 @@ export function planConv2d(s: Conv2dShape, packing?: string): Conv2dPlan {
   // A strided (or padded) group-1 1x1 convolution gathers its pixels into contiguous 128-row blocks
   // and runs the direct GEMM on them: the im2col path with one tap (the same packed layout).
   const gather = kernelTaps === 1 && !pointwise && group === 1;
-  const strategy: ConvStrategy = geom.im2col || gather ? 'im2col' : pointwise ? 'gemm' : 'igemm';
+  // A depthwise packing (PACKING_DWCONV) runs qu8_dwconv_c16 through the same indirection buffer.
+  const strategy: ConvStrategy = geom.depthwise ? 'dwconv' : geom.im2col || gather ? 'im2col' : pointwise ? 'gemm' : 'igemm';
   const needsZero = strategy !== 'gemm' && pads.some((p) => p > 0);
   const eb = elementBytes(s.inputType ?? 'uint8');
   return {
@@ -251,6 +252,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
   }
   const { coutPerGroup: N, KB, cinPerGroup, blockBytes } = plan;
+  if (plan.strategy === 'dwconv') return dwconvCalls(a, plan, r, flags, parts);
   const split = splitConv(plan, group, parts);
   const ind = b.indirection ?? 0;
   const taps = plan.kernelTaps;
@@ -292,6 +294,23 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   return calls;
 }
 
+/** qu8_dwconv_c16 calls of a depthwise convolution (indirection buffer already built), split by pixel rows. */
+function dwconvCalls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requantArgs>, gemmFlags: number, parts: number): KernelCall[] {
+  const s = a.shape, b = a.buffers;
+  const esize = r.outF32 ? 4 : r.out16 ? 2 : 1;
+  const outStride = s.inChannels * esize;
+  const res = a.residual;
+  const resBytes = elementBytes(res?.dtype ?? 'uint8');
+  // The GEMM flag bits and the depthwise ones name the same operands; map them by name.
+  const flags = (gemmFlags & FLAG_IN16 ? DWCONV_FLAGS.IN16 : 0) | (gemmFlags & FLAG_OUT16 ? DWCONV_FLAGS.OUT16 : 0) | (gemmFlags & FLAG_RES16 ? DWCONV_FLAGS.RES16 : 0);
+  const taps = plan.kernelTaps;
+  return splitConv(plan, s.inChannels, parts).map(([m0, m1]) => kernelCall(a.reference ? 'qu8_dwconv_c16_ref' : 'qu8_dwconv_c16', {
+    M: m1 - m0, C: s.inChannels, taps, ind: b.indirection! + m0 * taps * 4, w: b.weights,
+    out: b.output + m0 * outStride, outStride, zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, outF32: r.outF32,
+    res: res ? res.input + m0 * s.inChannels * resBytes : 0, zr: res ? res.zeroPoint : 0, mr: res ? Math.fround(res.multiplier) : 0, flags,
+  }));
+}
+
 /**
  * How a convolution splits into parts: [m0, m1, nb0, nb1] (pixel rows m0..m1, 4-channel blocks
  * nb0..nb1). Rows (even boundaries, the tile holds 2 pixels) unless re-reading the weights once
@@ -301,7 +320,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
 export function splitConv(plan: Conv2dPlan, group: number, parts: number): [number, number, number, number][] {
   const { M, nBlocks, KB, kernelTaps } = plan;
   const kBytes = KB * 8 * (plan.im2col ? 1 : kernelTaps);
-  const macs = M * nBlocks * 4 * kBytes * group;
+  const macs = plan.depthwise ? M * group * kernelTaps : M * nBlocks * 4 * kBytes * group;
   const p = Math.max(1, Math.min(parts, Math.floor(macs / 65536)));
   if (p === 1) return [[0, M, 0, nBlocks]];
   const weightBytes = nBlocks * plan.blockBytes;

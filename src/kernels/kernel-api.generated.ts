@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -26,6 +26,8 @@ export interface KernelExports {
   qu8_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number, zi: number, scale: number, zo: number, fmin: number, fmax: number, flags: number): void;
   f32_gavgpool(N: number, HW: number, C: number, inp: number, out: number): void;
   f32_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number): void;
+  qu8_dwconv_c16(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
 }
 
 /** Bits of the `flags` argument of qu8_gemm, qu8_igemm, qu8_conv_im2col (and their *_ref twins). */
@@ -70,6 +72,16 @@ export const GAVGPOOL_FLAGS = {
   IN16: 1,
   /** The output is stored as 16-bit lanes. */
   OUT16: 2,
+} as const;
+
+/** Bits of the `flags` argument of qu8_dwconv_c16 (and their *_ref twins). */
+export const DWCONV_FLAGS = {
+  /** The input is 16-bit lanes. */
+  IN16: 1,
+  /** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
+  OUT16: 2,
+  /** The fused residual is 16-bit lanes. */
+  RES16: 4,
 } as const;
 
 /** Arguments of qu8_gemm and qu8_gemm_ref, by name (assembly/index.ts). */
@@ -354,6 +366,42 @@ export interface F32GavgpoolArgs {
   out: number;
 }
 
+/** Arguments of qu8_dwconv_c16 and qu8_dwconv_c16_ref, by name (assembly/index.ts). */
+export interface Qu8DwconvC16Args {
+  /** i32 */
+  M: number;
+  /** i32 */
+  C: number;
+  /** i32 */
+  taps: number;
+  /** byte offset */
+  ind: number;
+  /** byte offset */
+  w: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  outStride: number;
+  /** i32 */
+  zp: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** f32 */
+  alpha: number;
+  /** i32 */
+  outF32: number;
+  /** byte offset */
+  res: number;
+  /** i32 */
+  zr: number;
+  /** f32 */
+  mr: number;
+  /** i32; bits of DWCONV_FLAGS */
+  flags: number;
+}
+
 /** The named arguments of every kernel (a void export with parameters). */
 export interface KernelArgs {
   qu8_gemm: Qu8GemmArgs;
@@ -372,12 +420,14 @@ export interface KernelArgs {
   qu8_gavgpool_ref: Qu8GavgpoolArgs;
   f32_gavgpool: F32GavgpoolArgs;
   f32_gavgpool_ref: F32GavgpoolArgs;
+  qu8_dwconv_c16: Qu8DwconvC16Args;
+  qu8_dwconv_c16_ref: Qu8DwconvC16Args;
 }
 
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -397,6 +447,8 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   qu8_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['zi', 'i32'], ['scale', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   f32_gavgpool: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   f32_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
+  qu8_dwconv_c16: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_dwconv_c16_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
 };
 
 /** The flag constants of each kernel that takes flags. */
@@ -415,6 +467,8 @@ export const KERNEL_FLAGS = {
   u8_maxpool_ref: MAXPOOL_FLAGS,
   qu8_gavgpool: GAVGPOOL_FLAGS,
   qu8_gavgpool_ref: GAVGPOOL_FLAGS,
+  qu8_dwconv_c16: DWCONV_FLAGS,
+  qu8_dwconv_c16_ref: DWCONV_FLAGS,
 } as const;
 
 declare const built: unique symbol;
@@ -447,6 +501,8 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   qu8_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out, a.zi, a.scale, a.zo, a.fmin, a.fmax, a.flags],
   f32_gavgpool: (a) => [a.N, a.HW, a.C, a.inp, a.out],
   f32_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out],
+  qu8_dwconv_c16: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_dwconv_c16_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
 };
 
 /** The call of kernel `fn` with named arguments (every parameter required, no other names). */
@@ -522,6 +578,14 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       const f = ex.f32_gavgpool_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
       return () => f(a0, a1, a2, a3, a4);
     }
+    case 'qu8_dwconv_c16': {
+      const f = ex.qu8_dwconv_c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+    }
+    case 'qu8_dwconv_c16_ref': {
+      const f = ex.qu8_dwconv_c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+    }
   }
 }
 
@@ -545,5 +609,7 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'qu8_gavgpool_ref': ex.qu8_gavgpool_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]); return;
     case 'f32_gavgpool': ex.f32_gavgpool(a[0], a[1], a[2], a[3], a[4]); return;
     case 'f32_gavgpool_ref': ex.f32_gavgpool_ref(a[0], a[1], a[2], a[3], a[4]); return;
+    case 'qu8_dwconv_c16': ex.qu8_dwconv_c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
+    case 'qu8_dwconv_c16_ref': ex.qu8_dwconv_c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
   }
 }

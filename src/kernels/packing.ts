@@ -11,6 +11,10 @@ export const PACK_KR = 8;
 export const PACKING_GEMM = 'qu8-gemm-2x4c8';
 /** Packing name for the flattened-K layout used with im2col (group 1, channels % 8 != 0). */
 export const PACKING_IM2COL = 'qu8-gemm-2x4c8-im2col';
+/** Packing name for depthwise convolutions (group == inChannels == outChannels; the default when > 1), qu8_dwconv_c16. */
+export const PACKING_DWCONV = 'qu8-dwconv-c16';
+/** Channels per packed depthwise block (the depthwise kernel's channel tile). */
+export const DWCONV_CR = 16;
 
 /** What the packing depends on: the convolution's weight geometry. */
 export interface ConvWeightsDesc {
@@ -39,6 +43,8 @@ export interface PackGeometry {
   packing: string;
   /** True for the flattened-K (im2col) layout. */
   im2col: boolean;
+  /** True for the depthwise layout (PACKING_DWCONV): blocks of 16 channels, KB = 1 (unused). */
+  depthwise: boolean;
   groups: number;
   cinPerGroup: number;
   coutPerGroup: number;
@@ -46,9 +52,9 @@ export interface PackGeometry {
   taps: number;
   /** K blocks of 8 per tap. */
   KB: number;
-  /** Blocks of PACK_NR output channels per group. */
+  /** Blocks of PACK_NR output channels per group (depthwise: blocks of DWCONV_CR channels, all groups). */
   nBlocks: number;
-  /** Bytes per block: 16 (bias) + taps * KB * 32 (weights) + 16 (multipliers). */
+  /** Bytes per block: 16 (bias) + taps * KB * 32 (weights) + 16 (multipliers); depthwise: 64 + taps * 32 + 64. */
   blockBytes: number;
   /** Total packed bytes. */
   bytes: number;
@@ -78,6 +84,11 @@ export function useIm2col(d: ConvWeightsDesc): boolean {
   return taps * roundUp(cin, PACK_KR) > 1.25 * roundUp(taps * cin, PACK_KR);
 }
 
+/** A depthwise convolution with channel multiplier 1 (group == inChannels == outChannels): the PACKING_DWCONV layout's domain. */
+export function isDepthwise(d: ConvWeightsDesc): boolean {
+  return d.inChannels === d.group && d.outChannels === d.group;
+}
+
 /**
  * Layout facts for a convolution's packed weights. `packing` (a stored QConv.packing) selects
  * the layout; without it the default choice of useIm2col() applies.
@@ -88,8 +99,20 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string): PackGeometry
   const cinPerGroup = d.inChannels / groups;
   const coutPerGroup = d.outChannels / groups;
   const kTaps = d.kernel[0] * d.kernel[1];
-  if (packing !== undefined && packing !== PACKING_GEMM && packing !== PACKING_IM2COL) {
-    throw new EdgeqError('BAD_MODEL', `unknown weight packing "${packing}" (this runtime reads ${PACKING_GEMM}, ${PACKING_IM2COL})`);
+  if (packing !== undefined && packing !== PACKING_GEMM && packing !== PACKING_IM2COL && packing !== PACKING_DWCONV) {
+    throw new EdgeqError('BAD_MODEL', `unknown weight packing "${packing}" (this runtime reads ${PACKING_GEMM}, ${PACKING_IM2COL}, ${PACKING_DWCONV})`);
+  }
+  // The default for depthwise convolutions of more than one channel (a 1-channel one is also group 1: GEMM).
+  if (packing === PACKING_DWCONV || (packing === undefined && isDepthwise(d) && groups > 1)) {
+    if (!isDepthwise(d)) {
+      throw new EdgeqError('BAD_MODEL', `packing ${PACKING_DWCONV} needs group == inChannels == outChannels (got ${d.inChannels}->${d.outChannels} group ${groups})`);
+    }
+    const nBlocks = Math.ceil(groups / DWCONV_CR);
+    const blockBytes = 128 + kTaps * 32;
+    return {
+      packing: PACKING_DWCONV, im2col: false, depthwise: true, groups, cinPerGroup: 1, coutPerGroup: 1,
+      taps: kTaps, KB: 1, nBlocks, blockBytes, bytes: nBlocks * blockBytes,
+    };
   }
   if (packing === PACKING_IM2COL && groups !== 1) {
     throw new EdgeqError('BAD_MODEL', `packing ${PACKING_IM2COL} needs group 1 (got ${groups})`);
@@ -101,7 +124,7 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string): PackGeometry
   const blockBytes = 32 + taps * KB * PACK_NR * PACK_KR;
   return {
     packing: im2col ? PACKING_IM2COL : PACKING_GEMM,
-    im2col, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
+    im2col, depthwise: false, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
     bytes: groups * nBlocks * blockBytes,
   };
 }
@@ -142,6 +165,22 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
 
   const out = new Uint8Array(g.bytes);
   const dv = new DataView(out.buffer);
+  if (g.depthwise) {
+    // Per block of 16 channels: i32 bias[16] | for tap: i16 w[16] | f32 multiplier[16].
+    for (let c = 0; c < p.outChannels; c++) {
+      const base = Math.floor(c / DWCONV_CR) * g.blockBytes, lane = c % DWCONV_CR;
+      let sum = 0;
+      for (let t = 0; t < kTaps; t++) {
+        const v = p.weights[c * kTaps + t]!;
+        sum += v;
+        dv.setInt16(base + 64 + t * 32 + lane * 2, v, true);
+      }
+      const bias = p.bias ? p.bias[c]! : 0;
+      dv.setInt32(base + lane * 4, (bias - Math.imul(zp, sum)) | 0, true);
+      dv.setFloat32(base + g.blockBytes - 64 + lane * 4, p.multipliers[c]!, true);
+    }
+    return out;
+  }
   const w8 = new Int8Array(out.buffer);
   const tapStride = g.KB * PACK_KR; // K positions per tap in the per-tap layout
   for (let grp = 0; grp < g.groups; grp++) {

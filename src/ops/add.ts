@@ -1,9 +1,10 @@
 // The .edgeq `add` op: elementwise residual add of two quantized tensors (any mix of uint8 /
-// uint12) into a quantized or float32 output, optional ReLU, through qu8_vadd.
+// uint12) into a quantized or float32 output, optional ReLU or Clip (the epilogue's clamp), through qu8_vadd.
 import { elementBytes, isQuantized, type QAdd } from '../format/qmodel.js';
 import { kernelCall, type KernelCall } from '../kernels/kernel-api.generated.js';
 import { vaddArgs } from '../kernels/ops.js';
 import { TENSORS_ONLY, tensorBytes, type OpModule } from './op-module.js';
+import { outputClamp } from './activation.js';
 
 /** Elements a part gets at least; part boundaries fall on multiples of this many elements. */
 const MIN_PART_ELEMENTS = 16384, PART_ALIGN = 64;
@@ -37,11 +38,15 @@ export const add: OpModule<QAdd> = {
     const pa = ctx.tensor(op.a), pb = ctx.tensor(op.b), po = ctx.tensor(op.output);
     const ea = elementBytes(a.dtype), eb = elementBytes(b.dtype), eo = elementBytes(y.dtype);
     const p = Math.max(1, Math.min(ctx.parts, Math.floor(n / MIN_PART_ELEMENTS)));
+    // Clip: the epilogue's clamp at the activation's bounds (src/ops/activation.ts).
+    const c = outputClamp(op.activation, y);
+    const clipped = (args: ReturnType<typeof vaddArgs>) => op.activation.kind !== 'clip' ? args
+      : y.dtype === 'float32' ? { ...args, fmin: c.fMin, fmax: c.fMax } : { ...args, fmin: c.outMin - y.zeroPoint, fmax: c.outMax - y.zeroPoint };
     const calls: KernelCall[] = [];
     for (let j = 0; j < p; j++) {
       const lo = Math.floor((n * j) / p / PART_ALIGN) * PART_ALIGN;
       const hi = j === p - 1 ? n : Math.floor((n * (j + 1)) / p / PART_ALIGN) * PART_ALIGN;
-      if (hi > lo) calls.push(kernelCall('qu8_vadd', vaddArgs(hi - lo, pa + lo * ea, pb + lo * eb, po + lo * eo, a, b, y, relu)));
+      if (hi > lo) calls.push(kernelCall('qu8_vadd', clipped(vaddArgs(hi - lo, pa + lo * ea, pb + lo * eb, po + lo * eo, a, b, y, relu))));
     }
     return calls;
   },

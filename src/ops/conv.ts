@@ -1,12 +1,13 @@
 // The .edgeq `conv` op: 2-D convolution (and fully connected layers), optional fused residual,
-// through qu8_gemm / qu8_igemm / qu8_conv_im2col, or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
+// through qu8_gemm / qu8_igemm / qu8_conv_im2col, qu8_dwconv_c16 (packing qu8-dwconv-c16), or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
 // its fast variant.
 import { EdgeqError } from '../errors.js';
-import { isQuantized, quantMax, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
+import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { packGeometry } from '../kernels/packing.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import type { OpLayout, OpModule, OpPlanContext } from './op-module.js';
+import { outputClamp } from './activation.js';
 
 /** The kernels' shape of a conv op over input tensor x at `batch` images. */
 export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
@@ -66,7 +67,7 @@ export const conv: OpModule<QConv> = {
 
   /**
    * The blob's size against the size its layout needs (under 2^31, the kernels' i32 offsets), its
-   * requantization multipliers (the last 16 bytes of every block) finite and at most 2^32 in
+   * requantization multipliers (the last 16 bytes of every block, 64 for qu8-dwconv-c16) finite and at most 2^32 in
    * magnitude (every output stays finite), and its padded K lanes zero: the kernels read up to 7
    * bytes past a pixel's channels (the next pixel, another tensor, stale scratch) and only zero
    * weights make that harmless.
@@ -81,6 +82,19 @@ export const conv: OpModule<QConv> = {
     const blob = model.blobs[op.weights];
     if (blob.length !== g.bytes || g.bytes >= 2 ** 31) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${g.bytes}`);
     const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    if (g.depthwise) {
+      // qu8-dwconv-c16: 16 multipliers at the end of every block. Lanes past the channel count are
+      // never read into a stored output (the kernel's tail is per channel): no padding rule.
+      for (let base = 0; base < blob.length; base += g.blockBytes) {
+        for (let j = base + g.blockBytes - 64; j < base + g.blockBytes; j += 4) {
+          const m = view.getFloat32(j, true);
+          if (!(Math.abs(m) <= MAX_MULTIPLIER)) {
+            throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
+          }
+        }
+      }
+      return;
+    }
     const kReal = g.im2col ? op.kernel[0] * op.kernel[1] * g.cinPerGroup : g.cinPerGroup, kPadded = g.KB * 8;
     for (let base = 0; base < blob.length; base += g.blockBytes) {
       for (let j = base + g.blockBytes - 16; j < base + g.blockBytes; j += 4) {
@@ -133,10 +147,11 @@ export const conv: OpModule<QConv> = {
   prepare(op, layout, ctx) {
     const T = ctx.model.tensors;
     const x = T[op.input], y = T[op.output];
-    const relu = op.activation.kind === 'relu';
+    // ReLU and Clip are the requantization clamp (src/ops/activation.ts).
+    const c = outputClamp(op.activation, y);
     const out = y.dtype === 'float32'
-      ? { outputType: 'float32' as const, fMin: relu ? 0 : undefined }
-      : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
+      ? { outputType: 'float32' as const, fMin: c.fMin, fMax: c.fMax }
+      : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: c.outMin, outMax: c.outMax };
     // The validator admits only quantized residual tensors.
     const rt = op.residual === undefined ? undefined : T[op.residual];
     return conv2dCalls(ctx.kernels, {

@@ -10,6 +10,7 @@ import type { OpModule } from './op-module.js';
 export * from './op-module.js';
 export { add, conv, globalAvgPool, maxpool };
 export { convShape } from './conv.js';
+export { outputClamp, quantizeBound, type QuantParams } from './activation.js';
 
 /** Every op module, keyed by its .edgeq `op` string. */
 export const OP_MODULES: { readonly [K in QOp['op']]: OpModule<Extract<QOp, { op: K }>> } = {

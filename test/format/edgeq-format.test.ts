@@ -205,5 +205,10 @@ describe('.edgeq format', () => {
     // One label per output value (the model has 10 outputs): a 1-line labels file is rejected at load.
     expectBad(withHeader(m, (h) => { h.labels = ['hello, I am not an image']; }), '1 label for 10 output values per image: one label per output (quantize again with a labels file of 10 lines)');
     expectBad(withHeader(m, (h) => { h.preprocess.std = [0, 1, 1]; }), 'preprocess');
+    // Clip bounds: finite, min <= max, the error naming the op.
+    const name = JSON.stringify(m.ops[0]!.name);
+    expectBad(withHeader(m, (h) => { h.ops[0].activation = { kind: 'clip', min: 2, max: 1 }; }), `op 0 (${name}, "conv"): clip min 2 > max 1`);
+    expectBad(withHeader(m, (h) => { h.ops[0].activation = { kind: 'clip', min: 0 }; }), name, 'clip bounds');
+    expect(readEdgeq(withHeader(m, (h) => { h.ops[0].activation = { kind: 'clip', min: -1, max: 6 }; })).ops[0]).toMatchObject({ activation: { kind: 'clip', min: -1, max: 6 } });
   });
 });

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import {
   PACKING_GEMM, PACKING_IM2COL, SIMD_PROBE_BYTES, convPacking, detectSimd, fullyConnectedQu8, instantiateKernels,
-  packConv, packConvWeights, packGeometry, packedConvWeightsSize, planConv2d,
+  PACKING_DWCONV, packConv, packConvWeights, packGeometry, packedConvWeightsSize, planConv2d,
 } from '../../src/kernels/index.js';
 import { REPO_ROOT } from '../helpers.js';
 import { diff, diffBits, loadHarness, randI8, randInt, randU8, rng, type Harness } from './harness.js';
@@ -58,7 +58,8 @@ describe('packConvWeights layout', () => {
     expect(packGeometry(stem)).toMatchObject({ taps: 1, KB: 19, nBlocks: 16 }); // 147 -> 152
     expect(convPacking({ outChannels: 64, inChannels: 64, kernel: [3, 3], group: 1 })).toBe(PACKING_GEMM);
     expect(convPacking({ outChannels: 64, inChannels: 3, kernel: [1, 1], group: 1 })).toBe(PACKING_GEMM);
-    expect(convPacking({ outChannels: 6, inChannels: 6, kernel: [3, 3], group: 6 })).toBe(PACKING_GEMM);
+    // Depthwise (group == channels > 1): its own layout, qu8-dwconv-c16 (test/kernels/dwconv.test.ts).
+    expect(convPacking({ outChannels: 6, inChannels: 6, kernel: [3, 3], group: 6 })).toBe(PACKING_DWCONV);
     const w = randI8(rng(2), 2 * 49 * 3);
     const p = packConv({ outChannels: 2, inChannels: 3, kernel: [7, 7], group: 1, weights: w, multipliers: new Float32Array(2), inputZeroPoint: 0 });
     expect(p.packing).toBe(PACKING_IM2COL);

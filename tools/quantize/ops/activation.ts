@@ -1,11 +1,17 @@
-// Activations (Relu, LeakyRelu, Clip(0, ...)) are fused into the op that produces their input: a
-// conv's requantization clamps, an add's epilogue applies them. A chain of them folds into one
-// (Relu after Relu, LeakyRelu or Clip(0, ...) is Relu; LeakyRelu(b) after LeakyRelu(a >= 0) is
-// LeakyRelu(a * b)), and Identity/Dropout nodes between them are skipped. There is no standalone
+// Activations (Relu, LeakyRelu, Clip / Relu6 with any bounds) are fused into the op that produces
+// their input: a conv's requantization clamps, an add's epilogue applies them. A chain of them folds
+// into one (LeakyRelu after a clamp at min >= 0 is that clamp, a clamp at min >= 0 after
+// LeakyRelu(a >= 0) is the clamp; LeakyRelu(b) after LeakyRelu(a >= 0) is LeakyRelu(a * b);
+// Relu and Clip compose into the Clip of the intersected bounds), and
+// Identity/Dropout nodes between them are skipped. Clip(min, max) is the output clamp at
+// [Q(min), Q(max)] (exact: QuantizeLinear(Clip(x)), src/ops/activation.ts); storedActivation()
+// writes the simpler Relu / none when the quantized range already implies a bound. There is no standalone
 // activation op: one that follows no Conv, Gemm, MatMul or Add (or whose input has other readers) is
 // UNSUPPORTED_OP.
-import type { Activation } from 'edgeq/format';
-import type { NodeDef } from '../../onnx/model.js';
+import { quantMax, type Activation } from 'edgeq/format';
+import { outputClamp, type QuantParams } from 'edgeq/ops';
+import type { NodeDef, TensorValue } from '../../onnx/model.js';
+import { makeFloatTensor } from '../../onnx/tensor.js';
 import { makeNode, attr } from '../../onnx/model.js';
 import { getFloatAt, readClipBounds } from '../../onnx/ops.js';
 import type { OnnxPattern } from './op-module.js';
@@ -16,15 +22,43 @@ import { isDataFree } from './pass-through.js';
 function activationOf(ctx: PrepareContext, node: NodeDef): Activation | undefined {
   if (node.opType === 'Relu') return { kind: 'relu' };
   if (node.opType === 'LeakyRelu') return { kind: 'leakyrelu', alpha: getFloatAt(node, 'alpha', ctx.opset) };
-  // Clip(0, max) behaves as ReLU followed by the output clamp the calibrated range gives.
-  if (node.opType === 'Clip' && readClipBounds(node, ctx.opset, ctx.constants).min === 0) return { kind: 'relu' };
+  if (node.opType === 'Clip') {
+    const { min, max } = readClipBounds(node, ctx.opset, ctx.constants);
+    if (Number.isNaN(min) || Number.isNaN(max)) fail(node, `Clip bounds ${min}, ${max} must be numbers`);
+    if (min > max) fail(node, `Clip min ${min} > max ${max}`);
+    return clipActivation(min, max);
+  }
   return undefined;
+}
+
+/** Largest finite float32: an absent Clip bound (the stored bounds are finite). */
+const F32_MAX = 3.4028234663852886e38;
+
+/** Clip(min, max) as an activation: none (unbounded), Relu (min 0, no max), else clip with finite bounds. */
+function clipActivation(min: number, max: number): Activation {
+  if (min === -Infinity && max === Infinity) return { kind: 'none' };
+  if (min === 0 && max === Infinity) return { kind: 'relu' };
+  return { kind: 'clip', min: Math.max(min, -F32_MAX), max: Math.min(max, F32_MAX) };
+}
+
+/** The interval of an activation that is a clamp (none, Relu, Clip), or undefined (LeakyRelu). */
+function boundsOf(a: Activation): [number, number] | undefined {
+  return a.kind === 'none' ? [-Infinity, Infinity] : a.kind === 'relu' ? [0, Infinity] : a.kind === 'clip' ? [a.min, a.max] : undefined;
 }
 
 /** `next` applied after `first` as one activation, or undefined when no single activation is both. */
 function compose(first: Activation, next: Activation): Activation | undefined {
   if (first.kind === 'none') return next;
-  if (first.kind === 'relu') return first; // x >= 0: Relu, LeakyRelu and Clip(0, ...) leave it as is
+  const a = boundsOf(first), b = boundsOf(next);
+  // A clamp at min >= 0 (Relu, Relu6) then LeakyRelu: x >= 0, which LeakyRelu leaves as is.
+  if (a && a[0] >= 0 && next.kind === 'leakyrelu') return first;
+  // LeakyRelu(alpha >= 0) keeps the sign, so a clamp at min >= 0 after it equals the clamp alone.
+  if (first.kind === 'leakyrelu' && first.alpha >= 0 && b && b[0] >= 0) return next;
+  if (a && b) {
+    // Two clamps are the clamp of the intersection when it is not empty (otherwise a constant: not fused).
+    const lo = Math.max(a[0], b[0]), hi = Math.min(a[1], b[1]);
+    return lo <= hi ? clipActivation(lo, hi) : undefined;
+  }
   if (first.kind === 'leakyrelu' && first.alpha >= 0) {
     if (next.kind === 'relu') return next;
     if (next.kind === 'leakyrelu') return { kind: 'leakyrelu', alpha: Math.fround(first.alpha * next.alpha) };
@@ -73,11 +107,40 @@ const standalone = (opType: string, condition: string): OnnxPattern => ({
 export const ACTIVATION_PATTERNS: OnnxPattern[] = [
   standalone('Relu', 'fused into the Conv, Gemm, MatMul or Add whose output it alone reads; chains fold into one'),
   standalone('LeakyRelu', 'as Relu; LeakyRelu(b) after LeakyRelu(a >= 0) folds into LeakyRelu(a*b)'),
-  standalone('Clip', 'min = 0 (a ReLU; the max is left to the calibrated range), fused as Relu'),
+  standalone('Clip', 'any constant bounds, min <= max (min > max is UNSUPPORTED_OP naming the node); fused as the requantization clamp [Q(min), Q(max)]: Clip(0, inf) is Relu, Relu6 is Clip(0, 6)'),
 ];
 
-/** Writes `act` after `pre` (ONNX), returning the tensor holding the activated value. */
-export function writeActivation(nodes: NodeDef[], act: Activation, pre: string, out: string, isFloat: boolean): string {
+/**
+ * The activation an op's quantized output stores: a Clip whose bounds the output's quantized range
+ * already implies (Q(max) = qmax, Q(min) = 0) drops them, Clip(0, max) with Q(max) = qmax is Relu.
+ * Both forms compute the same integers; the simpler one keeps files from before Clip's max was
+ * honoured (Relu6 calibrated to [0, <= 6]) byte-identical.
+ */
+export function storedActivation(a: Activation, y: QuantParams): Activation {
+  if (a.kind !== 'clip' || y.dtype === 'float32') return a;
+  const c = outputClamp(a, y);
+  if (c.outMax < quantMax(y.dtype)) return a;
+  if (a.min === 0) return { kind: 'relu' };
+  return c.outMin === 0 ? { kind: 'none' } : a;
+}
+
+/**
+ * Writes `act` after `pre` (ONNX), returning the tensor holding the activated value. `y`: the
+ * quantized output tensor (QDQ export): a Clip is written only where its stored form is a clip
+ * (otherwise QuantizeLinear's saturation is the same clamp).
+ */
+export function writeActivation(nodes: NodeDef[], inits: TensorValue[], act: Activation, pre: string, out: string, isFloat: boolean, y?: QuantParams): string {
+  if (act.kind === 'clip' && !isFloat && y && y.dtype !== 'float32') {
+    const stored = storedActivation(act, y);
+    if (stored.kind === 'none' || (stored.kind === 'relu' && y.zeroPoint === 0)) return pre;
+    if (stored.kind === 'relu') act = { kind: 'clip', min: 0, max: act.max };
+  }
+  if (act.kind === 'clip') {
+    // The float Clip before QuantizeLinear (exactly the clamp edgeq applies to the integers).
+    inits.push(makeFloatTensor(`${out}/clip_min`, [], [act.min]), makeFloatTensor(`${out}/clip_max`, [], [act.max]));
+    nodes.push(makeNode('Clip', [pre, `${out}/clip_min`, `${out}/clip_max`], [`${out}/act`], {}, `${out}/Clip`));
+    return `${out}/act`;
+  }
   if (act.kind === 'leakyrelu') {
     nodes.push(makeNode('LeakyRelu', [pre], [`${out}/act`], { alpha: attr.float(act.alpha) }, `${out}/LeakyRelu`));
     return `${out}/act`;

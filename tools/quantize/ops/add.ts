@@ -2,7 +2,7 @@
 // with QuantizeOptions.fuseResidual, the epilogue of the conv producing its branch (QConv.residual).
 import type { Activation } from 'edgeq/format';
 import { makeNode } from '../../onnx/model.js';
-import { fuseActivation, writeActivation } from './activation.js';
+import { fuseActivation, storedActivation, writeActivation } from './activation.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
 import { fail } from './prepare-context.js';
 
@@ -39,17 +39,18 @@ export const ADD: OpModule<FAdd> = {
   quantize(op, ctx) {
     if (ctx.fusedAdds.has(op.name)) return;
     const a = ctx.get(op.a), b = ctx.get(op.b);
-    ctx.ops.push({ op: 'add', name: op.name, a, b, output: ctx.addTensor(op.output), activation: op.activation });
+    const output = ctx.addTensor(op.output);
+    ctx.ops.push({ op: 'add', name: op.name, a, b, output, activation: storedActivation(op.activation, ctx.tensors[output]) });
   },
   exportQdq(op, ctx) {
     const pre = `${op.name}/out`;
     ctx.nodes.push(makeNode('Add', [ctx.input(op, op.a), ctx.input(op, op.b)], [pre], {}, op.name));
-    ctx.qdq(writeActivation(ctx.nodes, op.activation, pre, op.output, ctx.tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op)), op.output);
+    ctx.qdq(writeActivation(ctx.nodes, ctx.inits, op.activation, pre, op.output, ctx.tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op), ctx.tensorOf.get(op.output)), op.output);
   },
   describe: (q, t) => `add     ${q.name}: ${q.activation.kind} | ${t(q.a)} + ${t(q.b)} -> ${t(q.output)}`,
   exportFolded(op, out) {
     out.nodes.push(makeNode('Add', [op.a, op.b], [out.pre], {}, op.name));
-    const act = writeActivation(out.nodes, op.activation, out.pre, op.output, true);
+    const act = writeActivation(out.nodes, out.inits, op.activation, out.pre, op.output, true);
     out.nodes.push(makeNode('Identity', [act], [op.output], {}, `${op.output}/Identity`));
   },
 };

@@ -9,7 +9,7 @@ import { makeNode, type NodeDef } from '../../onnx/model.js';
 import { tensorToFloat32 } from '../../onnx/tensor.js';
 import { resolveConvGeometry } from '../../onnx/shape-inference.js';
 import { accumulatorBound, fitsAccumulator } from '../overflow.js';
-import { fuseActivation, writeActivation } from './activation.js';
+import { fuseActivation, storedActivation, writeActivation } from './activation.js';
 import { foldBatchNorm } from './batch-norm.js';
 import { quantizeConvWeights } from './conv-weights.js';
 import { convNodes, floatWeights, quantizedWeights } from './conv-onnx.js';
@@ -76,7 +76,7 @@ function convOp(ctx: PrepareContext, node: NodeDef): FConv {
 
 export const CONV_PATTERNS: OnnxPattern[] = [{
   opType: 'Conv', becomes: 'conv',
-  condition: '2-D, constant weights and bias; a BatchNormalization that alone reads its output is folded in',
+  condition: '2-D, constant weights and bias; a BatchNormalization that alone reads its output is folded in; group == channels (depthwise) packs qu8-dwconv-c16',
   prepare: (ctx, node) => ctx.emit(convOp(ctx, node)),
 }];
 
@@ -127,7 +127,7 @@ export const CONV: OpModule<FConv> = {
     ctx.ops.push({
       op: 'conv', name: op.name, input: ctx.get(op.input), output: ctx.index.get(y.name)!, kernel: op.kernel, stride: op.stride,
       pads: op.pads, dilation: op.dilation, group: op.group, inChannels: op.inChannels, outChannels: op.outChannels,
-      activation: fused ? fused.add.activation : op.activation, weights: ctx.blobs.length, packing: packed.packing, weightScales: q.scales,
+      activation: storedActivation(fused ? fused.add.activation : op.activation, y), weights: ctx.blobs.length, packing: packed.packing, weightScales: q.scales,
       ...(fused ? { residual: ctx.get(fused.residual) } : {}),
     });
     ctx.blobs.push(packed.blob);
@@ -138,14 +138,14 @@ export const CONV: OpModule<FConv> = {
     if (ctx.floatOnly(op)) floatWeights(inits, op);
     else quantizedWeights(nodes, inits, op, ctx.result.convWeights.get(op.name)!, tensorOf.get(op.input)!.scale);
     let pre = convNodes(nodes, inits, op, xin, `${op.name}/out`);
-    pre = writeActivation(nodes, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op));
+    pre = writeActivation(nodes, inits, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op), tensorOf.get(op.output));
     if (ctx.options.fused && ctx.result.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
     else ctx.qdq(pre, op.output);
   },
   describe: (q, t) => `conv    ${q.name}: ${q.kernel.join('x')}/${q.stride.join(',')} ${q.inChannels}->${q.outChannels}${q.group > 1 ? ` g${q.group}` : ''} ${q.activation.kind} ${q.packing} | ${t(q.input)} -> ${t(q.output)}`,
   exportFolded(op, out) {
     floatWeights(out.inits, op);
-    const pre = writeActivation(out.nodes, op.activation, convNodes(out.nodes, out.inits, op, op.input, out.pre), op.output, true);
+    const pre = writeActivation(out.nodes, out.inits, op.activation, convNodes(out.nodes, out.inits, op, op.input, out.pre), op.output, true);
     out.nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/Identity`));
   },
 };

@@ -1,0 +1,183 @@
+// qu8 depthwise convolution (group == channels, channel multiplier 1), XNNPACK "dwconv c16" style:
+// NHWC, 16 channels of one output pixel across the SIMD lanes, every tap of a pixel through the
+// IGEMM's indirection buffer (u32 [m * taps + t] = byte offset of the input pixel, or of the
+// zero-point row for a padded tap). Any kernel size, stride, pads and dilation (the indirection
+// buffer encodes them). Numerics: the GEMM's (assembly/common.ts): int32 accumulator of
+// x * w (bias with the input zero point folded in), then the fp32 requantization epilogue.
+//
+// Packed weights (docs/format-packing.md, "qu8-dwconv-c16"), per block of 16 channels:
+//   i32 bias[16] | for tap: i16 w[16] | f32 multiplier[16]       (128 + taps * 32 bytes)
+// Channels past C in the last block are zero (bias, weights, multiplier) and never stored.
+//
+// Step (16 channels, one tap): one 16-byte load of u8 activations widened to two i16x8 (or two
+// loads of 12-bit values in 16-bit lanes), two i16x8 weight loads, four i32x4.extmul_{low,high}
+// _i16x8_s into four i32x4 accumulators. The last C % 16 channels of a pixel run the scalar twin's
+// per-channel code (same operations, bit-exact), so no load reads past a pixel's C channels.
+// Flags: DWCONV_FLAG_IN16 / OUT16 / RES16; outF32 selects a float32 output (no rounding).
+
+import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
+import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16 } from './flags';
+
+/** Channels per packed block (the kernel's channel tile). */
+export const DW_CR: i32 = 16;
+
+/** Bytes of one packed block of 16 channels. */
+@inline export function dwBlockBytes(taps: i32): usize {
+  return <usize>(128 + taps * 32);
+}
+
+const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3;
+
+/** Channel c (block c >> 4, lane c & 15) of one pixel: accumulate, requantize, store (scalar; shared by the twin and the SIMD tail). */
+@inline function dwChannelRef(in16: bool, outKind: i32, resKind: i32, c: i32, taps: i32, ip: usize, w: usize, bb: usize,
+  o: usize, rp: usize, zr: i32, mr: f32, mlz: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool): void {
+  const blk = w + <usize>(c >> 4) * bb;
+  const lane = <usize>(c & 15);
+  let acc = load<i32>(blk + (lane << 2));
+  let wp = blk + 64 + (lane << 1);
+  for (let t = 0; t < taps; t++, wp += 32) {
+    const a = <usize>load<u32>(ip + (<usize>t << 2));
+    const x = in16 ? <i32>load<u16>(a + (<usize>c << 1)) : <i32>load<u8>(a + <usize>c);
+    acc += x * <i32>load<i16>(wp);
+  }
+  let y: f32 = <f32>acc * load<f32>(blk + bb - 64 + (lane << 2));
+  if (resKind != KIND_NONE) {
+    const rv = resKind == KIND_U16 ? <i32>load<u16>(rp + (<usize>c << 1)) : <i32>load<u8>(rp + <usize>c);
+    y = y + <f32>(rv - zr) * mr;
+  }
+  y = requantTail(y, alpha, leaky, fmin, fmax);
+  if (outKind == KIND_F32) store<f32>(o + (<usize>c << 2), y);
+  else if (outKind == KIND_U16) store<u16>(o + (<usize>c << 1), <u16>magicRound(y, mlz));
+  else store<u8>(o + <usize>c, <u8>magicRound(y, mlz));
+}
+
+@inline function kindShift(kind: i32): usize {
+  return kind == KIND_F32 ? 2 : kind == KIND_U16 ? 1 : 0;
+}
+
+/** Scalar twin: every channel of every pixel through dwChannelRef. */
+export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
+  const in16 = (flags & FLAG_IN16) != 0;
+  const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
+  const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
+  const rstride = (<usize>outStride >> kindShift(outKind)) << (resKind == KIND_NONE ? 0 : kindShift(resKind));
+  const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp, leaky = alpha != 1;
+  const rowStep = <usize>taps << 2;
+  let ip = ind, o = out, rp = res;
+  for (let m = 0; m < M; m++, ip += rowStep, o += <usize>outStride, rp += rstride) {
+    for (let c = 0; c < C; c++) {
+      dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky);
+    }
+  }
+}
+
+@inline function requant4(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
+  resKind: i32, r: v128, vzr: v128, vmr: v128): v128 {
+  let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
+  if (resKind != KIND_NONE) y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
+  if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
+  return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
+}
+
+/**
+ * SIMD loop for one input type A (u8, or u16 lanes of 12-bit values); outKind / resKind / leaky
+ * are literals at the call sites (specialised loops: the branches fold away).
+ */
+@inline function dwSimd<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
+  const in16 = sizeof<A>() == 2;
+  const cFull = C >> 4;
+  const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp;
+  const valpha = f32x4.splat(alpha), vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+  const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(mlz), vzr = i32x4.splat(zr), vmr = f32x4.splat(mr);
+  const oShift = kindShift(outKind), rShift: usize = resKind == KIND_U16 ? 1 : 0;
+  const rstride: usize = resKind == KIND_NONE ? <usize>0 : (<usize>outStride >> oShift) << rShift;
+  const rowStep = <usize>taps << 2;
+  let ip = ind, op = out, rp = res;
+  for (let m = 0; m < M; m++, ip += rowStep, op += <usize>outStride, rp += rstride) {
+    let wb = w;
+    for (let cb = 0; cb < cFull; cb++, wb += bb) {
+      const c0 = <usize>(cb << 4);
+      const aoff = c0 << (in16 ? 1 : 0);
+      let acc0 = v128.load(wb), acc1 = v128.load(wb, 16), acc2 = v128.load(wb, 32), acc3 = v128.load(wb, 48);
+      let wp = wb + 64, p = ip;
+      for (let t = 0; t < taps; t++, p += 4, wp += 32) {
+        const a = <usize>load<u32>(p) + aoff;
+        let x0: v128, x1: v128;
+        if (in16) {
+          x0 = v128.load(a); x1 = v128.load(a, 16);
+        } else {
+          const x = v128.load(a);
+          x0 = i16x8.extend_low_i8x16_u(x); x1 = i16x8.extend_high_i8x16_u(x);
+        }
+        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+        acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(x0, w0));
+        acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x0, w0));
+        acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(x1, w1));
+        acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(x1, w1));
+      }
+      // Residual lanes (u8 or u16) as i32x4, 4 channels each.
+      let r0 = vzr, r1 = vzr, r2 = vzr, r3 = vzr;
+      if (resKind == KIND_U16) {
+        const rr = rp + (c0 << 1);
+        const h0 = v128.load(rr), h1 = v128.load(rr, 16);
+        r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
+        r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
+      } else if (resKind == KIND_U8) {
+        const b = v128.load(rp + c0);
+        const h0 = i16x8.extend_low_i8x16_u(b), h1 = i16x8.extend_high_i8x16_u(b);
+        r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
+        r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
+      }
+      const wm = wb + bb - 64;
+      const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
+      const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
+      const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr);
+      const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr);
+      const o = op + (c0 << oShift);
+      if (outKind == KIND_F32) {
+        v128.store(o, y0); v128.store(o, y1, 16); v128.store(o, y2, 32); v128.store(o, y3, 48);
+      } else {
+        const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+        const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
+        if (outKind == KIND_U16) {
+          v128.store(o, h0); v128.store(o, h1, 16);
+        } else {
+          v128.store(o, i8x16.narrow_i16x8_u(h0, h1));
+        }
+      }
+    }
+    for (let c = cFull << 4; c < C; c++) {
+      dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, op, rp, zr, mr, mlz, fmin, fmax, alpha, leaky);
+    }
+  }
+}
+
+function dwSimdIn<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
+  // Specialised: the output of the input's width without residual (MobileNet's depthwise layers),
+  // ReLU/none or LeakyReLU. Everything else: one loop with run-time tests.
+  const same = sizeof<A>() == 2 ? KIND_U16 : KIND_U8;
+  if (outKind == same && resKind == KIND_NONE) {
+    if (leaky) dwSimd<A>(same, KIND_NONE, true, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+    else dwSimd<A>(same, KIND_NONE, false, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+  } else {
+    dwSimdGeneric<A>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+  }
+}
+
+function dwSimdGeneric<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
+  dwSimd<A>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+}
+
+/** SIMD kernel (same arguments and results as dwconvRef). */
+export function dwconvSimd(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
+  const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
+  const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
+  const leaky = alpha != 1;
+  if ((flags & FLAG_IN16) != 0) dwSimdIn<u16>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+  else dwSimdIn<u8>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+}
