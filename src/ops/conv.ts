@@ -5,6 +5,7 @@ import { EdgeqError } from '../errors.js';
 import { isQuantized, quantMax, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { packGeometry } from '../kernels/packing.js';
+import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import type { OpLayout, OpModule, OpPlanContext } from './op-module.js';
 
@@ -21,6 +22,9 @@ export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
 const MAX_MULTIPLIER = 2 ** 32;
 
 const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights';
+
+/** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
+const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
 
 /** Winograd-transformed weights, computed once per model blob. */
 const winoCache = new WeakMap<Uint8Array, Uint8Array>();
@@ -139,8 +143,23 @@ export const conv: OpModule<QConv> = {
       : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: relu ? y.zeroPoint : 0, outMax: quantMax(y.dtype) };
     // The validator admits only quantized residual tensors.
     const rt = op.residual === undefined ? undefined : T[op.residual];
+    const shape = convShape(op, x, ctx.batch);
+    const plan = planConv2d(shape, op.packing);
+    // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
+    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType) ? ctx.relaxedDot : undefined;
+    if (relaxed) {
+      const memory = ctx.kernels.memory;
+      let done = repacked.get(memory);
+      if (!done) repacked.set(memory, (done = new Set()));
+      const at = ctx.section(op.weights);
+      if (!done.has(at)) {
+        repackRelaxed2x4c16(new Uint8Array(memory.buffer), at, plan.groups * plan.nBlocks, plan.blockBytes, plan.taps, plan.KB, relaxed);
+        done.add(at);
+      }
+    }
     return conv2dCalls(ctx.kernels, {
-      shape: convShape(op, x, ctx.batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
+      relaxed,
+      shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
       residual: op.residual === undefined || !rt ? undefined
         : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },

@@ -1,0 +1,31 @@
+// Run by test/runtime/relaxed-backend.test.ts under Deno: a quantized tiny CNN (residuals, 3x3 and
+// 1x1 convolutions, a float32 head) through Session backend 'relaxed' and 'simd' in one process;
+// prints one JSON line: the backends, the probe verdict and whether every output is bit-identical.
+import { Session } from '../../src/index.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
+import { quantizeModel } from '../../tools/quantize/index.js';
+import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
+
+const calib = tinyInputs(3, 8, 32);
+const model = (await quantizeModel(writeOnnx(tinyCnn({ seed: 9, size: 32 })), { calibration: calib, calibrationCount: calib.length, fuseResidual: true })).edgeq;
+const out: Record<string, unknown> = {};
+try {
+  const relaxed = await Session.create(model, { backend: 'relaxed', threads: 1 });
+  const simd = await Session.create(model, { backend: 'simd', threads: 1 });
+  const auto = await Session.create(model, { threads: 1 });
+  let same = true, n = 0;
+  for (const x of tinyInputs(5, 6, 32)) {
+    const a = await relaxed.run(x), b = await simd.run(x);
+    n++;
+    if (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i]))) same = false;
+  }
+  // The kernels the relaxed session's plan calls (private: read for this check only).
+  const plan = await (relaxed as unknown as { plan(b: number): Promise<{ calls: { fn: string }[][] } > }).plan(1);
+  const fns = plan.calls.flat().map((c) => c.fn);
+  const relaxedCalls = fns.filter((f) => f.includes('relaxed')).length;
+  const convCalls = fns.filter((f) => /gemm|im2col|wino/.test(f)).length;
+  Object.assign(out, { relaxedCalls, convCalls, relaxed: relaxed.backend, simd: simd.backend, auto: auto.backend, relaxedDot: relaxed.relaxedDot, same, n });
+} catch (err) {
+  out.error = `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`;
+}
+console.log(JSON.stringify(out));
