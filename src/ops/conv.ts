@@ -23,6 +23,16 @@ const MAX_MULTIPLIER = 2 ** 32;
 
 const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights';
 
+/**
+ * True when every conv op reading `op`'s weight section could run relaxed too (a section two ops
+ * share is repacked once, so an op left on the i16 kernels must not share it).
+ */
+function sharersEligible(op: QConv, ctx: OpPlanContext): boolean {
+  const T = ctx.model.tensors;
+  return ctx.model.ops.every((o) => o === op || o.op !== 'conv' || o.weights !== op.weights
+    || relaxedEligible(planConv2d(convShape(o, T[o.input], ctx.batch), o.packing), T[o.input].dtype === 'uint12' ? 'uint12' : 'uint8'));
+}
+
 /** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
 const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
 
@@ -146,7 +156,7 @@ export const conv: OpModule<QConv> = {
     const shape = convShape(op, x, ctx.batch);
     const plan = planConv2d(shape, op.packing);
     // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
-    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType) ? ctx.relaxedDot : undefined;
+    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType) && sharersEligible(op, ctx) ? ctx.relaxedDot : undefined;
     if (relaxed) {
       const memory = ctx.kernels.memory;
       let done = repacked.get(memory);
