@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  conv2dCalls, instantiateKernels, packConvWeights, planConv2d, probeRelaxedDot, relaxedEligible, repackedRelaxedCopy,
-  runCalls, type Conv2dShape, type KernelCall,
+  conv2dCalls, instantiateKernels, packConvWeights, packWinogradFromDirect, planConv2d, planWinograd, probeRelaxedDot, relaxedEligible,
+  repackedRelaxedCopy, runCalls, winogradEligible, type Conv2dShape, type KernelCall,
 } from 'edgeq/kernels';
 import { Session } from 'edgeq';
 
@@ -54,8 +54,8 @@ async function kernels(): Promise<void> {
   let seed = 12345;
   const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 255;
   console.log(`probe: ${verdict}; batch 1, 1 thread, median ms per layer (interleaved, ${timeMs} ms per variant per round, best of 3 rounds)`);
-  console.log('| layer | x | ms i16 | ms relaxed | GMAC/s i16 | GMAC/s relaxed | speed-up |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| layer | x | ms i16 | ms relaxed | GMAC/s i16 | GMAC/s relaxed | speed-up | ms Winograd (i16) |');
+  console.log('|---|---|---|---|---|---|---|---|');
   let tot16 = 0, totR = 0;
   for (const [name, count, hw, cin, cout, kk, s] of LAYERS) {
     let top = 4096;
@@ -76,15 +76,26 @@ async function kernels(): Promise<void> {
     const common = { shape, inputZeroPoint: 3, outputZeroPoint: 128 };
     const c16: KernelCall[] = conv2dCalls(k, { ...common, buffers: { input, weights: w16, output: o16, indirection: ind, zero, scratch } });
     const cR: KernelCall[] = conv2dCalls(k, { ...common, relaxed: verdict, buffers: { input, weights: wR, output: oR, indirection: ind, zero, scratch } });
-    let b16 = Infinity, bR = Infinity;
+    // Stride-1 3x3: the exact Winograd F(2x2, 3x3) kernel too (the i16 path's fast variant).
+    let cW: KernelCall[] | undefined, oW = 0;
+    if (winogradEligible(shape)) {
+      const wblob = packWinogradFromDirect(blob, cout, cin);
+      const ww = alloc(wblob.length);
+      u8.set(wblob, ww);
+      oW = alloc(plan.outputElements);
+      cW = conv2dCalls(k, { ...common, winograd: { weights: ww }, buffers: { input, weights: w16, output: oW, scratch: alloc(planWinograd(shape, plan.outH, plan.outW).scratchBytes) } });
+    }
+    let b16 = Infinity, bR = Infinity, bW = Infinity;
     for (let round = 0; round < 3; round++) {
       b16 = Math.min(b16, timeIt(() => runCalls(k, c16), timeMs));
       bR = Math.min(bR, timeIt(() => runCalls(k, cR), timeMs));
+      if (cW) bW = Math.min(bW, timeIt(() => runCalls(k, cW), timeMs));
     }
+    if (cW) for (let i = 0; i < plan.outputElements; i++) if (u8[o16 + i] !== u8[oW + i]) throw new Error(`${name}: Winograd output differs at ${i}`);
     for (let i = 0; i < plan.outputElements; i++) if (u8[o16 + i] !== u8[oR + i]) throw new Error(`${name}: outputs differ at ${i}`);
     const macs = plan.M * cout * kk * kk * cin;
     tot16 += count * b16; totR += count * bR;
-    console.log(`| ${name} | ${count} | ${b16.toFixed(3)} | ${bR.toFixed(3)} | ${(macs / b16 / 1e6).toFixed(1)} | ${(macs / bR / 1e6).toFixed(1)} | ${(b16 / bR).toFixed(2)}x |`);
+    console.log(`| ${name} | ${count} | ${b16.toFixed(3)} | ${bR.toFixed(3)} | ${(macs / b16 / 1e6).toFixed(1)} | ${(macs / bR / 1e6).toFixed(1)} | ${(b16 / bR).toFixed(2)}x | ${cW ? bW.toFixed(3) : '-'} |`);
   }
   console.log(`sum over ResNet-50's eligible layers (x count): i16 ${tot16.toFixed(1)} ms, relaxed ${totR.toFixed(1)} ms (${(tot16 / totR).toFixed(2)}x); outputs identical`);
 }

@@ -124,6 +124,8 @@ export const conv: OpModule<QConv> = {
     const shape = convShape(op, T[op.input], ctx.batch);
     const opts = { outputType: T[op.output].dtype, residual: op.residual };
     if (!winogradEligible(shape, op.packing, opts) || !winogradPreferred(shape)) return undefined;
+    // The relaxed kernels beat Winograd on every such layer measured (docs/tuning-log.md), with no extra weights.
+    if (ctx.relaxedDot && relaxedEligible(planConv2d(shape, op.packing), shape.inputType) && sharersEligible(op, ctx)) return undefined;
     if (shape.inputType === 'uint12' && !winogradFits12Bit(ctx.model.blobs[op.weights], op.outChannels, op.inChannels)) return undefined;
     return { growth: 32 * op.outChannels * op.inChannels - ctx.model.blobs[op.weights].length };
   },
