@@ -1,7 +1,9 @@
 // Run by test/runtime/relaxed-backend.test.ts under Deno: a quantized tiny CNN (residuals, 3x3 and
 // 1x1 convolutions, a float32 head) through Session backend 'relaxed' and 'simd' in one process;
 // prints one JSON line: the backends, the probe verdict and whether every output is bit-identical.
+import { readFileSync } from 'node:fs';
 import { Session } from '../../src/index.js';
+import { relaxedSelfCheck } from '../../src/kernels/relaxed-check.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
@@ -24,7 +26,10 @@ try {
   const fns = plan.calls.flat().map((c) => c.fn);
   const relaxedCalls = fns.filter((f) => f.includes('relaxed')).length;
   const convCalls = fns.filter((f) => /gemm|im2col|wino/.test(f)).length;
-  Object.assign(out, { relaxedCalls, convCalls, relaxed: relaxed.backend, simd: simd.backend, auto: auto.backend, relaxedDot: relaxed.relaxedDot, same, n });
+  // The self-check must catch a wrong lowering: on a u8xs8 engine the s8xs8 one fails (and vice versa).
+  const module = new WebAssembly.Module(readFileSync(new URL('../../build/edgeq-relaxed.wasm', import.meta.url)));
+  const selfCheck = { u8xs8: await relaxedSelfCheck(module, 'u8xs8'), s8xs8: await relaxedSelfCheck(module, 's8xs8') };
+  Object.assign(out, { selfCheck, relaxedCalls, convCalls, relaxed: relaxed.backend, simd: simd.backend, auto: auto.backend, relaxedDot: relaxed.relaxedDot, same, n });
 } catch (err) {
   out.error = `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`;
 }
