@@ -3,7 +3,8 @@
 // output and the fused residual, chosen per operand by `flags` (FLAG_IN16 | FLAG_OUT16 | FLAG_RES16):
 // the u8 path widens to i16 before i32x4.dot_i16x8_s anyway, so 12-bit inputs cost no extra multiply.
 //
-// Tile 2x4c8: two output rows (pixels) x four output channels, K consumed 8 at a time.
+// Tile 2x4c8: two output rows (pixels) x four output channels, K consumed 8 at a time. (The
+// relaxed builds add 2x4c16 over the same blocks regrouped: gemmCoreRelaxedSimd, docs/kernels.md.)
 // Each step widens 8 u8 activations per row to i16 (v128.load8x8_u), 8 i8 weights per channel
 // to i16 (v128.load8x8_s) and accumulates i32x4.dot_i16x8_s into 8 partial-sum vectors that
 // are reduced horizontally in the epilogue.
