@@ -11,6 +11,14 @@ export const GEMM_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */
 export const GEMM_FLAG_RES16: i32 = 4;
 
+// @kernels qu8_gemm_relaxed_2x4c16 qu8_igemm_relaxed_2x4c16
+/** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
+export const RELAXED_FLAG_OUT16: i32 = 2;
+/** The fused residual is 16-bit lanes. */
+export const RELAXED_FLAG_RES16: i32 = 4;
+/** s8xs8 lowering: activations enter as a - 128 (the repacked bias holds + 128 * sum(w)). */
+export const RELAXED_FLAG_SHIFTED: i32 = 8;
+
 // @kernels qu8_wino3x3
 /** The input is 16-bit lanes. */
 export const WINO_FLAG_IN16: i32 = 1;

@@ -3,7 +3,8 @@
 // output and the fused residual, chosen per operand by `flags` (FLAG_IN16 | FLAG_OUT16 | FLAG_RES16):
 // the u8 path widens to i16 before i32x4.dot_i16x8_s anyway, so 12-bit inputs cost no extra multiply.
 //
-// Tile 2x4c8: two output rows (pixels) x four output channels, K consumed 8 at a time.
+// Tile 2x4c8: two output rows (pixels) x four output channels, K consumed 8 at a time. (The
+// relaxed builds add 2x4c16 over the same blocks regrouped: gemmCoreRelaxedSimd, docs/kernels.md.)
 // Each step widens 8 u8 activations per row to i16 (v128.load8x8_u), 8 i8 weights per channel
 // to i16 (v128.load8x8_s) and accumulates i32x4.dot_i16x8_s into 8 partial-sum vectors that
 // are reduced horizontally in the epilogue.
@@ -54,11 +55,13 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 
 /**
  * One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. A: the activations'
- * element type (u8, or u16 for 12-bit). outKind / resKind / leaky / indirect / full (all 4
+ * element type (u8, or u16 for 12-bit). R: the multiply: i16 = i32x4.dot_i16x8_s over the
+ * 2x4c8 layout (8 K per step); u8 / i8 = i32x4.relaxed_dot_i8x16_i7x16_add_s over the 2x4c16
+ * layout (16 K per step; A = u8 only), activations as they are (u8) or shifted by -128 (i8). outKind / resKind / leaky / indirect / full (all 4
  * channels, `nr` ignored) / has1 are literals in the specialised loops, so that the optimizer
  * folds their branches away; the generic loop passes them at run time.
  */
-@inline function tileSimd<A>(
+@inline function tileSimd<A, R>(
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
   wb: usize, blockBytes: usize, o0: usize, outStride: usize, full: bool, nr: i32, outKind: i32,
   leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
@@ -77,6 +80,35 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
     } else {
       a0 = i0 + aoff;
       a1 = i1 + aoff;
+    }
+    if (sizeof<R>() == 1) {
+      // Relaxed 2x4c16 (R = u8: activations as they are; R = i8: activations - 128, the bias
+      // carries + 128 * sum(w)). Weights are the first (int8) operand, activations the second.
+      // Exact only where the run-time probe classified the engine's relaxed dot (see
+      // src/kernels/relaxed-probe.ts); KB is even (16 K per step).
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        const vflip = i8x16.splat(-128);
+        let k = KB >> 1;
+        do {
+          let va0 = v128.load(a0);
+          let va1 = v128.load(a1);
+          if (isSigned<R>()) { va0 = v128.xor(va0, vflip); va1 = v128.xor(va1, vflip); }
+          const vw0 = v128.load(wp);
+          c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw0, va0, c00);
+          c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw0, va1, c10);
+          const vw1 = v128.load(wp, 16);
+          c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw1, va0, c01);
+          c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw1, va1, c11);
+          const vw2 = v128.load(wp, 32);
+          c02 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw2, va0, c02);
+          c12 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw2, va1, c12);
+          const vw3 = v128.load(wp, 48);
+          c03 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw3, va0, c03);
+          c13 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw3, va1, c13);
+          a0 += 16; a1 += 16; wp += 64;
+        } while (--k > 0);
+      }
+      continue;
     }
     let k = KB;
     do {
@@ -161,7 +193,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
  * kind a literal at each call site: no per-tile test and the epilogue's constants stay in
  * registers (measurements: docs/tuning-log.md). The edges go through gemmGenericSimd.
  */
-@inline function gemmFullTiles<A>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
+@inline function gemmFullTiles<A, R>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
@@ -181,7 +213,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
       const col = <usize>(g * outGroupStride + (nb << 2));
       let r0 = src, o0 = out + col * oBytes, rp = res + col * rBytes;
       for (let i = 0; i < pairs; i++) {
-        tileSimd<A>(r0, r0 + rowStep, true, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, true, 4, outKind,
+        tileSimd<A, R>(r0, r0 + rowStep, true, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, true, 4, outKind,
           leaky, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
         r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
       }
@@ -190,7 +222,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 }
 
 /** Specialised full-tile loops for one input type and its row source; false when the operand mix has none (the generic loop then does everything). */
-function gemmFastSimd<A>(indirect: bool, outKind: i32, resKind: i32, leaky: bool,
+function gemmFastSimd<A, R>(indirect: bool, outKind: i32, resKind: i32, leaky: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
@@ -200,26 +232,26 @@ function gemmFastSimd<A>(indirect: bool, outKind: i32, resKind: i32, leaky: bool
   // into an 8-bit first layer. Float32 heads (one row) and other mixes take the generic loop.
   const same = sizeof<A>() == 2 ? KIND_U16 : KIND_U8;
   if (sizeof<A>() == 2 && outKind == KIND_U8 && resKind == KIND_NONE && !leaky && !indirect) {
-    gemmFullTiles<A>(KIND_U8, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    gemmFullTiles<A, R>(KIND_U8, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     return true;
   }
   if (outKind != same || (resKind != KIND_NONE && resKind != same)) return false;
   const r = resKind != KIND_NONE;
   if (indirect) {
     if (leaky) {
-      if (r) gemmFullTiles<A>(same, same, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A>(same, KIND_NONE, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R>(same, same, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R>(same, KIND_NONE, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     } else {
-      if (r) gemmFullTiles<A>(same, same, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A>(same, KIND_NONE, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R>(same, same, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R>(same, KIND_NONE, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   } else {
     if (leaky) {
-      if (r) gemmFullTiles<A>(same, same, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A>(same, KIND_NONE, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R>(same, same, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R>(same, KIND_NONE, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     } else {
-      if (r) gemmFullTiles<A>(same, same, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A>(same, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R>(same, same, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R>(same, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
   return true;
@@ -229,7 +261,7 @@ function gemmFastSimd<A>(indirect: bool, outKind: i32, resKind: i32, leaky: bool
  * The generic loop (every flag tested at run time): all tiles when no specialised loop fits,
  * otherwise only the edges it left: the last partial block of channels and an odd last row.
  */
-function gemmGenericSimd<A>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, indirect: bool,
+function gemmGenericSimd<A, R>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
@@ -254,7 +286,7 @@ function gemmGenericSimd<A>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: 
       let rp = res + col * rBytes + <usize>m0 * rstride;
       for (let m = m0; m < M; m += 2) {
         const has1 = m + 1 < M;
-        tileSimd<A>(r0, has1 ? r0 + rowStep : r0, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr == 4, nr, outKind,
+        tileSimd<A, R>(r0, has1 ? r0 + rowStep : r0, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr == 4, nr, outKind,
           leaky, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
         r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
       }
@@ -276,14 +308,44 @@ export function gemmCoreSimd(
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   if ((flags & FLAG_IN16) != 0) {
-    const fast = gemmFastSimd<u16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = gemmFastSimd<u16, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u16>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u16, i16>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   } else {
-    const fast = gemmFastSimd<u8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = gemmFastSimd<u8, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u8, i16>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    }
+  }
+}
+
+/**
+ * qu8_gemm_relaxed_2x4c16 / qu8_igemm_relaxed_2x4c16 (relaxed build only): uint8 activations,
+ * weights in the 2x4c16 layout (packing.ts: repackRelaxed2x4c16), KB even. `shifted` selects
+ * the s8xs8 lowering (activations xor 0x80 = a - 128; the repacked bias holds + 128 * sum(w)).
+ * Same requantization epilogue as gemmCoreSimd, so the outputs are bit-identical to it.
+ */
+export function gemmCoreRelaxedSimd(
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32,
+  src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  res: usize, zr: i32, mr: f32, flags: i32, shifted: bool,
+): void {
+  const leaky = alpha != 1;
+  const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
+  const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
+  const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
+  if (shifted) {
+    const fast = gemmFastSimd<u8, i8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    if (!fast || (N & 3) != 0 || (M & 1) != 0) {
+      gemmGenericSimd<u8, i8>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    }
+  } else {
+    const fast = gemmFastSimd<u8, u8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    if (!fast || (N & 3) != 0 || (M & 1) != 0) {
+      gemmGenericSimd<u8, u8>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
 }
@@ -292,12 +354,16 @@ export function gemmCoreSimd(
 // Scalar twin (same packed layout, same f32 operations in the same order)
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * relaxed: the weights are in the 2x4c16 layout (uint8 activations, KB even), and `shifted`
+ * multiplies (a - 128) instead of a (the s8xs8 lowering, whose repacked bias holds + 128 * sum(w)).
+ */
 export function gemmCoreRef(
   M: i32, N: i32, KB: i32, taps: i32, groups: i32,
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
-  res: usize, zr: i32, mr: f32, flags: i32,
+  res: usize, zr: i32, mr: f32, flags: i32, relaxed: bool = false, shifted: bool = false,
 ): void {
   const nBlocks = (N + 3) >> 2;
   const blockBytes = packedBlockBytes(KB, taps);
@@ -324,6 +390,20 @@ export function gemmCoreRef(
         let wp = wb + 16;
         for (let t = 0; t < taps; t++) {
           let a: usize = indirect ? <usize>load<u32>(r + (<usize>t << 2)) + aoff : r + aoff;
+          if (relaxed) {
+            // 2x4c16: per 16 K, w[4][16]; exact integer products.
+            const sh = shifted ? 128 : 0;
+            for (let kp = 0; kp < (KB >> 1); kp++, a += 16, wp += 64) {
+              for (let i: usize = 0; i < 16; i++) {
+                const x = <i32>load<u8>(a + i) - sh;
+                acc0 += x * <i32>load<i8>(wp + i);
+                acc1 += x * <i32>load<i8>(wp + 16 + i);
+                acc2 += x * <i32>load<i8>(wp + 32 + i);
+                acc3 += x * <i32>load<i8>(wp + 48 + i);
+              }
+            }
+            continue;
+          }
           for (let kb = 0; kb < KB; kb++, a += aStep, wp += 32) {
             for (let i: usize = 0; i < 8; i++) {
               const x = in16 ? <i32>load<u16>(a + (i << 1)) : <i32>load<u8>(a + i);

@@ -9,8 +9,8 @@
 // (run by npm run build:wasm) reads them, with the flag bits of assembly/flags.ts, and writes the
 // host's typed view, src/kernels/kernel-api.generated.ts. Layouts and semantics: docs/kernels.md.
 
-import { gemmCoreSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
-import { MAXPOOL_FLAG_IO16 } from './flags';
+import { gemmCoreSimd, gemmCoreRelaxedSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
+import { MAXPOOL_FLAG_IO16, RELAXED_FLAG_SHIFTED } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
 import { wino3x3, winoScratchBytes } from './winograd';
@@ -18,6 +18,9 @@ import { dwconvSimd, dwconvRef } from './dwconv';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
+
+/** 1 in the relaxed-SIMD builds (edgeq-relaxed*.wasm), 0 otherwise. */
+export function relaxed_enabled(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
 
 /** Rows per im2col block (the im2col scratch holds this many rows). */
 export function im2col_rows(): i32 { return IM2COL_ROWS; }
@@ -56,6 +59,46 @@ export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, i
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- relaxed-SIMD GEMM / IGEMM (uint8 activations, 2x4c16 weights, KB even) -----------------
+// i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 K per step. Exact only on engines whose relaxed dot the
+// host's probe classified as u8xs8 (flags without RELAXED_FLAG_SHIFTED) or s8xs8 (with it, and
+// weights repacked with + 128 * sum(w) in the bias); the host calls them only then. Without
+// relaxed SIMD in the build the plain names run the scalar twin (same results).
+
+export function qu8_gemm_relaxed_2x4c16(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  const shifted = (flags & RELAXED_FLAG_SHIFTED) != 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    gemmCoreRelaxedSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, shifted);
+  } else {
+    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, shifted);
+  }
+}
+
+export function qu8_gemm_relaxed_2x4c16_ref(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
+}
+
+export function qu8_igemm_relaxed_2x4c16(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  const shifted = (flags & RELAXED_FLAG_SHIFTED) != 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    gemmCoreRelaxedSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, shifted);
+  } else {
+    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, shifted);
+  }
+}
+
+export function qu8_igemm_relaxed_2x4c16_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------

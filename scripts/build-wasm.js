@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates the host's typed kernel interface (scripts/gen-kernel-api.js), then builds the
-// AssemblyScript kernel module three times from the same sources (SIMD, SIMD over a shared memory
-// for threads, scalar) and the benchmark probe module (assembly/bench/, SIMD and scalar; never
+// AssemblyScript kernel module five times from the same sources (SIMD, SIMD over a shared memory
+// for threads, scalar, relaxed SIMD and its shared-memory twin) and the benchmark probe module (assembly/bench/, SIMD and scalar; never
 // shipped), then runs binaryen's wasm-opt -O3 over each. Outputs go to build/ (never committed).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,10 @@ const targets = [
   // of a multi-threaded Session instantiates on the one shared WebAssembly.Memory.
   { target: 'release-simd-mt', out: 'build/edgeq-simd-mt.wasm', optFlags: ['--enable-simd', '--enable-threads'] },
   { target: 'release-scalar', out: 'build/edgeq-scalar.wasm', optFlags: [] },
+  // SIMD + relaxed SIMD (i32x4.relaxed_dot_i8x16_i7x16_add_s) and its shared-memory twin: loaded
+  // only where src/kernels/relaxed-probe.ts classifies the engine's relaxed dot as exact.
+  { target: 'release-relaxed', out: 'build/edgeq-relaxed.wasm', optFlags: ['--enable-simd', '--enable-relaxed-simd'] },
+  { target: 'release-relaxed-mt', out: 'build/edgeq-relaxed-mt.wasm', optFlags: ['--enable-simd', '--enable-relaxed-simd', '--enable-threads'] },
   // Benchmark probes (peak_dot), for bench/kernels.ts only.
   { config: bench, target: 'release-simd', out: 'build/edgeq-bench-simd.wasm', optFlags: ['--enable-simd'] },
   { config: bench, target: 'release-scalar', out: 'build/edgeq-bench-scalar.wasm', optFlags: [] },

@@ -8,8 +8,9 @@ import { EdgeqError } from '../errors.js';
 import { elementBytes, quantMax, type QuantDtype } from '../format/qmodel.js';
 import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
 import type { Kernels } from './wasm.js';
-import { DWCONV_FLAGS, GEMM_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
+import { DWCONV_FLAGS, GEMM_FLAGS, RELAXED_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
+import { relaxedEligible, type RelaxedDotMode } from './relaxed.js';
 
 /** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
 export interface Conv2dShape {
@@ -166,6 +167,7 @@ export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fm
 }
 
 const { IN16: FLAG_IN16, OUT16: FLAG_OUT16, RES16: FLAG_RES16 } = GEMM_FLAGS;
+const { SHIFTED: RELAXED_SHIFTED } = RELAXED_FLAGS;
 
 /** Where the convolution's buffers are (byte offsets in the kernel memory). */
 export interface Conv2dBuffers {
@@ -203,6 +205,12 @@ export interface Conv2dArgs extends ConvOutputParams {
    * indirection buffer or zero row is used. Bit-exact with the direct kernels.
    */
   winograd?: { weights: number };
+  /**
+   * Run the relaxed-SIMD kernels (qu8_[i]gemm_relaxed_2x4c16) in this exact lowering (a probe
+   * verdict): `weights` holds the 2x4c16 layout repacked for this mode (repackRelaxed2x4c16).
+   * relaxedEligible() layers only; bit-identical to the i16 kernels.
+   */
+  relaxed?: RelaxedDotMode;
 }
 
 /**
@@ -251,6 +259,9 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
     if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
   }
+  if (a.relaxed && !relaxedEligible(plan, s.inputType)) {
+    throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run on the relaxed kernels`);
+  }
   const { coutPerGroup: N, KB, cinPerGroup, blockBytes } = plan;
   if (plan.strategy === 'dwconv') return dwconvCalls(a, plan, r, flags, parts);
   const split = splitConv(plan, group, parts);
@@ -259,7 +270,9 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   const calls: KernelCall[] = [];
   // A gathered strided 1x1 (one tap, the plain packing) split by channels runs its parts as IGEMM
   // reading in place, so that no row is gathered once per part.
-  const strategy = plan.strategy === 'im2col' && !plan.im2col && split.length > 1 && split[0]![1] === plan.M ? 'igemm' : plan.strategy;
+  // The relaxed kernels have no im2col form: a gathered 1x1 runs as a one-tap IGEMM there too.
+  const strategy = plan.strategy === 'im2col' && !plan.im2col && (a.relaxed || (split.length > 1 && split[0]![1] === plan.M)) ? 'igemm' : plan.strategy;
+  const rflags = flags | (a.relaxed === 's8xs8' ? RELAXED_SHIFTED : 0);
   split.forEach(([m0, m1, nb0, nb1], p) => {
     const c0 = nb0 * 4, n = Math.min(N, nb1 * 4) - c0;
     const w = b.weights + nb0 * blockBytes;
@@ -272,12 +285,26 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     const rows = m1 - m0;
     switch (strategy) {
       case 'gemm':
+        if (a.relaxed) {
+          calls.push(kernelCall(a.reference ? 'qu8_gemm_relaxed_2x4c16_ref' : 'qu8_gemm_relaxed_2x4c16', {
+            M: rows, N: n, KB, groups: group, a: b.input + m0 * s.inChannels * inBytes, aStride: s.inChannels * inBytes,
+            aGroupStride: cinPerGroup * inBytes, w, out, outStride, outGroupStride: N, ...rq, flags: rflags,
+          }));
+          break;
+        }
         calls.push(kernelCall(a.reference ? 'qu8_gemm_ref' : 'qu8_gemm', {
           M: rows, N: n, KB, groups: group, a: b.input + m0 * s.inChannels * inBytes, aStride: s.inChannels * inBytes,
           aGroupStride: cinPerGroup * inBytes, w, out, outStride, outGroupStride: N, ...rq,
         }));
         break;
       case 'igemm':
+        if (a.relaxed) {
+          calls.push(kernelCall(a.reference ? 'qu8_igemm_relaxed_2x4c16_ref' : 'qu8_igemm_relaxed_2x4c16', {
+            M: rows, N: n, KB, taps, groups: group, ind: ind + m0 * taps * 4, aGroupStride: cinPerGroup * inBytes,
+            w, out, outStride, outGroupStride: N, ...rq, flags: rflags,
+          }));
+          break;
+        }
         calls.push(kernelCall(a.reference ? 'qu8_igemm_ref' : 'qu8_igemm', {
           M: rows, N: n, KB, taps, groups: group, ind: ind + m0 * taps * 4, aGroupStride: cinPerGroup * inBytes,
           w, out, outStride, outGroupStride: N, ...rq,

@@ -5,3 +5,6 @@ export * from './packing.js';
 export * from './conv.js';
 export * from './ops.js';
 export * from './winograd.js';
+export * from './relaxed-probe.js';
+export * from './relaxed.js';
+export * from './relaxed-check.js';

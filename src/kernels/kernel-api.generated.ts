@@ -3,16 +3,21 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
   simd_enabled(): number;
+  relaxed_enabled(): number;
   im2col_rows(): number;
   qu8_gemm(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_gemm_ref(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_igemm(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_igemm_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_gemm_relaxed_2x4c16(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_gemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_igemm_relaxed_2x4c16(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_igemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_conv_im2col_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_wino3x3(H: number, W: number, C: number, inp: number, zx: number, OH: number, OW: number, padTop: number, padLeft: number, t0: number, t1: number, N: number, KB: number, w: number, scratch: number, groupTiles: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, flags: number): void;
@@ -38,6 +43,16 @@ export const GEMM_FLAGS = {
   OUT16: 2,
   /** The fused residual is 16-bit lanes. */
   RES16: 4,
+} as const;
+
+/** Bits of the `flags` argument of qu8_gemm_relaxed_2x4c16, qu8_igemm_relaxed_2x4c16 (and their *_ref twins). */
+export const RELAXED_FLAGS = {
+  /** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
+  OUT16: 2,
+  /** The fused residual is 16-bit lanes. */
+  RES16: 4,
+  /** s8xs8 lowering: activations enter as a - 128 (the repacked bias holds + 128 * sum(w)). */
+  SHIFTED: 8,
 } as const;
 
 /** Bits of the `flags` argument of qu8_wino3x3 (and their *_ref twins). */
@@ -169,6 +184,94 @@ export interface Qu8IgemmArgs {
   /** f32 */
   mr: number;
   /** i32; bits of GEMM_FLAGS */
+  flags: number;
+}
+
+/** Arguments of qu8_gemm_relaxed_2x4c16 and qu8_gemm_relaxed_2x4c16_ref, by name (assembly/index.ts). */
+export interface Qu8GemmRelaxed2x4c16Args {
+  /** i32 */
+  M: number;
+  /** i32 */
+  N: number;
+  /** i32 */
+  KB: number;
+  /** i32 */
+  groups: number;
+  /** byte offset */
+  a: number;
+  /** i32 */
+  aStride: number;
+  /** i32 */
+  aGroupStride: number;
+  /** byte offset */
+  w: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  outStride: number;
+  /** i32 */
+  outGroupStride: number;
+  /** i32 */
+  zp: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** f32 */
+  alpha: number;
+  /** i32 */
+  outF32: number;
+  /** byte offset */
+  res: number;
+  /** i32 */
+  zr: number;
+  /** f32 */
+  mr: number;
+  /** i32; bits of RELAXED_FLAGS */
+  flags: number;
+}
+
+/** Arguments of qu8_igemm_relaxed_2x4c16 and qu8_igemm_relaxed_2x4c16_ref, by name (assembly/index.ts). */
+export interface Qu8IgemmRelaxed2x4c16Args {
+  /** i32 */
+  M: number;
+  /** i32 */
+  N: number;
+  /** i32 */
+  KB: number;
+  /** i32 */
+  taps: number;
+  /** i32 */
+  groups: number;
+  /** byte offset */
+  ind: number;
+  /** i32 */
+  aGroupStride: number;
+  /** byte offset */
+  w: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  outStride: number;
+  /** i32 */
+  outGroupStride: number;
+  /** i32 */
+  zp: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** f32 */
+  alpha: number;
+  /** i32 */
+  outF32: number;
+  /** byte offset */
+  res: number;
+  /** i32 */
+  zr: number;
+  /** f32 */
+  mr: number;
+  /** i32; bits of RELAXED_FLAGS */
   flags: number;
 }
 
@@ -408,6 +511,10 @@ export interface KernelArgs {
   qu8_gemm_ref: Qu8GemmArgs;
   qu8_igemm: Qu8IgemmArgs;
   qu8_igemm_ref: Qu8IgemmArgs;
+  qu8_gemm_relaxed_2x4c16: Qu8GemmRelaxed2x4c16Args;
+  qu8_gemm_relaxed_2x4c16_ref: Qu8GemmRelaxed2x4c16Args;
+  qu8_igemm_relaxed_2x4c16: Qu8IgemmRelaxed2x4c16Args;
+  qu8_igemm_relaxed_2x4c16_ref: Qu8IgemmRelaxed2x4c16Args;
   qu8_conv_im2col: Qu8ConvIm2colArgs;
   qu8_conv_im2col_ref: Qu8ConvIm2colArgs;
   qu8_wino3x3: Qu8Wino3x3Args;
@@ -427,7 +534,7 @@ export interface KernelArgs {
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -435,6 +542,10 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   qu8_gemm_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_igemm: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_igemm_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_gemm_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_gemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_igemm_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_igemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_wino3x3: [['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['zx', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['t0', 'i32'], ['t1', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['w', 'usize'], ['scratch', 'usize'], ['groupTiles', 'i32'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['flags', 'i32']],
@@ -457,6 +568,10 @@ export const KERNEL_FLAGS = {
   qu8_gemm_ref: GEMM_FLAGS,
   qu8_igemm: GEMM_FLAGS,
   qu8_igemm_ref: GEMM_FLAGS,
+  qu8_gemm_relaxed_2x4c16: RELAXED_FLAGS,
+  qu8_gemm_relaxed_2x4c16_ref: RELAXED_FLAGS,
+  qu8_igemm_relaxed_2x4c16: RELAXED_FLAGS,
+  qu8_igemm_relaxed_2x4c16_ref: RELAXED_FLAGS,
   qu8_conv_im2col: GEMM_FLAGS,
   qu8_conv_im2col_ref: GEMM_FLAGS,
   qu8_wino3x3: WINO_FLAGS,
@@ -489,6 +604,10 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   qu8_gemm_ref: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_igemm: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_igemm_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_gemm_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_gemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_igemm_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_igemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_conv_im2col: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_conv_im2col_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_wino3x3: (a) => [a.H, a.W, a.C, a.inp, a.zx, a.OH, a.OW, a.padTop, a.padLeft, a.t0, a.t1, a.N, a.KB, a.w, a.scratch, a.groupTiles, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.flags],
@@ -528,6 +647,22 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
     }
     case 'qu8_igemm_ref': {
       const f = ex.qu8_igemm_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+    }
+    case 'qu8_gemm_relaxed_2x4c16': {
+      const f = ex.qu8_gemm_relaxed_2x4c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+    }
+    case 'qu8_gemm_relaxed_2x4c16_ref': {
+      const f = ex.qu8_gemm_relaxed_2x4c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+    }
+    case 'qu8_igemm_relaxed_2x4c16': {
+      const f = ex.qu8_igemm_relaxed_2x4c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+    }
+    case 'qu8_igemm_relaxed_2x4c16_ref': {
+      const f = ex.qu8_igemm_relaxed_2x4c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
     }
     case 'qu8_conv_im2col': {
@@ -597,6 +732,10 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'qu8_gemm_ref': ex.qu8_gemm_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_igemm': ex.qu8_igemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_igemm_ref': ex.qu8_igemm_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_gemm_relaxed_2x4c16': ex.qu8_gemm_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_gemm_relaxed_2x4c16_ref': ex.qu8_gemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_igemm_relaxed_2x4c16': ex.qu8_igemm_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_igemm_relaxed_2x4c16_ref': ex.qu8_igemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_conv_im2col': ex.qu8_conv_im2col(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]); return;
     case 'qu8_conv_im2col_ref': ex.qu8_conv_im2col_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]); return;
     case 'qu8_wino3x3': ex.qu8_wino3x3(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]); return;

@@ -8,6 +8,8 @@ import { KERNEL_EXPORT_NAMES, type KernelExports } from './kernel-api.generated.
 /** File names produced by `npm run build:wasm` (under build/). */
 export const KERNEL_WASM_SIMD = 'edgeq-simd.wasm';
 export const KERNEL_WASM_SCALAR = 'edgeq-scalar.wasm';
+/** The relaxed-SIMD build (loaded only after the probe and the self-check pass). */
+export const KERNEL_WASM_RELAXED = 'edgeq-relaxed.wasm';
 
 /**
  * A minimal module whose only function uses i8x16.splat and i32x4.dot_i16x8_s (the newest SIMD
@@ -45,6 +47,8 @@ export interface Kernels {
   readonly memory: WebAssembly.Memory;
   /** True for the SIMD build. */
   readonly simd: boolean;
+  /** True for the relaxed-SIMD build (its relaxed kernels run relaxed_dot; elsewhere their scalar twins). */
+  readonly relaxed: boolean;
   /** Rows per im2col block (sizes the im2col scratch). */
   readonly im2colRows: number;
 }
@@ -82,5 +86,5 @@ export async function instantiateKernels(
     if (typeof raw[name] !== 'function') throw new EdgeqError('INTERNAL', `kernel module lacks export ${name}`);
   }
   const exports = raw as unknown as KernelExports;
-  return { exports, memory, simd: exports.simd_enabled() === 1, im2colRows: exports.im2col_rows() };
+  return { exports, memory, simd: exports.simd_enabled() === 1, relaxed: exports.relaxed_enabled() === 1, im2colRows: exports.im2col_rows() };
 }

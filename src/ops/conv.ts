@@ -5,6 +5,7 @@ import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { packGeometry } from '../kernels/packing.js';
+import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import type { OpLayout, OpModule, OpPlanContext } from './op-module.js';
 import { outputClamp } from './activation.js';
@@ -22,6 +23,19 @@ export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
 const MAX_MULTIPLIER = 2 ** 32;
 
 const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights';
+
+/**
+ * True when every conv op reading `op`'s weight section could run relaxed too (a section two ops
+ * share is repacked once, so an op left on the i16 kernels must not share it).
+ */
+function sharersEligible(op: QConv, ctx: OpPlanContext): boolean {
+  const T = ctx.model.tensors;
+  return ctx.model.ops.every((o) => o === op || o.op !== 'conv' || o.weights !== op.weights
+    || relaxedEligible(planConv2d(convShape(o, T[o.input], ctx.batch), o.packing), T[o.input].dtype === 'uint12' ? 'uint12' : 'uint8'));
+}
+
+/** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
+const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
 
 /** Winograd-transformed weights, computed once per model blob. */
 const winoCache = new WeakMap<Uint8Array, Uint8Array>();
@@ -124,6 +138,8 @@ export const conv: OpModule<QConv> = {
     const shape = convShape(op, T[op.input], ctx.batch);
     const opts = { outputType: T[op.output].dtype, residual: op.residual };
     if (!winogradEligible(shape, op.packing, opts) || !winogradPreferred(shape)) return undefined;
+    // The relaxed kernels beat Winograd on every such layer measured (docs/tuning-log.md), with no extra weights.
+    if (ctx.relaxedDot && relaxedEligible(planConv2d(shape, op.packing), shape.inputType) && sharersEligible(op, ctx)) return undefined;
     if (shape.inputType === 'uint12' && !winogradFits12Bit(ctx.model.blobs[op.weights], op.outChannels, op.inChannels)) return undefined;
     return { growth: 32 * op.outChannels * op.inChannels - ctx.model.blobs[op.weights].length };
   },
@@ -154,8 +170,23 @@ export const conv: OpModule<QConv> = {
       : { outputType: y.dtype, outputZeroPoint: y.zeroPoint, outMin: c.outMin, outMax: c.outMax };
     // The validator admits only quantized residual tensors.
     const rt = op.residual === undefined ? undefined : T[op.residual];
+    const shape = convShape(op, x, ctx.batch);
+    const plan = planConv2d(shape, op.packing);
+    // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
+    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType) && sharersEligible(op, ctx) ? ctx.relaxedDot : undefined;
+    if (relaxed) {
+      const memory = ctx.kernels.memory;
+      let done = repacked.get(memory);
+      if (!done) repacked.set(memory, (done = new Set()));
+      const at = ctx.section(op.weights);
+      if (!done.has(at)) {
+        repackRelaxed2x4c16(new Uint8Array(memory.buffer), at, plan.groups * plan.nBlocks, plan.blockBytes, plan.taps, plan.KB, relaxed);
+        done.add(at);
+      }
+    }
     return conv2dCalls(ctx.kernels, {
-      shape: convShape(op, x, ctx.batch), packing: op.packing, inputZeroPoint: x.zeroPoint,
+      relaxed,
+      shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
       residual: op.residual === undefined || !rt ? undefined
         : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },

@@ -2,6 +2,7 @@
 // dispatches). One module per .edgeq op kind (src/ops/<kind>.ts), registered in src/ops/index.ts;
 // the header validator (src/format/reader.ts) and the planner (src/runtime/plan.ts) are generic
 // over this interface.
+import type { RelaxedDotMode } from '../kernels/relaxed.js';
 import type { Activation, QModel, QOp, QTensor } from '../format/qmodel.js';
 import { elementBytes } from '../format/qmodel.js';
 import type { KernelCall } from '../kernels/kernel-api.generated.js';
@@ -34,6 +35,11 @@ export interface OpPlanContext {
   batch: number;
   /** Parts each op may split into (threads x parts per thread; 1 single-threaded). */
   parts: number;
+  /**
+   * The relaxed build's exact lowering (probe verdict that passed the self-check): eligible convs
+   * repack their weights in place to 2x4c16 and run the relaxed kernels. Absent: the i16 kernels.
+   */
+  relaxedDot?: RelaxedDotMode;
 }
 
 /** A read-only buffer of the op that prepare fills once (indirection buffer, zero row). */

@@ -3,6 +3,7 @@
 // and each op becomes a closure that only calls into wasm. Eval is a loop over those closures.
 // The planner is generic over the op modules (src/ops): each declares the tensors it reads and
 // writes, its weights, constant buffers and scratch, and prepares its own kernel calls.
+import type { RelaxedDotMode } from '../kernels/relaxed.js';
 import { EdgeqError } from '../errors.js';
 import type { QModel, QTensor } from '../format/qmodel.js';
 import { bindKernelCall, invokeKernelCall, type KernelCall } from '../kernels/kernel-api.generated.js';
@@ -65,6 +66,8 @@ export interface PlanOptions {
   winograd?: 'auto' | 'all' | 'off';
   /** The 'auto' budget in bytes (default: max(WINOGRAD_MEMORY_BUDGET, WINOGRAD_WEIGHT_SHARE x the weight bytes)). */
   winogradBudget?: number;
+  /** Run eligible convs on the relaxed kernels in this lowering (`module` must be a relaxed build). */
+  relaxedDot?: RelaxedDotMode;
 }
 
 /**
@@ -96,7 +99,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   validatePacking(model);
   const parts = pool ? pool.threads * PARTS_PER_THREAD : 1;
   const T = model.tensors;
-  const ctx: OpPlanContext = { model, batch, parts };
+  const ctx: OpPlanContext = { model, batch, parts, relaxedDot: options.relaxedDot };
 
   // 0. Fast variants (conv: exact Winograd F(2x2, 3x3), bit-exact with direct) within the memory budget.
   const fast: number[] = [];
@@ -181,6 +184,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   if (pages > 65536) throw new EdgeqError('BAD_MODEL', `the model needs ${total} bytes of wasm memory, more than 4 GiB`);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, ...(pool ? { shared: true } : {}) });
   const kernels = await instantiateKernels(module, memory);
+  if (options.relaxedDot && !kernels.relaxed) throw new EdgeqError('INTERNAL', 'relaxed kernels asked of a module that is not a relaxed build');
   const heap = new Uint8Array(memory.buffer);
   model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) heap.set(b, blobOffsets[i]); });
   for (const [i, at] of derivedOffsets) heap.set(layouts[i].derived!.bytes, at);

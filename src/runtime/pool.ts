@@ -477,24 +477,31 @@ export class ThreadPool {
 }
 
 const KERNEL_WASM_SIMD_MT = 'edgeq-simd-mt.wasm';
-let mtModule: Promise<WebAssembly.Module> | undefined;
+const KERNEL_WASM_RELAXED_MT = 'edgeq-relaxed-mt.wasm';
+const mtModules = new Map<string, Promise<WebAssembly.Module>>();
 
-/** The shared-memory SIMD build (build/edgeq-simd-mt.wasm beside the package), compiled once per process. */
-export function threadedKernelModule(): Promise<WebAssembly.Module> {
+/**
+ * The shared-memory SIMD build (build/edgeq-simd-mt.wasm beside the package), or with `relaxed`
+ * its relaxed-SIMD twin (edgeq-relaxed-mt.wasm), compiled once per process.
+ */
+export function threadedKernelModule(relaxed = false): Promise<WebAssembly.Module> {
+  const file = relaxed ? KERNEL_WASM_RELAXED_MT : KERNEL_WASM_SIMD_MT;
+  let mtModule = mtModules.get(file);
   if (!mtModule) {
     mtModule = (async () => {
       const { kernelModule } = await import('./wasm-source.js');
       const errors: string[] = [];
       for (const rel of ['../../build/', '../../../build/']) {
         try {
-          return await kernelModule('simd', new URL(rel + KERNEL_WASM_SIMD_MT, import.meta.url));
+          return await kernelModule('simd', new URL(rel + file, import.meta.url));
         } catch (err) {
           errors.push((err as Error).message);
         }
       }
-      throw new EdgeqError('NOT_SUPPORTED', `the threaded kernel build ${KERNEL_WASM_SIMD_MT} was not found (run \`npm run build:wasm\`): ${errors.join('; ')}`);
+      throw new EdgeqError('NOT_SUPPORTED', `the threaded kernel build ${file} was not found (run \`npm run build:wasm\`): ${errors.join('; ')}`);
     })();
-    mtModule.catch(() => { mtModule = undefined; });
+    mtModule.catch(() => { mtModules.delete(file); });
+    mtModules.set(file, mtModule);
   }
   return mtModule;
 }

@@ -5,20 +5,28 @@ import { EdgeqError } from '../errors.js';
 import { readEdgeq } from '../format/reader.js';
 import type { QModel } from '../format/qmodel.js';
 import { detectSimd } from '../kernels/wasm.js';
+import { probeRelaxedDot, type RelaxedDotVerdict } from '../kernels/relaxed-probe.js';
+import { relaxedSelfCheck } from '../kernels/relaxed-check.js';
+import type { RelaxedDotMode } from '../kernels/relaxed.js';
 import { preprocess } from '../image/preprocess.js';
 import { IMAGENET } from '../image/spec.js';
 import type { ImageDataLike, RawImage } from '../image/types.js';
 import { loadImage, type ImageSource } from '../image/load.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
-import { createPool, defaultThreads, warnSingleThread, type ThreadPool } from './pool.js';
+import { createPool, defaultThreads, threadedKernelModule, warnSingleThread, type ThreadPool } from './pool.js';
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
 import { softmax, topK } from './postprocess.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
 import { kernelModule, readBytes, type KernelBuild, type WasmSource } from './wasm-source.js';
 
 export interface SessionOptions {
-  /** Kernel build: 'auto' (SIMD when the engine validates it, else scalar), 'simd' or 'scalar'. Default 'auto'. */
-  backend?: 'auto' | 'simd' | 'scalar';
+  /**
+   * Kernel build: 'auto' (relaxed where exact, else SIMD when the engine validates it, else
+   * scalar), 'relaxed' (SIMD + relaxed SIMD: needs an exact relaxed dot, see probeRelaxedDot(), and
+   * the build's self-check; else NOT_SUPPORTED), 'simd' or 'scalar'. Default 'auto'. Every
+   * backend gives the same output bytes.
+   */
+  backend?: 'auto' | 'relaxed' | 'simd' | 'scalar';
   /**
    * Threads (the calling thread plus threads - 1 workers over one shared memory), 1 to 64. Default:
    * min(cores, 4) with the SIMD build where memory can be shared (and `wasm`, if given, is the
@@ -69,10 +77,14 @@ export interface WasmSources {
   simdThreaded?: WasmSource;
   /** edgeq-scalar.wasm, for engines without WebAssembly SIMD. */
   scalar?: WasmSource;
+  /** edgeq-relaxed.wasm, the single-thread relaxed-SIMD build (backend 'relaxed', or 'auto' where exact). */
+  relaxed?: WasmSource;
+  /** edgeq-relaxed-mt.wasm, its shared-memory twin for threads > 1. */
+  relaxedThreaded?: WasmSource;
 }
 
 const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd', 'maxCachedPlans', 'profile', 'warmup'] as const;
-const WASM_KEYS = ['simd', 'simdThreaded', 'scalar'] as const;
+const WASM_KEYS = ['simd', 'simdThreaded', 'scalar', 'relaxed', 'relaxedThreaded'] as const;
 
 const isSource = (v: unknown): v is WasmSource =>
   typeof v === 'string' || v instanceof URL || v instanceof WebAssembly.Module || v instanceof ArrayBuffer || ArrayBuffer.isView(v)
@@ -176,7 +188,7 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
     throw new EdgeqError('BAD_OPTION', `winograd must be 'auto', 'all' or 'off', got ${JSON.stringify(options.winograd)}`);
   }
   const backend = options.backend ?? 'auto';
-  if (!['auto', 'simd', 'scalar'].includes(backend)) throw new EdgeqError('BAD_OPTION', `backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(backend)}`);
+  if (!['auto', 'relaxed', 'simd', 'scalar'].includes(backend)) throw new EdgeqError('BAD_OPTION', `backend must be 'auto', 'relaxed', 'simd' or 'scalar', got ${JSON.stringify(backend)}`);
   const threads = options.threads ?? 0; // 0: the default, decided at create
   if (options.threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
     throw new EdgeqError('BAD_OPTION', `threads must be an integer from 1 to 64, got ${JSON.stringify(options.threads)}`);
@@ -191,6 +203,27 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
     }
   }
   return { backend, threads, maxCachedPlans };
+}
+
+const selfChecks = new WeakMap<WebAssembly.Module, Map<RelaxedDotMode, Promise<boolean>>>();
+
+/**
+ * The relaxed build for a probe verdict, once it passes relaxedSelfCheck() (cached per module and
+ * lowering); otherwise why not, as a string.
+ */
+async function relaxedBuild(verdict: RelaxedDotVerdict, source: WasmSource | undefined): Promise<WebAssembly.Module | string> {
+  if (verdict === 'none') return 'the probe found it saturating, inconsistent or absent';
+  let module: WebAssembly.Module;
+  try {
+    module = await kernelModule('relaxed', source);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  let byMode = selfChecks.get(module);
+  if (!byMode) selfChecks.set(module, (byMode = new Map()));
+  let check = byMode.get(verdict);
+  if (!check) byMode.set(verdict, (check = relaxedSelfCheck(module, verdict).catch(() => false)));
+  return (await check) ? module : `the relaxed build failed its self-check in the ${verdict} lowering`;
 }
 
 export class Session {
@@ -217,10 +250,18 @@ export class Session {
     return this.pool?.threads ?? 1;
   }
 
-  private constructor(model: QModel, module: WebAssembly.Module, backend: KernelBuild) {
+  /**
+   * The engine's relaxed dot as probeRelaxedDot() classified it ('u8xs8', 's8xs8' or 'none');
+   * undefined where it was not probed (backend 'simd' or 'scalar', or one options.wasm source).
+   * backend is 'relaxed' only when this is exact and the relaxed build passed its self-check.
+   */
+  readonly relaxedDot: RelaxedDotVerdict | undefined;
+
+  private constructor(model: QModel, module: WebAssembly.Module, backend: KernelBuild, relaxedDot: RelaxedDotVerdict | undefined) {
     this.model = model;
     this.module = module;
     this.backend = backend;
+    this.relaxedDot = relaxedDot;
     this.inputNames = [model.input.name];
     this.outputNames = [model.output.name];
   }
@@ -232,8 +273,21 @@ export class Session {
     const name = typeof model === 'string' || model instanceof URL ? String(model) : undefined;
     const bytes = model instanceof Uint8Array ? model : model instanceof ArrayBuffer ? new Uint8Array(model) : await readBytes(model);
     const qmodel = readEdgeq(bytes, { fileName: name, skipSectionChecksums: options.skipChecksums });
-    let build: KernelBuild = backend === 'auto' ? (detectSimd() ? 'simd' : 'scalar') : backend;
-    if (build === 'simd' && !detectSimd()) throw new EdgeqError('NOT_SUPPORTED', 'this engine has no WebAssembly SIMD; use backend "scalar" or "auto"');
+    let build: KernelBuild = backend === 'auto' ? (detectSimd() ? 'simd' : 'scalar') : backend === 'relaxed' ? 'simd' : backend;
+    if (build === 'simd' && !detectSimd()) throw new EdgeqError('NOT_SUPPORTED', `this engine has no WebAssembly SIMD; use backend "scalar" or "auto"`);
+    // Relaxed: probed where asked, or by 'auto' with the per-build sources (not one options.wasm build).
+    let relaxedDot: RelaxedDotVerdict | undefined;
+    let relaxedModule: WebAssembly.Module | undefined;
+    if (backend === 'relaxed' || (backend === 'auto' && build === 'simd' && sources !== undefined)) {
+      relaxedDot = probeRelaxedDot();
+      const r = await relaxedBuild(relaxedDot, sources === undefined ? options.wasm as WasmSource : sources.relaxed);
+      if (typeof r === 'string') {
+        if (backend === 'relaxed') throw new EdgeqError('NOT_SUPPORTED', `backend 'relaxed' needs an exact relaxed dot (probe verdict '${relaxedDot}'): ${r}; use backend "simd" or "auto"`);
+      } else {
+        relaxedModule = r;
+        build = 'relaxed';
+      }
+    }
     let threads = 1;
     if (build === 'scalar') {
       if (asked > 1) warnSingleThread('threads need the SIMD build (this session uses the scalar one)');
@@ -242,10 +296,19 @@ export class Session {
     } else {
       threads = asked || await defaultThreads();
     }
-    const mt = threads > 1 && sources?.simdThreaded !== undefined ? await kernelModule('simd', sources.simdThreaded) : undefined;
+    let mt: WebAssembly.Module | undefined;
+    if (threads > 1 && build === 'relaxed') {
+      mt = sources?.relaxedThreaded !== undefined ? await kernelModule('simd', sources.relaxedThreaded) : await threadedKernelModule(true).catch(() => undefined);
+      if (!mt) {
+        if (asked > 1) warnSingleThread('the threaded relaxed build edgeq-relaxed-mt.wasm was not found');
+        threads = 1;
+      }
+    } else if (threads > 1 && sources?.simdThreaded !== undefined) {
+      mt = await kernelModule('simd', sources.simdThreaded);
+    }
     const pool = await createPool(threads, asked > 1, undefined, mt);
-    const module = pool ? pool.module : await kernelModule(build, sources === undefined ? options.wasm as WasmSource : sources[build]);
-    const session = new Session(qmodel, module, build);
+    const module = pool ? pool.module : relaxedModule ?? await kernelModule(build, sources === undefined ? options.wasm as WasmSource : sources[build]);
+    const session = new Session(qmodel, module, build, relaxedDot);
     session.pool = pool;
     session.winograd = options.winograd ?? 'auto';
     session.maxCachedPlans = maxCachedPlans;
@@ -291,7 +354,8 @@ export class Session {
       return p;
     }
     this.trimPlans(this.maxCachedPlans - 1);
-    const made = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd });
+    const relaxedDot = this.backend === 'relaxed' ? this.relaxedDot as RelaxedDotMode : undefined;
+    const made = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd, relaxedDot });
     this.plans.set(batch, made);
     made.catch(() => { if (this.plans.get(batch) === made) this.plans.delete(batch); });
     return made;

@@ -5,10 +5,11 @@
 // browsers, extensions and workers fetch, compiling while the bytes stream in when the server
 // sends `application/wasm`.
 import { EdgeqError } from '../errors.js';
-import { KERNEL_WASM_SCALAR, KERNEL_WASM_SIMD } from '../kernels/wasm.js';
+import { KERNEL_WASM_RELAXED, KERNEL_WASM_SCALAR, KERNEL_WASM_SIMD } from '../kernels/wasm.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
-export type KernelBuild = 'simd' | 'scalar';
+/** The single-thread builds: SIMD, scalar, and SIMD + relaxed SIMD (edgeq-relaxed.wasm). */
+export type KernelBuild = 'simd' | 'scalar' | 'relaxed';
 
 const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
 
@@ -24,7 +25,7 @@ const denoApi = (): DenoReadFile | undefined => (globalThis as { Deno?: DenoRead
  * package, src/runtime/ in a checkout), then three (a copy that keeps one more folder level).
  */
 function defaultUrls(build: KernelBuild): URL[] {
-  const file = build === 'simd' ? KERNEL_WASM_SIMD : KERNEL_WASM_SCALAR;
+  const file = build === 'simd' ? KERNEL_WASM_SIMD : build === 'relaxed' ? KERNEL_WASM_RELAXED : KERNEL_WASM_SCALAR;
   return [new URL(`../../build/${file}`, import.meta.url), new URL(`../../../build/${file}`, import.meta.url)];
 }
 

@@ -42,7 +42,8 @@ describe.skipIf(!HAS_BUILD || DENO === undefined)('Deno', () => {
     const node = await example(process.execPath, ['examples/node/classify.js', fx.model, ...images, '--json', '--logits']);
     const here = await nodeLogits(fx);
     expect(deno.runtime).toMatch(/^deno \d/);
-    expect(deno.backend).toBe(node.backend);
+    // Deno's relaxed dot is exact on x64 with VNNI: 'auto' runs the relaxed kernels there, same logits.
+    expect(node.backend === 'simd' ? ['simd', 'relaxed'] : [node.backend]).toContain(deno.backend);
     expect(deno.results).toHaveLength(images.length);
     for (let i = 0; i < images.length; i++) {
       const d = deno.results[i]!, n = node.results[i]!;

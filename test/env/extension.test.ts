@@ -123,7 +123,8 @@ describe.skipIf(!HAS_BUILD || !HAS_CHROMIUM)('browser extension in Chromium', ()
     const r = await classifyInPage(new URL('subject.png', server!.url).href);
     const ms = performance.now() - t0;
     if ('error' in r) throw new Error(r.error);
-    expect(r.backend).toBe(node.backend);
+    // 'auto' runs the relaxed kernels where Chromium's relaxed dot is exact (x64 with VNNI): same logits.
+    expect(node.backend === 'simd' ? ['simd', 'relaxed'] : [node.backend]).toContain(r.backend);
     expect(r.top).toHaveLength(5);
     expect(maxAbsDiff(r.logits, node.logits)).toBe(0);
     const label = node.labels?.[argmax(node.logits)] ?? `class ${argmax(node.logits)}`;

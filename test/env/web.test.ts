@@ -82,7 +82,8 @@ describe.skipIf(!HAS_BUILD || !HAS_CHROMIUM)('web example in Chromium', () => {
     expect(r.state, r.message).toBe('done');
     expect(r.ready.modelSource).toBe('network');
     expect(r.isolated).toBe(true); // COOP/COEP from edgeq serve
-    expect(r.result.backend).toBe(node.backend);
+    // 'auto' runs the relaxed kernels where Chromium's relaxed dot is exact (x64 with VNNI): same logits.
+    expect(node.backend === 'simd' ? ['simd', 'relaxed'] : [node.backend]).toContain(r.result.backend);
     expect(r.result.top).toHaveLength(5);
     expect(await page.locator('#top li').count()).toBe(5);
     const label = node.labels?.[argmax(node.logits)] ?? `class ${argmax(node.logits)}`;

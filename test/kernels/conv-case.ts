@@ -3,6 +3,7 @@
 import { conv2dCalls, packConvWeights, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
 import { diff, diffBits, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefConv, type RefRequant } from './ref.js';
+import { repackedRelaxedCopy, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
 
 export interface ConvCase extends RefConv {
   /** 'none' | 'relu' | 'leaky' */
@@ -24,6 +25,15 @@ export interface ConvCase extends RefConv {
   res12?: boolean;
   /** Run as conv2dCalls(..., parts) in reverse order (threads' parts: rows or channel blocks). */
   parts?: number;
+  /**
+   * Run the relaxed kernels in this lowering (weights repacked to 2x4c16): their scalar twin in the
+   * SIMD build, the scalar build, and the relaxed build (h.relaxed) where the probe found this
+   * lowering exact (h.relaxedDot === mode). Not 'u8xs8' with act7 elsewhere: Node 20's
+   * Liftoff miscomputes even 0..127 activations (measured, docs/tuning-log.md).
+   */
+  relaxed?: RelaxedDotMode;
+  /** Activations and the input zero point in 0..127. */
+  act7?: boolean;
 }
 
 export function describe(c: ConvCase): string {
@@ -31,15 +41,16 @@ export function describe(c: ConvCase): string {
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
     (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '') +
     (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '') +
-    (c.parts ? ` parts=${c.parts}` : '');
+    (c.parts ? ` parts=${c.parts}` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.act7 ? ' act7' : '');
 }
 
-export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
+export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: string[] } {
   const name = describe(c);
   const r = rng(c.seed);
   const cpg = c.inC / c.group;
   const x = c.in12 ? randU12(r, c.batch * c.inH * c.inW * c.inC) : randU8(r, c.batch * c.inH * c.inW * c.inC);
-  const zin = randInt(r, 0, c.in12 ? 4095 : 255);
+  if (c.act7) for (let i = 0; i < x.length; i++) x[i] = x[i]! & 127;
+  const zin = randInt(r, 0, c.in12 ? 4095 : c.act7 ? 127 : 255);
   const w = randI8(r, c.outC * c.kh * c.kw * cpg, c.wlim ?? 127);
   const bias = c.noBias ? undefined : Int32Array.from({ length: c.outC }, () => randInt(r, -20000, 20000));
   const K = c.kh * c.kw * cpg;
@@ -75,7 +86,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
   const heap = h.heap;
   heap.reset();
   const input = heap.put(x);
-  const weights = heap.put(blob);
+  const weights = heap.put(c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : blob);
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [
@@ -83,6 +94,10 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
     { k: h.simd, reference: true, label: 'simd-build _ref' },
     { k: h.scalar, reference: false, label: 'scalar build' },
   ];
+  if (c.relaxed) {
+    runs[0] = { k: h.scalar, reference: true, label: 'scalar-build _ref' };
+    if (h.relaxed && h.relaxedDot === c.relaxed) runs.push({ k: h.relaxed, reference: false, label: 'relaxed build' });
+  }
   for (const run of runs) {
     const output = heap.alloc(outBytes);
     const buffers = {
@@ -92,7 +107,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
       scratch: plan.scratchBytes ? heap.alloc(plan.scratchBytes * (c.parts ?? 1)) : undefined,
     };
     const args = {
-      shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing,
+      shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing, relaxed: c.relaxed,
       outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha,
       residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,
@@ -105,5 +120,5 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string } {
     const d = c.f32out ? diffBits(got as Float32Array, expected as Float32Array) : diff(got, expected);
     if (d) throw new Error(`${name} strategy=${plan.strategy} [${run.label}] vs TS reference: ${d}`);
   }
-  return { strategy: plan.strategy };
+  return { strategy: plan.strategy, runs: runs.map((r) => r.label) };
 }

@@ -1,7 +1,9 @@
 // Test harness: one shared memory, the SIMD and scalar builds instantiated over it, a bump
 // allocator with guard bytes, and a seeded PRNG.
 import { instantiateKernels, type Kernels } from '../../src/kernels/index.js';
-import { ensureWasmBuilt, wasmBytes } from './wasm-build.js';
+import { ensureWasmBuilt, wasmBytes, RELAXED_WASM } from './wasm-build.js';
+import { probeRelaxedDot, type RelaxedDotVerdict } from '../../src/kernels/relaxed-probe.js';
+import { readFileSync } from 'node:fs';
 import { mulberry32 } from '../../tools/synth/random.js';
 
 export interface Harness {
@@ -9,6 +11,10 @@ export interface Harness {
   simd: Kernels;
   scalar: Kernels;
   heap: Heap;
+  /** The relaxed build over the same memory, where the engine validates relaxed SIMD (loadRelaxed). */
+  relaxed?: Kernels;
+  /** This engine's probeRelaxedDot() verdict (set with `relaxed`). */
+  relaxedDot?: RelaxedDotVerdict;
 }
 
 export async function loadHarness(pages = 2048): Promise<Harness> {
@@ -17,6 +23,15 @@ export async function loadHarness(pages = 2048): Promise<Harness> {
   const simd = await instantiateKernels(wasmBytes(true), memory);
   const scalar = await instantiateKernels(wasmBytes(false), memory);
   return { memory, simd, scalar, heap: new Heap(memory) };
+}
+
+/** Adds the relaxed build to a harness when this engine validates it (else leaves it absent). */
+export async function loadRelaxed(h: Harness): Promise<Harness> {
+  const bytes = new Uint8Array(readFileSync(RELAXED_WASM));
+  if (!WebAssembly.validate(bytes)) return h;
+  h.relaxed = await instantiateKernels(bytes, h.memory);
+  h.relaxedDot = probeRelaxedDot();
+  return h;
 }
 
 export const GUARD = 64;

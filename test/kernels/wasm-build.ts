@@ -8,6 +8,8 @@ import { REPO_ROOT } from '../helpers.js';
 export const SIMD_WASM = join(REPO_ROOT, 'build', 'edgeq-simd.wasm');
 export const SCALAR_WASM = join(REPO_ROOT, 'build', 'edgeq-scalar.wasm');
 export const SIMD_MT_WASM = join(REPO_ROOT, 'build', 'edgeq-simd-mt.wasm');
+export const RELAXED_WASM = join(REPO_ROOT, 'build', 'edgeq-relaxed.wasm');
+export const RELAXED_MT_WASM = join(REPO_ROOT, 'build', 'edgeq-relaxed-mt.wasm');
 
 function newestSource(dir: string): number {
   let t = 0;
@@ -19,7 +21,7 @@ function newestSource(dir: string): number {
 }
 
 function stale(): boolean {
-  const outs = [SIMD_WASM, SCALAR_WASM, SIMD_MT_WASM];
+  const outs = [SIMD_WASM, SCALAR_WASM, SIMD_MT_WASM, RELAXED_WASM, RELAXED_MT_WASM];
   if (!outs.every((f) => existsSync(f))) return true;
   const src = Math.max(newestSource(join(REPO_ROOT, 'assembly')), statSync(join(REPO_ROOT, 'asconfig.json')).mtimeMs);
   return Math.min(...outs.map((f) => statSync(f).mtimeMs)) < src;

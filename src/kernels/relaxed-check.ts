@@ -1,0 +1,60 @@
+// The self-check a Session runs before it trusts a relaxed build: small layers through the i16
+// kernels and through the relaxed kernels in the probed lowering, on the module itself (so a
+// miscompiled or mislowered relaxed dot, or a wrong build, is caught before any model runs).
+import { conv2dCalls, planConv2d, runCalls, type Conv2dShape } from './conv.js';
+import { packConvWeights } from './packing.js';
+import { repackedRelaxedCopy, type RelaxedDotMode } from './relaxed.js';
+import { instantiateKernels } from './wasm.js';
+
+/** Layers of the self-check: IGEMM 3x3 with padding (odd M, a partial channel block), 1x1 GEMM. */
+const CHECK_SHAPES: Conv2dShape[] = [
+  { batch: 1, inH: 5, inW: 7, inChannels: 32, outChannels: 10, kernel: [3, 3], pads: [1, 1, 1, 1] },
+  { batch: 1, inH: 3, inW: 5, inChannels: 64, outChannels: 12, kernel: [1, 1] },
+];
+
+/**
+ * True when every check layer gives identical output bytes through qu8_[i]gemm and through
+ * qu8_[i]gemm_relaxed_2x4c16 in `mode` on `module` (which must be a relaxed build). Inputs cover
+ * the full uint8 range (255s included) and weights -127..127. Run twice (cold and again after
+ * 50 repetitions) so that a tier-up difference shows.
+ */
+export async function relaxedSelfCheck(module: WebAssembly.Module, mode: RelaxedDotMode): Promise<boolean> {
+  const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 });
+  const k = await instantiateKernels(module, memory);
+  if (!k.relaxed) return false;
+  const heap = new Uint8Array(memory.buffer);
+  let seed = 12345;
+  const rnd = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 16; };
+  for (const [i, s] of CHECK_SHAPES.entries()) {
+    const plan = planConv2d(s);
+    const cpg = s.inChannels;
+    const weights = Int8Array.from({ length: s.outChannels * s.kernel[0] * s.kernel[1] * cpg }, () => (rnd() % 255) - 127);
+    const blob = packConvWeights({
+      outChannels: s.outChannels, inChannels: s.inChannels, kernel: s.kernel, group: 1, weights,
+      bias: Int32Array.from({ length: s.outChannels }, () => (rnd() % 40001) - 20000),
+      multipliers: Float32Array.from({ length: s.outChannels }, () => Math.fround(0.0005 + (rnd() % 1000) * 0.000002)),
+      inputZeroPoint: 100 + i * 50,
+    });
+    const relaxedBlob = repackedRelaxedCopy(blob, plan, mode);
+    // Layout: input | i16 weights | relaxed weights | two outputs | indirection | zero row (16-aligned).
+    let at = 64;
+    const take = (n: number): number => { const p = at; at = Math.ceil((at + n + 16) / 64) * 64; return p; };
+    const inBytes = s.batch * s.inH * s.inW * s.inChannels;
+    const input = take(inBytes);
+    for (let j = 0; j < inBytes; j++) heap[input + j] = j % 7 === 0 ? 255 : rnd() & 255;
+    const w16 = take(blob.length), wRel = take(blob.length);
+    heap.set(blob, w16);
+    heap.set(relaxedBlob, wRel);
+    const outs = [take(plan.outputElements), take(plan.outputElements)];
+    const indirection = plan.indirectionBytes ? take(plan.indirectionBytes) : undefined;
+    const zero = plan.zeroBytes ? take(plan.zeroBytes) : undefined;
+    const common = { shape: s, inputZeroPoint: 100 + i * 50, outputZeroPoint: 7, outMin: 0, outMax: 255 };
+    const i16 = conv2dCalls(k, { ...common, buffers: { input, output: outs[0]!, weights: w16, indirection, zero } });
+    const rel = conv2dCalls(k, { ...common, relaxed: mode, buffers: { input, output: outs[1]!, weights: wRel, indirection, zero } });
+    for (const reps of [1, 50]) {
+      for (let r = 0; r < reps; r++) { runCalls(k, i16); runCalls(k, rel); }
+      for (let j = 0; j < plan.outputElements; j++) if (heap[outs[0]! + j] !== heap[outs[1]! + j]) return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,65 @@
+// The relaxed-SIMD kernels' weight layout (qu8-gemm-2x4c16), which layers take them, and the
+// self-check a Session runs before trusting a relaxed build. Browser-safe: no Node imports.
+//
+// Layout 2x4c16: the 2x4c8 block (i32 bias[4] | for tap, for k-block of 8: i8 w[4][8] | f32
+// multiplier[4]) with its weights regrouped 16 K at a time: for tap, for k-pair p (blocks 2p and
+// 2p+1): i8 w[4][16]. Same block size, bias and multipliers in place, so a 2x4c8 blob is repacked
+// in place (no second copy). It needs an even KB (the kernels consume 16 K per step).
+
+import { EdgeqError } from '../errors.js';
+import type { Conv2dPlan } from './conv.js';
+import type { RelaxedDotVerdict } from './relaxed-probe.js';
+
+/** The exact relaxed lowerings the kernels support (a probe verdict other than 'none'). */
+export type RelaxedDotMode = Exclude<RelaxedDotVerdict, 'none'>;
+
+/** Packing name of the relaxed layout (in wasm memory only; never stored in a model). */
+export const PACKING_RELAXED = 'qu8-gemm-2x4c16';
+
+/**
+ * True when the relaxed kernels can run this convolution: 8-bit activations (12-bit ones keep the
+ * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one) with an even KB, run as
+ * GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading in place).
+ */
+export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined): boolean {
+  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && !plan.depthwise && plan.strategy !== 'dwconv' && plan.KB % 2 === 0;
+}
+
+/**
+ * Repacks `blocks` 2x4c8 blocks (blockBytes each, `taps` taps of KB k-blocks) at `at` in `heap`
+ * to 2x4c16, in place. For the s8xs8 lowering (activations enter as a - 128) it adds
+ * 128 * sum(w) to each channel's bias (int32 wrap, as the kernels' sums), so that the kernels
+ * produce the same int32 accumulator as the i16 path.
+ */
+export function repackRelaxed2x4c16(heap: Uint8Array, at: number, blocks: number, blockBytes: number, taps: number, KB: number, mode: RelaxedDotMode): void {
+  if (KB % 2 !== 0) throw new EdgeqError('INTERNAL', `the 2x4c16 layout needs an even KB (got ${KB})`);
+  if (blockBytes !== 32 + taps * KB * 32) throw new EdgeqError('INTERNAL', `block of ${blockBytes} bytes does not match taps ${taps}, KB ${KB}`);
+  const wBytes = taps * KB * 32;
+  const tmp = new Int8Array(wBytes);
+  const view = new DataView(heap.buffer, heap.byteOffset, heap.byteLength);
+  for (let b = 0; b < blocks; b++) {
+    const base = at + b * blockBytes;
+    const w = new Int8Array(heap.buffer, heap.byteOffset + base + 16, wBytes);
+    tmp.set(w);
+    const sums = [0, 0, 0, 0];
+    for (let p = 0; p < (taps * KB) / 2; p++) {
+      for (let j = 0; j < 4; j++) {
+        for (let i = 0; i < 16; i++) {
+          const v = tmp[(2 * p + (i >> 3)) * 32 + j * 8 + (i & 7)]!;
+          w[p * 64 + j * 16 + i] = v;
+          sums[j] += v;
+        }
+      }
+    }
+    if (mode === 's8xs8') {
+      for (let j = 0; j < 4; j++) view.setInt32(base + j * 4, (view.getInt32(base + j * 4, true) + 128 * sums[j]!) | 0, true);
+    }
+  }
+}
+
+/** A repacked copy of a 2x4c8 blob (tests, the self-check). */
+export function repackedRelaxedCopy(blob: Uint8Array, plan: Pick<Conv2dPlan, 'groups' | 'nBlocks' | 'blockBytes' | 'taps' | 'KB'>, mode: RelaxedDotMode): Uint8Array {
+  const out = blob.slice();
+  repackRelaxed2x4c16(out, 0, plan.groups * plan.nBlocks, plan.blockBytes, plan.taps, plan.KB, mode);
+  return out;
+}

@@ -1,0 +1,44 @@
+// The relaxed kernels' sweep (qu8_[i]gemm_relaxed_2x4c16: relaxedEligible() shapes only, KB even),
+// shared by test/kernels/relaxed.test.ts (this process) and test/kernels/relaxed-sweep.deno.ts
+// (under Deno, whose relaxed dot is exact on this machine's VNNI).
+import type { RelaxedDotMode } from '../../src/kernels/relaxed.js';
+import type { ConvCase } from './conv-case.js';
+
+const P0: [number, number, number, number] = [0, 0, 0, 0];
+const base = { batch: 1, dh: 1, dw: 1, group: 1, act: 'none', f32out: false } as const;
+
+/** Every case for one lowering; act7: activations in 0..127 (exact in every lowering of u8xs8). */
+export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
+  const out: ConvCase[] = [];
+  let seed = mode === 'u8xs8' ? 5000 : 7000;
+  // 1x1 GEMM: M x N x K (K: even KB; 9..16 pad to 16, reading up to 7 bytes past the channels).
+  for (const M of [1, 2, 3, 5, 17]) for (const N of [1, 3, 4, 5, 8, 17, 33]) for (const K of [9, 16, 32, 48, 64]) {
+    out.push({ ...base, inH: 1, inW: M, inC: K, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7 });
+  }
+  const shapes: Omit<ConvCase, 'act' | 'f32out' | 'seed' | 'dh' | 'dw' | 'batch'>[] = [
+    { inH: 5, inW: 6, inC: 16, outC: 8, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 1 },
+    { inH: 4, inW: 4, inC: 32, outC: 33, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 1 },
+    { inH: 6, inW: 5, inC: 64, outC: 5, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 1 },
+    { inH: 9, inW: 8, inC: 16, outC: 12, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1], group: 1 },
+    { inH: 8, inW: 8, inC: 48, outC: 3, kh: 3, kw: 3, sh: 2, sw: 1, pads: [2, 0, 0, 1], group: 1 },
+    { inH: 8, inW: 7, inC: 16, outC: 32, kh: 1, kw: 1, sh: 2, sw: 2, pads: P0, group: 1 }, // gathered 1x1 -> one-tap IGEMM
+    { inH: 4, inW: 4, inC: 13, outC: 6, kh: 1, kw: 1, sh: 1, sw: 1, pads: [1, 0, 0, 1], group: 1 },
+    { inH: 6, inW: 6, inC: 32, outC: 8, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 2 },
+    { inH: 5, inW: 5, inC: 48, outC: 9, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, group: 3 },
+    { inH: 9, inW: 9, inC: 16, outC: 11, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 2, 2], group: 1 },
+  ];
+  const acts = [
+    { act: 'none', f32out: false }, { act: 'relu', f32out: false }, { act: 'leaky', f32out: false },
+    { act: 'none', f32out: true }, { act: 'relu', f32out: true },
+  ] as const;
+  for (const s of shapes) for (const a of acts) for (const batch of [1, 2]) {
+    out.push({ ...s, ...a, batch, dh: 1, dw: 1, seed: seed++, relaxed: mode, act7 });
+  }
+  // Fused residual (u8 and 12-bit output / residual), threads' parts, extreme weights and ties.
+  out.push({ ...base, inH: 6, inW: 7, inC: 32, outC: 20, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], act: 'relu', seed: seed++, relaxed: mode, act7, residual: true });
+  out.push({ ...base, inH: 6, inW: 7, inC: 32, outC: 20, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, residual: true, out12: true, res12: true });
+  out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], seed: seed++, relaxed: mode, act7, parts: 5 });
+  out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 1, kw: 1, sh: 2, sw: 2, pads: P0, seed: seed++, relaxed: mode, act7, parts: 3 });
+  out.push({ ...base, inH: 3, inW: 5, inC: 256, outC: 8, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, wlim: 127, mult: 1 / 4096 });
+  return out;
+}
