@@ -8,9 +8,11 @@
 //     --model m.edgeq --qdq m.int8.onnx [--onnx fp32.onnx] [--runs 20] [--warmup 3] [--inputs 4] [--json]
 // or --onnx fp32.onnx alone: quantized here (synthetic calibration; uint8 input, residual adds not
 // fused, as tools/bench/model-bench.ts's comparison model), e.g. ../shared/models/darknet-tiny/model.onnx.
+// The compiled file also runs in Node (npx tsc -b bench/tsconfig.json && node bench/dist/deno-vs-ort.js ...):
+// onnxruntime-web's Node figure on the same machine (Node's relaxed probe is 'none': auto runs simd).
 // Pair --model with the --qdq of the same calibration (the bench cache writes both: <name>-<key>-q<v>.edgeq
 // and .int8.onnx).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeRelaxedDot } from 'edgeq/kernels';
@@ -18,7 +20,10 @@ import { Session } from 'edgeq';
 
 declare const Deno: { args: string[]; version: { deno: string; v8: string } } | undefined;
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The checkout's root: the first folder up from here with onnxruntime-web installed (bench/ under
+// Deno, bench/dist/ when the compiled file runs in Node for a same-machine Node figure).
+let root = dirname(fileURLToPath(import.meta.url));
+while (!existsSync(join(root, 'node_modules', 'onnxruntime-web', 'package.json')) && dirname(root) !== root) root = dirname(root);
 const argv = typeof Deno !== 'undefined' ? Deno.args : process.argv.slice(2);
 const opt = (name: string, def?: string): string | undefined => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
 const json = argv.includes('--json');
@@ -123,7 +128,8 @@ const ratios = {
 const result = {
   cpu: cpuModel(),
   deno: typeof Deno !== 'undefined' ? Deno.version.deno : undefined,
-  v8: typeof Deno !== 'undefined' ? Deno.version.v8 : undefined,
+  node: typeof Deno === 'undefined' ? process.versions.node : undefined,
+  v8: typeof Deno !== 'undefined' ? Deno.version.v8 : process.versions.v8,
   onnxruntimeWeb: ortVersion,
   relaxedProbe: verdict,
   backends: { auto: auto.backend, simd: simd.backend },
@@ -139,7 +145,7 @@ const result = {
 
 if (json) console.log(JSON.stringify(result));
 else {
-  log(`CPU: ${result.cpu}; Deno ${result.deno}, V8 ${result.v8}; onnxruntime-web ${ortVersion} (wasm, 1 thread); relaxed probe: ${verdict}`);
+  log(`CPU: ${result.cpu}; ${result.deno ? `Deno ${result.deno}` : `Node ${result.node}`}, V8 ${result.v8}; onnxruntime-web ${ortVersion} (wasm, 1 thread); relaxed probe: ${verdict}`);
   log(`model: ${resolve(String(result.model))}${result.qdq ? ` + ${result.qdq}` : ''}; input ${dims.join('x')}; ${warmup} warm-up + ${runs} timed rounds, engines interleaved`);
   log('');
   log('| engine | session.backend | median ms | min ms | max ms | edgeq auto / this |');
