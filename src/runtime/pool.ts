@@ -199,16 +199,51 @@ export async function nodeWorkerAdapter(): Promise<WorkerAdapter | undefined> {
   };
 }
 
-/** Browsers and Deno: module-less classic Web Workers from a Blob URL (needs crossOriginIsolated in browsers). */
+type WebWorkerClass = new (url: string, options: { type: string }) => Worker;
+
+/** globalThis.Worker as it was when this module was evaluated (see webWorkerAdapter). */
+const workerAtLoad = (globalThis as { Worker?: WebWorkerClass }).Worker;
+
+/**
+ * True when `W` is node:worker_threads' Worker (Deno: NodeWorker, which takes a file path, not a
+ * blob: URL). Asked through process.getBuiltinModule, so nothing is imported (browsers have no process).
+ */
+function isNodeWorkerClass(W: unknown): boolean {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => { Worker?: unknown } | undefined } }).process;
+  try {
+    return typeof proc?.getBuiltinModule === 'function' && proc.getBuiltinModule('node:worker_threads')?.Worker === W;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Web Worker class to spawn with. Contract: globalThis.Worker, unless it is node:worker_threads'
+ * Worker, which some libraries assign to globalThis.Worker where they see a `process` global (Deno 2
+ * has one): onnxruntime-web's Emscripten glue runs `global.Worker = require('worker_threads').Worker`
+ * whenever it starts, so in Deno a pool made after it ran got NodeWorker, whose constructor rejects
+ * the blob: URL (ERR_WORKER_PATH) and the session fell back to 1 thread. Then the Web Worker class
+ * captured when this module was evaluated is used (Deno's own, if edgeq was imported before the
+ * other library started); undefined when there is none (the pool says why, once).
+ */
+function webWorkerClass(): WebWorkerClass | undefined {
+  const current = (globalThis as { Worker?: WebWorkerClass }).Worker;
+  if (typeof current === 'function' && !isNodeWorkerClass(current)) return current;
+  if (typeof workerAtLoad === 'function' && !isNodeWorkerClass(workerAtLoad)) return workerAtLoad;
+  return undefined;
+}
+
+/** Browsers and Deno: module Web Workers from a Blob URL (needs crossOriginIsolated in browsers). */
 export function webWorkerAdapter(): WorkerAdapter | undefined {
-  const g = globalThis as { Worker?: new (url: string) => Worker; Blob?: typeof Blob; URL?: typeof URL };
-  if (typeof g.Worker !== 'function' || typeof g.Blob !== 'function') return undefined;
+  const g = globalThis as { Blob?: typeof Blob };
+  const W = webWorkerClass();
+  if (!W || typeof g.Blob !== 'function') return undefined;
   return {
     name: 'web-workers',
     spawn(source: string): PoolWorker {
       const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
       // A module worker (Deno has only those; the script needs no import and runs as either).
-      const w = new (g.Worker as unknown as new (u: string, o: { type: string }) => Worker)(url, { type: 'module' });
+      const w = new W(url, { type: 'module' });
       return {
         postMessage: (m) => w.postMessage(m),
         listen(onMessage, onFailure) {
@@ -525,7 +560,10 @@ export async function createPool(threads: number, explicit: boolean, adapter?: W
   const why = !sharedMemorySupported() ? 'this engine cannot share WebAssembly memory (browsers need crossOriginIsolated)' : undefined;
   const a = why ? undefined : adapter ?? (await nodeWorkerAdapter()) ?? webWorkerAdapter();
   if (!a) {
-    if (explicit) warnSingleThread(why ?? 'no worker implementation available');
+    const replaced = isNodeWorkerClass((globalThis as { Worker?: unknown }).Worker) && (globalThis as { Deno?: unknown }).Deno !== undefined;
+    if (explicit) warnSingleThread(why ?? (replaced
+      ? "globalThis.Worker is node:worker_threads' Worker (another library replaced Deno's Web Worker before edgeq was imported; import edgeq first)"
+      : 'no worker implementation available'));
     return undefined;
   }
   try {
