@@ -1,11 +1,10 @@
 // `edgeq bench`: the embedded ResNet-50 (default) or a user's model, edgeq int8 against
 // onnxruntime-web fp32 and int8 in one run on the same inputs.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { EdgeqError } from 'edgeq';
 import { createHash } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { IMAGENET } from 'edgeq/image';
 import { getEmbeddedModel } from '../synth/cache-node.js';
 import { benchModel, formatBench, type ModelBenchResult } from '../bench/model-bench.js';
@@ -16,6 +15,7 @@ import { folderInputs, syntheticInputs } from './inputs.js';
 import { describeSpec, fitSpecToInput, requireChosenPreprocessing, specFromOptions, type PresetName } from './preprocessing.js';
 import { onnxInputShape } from './model-shape.js';
 import { progress } from './progress.js';
+import { packageVersion } from './versions.js';
 
 export interface BenchCliOptions {
   model?: string;
@@ -226,24 +226,6 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
     writeFileSync(o.json, JSON.stringify(result, (k, v) => (k === 'samples' ? v.map((s: number) => +s.toFixed(3)) : v), 2));
     console.log(`wrote ${o.json}`);
   }
-}
-
-/** The version of an installed package, or '?' where its package.json cannot be read. */
-function packageVersion(name: string): string {
-  const require = createRequire(import.meta.url);
-  for (const spec of [`${name}/package.json`, name]) {
-    try {
-      let dir = dirname(require.resolve(spec));
-      for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-        const file = join(dir, 'package.json');
-        if (existsSync(file)) {
-          const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-          if (pkg.name === name && pkg.version) return pkg.version;
-        }
-      }
-    } catch { /* try the next form */ }
-  }
-  return '?';
 }
 
 /** Writes the HTML report of one round's results (one per thread count), with edgeq's per-op time at the first count. */

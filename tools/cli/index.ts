@@ -1,9 +1,8 @@
 // The `edgeq` command line (Node only): synth, quantize, run, bench, inspect.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { EdgeqError } from 'edgeq';
 import { CALIBRATION_METHODS } from '../quantize/histogram.js';
+import { packageVersion } from './versions.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -121,9 +120,7 @@ export function buildProgram(): Command {
 
 /** `edgeq-tools x.y.z (runtime edgeq x.y.z)`: the lab's version and the runtime's it runs on. */
 export function versionLine(): string {
-  const require = createRequire(import.meta.url);
-  const version = (pkg: string) => (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
-  return `edgeq-tools ${version('edgeq-tools')} (runtime edgeq ${version('edgeq')})`;
+  return `edgeq-tools ${packageVersion('edgeq-tools')} (runtime edgeq ${packageVersion('edgeq')})`;
 }
 
 /**
