@@ -18,11 +18,12 @@ export const PACKING_RELAXED = 'qu8-gemm-2x4c16';
 
 /**
  * True when the relaxed kernels can run this convolution: 8-bit activations (12-bit ones keep the
- * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one) with an even KB, run as
- * GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading in place).
+ * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one nor the depthwise one) with
+ * an even KB, run as GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading
+ * in place).
  */
 export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined): boolean {
-  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && !plan.depthwise && plan.strategy !== 'dwconv' && plan.KB % 2 === 0;
+  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && plan.strategy !== 'dwconv' && plan.KB % 2 === 0;
 }
 
 /**
