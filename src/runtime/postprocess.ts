@@ -1,4 +1,5 @@
-// Output helpers: softmax over rows and the top k entries, as classify() uses them.
+// Output helpers: softmax over rows, the top k entries, and the top classes of one row as classify()
+// gives them.
 import { EdgeqError } from '../errors.js';
 
 /**
@@ -27,4 +28,20 @@ export function topK(values: ArrayLike<number>, k: number): { index: number; val
     .sort((a, b) => values[b] - values[a])
     .slice(0, k)
     .map((index) => ({ index, value: values[index] }));
+}
+
+/** One class of a classification. */
+export interface Classification {
+  /** Index in the model's outputs. */
+  index: number;
+  /** The model's label for it, or `class <index>` where the model stores none. */
+  label: string;
+  /** Softmax probability over the row. */
+  score: number;
+}
+
+/** The `k` most probable classes of one row of logits: topK() order, softmax() scores, the labels. */
+export function topClasses(logits: ArrayLike<number>, k: number, labels?: readonly string[]): Classification[] {
+  const p = softmax(logits);
+  return topK(logits, k).map(({ index }) => ({ index, label: labels?.[index] ?? `class ${index}`, score: p[index]! }));
 }

@@ -15,7 +15,7 @@ import { loadImage, type ImageSource } from '../image/load.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
 import { createPool, defaultThreads, threadedKernelModule, warnSingleThread, type ThreadPool } from './pool.js';
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
-import { softmax, topK } from './postprocess.js';
+import { topClasses, type Classification } from './postprocess.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
 import { kernelModule, readBytes, type KernelBuild, type WasmSource } from './wasm-source.js';
 
@@ -115,12 +115,7 @@ function printAtExit(p: OpProfile): void {
   });
 }
 
-export interface Classification {
-  index: number;
-  label: string;
-  /** Softmax probability over the model's outputs. */
-  score: number;
-}
+export type { Classification } from './postprocess.js';
 
 /** Runs warmup() makes. */
 const WARMUP_RUNS = 2;
@@ -563,11 +558,7 @@ export class Session {
       arrays.forEach((a, i) => x.set(a, i * per));
     }
     const logits = await this.run(x, options.signal ? { signal: options.signal } : {});
-    const results = arrays.map((_, i) => {
-      const row = logits.subarray(i * n, (i + 1) * n);
-      const p = softmax(row);
-      return topK(row, k).map(({ index }) => ({ index, label: this.model.labels?.[index] ?? `class ${index}`, score: p[index] }));
-    });
+    const results = arrays.map((_, i) => topClasses(logits.subarray(i * n, (i + 1) * n), k, this.model.labels));
     return many ? results : results[0]!;
   }
 

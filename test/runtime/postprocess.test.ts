@@ -1,7 +1,7 @@
 // softmax and topK (exported helpers, and what classify() is made of) against hand-computed values.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
-import { softmax, topK } from '../../src/runtime/postprocess.js';
+import { softmax, topClasses, topK } from '../../src/runtime/postprocess.js';
 import { Session } from '../../src/runtime/session.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
@@ -64,5 +64,17 @@ describe('classify', () => {
       expect(got.map((c) => c.label)).toEqual(order.map((i) => `class ${i}`));
     }
     s.release();
+  });
+});
+
+describe('topClasses', () => {
+  it('topK order with softmax scores and the labels; class <i> where a label is missing', () => {
+    const logits = Float32Array.from([0.5, 3, -1, 3, 2]);
+    const p = softmax(logits);
+    expect(topClasses(logits, 3, ['a', 'b', 'c', 'd'])).toEqual([
+      { index: 1, label: 'b', score: p[1] }, { index: 3, label: 'd', score: p[3] }, { index: 4, label: 'class 4', score: p[4] },
+    ]);
+    expect(topClasses(logits, 1)).toEqual([{ index: 1, label: 'class 1', score: p[1] }]);
+    expect(() => topClasses(logits, 0)).toThrow(EdgeqError);
   });
 });
