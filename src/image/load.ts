@@ -4,6 +4,7 @@
 // Node and Deno decode JPEG and PNG with ./decode-node.js, imported only when they run.
 import { EdgeqError } from '../errors.js';
 import { asRawImage, type ImageDataLike, type RawImage } from './types.js';
+import { readBytes } from '../runtime/read-bytes.js';
 
 /** Anything loadImage() takes. */
 export type ImageSource =
@@ -39,28 +40,6 @@ async function nodeDecoder(): Promise<DecodeNode> {
   return (await import(/* @vite-ignore */ /* webpackIgnore: true */ url)) as DecodeNode;
 }
 
-async function readLocation(location: string | URL, what: string): Promise<Uint8Array> {
-  const url = typeof location === 'string' && !/^[a-z][a-z0-9+.-]+:/i.test(location) ? undefined : new URL(location);
-  if (url && url.protocol !== 'file:') {
-    const response = await fetch(url).catch((err: unknown) => {
-      throw new EdgeqError('NOT_FOUND', `${what}: cannot fetch: ${(err as Error).message}`, { cause: err });
-    });
-    if (!response.ok) throw new EdgeqError('NOT_FOUND', `${what}: HTTP ${response.status} ${response.statusText}`.trim());
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  if (!isServer()) throw new EdgeqError('BAD_IMAGE', `${what}: a file path needs Node or Deno; in a browser pass a URL, a Blob or an image element`);
-  const deno = (globalThis as { Deno?: { readFile(p: string | URL): Promise<Uint8Array> } }).Deno;
-  try {
-    if (deno) return await deno.readFile(url ?? location);
-    const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
-    return new Uint8Array(await fs.readFile(url ?? location));
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const missing = code === 'ENOENT' || (err as Error).name === 'NotFound';
-    throw new EdgeqError(missing ? 'NOT_FOUND' : 'BAD_IMAGE', `${what}: ${missing ? 'no such file' : `cannot read: ${(err as Error).message}`}`, { cause: err });
-  }
-}
-
 /** Pixels of a browser image (ImageBitmap, image element, canvas, video frame) through an OffscreenCanvas. */
 function pixelsOf(image: CanvasImageSource | ImageBitmap, what: string): ImageDataLike {
   const { width, height } = image as { width: number; height: number };
@@ -90,13 +69,14 @@ async function decodeBytes(bytes: Uint8Array, what: string): Promise<RawImage | 
 
 /**
  * Decodes one image source to 8-bit pixels (RawImage, or the ImageData a canvas gives). Errors:
- * EdgeqError NOT_FOUND (a missing file or URL), BAD_IMAGE (undecodable bytes, an unknown source),
+ * EdgeqError NOT_FOUND (a missing file or URL; readBytes), BAD_OPTION (another read failure),
+ * BAD_IMAGE (undecodable bytes, an unknown source),
  * each naming the source.
  */
 export async function loadImage(source: ImageSource): Promise<RawImage | ImageDataLike> {
   const what = describe(source);
   if (isPixels(source)) return asRawImage(source);
-  if (typeof source === 'string' || source instanceof URL) return decodeBytes(await readLocation(source, what), what);
+  if (typeof source === 'string' || source instanceof URL) return decodeBytes(await readBytes(source), what);
   if (source instanceof Uint8Array) return decodeBytes(source, what);
   if (source instanceof ArrayBuffer) return decodeBytes(new Uint8Array(source), what);
   if (typeof Blob === 'function' && source instanceof Blob) return decodeBytes(new Uint8Array(await source.arrayBuffer()), what);

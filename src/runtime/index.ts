@@ -5,3 +5,4 @@ export * from './pool.js';
 export * from './io.js';
 export * from './memory-plan.js';
 export * from './wasm-source.js';
+export * from './read-bytes.js';

@@ -17,7 +17,8 @@ import { createPool, defaultThreads, threadedKernelModule, warnSingleThread, typ
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
 import { topClasses, type Classification } from './postprocess.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
-import { kernelModule, readBytes, type KernelBuild, type WasmSource } from './wasm-source.js';
+import { kernelModule, type KernelBuild, type WasmSource } from './wasm-source.js';
+import { readBytes } from './read-bytes.js';
 
 export interface SessionOptions {
   /**

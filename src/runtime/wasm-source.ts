@@ -6,19 +6,13 @@
 // sends `application/wasm`.
 import { EdgeqError } from '../errors.js';
 import { KERNEL_WASM_RELAXED, KERNEL_WASM_SCALAR, KERNEL_WASM_SIMD } from '../kernels/wasm.js';
+import { denoApi, fetchOk, isNode, readBytes, toUrl } from './read-bytes.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
 /** The single-thread builds: SIMD, scalar, and SIMD + relaxed SIMD (edgeq-relaxed.wasm). */
 export type KernelBuild = 'simd' | 'scalar' | 'relaxed';
 
 const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
-
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string'
-  && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
-
-type DenoReadFile = { readFile(p: URL | string): Promise<Uint8Array> };
-const denoApi = (): DenoReadFile | undefined => (globalThis as { Deno?: DenoReadFile }).Deno;
 
 /**
  * The default locations of a build: build/ two folders above this module (dist/runtime/ in the
@@ -27,33 +21,6 @@ const denoApi = (): DenoReadFile | undefined => (globalThis as { Deno?: DenoRead
 function defaultUrls(build: KernelBuild): URL[] {
   const file = build === 'simd' ? KERNEL_WASM_SIMD : build === 'relaxed' ? KERNEL_WASM_RELAXED : KERNEL_WASM_SCALAR;
   return [new URL(`../../build/${file}`, import.meta.url), new URL(`../../../build/${file}`, import.meta.url)];
-}
-
-/** A string that is a URL (has a scheme) rather than a file path. Windows drive letters are paths. */
-const toUrl = (location: URL | string): URL | undefined =>
-  typeof location !== 'string' ? location : /^[a-z][a-z0-9+.-]+:/i.test(location) ? new URL(location) : undefined;
-
-/** Fetches a URL and checks the status. */
-async function fetchOk(location: URL | string): Promise<Response> {
-  const response = await fetch(location);
-  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-  return response;
-}
-
-/** Reads bytes from a path or URL, with an error that names it. */
-export async function readBytes(location: URL | string): Promise<Uint8Array> {
-  const url = toUrl(location);
-  try {
-    if (isNode() && (!url || url.protocol === 'file:')) {
-      const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
-      return new Uint8Array(await fs.readFile(url ?? (location as string)));
-    }
-    const deno = denoApi();
-    if (deno && (!url || url.protocol === 'file:')) return await deno.readFile(url ?? (location as string));
-    return new Uint8Array(await (await fetchOk(url ?? (location as string))).arrayBuffer());
-  } catch (err) {
-    throw new EdgeqError('BAD_OPTION', `cannot read ${String(location)}: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 async function compileBytes(bytes: BufferSource): Promise<WebAssembly.Module> {

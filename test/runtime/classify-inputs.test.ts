@@ -44,11 +44,13 @@ describe('classify inputs', () => {
     }
   });
 
-  it('a missing file is NOT_FOUND naming it; an empty array is BAD_INPUT', async () => {
+  it('a missing image or model file is NOT_FOUND naming it; an empty array is BAD_INPUT', async () => {
     const err = await session.classify('/nonexistent/cat.jpg').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EdgeqError);
     expect((err as EdgeqError).code).toBe('NOT_FOUND');
     expect((err as EdgeqError).message).toContain('/nonexistent/cat.jpg');
     await expect(session.classify([])).rejects.toThrow(/empty array/);
+    // The same reader loads models: a missing model file is NOT_FOUND too.
+    await expect(Session.create('/nonexistent/model.edgeq')).rejects.toMatchObject({ code: 'NOT_FOUND', message: '/nonexistent/model.edgeq does not exist' });
   });
 });
