@@ -40,8 +40,9 @@ export interface SessionOptions {
    * bundlers and extensions. Either one source (bytes, a compiled module, a URL or a path): the
    * single-thread build the backend picks (edgeq-simd.wasm or edgeq-scalar.wasm); the session then
    * runs on 1 thread (an explicit `threads` > 1 says why once with console.warn). Or
-   * `{ simd?, simdThreaded?, scalar? }`: edgeq-simd.wasm, edgeq-simd-mt.wasm and edgeq-scalar.wasm;
-   * a build left out is looked for beside the package, as without `wasm`. Default: the bundled files.
+   * `{ simd?, simdThreaded?, scalar?, relaxed?, relaxedThreaded? }` (WasmSources): edgeq-simd.wasm,
+   * edgeq-simd-mt.wasm, edgeq-scalar.wasm, edgeq-relaxed.wasm and edgeq-relaxed-mt.wasm; a build left
+   * out is looked for beside the package, as without `wasm`. Default: the bundled files.
    */
   wasm?: WasmSource | WasmSources;
   /** Skip the per-section checksums of the model file (the header is always verified). Default false. */
@@ -95,7 +96,7 @@ const isSource = (v: unknown): v is WasmSource =>
 function wasmSources(wasm: SessionOptions['wasm']): WasmSources | undefined {
   if (wasm === undefined) return {};
   if (isSource(wasm)) return undefined;
-  if (typeof wasm !== 'object' || wasm === null) throw new EdgeqError('BAD_OPTION', 'wasm must be bytes, a WebAssembly.Module, a URL, a path or { simd, simdThreaded, scalar }');
+  if (typeof wasm !== 'object' || wasm === null) throw new EdgeqError('BAD_OPTION', `wasm must be bytes, a WebAssembly.Module, a URL, a path or { ${WASM_KEYS.join(', ')} }`);
   for (const [key, v] of Object.entries(wasm)) {
     if (!(WASM_KEYS as readonly string[]).includes(key)) throw new EdgeqError('BAD_OPTION', `unknown wasm build "${key}" (valid: ${WASM_KEYS.join(', ')})`);
     if (v !== undefined && !isSource(v)) throw new EdgeqError('BAD_OPTION', `wasm.${key} must be bytes, a WebAssembly.Module, a URL or a path`);
