@@ -1,11 +1,11 @@
 // edgeq against onnxruntime-web in Deno, in one process and in the same rounds (issue 18's figure):
 // edgeq backend 'auto' (the relaxed-SIMD kernels where the engine's relaxed dot is exact) and backend
 // 'simd' (the i16 kernels), against onnxruntime-web int8 (the QDQ export of the same quantization:
-// the same integers) and fp32 (the source model), all at 1 thread. Engines run interleaved, one run
+// the same integers) and fp32 (the source model), at 1 thread or --threads N (both engines). Engines run interleaved, one run
 // each per round, after a warm-up; medians and min/max of the timed rounds. Also checks that edgeq's
 // logits are bit-identical between 'auto' and 'simd', and the top-1 agreement with onnxruntime-web int8.
 //   deno run -A --sloppy-imports --import-map=test/deno-import-map.json bench/deno-vs-ort.ts \
-//     --model m.edgeq --qdq m.int8.onnx [--onnx fp32.onnx] [--runs 20] [--warmup 3] [--inputs 4] [--json]
+//     --model m.edgeq --qdq m.int8.onnx [--onnx fp32.onnx] [--threads 1] [--ort-threads N] [--runs 20] [--warmup 3] [--inputs 4] [--json]
 // or --onnx fp32.onnx alone: quantized here (synthetic calibration; uint8 input, residual adds not
 // fused, as tools/bench/model-bench.ts's comparison model), e.g. ../shared/models/darknet-tiny/model.onnx.
 // The compiled file also runs in Node (npx tsc -b bench/tsconfig.json && node bench/dist/deno-vs-ort.js ...):
@@ -32,6 +32,13 @@ const log = (line: string): void => { if (!json) console.log(line); };
 const runs = Number(opt('runs', '20'));
 const warmup = Number(opt('warmup', '3'));
 const nInputs = Number(opt('inputs', '4'));
+/** Threads of both engines (one count per process: onnxruntime-web fixes it at its first session). */
+const threads = Number(opt('threads', '1'));
+/**
+ * onnxruntime-web's threads: --ort-threads, else --threads in Node. In Deno its threaded start fails
+ * (its workers load from a blob: URL, which Deno's module loader refuses), so it runs 1 thread there.
+ */
+const ortThreads = Number(opt('ort-threads', typeof Deno !== 'undefined' ? '1' : String(threads)));
 
 function cpuModel(): string {
   try {
@@ -43,13 +50,16 @@ function cpuModel(): string {
   } catch { return 'unknown (no /proc/cpuinfo)'; }
 }
 
-// onnxruntime-web's wasm build, from this checkout's node_modules, 1 thread.
+// onnxruntime-web's wasm build from this checkout's node_modules: in Deno its plain ESM build with
+// wasmPaths a file:// URL; in Node the package's Node build (the one whose threads use worker_threads).
 // deno-lint-ignore no-explicit-any
 type Ort = any;
 const ortDir = join(root, 'node_modules', 'onnxruntime-web', 'dist');
-const ort: Ort = await import(pathToFileURL(join(ortDir, 'ort.wasm.min.mjs')).href);
-ort.env.wasm.wasmPaths = pathToFileURL(ortDir).href + '/';
-ort.env.wasm.numThreads = 1;
+const ort: Ort = typeof Deno !== 'undefined'
+  ? await import(pathToFileURL(join(ortDir, 'ort.wasm.min.mjs')).href)
+  : await import(pathToFileURL(join(ortDir, 'ort.node.min.mjs')).href);
+if (typeof Deno !== 'undefined') ort.env.wasm.wasmPaths = pathToFileURL(ortDir).href + '/';
+ort.env.wasm.numThreads = ortThreads;
 ort.env.logLevel = 'error';
 const ortVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')).version as string;
 
@@ -73,8 +83,8 @@ if (opt('model')) {
 }
 
 const verdict = probeRelaxedDot();
-const auto = await Session.create(edgeqBytes, { backend: 'auto', threads: 1 });
-const simd = await Session.create(edgeqBytes, { backend: 'simd', threads: 1 });
+const auto = await Session.create(edgeqBytes, { backend: 'auto', threads });
+const simd = await Session.create(edgeqBytes, { backend: 'simd', threads });
 const int8 = await ort.InferenceSession.create(qdqBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
 const fp32 = fp32Bytes ? await ort.InferenceSession.create(fp32Bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }) : undefined;
 const dims = [...auto.inputShape];
@@ -104,12 +114,16 @@ for (const x of inputs) {
 
 // Latency: warm-up, then rounds of one run per engine, interleaved (A, B, C, D, A, B, ...).
 const x0 = inputs[0]!;
+// Where auto runs the i16 kernels too (Node: the probe says 'none'), the simd row times the same
+// kernels again: it is timed only with --both.
+const timeSimd = auto.backend !== simd.backend || argv.includes('--both');
 const engines: { name: string; run: () => Promise<unknown>; ms: number[] }[] = [
   { name: `edgeq auto (${auto.backend})`, run: () => auto.run(x0), ms: [] },
   { name: `edgeq simd (${simd.backend})`, run: () => simd.run(x0), ms: [] },
   { name: 'onnxruntime-web int8 (QDQ)', run: () => runOrt(int8, x0), ms: [] },
   ...(fp32 ? [{ name: 'onnxruntime-web fp32', run: () => runOrt(fp32, x0), ms: [] as number[] }] : []),
 ];
+if (!timeSimd) Object.assign(engines[1]!, { name: `${engines[1]!.name} = auto (same kernels, not timed again)`, run: () => Promise.resolve() });
 for (let i = 0; i < warmup; i++) for (const e of engines) await e.run();
 for (let r = 0; r < runs; r++) {
   for (const e of engines) { const t = performance.now(); await e.run(); e.ms.push(performance.now() - t); }
@@ -118,7 +132,7 @@ const stats = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b), h = s.length >> 1;
   return { median: s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2, min: s[0]!, max: s[s.length - 1]! };
 };
-const figures = engines.map((e) => ({ engine: e.name, ...stats(e.ms) }));
+const figures = engines.map((e, i) => ({ engine: e.name, ...stats(i === 1 && !timeSimd ? engines[0]!.ms : e.ms) }));
 const med = (i: number): number => figures[i]!.median;
 const ratios = {
   autoVsOrtInt8: med(0) / med(2), simdVsOrtInt8: med(1) / med(2),
@@ -134,7 +148,7 @@ const result = {
   relaxedProbe: verdict,
   backends: { auto: auto.backend, simd: simd.backend },
   model: opt('model') ?? fp32Path, qdq: opt('qdq'), fp32: fp32Path,
-  inputShape: dims, threads: 1, warmup, runs,
+  inputShape: dims, threads, edgeqThreads: auto.threads, ortThreads, warmup, runs,
   inputs: inputs.length,
   logitsIdenticalAutoSimd: identical,
   top1AgreementOrtInt8: agreeInt8 / inputs.length,
@@ -145,7 +159,7 @@ const result = {
 
 if (json) console.log(JSON.stringify(result));
 else {
-  log(`CPU: ${result.cpu}; ${result.deno ? `Deno ${result.deno}` : `Node ${result.node}`}, V8 ${result.v8}; onnxruntime-web ${ortVersion} (wasm, 1 thread); relaxed probe: ${verdict}`);
+  log(`CPU: ${result.cpu}; ${result.deno ? `Deno ${result.deno}` : `Node ${result.node}`}, V8 ${result.v8}; onnxruntime-web ${ortVersion} (wasm); edgeq threads ${auto.threads}, onnxruntime-web threads ${ortThreads}; relaxed probe: ${verdict}`);
   log(`model: ${resolve(String(result.model))}${result.qdq ? ` + ${result.qdq}` : ''}; input ${dims.join('x')}; ${warmup} warm-up + ${runs} timed rounds, engines interleaved`);
   log('');
   log('| engine | session.backend | median ms | min ms | max ms | edgeq auto / this |');
