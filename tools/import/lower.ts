@@ -201,7 +201,7 @@ class Lowering {
       case 'Conv': return this.floatConv(node);
       case 'Gemm': case 'MatMul': return this.floatFc(node);
       case 'Add': return this.floatAdd(node);
-      case 'GlobalAveragePool': return this.set(node, this.pending(node, { op: 'gap', x: this.dequantized(node, 0).t }, [this.dequantized(node, 0).dims[0]!, this.dequantized(node, 0).dims[1]!, 1, 1]));
+      case 'GlobalAveragePool': return this.globalAvgPool(node);
       case 'MaxPool': return this.maxPool(node);
       case 'Relu': case 'Clip': case 'LeakyRelu': return this.activation(node);
       case 'Flatten': case 'Reshape': case 'Identity': case 'Squeeze': return this.reshape(node);
@@ -268,7 +268,9 @@ class Lowering {
       this.ops.push({ op: 'maxpool', name: node.name, input: op.x, output: y, kernel: op.kernel, stride: op.stride, pads: op.pads });
       return y;
     }
-    if (!p && op.op === 'gap') fail(node, 'a global average pool of a quantized tensor must be quantized again (edgeq pools uint8 -> uint8)');
+    if (op.op === 'gap' && (this.tensors[op.x]!.dtype === 'float32') !== !p) {
+      fail(node, 'a global average pool maps uint8 -> uint8 or float32 -> float32 (its output must be quantized exactly when its input is)');
+    }
     const y = this.addTensor(node, name, v.dims, p);
     const activation = p ? storedActivation(v.activation, { dtype: 'uint8', scale: p.scale, zeroPoint: p.zeroPoint }) : v.activation;
     if (op.op === 'conv') this.emitConv(node, op.conv, y, activation);
@@ -526,6 +528,22 @@ class Lowering {
     const da = this.dequantized(node, 0), db = this.dequantized(node, 1);
     if (da.dims.join() !== db.dims.join()) fail(node, `operands [${da.dims}] and [${db.dims}] differ; edgeq adds equal shapes`, 'BAD_SHAPE');
     this.set(node, this.pending(node, { op: 'add', a: da.t, b: db.t }, da.dims));
+  }
+
+  /** QDQ GlobalAveragePool of DQ(x) (uint8 -> uint8 once quantized), or of a float conv output (float32 -> float32, a classifier head). */
+  private globalAvgPool(node: NodeDef): void {
+    const v = this.get(node, 0);
+    let x: number, dims: number[];
+    if (v?.kind === 'pending' && v.op.op === 'conv') {
+      x = this.materialize(v, undefined, node.inputs[0]!);
+      dims = v.dims;
+    } else {
+      const d = this.dequantized(node, 0);
+      x = d.t;
+      dims = d.dims;
+    }
+    if (dims.length !== 4) fail(node, `input must be NCHW, got [${dims}]`, 'BAD_SHAPE');
+    this.set(node, this.pending(node, { op: 'gap', x }, [dims[0]!, dims[1]!, 1, 1]));
   }
 
   private qlinearGap(node: NodeDef): void {
