@@ -16,6 +16,8 @@ export interface QopOptions {
   signedActivations?: boolean;
   /** uint8 weights with per-channel zero points (w - zw within int8). */
   uint8Weights?: boolean;
+  /** Input channels (default C). */
+  inputChannels?: number;
 }
 
 /** A builder of one QOperator graph. */
@@ -151,7 +153,7 @@ export class QopBuilder {
     else this.nodes.push(makeNode('Identity', [y], ['output'], {}, 'output_Identity'));
     const graph = makeGraph({
       name: 'qop', nodes: this.nodes, initializers: this.inits,
-      inputs: [makeValueInfo('input', 'float32', [1, C, SIZE, SIZE])],
+      inputs: [makeValueInfo('input', 'float32', [1, this.o.inputChannels ?? C, SIZE, SIZE])],
       outputs: [makeValueInfo('output', 'float32', outDims)],
     });
     return makeModel(graph, { opset: 13, extraOpsets: [{ domain: 'com.microsoft', version: 1 }] });
