@@ -162,6 +162,7 @@ class Lowering {
   private dequantized(node: NodeDef, i: number, what = 'input'): DqValue {
     const v = this.get(node, i);
     if (v?.kind !== 'dq') fail(node, `${what} "${node.inputs[i] ?? ''}" must come from a DequantizeLinear of a quantized activation (a QDQ group)`);
+    if (this.tensors[(v as DqValue).t]!.dtype === 'float32') fail(node, `${what} "${node.inputs[i]}" is a float32 result; edgeq ops here read quantized tensors`);
     return v as DqValue;
   }
 
@@ -601,6 +602,44 @@ class Lowering {
 
   // ---- layout-free ops and constant folding ----
 
+  /** The dims Flatten / Reshape / Squeeze / Unsqueeze / Identity give a tensor of dims `dims`. */
+  private reshapedDims(node: NodeDef, dims: number[]): number[] {
+    const rank = dims.length;
+    const axesOf = (r: number): number[] => {
+      const axes = getInts(node, 'axes') ?? (node.inputs[1] ? tensorToNumbers(this.constant(node, 1, 'axes')) : undefined);
+      return (axes ?? []).map((a) => (a < 0 ? a + r : a));
+    };
+    switch (node.opType) {
+      case 'Identity': return dims;
+      case 'Flatten': {
+        const axis = getInt(node, 'axis', 1), r = axis < 0 ? axis + rank : axis;
+        if (!(r >= 0 && r <= rank)) fail(node, `axis ${axis} is outside rank ${rank}`, 'BAD_SHAPE');
+        return [dims.slice(0, r).reduce((a, d) => a * d, 1), dims.slice(r).reduce((a, d) => a * d, 1)];
+      }
+      case 'Squeeze': {
+        const axes = node.inputs[1] || getInts(node, 'axes') ? axesOf(rank) : dims.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
+        if (axes.some((a) => dims[a] !== 1)) fail(node, `cannot squeeze axes [${axes}] of [${dims}]`, 'BAD_SHAPE');
+        return dims.filter((_, i) => !axes.includes(i));
+      }
+      case 'Unsqueeze': {
+        const axes = axesOf(rank + (getInts(node, 'axes') ?? (node.inputs[1] ? tensorToNumbers(this.constant(node, 1, 'axes')) : [])).length);
+        const out: number[] = [];
+        for (let i = 0, k = 0; i < rank + axes.length; i++) out.push(axes.includes(i) ? 1 : dims[k++]!);
+        if (out.some((d) => d === undefined)) fail(node, `bad axes for [${dims}]`, 'BAD_SHAPE');
+        return out;
+      }
+      default: { // Reshape
+        const target = tensorToNumbers(this.constant(node, 1, 'shape'));
+        const total = dims.reduce((a, d) => a * d, 1);
+        let out = target.map((d, i) => (d === 0 ? dims[i]! : d));
+        const known = out.filter((d) => d !== -1).reduce((a, d) => a * d, 1);
+        out = out.map((d) => (d === -1 ? total / known : d));
+        if (out.reduce((a, d) => a * d, 1) !== total || out.some((d) => !Number.isInteger(d) || d < 0)) fail(node, `cannot reshape [${dims}] to [${target}]`, 'BAD_SHAPE');
+        return out;
+      }
+    }
+  }
+
   /** Flatten / Reshape / Squeeze / Identity: the same tensor when the NHWC layout does not change. */
   private reshape(node: NodeDef): void {
     const v = this.get(node, 0);
@@ -608,24 +647,7 @@ class Lowering {
     if (v!.kind === 'const') return this.fold(node);
     if (v!.kind === 'dqconst' || v!.kind === 'input') fail(node, `reshapes "${node.inputs[0]}", which is not an activation`);
     const x = v as QValue | DqValue | Pending;
-    let dims: number[];
-    if (node.opType === 'Identity') dims = x.dims;
-    else if (node.opType === 'Flatten') {
-      const axis = getInt(node, 'axis', 1);
-      const r = axis < 0 ? axis + x.dims.length : axis;
-      dims = [x.dims.slice(0, r).reduce((s, d) => s * d, 1), x.dims.slice(r).reduce((s, d) => s * d, 1)];
-    } else if (node.opType === 'Squeeze') {
-      const axes = getInts(node, 'axes') ?? (node.inputs[1] ? tensorToNumbers(this.constant(node, 1, 'axes')) : x.dims.map((d, i) => (d === 1 && i > 0 ? i : -1)).filter((i) => i >= 0));
-      const drop = new Set(axes.map((a) => (a < 0 ? a + x.dims.length : a)));
-      dims = x.dims.filter((_, i) => !drop.has(i));
-    } else {
-      const target = tensorToNumbers(this.constant(node, 1, 'shape'));
-      const total = x.dims.reduce((s, d) => s * d, 1);
-      dims = target.map((d, i) => (d === 0 ? x.dims[i]! : d));
-      const known = dims.filter((d) => d !== -1).reduce((s, d) => s * d, 1);
-      dims = dims.map((d) => (d === -1 ? total / known : d));
-      if (dims.reduce((s, d) => s * d, 1) !== total || dims.some((d) => !Number.isInteger(d) || d < 1)) fail(node, `cannot reshape [${x.dims}] to [${target}]`, 'BAD_SHAPE');
-    }
+    const dims = this.reshapedDims(node, x.dims);
     // Only a change that keeps NHWC order is free: [N, C] <-> [N, C, 1, 1], or no change.
     const same = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
     const flat = (d: number[]) => (d.length === 4 && d[2] === 1 && d[3] === 1 ? [d[0]!, d[1]!] : d);
@@ -654,11 +676,21 @@ class Lowering {
         if (out.some((x) => x === undefined)) fail(node, 'index out of range', 'BAD_ONNX');
         return this.set(node, { kind: 'const', value: makeTensor(node.outputs[0]!, c.dataType, idx.dims, out as number[]) });
       }
-      case 'Unsqueeze': case 'Identity': case 'Cast': case 'Reshape': case 'Flatten': case 'Squeeze':
-        return this.set(node, { kind: 'const', value: makeTensor(node.outputs[0]!, c.dataType === 'float32' || node.opType !== 'Cast' ? c.dataType : c.dataType, [vals.length], vals) });
+      case 'Unsqueeze': case 'Identity': case 'Reshape': case 'Flatten': case 'Squeeze':
+        return this.set(node, { kind: 'const', value: { ...c, name: node.outputs[0]!, dims: this.reshapedDims(node, c.dims) } });
+      case 'Cast': {
+        // Shape arithmetic only: integer casts of integer values.
+        const to = getInt(node, 'to', 0), type = to === 7 ? 'int64' : to === 6 ? 'int32' : undefined;
+        if (!type || !/int/.test(c.dataType)) fail(node, 'only integer casts of integer constants are folded');
+        return this.set(node, { kind: 'const', value: makeTensor(node.outputs[0]!, type!, c.dims, vals) });
+      }
       case 'Concat': {
         const all: number[] = [];
-        for (let i = 0; i < node.inputs.length; i++) all.push(...tensorToNumbers(this.constant(node, i, 'input')));
+        for (let i = 0; i < node.inputs.length; i++) {
+          const t = this.constant(node, i, 'input');
+          if (t.dims.length > 1) fail(node, 'only 1-D constants (shape vectors) are concatenated at import');
+          all.push(...tensorToNumbers(t));
+        }
         return this.set(node, int64(all));
       }
       default: fail(node, 'cannot be folded');
