@@ -11,6 +11,7 @@ import { buildProgram } from '../../tools/cli/index.js';
 import { inspectCommand } from '../../tools/cli/inspect.js';
 import { importOnnx } from '../../tools/import/index.js';
 import { makeNode } from '../../tools/onnx/model.js';
+import { readOnnx } from '../../tools/onnx/reader.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { C, QopBuilder, SIZE } from './qop-models.js';
 
@@ -56,5 +57,16 @@ describe('edgeq import', () => {
     out = [];
     await inspectCommand(bad, {});
     expect(out.join('\n')).toMatch(/import: an int8 model that `edgeq import` cannot take exactly \(docs\/import.md\): node "gate" \(QLinearSigmoid\): the edgeq runtime has no Sigmoid op.*\[UNSUPPORTED_OP\]/);
+  });
+});
+
+describe('edgeq dequantize', () => {
+  it('writes an fp32 ONNX model with no quantized node left', async () => {
+    const fp32 = join(dir, 'model.fp32.onnx');
+    await buildProgram().parseAsync(['node', 'edgeq', 'dequantize', onnxPath, '-o', fp32]);
+    const m = readOnnx(new Uint8Array(readFileSync(fp32)));
+    expect(m.graph.nodes.map((n) => n.opType).filter((t) => /Quantize|QLinear/.test(t))).toEqual([]);
+    expect(m.graph.nodes.some((n) => n.opType === 'Conv')).toBe(true);
+    expect(out.join('\n')).toMatch(/wrote .*model\.fp32\.onnx/);
   });
 });

@@ -1,4 +1,4 @@
-// The `edgeq` command line (Node only): synth, quantize, import, run, bench, inspect.
+// The `edgeq` command line (Node only): synth, quantize, import, dequantize, run, bench, inspect.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EdgeqError } from 'edgeq';
 import { CALIBRATION_METHODS } from '../quantize/histogram.js';
@@ -84,6 +84,13 @@ export function buildProgram(): Command {
     .option('--crop <n>', 'override the preset centre crop', int)
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
     .action(async (model: string, opts) => (await import('./import.js')).importCommand(model, opts));
+
+  program.command('dequantize')
+    .description('write the fp32 ONNX equivalent of a QOperator int8 model (dequantized weights and biases, float ops), e.g. to requantize it with edgeq quantize')
+    .argument('<model>', 'QOperator int8 ONNX model')
+    .requiredOption('-o, --output <file>', 'output fp32 .onnx file')
+    .addOption(new Option('--clip <which>', 'Clip after each op: activations (where a zero point 0 means ReLU / ReLU6) or ranges (every quantized range)').choices(['activations', 'ranges']).default('activations'))
+    .action(async (model: string, opts) => (await import('./import.js')).dequantizeCommand(model, opts));
 
   program.command('run')
     .description('classify images with an .edgeq model')

@@ -12,6 +12,8 @@ import type { ModelDef } from '../onnx/model.js';
 import { readOnnx } from '../onnx/reader.js';
 import { lowerQuantized } from './lower.js';
 
+export { dequantizeModel, type DequantizeOptions } from './dequantize.js';
+
 export interface ImportOptions {
   /** The preprocessing the model expects, stored in the .edgeq (run() / classify() on images). */
   preprocess?: PreprocessSpec;
