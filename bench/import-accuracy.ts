@@ -33,7 +33,8 @@ const imageCount = Number(opt('images', '750'));
 
 const bytes = new Uint8Array(readFileSync(modelPath));
 const { edgeq, form } = importOnnx(bytes, { preprocess: IMAGENET, fileName: modelPath });
-const images = loadImageFolder(imageDir).slice(0, imageCount);
+const all = loadImageFolder(imageDir);
+const images = all.slice(0, imageCount);
 const cpu = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs`;
 console.log(`${modelPath} (${form}) -> .edgeq ${(edgeq.length / 1e6).toFixed(2)} MB; ${cpu}; Node ${process.version}`);
 
@@ -42,11 +43,11 @@ const acc = imageCount > 0 ? await compareWithReference(bytes, edgeq, images, IM
 }) : undefined;
 if (acc) {
   console.log(`accuracy on ${acc.images} images: edgeq top-1 ${acc.edgeq.top1} top-5 ${acc.edgeq.top5}; onnxruntime-web top-1 ${acc.reference.top1} top-5 ${acc.reference.top5}`);
-  console.log(`top-1 agreement ${acc.agree}/${acc.images} (${((100 * acc.agree) / acc.images).toFixed(2)}%), identical logits ${acc.identical}/${acc.images}, worst difference ${acc.worstLsb} output LSB`);
+  console.log(`top-1 agreement ${acc.agree}/${acc.images} (${((100 * acc.agree) / acc.images).toFixed(2)}%), identical logits ${acc.identical}/${acc.images}${acc.differing.length ? ` (differ: ${acc.differing.slice(0, 10).join(', ')})` : ''}, worst difference ${acc.worstLsb} output LSB`);
 }
 
 // Latency: the same preprocessed image, engines alternating run by run so drift hits both alike.
-const x = preprocess(readImage(images[0]!.path), IMAGENET);
+const x = preprocess(readImage(all[0]!.path), IMAGENET);
 const session = await Session.create(edgeq, { threads });
 const ref = await ReferenceSession.create(bytes, { threads });
 const feed = { [ref.inputNames[0]!]: { dims: session.model.input.nchw, data: x } };

@@ -17,6 +17,8 @@ export interface ImportComparison {
   agree: number;
   /** Logits identical in every element. */
   identical: number;
+  /** The images whose logits are not identical. */
+  differing: string[];
   /** The largest |edgeq - reference| over all logits, in output LSBs (scale of the output tensor). */
   worstLsb: number;
 }
@@ -28,7 +30,7 @@ export async function compareWithReference(onnx: Uint8Array, edgeq: Uint8Array, 
   const session = await Session.create(edgeq, { threads: 1 });
   const out = session.model.tensors[session.model.output.tensor]!;
   const lsb = out.dtype === 'float32' ? 1 : out.scale;
-  const r: ImportComparison = { images: 0, edgeq: { top1: 0, top5: 0 }, reference: { top1: 0, top5: 0 }, agree: 0, identical: 0, worstLsb: 0 };
+  const r: ImportComparison = { images: 0, edgeq: { top1: 0, top5: 0 }, reference: { top1: 0, top5: 0 }, agree: 0, identical: 0, differing: [], worstLsb: 0 };
   try {
     for (const img of images) {
       const x = preprocess(readImage(img.path), spec);
@@ -47,7 +49,7 @@ export async function compareWithReference(onnx: Uint8Array, edgeq: Uint8Array, 
       if (argmax(d) === label) r.reference.top1++;
       if (tr.includes(label)) r.reference.top5++;
       if (argmax(y) === argmax(d)) r.agree++;
-      if (same) r.identical++;
+      if (same) r.identical++; else r.differing.push(img.file);
       r.images++;
       onImage?.(r.images);
     }
