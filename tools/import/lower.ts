@@ -351,7 +351,7 @@ class Lowering {
     return actParams(node, this.constant(node, si, 'output scale'), this.optionalConstant(node, zi, 'output zero point'));
   }
 
-  /** A fully connected layer over [N, K] as a 1x1 conv: `wKN(k, n)` reads the weight. */
+  /** A fully connected layer over [N, K] as a 1x1 conv: `at(k, n)` is where weight (k, n) sits in `centered`. */
   private fcSpec(node: NodeDef, x: QValue | DqValue, K: number, N: number, centered: Int8Array, at: (k: number, n: number) => number, wScales: Float32Array, bias: Int32Array): ConvSpec {
     if (x.dims.length !== 2) fail(node, `fully connected input must be [N, K], got [${x.dims}]`, 'BAD_SHAPE');
     if (x.dims[1] !== K) fail(node, `weight K ${K} does not match input [${x.dims}]`, 'BAD_SHAPE');
