@@ -1,4 +1,4 @@
-// The `edgeq` command line (Node only): synth, quantize, run, bench, inspect.
+// The `edgeq` command line (Node only): synth, quantize, import, dequantize, run, bench, inspect.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EdgeqError } from 'edgeq';
 import { CALIBRATION_METHODS } from '../quantize/histogram.js';
@@ -72,6 +72,25 @@ export function buildProgram(): Command {
     .option('--sensitivity', 'with --report: also rank layers by the output error when only that layer is quantized')
     .option('--threads <n>', 'onnxruntime-web threads used for calibration', int, 1)
     .action(async (model: string, opts) => (await import('./quantize.js')).quantizeCommand(model, opts));
+
+  program.command('import')
+    .description('convert an already quantized ONNX model (QOperator or QDQ int8) to .edgeq with its own integers, scales and zero points (no calibration)')
+    .argument('<model>', 'quantized ONNX model')
+    .requiredOption('-o, --output <file>', 'output .edgeq file')
+    .addOption(new Option('--preprocess <preset>', 'preprocessing preset stored in the model (crop and resize follow the model\'s input side unless --crop is given)').choices(['imagenet', 'unit']))
+    .option('--mean <r,g,b>', 'override the preset mean', triple)
+    .option('--std <r,g,b>', 'override the preset std', triple)
+    .option('--resize <n>', 'override the preset resize (short side)', int)
+    .option('--crop <n>', 'override the preset centre crop', int)
+    .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
+    .action(async (model: string, opts) => (await import('./import.js')).importCommand(model, opts));
+
+  program.command('dequantize')
+    .description('write the fp32 ONNX equivalent of a QOperator int8 model (dequantized weights and biases, float ops), e.g. to requantize it with edgeq quantize')
+    .argument('<model>', 'QOperator int8 ONNX model')
+    .requiredOption('-o, --output <file>', 'output fp32 .onnx file')
+    .addOption(new Option('--clip <which>', 'Clip after each op: activations (where a zero point 0 means ReLU / ReLU6) or ranges (every quantized range)').choices(['activations', 'ranges']).default('activations'))
+    .action(async (model: string, opts) => (await import('./import.js')).dequantizeCommand(model, opts));
 
   program.command('run')
     .description('classify images with an .edgeq model')

@@ -6,6 +6,7 @@ import { EdgeqError } from 'edgeq';
 import { readEdgeq } from 'edgeq/format';
 import { readOnnx } from '../onnx/reader.js';
 import { checkQuantizable } from '../quantize/check.js';
+import { checkImportable } from '../import/index.js';
 import { describeQOp } from '../quantize/ops/registry.js';
 import { readInput } from './index.js';
 
@@ -18,10 +19,12 @@ export async function inspectCommand(path: string, o: { json?: boolean; check?: 
     let params = 0;
     for (const t of m.graph.initializers.values()) params += t.data.length;
     const quantizer = checkQuantizable(m);
+    // An int8 file (QOperator or QDQ): whether `edgeq import` takes it with its own integers, and why not.
+    const importer = checkImportable(m);
     const summary = {
       file: path, bytes: bytes.length, irVersion: m.irVersion, opsets: m.opsetImports, producer: m.producerName,
       inputs: m.graph.inputs, outputs: m.graph.outputs, nodes: m.graph.nodes.length, ops: Object.fromEntries(ops), parameters: params,
-      quantizer,
+      quantizer, importer,
     };
     console.log(o.json ? JSON.stringify(summary, null, 2) : [
       `${path}: ONNX IR ${m.irVersion}, opset ${m.opsetImports.map((x) => `${x.domain || 'ai.onnx'} ${x.version}`).join(', ')}, producer "${m.producerName}"`,
@@ -31,6 +34,8 @@ export async function inspectCommand(path: string, o: { json?: boolean; check?: 
       `${params.toLocaleString('en')} parameters in ${m.graph.initializers.size} initializers`,
       quantizer.ok ? `quantizer: maps every node (${quantizer.ops} int8 ops)`
         : `quantizer: cannot quantize this model (docs/ops.md lists what it maps):\n${quantizer.problems.map((p) => `  ${p.node !== undefined ? `node "${p.node}" (${p.opType})` : 'graph'}: ${p.why} [${p.code}]`).join('\n')}`,
+      ...(!importer.quantized ? [] : importer.ok ? [`import: an int8 ${importer.form === 'qoperator' ? 'QOperator' : 'QDQ'} model; \`edgeq import\` takes it with its own integers (${importer.ops} int8 ops)`]
+        : [`import: an int8 model that \`edgeq import\` cannot take exactly (docs/import.md): ${importer.why} [${importer.code}]`]),
     ].join('\n'));
     if (o.check && !quantizer.ok) {
       const first = quantizer.problems[0];
