@@ -309,11 +309,16 @@ export async function coreCount(): Promise<number> {
 }
 
 /**
- * The default thread count: min(cores, 4). Past 4 threads the batch-1 layers of a ResNet-50 are
- * too small to split well (layer 4 has 49 pixels) and the shared caches, not the cores, limit.
+ * The most threads a session takes by default (Session.create's threads: 'auto'). Each op runs on
+ * the threads its cost pays for (plan.ts, opThreads), so threads past what a model can use stay
+ * idle; the cap keeps a default session from taking every core of a large machine. Measurements
+ * behind the value: docs/tuning-log.md, "Default threads".
  */
+export const DEFAULT_MAX_THREADS = 8;
+
+/** The default thread count: min(logical cores, DEFAULT_MAX_THREADS). */
 export async function defaultThreads(): Promise<number> {
-  return Math.max(1, Math.min(4, await coreCount()));
+  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, await coreCount()));
 }
 
 export class ThreadPool {
