@@ -28,7 +28,7 @@ const PARTS_PER_THREAD = 8;
  * MIN_NS_PER_THREAD of it, about ten times what one more thread costs the op (its wake-up and
  * its share of the barrier). Measurements behind the values: docs/tuning-log.md, "Threads per op".
  */
-export const MACS_PER_NS = 16, BYTES_PER_NS = 4, MIN_NS_PER_THREAD = 20_000;
+export const MACS_PER_NS = 32, BYTES_PER_NS = 16, MIN_NS_PER_THREAD = 20_000;
 
 /** The threads an op of cost `cost` runs on in a pool of `threads`: min(threads, its modelled ns / MIN_NS_PER_THREAD), at least 1. */
 export function opThreads(cost: OpCost, threads: number): number {
