@@ -425,7 +425,7 @@ export class ThreadPool {
    */
   async addPlan(memory: WebAssembly.Memory, ops: KernelCall[][], active?: readonly number[]): Promise<PoolPlan> {
     this.check();
-    if (ops.some((parts) => parts.length < 1 || parts.length > COUNT_MASK)) throw new EdgeqError('INTERNAL', `every op needs 1..${COUNT_MASK} parts`);
+    if (ops.some((parts) => parts.length > COUNT_MASK)) throw new EdgeqError('INTERNAL', `an op has more than ${COUNT_MASK} parts`);
     const id = this.nextPlan++;
     const act = new Int32Array(ops.map((parts, i) => Math.max(1, Math.min(this.threads, parts.length, active?.[i] ?? this.threads))));
     const counters = new Int32Array(new SharedArrayBuffer(4 * 2 * LINE_WORDS * Math.max(1, ops.length)));

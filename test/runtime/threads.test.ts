@@ -18,7 +18,7 @@ import { quantizeModel } from '../../tools/quantize/index.js';
 import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
 import { REPO_ROOT } from '../helpers.js';
 
-const SIZE = 96;
+const SIZE = 224;
 let fused: Uint8Array;
 let inputs: Float32Array[];
 
