@@ -80,7 +80,7 @@ export function validatePacking(model: QModel): void {
 /**
  * Lays out memory, instantiates the module and prepares every op. With a pool (threads > 1), the
  * memory is shared, `module` must be the shared-memory build, and each op runs on opThreads() of
- * the pool's threads, split into at most that many times PARTS_PER_THREAD parts, which those
+ * the pool's threads (at most pool.cores), split into at most that many times PARTS_PER_THREAD parts, which those
  * threads take dynamically (an op that fits one thread is one part).
  */
 export interface PlanOptions {
@@ -218,7 +218,10 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
 
   // 4. Each op prepares its kernel calls, in as many parts as its threads take; a step binds them once.
   const at = (t: number) => tensorOffset.get(t)!;
-  const active = model.ops.map((op) => (pool ? opThreads(opCost(op, ctx), pool.threads) : 1));
+  // No op runs on more threads than cores: with more, a thread holding a part could lose its core
+  // until the next time slice and hold the whole op back.
+  const usable = pool ? Math.min(pool.threads, pool.cores) : 1;
+  const active = model.ops.map((op) => opThreads(opCost(op, ctx), usable));
   const ops = model.ops.map((op, i): KernelCall[] => opModule(op).prepare(op, layouts[i], {
     ...ctx, parts: active[i] > 1 ? active[i] * PARTS_PER_THREAD : 1,
     kernels, tensor: at, section: (s) => blobOffsets[s], derived: derivedOffsets.get(i), constants: constants[i], scratch,

@@ -324,6 +324,8 @@ export async function defaultThreads(): Promise<number> {
 export class ThreadPool {
   /** Threads including the calling (main) thread. */
   readonly threads: number;
+  /** Logical cores of the machine (as the pool was made): the planner runs no op on more threads than these. */
+  readonly cores: number;
   private readonly workers: PoolWorker[] = [];
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (CANCEL + 1)));
   /** Parts each thread executed, one line per thread (workers first, the main thread last). */
@@ -345,6 +347,7 @@ export class ThreadPool {
 
   private constructor(threads: number, module: WebAssembly.Module, cores: number) {
     this.threads = threads;
+    this.cores = Math.max(1, cores);
     this.module = module;
     this.stats = new Int32Array(new SharedArrayBuffer(4 * LINE_WORDS * threads));
     this.spinMax = threads > cores ? SPIN_OVERSUBSCRIBED : SPIN_MAX;
@@ -364,7 +367,7 @@ export class ThreadPool {
   /**
    * Starts `threads - 1` workers (the caller's thread is the last one) and waits until they are
    * ready. `cores`: the logical cores (default coreCount()); more threads than cores bound every
-   * thread's spin at SPIN_OVERSUBSCRIBED.
+   * thread's spin at SPIN_OVERSUBSCRIBED, and the planner gives no op more threads than cores.
    */
   static async create(threads: number, module: WebAssembly.Module, adapter: WorkerAdapter, timeoutMs = 30_000, cores?: number): Promise<ThreadPool> {
     const pool = new ThreadPool(threads, module, cores ?? await coreCount());

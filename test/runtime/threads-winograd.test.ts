@@ -89,7 +89,8 @@ describe('Winograd and fused residual through the Session', () => {
         expect(Array.from(await s.run(x)), `threads ${threads} batch ${batch}`).toEqual(Array.from(outs[1]));
         if (threads === 3) {
           const p = await (s as unknown as { plan(b: number): Promise<ExecutionPlan> }).plan(batch);
-          expect(p.threaded!.plan.active[1], 'the Winograd conv runs on every thread').toBe(3);
+          const pool = p.threaded!.pool;
+          expect(p.threaded!.plan.active[1], 'the Winograd conv runs on every thread (at most one per core)').toBe(Math.min(3, pool.cores));
         }
         s.release();
       }
