@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { readEdgeq } from 'edgeq/format';
 import { instantiateKernels, invokeKernelCall, kernelCall, vaddArgs, type KernelCall } from 'edgeq/kernels';
-import { buildPlan, createPool, kernelModule, opCost, opThreads, threadedKernelModule } from 'edgeq/runtime';
+import { buildPlan, createPool, kernelModule, MIN_NS_PER_THREAD, opCost, opThreads, threadedKernelModule } from 'edgeq/runtime';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
 const threadList = (arg('--threads') ?? '1,2,4,8,16').split(',').map(Number);
@@ -24,7 +24,7 @@ const q = { scale: 0.05, zeroPoint: 10, dtype: 'uint8' as const };
 console.log(`CPU: ${cpus()[0]?.model.trim()} (${cpus().length} logical cores), Node ${process.versions.node}`);
 console.log(`1. per op of ${OPS}, T parts of ${PART} elements each: µs per op, median of ${RUNS} runs [min-max]; overhead = 'all' minus one part's time`);
 const module = await threadedKernelModule();
-let partUs = 0;
+let partUs = 0, lastOverhead = NaN, lastT = 1;
 for (const T of threadList) {
   const pool = T > 1 ? await createPool(T, true, undefined, module) : undefined;
   const pages = Math.ceil((4 * PART * (T + 1)) / 65536) + 1;
@@ -58,11 +58,15 @@ for (const T of threadList) {
     }
     const m = median(times);
     if (T === 1) partUs = m;
+    if (name === 'all' && T > 1) { lastOverhead = m - partUs; lastT = T; }
     const extra = name === 'all' ? ` (overhead ${(m - partUs).toFixed(2)})` : name === 'alternate' ? ` (wide op's overhead ${(2 * m - T * partUs - partUs).toFixed(2)})` : '';
     row.push(`${name} ${m.toFixed(2)}${extra} [${Math.min(...times).toFixed(2)}-${Math.max(...times).toFixed(2)}]${shares}`);
   }
   console.log(`  ${String(T).padStart(2)} thread(s): ${row.join('; ')}`);
   pool?.release();
+}
+if (lastT > 1) {
+  console.log(`  MIN_NS_PER_THREAD now ${MIN_NS_PER_THREAD} ns; ten times the ${lastT}-thread overhead: ${Math.round(10 * lastOverhead * 1000)} ns (docs/tuning-log.md, "Threads per op")`);
 }
 
 if (model) {
