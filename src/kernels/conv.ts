@@ -342,7 +342,9 @@ function dwconvCalls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requa
  * How a convolution splits into parts: [m0, m1, nb0, nb1] (pixel rows m0..m1, 4-channel blocks
  * nb0..nb1). Rows (even boundaries, the tile holds 2 pixels) unless re-reading the weights once
  * per part costs more than re-reading the input once per part and there are enough channel
- * blocks (group 1 only). A part gets at least ~64K MACs; small layers stay whole.
+ * blocks (group 1 only). A part gets at least ~64K MACs; small layers stay whole. Channel ranges
+ * start on multiples of the largest of 16, 8, 4, 2, 1 blocks that still leaves max(2, ceil(parts / 8))
+ * ranges (16 blocks: 64 output bytes, so parts write no common cache line).
  */
 export function splitConv(plan: Conv2dPlan, group: number, parts: number): [number, number, number, number][] {
   const { M, nBlocks, KB, kernelTaps } = plan;
@@ -355,8 +357,11 @@ export function splitConv(plan: Conv2dPlan, group: number, parts: number): [numb
   const byChannels = group === 1 && nBlocks >= p && (weightBytes > inputBytes || M < 8 * p);
   const out: [number, number, number, number][] = [];
   if (byChannels) {
-    for (let i = 0; i < p; i++) {
-      const a = Math.floor((nBlocks * i) / p), b = Math.floor((nBlocks * (i + 1)) / p);
+    const want = Math.max(2, Math.ceil(p / 8));
+    const unit = [16, 8, 4, 2, 1].find((u) => Math.floor(nBlocks / u) >= want) ?? 1;
+    const units = Math.ceil(nBlocks / unit), q = Math.min(p, Math.floor(nBlocks / unit));
+    for (let i = 0; i < q; i++) {
+      const a = Math.min(nBlocks, unit * Math.floor((units * i) / q)), b = i === q - 1 ? nBlocks : Math.min(nBlocks, unit * Math.floor((units * (i + 1)) / q));
       if (b > a) out.push([0, M, a, b]);
     }
   } else {

@@ -7,7 +7,7 @@ import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { packGeometry } from '../kernels/packing.js';
 import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
-import type { OpLayout, OpModule, OpPlanContext } from './op-module.js';
+import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
 import { outputClamp } from './activation.js';
 
 /** The kernels' shape of a conv op over input tensor x at `batch` images. */
@@ -142,6 +142,17 @@ export const conv: OpModule<QConv> = {
     if (ctx.relaxedDot && relaxedEligible(planConv2d(shape, op.packing), shape.inputType) && sharersEligible(op, ctx)) return undefined;
     if (shape.inputType === 'uint12' && !winogradFits12Bit(ctx.model.blobs[op.weights], op.outChannels, op.inChannels)) return undefined;
     return { growth: 32 * op.outChannels * op.inChannels - ctx.model.blobs[op.weights].length };
+  },
+
+  /** MACs as the direct kernels run them (K padded to 8, N to 4); bytes: input, output, residual and weights. */
+  cost(op, ctx) {
+    const T = ctx.model.tensors;
+    const plan = planConv2d(convShape(op, T[op.input], ctx.batch), op.packing);
+    const kBytes = plan.KB * 8 * (plan.im2col ? 1 : plan.kernelTaps);
+    const macs = plan.depthwise ? plan.M * op.group * plan.kernelTaps : plan.M * plan.nBlocks * 4 * kBytes * op.group;
+    const bytes = tensorBytes(T[op.input], ctx.batch) + tensorBytes(T[op.output], ctx.batch)
+      + (op.residual === undefined ? 0 : tensorBytes(T[op.residual], ctx.batch)) + ctx.model.blobs[op.weights].length;
+    return { macs, bytes };
   },
 
   layout(op, ctx: OpPlanContext, fastVariant): OpLayout {

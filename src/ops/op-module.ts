@@ -77,6 +77,14 @@ export interface OpPrepareContext extends OpPlanContext {
   scratch: number;
 }
 
+/** An op's modelled work at its batch size, from which the planner sizes its threads (src/runtime/plan.ts, opThreads). */
+export interface OpCost {
+  /** Multiply-accumulates the kernels execute (padded lanes included). */
+  macs: number;
+  /** Bytes the kernels read and write (tensors and weights). */
+  bytes: number;
+}
+
 export interface OpModule<O extends QOp = QOp> {
   /** The .edgeq `op` string. */
   readonly kind: O['op'];
@@ -93,6 +101,11 @@ export interface OpModule<O extends QOp = QOp> {
    * when the op has none (conv: Winograd F(2x2, 3x3)). The planner's memory budget chooses.
    */
   fastVariant?(op: O, ctx: OpPlanContext): { growth: number } | undefined;
+  /**
+   * The op's modelled work; absent: no MACs, and the bytes of the tensors it reads and writes
+   * (elementwise ops and pools, whose time is memory traffic).
+   */
+  cost?(op: O, ctx: OpPlanContext): OpCost;
   /** The op's sections, derived weights, constant buffers and scratch. */
   layout(op: O, ctx: OpPlanContext, fastVariant: boolean): OpLayout;
   /**

@@ -5,10 +5,10 @@
 // writes, its weights, constant buffers and scratch, and prepares its own kernel calls.
 import type { RelaxedDotMode } from '../kernels/relaxed.js';
 import { EdgeqError } from '../errors.js';
-import type { QModel, QTensor } from '../format/qmodel.js';
+import type { QModel, QOp, QTensor } from '../format/qmodel.js';
 import { bindKernelCall, invokeKernelCall, type KernelCall } from '../kernels/kernel-api.generated.js';
 import { instantiateKernels, type Kernels } from '../kernels/wasm.js';
-import { opModule, tensorBytes, type OpLayout, type OpPlanContext } from '../ops/index.js';
+import { opModule, tensorBytes, type OpCost, type OpLayout, type OpPlanContext } from '../ops/index.js';
 import { planArena, type BufferRequest } from './memory-plan.js';
 import type { PoolPlan, ThreadPool } from './pool.js';
 
@@ -21,6 +21,29 @@ const alignUp = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
  * Measurements behind the value: docs/tuning-log.md, "Parts per thread".
  */
 const PARTS_PER_THREAD = 8;
+
+/**
+ * The cost model that sizes each op's threads (opThreads): an op's time on one thread is modelled
+ * as macs / MACS_PER_NS + bytes / BYTES_PER_NS, and every thread it runs on must get at least
+ * MIN_NS_PER_THREAD of it, about ten times what one more thread costs the op (its wake-up and
+ * its share of the barrier). Measurements behind the values: docs/tuning-log.md, "Threads per op".
+ */
+export const MACS_PER_NS = 32, BYTES_PER_NS = 16, MIN_NS_PER_THREAD = 20_000;
+
+/** The threads an op of cost `cost` runs on in a pool of `threads`: min(threads, its modelled ns / MIN_NS_PER_THREAD), at least 1. */
+export function opThreads(cost: OpCost, threads: number): number {
+  const ns = cost.macs / MACS_PER_NS + cost.bytes / BYTES_PER_NS;
+  return Math.max(1, Math.min(threads, Math.floor(ns / MIN_NS_PER_THREAD)));
+}
+
+/** An op's modelled work: its module's cost, else the bytes of the tensors it reads and writes. */
+export function opCost(op: QOp, ctx: OpPlanContext): OpCost {
+  const m = opModule(op);
+  if (m.cost) return m.cost(op, ctx);
+  const T = ctx.model.tensors;
+  const bytes = [...m.reads(op), ...m.writes(op)].reduce((n, t) => n + tensorBytes(T[t], ctx.batch), 0);
+  return { macs: 0, bytes };
+}
 
 export interface ExecutionPlan {
   kernels: Kernels;
@@ -35,7 +58,10 @@ export interface ExecutionPlan {
   steps: (() => void)[];
   /** The kernel calls of each op (calls[i]: model.ops[i]'s parts; steps[i] runs them in order). */
   calls: readonly (readonly KernelCall[])[];
-  /** Multi-threaded plans: the pool and this plan's kernel calls registered with it (run through pool.run). */
+  /**
+   * Multi-threaded plans: the pool and this plan's kernel calls registered with it (run through
+   * pool.run); plan.active[i] is the threads op i runs on (opThreads, at most its part count).
+   */
   threaded?: { pool: ThreadPool; plan: PoolPlan };
   /** Memory accounting (bytes). */
   memory: { weights: number; arena: number; constants: number; total: number };
@@ -53,8 +79,9 @@ export function validatePacking(model: QModel): void {
 
 /**
  * Lays out memory, instantiates the module and prepares every op. With a pool (threads > 1), the
- * memory is shared, `module` must be the shared-memory build, and each op is split into parts
- * (pool.threads * PARTS_PER_THREAD at most) that the pool's threads take dynamically.
+ * memory is shared, `module` must be the shared-memory build, and each op runs on opThreads() of
+ * the pool's threads (at most pool.cores), split into at most that many times PARTS_PER_THREAD parts, which those
+ * threads take dynamically (an op that fits one thread is one part).
  */
 export interface PlanOptions {
   /**
@@ -189,17 +216,22 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) heap.set(b, blobOffsets[i]); });
   for (const [i, at] of derivedOffsets) heap.set(layouts[i].derived!.bytes, at);
 
-  // 4. Each op prepares its kernel calls; a step binds them once.
+  // 4. Each op prepares its kernel calls, in as many parts as its threads take; a step binds them once.
   const at = (t: number) => tensorOffset.get(t)!;
+  // No op runs on more threads than cores: with more, a thread holding a part could lose its core
+  // until the next time slice and hold the whole op back.
+  const usable = pool ? Math.min(pool.threads, pool.cores) : 1;
+  const active = model.ops.map((op) => opThreads(opCost(op, ctx), usable));
   const ops = model.ops.map((op, i): KernelCall[] => opModule(op).prepare(op, layouts[i], {
-    ...ctx, kernels, tensor: at, section: (s) => blobOffsets[s], derived: derivedOffsets.get(i), constants: constants[i], scratch,
+    ...ctx, parts: active[i] > 1 ? active[i] * PARTS_PER_THREAD : 1,
+    kernels, tensor: at, section: (s) => blobOffsets[s], derived: derivedOffsets.get(i), constants: constants[i], scratch,
   }));
   const ex = kernels.exports;
   const steps = ops.map((calls): (() => void) => {
     if (calls.length === 1) return bindKernelCall(ex, calls[0]);
     return () => { for (const c of calls) invokeKernelCall(ex, c); };
   });
-  const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops) } : undefined;
+  const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops, active) } : undefined;
   return {
     kernels, batch, steps, calls: ops, threaded,
     input: { offset: at(model.input.tensor), tensor: T[model.input.tensor] },

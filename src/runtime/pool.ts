@@ -2,12 +2,17 @@
 //
 // Every worker instantiates the kernel module (the shared-memory SIMD build, edgeq-simd-mt.wasm)
 // once per execution plan, on that plan's shared memory. A plan is a list of ops, each a list of
-// independent kernel calls (parts: row or channel ranges of the op's output). A run involves no
-// message: the main thread bumps a generation word and notifies; every thread (the main thread
-// included) walks the ops in order, takes parts with an atomic counter, and waits at the end of
-// each op until all its parts are done (spin, then Atomics.wait in workers / Atomics.waitAsync on
-// the main thread, which therefore also notices a worker that died). Browser-safe: Node's
-// worker_threads is imported only by the Node adapter, and browsers/Deno plug in a WorkerAdapter.
+// independent kernel calls (parts: row or channel ranges of the op's output) and the number of
+// threads that run it (its active threads, chosen by the planner from the op's modelled cost).
+// A run involves no message: the main thread bumps a generation word and notifies; every thread
+// walks the ops in order and takes parts of the ops it is active in with an atomic counter. The
+// main thread (slot 0) is active in every op; worker w (slot w + 1) in op i when w + 1 < active[i].
+// A thread skips an op it is not active in without touching its counters; before it takes parts
+// of op i it waits until op i - 1 is done (which implies every earlier op: each of op i - 1's
+// parts was taken by a thread that had waited for op i - 2). Waits spin a bounded, adaptive
+// number of loads, then sleep (Atomics.wait in workers, Atomics.waitAsync on the main thread, which
+// therefore also notices a worker that died). Every counter sits on its own 64-byte line. Browser-
+// safe: Node's worker_threads is imported only by the Node adapter; browsers/Deno plug in a WorkerAdapter.
 import { EdgeqError } from '../errors.js';
 import { invokeKernelCall, type KernelCall, type Kernels } from '../kernels/index.js';
 
@@ -36,16 +41,25 @@ const atomicsWaitAsync = (): WaitAsync | undefined => (Atomics as unknown as { w
 const GEN = 0, PLAN = 1, ERR = 2, STOP = 3;
 /** ctl[CANCEL] = the generation of a run the main thread abandoned (an aborted run): its threads leave. */
 const CANCEL = 64 + 4;
-/** ctl[CTL_PARTS + t]: parts thread t executed (t = worker index; the main thread is the last). */
-const CTL_PARTS = 4;
+/** Int32 words per 64-byte line: counters written by different threads are at least this far apart. */
+export const LINE_WORDS = 16;
+/**
+ * Op i's counters: cnt[opTake(i)] = next part to take, cnt[opDone(i)] = parts done, each on its own
+ * line (a thread spinning on op i's done word does not slow the CAS on its take word).
+ */
+const opTake = (i: number) => 2 * LINE_WORDS * i, opDone = (i: number) => 2 * LINE_WORDS * i + LINE_WORDS;
 /** Counter words: run tag (generation & TAG_BITS) << 16 | count (parts <= 65535). */
 const TAG_BITS = 0x7fff, TAG_MASK = 0x7fff0000, COUNT_MASK = 0xffff;
 /**
- * Atomic loads a thread makes at an op barrier before it sleeps (Atomics.wait / waitAsync). Contract:
- * a few microseconds only: a spinning thread must not keep a core from a straggler when threads
- * outnumber free cores (figures: docs/tuning-log.md, "pool barrier spin").
+ * Spin bounds at a barrier, in atomic loads before a thread sleeps (Atomics.wait / waitAsync). Each
+ * thread adapts its own limit within [SPIN_MIN, max]: doubled after a wait that ended while it
+ * spun, halved after one that had to sleep. max is SPIN_MAX, or SPIN_OVERSUBSCRIBED when the threads
+ * outnumber the cores (a spinning thread would hold the core a straggler needs). Contract: SPIN_MAX
+ * loads last about the time a sleeping thread takes to wake (figures: docs/tuning-log.md, "pool barrier spin").
  */
-const SPIN = 2000;
+export const SPIN_MIN = 64, SPIN_MAX = 16384, SPIN_OVERSUBSCRIBED = 256;
+/** The initial spin limit of every thread. */
+const SPIN_START = 2048;
 
 /**
  * The worker script. It receives {type:'init', ctl, index, module}, then {type:'plan', id, memory,
@@ -57,7 +71,7 @@ export const WORKER_SOURCE = `
 'use strict';
 const nodePort = typeof require === 'function' ? require('node:worker_threads').parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
-let ctl = null, index = 0, module = null, seen = 0;
+let ctl = null, stats = null, index = 0, module = null, seen = 0, spin = ${SPIN_START}, spinMax = ${SPIN_MAX};
 const plans = new Map();
 // Ids of dropped plans: a worker can wake for a run after it ended (the other threads did every
 // part) and after its plan was dropped; that run is over, there is nothing to do.
@@ -65,34 +79,47 @@ const dropped = new Set();
 function fail(err) {
   Atomics.store(ctl, ${ERR}, index + 1);
   Atomics.notify(ctl, ${GEN});
-  for (const p of plans.values()) for (let i = 0; i < p.cnt.length; i++) Atomics.notify(p.cnt, i);
+  for (const p of plans.values()) for (let i = 0; i < p.cnt.length; i += ${LINE_WORDS}) Atomics.notify(p.cnt, i);
   post({ type: 'error', message: String(err && err.message || err), stack: String(err && err.stack || '') });
+}
+// Waits until cnt[di] counts n parts of this run; false when the run is over for this thread
+// (another run's tag, an error, a stop or a cancel).
+function barrier(cnt, di, n, tag, gen) {
+  let spins = 0;
+  for (;;) {
+    const d = Atomics.load(cnt, di);
+    if ((d & ${TAG_MASK}) !== tag) return false;
+    if ((d & ${COUNT_MASK}) >= n) {
+      if (spins > 0) spin = spins < spin ? Math.min(spinMax, spin * 2) : Math.max(${SPIN_MIN}, spin >> 1);
+      return true;
+    }
+    if (Atomics.load(ctl, ${ERR}) !== 0 || Atomics.load(ctl, ${STOP}) !== 0 || Atomics.load(ctl, ${CANCEL}) === gen) return false;
+    if (++spins < spin) continue;
+    Atomics.wait(cnt, di, d, 50);
+  }
 }
 function runPlan(p, tag, gen) {
   // Counters carry the run's tag in their high bits: a thread still in an older run (descheduled)
   // sees another tag and leaves instead of taking parts whose inputs are not ready.
-  const ops = p.ops, cnt = p.cnt, ex = p.ex;
+  const ops = p.ops, act = p.act, cnt = p.cnt, ex = p.ex, slot = index + 1, mine = index * ${LINE_WORDS};
+  let ready = 0; // ops before this one are known done
   for (let i = 0; i < ops.length; i++) {
-    const parts = ops[i], n = parts.length, di = 2 * i + 1;
+    if (slot >= act[i]) continue;
+    if (i > ready) {
+      if (!barrier(cnt, ${2 * LINE_WORDS} * i - ${LINE_WORDS}, ops[i - 1].length, tag, gen)) return;
+      ready = i;
+    }
+    const parts = ops[i], n = parts.length, ti = ${2 * LINE_WORDS} * i, di = ti + ${LINE_WORDS};
     for (;;) {
-      const v = Atomics.load(cnt, 2 * i);
+      const v = Atomics.load(cnt, ti);
       if ((v & ${TAG_MASK}) !== tag || Atomics.load(ctl, ${CANCEL}) === gen) return;
       const j = v & ${COUNT_MASK};
       if (j >= n) break;
-      if (Atomics.compareExchange(cnt, 2 * i, v, v + 1) !== v) continue;
+      if (Atomics.compareExchange(cnt, ti, v, v + 1) !== v) continue;
       const c = parts[j];
       ex[c[0]].apply(null, c[1]);
-      Atomics.add(ctl, ${CTL_PARTS} + index, 1);
+      stats[mine]++;
       if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
-    }
-    let spins = 0;
-    for (;;) {
-      const d = Atomics.load(cnt, di);
-      if ((d & ${TAG_MASK}) !== tag) return;
-      if ((d & ${COUNT_MASK}) >= n) break;
-      if (Atomics.load(ctl, ${ERR}) !== 0 || Atomics.load(ctl, ${STOP}) !== 0 || Atomics.load(ctl, ${CANCEL}) === gen) return;
-      if (++spins < ${SPIN}) continue;
-      Atomics.wait(cnt, di, d, 50);
     }
   }
 }
@@ -117,13 +144,14 @@ function arm() {
 function onMessage(m) {
   try {
     if (m.type === 'init') {
-      ctl = new Int32Array(m.ctl); index = m.index; module = m.module; seen = Atomics.load(ctl, ${GEN});
+      ctl = new Int32Array(m.ctl); stats = new Int32Array(m.stats); index = m.index; module = m.module; seen = Atomics.load(ctl, ${GEN});
+      spinMax = m.spinMax; spin = Math.min(spin, spinMax);
       post({ type: 'ready' });
       arm();
     } else if (m.type === 'plan') {
       const abort = () => { throw new Error('kernel module aborted'); };
       const inst = new WebAssembly.Instance(module, { env: { memory: m.memory, abort } });
-      plans.set(m.id, { ex: inst.exports, ops: m.ops, cnt: new Int32Array(m.counters) });
+      plans.set(m.id, { ex: inst.exports, ops: m.ops, act: m.active, cnt: new Int32Array(m.counters) });
       post({ type: 'plan-ready', id: m.id });
     } else if (m.type === 'drop') {
       plans.delete(m.id); // the instance, and with it the plan's memory, can now be collected
@@ -256,11 +284,13 @@ export function webWorkerAdapter(): WorkerAdapter | undefined {
   };
 }
 
-/** A plan registered with a pool: its ops' kernel calls and the per-op counters. */
+/** A plan registered with a pool: its ops' kernel calls, active threads and the per-op counters. */
 export interface PoolPlan {
   id: number;
   ops: KernelCall[][];
-  /** [2i] = next part to take, [2i + 1] = parts done, for op i. */
+  /** Threads that take parts of op i (1..pool.threads, at most its part count): the main thread and workers 0..active[i] - 2. */
+  active: Int32Array;
+  /** Op i's next part to take at word 2 * LINE_WORDS * i, its parts done LINE_WORDS further. */
   counters: Int32Array;
 }
 
@@ -279,18 +309,30 @@ export async function coreCount(): Promise<number> {
 }
 
 /**
- * The default thread count: min(cores, 4). Past 4 threads the batch-1 layers of a ResNet-50 are
- * too small to split well (layer 4 has 49 pixels) and the shared caches, not the cores, limit.
+ * The most threads a session takes by default (Session.create's threads: 'auto'). Each op runs on
+ * the threads its cost pays for (plan.ts, opThreads), so threads past what a model can use stay
+ * idle; the cap keeps a default session from taking every core of a large machine. Measurements
+ * behind the value: docs/tuning-log.md, "Default threads".
  */
+export const DEFAULT_MAX_THREADS = 8;
+
+/** The default thread count: min(logical cores, DEFAULT_MAX_THREADS). */
 export async function defaultThreads(): Promise<number> {
-  return Math.max(1, Math.min(4, await coreCount()));
+  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, await coreCount()));
 }
 
 export class ThreadPool {
   /** Threads including the calling (main) thread. */
   readonly threads: number;
+  /** Logical cores of the machine (as the pool was made): the planner runs no op on more threads than these. */
+  readonly cores: number;
   private readonly workers: PoolWorker[] = [];
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (CANCEL + 1)));
+  /** Parts each thread executed, one line per thread (workers first, the main thread last). */
+  private readonly stats: Int32Array;
+  /** The main thread's adaptive spin limit (see SPIN_MIN) and its bound. */
+  private spin = SPIN_START;
+  private readonly spinMax: number;
   private nextPlan = 1;
   private failure: Error | undefined;
   private onFailure: (() => void)[] = [];
@@ -303,9 +345,13 @@ export class ThreadPool {
   /** The shared-memory kernel build every thread instantiates. */
   readonly module: WebAssembly.Module;
 
-  private constructor(threads: number, module: WebAssembly.Module) {
+  private constructor(threads: number, module: WebAssembly.Module, cores: number) {
     this.threads = threads;
+    this.cores = Math.max(1, cores);
     this.module = module;
+    this.stats = new Int32Array(new SharedArrayBuffer(4 * LINE_WORDS * threads));
+    this.spinMax = threads > cores ? SPIN_OVERSUBSCRIBED : SPIN_MAX;
+    this.spin = Math.min(SPIN_START, this.spinMax);
   }
 
   /** Workers keep the process alive only while the pool waits on them (create, addPlan, run). */
@@ -318,9 +364,13 @@ export class ThreadPool {
     }
   }
 
-  /** Starts `threads - 1` workers (the caller's thread is the last one) and waits until they are ready. */
-  static async create(threads: number, module: WebAssembly.Module, adapter: WorkerAdapter, timeoutMs = 30_000): Promise<ThreadPool> {
-    const pool = new ThreadPool(threads, module);
+  /**
+   * Starts `threads - 1` workers (the caller's thread is the last one) and waits until they are
+   * ready. `cores`: the logical cores (default coreCount()); more threads than cores bound every
+   * thread's spin at SPIN_OVERSUBSCRIBED, and the planner gives no op more threads than cores.
+   */
+  static async create(threads: number, module: WebAssembly.Module, adapter: WorkerAdapter, timeoutMs = 30_000, cores?: number): Promise<ThreadPool> {
+    const pool = new ThreadPool(threads, module, cores ?? await coreCount());
     const started = pool.expect('ready', threads - 1);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = Promise.race([started, new Promise<never>((_, reject) => {
@@ -332,7 +382,7 @@ export class ThreadPool {
         const w = adapter.spawn(WORKER_SOURCE);
         pool.workers.push(w);
         w.listen((d) => pool.message(d as Msg), (e) => pool.fail(e));
-        w.postMessage({ type: 'init', ctl: pool.ctl.buffer, index: i, module });
+        w.postMessage({ type: 'init', ctl: pool.ctl.buffer, stats: pool.stats.buffer, index: i, module, spinMax: pool.spinMax });
       }
       await pool.hold(() => ready);
     } catch (err) {
@@ -372,16 +422,21 @@ export class ThreadPool {
     for (const f of this.onFailure) f();
   }
 
-  /** Instantiates the module on `memory` in every worker and registers the plan's calls. */
-  async addPlan(memory: WebAssembly.Memory, ops: KernelCall[][]): Promise<PoolPlan> {
+  /**
+   * Instantiates the module on `memory` in every worker and registers the plan's calls. `active[i]`:
+   * the threads op i runs on (default: every thread; clamped to 1..min(threads, parts)).
+   */
+  async addPlan(memory: WebAssembly.Memory, ops: KernelCall[][], active?: readonly number[]): Promise<PoolPlan> {
     this.check();
+    if (ops.some((parts) => parts.length > COUNT_MASK)) throw new EdgeqError('INTERNAL', `an op has more than ${COUNT_MASK} parts`);
     const id = this.nextPlan++;
-    const counters = new Int32Array(new SharedArrayBuffer(8 * Math.max(1, ops.length)));
+    const act = new Int32Array(ops.map((parts, i) => Math.max(1, Math.min(this.threads, parts.length, active?.[i] ?? this.threads))));
+    const counters = new Int32Array(new SharedArrayBuffer(4 * 2 * LINE_WORDS * Math.max(1, ops.length)));
     const ready = this.expect(`plan-ready:${id}`, this.workers.length);
     const wire = ops.map((parts) => parts.map((c) => [c.fn, c.args]));
-    for (const w of this.workers) w.postMessage({ type: 'plan', id, memory, ops: wire, counters: counters.buffer });
+    for (const w of this.workers) w.postMessage({ type: 'plan', id, memory, ops: wire, active: act, counters: counters.buffer });
     await this.hold(() => ready);
-    return { id, ops, counters };
+    return { id, ops, active: act, counters };
   }
 
   /**
@@ -431,39 +486,47 @@ export class ThreadPool {
 
   /** `between` runs on the calling thread after each op; if it throws (an abort), the run is abandoned. */
   private async execute(plan: PoolPlan, k: Kernels, between?: () => void): Promise<void> {
-    const { ops, counters: cnt } = plan;
+    const { ops, active, counters: cnt } = plan;
     const ex = k.exports;
     const gen = (Atomics.load(this.ctl, GEN) + 1) | 0;
     const tag = (gen & TAG_BITS) << 16;
-    for (let i = 0; i < cnt.length; i++) Atomics.store(cnt, i, tag);
+    for (let i = 0; i < ops.length; i++) {
+      Atomics.store(cnt, opTake(i), tag);
+      Atomics.store(cnt, opDone(i), tag);
+    }
     Atomics.store(this.ctl, PLAN, plan.id);
     Atomics.store(this.ctl, GEN, gen);
-    Atomics.notify(this.ctl, GEN);
+    // Workers wake only for a plan that has work for them (one whose ops all run on 1 thread does
+    // not); a worker that was not woken sees the new generation at its next wake and leaves at once.
+    if (active.some((a) => a > 1)) Atomics.notify(this.ctl, GEN);
+    const mine = LINE_WORDS * this.workers.length;
     for (let i = 0; i < ops.length; i++) {
-      const parts = ops[i], n = parts.length, di = 2 * i + 1;
+      const parts = ops[i], n = parts.length, ti = opTake(i), di = opDone(i);
       for (;;) {
-        const v = Atomics.load(cnt, 2 * i);
+        const v = Atomics.load(cnt, ti);
         const j = v & COUNT_MASK;
         if (j >= n) break;
-        if (Atomics.compareExchange(cnt, 2 * i, v, v + 1) !== v) continue;
+        if (Atomics.compareExchange(cnt, ti, v, v + 1) !== v) continue;
         invokeKernelCall(ex, parts[j]);
-        Atomics.add(this.ctl, CTL_PARTS + this.workers.length, 1);
+        this.stats[mine]++;
         if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
       }
-      let spins = 0;
+      let spins = 0, slept = false;
       for (;;) {
         const d = Atomics.load(cnt, di);
         if ((d & COUNT_MASK) >= n) break;
         if (this.failure) throw this.failure;
-        if (++spins < SPIN) continue;
+        if (++spins < this.spin) continue;
+        slept = true;
         await this.sleep(cnt, di, d);
       }
+      if (spins > 0) this.spin = slept ? Math.max(SPIN_MIN, this.spin >> 1) : Math.min(this.spinMax, this.spin * 2);
       if (between) {
         try {
           between();
         } catch (err) {
           Atomics.store(this.ctl, CANCEL, gen);
-          for (let j = 0; j < cnt.length; j++) Atomics.notify(cnt, j);
+          for (let j = 0; j < cnt.length; j += LINE_WORDS) Atomics.notify(cnt, j);
           throw err;
         }
       }
@@ -484,7 +547,7 @@ export class ThreadPool {
 
   /** Parts each thread has executed so far (workers first, the calling thread last). */
   partCounts(): number[] {
-    return Array.from(this.ctl.subarray(CTL_PARTS, CTL_PARTS + this.threads));
+    return Array.from({ length: this.threads }, (_, t) => Atomics.load(this.stats, LINE_WORDS * t));
   }
 
   /** Test hook: the next part a worker takes throws inside the worker. */

@@ -29,12 +29,14 @@ export interface SessionOptions {
    */
   backend?: 'auto' | 'relaxed' | 'simd' | 'scalar';
   /**
-   * Threads (the calling thread plus threads - 1 workers over one shared memory), 1 to 64. Default:
-   * min(cores, 4) with the SIMD build where memory can be shared (and `wasm`, if given, is the
-   * per-build form), else 1. An explicit value > 1 that cannot be honoured says why once
-   * (console.warn) and runs on 1 thread (see README, Performance).
+   * Threads (the calling thread plus threads - 1 workers over one shared memory), 1 to 64, or
+   * 'auto' (the default): defaultThreads(), i.e. min(logical cores, DEFAULT_MAX_THREADS), with the
+   * SIMD build where memory can be shared (and `wasm`, if given, is the per-build form), else 1.
+   * Each op runs on as many of them as its size pays for (small layers on fewer). An explicit
+   * number > 1 that cannot be honoured says why once (console.warn) and runs on 1 thread (see
+   * README, Performance).
    */
-  threads?: number;
+  threads?: number | 'auto';
   /**
    * Where the kernel builds come from instead of the files beside the package (build/), for
    * bundlers and extensions. Either one source (bytes, a compiled module, a URL or a path): the
@@ -175,7 +177,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new EdgeqError('ABORTED', 'the run was aborted', { cause: signal.reason });
 }
 
-function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'backend' | 'threads' | 'maxCachedPlans'>> {
+function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'backend' | 'maxCachedPlans'>> & { threads: number } {
   for (const key of Object.keys(options)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
       throw new EdgeqError('BAD_OPTION', `unknown session option "${key}" (valid: ${OPTION_NAMES.join(', ')})`);
@@ -186,9 +188,9 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
   }
   const backend = options.backend ?? 'auto';
   if (!['auto', 'relaxed', 'simd', 'scalar'].includes(backend)) throw new EdgeqError('BAD_OPTION', `backend must be 'auto', 'relaxed', 'simd' or 'scalar', got ${JSON.stringify(backend)}`);
-  const threads = options.threads ?? 0; // 0: the default, decided at create
-  if (options.threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
-    throw new EdgeqError('BAD_OPTION', `threads must be an integer from 1 to 64, got ${JSON.stringify(options.threads)}`);
+  const threads = options.threads === undefined || options.threads === 'auto' ? 0 : options.threads; // 0: the default, decided at create
+  if (!(Number.isInteger(threads) && threads >= 0 && threads <= 64) || options.threads === 0) {
+    throw new EdgeqError('BAD_OPTION', `threads must be 'auto' or an integer from 1 to 64, got ${JSON.stringify(options.threads)}`);
   }
   const maxCachedPlans = options.maxCachedPlans === undefined ? 2 : options.maxCachedPlans;
   if (!(Number.isInteger(maxCachedPlans) && maxCachedPlans >= 1)) {

@@ -57,6 +57,10 @@ describe('bench HTML report', () => {
     const ratio = r.engines[2]!.latency.median / r.engines[1]!.latency.median;
     expect(html).toContain(`<td>${ratio.toFixed(3)}</td>`);
     expect(html).toContain('Scaling');
+    // the speed-up table: each engine over its own 1-thread median (edgeq 140 -> 140 / 1.7 ms: 1.70x)
+    const e1 = input.results[0]!.engines[2]!.latency.median, e2 = input.results[1]!.engines[2]!.latency.median;
+    expect(html).toContain(`<td>${(e1 / e2).toFixed(2)}x (${e2.toFixed(1)} ms)</td>`);
+    expect(html).toContain('aria-label="speed-up"');
     expect(html).toContain('conv 3x3/1 64-&gt;64 @56');
     expect(html).toContain('61.0%'); // 21.5 of 35.25 ms
     expect(html).toContain('AMD EPYC (test data)');
@@ -73,7 +77,7 @@ describe('bench HTML report', () => {
       const requests: string[] = [];
       page.on('request', (req) => { if (!req.url().startsWith('file:')) requests.push(req.url()); });
       await page.goto(pathToFileURL(file).href);
-      expect(await page.locator('svg').count()).toBe(4); // 2 latency plots, scaling, per-op
+      expect(await page.locator('svg').count()).toBe(5); // 2 latency plots, scaling (latency, speed-up), per-op
       expect(requests).toEqual([]);
       const shot = join(REPO_ROOT, '.cache', 'edgeq', 'env', 'artifacts', 'bench-report.png');
       mkdirSync(join(shot, '..'), { recursive: true });

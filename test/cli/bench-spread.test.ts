@@ -1,7 +1,7 @@
 // `edgeq bench --repeat n`: each round's ratios come from its engines' medians, and the spread lines
 // give min / median / max per thread count (checked on hand-made rounds).
 import { describe, expect, it } from 'vitest';
-import { roundRatios, spreadLines } from '../../tools/cli/bench.js';
+import { roundRatios, scalingLines, spreadLines } from '../../tools/cli/bench.js';
 import type { ModelBenchResult } from '../../tools/bench/model-bench.js';
 
 function round(threads: number, ms: Record<string, number>): ModelBenchResult {
@@ -28,5 +28,19 @@ describe('bench --repeat', () => {
     expect(lines[0]).not.toContain('own speed-up');
     expect(lines[1]).toContain(' 2 thread(s), 3 rounds: edgeq / ort int8 0.400 / 0.480 / 0.560;');
     expect(lines[1]).toContain('own speed-up 1.60 / 1.80 / 1.80x');
+  });
+
+  it('scaling: each engine at every thread count with its speed-up over its own fewest-thread median', () => {
+    // given out of order; edgeq-1t (the same-process reference) and engines missing at a count are left out
+    const results = [
+      round(4, { 'ort-int8': 50, edgeq: 40, 'edgeq-1t': 150 }),
+      round(1, { 'ort-int8': 200, edgeq: 160, 'edgeq-fused': 150 }),
+      round(2, { 'ort-int8': 110, edgeq: 80, 'edgeq-1t': 150 }),
+    ];
+    const lines = scalingLines(results);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^threads\s+1\s+2\s+4$/);
+    expect(lines[1]).toMatch(/^ort-int8\s+1\.00x 200\.0ms\s+1\.82x 110\.0ms\s+4\.00x 50\.0ms$/);
+    expect(lines[2]).toMatch(/^edgeq\s+1\.00x 160\.0ms\s+2\.00x 80\.0ms\s+4\.00x 40\.0ms$/);
   });
 });

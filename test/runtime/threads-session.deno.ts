@@ -12,8 +12,11 @@ import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
 const warnings: string[] = [];
 const warn = console.warn;
 console.warn = (...a: unknown[]) => { warnings.push(a.map(String).join(' ')); warn(...a); };
-const calib = tinyInputs(3, 8, 32);
-const model = (await quantizeModel(writeOnnx(tinyCnn({ seed: 9, size: 32 })), { calibration: calib, calibrationCount: calib.length, fuseResidual: true })).edgeq;
+// 224 x 224: large enough that the planner gives its first convs both threads (at 32 x 32 every op
+// runs on the main thread alone and the worker would take no part).
+const SIZE = 224;
+const calib = tinyInputs(3, 8, SIZE);
+const model = (await quantizeModel(writeOnnx(tinyCnn({ seed: 9, size: SIZE })), { calibration: calib, calibrationCount: calib.length, fuseResidual: true })).edgeq;
 const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => { Worker?: unknown } } }).process;
 const out: Record<string, unknown> = { workerReplaced: proc?.getBuiltinModule?.('node:worker_threads').Worker === (globalThis as { Worker?: unknown }).Worker };
 for (const backend of ['simd', 'relaxed'] as const) {
@@ -24,7 +27,7 @@ for (const backend of ['simd', 'relaxed'] as const) {
     const pool = (two as unknown as { pool?: { partCounts(): number[] } }).pool;
     // The 6 inputs, then again (up to 400 runs) until the worker took a part: on a busy machine the
     // main thread can take every part of a small model's run before the worker wakes.
-    const xs = tinyInputs(5, 6, 32);
+    const xs = tinyInputs(5, 6, SIZE);
     let same = true, n = 0;
     while (n < xs.length || (n < 400 && (pool?.partCounts()[0] ?? 1) === 0)) {
       const x = xs[n % xs.length];

@@ -6,14 +6,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { QConv, QModel, QTensor } from '../../src/format/qmodel.js';
 import { writeEdgeq } from '../../src/format/writer.js';
 import { packConv } from '../../src/kernels/packing.js';
-import { buildPlan } from '../../src/runtime/plan.js';
+import { buildPlan, type ExecutionPlan } from '../../src/runtime/plan.js';
 import { dequantizeOutput, quantizeInput } from '../../src/runtime/io.js';
 import { kernelModule } from '../../src/runtime/wasm-source.js';
 import { Session } from '../../src/runtime/session.js';
 import { readEdgeq } from '../../src/format/reader.js';
 import { randI8, randInt, rng } from '../kernels/harness.js';
 
-const S = 24;
+// 64 x 64: the 3x3 conv is large enough that a 3-thread pool splits it (plan.threaded.plan.active).
+const S = 64;
 let bytes: Uint8Array;
 
 /** `wide`: tensors stored as 12-bit activations (scale / 16, zero point x 16: the same real range). */
@@ -86,6 +87,11 @@ describe('Winograd and fused residual through the Session', () => {
       for (const threads of [1, 2, 3]) {
         const s = await Session.create(bytes, { threads });
         expect(Array.from(await s.run(x)), `threads ${threads} batch ${batch}`).toEqual(Array.from(outs[1]));
+        if (threads === 3) {
+          const p = await (s as unknown as { plan(b: number): Promise<ExecutionPlan> }).plan(batch);
+          const pool = p.threaded!.pool;
+          expect(p.threaded!.plan.active[1], 'the Winograd conv runs on every thread (at most one per core)').toBe(Math.min(3, pool.cores));
+        }
         s.release();
       }
     }

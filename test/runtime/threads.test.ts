@@ -1,19 +1,24 @@
-// Multi-threaded sessions: worker pool start/stop, identical logits for 1..4 threads, many
+// Multi-threaded sessions: worker pool start/stop, identical logits for 1..4 threads, ops on fewer
+// threads than the pool (the planner's choice and any other), more threads than cores, many
 // sessions in one process, release while idle, worker failures reported as errors, and a process
 // that used a threaded session exiting by itself.
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { Session } from '../../src/runtime/session.js';
-import type { ThreadPool } from '../../src/runtime/pool.js';
+import { LINE_WORDS, type ThreadPool } from '../../src/runtime/pool.js';
+import { MIN_NS_PER_THREAD, opCost, opThreads, type ExecutionPlan } from '../../src/runtime/plan.js';
+import { dequantizeOutput, quantizeInput } from '../../src/runtime/io.js';
+import { planConv2d, splitConv } from '../../src/kernels/conv.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
 import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
 import { REPO_ROOT } from '../helpers.js';
 
-const SIZE = 96;
+const SIZE = 224;
 let fused: Uint8Array;
 let inputs: Float32Array[];
 
@@ -25,6 +30,7 @@ beforeAll(async () => {
 });
 
 const poolOf = (s: Session): ThreadPool | undefined => (s as unknown as { pool?: ThreadPool }).pool;
+const planOf = (s: Session): Promise<ExecutionPlan> => (s as unknown as { plan(batch: number): Promise<ExecutionPlan> }).plan(1);
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -61,6 +67,122 @@ describe('threads', () => {
       s.release();
     }
     expect(fused.length).toBeGreaterThan(0);
+  });
+
+  it('each op runs on the threads its modelled cost pays for, at most its parts and the cores; idle threads take no part of it', async () => {
+    const s = await Session.create(fused, { threads: 4 });
+    const plan = await planOf(s);
+    const { active, ops } = plan.threaded!.plan;
+    const model = s.model;
+    const usable = Math.min(4, poolOf(s)!.cores);
+    model.ops.forEach((op, i) => {
+      const want = Math.min(opThreads(opCost(op, { model, batch: 1, parts: 1 }), usable), ops[i].length);
+      expect(active[i], `op ${i} ${op.name}`).toBe(Math.max(1, want));
+      // an op on one thread is one part (no split it cannot use)
+      if (active[i] === 1) expect(ops[i].length, `op ${i} ${op.name}`).toBe(1);
+    });
+    // this model has ops on one thread (the head) and ops split across threads
+    expect(Math.min(...active)).toBe(1);
+    expect(Math.max(...active)).toBeGreaterThan(1);
+    // A plan whose ops all run on the main thread: the workers take no part.
+    const pool = poolOf(s)!;
+    const solo = await pool.addPlan(plan.kernels.memory, plan.calls.map((c) => [...c]), plan.calls.map(() => 1));
+    const before = pool.partCounts();
+    const [, c, h, w] = model.input.nchw;
+    await pool.run(solo, plan.kernels, () => quantizeInput(inputs[0], plan, c, h, w), () => undefined);
+    const after = pool.partCounts();
+    expect(after.slice(0, 3)).toEqual(before.slice(0, 3));
+    expect(after[3] - before[3]).toBe(plan.calls.reduce((n, x) => n + x.length, 0));
+    pool.dropPlan(solo);
+    s.release();
+  });
+
+  it('opThreads: at least 1, monotone in the work, capped at the pool', () => {
+    expect(opThreads({ macs: 0, bytes: 0 }, 16)).toBe(1);
+    expect(opThreads({ macs: 1e12, bytes: 0 }, 1)).toBe(1);
+    for (const [macs, bytes] of [[1e3, 1e3], [1e6, 0], [0, 1e5], [1e7, 1e6], [1e8, 0], [1e10, 1e9]]) {
+      const t = opThreads({ macs, bytes }, 16);
+      expect(t).toBeGreaterThanOrEqual(1);
+      expect(t).toBeLessThanOrEqual(16);
+      expect(opThreads({ macs, bytes }, 2)).toBe(Math.min(2, t));
+      expect(opThreads({ macs: 2 * macs, bytes: 2 * bytes }, 16)).toBeGreaterThanOrEqual(t);
+    }
+    expect(opThreads({ macs: 1e12, bytes: 0 }, 7)).toBe(7);
+    expect(MIN_NS_PER_THREAD).toBeGreaterThan(0);
+  });
+
+  it('any choice of threads per op gives the 1-thread bytes (all, none, alternating, random, batch 3)', async () => {
+    const one = await Session.create(fused, { threads: 1 });
+    const batch = new Float32Array(inputs.length * inputs[0].length);
+    inputs.forEach((x, i) => batch.set(x, i * x.length));
+    const want = Array.from(await one.run(batch));
+    one.release();
+    const s = await Session.create(fused, { threads: 3 });
+    await s.run(batch); // makes the batch-3 plan
+    const plan = await (s as unknown as { plan(batch: number): Promise<ExecutionPlan> }).plan(3);
+    const pool = poolOf(s)!;
+    const n = plan.calls.length;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 3) + 1;
+    const patterns: [string, number[]][] = [
+      ['all', Array(n).fill(3)], ['main only', Array(n).fill(1)], ['alternating', Array.from({ length: n }, (_, i) => (i % 2 ? 3 : 1))],
+      ['two', Array(n).fill(2)], ['random', Array.from({ length: n }, rand)],
+    ];
+    const [, c, h, w] = s.model.input.nchw;
+    for (const [name, active] of patterns) {
+      const p = await pool.addPlan(plan.kernels.memory, plan.calls.map((x) => [...x]), active);
+      for (let r = 0; r < 3; r++) {
+        const out = await pool.run(p, plan.kernels, () => quantizeInput(batch, plan, c, h, w), () => dequantizeOutput(plan));
+        expect(Array.from(out), `${name}, run ${r}`).toEqual(want);
+      }
+      pool.dropPlan(p);
+    }
+    s.release();
+  });
+
+  it('more threads than cores (oversubscribed) gives the 1-thread bytes', async () => {
+    const threads = Math.min(64, 3 * availableParallelism() + 1);
+    const one = await Session.create(fused, { threads: 1 });
+    const s = await Session.create(fused, { threads });
+    expect(s.threads).toBe(threads);
+    // no op gets more threads than cores (a thread holding a part could wait a time slice for one)
+    expect(Math.max(...(await planOf(s)).threaded!.plan.active)).toBeLessThanOrEqual(availableParallelism());
+    for (const x of inputs) expect(Array.from(await s.run(x))).toEqual(Array.from(await one.run(x)));
+    one.release();
+    s.release();
+  });
+
+  it("threads: 'auto' is the default thread count", async () => {
+    const a = await Session.create(fused, { threads: 'auto' }), d = await Session.create(fused);
+    expect(a.threads).toBe(d.threads);
+    expect(a.threads).toBeGreaterThanOrEqual(1);
+    expect(Array.from(await a.run(inputs[0]))).toEqual(Array.from(await d.run(inputs[0])));
+    a.release();
+    d.release();
+  });
+
+  it('channel splits start on 64-byte output lines where the channels allow', () => {
+    // 1x1 convs over few pixels with many channels split by channel blocks (4 channels each)
+    for (const [pixels, outC, parts] of [[7, 2048, 128], [7, 512, 128], [4, 256, 16], [3, 64, 5]]) {
+      const plan = planConv2d({ batch: 1, inH: pixels, inW: pixels, inChannels: 512, outChannels: outC, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] });
+      const ranges = splitConv(plan, 1, parts);
+      expect(ranges.length, `${pixels}x${pixels}x${outC} parts ${parts}`).toBeGreaterThanOrEqual(2);
+      expect(ranges.every(([m0, m1]) => m0 === 0 && m1 === plan.M)).toBe(true);
+      const unit = [16, 8, 4, 2, 1].find((u) => Math.floor(plan.nBlocks / u) >= Math.max(2, Math.ceil(parts / 8)))!;
+      expect(ranges.every(([, , b0]) => b0 % unit === 0)).toBe(true);
+      // the ranges cover every block once
+      expect(ranges.map(([, , b0, b1]) => [b0, b1])).toEqual(ranges.map((_, i) => [i === 0 ? 0 : ranges[i - 1][3], ranges[i][3]]));
+      expect(ranges.at(-1)![3]).toBe(plan.nBlocks);
+      if (outC >= 1024) expect(unit).toBe(16);
+    }
+  });
+
+  it('counters of different ops and part counts of different threads are 64 bytes apart', async () => {
+    expect(LINE_WORDS * 4).toBe(64);
+    const s = await Session.create(fused, { threads: 2 });
+    const { counters, ops } = (await planOf(s)).threaded!.plan;
+    expect(counters.length).toBe(2 * LINE_WORDS * ops.length);
+    s.release();
   });
 
   it('many sessions in one process, concurrent runs, release while idle, release twice', async () => {
@@ -133,8 +255,8 @@ describe('threads', () => {
   });
 
   it('bad thread counts are BAD_OPTION', async () => {
-    for (const threads of [0, -1, 1.5, 65]) {
-      const e = await rejection(Session.create(fused, { threads }));
+    for (const threads of [0, -1, 1.5, 65, 'all', '4']) {
+      const e = await rejection(Session.create(fused, { threads: threads as number }));
       expect((e as EdgeqError).code, String(threads)).toBe('BAD_OPTION');
     }
   });

@@ -1,6 +1,7 @@
 // `edgeq bench --html report.html`: one self-contained HTML file (inline CSS and SVG, no script, no
 // network) with the machine and versions, each engine's latency as a distribution per thread count,
-// the ratios, the scaling curve across thread counts, the accuracy table and edgeq's per-op time.
+// the ratios, the scaling curves across thread counts (median latency, and each engine's speed-up
+// over its own fewest-thread median), the accuracy table and edgeq's per-op time.
 import type { EngineFigures, ModelBenchResult } from './model-bench.js';
 
 /** edgeq's time per op kind (from session.profile()), for the breakdown chart. */
@@ -62,6 +63,57 @@ function latencySvg(engines: EngineFigures[]): string {
     parts.push(`<rect x="${x(q1)}" y="${y - 8}" width="${Math.max(1, x(q3) - x(q1))}" height="16" fill="${colorOf(e)}" fill-opacity="0.25" stroke="${colorOf(e)}"/>`);
     s.forEach((v, k) => parts.push(`<circle cx="${x(v)}" cy="${y + ((k % 5) - 2) * 2}" r="2" fill="${colorOf(e)}" fill-opacity="0.7"/>`));
     parts.push(`<line x1="${x(med)}" x2="${x(med)}" y1="${y - 10}" y2="${y + 10}" stroke="#111" stroke-width="2"/>`);
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** One engine's scaling: its median at each thread count and its speed-up over its median at the first (fewest) count. */
+export interface ScalingCurve {
+  role: EngineFigures['role'];
+  engine: string;
+  medians: number[];
+  speedups: number[];
+}
+
+/**
+ * The scaling curves of the engines measured at every thread count (edgeq's same-process
+ * 1-thread reference excluded), results ordered by thread count; speed-ups are over each
+ * engine's own median at the fewest threads (1 when measured).
+ */
+export function scalingCurves(results: readonly ModelBenchResult[]): { counts: number[]; curves: ScalingCurve[] } {
+  const sorted = [...results].sort((a, b) => a.threads - b.threads);
+  if (sorted.length === 0) return { counts: [], curves: [] };
+  const roles = sorted[0]!.engines.map((e) => e.role).filter((role) => role !== 'edgeq-1t' && sorted.every((r) => r.engines.some((e) => e.role === role)));
+  const curves = roles.map((role) => {
+    const medians = sorted.map((r) => r.engines.find((e) => e.role === role)!.latency.median);
+    return { role, engine: sorted[0]!.engines.find((e) => e.role === role)!.engine, medians, speedups: medians.map((m) => medians[0]! / m) };
+  });
+  return { counts: sorted.map((r) => r.threads), curves };
+}
+
+/** Speed-up over the fewest threads against thread count, one line per engine, with the ideal (linear) line. */
+function speedupSvg(results: ModelBenchResult[]): string {
+  const { counts, curves } = scalingCurves(results);
+  const width = 760, height = 300, left = 60, bottom = 40, top = 15, plotW = width - left - 290, plotH = height - top - bottom;
+  const ideal = counts.map((c) => c / counts[0]!);
+  const { end, step } = axis(Math.max(...ideal, ...curves.flatMap((c) => c.speedups)));
+  const x = (i: number) => left + (counts.length === 1 ? plotW / 2 : (i / (counts.length - 1)) * plotW);
+  const y = (v: number) => top + plotH - (v / end) * plotH;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="speed-up">`];
+  for (let t = 0; t <= end + 1e-9; t += step) {
+    parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(t)}" y2="${y(t)}" stroke="#e3e3e3"/>`, `<text x="${left - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end" fill="#555">${fmt(t, step < 1 ? 1 : 0)}</text>`);
+  }
+  counts.forEach((c, i) => parts.push(`<text x="${x(i)}" y="${height - 18}" font-size="11" text-anchor="middle" fill="#555">${c}</text>`));
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 3}" font-size="11" text-anchor="middle" fill="#555">threads</text>`, `<text x="12" y="${top + plotH / 2}" font-size="11" fill="#555" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">speed-up over ${counts[0]} thread${counts[0]! > 1 ? 's' : ''}</text>`);
+  parts.push(`<polyline points="${ideal.map((v, i) => `${x(i)},${y(v)}`).join(' ')}" fill="none" stroke="#bbb" stroke-dasharray="4 3"/>`);
+  parts.push(`<line x1="${left + plotW + 15}" x2="${left + plotW + 25}" y1="${top + 5}" y2="${top + 5}" stroke="#bbb" stroke-dasharray="4 3"/>`, `<text x="${left + plotW + 30}" y="${top + 9}" font-size="11">linear</text>`);
+  curves.forEach((c, k) => {
+    const color = COLORS[c.role] ?? '#444';
+    const pts = c.speedups.map((v, i) => [x(i), y(v)] as const);
+    parts.push(`<polyline points="${pts.map((p) => p.join(',')).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    for (const [px, py] of pts) parts.push(`<circle cx="${px}" cy="${py}" r="3" fill="${color}"/>`);
+    parts.push(`<rect x="${left + plotW + 15}" y="${top + (k + 1) * 18}" width="10" height="10" fill="${color}"/>`, `<text x="${left + plotW + 30}" y="${top + (k + 1) * 18 + 9}" font-size="11">${esc(c.engine)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
@@ -132,7 +184,12 @@ ${first.modelPath || first.preprocessing ? `<p class="meta">${esc([first.modelPa
 <p class="note">Each dot is one run; the box spans the middle half, the black bar is the median.</p>${latencySvg(r.engines)}
 <table><tr><th>engine</th><th>median ms</th><th>p90 ms</th><th>min ms</th><th>create ms</th><th>file MB</th></tr>${r.engines.map((e) => `<tr><td><span class="swatch" style="background:${colorOf(e)}"></span>${esc(e.engine)}</td><td>${fmt(e.latency.median)}</td><td>${fmt(e.latency.p90)}</td><td>${fmt(e.latency.min)}</td><td>${fmt(e.createMs, 0)}</td><td>${fmt(e.fileBytes / 1e6, 1)}</td></tr>`).join('')}</table>`);
   }
-  if (results.length > 1) sections.push(`<h2>Scaling</h2>${scalingSvg(results)}`);
+  if (results.length > 1) {
+    const { counts, curves } = scalingCurves(results);
+    sections.push(`<h2>Scaling</h2>${scalingSvg(results)}
+<p class="note">Speed-up: each engine's median at ${counts[0]} thread${counts[0]! > 1 ? 's' : ''} over its median at each count (higher is better; dashed: linear).</p>${speedupSvg(results)}
+<table><tr><th>engine</th>${counts.map((c) => `<th>${c}</th>`).join('')}</tr>${curves.map((c) => `<tr><td><span class="swatch" style="background:${COLORS[c.role] ?? '#444'}"></span>${esc(c.engine)}</td>${c.speedups.map((v, i) => `<td>${fmt(v, 2)}x (${fmt(c.medians[i]!)} ms)</td>`).join('')}</tr>`).join('')}</table>`);
+  }
   const acc = first.engines.filter((e) => e.role !== 'edgeq-1t');
   const labelled = acc.some((e) => e.top1 !== undefined);
   sections.push(`<h2>Accuracy (${first.inputs} inputs, against onnxruntime-web fp32)</h2>

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { IMAGENET } from 'edgeq/image';
 import { getEmbeddedModel } from '../synth/cache-node.js';
 import { benchModel, formatBench, type ModelBenchResult } from '../bench/model-bench.js';
-import { renderBenchReport } from '../bench/report-html.js';
+import { renderBenchReport, scalingCurves } from '../bench/report-html.js';
 import { readOnnx } from '../onnx/reader.js';
 import { readInput, requireFile, requireFolder, requireWritable } from './paths.js';
 import { folderInputs, syntheticInputs } from './inputs.js';
@@ -72,6 +72,8 @@ async function benchThreadCounts(o: BenchCliOptions): Promise<void> {
   for (const [k, results] of rounds.entries()) {
     console.log(`\n=== summary across thread counts${repeat > 1 ? ` (round ${k + 1} of ${repeat})` : ''} ===`);
     for (const line of summaryLines(results)) console.log(line);
+    console.log(`\n=== scaling${repeat > 1 ? ` (round ${k + 1} of ${repeat})` : ''}: each engine's median at the fewest threads over its median at each count ===`);
+    for (const line of scalingLines(results)) console.log(line);
   }
   if (repeat > 1) {
     console.log(`\n=== spread over ${repeat} rounds (min / median / max of each round's median-based figure) ===`);
@@ -129,6 +131,17 @@ function summaryLines(results: readonly ModelBenchResult[]): string[] {
       `edgeq ${edgeq.latency.median.toFixed(1)} ms (best ${edgeq.latency.min.toFixed(1)}) -> x int8 ${q.int8.toFixed(3)}, ` +
       `x fp32 ${q.fp32.toFixed(3)}, ${q.gmacs.toFixed(1)} GMAC/s${fz};${own}${vsBase}`;
   });
+}
+
+/** A table of each engine's median and speed-up per thread count (scalingCurves), one line per engine. */
+export function scalingLines(results: readonly ModelBenchResult[]): string[] {
+  const { counts, curves } = scalingCurves(results);
+  const w = Math.max(8, ...curves.map((c) => c.engine.length));
+  const cell = (s: string) => s.padStart(16);
+  return [
+    `${'threads'.padEnd(w)} ${counts.map((c) => cell(String(c))).join('')}`,
+    ...curves.map((c) => `${c.engine.padEnd(w)} ${c.speedups.map((v, i) => cell(`${v.toFixed(2)}x ${c.medians[i]!.toFixed(1)}ms`)).join('')}`),
+  ];
 }
 
 /** min / median / max of each ratio over the rounds, per thread count. */
