@@ -314,7 +314,7 @@ export async function coreCount(): Promise<number> {
  * idle; the cap keeps a default session from taking every core of a large machine. Measurements
  * behind the value: docs/tuning-log.md, "Default threads".
  */
-export const DEFAULT_MAX_THREADS = 8;
+export const DEFAULT_MAX_THREADS = 16;
 
 /** The default thread count: min(logical cores, DEFAULT_MAX_THREADS). */
 export async function defaultThreads(): Promise<number> {
