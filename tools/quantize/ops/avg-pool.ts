@@ -35,8 +35,8 @@ export function poolWindow(ctx: Parameters<OnnxPattern['prepare']>[0], node: Par
 }
 
 export const AVG_POOL_PATTERNS: OnnxPattern[] = [{
-  opType: 'AveragePool', becomes: 'avgpool (gap for a window covering the whole map without pads)',
-  condition: '2-D, no dilation, pads smaller than the kernel; count_include_pad and ceil_mode 0 or 1, not both 1 where the last window overhangs the padded input',
+  opType: 'AveragePool', becomes: 'avgpool',
+  condition: '2-D, no dilation, pads smaller than the kernel; count_include_pad and ceil_mode 0 or 1, not both 1 where the last window overhangs the padded input; a window covering the whole map without pads becomes gap',
   prepare(ctx, node) {
     const w = poolWindow(ctx, node);
     const countIncludePad = getIntAt(node, 'count_include_pad', ctx.opset) !== 0;
