@@ -12,7 +12,7 @@ import { synthBlocksQModel, synthQModel } from '../../tools/fuzz/seeds.js';
 
 /** The rule src/runtime/plan.ts hard-coded before the op modules. */
 const oldReads = (op: QOp): number[] =>
-  op.op === 'add' ? [op.a, op.b] : op.op === 'conv' && op.residual !== undefined ? [op.input, op.residual] : [op.input];
+  op.op === 'add' || op.op === 'mul' ? [op.a, op.b] : op.op === 'concat' ? op.inputs : op.op === 'conv' && op.residual !== undefined ? [op.input, op.residual] : [op.input];
 
 const models: [string, QModel][] = [];
 for (let seed = 0; seed < 6; seed++) {
