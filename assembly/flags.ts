@@ -52,3 +52,27 @@ export const DWCONV_FLAG_IN16: i32 = 1;
 export const DWCONV_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */
 export const DWCONV_FLAG_RES16: i32 = 4;
+
+// @kernels qu8_vmul
+/** Operand a is 16-bit lanes. */
+export const VMUL_FLAG_A16: i32 = 1;
+/** Operand b is 16-bit lanes. */
+export const VMUL_FLAG_B16: i32 = 2;
+/** The output is stored as 16-bit lanes. */
+export const VMUL_FLAG_OUT16: i32 = 4;
+
+// @kernels qu8_concat
+/** The input is 16-bit lanes. */
+export const CONCAT_FLAG_IN16: i32 = 1;
+/** The output is stored as 16-bit lanes. */
+export const CONCAT_FLAG_OUT16: i32 = 2;
+/** Input and output share dtype, scale and zero point: a plain copy. */
+export const CONCAT_FLAG_COPY: i32 = 4;
+
+// @kernels qu8_avgpool
+/** The input is 16-bit lanes. */
+export const AVGPOOL_FLAG_IN16: i32 = 1;
+/** The output is stored as 16-bit lanes. */
+export const AVGPOOL_FLAG_OUT16: i32 = 2;
+/** count_include_pad = 1: every window divides by KH * KW (onnxruntime's rule, ceil-mode overhang included). */
+export const AVGPOOL_FLAG_INCLUDE_PAD: i32 = 4;

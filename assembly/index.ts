@@ -15,6 +15,9 @@ import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
 import { wino3x3, winoScratchBytes } from './winograd';
 import { dwconvSimd, dwconvRef } from './dwconv';
+import { vmulSimd, vmulRef } from './mul';
+import { concatSimd, concatRef } from './concat';
+import { avgpoolQ } from './avgpool';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
@@ -186,4 +189,43 @@ export function qu8_dwconv_c16(M: i32, C: i32, taps: i32, ind: usize, w: usize, 
 export function qu8_dwconv_c16_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- elementwise multiply (squeeze-and-excitation gate, same-shape Mul; assembly/mul.ts) ------
+// flags: VMUL_FLAG_*; bStride 0 broadcasts one row of b over the M rows of a.
+
+export function qu8_vmul(M: i32, C: i32, a: usize, b: usize, bStride: i32, out: usize, za: i32, zb: i32, m: f32,
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  if (ASC_FEATURE_SIMD) vmulSimd(M, C, a, b, bStride, out, za, zb, m, zo, fmin, fmax, flags);
+  else vmulRef(M, C, a, b, bStride, out, za, zb, m, zo, fmin, fmax, 0, flags);
+}
+
+export function qu8_vmul_ref(M: i32, C: i32, a: usize, b: usize, bStride: i32, out: usize, za: i32, zb: i32, m: f32,
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  vmulRef(M, C, a, b, bStride, out, za, zb, m, zo, fmin, fmax, 0, flags);
+}
+
+// ---- channel concatenation, one input per call (assembly/concat.ts); flags: CONCAT_FLAG_* ------
+
+export function qu8_concat(M: i32, C: i32, inp: usize, out: usize, outStride: i32, zi: i32, si: f32, so: f32,
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  if (ASC_FEATURE_SIMD) concatSimd(M, C, inp, out, outStride, zi, si, so, zo, fmin, fmax, flags);
+  else concatRef(M, C, inp, out, outStride, zi, si, so, zo, fmin, fmax, 0, flags);
+}
+
+export function qu8_concat_ref(M: i32, C: i32, inp: usize, out: usize, outStride: i32, zi: i32, si: f32, so: f32,
+  zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  concatRef(M, C, inp, out, outStride, zi, si, so, zo, fmin, fmax, 0, flags);
+}
+
+// ---- average pool (assembly/avgpool.ts); flags: AVGPOOL_FLAG_* --------------------------------
+
+export function qu8_avgpool(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  padTop: i32, padLeft: i32, inp: usize, out: usize, zi: i32, si: f32, so: f32, zo: i32, qmax: i32, flags: i32): void {
+  avgpoolQ(true, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, zi, si, so, zo, qmax, flags);
+}
+
+export function qu8_avgpool_ref(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  padTop: i32, padLeft: i32, inp: usize, out: usize, zi: i32, si: f32, so: f32, zo: i32, qmax: i32, flags: i32): void {
+  avgpoolQ(false, N, H, W, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, inp, out, zi, si, so, zo, qmax, flags);
 }

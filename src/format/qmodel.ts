@@ -85,7 +85,49 @@ export interface QGlobalAvgPool {
   output: number;
 }
 
-export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool;
+/**
+ * Elementwise multiply of two quantized tensors into a quantized output (any mix of uint8 / uint12):
+ * out = requant(sa*sb*(a-za)*(b-zb)/so). b has a's shape, or [N,1,1,C] (one value per image and
+ * channel, broadcast over H x W: the squeeze-and-excitation gate).
+ */
+export interface QMul {
+  op: 'mul';
+  name: string;
+  a: number;
+  b: number;
+  output: number;
+}
+
+/**
+ * Concatenation along channels (NHWC C; ONNX axis 1). Inputs share N, H, W; the output's C is the
+ * sum of theirs. An input with the output's dtype, scale and zero point is copied; any other is
+ * requantized (dequantize, then QuantizeLinear into the output's parameters).
+ */
+export interface QConcat {
+  op: 'concat';
+  name: string;
+  inputs: number[];
+  output: number;
+}
+
+/**
+ * Average pool over quantized tensors (uint8 / uint12, requantized into the output's parameters).
+ * ONNX ceil_mode = 1 is stored as floor mode over bottom/right pads grown by the overhang.
+ * countIncludePad: divide by kernel[0] * kernel[1] (ONNX count_include_pad = 1, as onnxruntime
+ * computes it), else by the window's positions inside the image.
+ */
+export interface QAvgPool {
+  op: 'avgpool';
+  name: string;
+  input: number;
+  output: number;
+  kernel: [number, number];
+  stride: [number, number];
+  pads: [number, number, number, number];
+  countIncludePad: boolean;
+}
+
+export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool | QMul | QConcat | QAvgPool;
 
 export interface QModel {
   /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (uint8 or uint12). */

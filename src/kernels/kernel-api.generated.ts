@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -33,6 +33,12 @@ export interface KernelExports {
   f32_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number): void;
   qu8_dwconv_c16(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_vmul(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
+  qu8_vmul_ref(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
+  qu8_concat(M: number, C: number, inp: number, out: number, outStride: number, zi: number, si: number, so: number, zo: number, fmin: number, fmax: number, flags: number): void;
+  qu8_concat_ref(M: number, C: number, inp: number, out: number, outStride: number, zi: number, si: number, so: number, zo: number, fmin: number, fmax: number, flags: number): void;
+  qu8_avgpool(N: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number, padTop: number, padLeft: number, inp: number, out: number, zi: number, si: number, so: number, zo: number, qmax: number, flags: number): void;
+  qu8_avgpool_ref(N: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number, padTop: number, padLeft: number, inp: number, out: number, zi: number, si: number, so: number, zo: number, qmax: number, flags: number): void;
 }
 
 /** Bits of the `flags` argument of qu8_gemm, qu8_igemm, qu8_conv_im2col (and their *_ref twins). */
@@ -97,6 +103,36 @@ export const DWCONV_FLAGS = {
   OUT16: 2,
   /** The fused residual is 16-bit lanes. */
   RES16: 4,
+} as const;
+
+/** Bits of the `flags` argument of qu8_vmul (and their *_ref twins). */
+export const VMUL_FLAGS = {
+  /** Operand a is 16-bit lanes. */
+  A16: 1,
+  /** Operand b is 16-bit lanes. */
+  B16: 2,
+  /** The output is stored as 16-bit lanes. */
+  OUT16: 4,
+} as const;
+
+/** Bits of the `flags` argument of qu8_concat (and their *_ref twins). */
+export const CONCAT_FLAGS = {
+  /** The input is 16-bit lanes. */
+  IN16: 1,
+  /** The output is stored as 16-bit lanes. */
+  OUT16: 2,
+  /** Input and output share dtype, scale and zero point: a plain copy. */
+  COPY: 4,
+} as const;
+
+/** Bits of the `flags` argument of qu8_avgpool (and their *_ref twins). */
+export const AVGPOOL_FLAGS = {
+  /** The input is 16-bit lanes. */
+  IN16: 1,
+  /** The output is stored as 16-bit lanes. */
+  OUT16: 2,
+  /** count_include_pad = 1: every window divides by KH * KW (onnxruntime's rule, ceil-mode overhang included). */
+  INCLUDE_PAD: 4,
 } as const;
 
 /** Arguments of qu8_gemm and qu8_gemm_ref, by name (assembly/index.ts). */
@@ -505,6 +541,108 @@ export interface Qu8DwconvC16Args {
   flags: number;
 }
 
+/** Arguments of qu8_vmul and qu8_vmul_ref, by name (assembly/index.ts). */
+export interface Qu8VmulArgs {
+  /** i32 */
+  M: number;
+  /** i32 */
+  C: number;
+  /** byte offset */
+  a: number;
+  /** byte offset */
+  b: number;
+  /** i32 */
+  bStride: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  za: number;
+  /** i32 */
+  zb: number;
+  /** f32 */
+  m: number;
+  /** i32 */
+  zo: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** i32; bits of VMUL_FLAGS */
+  flags: number;
+}
+
+/** Arguments of qu8_concat and qu8_concat_ref, by name (assembly/index.ts). */
+export interface Qu8ConcatArgs {
+  /** i32 */
+  M: number;
+  /** i32 */
+  C: number;
+  /** byte offset */
+  inp: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  outStride: number;
+  /** i32 */
+  zi: number;
+  /** f32 */
+  si: number;
+  /** f32 */
+  so: number;
+  /** i32 */
+  zo: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** i32; bits of CONCAT_FLAGS */
+  flags: number;
+}
+
+/** Arguments of qu8_avgpool and qu8_avgpool_ref, by name (assembly/index.ts). */
+export interface Qu8AvgpoolArgs {
+  /** i32 */
+  N: number;
+  /** i32 */
+  H: number;
+  /** i32 */
+  W: number;
+  /** i32 */
+  C: number;
+  /** i32 */
+  OH: number;
+  /** i32 */
+  OW: number;
+  /** i32 */
+  KH: number;
+  /** i32 */
+  KW: number;
+  /** i32 */
+  SH: number;
+  /** i32 */
+  SW: number;
+  /** i32 */
+  padTop: number;
+  /** i32 */
+  padLeft: number;
+  /** byte offset */
+  inp: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  zi: number;
+  /** f32 */
+  si: number;
+  /** f32 */
+  so: number;
+  /** i32 */
+  zo: number;
+  /** i32 */
+  qmax: number;
+  /** i32; bits of AVGPOOL_FLAGS */
+  flags: number;
+}
+
 /** The named arguments of every kernel (a void export with parameters). */
 export interface KernelArgs {
   qu8_gemm: Qu8GemmArgs;
@@ -529,12 +667,18 @@ export interface KernelArgs {
   f32_gavgpool_ref: F32GavgpoolArgs;
   qu8_dwconv_c16: Qu8DwconvC16Args;
   qu8_dwconv_c16_ref: Qu8DwconvC16Args;
+  qu8_vmul: Qu8VmulArgs;
+  qu8_vmul_ref: Qu8VmulArgs;
+  qu8_concat: Qu8ConcatArgs;
+  qu8_concat_ref: Qu8ConcatArgs;
+  qu8_avgpool: Qu8AvgpoolArgs;
+  qu8_avgpool_ref: Qu8AvgpoolArgs;
 }
 
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -560,6 +704,12 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   f32_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   qu8_dwconv_c16: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_dwconv_c16_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_vmul: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
+  qu8_vmul_ref: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
+  qu8_concat: [['M', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zi', 'i32'], ['si', 'f32'], ['so', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
+  qu8_concat_ref: [['M', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zi', 'i32'], ['si', 'f32'], ['so', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
+  qu8_avgpool: [['N', 'i32'], ['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['KH', 'i32'], ['KW', 'i32'], ['SH', 'i32'], ['SW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['zi', 'i32'], ['si', 'f32'], ['so', 'f32'], ['zo', 'i32'], ['qmax', 'i32'], ['flags', 'i32']],
+  qu8_avgpool_ref: [['N', 'i32'], ['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['KH', 'i32'], ['KW', 'i32'], ['SH', 'i32'], ['SW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['zi', 'i32'], ['si', 'f32'], ['so', 'f32'], ['zo', 'i32'], ['qmax', 'i32'], ['flags', 'i32']],
 };
 
 /** The flag constants of each kernel that takes flags. */
@@ -584,6 +734,12 @@ export const KERNEL_FLAGS = {
   qu8_gavgpool_ref: GAVGPOOL_FLAGS,
   qu8_dwconv_c16: DWCONV_FLAGS,
   qu8_dwconv_c16_ref: DWCONV_FLAGS,
+  qu8_vmul: VMUL_FLAGS,
+  qu8_vmul_ref: VMUL_FLAGS,
+  qu8_concat: CONCAT_FLAGS,
+  qu8_concat_ref: CONCAT_FLAGS,
+  qu8_avgpool: AVGPOOL_FLAGS,
+  qu8_avgpool_ref: AVGPOOL_FLAGS,
 } as const;
 
 declare const built: unique symbol;
@@ -622,6 +778,12 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   f32_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out],
   qu8_dwconv_c16: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_dwconv_c16_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_vmul: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
+  qu8_vmul_ref: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
+  qu8_concat: (a) => [a.M, a.C, a.inp, a.out, a.outStride, a.zi, a.si, a.so, a.zo, a.fmin, a.fmax, a.flags],
+  qu8_concat_ref: (a) => [a.M, a.C, a.inp, a.out, a.outStride, a.zi, a.si, a.so, a.zo, a.fmin, a.fmax, a.flags],
+  qu8_avgpool: (a) => [a.N, a.H, a.W, a.C, a.OH, a.OW, a.KH, a.KW, a.SH, a.SW, a.padTop, a.padLeft, a.inp, a.out, a.zi, a.si, a.so, a.zo, a.qmax, a.flags],
+  qu8_avgpool_ref: (a) => [a.N, a.H, a.W, a.C, a.OH, a.OW, a.KH, a.KW, a.SH, a.SW, a.padTop, a.padLeft, a.inp, a.out, a.zi, a.si, a.so, a.zo, a.qmax, a.flags],
 };
 
 /** The call of kernel `fn` with named arguments (every parameter required, no other names). */
@@ -721,6 +883,30 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       const f = ex.qu8_dwconv_c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
     }
+    case 'qu8_vmul': {
+      const f = ex.qu8_vmul, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
+    }
+    case 'qu8_vmul_ref': {
+      const f = ex.qu8_vmul_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
+    }
+    case 'qu8_concat': {
+      const f = ex.qu8_concat, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
+    }
+    case 'qu8_concat_ref': {
+      const f = ex.qu8_concat_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
+    }
+    case 'qu8_avgpool': {
+      const f = ex.qu8_avgpool, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+    }
+    case 'qu8_avgpool_ref': {
+      const f = ex.qu8_avgpool_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+    }
   }
 }
 
@@ -750,5 +936,11 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'f32_gavgpool_ref': ex.f32_gavgpool_ref(a[0], a[1], a[2], a[3], a[4]); return;
     case 'qu8_dwconv_c16': ex.qu8_dwconv_c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
     case 'qu8_dwconv_c16_ref': ex.qu8_dwconv_c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
+    case 'qu8_vmul': ex.qu8_vmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
+    case 'qu8_vmul_ref': ex.qu8_vmul_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
+    case 'qu8_concat': ex.qu8_concat(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); return;
+    case 'qu8_concat_ref': ex.qu8_concat_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); return;
+    case 'qu8_avgpool': ex.qu8_avgpool(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_avgpool_ref': ex.qu8_avgpool_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
   }
 }

@@ -2,19 +2,22 @@
 // kind: its QOp type (src/format/qmodel.ts), its module here, its kernel (assembly/), docs and tests.
 import type { QOp } from '../format/qmodel.js';
 import { add } from './add.js';
+import { avgPool } from './avg-pool.js';
+import { concat } from './concat.js';
 import { conv } from './conv.js';
 import { globalAvgPool } from './global-avg-pool.js';
 import { maxpool } from './maxpool.js';
+import { mul } from './mul.js';
 import type { OpModule } from './op-module.js';
 
 export * from './op-module.js';
-export { add, conv, globalAvgPool, maxpool };
+export { add, conv, globalAvgPool, maxpool, mul, concat, avgPool };
 export { convShape } from './conv.js';
 export { outputClamp, quantizeBound, type QuantParams } from './activation.js';
 
 /** Every op module, keyed by its .edgeq `op` string. */
 export const OP_MODULES: { readonly [K in QOp['op']]: OpModule<Extract<QOp, { op: K }>> } = {
-  conv, add, maxpool, gap: globalAvgPool,
+  conv, add, maxpool, gap: globalAvgPool, mul, concat, avgpool: avgPool,
 };
 
 /** The .edgeq op kinds this runtime executes. */

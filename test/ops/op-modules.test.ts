@@ -8,21 +8,23 @@ import { KERNEL_PARAMS } from '../../src/kernels/kernel-api.generated.js';
 import { OP_KINDS, OP_MODULES, opModule, opModuleOf } from '../../src/ops/index.js';
 import { buildPlan } from '../../src/runtime/plan.js';
 import { kernelModule } from '../../src/runtime/wasm-source.js';
-import { synthQModel } from '../../tools/fuzz/seeds.js';
+import { synthBlocksQModel, synthQModel } from '../../tools/fuzz/seeds.js';
 
 /** The rule src/runtime/plan.ts hard-coded before the op modules. */
 const oldReads = (op: QOp): number[] =>
-  op.op === 'add' ? [op.a, op.b] : op.op === 'conv' && op.residual !== undefined ? [op.input, op.residual] : [op.input];
+  op.op === 'add' || op.op === 'mul' ? [op.a, op.b] : op.op === 'concat' ? op.inputs : op.op === 'conv' && op.residual !== undefined ? [op.input, op.residual] : [op.input];
 
 const models: [string, QModel][] = [];
 for (let seed = 0; seed < 6; seed++) {
   models.push([`synth ${seed}`, synthQModel(seed)]);
   models.push([`synth ${seed} fused`, synthQModel(seed, { fuseResidual: true })]);
 }
+/** Models with the mul, concat and avgpool ops (and a ceil-mode max pool). */
+const blockModels: [string, QModel][] = [0, 1, 2, 3].map((seed) => [`blocks ${seed}`, synthBlocksQModel(seed)]);
 
 describe('op registry', () => {
   it('one module per .edgeq op kind, keyed by its op string', () => {
-    expect([...OP_KINDS].sort()).toEqual(['add', 'conv', 'gap', 'maxpool']);
+    expect([...OP_KINDS].sort()).toEqual(['add', 'avgpool', 'concat', 'conv', 'gap', 'maxpool', 'mul']);
     for (const k of OP_KINDS) expect(OP_MODULES[k].kind).toBe(k);
     expect(opModuleOf('softmax')).toBeUndefined();
     expect(opModuleOf('__proto__')).toBeUndefined();
@@ -43,7 +45,7 @@ describe('op registry', () => {
 
   it('kernel calls touch exactly the declared tensors', async () => {
     const module = await kernelModule('simd');
-    for (const [name, m] of models) {
+    for (const [name, m] of [...models, ...blockModels]) {
       for (const winograd of ['off', 'all'] as const) {
         const plan = await buildPlan(m, module, 2, undefined, { winograd });
         const regions = plan.regions!;

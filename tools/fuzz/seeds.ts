@@ -2,7 +2,8 @@
 //  - synthQModel: a small valid quantized model (QModel) made directly with the weight packer, no
 //    calibration and no onnxruntime-web, covering every op and kernel path the runtime has (im2col
 //    stem, IGEMM, GEMM, grouped convs, LeakyRelu, max pool, residual add, uint8 and float32 global
-//    average pool, float32 classifier head);
+//    average pool, float32 classifier head); synthBlocksQModel: the MobileNet/SqueezeNet-class ops
+//    (ceil-mode max pool, channel concat, squeeze-and-excitation mul, average pool);
 //  - synthOnnx: a small fp32 ONNX CNN (Conv, BatchNormalization, Relu, LeakyRelu, MaxPool, Add,
 //    GlobalAveragePool, Flatten, Gemm) for the ONNX reader's fuzzing.
 import type { Activation, QConv, QModel, QOp, QTensor } from 'edgeq/format';
@@ -117,6 +118,81 @@ export function synthQModel(seed: number, options: SynthQModelOptions = {}): QMo
     },
     producer: `edgeq-fuzz synth seed ${seed}`,
     meta: { seed },
+  };
+}
+
+/**
+ * A small valid QModel of the MobileNet/SqueezeNet-class ops: stem conv, a ceil-mode max pool (end
+ * pads grown by the overhang), a fire module (squeeze 1x1, expand 1x1 and 3x3, channel concat: a
+ * copy or a requantization by seed), a squeeze-and-excitation gate (gap, two 1x1 convs, channel
+ * broadcast mul), an average pool (count_include_pad by seed), then a uint8 gap and a float32 head.
+ */
+export function synthBlocksQModel(seed: number): QModel {
+  const base = synthQModel(seed, { size: 13 + (seed % 4) });
+  const rng = new Rng(seed * 6271 + 29);
+  const tensors = base.tensors.slice(0, 1);
+  const ops: QOp[] = [];
+  const blobs: Uint8Array[] = [];
+  const tensor = (name: string, shape: [number, number, number, number], q: { scale?: number; zeroPoint?: number } = {}): number => {
+    tensors.push({ name, shape, dtype: 'uint8', scale: Math.fround(q.scale ?? rng.uniform(0.01, 0.08)), zeroPoint: q.zeroPoint ?? rng.int(160) });
+    return tensors.length - 1;
+  };
+  const conv = (name: string, x: number, cout: number, k: number, s: number, o: { act?: Activation; f32?: boolean } = {}): number => {
+    const xt = tensors[x]!;
+    const [, h, w, cin] = xt.shape;
+    const p = (k - 1) >> 1;
+    const oh = Math.floor((h + 2 * p - k) / s) + 1, ow = Math.floor((w + 2 * p - k) / s) + 1;
+    const act = o.act ?? { kind: 'relu' };
+    const y = o.f32 ? (tensors.push({ name: `${name}.out`, shape: [1, oh, ow, cout], dtype: 'float32', scale: 1, zeroPoint: 0 }), tensors.length - 1)
+      : tensor(`${name}.out`, [1, oh, ow, cout], { zeroPoint: act.kind === 'relu' ? 0 : 100 + rng.int(40) });
+    const K = cin * k * k;
+    const packed = packConv({
+      outChannels: cout, inChannels: cin, kernel: [k, k], group: 1,
+      weights: Int8Array.from({ length: cout * K }, () => rng.int(255) - 127), bias: Int32Array.from({ length: cout }, () => rng.int(2001) - 1000),
+      multipliers: Float32Array.from({ length: cout }, () => (o.f32 ? 0.001 : 30 / (4400 * Math.sqrt(K))) * rng.uniform(0.5, 1.5)), inputZeroPoint: xt.zeroPoint,
+    });
+    blobs.push(packed.blob);
+    ops.push({
+      op: 'conv', name, input: x, output: y, kernel: [k, k], stride: [s, s], pads: [p, p, p, p], dilation: [1, 1],
+      group: 1, inChannels: cin, outChannels: cout, activation: act, weights: blobs.length - 1, packing: packed.packing,
+    });
+    return y;
+  };
+  const classes = 5 + rng.int(4);
+  let x = conv('stem', 0, 16, 3, 2);
+  // Max pool 3x3/2, ceil_mode 1 on an even map: one row and column of overhang (stored as end pads).
+  {
+    const [, h, w, c] = tensors[x]!.shape;
+    const oh = Math.ceil((h - 3) / 2) + 1, ow = Math.ceil((w - 3) / 2) + 1;
+    const pads: [number, number, number, number] = [0, 0, (oh - 1) * 2 + 3 - h, (ow - 1) * 2 + 3 - w];
+    const y = tensor('pool.out', [1, oh, ow, c], { scale: tensors[x]!.scale, zeroPoint: tensors[x]!.zeroPoint });
+    ops.push({ op: 'maxpool', name: 'pool', input: x, output: y, kernel: [3, 3], stride: [2, 2], pads });
+    x = y;
+  }
+  // Fire module: expand branches of 8 + 4k and 12 channels (C not a multiple of 16), concat.
+  const sq = conv('fire.squeeze', x, 8, 1, 1);
+  const e1 = conv('fire.e1', sq, 8 + 4 * rng.int(3), 1, 1), e3 = conv('fire.e3', sq, 12, 3, 1);
+  const [, fh, fw] = tensors[e1]!.shape;
+  const ccat = tensors[e1]!.shape[3] + tensors[e3]!.shape[3];
+  const shared = rng.next() < 0.5;
+  const cat = tensor('fire.cat', [1, fh, fw, ccat], shared ? { scale: tensors[e1]!.scale, zeroPoint: 0 } : {});
+  if (shared) tensors[e3] = { ...tensors[e3]!, scale: tensors[e1]!.scale };
+  ops.push({ op: 'concat', name: 'fire.cat', inputs: [e1, e3], output: cat });
+  // Squeeze-and-excitation: gap -> 1x1 -> 1x1 -> mul broadcast over H x W.
+  const pooled = tensor('se.gap', [1, 1, 1, ccat]);
+  ops.push({ op: 'gap', name: 'se.gap', input: cat, output: pooled });
+  const gate = conv('se.up', conv('se.down', pooled, 4, 1, 1), ccat, 1, 1, { act: { kind: 'none' } });
+  const se = tensor('se.mul', [1, fh, fw, ccat]);
+  ops.push({ op: 'mul', name: 'se.mul', a: cat, b: gate, output: se });
+  const avg = tensor('avg.out', [1, fh, fw, ccat]);
+  ops.push({ op: 'avgpool', name: 'avg', input: se, output: avg, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], countIncludePad: rng.next() < 0.5 });
+  const g = tensor('gap.out', [1, 1, 1, ccat]);
+  ops.push({ op: 'gap', name: 'gap', input: avg, output: g });
+  const logits = conv('fc', g, classes, 1, 1, { act: { kind: 'none' }, f32: true });
+  return {
+    ...base, output: { name: 'logits', tensor: logits }, tensors, ops, blobs,
+    labels: Array.from({ length: classes }, (_, i) => `class ${i}`),
+    producer: `edgeq-fuzz synth blocks seed ${seed}`, meta: { seed },
   };
 }
 

@@ -14,7 +14,7 @@ import { cacheDir, getEmbeddedModel } from '../synth/cache-node.js';
 import { syntheticBatchNCHW } from '../synth/images.js';
 import { quantizeModel } from '../quantize/pipeline.js';
 import type { FuzzTarget } from './campaign.js';
-import { synthOnnx, synthQModel } from './seeds.js';
+import { synthBlocksQModel, synthOnnx, synthQModel } from './seeds.js';
 import { patternModel } from './graph-patterns.js';
 
 /** The repository root (the nearest folder above this file whose package.json declares the workspaces), from sources or dist. */
@@ -38,6 +38,9 @@ export function synthTargets(count = 4): FuzzTarget[] {
   }
   for (let n = 0; n < Math.max(1, count >> 1); n++) {
     targets.push({ name: `synth-fused-${n}.edgeq`, kind: 'edgeq', bytes: writeEdgeq(synthQModel(n, { fuseResidual: true })), weight: 2, backends: ['simd', 'scalar'] });
+  }
+  for (let n = 0; n < Math.max(1, count >> 1); n++) {
+    targets.push({ name: `synth-blocks-${n}.edgeq`, kind: 'edgeq', bytes: writeEdgeq(synthBlocksQModel(n)), weight: 2, backends: ['simd', 'scalar'] });
   }
   for (let n = 0; n < Math.max(1, count >> 1); n++) {
     targets.push({ name: `synth-${n}.onnx`, kind: 'onnx', bytes: writeOnnx(synthOnnx(n)), weight: 2 });

@@ -56,6 +56,9 @@ export const KNOWN_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
     { since: 10, attributes: { ceil_mode: int(0) } })],
   ['GlobalAveragePool', spec([1, 1], [1, 1])],
   ['Add', spec([2, 2], [1, 1], { since: 1, attributes: { broadcast: int(0) } })],
+  ['Mul', spec([2, 2], [1, 1], { since: 1, attributes: { broadcast: int(0) } })],
+  // Before opset 4 axis defaults to 1; from 4 on it is required (read leniently as 1 when absent).
+  ['Concat', spec([1, 65536], [1, 1], { since: 1, attributes: { axis: int(1) } })],
   ['Flatten', spec([1, 1], [1, 1], { since: 1, attributes: { axis: int(1) } })],
   // Before opset 5 the target shape is an attribute; from 5 on it is the second input.
   ['Reshape', spec([1, 2], [1, 1], { since: 14, attributes: { allowzero: int(0) } })],

@@ -368,8 +368,26 @@ const HANDLERS: Record<string, Handler> = {
     if (x.length < 3) badShape(node, `input ${fmt(x)} must have rank >= 3 (N, C, spatial...)`);
     return [[x[0]!, x[1]!, ...x.slice(2).map(() => 1)]];
   },
+  Concat(node) {
+    const xs = node.inputs.map((_, i) => this.input(node, i));
+    const rank = xs[0]!.length;
+    const axis = this.normalizeAxis(node, getIntAt(node, 'axis', this.opset), rank);
+    for (const x of xs) {
+      if (x.length !== rank || x.some((d, i) => i !== axis && d !== xs[0]![i])) badShape(node, `inputs ${xs.map(fmt).join(', ')} differ outside axis ${axis}`);
+    }
+    return [xs[0]!.map((d, i) => (i === axis ? xs.reduce((s, x) => s + x[i]!, 0) : d))];
+  },
 
   Add(node) {
+    const a = this.input(node, 0);
+    const b = this.input(node, 1);
+    if (this.opset < 7) return [legacyBroadcast(node, a, b)];
+    const out = broadcastShapes(a, b);
+    if (!out) badShape(node, `cannot broadcast ${fmt(a)} with ${fmt(b)}`);
+    return [out];
+  },
+
+  Mul(node) {
     const a = this.input(node, 0);
     const b = this.input(node, 1);
     if (this.opset < 7) return [legacyBroadcast(node, a, b)];

@@ -1,10 +1,11 @@
 // MaxPool: a 2-D max pool becomes an int8 max pool whose output keeps its input's scale and zero
-// point (max commutes with a monotonic quantization).
+// point (max commutes with a monotonic quantization). ceil_mode = 1 is stored as floor mode over
+// grown bottom/right pads (pool-window.ts); the QDQ export writes those pads with ceil_mode 0, the
+// same windows (padded positions never win a max).
 import { attr, makeNode } from '../../onnx/model.js';
-import { readWindowAttributes } from '../../onnx/ops.js';
-import { resolveWindow } from '../../onnx/shape-inference.js';
+import { poolWindow } from './avg-pool.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
-import { fail, pads2d } from './prepare-context.js';
+import { fail } from './prepare-context.js';
 
 export interface FMaxPool {
   op: 'maxpool'; name: string; input: string; output: string;
@@ -13,18 +14,11 @@ export interface FMaxPool {
 
 export const MAXPOOL_PATTERNS: OnnxPattern[] = [{
   opType: 'MaxPool', becomes: 'maxpool',
-  condition: '2-D, ceil_mode = 0, no dilation, no Indices output',
+  condition: '2-D, no dilation, pads smaller than the kernel, ceil_mode 0 or 1, no Indices output',
   prepare(ctx, node) {
-    const attrs = readWindowAttributes(node, 2, ctx.opset);
-    const kernel = attrs.kernelShape ?? [];
-    if (kernel.length !== 2) fail(node, `only 2-D max pooling is supported (kernel_shape ${JSON.stringify(kernel)})`);
-    if (attrs.ceilMode) fail(node, 'ceil_mode=1 is not supported');
-    if (attrs.dilations.some((d) => d !== 1)) fail(node, 'dilated max pooling is not supported');
     if (node.outputs.length > 1 && node.outputs[1]) fail(node, 'the Indices output is not supported');
-    const geometry = resolveWindow(node, ctx.shapes.get(node.inputs[0])!.slice(2), kernel, attrs);
-    const stride = geometry.strides;
-    const pads = pads2d(node, geometry);
-    ctx.emit({ op: 'maxpool', name: node.name, input: ctx.resolve(node.inputs[0]), output: node.outputs[0], kernel: [kernel[0], kernel[1]], stride: [stride[0], stride[1]], pads, nodes: [node.name] });
+    const { kernel, stride, pads } = poolWindow(ctx, node);
+    ctx.emit({ op: 'maxpool', name: node.name, input: ctx.resolve(node.inputs[0]), output: node.outputs[0], kernel, stride, pads, nodes: [node.name] });
   },
 }];
 

@@ -7,11 +7,14 @@ import type { QOp } from 'edgeq/format';
 import type { FloatGraph } from '../prepare.js';
 import { ACTIVATION_PATTERNS } from './activation.js';
 import { ADD, ADD_PATTERNS, type FAdd } from './add.js';
+import { AVG_POOL, AVG_POOL_PATTERNS, type FAvgPool } from './avg-pool.js';
 import { BATCH_NORM_PATTERNS } from './batch-norm.js';
+import { CONCAT, CONCAT_PATTERNS, type FConcat } from './concat.js';
 import { CONV, CONV_PATTERNS, type FConv } from './conv.js';
 import { FULLY_CONNECTED_PATTERNS } from './fully-connected.js';
 import { GLOBAL_AVG_POOL, GLOBAL_AVG_POOL_PATTERNS, type FGlobalAvgPool } from './global-avg-pool.js';
 import { MAXPOOL, MAXPOOL_PATTERNS, type FMaxPool } from './maxpool.js';
+import { MUL, MUL_PATTERNS, type FMul } from './mul.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
 import { PASS_THROUGH_PATTERNS } from './pass-through.js';
 
@@ -19,13 +22,17 @@ import { PASS_THROUGH_PATTERNS } from './pass-through.js';
 export const ONNX_PATTERNS: ReadonlyMap<string, OnnxPattern> = new Map([
   ...CONV_PATTERNS, ...BATCH_NORM_PATTERNS, ...ACTIVATION_PATTERNS, ...ADD_PATTERNS, ...MAXPOOL_PATTERNS,
   ...GLOBAL_AVG_POOL_PATTERNS, ...FULLY_CONNECTED_PATTERNS, ...PASS_THROUGH_PATTERNS,
+  ...MUL_PATTERNS, ...CONCAT_PATTERNS, ...AVG_POOL_PATTERNS,
 ].map((p) => [p.opType, p]));
 
 /** A float op of the prepared graph: one kind per module below. */
-export type FOp = FConv | FAdd | FMaxPool | FGlobalAvgPool;
+export type FOp = FConv | FAdd | FMaxPool | FGlobalAvgPool | FMul | FConcat | FAvgPool;
 
 type ModuleTable = { [K in FOp['op']]: OpModule<Extract<FOp, { op: K }>> };
-export const OP_MODULES: ModuleTable = { conv: CONV, add: ADD, maxpool: MAXPOOL, gap: GLOBAL_AVG_POOL };
+export const OP_MODULES: ModuleTable = {
+  conv: CONV, add: ADD, maxpool: MAXPOOL, gap: GLOBAL_AVG_POOL,
+  mul: MUL, concat: CONCAT, avgpool: AVG_POOL,
+};
 
 /** The module of a float op. */
 export function moduleOf<F extends FOp>(op: F): OpModule<F> {
