@@ -20,10 +20,27 @@ export const PACKING_RELAXED = 'qu8-gemm-2x4c16';
  * True when the relaxed kernels can run this convolution: 8-bit activations (12-bit ones keep the
  * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one nor the depthwise one) with
  * an even KB, run as GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading
- * in place).
+ * in place); and, when `weights` (the layer's 2x4c8 blob) is given, no weight of -128 in it (the
+ * probe vouches for the relaxed dot only with a first operand in [-127, 127]).
  */
-export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined): boolean {
-  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && plan.strategy !== 'dwconv' && plan.KB % 2 === 0;
+export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined, weights?: Uint8Array): boolean {
+  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && plan.strategy !== 'dwconv' && plan.KB % 2 === 0
+    && (weights === undefined || weightsInRelaxedRange(weights, plan.blockBytes, plan.taps * plan.KB * 32));
+}
+
+const inRange = new WeakMap<Uint8Array, boolean>();
+
+/** True when no weight byte of the 2x4c8 blocks (bias and multipliers skipped) is -128 (0x80). Cached per blob. */
+function weightsInRelaxedRange(blob: Uint8Array, blockBytes: number, wBytes: number): boolean {
+  let ok = inRange.get(blob);
+  if (ok === undefined) {
+    ok = true;
+    for (let base = 0; ok && base + blockBytes <= blob.length; base += blockBytes) {
+      for (let i = base + 16; i < base + 16 + wBytes; i++) if (blob[i] === 0x80) { ok = false; break; }
+    }
+    inRange.set(blob, ok);
+  }
+  return ok;
 }
 
 /**
