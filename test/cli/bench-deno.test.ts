@@ -1,7 +1,8 @@
 // `edgeq bench --runtime deno`: edgeq and onnxruntime-web timed in one Deno child (tools/bench/
 // deno-bench.ts, deno-runner.ts) on a 16x16 tiny CNN; the report names the runtime, the CPU and its
 // features, edgeq's backend and the probe's verdict; edgeq 'auto' (relaxed where exact) and 'simd'
-// give the same outputs there. A missing --deno fails before any work. Skipped without Deno.
+// give the same outputs there. A missing --deno fails before any work. Skipped without Deno or
+// without the build (the Deno child imports the built package).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +11,14 @@ import { benchCommand, type BenchCliOptions } from '../../tools/cli/bench.js';
 import type { ModelBenchResult } from '../../tools/bench/model-bench.js';
 import { cpuInfo } from '../../tools/bench/cpu-info.js';
 import { warnSkip } from '../helpers.js';
-import { denoBinary } from '../env/fixture.js';
+import { BUILD_SKIP, HAS_BUILD, denoBinary } from '../env/fixture.js';
 import { makeCliFixture, type CliFixture } from './fixtures.js';
 
 const DENO = denoBinary();
 warnSkip(DENO !== undefined, 'Deno is absent: edgeq bench --runtime deno is skipped');
+// The Deno child imports the built runtime (node_modules/edgeq -> dist/, build/*.wasm).
+warnSkip(HAS_BUILD, BUILD_SKIP);
+const RUN = DENO !== undefined && HAS_BUILD;
 const cpuFlags = (() => { try { return readFileSync('/proc/cpuinfo', 'utf8'); } catch { return ''; } })();
 /** x64 with VNNI: Deno's relaxed dot is exact u8 x s8 (test/kernels/relaxed.test.ts). */
 const VNNI = process.arch === 'x64' && /\b(avx_vnni|avx512_vnni)\b/.test(cpuFlags);
@@ -41,7 +45,7 @@ describe('edgeq bench --runtime', () => {
     await expect(benchCommand(cli({ model: fx.onnx, runtime: 'deno', deno: join(dir, 'no-deno') }))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no-deno') });
   });
 
-  it.skipIf(DENO === undefined)('deno: both engines timed in Deno; the report names the runtime, CPU features, backend and probe verdict', async () => {
+  it.skipIf(!RUN)('deno: both engines timed in Deno; the report names the runtime, CPU features, backend and probe verdict', async () => {
     const json = join(dir, 'deno.json');
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     let text: string;
@@ -81,7 +85,7 @@ describe('edgeq bench --runtime', () => {
     expect(text).toContain('edgeq int8 (simd: the i16 kernels)');
   }, 300_000);
 
-  it.skipIf(DENO === undefined)('deno, 2 threads: edgeq on 2; onnxruntime-web on 2 where its threads start in Deno, else on 1 with the reason in the report', async () => {
+  it.skipIf(!RUN)('deno, 2 threads: edgeq on 2; onnxruntime-web on 2 where its threads start in Deno, else on 1 with the reason in the report', async () => {
     const json = join(dir, 'deno-t2.json');
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
