@@ -71,8 +71,9 @@ export async function benchModelInDeno(o: ModelBenchOptions, deno: string): Prom
     const runner = existsSync(compiled) ? compiled : fileURLToPath(new URL('./deno-runner.ts', import.meta.url));
     const env = { ...process.env, DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' };
     if (threads > 1) {
-      const c = spawnSync(deno, ['run', '-A', '--sloppy-imports', runner, jobFile, '--ort-threads-check'], { encoding: 'utf8', env });
-      const check = (() => { try { return JSON.parse(c.stdout.trim().split('\n').pop()!) as { ok: boolean; error?: string }; } catch { return { ok: false, error: (c.stderr || c.error?.message || 'no output').trim().split('\n')[0] }; } })();
+      // A start that hangs counts as a failed one (2 minutes).
+      const c = spawnSync(deno, ['run', '-A', '--sloppy-imports', runner, jobFile, '--ort-threads-check'], { encoding: 'utf8', env, timeout: 120_000 });
+      const check = (() => { try { return JSON.parse(c.stdout.trim().split('\n').pop()!) as { ok: boolean; error?: string }; } catch { return { ok: false, error: (c.error?.message || c.stderr || 'no output').trim().split('\n')[0] }; } })();
       if (!check.ok) {
         job.ortThreads = 1;
         ortNote = `onnxruntime-web ran at 1 thread: its ${threads}-thread build does not start in this Deno (${check.error})`;
