@@ -85,11 +85,12 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
       // Relaxed 2x4c16 (R = u8: activations as they are; R = i8: activations - 128, the bias
       // carries + 128 * sum(w)). Weights are the first (int8) operand, activations the second.
       // Exact only where the run-time probe classified the engine's relaxed dot (see
-      // src/kernels/relaxed-probe.ts); KB is even (16 K per step).
+      // src/kernels/relaxed-probe.ts). 16 K per step; an odd KB ends with an 8-K step on the
+      // tap's last 2x4c8 block (vectors' upper halves zero: zero weights add nothing).
       if (ASC_FEATURE_RELAXED_SIMD) {
         const vflip = i8x16.splat(-128);
         let k = KB >> 1;
-        do {
+        if (k > 0) do {
           let va0 = v128.load(a0);
           let va1 = v128.load(a1);
           if (isSigned<R>()) { va0 = v128.xor(va0, vflip); va1 = v128.xor(va1, vflip); }
@@ -107,6 +108,24 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
           c13 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw3, va1, c13);
           a0 += 16; a1 += 16; wp += 64;
         } while (--k > 0);
+        if (KB & 1) {
+          let va0 = v128.load64_zero(a0);
+          let va1 = v128.load64_zero(a1);
+          if (isSigned<R>()) { va0 = v128.xor(va0, vflip); va1 = v128.xor(va1, vflip); }
+          const vw0 = v128.load64_zero(wp);
+          c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw0, va0, c00);
+          c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw0, va1, c10);
+          const vw1 = v128.load64_zero(wp, 8);
+          c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw1, va0, c01);
+          c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw1, va1, c11);
+          const vw2 = v128.load64_zero(wp, 16);
+          c02 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw2, va0, c02);
+          c12 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw2, va1, c12);
+          const vw3 = v128.load64_zero(wp, 24);
+          c03 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw3, va0, c03);
+          c13 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vw3, va1, c13);
+          wp += 32;
+        }
       }
       continue;
     }
@@ -322,7 +341,7 @@ export function gemmCoreSimd(
 
 /**
  * qu8_gemm_relaxed_2x4c16 / qu8_igemm_relaxed_2x4c16 (relaxed build only): uint8 activations,
- * weights in the 2x4c16 layout (packing.ts: repackRelaxed2x4c16), KB even. `shifted` selects
+ * weights in the 2x4c16 layout (relaxed.ts: repackRelaxed2x4c16), any KB. `shifted` selects
  * the s8xs8 lowering (activations xor 0x80 = a - 128; the repacked bias holds + 128 * sum(w)).
  * Same requantization epilogue as gemmCoreSimd, so the outputs are bit-identical to it.
  */
@@ -355,7 +374,7 @@ export function gemmCoreRelaxedSimd(
 // ---------------------------------------------------------------------------------------------
 
 /**
- * relaxed: the weights are in the 2x4c16 layout (uint8 activations, KB even), and `shifted`
+ * relaxed: the weights are in the 2x4c16 layout (uint8 activations, any KB), and `shifted`
  * multiplies (a - 128) instead of a (the s8xs8 lowering, whose repacked bias holds + 128 * sum(w)).
  */
 export function gemmCoreRef(
@@ -391,7 +410,7 @@ export function gemmCoreRef(
         for (let t = 0; t < taps; t++) {
           let a: usize = indirect ? <usize>load<u32>(r + (<usize>t << 2)) + aoff : r + aoff;
           if (relaxed) {
-            // 2x4c16: per 16 K, w[4][16]; exact integer products.
+            // 2x4c16: per 16 K, w[4][16]; an odd KB's last 8 K per tap, w[4][8]; exact integer products.
             const sh = shifted ? 128 : 0;
             for (let kp = 0; kp < (KB >> 1); kp++, a += 16, wp += 64) {
               for (let i: usize = 0; i < 16; i++) {
@@ -401,6 +420,16 @@ export function gemmCoreRef(
                 acc2 += x * <i32>load<i8>(wp + 32 + i);
                 acc3 += x * <i32>load<i8>(wp + 48 + i);
               }
+            }
+            if (KB & 1) {
+              for (let i: usize = 0; i < 8; i++) {
+                const x = <i32>load<u8>(a + i) - sh;
+                acc0 += x * <i32>load<i8>(wp + i);
+                acc1 += x * <i32>load<i8>(wp + 8 + i);
+                acc2 += x * <i32>load<i8>(wp + 16 + i);
+                acc3 += x * <i32>load<i8>(wp + 24 + i);
+              }
+              wp += 32;
             }
             continue;
           }

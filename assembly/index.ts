@@ -64,8 +64,8 @@ export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, i
   gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
 }
 
-// ---- relaxed-SIMD GEMM / IGEMM (uint8 activations, 2x4c16 weights, KB even) -----------------
-// i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 K per step. Exact only on engines whose relaxed dot the
+// ---- relaxed-SIMD GEMM / IGEMM (uint8 activations, 2x4c16 weights, any KB) ------------------
+// i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 K per step (an odd KB's last block: 8). Exact only on engines whose relaxed dot the
 // host's probe classified as u8xs8 (flags without RELAXED_FLAG_SHIFTED) or s8xs8 (with it, and
 // weights repacked with + 128 * sum(w) in the bias); the host calls them only then. Without
 // relaxed SIMD in the build the plain names run the scalar twin (same results).

@@ -6,10 +6,14 @@ import { packConvWeights } from './packing.js';
 import { repackedRelaxedCopy, type RelaxedDotMode } from './relaxed.js';
 import { instantiateKernels } from './wasm.js';
 
-/** Layers of the self-check: IGEMM 3x3 with padding (odd M, a partial channel block), 1x1 GEMM. */
+/**
+ * Layers of the self-check: IGEMM 3x3 with padding (odd M, a partial channel block), 1x1 GEMM, and
+ * a 3x3 IGEMM on 24 channels (odd KB: each tap ends with the 8-K step).
+ */
 const CHECK_SHAPES: Conv2dShape[] = [
   { batch: 1, inH: 5, inW: 7, inChannels: 32, outChannels: 10, kernel: [3, 3], pads: [1, 1, 1, 1] },
   { batch: 1, inH: 3, inW: 5, inChannels: 64, outChannels: 12, kernel: [1, 1] },
+  { batch: 1, inH: 3, inW: 4, inChannels: 24, outChannels: 6, kernel: [3, 3], pads: [1, 1, 1, 1] },
 ];
 
 /**

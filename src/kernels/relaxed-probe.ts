@@ -4,6 +4,12 @@
 // s8(b) x s8(a) exactly; on x64 without VNNI pmaddubsw saturates int16 pair sums (and Node 20's
 // Liftoff gave other values before tier-up). The edgeq relaxed kernels run only on an exact
 // lowering. Browser-safe: no Node imports.
+//
+// Operand ranges: the kernels pass the weights as the first operand, in [-127, 127] (the packing
+// contract; relaxedEligible() refuses a blob holding -128), and activations as the second, any
+// byte. The probe tests exactly that domain: a first operand of -128 is outside it because arm64
+// V8 without a dot-product lowering (Liftoff under qemu) adds two int16 products per lane before
+// widening, and (-128)(-128) + (-128)(-128) = 32768 wraps; with a >= -127 every pair fits.
 
 /** How the engine's relaxed dot multiplies: exact u8(b) x s8(a), exact s8(b) x s8(a), or neither (saturating, inconsistent, absent). */
 export type RelaxedDotVerdict = 'u8xs8' | 's8xs8' | 'none';
@@ -34,19 +40,19 @@ export const RELAXED_DOT_PROBE_BYTES = new Uint8Array([
   0x0b, //                                                 end
 ]);
 
-/** Probe vectors: [a (int8, first operand), b (uint8 bytes, second operand)]. */
+/** Probe vectors: [a (int8 in [-127, 127], first operand), b (uint8 bytes, second operand)]. */
 function probeVectors(): [Int8Array, Uint8Array][] {
   const cases: [Int8Array, Uint8Array][] = [
     [new Int8Array(16).fill(127), new Uint8Array(16).fill(255)], // pmaddubsw saturates: 65534
-    [new Int8Array(16).fill(-128), new Uint8Array(16).fill(255)],
-    [new Int8Array(16).fill(-128), new Uint8Array(16).fill(128)],
+    [new Int8Array(16).fill(-127), new Uint8Array(16).fill(255)],
+    [new Int8Array(16).fill(-127), new Uint8Array(16).fill(128)],
     [new Int8Array(16).fill(127), new Uint8Array(16).fill(127)], // agrees in every exact lowering
   ];
   let s = 0x9e3779b9;
   const rnd = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s >>> 24; };
   for (let c = 0; c < 4; c++) {
     const a = new Int8Array(16), b = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) { a[i] = rnd() - 128; b[i] = rnd(); }
+    for (let i = 0; i < 16; i++) { a[i] = (rnd() % 255) - 127; b[i] = rnd(); }
     cases.push([a, b]);
   }
   return cases;
@@ -73,7 +79,8 @@ const HOT_CALLS = 20;
 let cached: RelaxedDotVerdict | undefined;
 
 /**
- * Classifies the engine's relaxed dot: every probe vector (saturating cases such as 255 x 127
+ * Classifies the engine's relaxed dot over the kernels' domain (first operand in [-127, 127],
+ * second any byte): every probe vector (saturating cases such as 255 x 127
  * included) run cold (first call, baseline tier) and again after a hot loop (tiered up); the
  * verdict is 'u8xs8' or 's8xs8' only when both runs match that exact model in every lane,
  * otherwise (or without relaxed SIMD) 'none'. Cached per process; `fresh` re-probes.

@@ -3,8 +3,9 @@
 //
 // Layout 2x4c16: the 2x4c8 block (i32 bias[4] | for tap, for k-block of 8: i8 w[4][8] | f32
 // multiplier[4]) with its weights regrouped 16 K at a time: for tap, for k-pair p (blocks 2p and
-// 2p+1): i8 w[4][16]. Same block size, bias and multipliers in place, so a 2x4c8 blob is repacked
-// in place (no second copy). It needs an even KB (the kernels consume 16 K per step).
+// 2p+1): i8 w[4][16], then, for an odd KB, the tap's last block as it was (i8 w[4][8]; the kernels
+// end each tap with an 8-K step). Same block size, bias and multipliers in place, so a 2x4c8 blob
+// is repacked in place (no second copy).
 
 import { EdgeqError } from '../errors.js';
 import type { Conv2dPlan } from './conv.js';
@@ -18,12 +19,28 @@ export const PACKING_RELAXED = 'qu8-gemm-2x4c16';
 
 /**
  * True when the relaxed kernels can run this convolution: 8-bit activations (12-bit ones keep the
- * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one nor the depthwise one) with
- * an even KB, run as GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading
- * in place).
+ * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one nor the depthwise one), run
+ * as GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading in place); and, when `weights` (the layer's 2x4c8 blob) is given, no weight of -128 in it (the
+ * probe vouches for the relaxed dot only with a first operand in [-127, 127]).
  */
-export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined): boolean {
-  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && plan.strategy !== 'dwconv' && plan.KB % 2 === 0;
+export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined, weights?: Uint8Array): boolean {
+  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && plan.strategy !== 'dwconv'
+    && (weights === undefined || weightsInRelaxedRange(weights, plan.blockBytes, plan.taps * plan.KB * 32));
+}
+
+const inRange = new WeakMap<Uint8Array, boolean>();
+
+/** True when no weight byte of the 2x4c8 blocks (bias and multipliers skipped) is -128 (0x80). Cached per blob. */
+function weightsInRelaxedRange(blob: Uint8Array, blockBytes: number, wBytes: number): boolean {
+  let ok = inRange.get(blob);
+  if (ok === undefined) {
+    ok = true;
+    for (let base = 0; ok && base + blockBytes <= blob.length; base += blockBytes) {
+      for (let i = base + 16; i < base + 16 + wBytes; i++) if (blob[i] === 0x80) { ok = false; break; }
+    }
+    inRange.set(blob, ok);
+  }
+  return ok;
 }
 
 /**
@@ -33,7 +50,6 @@ export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined)
  * produce the same int32 accumulator as the i16 path.
  */
 export function repackRelaxed2x4c16(heap: Uint8Array, at: number, blocks: number, blockBytes: number, taps: number, KB: number, mode: RelaxedDotMode): void {
-  if (KB % 2 !== 0) throw new EdgeqError('INTERNAL', `the 2x4c16 layout needs an even KB (got ${KB})`);
   if (blockBytes !== 32 + taps * KB * 32) throw new EdgeqError('INTERNAL', `block of ${blockBytes} bytes does not match taps ${taps}, KB ${KB}`);
   const wBytes = taps * KB * 32;
   const tmp = new Int8Array(wBytes);
@@ -43,14 +59,19 @@ export function repackRelaxed2x4c16(heap: Uint8Array, at: number, blocks: number
     const w = new Int8Array(heap.buffer, heap.byteOffset + base + 16, wBytes);
     tmp.set(w);
     const sums = [0, 0, 0, 0];
-    for (let p = 0; p < (taps * KB) / 2; p++) {
-      for (let j = 0; j < 4; j++) {
-        for (let i = 0; i < 16; i++) {
-          const v = tmp[(2 * p + (i >> 3)) * 32 + j * 8 + (i & 7)]!;
-          w[p * 64 + j * 16 + i] = v;
-          sums[j] += v;
+    for (let t = 0; t < taps; t++) {
+      const tap = t * KB * 32; // the tap's first byte, in both layouts
+      for (let p = 0; p < KB >> 1; p++) {
+        for (let j = 0; j < 4; j++) {
+          for (let i = 0; i < 16; i++) {
+            const v = tmp[tap + (2 * p + (i >> 3)) * 32 + j * 8 + (i & 7)]!;
+            w[tap + p * 64 + j * 16 + i] = v;
+            sums[j] += v;
+          }
         }
       }
+      // An odd KB's last block stays w[4][8] at the same place.
+      if (KB & 1) for (let j = 0; j < 4; j++) for (let i = 0; i < 8; i++) sums[j] += tmp[tap + (KB - 1) * 32 + j * 8 + i]!;
     }
     if (mode === 's8xs8') {
       for (let j = 0; j < 4; j++) view.setInt32(base + j * 4, (view.getInt32(base + j * 4, true) + 128 * sums[j]!) | 0, true);

@@ -31,7 +31,7 @@ const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'wi
 function sharersEligible(op: QConv, ctx: OpPlanContext): boolean {
   const T = ctx.model.tensors;
   return ctx.model.ops.every((o) => o === op || o.op !== 'conv' || o.weights !== op.weights
-    || relaxedEligible(planConv2d(convShape(o, T[o.input], ctx.batch), o.packing), T[o.input].dtype === 'uint12' ? 'uint12' : 'uint8'));
+    || relaxedEligible(planConv2d(convShape(o, T[o.input], ctx.batch), o.packing), T[o.input].dtype === 'uint12' ? 'uint12' : 'uint8', ctx.model.blobs[o.weights]));
 }
 
 /** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
@@ -139,7 +139,7 @@ export const conv: OpModule<QConv> = {
     const opts = { outputType: T[op.output].dtype, residual: op.residual };
     if (!winogradEligible(shape, op.packing, opts) || !winogradPreferred(shape)) return undefined;
     // The relaxed kernels beat Winograd on every such layer measured (docs/tuning-log.md), with no extra weights.
-    if (ctx.relaxedDot && relaxedEligible(planConv2d(shape, op.packing), shape.inputType) && sharersEligible(op, ctx)) return undefined;
+    if (ctx.relaxedDot && relaxedEligible(planConv2d(shape, op.packing), shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx)) return undefined;
     if (shape.inputType === 'uint12' && !winogradFits12Bit(ctx.model.blobs[op.weights], op.outChannels, op.inChannels)) return undefined;
     return { growth: 32 * op.outChannels * op.inChannels - ctx.model.blobs[op.weights].length };
   },
@@ -184,7 +184,7 @@ export const conv: OpModule<QConv> = {
     const shape = convShape(op, x, ctx.batch);
     const plan = planConv2d(shape, op.packing);
     // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
-    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType) && sharersEligible(op, ctx) ? ctx.relaxedDot : undefined;
+    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx) ? ctx.relaxedDot : undefined;
     if (relaxed) {
       const memory = ctx.kernels.memory;
       let done = repacked.get(memory);

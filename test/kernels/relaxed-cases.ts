@@ -1,4 +1,4 @@
-// The relaxed kernels' sweep (qu8_[i]gemm_relaxed_2x4c16: relaxedEligible() shapes only, KB even),
+// The relaxed kernels' sweep (qu8_[i]gemm_relaxed_2x4c16: relaxedEligible() shapes only, odd and even KB),
 // shared by test/kernels/relaxed.test.ts (this process) and test/kernels/relaxed-sweep.deno.ts
 // (under Deno, whose relaxed dot is exact on this machine's VNNI).
 import type { RelaxedDotMode } from '../../src/kernels/relaxed.js';
@@ -11,8 +11,9 @@ const base = { batch: 1, dh: 1, dw: 1, group: 1, act: 'none', f32out: false } as
 export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   const out: ConvCase[] = [];
   let seed = mode === 'u8xs8' ? 5000 : 7000;
-  // 1x1 GEMM: M x N x K (K: even KB; 9..16 pad to 16, reading up to 7 bytes past the channels).
-  for (const M of [1, 2, 3, 5, 17]) for (const N of [1, 3, 4, 5, 8, 17, 33]) for (const K of [9, 16, 32, 48, 64]) {
+  // 1x1 GEMM: M x N x K (K 9..16 pad to 16, reading up to 7 bytes past the channels; K 3 and 24:
+  // an odd KB, the last 8 K of each tap in an 8-K step).
+  for (const M of [1, 2, 3, 5, 17]) for (const N of [1, 3, 4, 5, 8, 17, 33]) for (const K of [3, 9, 16, 24, 32, 48, 64]) {
     out.push({ ...base, inH: 1, inW: M, inC: K, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7 });
   }
   const shapes: Omit<ConvCase, 'act' | 'f32out' | 'seed' | 'dh' | 'dw' | 'batch'>[] = [
@@ -26,6 +27,11 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
     { inH: 6, inW: 6, inC: 32, outC: 8, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 2 },
     { inH: 5, inW: 5, inC: 48, outC: 9, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, group: 3 },
     { inH: 9, inW: 9, inC: 16, outC: 11, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 2, 2], group: 1 },
+    // Odd KB per tap (1, 3, 5): 24 and 40 channels, a gathered 1x1 on 8, groups of 8.
+    { inH: 5, inW: 6, inC: 24, outC: 9, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 1 },
+    { inH: 6, inW: 5, inC: 40, outC: 5, kh: 3, kw: 3, sh: 2, sw: 1, pads: [1, 0, 1, 1], group: 1 },
+    { inH: 8, inW: 7, inC: 8, outC: 12, kh: 1, kw: 1, sh: 2, sw: 2, pads: P0, group: 1 },
+    { inH: 5, inW: 5, inC: 16, outC: 6, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], group: 2 },
   ];
   const acts = [
     { act: 'none', f32out: false }, { act: 'relu', f32out: false }, { act: 'leaky', f32out: false },
@@ -40,5 +46,6 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], seed: seed++, relaxed: mode, act7, parts: 5 });
   out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 1, kw: 1, sh: 2, sw: 2, pads: P0, seed: seed++, relaxed: mode, act7, parts: 3 });
   out.push({ ...base, inH: 3, inW: 5, inC: 256, outC: 8, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, wlim: 127, mult: 1 / 4096 });
+  out.push({ ...base, inH: 3, inW: 5, inC: 200, outC: 8, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, wlim: 127, mult: 1 / 4096 });
   return out;
 }

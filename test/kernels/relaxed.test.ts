@@ -15,6 +15,9 @@ import { probeRelaxedDot, RELAXED_DOT_PROBE_BYTES } from '../../src/kernels/rela
 import { loadHarness, loadRelaxed, type Harness } from './harness.js';
 import { runConvCase } from './conv-case.js';
 import { relaxedCases } from './relaxed-cases.js';
+import { relaxedEligible } from '../../src/kernels/relaxed.js';
+import { planConv2d } from '../../src/kernels/conv.js';
+import { packConvWeights } from '../../src/kernels/packing.js';
 
 const run = promisify(execFile);
 const DENO = denoBinary();
@@ -89,4 +92,23 @@ describe.skipIf(DENO === undefined)('relaxed build under Deno, full-range activa
     expect(r.cases).toBeGreaterThan(500);
     expect(r.relaxedRuns).toBe(r.cases);
   }, 120_000);
+});
+
+describe('relaxedEligible and the weights range', () => {
+  // The probe vouches for the relaxed dot only with weights (its first operand) in [-127, 127]:
+  // arm64 V8 without a dot-product lowering wraps (-128)(-128) + (-128)(-128) in int16.
+  const shape = { batch: 1, inH: 3, inW: 3, inChannels: 16, outChannels: 5, kernel: [3, 3] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number] };
+  const pack = (w: (i: number) => number, bias: number) => packConvWeights({
+    outChannels: 5, inChannels: 16, kernel: [3, 3], group: 1, weights: Int8Array.from({ length: 5 * 9 * 16 }, (_, i) => w(i)),
+    bias: new Int32Array(5).fill(bias), multipliers: new Float32Array(5).fill(0.001), inputZeroPoint: 0,
+  });
+  const plan = planConv2d(shape);
+
+  it('takes a blob with weights in [-127, 127] (bias bytes of 0x80 do not count) and refuses one holding -128', () => {
+    expect(plan.KB % 2).toBe(0);
+    expect(relaxedEligible(plan, 'uint8')).toBe(true);
+    expect(relaxedEligible(plan, 'uint8', pack((i) => (i % 255) - 127, -128))).toBe(true);
+    expect(relaxedEligible(plan, 'uint8', pack((i) => (i === 700 ? -128 : (i % 255) - 127), 0))).toBe(false);
+    expect(relaxedEligible(plan, 'uint12', pack(() => 1, 0))).toBe(false);
+  });
 });

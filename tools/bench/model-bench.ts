@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'edgeq/runtime';
+import { probeRelaxedDot } from 'edgeq/kernels';
 import { ReferenceSession } from '../reference/ort-runner.js';
 import { cacheDir } from '../synth/cache-node.js';
 import type { PreprocessSpec } from 'edgeq/image';
 import { calibrateModel, quantizeCalibrated, DEFAULT_METHOD, QUANTIZER_VERSION } from '../quantize/pipeline.js';
 import { argmax, cosine, topK } from '../quantize/report.js';
 import { interleavedLatency, type LatencyStats } from './timing.js';
+import { cpuInfo, formatCpu } from './cpu-info.js';
 
 export interface ModelBenchOptions {
   /** Display name of the model (also in the cache's file names). */
@@ -44,7 +46,7 @@ export interface ModelBenchOptions {
 
 export interface EngineFigures {
   engine: string;
-  role: 'ort-fp32' | 'ort-int8' | 'edgeq' | 'edgeq-1t' | 'edgeq-fused' | 'edgeq-a12';
+  role: 'ort-fp32' | 'ort-int8' | 'edgeq' | 'edgeq-1t' | 'edgeq-fused' | 'edgeq-a12' | 'edgeq-simd';
   latency: LatencyStats;
   createMs: number;
   fileBytes: number;
@@ -87,6 +89,12 @@ export interface ModelBenchResult {
   /** Multiply-accumulates of one inference (convolutions and fully connected layers). */
   macs: number;
   machine: { node: string; cpus: number; platform: string };
+  /**
+   * Where the engines ran: the runtime (Node, or Deno for `edgeq bench --runtime deno`), the CPU
+   * and its int8-relevant features, edgeq's backend and the relaxed-dot probe's verdict; `note`: a
+   * departure from the asked run (e.g. onnxruntime-web at 1 thread where its threads do not start).
+   */
+  runtime?: { name: 'node' | 'deno'; version: string; cpu: string; backend: string; relaxedDot: string; note?: string };
   /** edgeq's mean time per op kind (ms per run, summed over the ops of that kind), standard model, `threads` threads. */
   profile?: { kind: string; ms: number }[];
 }
@@ -116,7 +124,7 @@ export function benchCacheKey(o: Pick<ModelBenchOptions, 'onnx' | 'spec' | 'cali
  * fused into the convolutions, the input's bits chosen by inputBitsFor), and that model with 12-bit
  * activations (quantizer option activations: 12).
  */
-async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; a12: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
+export async function quantizedModel(o: ModelBenchOptions, threads: number): Promise<{ edgeq: Uint8Array; fused: Uint8Array; a12: Uint8Array; qdq: Uint8Array; cached: boolean; seconds: number }> {
   const dir = cacheDir();
   const base = join(dir, `${o.name}-${benchCacheKey(o)}-q${QUANTIZER_VERSION}`);
   const files = { edgeq: `${base}.edgeq`, qdq: `${base}.int8.onnx`, fused: `${base}.fused.edgeq`, a12: `${base}.fused-a12.edgeq` };
@@ -179,31 +187,9 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     outs.a12.push(await a12.run(x));
   }
   o.onProgress?.('comparing outputs (inputs)', o.inputs.length, o.inputs.length);
-  const accuracy = (got: Float32Array[]) => {
-    let agree = 0, cos = 0, maxAbs = 0, top1 = 0, top5 = 0;
-    got.forEach((g, i) => {
-      const r = outs.fp32[i];
-      if (argmax(g) === argmax(r)) agree++;
-      cos += cosine(g, r);
-      for (let j = 0; j < g.length; j++) maxAbs = Math.max(maxAbs, Math.abs(g[j] - r[j]));
-      if (o.labels) {
-        if (argmax(g) === o.labels[i]) top1++;
-        if (topK(g, 5).includes(o.labels[i])) top5++;
-      }
-    });
-    const n = Math.max(1, got.length);
-    return { top1Agreement: agree / n, meanCosine: cos / n, maxAbsError: maxAbs, ...(o.labels ? { top1: top1 / n, top5: top5 / n } : {}) };
-  };
-  const edgeqVsInt8 = outs.edgeq.filter((e, i) => argmax(e) === argmax(outs.int8[i])).length / Math.max(1, o.inputs.length);
-  let fmax = 0, fcos = 0, fagree = 0, lmax = 0;
-  outs.fused.forEach((f, i) => {
-    const e = outs.edgeq[i];
-    if (argmax(f) === argmax(e)) fagree++;
-    fcos += cosine(f, e);
-    for (let j = 0; j < f.length; j++) { fmax = Math.max(fmax, Math.abs(f[j] - e[j])); lmax = Math.max(lmax, Math.abs(e[j])); }
-  });
-  const nIn = Math.max(1, o.inputs.length);
-  const fusedVsUnfused = { top1Agreement: fagree / nIn, meanCosine: fcos / nIn, maxAbsDiff: fmax, maxAbsLogit: lmax };
+  const accuracy = (got: Float32Array[]) => accuracyVs(outs.fp32, got, o.labels);
+  const edgeqVsInt8 = top1Agreement(outs.edgeq, outs.int8);
+  const fusedVsUnfused = fusedAgreement(outs.fused, outs.edgeq);
 
   // Latency, engines interleaved, same input.
   log(`timing: ${o.runs} runs per engine, interleaved`);
@@ -248,7 +234,41 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBenchResult
     engines, edgeqVsOrtInt8Top1: edgeqVsInt8, fusedVsUnfused, defaultInputBits, threads, edgeqThreads, macs: modelMacs(edgeq.v.model),
     profile: [...opTimes].map(([kind, ms]) => ({ kind, ms })),
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length, platform: `${process.platform}-${process.arch}` },
+    runtime: { name: 'node', version: process.version, cpu: formatCpu(cpuInfo()), backend: edgeq.v.backend, relaxedDot: edgeq.v.relaxedDot ?? probeRelaxedDot() },
   };
+}
+
+/** Accuracy of `got` against the reference outputs (onnxruntime-web fp32) on the same inputs, and against labels when given. */
+export function accuracyVs(reference: Float32Array[], got: Float32Array[], labels?: number[]): Pick<EngineFigures, 'top1Agreement' | 'meanCosine' | 'maxAbsError' | 'top1' | 'top5'> {
+  let agree = 0, cos = 0, maxAbs = 0, top1 = 0, top5 = 0;
+  got.forEach((g, i) => {
+    const r = reference[i];
+    if (argmax(g) === argmax(r)) agree++;
+    cos += cosine(g, r);
+    for (let j = 0; j < g.length; j++) maxAbs = Math.max(maxAbs, Math.abs(g[j] - r[j]));
+    if (labels) {
+      if (argmax(g) === labels[i]) top1++;
+      if (topK(g, 5).includes(labels[i])) top5++;
+    }
+  });
+  const n = Math.max(1, got.length);
+  return { top1Agreement: agree / n, meanCosine: cos / n, maxAbsError: maxAbs, ...(labels ? { top1: top1 / n, top5: top5 / n } : {}) };
+}
+
+/** Share of inputs whose top-1 class is the same in `a` and `b`. */
+export function top1Agreement(a: Float32Array[], b: Float32Array[]): number {
+  return a.filter((x, i) => argmax(x) === argmax(b[i])).length / Math.max(1, a.length);
+}
+
+/** The default (fused) model's logits against the standard edgeq model's. */
+export function fusedAgreement(fused: Float32Array[], edgeq: Float32Array[]): ModelBenchResult['fusedVsUnfused'] {
+  let fmax = 0, fcos = 0, lmax = 0;
+  fused.forEach((f, i) => {
+    const e = edgeq[i];
+    fcos += cosine(f, e);
+    for (let j = 0; j < f.length; j++) { fmax = Math.max(fmax, Math.abs(f[j] - e[j])); lmax = Math.max(lmax, Math.abs(e[j])); }
+  });
+  return { top1Agreement: top1Agreement(fused, edgeq), meanCosine: fcos / Math.max(1, fused.length), maxAbsDiff: fmax, maxAbsLogit: lmax };
 }
 
 /** MACs of one inference: every convolution (fully connected layers are 1x1 convolutions). */
@@ -287,6 +307,11 @@ export function ratioLines(r: ModelBenchResult): string[] {
   return lines;
 }
 
+/** "runtime: Deno 2.9.6 on <CPU (features)>; edgeq backend relaxed (relaxed-dot probe: u8xs8)". */
+export function runtimeLine(rt: NonNullable<ModelBenchResult['runtime']>): string {
+  return `runtime: ${rt.name === 'deno' ? 'Deno' : 'Node'} ${rt.version.replace(/^v/, '')} on ${rt.cpu}; edgeq backend ${rt.backend} (relaxed-dot probe: ${rt.relaxedDot})${rt.note ? `; ${rt.note}` : ''}`;
+}
+
 export function formatBench(r: ModelBenchResult): string {
   const [fp32, int8] = r.engines;
   const mb = (b: number) => (b / 1e6).toFixed(1);
@@ -308,6 +333,7 @@ export function formatBench(r: ModelBenchResult): string {
     line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line),
     `edgeq vs onnxruntime-web int8 (same integers): top-1 agreement ${(r.edgeqVsOrtInt8Top1 * 100).toFixed(1)}%`,
     ...ratioLines(r),
+    ...(r.runtime ? [runtimeLine(r.runtime)] : []),
     `(wasm MB: edgeq's WebAssembly memory after load; not measured for onnxruntime-web, whose heap is not visible from outside: '-')`,
   ].join('\n');
 }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { IMAGENET } from 'edgeq/image';
 import { getEmbeddedModel } from '../synth/cache-node.js';
-import { benchModel, formatBench, type ModelBenchResult } from '../bench/model-bench.js';
+import { benchModel, formatBench, type ModelBenchOptions, type ModelBenchResult } from '../bench/model-bench.js';
+import { benchModelInDeno, findDeno } from '../bench/deno-bench.js';
 import { renderBenchReport, scalingCurves } from '../bench/report-html.js';
 import { readOnnx } from '../onnx/reader.js';
 import { readInput, requireFile, requireFolder, requireWritable } from './paths.js';
@@ -32,6 +33,9 @@ export interface BenchCliOptions {
   json?: string;
   /** Write the HTML report here (report-html.ts). */
   html?: string;
+  /** Where the engines run (default node); deno: tools/bench/deno-bench.ts, with the binary `deno` or findDeno()'s. */
+  runtime?: 'node' | 'deno';
+  deno?: string;
 }
 
 /** Seeds of the synthetic benchmark inputs: disjoint from the calibration seeds (0..). */
@@ -179,6 +183,9 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
   if (o.html) requireWritable(o.html, '--html');
   const log = (s: string) => console.log(s);
   if (o.repeat !== undefined && !(Number.isInteger(o.repeat) && o.repeat >= 1 && o.repeat <= 100)) throw new EdgeqError('BAD_OPTION', `--repeat ${o.repeat}: an integer from 1 to 100`);
+  if (o.runtime !== undefined && o.runtime !== 'node' && o.runtime !== 'deno') throw new EdgeqError('BAD_OPTION', `--runtime ${String(o.runtime)}: 'node' or 'deno'`);
+  const deno = o.runtime === 'deno' ? findDeno(o.deno) : undefined;
+  const bench = deno === undefined ? benchModel : (b: ModelBenchOptions) => benchModelInDeno(b, deno);
   if (o.threads.length > 1 || (o.repeat ?? 1) > 1) {
     return benchThreadCounts(o);
   }
@@ -194,7 +201,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
     bar.stop();
     log(`  ${m.path}${m.generated ? ' (generated now)' : ''}`);
     const inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, IMAGENET)];
-    result = await benchModel({
+    result = await bench({
       name: 'resnet50-synthetic', onnx: m.bytes, spec: IMAGENET, specLine,
       calibration: () => syntheticInputs(0, o.calibCount, IMAGENET), calibrationCount: o.calibCount, calibrationSource: 'synthetic images, seed 0',
       inputs, runs: o.runs, threads, log, onProgress,
@@ -227,7 +234,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
       inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, spec)];
       log(`${o.model}: no --images, using synthetic inputs`);
     }
-    result = await benchModel({ path: o.model, name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
+    result = await bench({ path: o.model, name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
   }
   bar.stop();
   console.log('');

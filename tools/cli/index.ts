@@ -116,6 +116,8 @@ export function buildProgram(): Command {
     .option('--repeat <n>', 'repeat the whole comparison n times (separate processes) and print the spread of the ratios', int, 1)
     .option('--json <file>', 'write every figure as JSON')
     .option('--html <file>', 'write a self-contained HTML report: latency distributions per engine and thread count, ratios, scaling, accuracy, edgeq\'s time per op')
+    .addOption(new Option('--runtime <name>', 'where the engines run: node, or deno (edgeq\'s relaxed-SIMD kernels where exact; edgeq and onnxruntime-web both in Deno)').choices(['node', 'deno']).default('node'))
+    .option('--deno <path>', 'the Deno binary for --runtime deno (default: the deno npm package, else deno on PATH)')
     .action(async (opts) => (await import('./bench.js')).benchCommand(opts));
 
   program.command('inspect')
