@@ -117,3 +117,21 @@ describe('MobileNetV3-Small architecture', () => {
     expect(std / Math.sqrt(2 / 25)).toBeCloseTo(1, 1);
   });
 });
+
+describe('edgeq synth / bench --model: the embedded MobileNets by name', () => {
+  it('bench picks an embedded model by name (resnet50 without --model), a file otherwise', async () => {
+    const { embeddedBenchModel } = await import('../../tools/cli/bench.js');
+    expect(embeddedBenchModel(undefined)).toBe('resnet50');
+    expect(embeddedBenchModel('mobilenetv2')).toBe('mobilenetv2');
+    expect(embeddedBenchModel('mobilenetv3-small')).toBe('mobilenetv3-small');
+    expect(embeddedBenchModel('mobilenetv2.onnx')).toBeUndefined();
+    expect(embeddedBenchModel('mobilenetv4')).toBeUndefined();
+  });
+
+  it('synth rejects an unknown architecture naming the available ones', async () => {
+    const { synthCommand } = await import('../../tools/cli/synth.js');
+    await expect(synthCommand('mobilenetv4', { output: '/tmp/edgeq-synth-unused.onnx', seed: 0, style: 'torchvision' })).rejects.toMatchObject({
+      code: 'BAD_OPTION', message: 'unknown architecture "mobilenetv4" (available: resnet50, mobilenetv2, mobilenetv3-small)',
+    });
+  });
+});
