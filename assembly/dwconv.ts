@@ -100,9 +100,33 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
     for (let cb = 0; cb < cFull; cb++, wb += bb) {
       const c0 = <usize>(cb << 4);
       const aoff = c0 << (in16 ? 1 : 0);
+      // Accumulate: acc_k holds channels 4k..4k+3, starting from the bias.
       let acc0 = v128.load(wb), acc1 = v128.load(wb, 16), acc2 = v128.load(wb, 32), acc3 = v128.load(wb, 48);
-      let wp = wb + 64, p = ip;
-      for (let t = 0; t < taps; t++, p += 4, wp += 32) {
+      let wp = wb + 64, p = ip, t = 0;
+      // Taps in pairs: activations and weights of taps t and t + 1 interleaved per channel, so one
+      // i32x4.dot_i16x8_s adds x_t * w_t + x_t1 * w_t1 for 4 channels (no overflow: |x| <= 4095, |w| <= 127).
+      for (; t + 1 < taps; t += 2, p += 8, wp += 64) {
+        const a0 = <usize>load<u32>(p) + aoff, a1 = <usize>load<u32>(p, 4) + aoff;
+        let x0: v128, x1: v128, x2: v128, x3: v128;
+        if (in16) {
+          const u0 = v128.load(a0), u1 = v128.load(a0, 16), v0 = v128.load(a1), v1 = v128.load(a1, 16);
+          x0 = i16x8.shuffle(u0, v0, 0, 8, 1, 9, 2, 10, 3, 11); x1 = i16x8.shuffle(u0, v0, 4, 12, 5, 13, 6, 14, 7, 15);
+          x2 = i16x8.shuffle(u1, v1, 0, 8, 1, 9, 2, 10, 3, 11); x3 = i16x8.shuffle(u1, v1, 4, 12, 5, 13, 6, 14, 7, 15);
+        } else {
+          const u = v128.load(a0), v = v128.load(a1);
+          const lo = i8x16.shuffle(u, v, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const hi = i8x16.shuffle(u, v, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          x0 = i16x8.extend_low_i8x16_u(lo); x1 = i16x8.extend_high_i8x16_u(lo);
+          x2 = i16x8.extend_low_i8x16_u(hi); x3 = i16x8.extend_high_i8x16_u(hi);
+        }
+        const wa0 = v128.load(wp), wa1 = v128.load(wp, 16), wb0 = v128.load(wp, 32), wb1 = v128.load(wp, 48);
+        acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(x0, i16x8.shuffle(wa0, wb0, 0, 8, 1, 9, 2, 10, 3, 11)));
+        acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(x1, i16x8.shuffle(wa0, wb0, 4, 12, 5, 13, 6, 14, 7, 15)));
+        acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(x2, i16x8.shuffle(wa1, wb1, 0, 8, 1, 9, 2, 10, 3, 11)));
+        acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(x3, i16x8.shuffle(wa1, wb1, 4, 12, 5, 13, 6, 14, 7, 15)));
+      }
+      if (t < taps) {
+        // The odd last tap: widened activations times its weights.
         const a = <usize>load<u32>(p) + aoff;
         let x0: v128, x1: v128;
         if (in16) {
@@ -117,6 +141,7 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
         acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(x1, w1));
         acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(x1, w1));
       }
+      // Epilogue: requantize 16 channels and store (with the residual when fused).
       // Residual lanes (u8 or u16) as i32x4, 4 channels each.
       let r0 = vzr, r1 = vzr, r2 = vzr, r3 = vzr;
       if (resKind == KIND_U16) {
