@@ -2,8 +2,8 @@
 // the peak of a bare i32x4.dot_i16x8_s loop (register-resident data) measured in the same run,
 // and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes; then
 // MobileNetV2's depthwise 3x3 shapes through qu8_dwconv_c16 beside the grouped IGEMM path.
-//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise]
-// --depthwise: only the peak and the depthwise rows.
+//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise] [--wasm file]
+// --depthwise: only the peak and the depthwise rows. --wasm: measure another SIMD build (A/B).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ export interface KernelSuiteOptions {
   json?: string;
   /** Only the peak and MobileNetV2's depthwise rows. */
   depthwiseOnly?: boolean;
+  /** The SIMD kernel module to measure (default build/edgeq-simd.wasm): an A/B of two builds. */
+  wasm?: string;
   log?: (line: string) => void;
 }
 
@@ -110,7 +112,7 @@ function shapeOf(l: Layer, batch: number): Conv2dShape {
 export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> {
   const timeMs = o.timeMs ?? 400, batch = o.batch ?? 1, scalar = o.scalar ?? false, showAll = o.all ?? false, jsonOut = o.json ?? '';
   const log = o.log ?? ((line: string) => console.log(line));
-  const wasmPath = join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
+  const wasmPath = o.wasm && !scalar ? o.wasm : join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
   const memory = new WebAssembly.Memory({ initial: 4096 }); // 256 MiB
   const k: Kernels = await instantiateKernels(readFileSync(wasmPath), memory);
   const u8 = new Uint8Array(memory.buffer);
@@ -229,7 +231,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   const peakMacs = peakIters * 12 * (k.simd ? 8 : 1);
   const peakMed = peakStats ? peakMacs / peakStats.p50 / 1e6 : NaN;
   const peakBest = peakStats ? peakMacs / peakStats.min / 1e6 : NaN;
-  log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
+  log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build${o.wasm && !scalar ? ` ${o.wasm}` : ''}), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
   log(`peak (bare dot loop): ${peakMed.toFixed(1)} GMAC/s median, ${peakBest.toFixed(1)} best`);
   log('');
   log('layer'.padEnd(28) + 'strategy'.padEnd(9) + 'MMAC'.padStart(8) + 'ms p50'.padStart(9) + 'ms min'.padStart(9) +
@@ -273,7 +275,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   runKernelSuite({
     timeMs: Number(opt('time', '400')), batch: Number(opt('batch', '1')), scalar: args.includes('--scalar'),
-    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'),
+    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'), wasm: opt('wasm', '') || undefined,
   }).catch((e) => {
     console.error(e);
     process.exit(1);
