@@ -13,8 +13,9 @@
 // channel (one i8x16.shuffle per 8 channels, widened to i16; 12-bit inputs: an i16x8.shuffle), the
 // two taps' i16 weights interleaved alike, four i32x4.dot_i16x8_s into four i32x4 accumulators; an
 // odd last tap through i32x4.extmul_{low,high}_i16x8_s. Then the epilogue (dwStore16): requantize
-// and store 16 channels. The last C % 16 channels of a pixel run the scalar twin's per-channel code
-// (same operations, bit-exact), so no load reads past a pixel's C channels.
+// and store 16 channels. Of the last C % 16 channels of a pixel, 8 (when there are) take the same
+// step on 8 lanes (dwStore8), the rest run the scalar twin's per-channel code (same operations,
+// bit-exact), so no load reads past a pixel's C channels.
 // Flags: DWCONV_FLAG_IN16 / OUT16 / RES16; outF32 selects a float32 output (no rounding).
 
 import { MAGIC, MAGIC_BITS, loadRow8, requantTail, magicRound } from './common';
@@ -114,6 +115,25 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
   }
 }
 
+/** Epilogue of 8 channels (acc0, acc1; multipliers at wm): as dwStore16, loading and storing only those 8. */
+@inline function dwStore8(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, wm: usize, o: usize, rr: usize,
+  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128): void {
+  let r0 = vzr, r1 = vzr;
+  if (resKind != KIND_NONE) {
+    const h = resKind == KIND_U16 ? v128.load(rr) : v128.load8x8_u(rr);
+    r0 = i32x4.extend_low_i16x8_u(h); r1 = i32x4.extend_high_i16x8_u(h);
+  }
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
+  if (outKind == KIND_F32) {
+    v128.store(o, y0); v128.store(o, y1, 16);
+  } else {
+    const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+    if (outKind == KIND_U16) v128.store(o, h);
+    else v128.store64_lane(o, i8x16.narrow_i16x8_u(h, h), 0);
+  }
+}
+
 /**
  * SIMD loop for one input type A (u8, or u16 lanes of 12-bit values); outKind / resKind / leaky
  * are literals at the call sites (specialised loops: the branches fold away). Per pixel and
@@ -174,7 +194,37 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
       // Epilogue: requantize the 16 channels and store them.
       dwStore16(outKind, resKind, leaky, acc0, acc1, acc2, acc3, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz);
     }
-    for (let c = cFull << 4; c < C; c++) {
+    let c = cFull << 4;
+    if (C - c >= 8) {
+      // 8 more channels: the first half of the last block, 8-byte (16-byte for 12-bit) activation loads.
+      const c0 = <usize>c;
+      const aoff = c0 << (in16 ? 1 : 0);
+      let acc0 = v128.load(wb), acc1 = v128.load(wb, 16);
+      let wp = wb + 64, p = ip, t = 0;
+      for (; t + 1 < taps; t += 2, p += 8, wp += 64) {
+        const wa = v128.load(wp), wbv = v128.load(wp, 32);
+        const a0 = <usize>load<u32>(p) + aoff, a1 = <usize>load<u32>(p, 4) + aoff;
+        let x0: v128, x1: v128;
+        if (in16) {
+          const u = v128.load(a0), v = v128.load(a1);
+          x0 = i16x8.shuffle(u, v, 0, 8, 1, 9, 2, 10, 3, 11); x1 = i16x8.shuffle(u, v, 4, 12, 5, 13, 6, 14, 7, 15);
+        } else {
+          const lo = i8x16.shuffle(v128.load64_zero(a0), v128.load64_zero(a1), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          x0 = i16x8.extend_low_i8x16_u(lo); x1 = i16x8.extend_high_i8x16_u(lo);
+        }
+        acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(x0, i16x8.shuffle(wa, wbv, 0, 8, 1, 9, 2, 10, 3, 11)));
+        acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(x1, i16x8.shuffle(wa, wbv, 4, 12, 5, 13, 6, 14, 7, 15)));
+      }
+      if (t < taps) {
+        const w0 = v128.load(wp);
+        const x0 = loadRow8<A>(<usize>load<u32>(p) + aoff);
+        acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(x0, w0));
+        acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x0, w0));
+      }
+      dwStore8(outKind, resKind, leaky, acc0, acc1, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz);
+      c += 8;
+    }
+    for (; c < C; c++) {
       dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, op, rp, zr, mr, mlz, fmin, fmax, alpha, leaky);
     }
   }
