@@ -9,13 +9,16 @@
 //   i32 bias[16] | for tap: i16 w[16] | f32 multiplier[16]       (128 + taps * 32 bytes)
 // Channels past C in the last block are zero (bias, weights, multiplier) and never stored.
 //
-// Step (16 channels, one tap): one 16-byte load of u8 activations widened to two i16x8 (or two
-// loads of 12-bit values in 16-bit lanes), two i16x8 weight loads, four i32x4.extmul_{low,high}
-// _i16x8_s into four i32x4 accumulators. The last C % 16 channels of a pixel run the scalar twin's
-// per-channel code (same operations, bit-exact), so no load reads past a pixel's C channels.
+// Step (16 channels of one pixel, two taps): the activations of taps t and t + 1 interleaved per
+// channel (one i8x16.shuffle per 8 channels, widened to i16; 12-bit inputs: an i16x8.shuffle), the
+// two taps' i16 weights interleaved alike, four i32x4.dot_i16x8_s into four i32x4 accumulators; an
+// odd last tap through i32x4.extmul_{low,high}_i16x8_s. Then the epilogue (dwStore16): requantize
+// and store 16 channels. Of the last C % 16 channels of a pixel, 8 (when there are) take the same
+// step on 8 lanes (dwStore8), the rest run the scalar twin's per-channel code (same operations,
+// bit-exact), so no load reads past a pixel's C channels.
 // Flags: DWCONV_FLAG_IN16 / OUT16 / RES16; outF32 selects a float32 output (no rounding).
 
-import { MAGIC, MAGIC_BITS, requantTail, magicRound } from './common';
+import { MAGIC, MAGIC_BITS, loadRow8, requantTail, magicRound } from './common';
 import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16 } from './flags';
 
 /** Channels per packed block (the kernel's channel tile). */
@@ -80,9 +83,61 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
   return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
 }
 
+/** Epilogue: requantize the 16 channels of acc0..acc3 (multipliers at wm), add the residual at rr when fused, store at o. */
+@inline function dwStore16(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, acc2: v128, acc3: v128, wm: usize, o: usize, rr: usize,
+  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128): void {
+  // Residual lanes (u8 or u16) as i32x4, 4 channels each.
+  let r0 = vzr, r1 = vzr, r2 = vzr, r3 = vzr;
+  if (resKind == KIND_U16) {
+    const h0 = v128.load(rr), h1 = v128.load(rr, 16);
+    r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
+    r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
+  } else if (resKind == KIND_U8) {
+    const b = v128.load(rr);
+    const h0 = i16x8.extend_low_i8x16_u(b), h1 = i16x8.extend_high_i8x16_u(b);
+    r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
+    r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
+  }
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
+  const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr);
+  const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr);
+  if (outKind == KIND_F32) {
+    v128.store(o, y0); v128.store(o, y1, 16); v128.store(o, y2, 32); v128.store(o, y3, 48);
+  } else {
+    const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+    const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
+    if (outKind == KIND_U16) {
+      v128.store(o, h0); v128.store(o, h1, 16);
+    } else {
+      v128.store(o, i8x16.narrow_i16x8_u(h0, h1));
+    }
+  }
+}
+
+/** Epilogue of 8 channels (acc0, acc1; multipliers at wm): as dwStore16, loading and storing only those 8. */
+@inline function dwStore8(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, wm: usize, o: usize, rr: usize,
+  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128): void {
+  let r0 = vzr, r1 = vzr;
+  if (resKind != KIND_NONE) {
+    const h = resKind == KIND_U16 ? v128.load(rr) : v128.load8x8_u(rr);
+    r0 = i32x4.extend_low_i16x8_u(h); r1 = i32x4.extend_high_i16x8_u(h);
+  }
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
+  if (outKind == KIND_F32) {
+    v128.store(o, y0); v128.store(o, y1, 16);
+  } else {
+    const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+    if (outKind == KIND_U16) v128.store(o, h);
+    else v128.store64_lane(o, i8x16.narrow_i16x8_u(h, h), 0);
+  }
+}
+
 /**
  * SIMD loop for one input type A (u8, or u16 lanes of 12-bit values); outKind / resKind / leaky
- * are literals at the call sites (specialised loops: the branches fold away).
+ * are literals at the call sites (specialised loops: the branches fold away). Per pixel and
+ * 16-channel block: accumulate (taps in pairs), then the epilogue (dwStore16).
  */
 @inline function dwSimd<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
   out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
@@ -94,61 +149,82 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
   const oShift = kindShift(outKind), rShift: usize = resKind == KIND_U16 ? 1 : 0;
   const rstride: usize = resKind == KIND_NONE ? <usize>0 : (<usize>outStride >> oShift) << rShift;
   const rowStep = <usize>taps << 2;
+  const hiOff: usize = in16 ? 16 : 8; // channels 8..15 of a pixel (bytes)
   let ip = ind, op = out, rp = res;
   for (let m = 0; m < M; m++, ip += rowStep, op += <usize>outStride, rp += rstride) {
     let wb = w;
     for (let cb = 0; cb < cFull; cb++, wb += bb) {
       const c0 = <usize>(cb << 4);
       const aoff = c0 << (in16 ? 1 : 0);
+      // Accumulate: acc_k holds channels 4k..4k+3, starting from the bias.
       let acc0 = v128.load(wb), acc1 = v128.load(wb, 16), acc2 = v128.load(wb, 32), acc3 = v128.load(wb, 48);
-      let wp = wb + 64, p = ip;
-      for (let t = 0; t < taps; t++, p += 4, wp += 32) {
-        const a = <usize>load<u32>(p) + aoff;
-        let x0: v128, x1: v128;
+      let wp = wb + 64, p = ip, t = 0;
+      // Taps in pairs: activations and weights of taps t and t + 1 interleaved per channel, so one
+      // i32x4.dot_i16x8_s adds x_t * w_t + x_t1 * w_t1 for 4 channels (no overflow: |x| <= 4095, |w| <= 127).
+      for (; t + 1 < taps; t += 2, p += 8, wp += 64) {
+        const wa0 = v128.load(wp), wa1 = v128.load(wp, 16), wb0 = v128.load(wp, 32), wb1 = v128.load(wp, 48);
+        const a0 = <usize>load<u32>(p) + aoff, a1 = <usize>load<u32>(p, 4) + aoff;
+        let x0: v128, x1: v128, x2: v128, x3: v128;
         if (in16) {
-          x0 = v128.load(a); x1 = v128.load(a, 16);
+          const u0 = v128.load(a0), u1 = v128.load(a0, 16), v0 = v128.load(a1), v1 = v128.load(a1, 16);
+          x0 = i16x8.shuffle(u0, v0, 0, 8, 1, 9, 2, 10, 3, 11); x1 = i16x8.shuffle(u0, v0, 4, 12, 5, 13, 6, 14, 7, 15);
+          x2 = i16x8.shuffle(u1, v1, 0, 8, 1, 9, 2, 10, 3, 11); x3 = i16x8.shuffle(u1, v1, 4, 12, 5, 13, 6, 14, 7, 15);
         } else {
-          const x = v128.load(a);
-          x0 = i16x8.extend_low_i8x16_u(x); x1 = i16x8.extend_high_i8x16_u(x);
+          const u = v128.load(a0), v = v128.load(a1);
+          const lo = i8x16.shuffle(u, v, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const hi = i8x16.shuffle(u, v, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          x0 = i16x8.extend_low_i8x16_u(lo); x1 = i16x8.extend_high_i8x16_u(lo);
+          x2 = i16x8.extend_low_i8x16_u(hi); x3 = i16x8.extend_high_i8x16_u(hi);
         }
+        acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(x0, i16x8.shuffle(wa0, wb0, 0, 8, 1, 9, 2, 10, 3, 11)));
+        acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(x1, i16x8.shuffle(wa0, wb0, 4, 12, 5, 13, 6, 14, 7, 15)));
+        acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(x2, i16x8.shuffle(wa1, wb1, 0, 8, 1, 9, 2, 10, 3, 11)));
+        acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(x3, i16x8.shuffle(wa1, wb1, 4, 12, 5, 13, 6, 14, 7, 15)));
+      }
+      if (t < taps) {
+        // The odd last tap: widened activations times its weights.
         const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+        const a = <usize>load<u32>(p) + aoff;
+        const x0 = loadRow8<A>(a), x1 = loadRow8<A>(a + hiOff);
         acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(x0, w0));
         acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x0, w0));
         acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(x1, w1));
         acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(x1, w1));
       }
-      // Residual lanes (u8 or u16) as i32x4, 4 channels each.
-      let r0 = vzr, r1 = vzr, r2 = vzr, r3 = vzr;
-      if (resKind == KIND_U16) {
-        const rr = rp + (c0 << 1);
-        const h0 = v128.load(rr), h1 = v128.load(rr, 16);
-        r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
-        r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
-      } else if (resKind == KIND_U8) {
-        const b = v128.load(rp + c0);
-        const h0 = i16x8.extend_low_i8x16_u(b), h1 = i16x8.extend_high_i8x16_u(b);
-        r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
-        r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
-      }
-      const wm = wb + bb - 64;
-      const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
-      const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
-      const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr);
-      const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr);
-      const o = op + (c0 << oShift);
-      if (outKind == KIND_F32) {
-        v128.store(o, y0); v128.store(o, y1, 16); v128.store(o, y2, 32); v128.store(o, y3, 48);
-      } else {
-        const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
-        const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
-        if (outKind == KIND_U16) {
-          v128.store(o, h0); v128.store(o, h1, 16);
-        } else {
-          v128.store(o, i8x16.narrow_i16x8_u(h0, h1));
-        }
-      }
+      // Epilogue: requantize the 16 channels and store them.
+      dwStore16(outKind, resKind, leaky, acc0, acc1, acc2, acc3, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz);
     }
-    for (let c = cFull << 4; c < C; c++) {
+    let c = cFull << 4;
+    if (C - c >= 8) {
+      // 8 more channels: the first half of the last block, 8-byte (16-byte for 12-bit) activation loads.
+      const c0 = <usize>c;
+      const aoff = c0 << (in16 ? 1 : 0);
+      let acc0 = v128.load(wb), acc1 = v128.load(wb, 16);
+      let wp = wb + 64, p = ip, t = 0;
+      for (; t + 1 < taps; t += 2, p += 8, wp += 64) {
+        const wa = v128.load(wp), wbv = v128.load(wp, 32);
+        const a0 = <usize>load<u32>(p) + aoff, a1 = <usize>load<u32>(p, 4) + aoff;
+        let x0: v128, x1: v128;
+        if (in16) {
+          const u = v128.load(a0), v = v128.load(a1);
+          x0 = i16x8.shuffle(u, v, 0, 8, 1, 9, 2, 10, 3, 11); x1 = i16x8.shuffle(u, v, 4, 12, 5, 13, 6, 14, 7, 15);
+        } else {
+          const lo = i8x16.shuffle(v128.load64_zero(a0), v128.load64_zero(a1), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          x0 = i16x8.extend_low_i8x16_u(lo); x1 = i16x8.extend_high_i8x16_u(lo);
+        }
+        acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(x0, i16x8.shuffle(wa, wbv, 0, 8, 1, 9, 2, 10, 3, 11)));
+        acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(x1, i16x8.shuffle(wa, wbv, 4, 12, 5, 13, 6, 14, 7, 15)));
+      }
+      if (t < taps) {
+        const w0 = v128.load(wp);
+        const x0 = loadRow8<A>(<usize>load<u32>(p) + aoff);
+        acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(x0, w0));
+        acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x0, w0));
+      }
+      dwStore8(outKind, resKind, leaky, acc0, acc1, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz);
+      c += 8;
+    }
+    for (; c < C; c++) {
       dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, op, rp, zr, mr, mlz, fmin, fmax, alpha, leaky);
     }
   }

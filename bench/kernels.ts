@@ -2,8 +2,8 @@
 // the peak of a bare i32x4.dot_i16x8_s loop (register-resident data) measured in the same run,
 // and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes; then
 // MobileNetV2's depthwise 3x3 shapes through qu8_dwconv_c16 beside the grouped IGEMM path.
-//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise]
-// --depthwise: only the peak and the depthwise rows.
+//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise] [--wasm file]
+// --depthwise: only the peak and the depthwise rows. --wasm: measure another SIMD build (A/B).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ export interface KernelSuiteOptions {
   json?: string;
   /** Only the peak and MobileNetV2's depthwise rows. */
   depthwiseOnly?: boolean;
+  /** The SIMD kernel module to measure (default build/edgeq-simd.wasm): an A/B of two builds. */
+  wasm?: string;
   log?: (line: string) => void;
 }
 
@@ -73,7 +75,7 @@ const layers: Layer[] = [
   L('fc 2048->1000 (f32 out)', 1, 1, 2048, 1000, 1, 1, true, true),
 ];
 
-// MobileNetV2's depthwise 3x3 convolutions (input size, channels, stride), pads 1; cin = cout = group.
+// MobileNetV2's depthwise 3x3 convolutions (input size, channels, stride), pads k / 2; cin = cout = group.
 const depthwiseLayers: Layer[] = [
   L('mv2 dw3x3 32 @112', 1, 112, 32, 32, 3, 1, true),
   L('mv2 dw3x3/2 96 @112', 1, 112, 96, 96, 3, 2, true),
@@ -82,6 +84,11 @@ const depthwiseLayers: Layer[] = [
   L('mv2 dw3x3 384 @14', 1, 14, 384, 384, 3, 1, true),
   L('mv2 dw3x3 576 @14', 1, 14, 576, 576, 3, 1, true),
   L('mv2 dw3x3 960 @7', 1, 7, 960, 960, 3, 1, true),
+  // MobileNetV3-Small's: 5x5 (25 taps), and channel counts with an 8-channel tail (72, 120).
+  L('mv3s dw3x3/2 72 @56', 1, 56, 72, 72, 3, 2, true),
+  L('mv3s dw5x5/2 96 @28', 1, 28, 96, 96, 5, 2, true),
+  L('mv3s dw5x5 240 @14', 1, 14, 240, 240, 5, 1, true),
+  L('mv3s dw5x5 120 @14', 1, 14, 120, 120, 5, 1, true),
 ];
 
 /**
@@ -110,7 +117,7 @@ function shapeOf(l: Layer, batch: number): Conv2dShape {
 export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> {
   const timeMs = o.timeMs ?? 400, batch = o.batch ?? 1, scalar = o.scalar ?? false, showAll = o.all ?? false, jsonOut = o.json ?? '';
   const log = o.log ?? ((line: string) => console.log(line));
-  const wasmPath = join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
+  const wasmPath = o.wasm && !scalar ? o.wasm : join(root, 'build', scalar ? 'edgeq-scalar.wasm' : 'edgeq-simd.wasm');
   const memory = new WebAssembly.Memory({ initial: 4096 }); // 256 MiB
   const k: Kernels = await instantiateKernels(readFileSync(wasmPath), memory);
   const u8 = new Uint8Array(memory.buffer);
@@ -200,12 +207,13 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
     const shape: Conv2dShape = { ...shapeOf(l, batch), group: C };
     const input = alloc(batch * l.inHW * l.inHW * C);
     for (let i = 0; i < batch * l.inHW * l.inHW * C; i++) u8[input + i] = rnd();
-    const w = new Int8Array(C * 9);
+    const taps = l.k * l.k;
+    const w = new Int8Array(C * taps);
     for (let i = 0; i < w.length; i++) w[i] = Math.max(-127, rnd() - 128);
-    const mult = new Float32Array(C).fill(1 / (64 * 3));
+    const mult = new Float32Array(C).fill(1 / (64 * l.k));
     for (const packing of [PACKING_DWCONV, PACKING_GEMM]) {
       const plan = planConv2d(shape, packing);
-      const blob = packConvWeights({ outChannels: C, inChannels: C, kernel: [3, 3], group: C, weights: w, multipliers: mult, inputZeroPoint: 3, packing });
+      const blob = packConvWeights({ outChannels: C, inChannels: C, kernel: [l.k, l.k], group: C, weights: w, multipliers: mult, inputZeroPoint: 3, packing });
       const weights = alloc(blob.length);
       u8.set(blob, weights);
       const run = prepareConv2d(k, {
@@ -215,7 +223,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
           indirection: alloc(plan.indirectionBytes), zero: plan.zeroBytes ? alloc(plan.zeroBytes) : undefined,
         },
       });
-      runs.push({ layer: { ...l, name: packing === PACKING_GEMM ? `${l.name} grouped` : l.name }, macs: plan.M * C * 9, strategy: plan.strategy, chosen: false });
+      runs.push({ layer: { ...l, name: packing === PACKING_GEMM ? `${l.name} grouped` : l.name }, macs: plan.M * C * taps, strategy: plan.strategy, chosen: false });
       bench.add(`${l.name} ${packing}`, run);
     }
   }
@@ -229,7 +237,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   const peakMacs = peakIters * 12 * (k.simd ? 8 : 1);
   const peakMed = peakStats ? peakMacs / peakStats.p50 / 1e6 : NaN;
   const peakBest = peakStats ? peakMacs / peakStats.min / 1e6 : NaN;
-  log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
+  log(`edgeq kernels (${scalar ? 'scalar' : 'SIMD'} build${o.wasm && !scalar ? ` ${o.wasm}` : ''}), batch ${batch}, tinybench time ${timeMs} ms per task, node ${process.version}`);
   log(`peak (bare dot loop): ${peakMed.toFixed(1)} GMAC/s median, ${peakBest.toFixed(1)} best`);
   log('');
   log('layer'.padEnd(28) + 'strategy'.padEnd(9) + 'MMAC'.padStart(8) + 'ms p50'.padStart(9) + 'ms min'.padStart(9) +
@@ -252,7 +260,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
       `${((100 * gb) / peakBest).toFixed(0).padStart(10)}%` + `  x${r.layer.count}`);
   }
   log('');
-  log('(dwconv: MobileNetV2 depthwise 3x3 through qu8_dwconv_c16; "grouped": the same layer through the grouped IGEMM, useful MACs counted;');
+  log('(dwconv: MobileNetV2 / MobileNetV3-Small depthwise through qu8_dwconv_c16; "grouped": the same layer through the grouped IGEMM, useful MACs counted;');
   log(' neither is in the ResNet-50 total)');
   log('(wino: exact Winograd F(2x2, 3x3) of the layer above, GMAC/s in direct-convolution MACs; wino* = what the runtime picks;');
   log(' a12: the layer with 12-bit activations in and out, 16-bit lanes, direct kernels only)');
@@ -273,7 +281,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   runKernelSuite({
     timeMs: Number(opt('time', '400')), batch: Number(opt('batch', '1')), scalar: args.includes('--scalar'),
-    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'),
+    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'), wasm: opt('wasm', '') || undefined,
   }).catch((e) => {
     console.error(e);
     process.exit(1);

@@ -1,12 +1,14 @@
-// `edgeq bench`: the embedded ResNet-50 (default) or a user's model, edgeq int8 against
+// `edgeq bench`: an embedded model (ResNet-50 by default, MobileNetV2, MobileNetV3-Small) or a user's model, edgeq int8 against
 // onnxruntime-web fp32 and int8 in one run on the same inputs.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { EdgeqError } from 'edgeq';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { IMAGENET } from 'edgeq/image';
 import { getEmbeddedModel } from '../synth/cache-node.js';
+import { getEmbeddedMobileNet } from '../synth/mobilenet-cache-node.js';
+import { MOBILENET_NAMES, MOBILENET_TITLES, isMobileNetName } from '../synth/mobilenet.js';
 import { benchModel, formatBench, type ModelBenchOptions, type ModelBenchResult } from '../bench/model-bench.js';
 import { benchModelInDeno, findDeno } from '../bench/deno-bench.js';
 import { renderBenchReport, scalingCurves } from '../bench/report-html.js';
@@ -170,10 +172,31 @@ export function spreadLines(rounds: readonly (readonly ModelBenchResult[])[]): s
   return lines;
 }
 
+/** The embedded models `--model` names (a file of that name, when one exists, wins). */
+export const EMBEDDED_BENCH_MODELS: readonly string[] = ['resnet50', ...MOBILENET_NAMES];
+
+/** The embedded model `--model` names, or undefined for a file (or no --model: the default, resnet50). */
+export function embeddedBenchModel(model: string | undefined): string | undefined {
+  if (model === undefined) return 'resnet50';
+  return EMBEDDED_BENCH_MODELS.includes(model) && !existsSync(model) ? model : undefined;
+}
+
+/** An embedded model's bytes from the cache (generated there on first use), its bench name and its description. */
+async function loadEmbedded(name: string, onProgress: (what: string, done: number, total: number) => void): Promise<{ bytes: Uint8Array; path: string; generated: boolean; benchName: string; title: string }> {
+  if (isMobileNetName(name)) {
+    const title = MOBILENET_TITLES[name];
+    const m = await getEmbeddedMobileNet(name, { onProgress: (d, t) => onProgress(`building the embedded ${title} (convs)`, d, t) });
+    return { ...m, benchName: `${name}-synthetic`, title: `embedded ${title} (torchvision architecture, seeded synthetic weights)` };
+  }
+  const m = await getEmbeddedModel({ onProgress: (d, t) => onProgress('building the embedded ResNet-50 (convs)', d, t) });
+  return { ...m, benchName: 'resnet50-synthetic', title: 'embedded ResNet-50 (real architecture, seeded synthetic weights)' };
+}
+
 export async function benchCommand(o: BenchCliOptions): Promise<void> {
   if (o.threads.length === 0 || o.threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new EdgeqError('BAD_OPTION', `--threads ${o.threads.join(',')}: thread counts are integers from 1 to 64`);
   if (o.runs < 1 || o.inputs < 1) throw new EdgeqError('BAD_OPTION', '--runs and --inputs must be at least 1');
-  if (o.model) requireFile(o.model, '--model');
+  const embedded = embeddedBenchModel(o.model);
+  if (o.model && !embedded) requireFile(o.model, `--model (a file, or one of the embedded models: ${EMBEDDED_BENCH_MODELS.join(', ')})`);
   if (o.images) {
     requireFolder(o.images, '--images folder');
     requireChosenPreprocessing(o, '--images', false);
@@ -193,21 +216,21 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
   let result;
   const bar = progress();
   const onProgress = bar.update;
-  if (!o.model) {
-    if (o.images) throw new EdgeqError('BAD_OPTION', '--images needs --model (the embedded ResNet-50 has synthetic weights)');
+  if (embedded) {
+    if (o.images) throw new EdgeqError('BAD_OPTION', `--images needs --model <file> (the embedded ${embedded} has synthetic weights)`);
     const specLine = describeSpec(IMAGENET, 'imagenet');
-    log(`model: embedded ResNet-50 (real architecture, seeded synthetic weights; generated into the cache on first use); ${specLine}`);
-    const m = await getEmbeddedModel({ onProgress: (d, t) => onProgress('building the embedded ResNet-50 (convs)', d, t) });
+    const m = await loadEmbedded(embedded, onProgress);
     bar.stop();
+    log(`model: ${m.title}; generated into the cache on first use; ${specLine}`);
     log(`  ${m.path}${m.generated ? ' (generated now)' : ''}`);
     const inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, IMAGENET)];
     result = await bench({
-      name: 'resnet50-synthetic', onnx: m.bytes, spec: IMAGENET, specLine,
+      name: m.benchName, onnx: m.bytes, spec: IMAGENET, specLine,
       calibration: () => syntheticInputs(0, o.calibCount, IMAGENET), calibrationCount: o.calibCount, calibrationSource: 'synthetic images, seed 0',
       inputs, runs: o.runs, threads, log, onProgress,
     });
   } else {
-    const onnx = readInput(o.model, '--model');
+    const onnx = readInput(o.model!, '--model');
     const chosen = specFromOptions(o);
     const spec = fitSpecToInput(chosen.spec, onnxInputShape(readOnnx(onnx).graph), false);
     const specLine = describeSpec(spec, chosen.preset);
@@ -234,7 +257,7 @@ export async function benchCommand(o: BenchCliOptions): Promise<void> {
       inputs = [...syntheticInputs(BENCH_INPUT_SEED, o.inputs, spec)];
       log(`${o.model}: no --images, using synthetic inputs`);
     }
-    result = await bench({ path: o.model, name: o.model.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
+    result = await bench({ path: o.model, name: o.model!.replace(/^.*[\\/]/, '').replace(/\.onnx$/, ''), onnx, spec, specLine, calibration, calibrationCount, calibrationSource, inputs, labels, runs: o.runs, threads, log, onProgress });
   }
   bar.stop();
   console.log('');

@@ -36,11 +36,11 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nErrors print one line, `edgeq: <message> [CODE]`; set EDGEQ_DEBUG=1 to print their stack too.');
 
   program.command('synth')
-    .description('build the embedded ResNet-50 (real architecture, seeded synthetic weights) as ONNX')
-    .argument('<arch>', 'architecture (resnet50)')
+    .description('build an embedded model (real architecture, seeded synthetic weights) as ONNX')
+    .argument('<arch>', 'architecture (resnet50, mobilenetv2, mobilenetv3-small)')
     .requiredOption('-o, --output <file>', 'output .onnx file')
     .option('--seed <n>', 'weight seed', int, 0)
-    .addOption(new Option('--style <style>', 'graph spelling').choices(['torchvision', 'zoo']).default('torchvision'))
+    .addOption(new Option('--style <style>', 'graph spelling (resnet50)').choices(['torchvision', 'zoo']).default('torchvision'))
     .action(async (arch: string, opts) => (await import('./synth.js')).synthCommand(arch, opts));
 
   program.command('quantize')
@@ -105,7 +105,7 @@ export function buildProgram(): Command {
 
   program.command('bench')
     .description('benchmark edgeq int8 against onnxruntime-web fp32 and int8 (default: the embedded ResNet-50)')
-    .option('--model <file>', 'fp32 ONNX model (default: the embedded ResNet-50)')
+    .option('--model <file>', 'fp32 ONNX model, or an embedded one: resnet50 (the default), mobilenetv2, mobilenetv3-small')
     .option('--images <dir>', 'labelled images for accuracy (with --labels)')
     .option('--labels <file>', 'labels.tsv: file<TAB>index[<TAB>synset<TAB>name]')
     .addOption(new Option('--preprocess <preset>', 'preprocessing preset, required with --images (default for synthetic inputs: imagenet)').choices(['imagenet', 'unit']))

@@ -36,9 +36,10 @@ export function embeddedModelPath(options: { seed?: number; style?: ResNet50Styl
 const STYLES: readonly ResNet50Style[] = ['torchvision', 'zoo'];
 const LOCK_STALE_MS = 10 * 60_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function tryLock(path: string): boolean {
+/** Takes the lock file `path` (created exclusively); false when another process holds it (a lock older than 10 min is removed). */
+export function tryLock(path: string): boolean {
   try {
     closeSync(openSync(path, 'wx'));
     return true;

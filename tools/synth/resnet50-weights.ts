@@ -43,7 +43,7 @@ const STREAM_CONV = 1, STREAM_BN = 2, STREAM_FC = 3, STREAM_IMAGES = 4;
 /** A batch of NCHW activations. */
 interface Act { data: Float32Array; n: number; c: number; size: number }
 
-function heNormal(seed: number, count: number, fanIn: number): Float32Array {
+export function heNormal(seed: number, count: number, fanIn: number): Float32Array {
   return new Rng(seed).fillNormal(new Float32Array(count), Math.sqrt(2 / fanIn));
 }
 
@@ -75,7 +75,7 @@ async function runConv(c: ConvSpec, x: Act, weight: Float32Array): Promise<Act> 
 }
 
 /** Per-channel mean and population variance over batch and space (double precision). */
-function channelStats(a: Act): { mean: Float64Array; variance: Float64Array } {
+export function channelStats(a: Act): { mean: Float64Array; variance: Float64Array } {
   const hw = a.size * a.size;
   const mean = new Float64Array(a.c), variance = new Float64Array(a.c);
   for (let ch = 0; ch < a.c; ch++) {
@@ -140,7 +140,7 @@ function maxPool(a: Act): Act {
 }
 
 /** Global average pool -> [n, c] in double precision. */
-function globalAverage(a: Act): Float64Array {
+export function globalAverage(a: Act): Float64Array {
   const hw = a.size * a.size;
   const out = new Float64Array(a.n * a.c);
   for (let plane = 0; plane < a.n * a.c; plane++) {
