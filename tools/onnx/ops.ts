@@ -48,6 +48,10 @@ export const KNOWN_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
     { since: 14, attributes: { training_mode: int(0) } })],
   ['Relu', spec([1, 1], [1, 1])],
   ['LeakyRelu', spec([1, 1], [1, 1], { since: 1, attributes: { alpha: float(0.01) } })],
+  ['HardSigmoid', spec([1, 1], [1, 1], { since: 1, attributes: { alpha: float(0.2), beta: float(0.5) } })],
+  ['HardSwish', spec([1, 1], [1, 1])],
+  ['Sigmoid', spec([1, 1], [1, 1])],
+  ['Mul', spec([2, 2], [1, 1], { since: 1, attributes: { broadcast: int(0) } })],
   // Before opset 11 the bounds are attributes; from 11 on they are optional inputs.
   ['Clip', spec([1, 3], [1, 1], { since: 1, attributes: { min: float(-FLT_MAX), max: float(FLT_MAX) } })],
   ['MaxPool', spec([1, 1], [1, 2], { since: 1, attributes: { ...WINDOW_DEFAULTS, storage_order: int(0) } },

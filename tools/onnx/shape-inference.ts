@@ -336,6 +336,9 @@ const HANDLERS: Record<string, Handler> = {
 
   Relu: sameAsInput,
   LeakyRelu: sameAsInput,
+  HardSigmoid: sameAsInput,
+  HardSwish: sameAsInput,
+  Sigmoid: sameAsInput,
   Identity(node) {
     const value = this.constants.get(node.inputs[0]!);
     if (value) this.constants.set(node.outputs[0]!, value);
@@ -370,6 +373,15 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   Add(node) {
+    const a = this.input(node, 0);
+    const b = this.input(node, 1);
+    if (this.opset < 7) return [legacyBroadcast(node, a, b)];
+    const out = broadcastShapes(a, b);
+    if (!out) badShape(node, `cannot broadcast ${fmt(a)} with ${fmt(b)}`);
+    return [out];
+  },
+
+  Mul(node) {
     const a = this.input(node, 0);
     const b = this.input(node, 1);
     if (this.opset < 7) return [legacyBroadcast(node, a, b)];

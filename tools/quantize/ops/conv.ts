@@ -65,7 +65,7 @@ function convOp(ctx: PrepareContext, node: NodeDef): FConv {
     nodes.push(bn.name);
     out = bn.outputs[0];
   }
-  const act = fuseActivation(ctx, out);
+  const act = fuseActivation(ctx, out, true);
   return {
     op: 'conv', name: node.name, input: ctx.resolve(node.inputs[0]), output: act.output, preActivation: out, weights, bias,
     kernel: [kh, kw], stride: [stride[0], stride[1]], pads, dilation: [dilation[0], dilation[1]], group,
