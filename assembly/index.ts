@@ -15,6 +15,7 @@ import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
 import { wino3x3, winoScratchBytes } from './winograd';
 import { dwconvSimd, dwconvRef } from './dwconv';
+import { softmaxF32 } from './softmax';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
@@ -190,4 +191,10 @@ export function qu8_dwconv_c16(M: i32, C: i32, taps: i32, ind: usize, w: usize, 
 export function qu8_dwconv_c16_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- softmax over the channels of float32 rows (assembly/softmax.ts; scalar in every build) ----
+
+export function f32_softmax(rows: i32, C: i32, inp: usize, out: usize): void {
+  softmaxF32(rows, C, inp, out);
 }

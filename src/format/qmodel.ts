@@ -92,7 +92,15 @@ export interface QGlobalAvgPool {
   output: number;
 }
 
-export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool;
+/** Softmax over the channels (NHWC's last axis), float32 -> float32: a classifier's last op, after its float32 head. */
+export interface QSoftmax {
+  op: 'softmax';
+  name: string;
+  input: number;
+  output: number;
+}
+
+export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool | QSoftmax;
 
 export interface QModel {
   /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (uint8 or uint12). */

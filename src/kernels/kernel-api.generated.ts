@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'f32_softmax'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -33,6 +33,7 @@ export interface KernelExports {
   f32_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number): void;
   qu8_dwconv_c16(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  f32_softmax(rows: number, C: number, inp: number, out: number): void;
 }
 
 /** Bits of the `flags` argument of qu8_gemm, qu8_igemm, qu8_conv_im2col (and their *_ref twins). */
@@ -551,6 +552,18 @@ export interface Qu8DwconvC16Args {
   flags: number;
 }
 
+/** Arguments of f32_softmax, by name (assembly/index.ts). */
+export interface F32SoftmaxArgs {
+  /** i32 */
+  rows: number;
+  /** i32 */
+  C: number;
+  /** byte offset */
+  inp: number;
+  /** byte offset */
+  out: number;
+}
+
 /** The named arguments of every kernel (a void export with parameters). */
 export interface KernelArgs {
   qu8_gemm: Qu8GemmArgs;
@@ -575,12 +588,13 @@ export interface KernelArgs {
   f32_gavgpool_ref: F32GavgpoolArgs;
   qu8_dwconv_c16: Qu8DwconvC16Args;
   qu8_dwconv_c16_ref: Qu8DwconvC16Args;
+  f32_softmax: F32SoftmaxArgs;
 }
 
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'f32_softmax'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -606,6 +620,7 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   f32_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   qu8_dwconv_c16: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_dwconv_c16_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  f32_softmax: [['rows', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
 };
 
 /** The flag constants of each kernel that takes flags. */
@@ -668,6 +683,7 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   f32_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out],
   qu8_dwconv_c16: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_dwconv_c16_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  f32_softmax: (a) => [a.rows, a.C, a.inp, a.out],
 };
 
 /** The call of kernel `fn` with named arguments (every parameter required, no other names). */
@@ -767,6 +783,10 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       const f = ex.qu8_dwconv_c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16];
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16);
     }
+    case 'f32_softmax': {
+      const f = ex.f32_softmax, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+      return () => f(a0, a1, a2, a3);
+    }
   }
 }
 
@@ -796,5 +816,6 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'f32_gavgpool_ref': ex.f32_gavgpool_ref(a[0], a[1], a[2], a[3], a[4]); return;
     case 'qu8_dwconv_c16': ex.qu8_dwconv_c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
     case 'qu8_dwconv_c16_ref': ex.qu8_dwconv_c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
+    case 'f32_softmax': ex.f32_softmax(a[0], a[1], a[2], a[3]); return;
   }
 }

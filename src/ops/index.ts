@@ -5,16 +5,17 @@ import { add } from './add.js';
 import { conv } from './conv.js';
 import { globalAvgPool } from './global-avg-pool.js';
 import { maxpool } from './maxpool.js';
+import { softmax } from './softmax.js';
 import type { OpModule } from './op-module.js';
 
 export * from './op-module.js';
-export { add, conv, globalAvgPool, maxpool };
+export { add, conv, globalAvgPool, maxpool, softmax };
 export { convShape } from './conv.js';
-export { outputClamp, quantizeBound, type QuantParams } from './activation.js';
+export { kernelActivation, outputClamp, quantizeBound, type KernelActivation, type QuantParams } from './activation.js';
 
 /** Every op module, keyed by its .edgeq `op` string. */
 export const OP_MODULES: { readonly [K in QOp['op']]: OpModule<Extract<QOp, { op: K }>> } = {
-  conv, add, maxpool, gap: globalAvgPool,
+  conv, add, maxpool, gap: globalAvgPool, softmax,
 };
 
 /** The .edgeq op kinds this runtime executes. */
