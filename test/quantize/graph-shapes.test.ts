@@ -3,7 +3,8 @@
 //   (inference) -> MatMul + Add; the float32 head and Softmax against ORT running the QDQ export:
 //   |edgeq - ORT| <= 1e-5 * (1 + |ORT|) (f32 sums in another order), same top-1 as ORT's QDQ run;
 // - a zero Pad before a Conv folded into its pads (0 LSB against ORT's QDQ, which pads explicitly);
-// - non-square (1x3x96x160) and 1-channel 28x28 inputs, a symbolic batch dimension (batch 2 run);
+// - non-square (1x3x96x160) and 1-channel 28x28 inputs, a symbolic batch dimension (batch 2 run),
+//   an NHWC input behind Transpose(0, 3, 1, 2) folded into an NCHW input;
 // - bad input (Softmax off the channels, Pad reflect / non-zero / negative / on N) is a typed error naming the
 //   node, before calibration.
 import { describe, expect, it } from 'vitest';
@@ -173,6 +174,28 @@ describe('input shapes', () => {
     expect(r.q.model.input.nchw).toEqual([1, 1, 28, 28]);
     expect(r.gap).toBeLessThanOrEqual(1e-5);
     expect(r.top1).toBe(1);
+  });
+
+  it('an NHWC input read by Transpose(0, 3, 1, 2) (tf2onnx): folded, the .edgeq takes NCHW', async () => {
+    const g = new PatternGraph(new Rng(12), 8);
+    const nchw = g.node('Transpose', ['input'], { perm: attr.ints([0, 3, 1, 2]) })[0];
+    const out = g.head(g.link(g.conv(g.link(g.conv(nchw, 3, 8), 'Relu'), 8, 8), 'Relu'), 8, 4);
+    const bytes = writeOnnx(modelOf(g, [1, 8, 8, 3], out, [1, 4]));
+    // Calibration inputs, like run()'s, are NCHW.
+    const q = await quantizeModel(bytes, { calibration: inputs(1, 8, 3 * 64), calibrationCount: 8 });
+    expect(q.model.input.nchw).toEqual([1, 3, 8, 8]);
+    expect(q.model.ops.map((o) => o.op)).toEqual(['conv', 'conv', 'gap', 'conv']);
+    const fp32 = await ReferenceSession.create(bytes), qdq = await ReferenceSession.create(q.qdq), e = await Session.create(q.edgeq);
+    for (const x of inputs(2, 4, 3 * 64)) {
+      const nhwc = new Float32Array(x.length);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < 64; i++) nhwc[i * 3 + c] = x[c * 64 + i]!;
+      const f = (await fp32.run({ input: nhwc })).outputs[fp32.outputNames[0]!]!.data as Float32Array;
+      const d = (await qdq.run({ [qdq.inputNames[0]!]: x })).outputs[qdq.outputNames[0]!]!.data as Float32Array;
+      const y = await e.run(x);
+      for (let i = 0; i < y.length; i++) expect(Math.abs(y[i]! - d[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(d[i]!)));
+      expect(cosine(f, y)).toBeGreaterThan(0.99);
+    }
+    await fp32.release(); await qdq.release(); e.release();
   });
 
   it('a symbolic batch dimension ("N") is accepted; a batch of 2 runs as two images', async () => {
