@@ -249,8 +249,9 @@ export function readGemmAttributes(node: NodeDef, opset: number): GemmAttributes
 /**
  * Pad's mode, pads ([x1_begin, x2_begin, ..., x1_end, x2_end, ...] over every axis) and constant
  * value: attributes before opset 11, constant inputs from 11 on (an axes input is UNSUPPORTED_OP).
+ * `withValue` false: the value is not read (NaN; shapes need only the pads).
  */
-export function readPad(node: NodeDef, opset: number, constants: ReadonlyMap<string, TensorValue>): { mode: string; pads: number[]; value: number } {
+export function readPad(node: NodeDef, opset: number, constants: ReadonlyMap<string, TensorValue>, withValue = true): { mode: string; pads: number[]; value: number } {
   const mode = getString(node, 'mode', 'constant');
   if (opset < 11) return { mode, pads: getInts(node, opset < 2 ? 'paddings' : 'pads', []), value: getFloat(node, 'value', 0) };
   const constant = (index: number, role: string): TensorValue | undefined => {
@@ -263,6 +264,7 @@ export function readPad(node: NodeDef, opset: number, constants: ReadonlyMap<str
   if (constant(3, 'axes')) throw new EdgeqError('UNSUPPORTED_OP', `${nodeLabel(node)}: a Pad with an axes input is not supported (give pads for every axis)`);
   const pads = constant(1, 'pads');
   if (!pads) throw new EdgeqError('BAD_ONNX', `${nodeLabel(node)}: missing pads input`);
+  if (!withValue) return { mode, pads: Array.from(pads.data, Number), value: NaN };
   const v = constant(2, 'constant_value');
   if (v && v.data.length !== 1) throw new EdgeqError('BAD_SHAPE', `${nodeLabel(node)}: constant_value has dims [${v.dims.join(', ')}], expected a scalar`);
   return { mode, pads: Array.from(pads.data, Number), value: v ? Number(v.data[0]) : 0 };

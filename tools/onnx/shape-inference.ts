@@ -392,7 +392,7 @@ const HANDLERS: Record<string, Handler> = {
 
   Pad(node) {
     const x = this.input(node, 0);
-    const { pads } = readPad(node, this.opset, this.constants);
+    const { pads } = readPad(node, this.opset, this.constants, false);
     if (pads.length !== 2 * x.length) badShape(node, `pads [${pads}] should have ${2 * x.length} values for input ${fmt(x)}`);
     const out = x.map((d, i) => d + pads[i]! + pads[i + x.length]!);
     if (out.some((d) => d < 1)) badShape(node, `pads [${pads}] leave an empty output from input ${fmt(x)}`);
