@@ -18,7 +18,7 @@
 // bit-exact), so no load reads past a pixel's C channels.
 // Flags: DWCONV_FLAG_IN16 / OUT16 / RES16; outF32 selects a float32 output (no rounding).
 
-import { MAGIC, MAGIC_BITS, loadRow8, requantTail, magicRound } from './common';
+import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16 } from './flags';
 
 /** Channels per packed block (the kernel's channel tile). */
@@ -33,7 +33,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 
 /** Channel c (block c >> 4, lane c & 15) of one pixel: accumulate, requantize, store (scalar; shared by the twin and the SIMD tail). */
 @inline function dwChannelRef(in16: bool, outKind: i32, resKind: i32, c: i32, taps: i32, ip: usize, w: usize, bb: usize,
-  o: usize, rp: usize, zr: i32, mr: f32, mlz: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool): void {
+  o: usize, rp: usize, zr: i32, mr: f32, mlz: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool, beta: f32 = 0, act: i32 = ACT_NONE): void {
   const blk = w + <usize>(c >> 4) * bb;
   const lane = <usize>(c & 15);
   let acc = load<i32>(blk + (lane << 2));
@@ -48,7 +48,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
     const rv = resKind == KIND_U16 ? <i32>load<u16>(rp + (<usize>c << 1)) : <i32>load<u8>(rp + <usize>c);
     y = y + <f32>(rv - zr) * mr;
   }
-  y = requantTail(y, alpha, leaky, fmin, fmax);
+  y = epilogueF(y, leaky, act, alpha, beta, fmin, fmax);
   if (outKind == KIND_F32) store<f32>(o + (<usize>c << 2), y);
   else if (outKind == KIND_U16) store<u16>(o + (<usize>c << 1), <u16>magicRound(y, mlz));
   else store<u8>(o + <usize>c, <u8>magicRound(y, mlz));
@@ -60,32 +60,31 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 
 /** Scalar twin: every channel of every pixel through dwChannelRef. */
 export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
   const in16 = (flags & FLAG_IN16) != 0;
   const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rstride = (<usize>outStride >> kindShift(outKind)) << (resKind == KIND_NONE ? 0 : kindShift(resKind));
-  const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp, leaky = alpha != 1;
+  const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp, act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const rowStep = <usize>taps << 2;
   let ip = ind, o = out, rp = res;
   for (let m = 0; m < M; m++, ip += rowStep, o += <usize>outStride, rp += rstride) {
     for (let c = 0; c < C; c++) {
-      dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky);
+      dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
     }
   }
 }
 
 @inline function requant4(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
-  resKind: i32, r: v128, vzr: v128, vmr: v128): v128 {
+  resKind: i32, r: v128, vzr: v128, vmr: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
   if (resKind != KIND_NONE) y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
-  if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
-  return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
+  return epilogueV(y, leaky, act, valpha, vbeta, vmin, vmax);
 }
 
 /** Epilogue: requantize the 16 channels of acc0..acc3 (multipliers at wm), add the residual at rr when fused, store at o. */
 @inline function dwStore16(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, acc2: v128, acc3: v128, wm: usize, o: usize, rr: usize,
-  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128): void {
+  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): void {
   // Residual lanes (u8 or u16) as i32x4, 4 channels each.
   let r0 = vzr, r1 = vzr, r2 = vzr, r3 = vzr;
   if (resKind == KIND_U16) {
@@ -98,10 +97,10 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
     r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
     r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
   }
-  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
-  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
-  const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr);
-  const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr);
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr, act, vbeta);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr, act, vbeta);
+  const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr, act, vbeta);
+  const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr, act, vbeta);
   if (outKind == KIND_F32) {
     v128.store(o, y0); v128.store(o, y1, 16); v128.store(o, y2, 32); v128.store(o, y3, 48);
   } else {
@@ -117,14 +116,14 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
 
 /** Epilogue of 8 channels (acc0, acc1; multipliers at wm): as dwStore16, loading and storing only those 8. */
 @inline function dwStore8(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, wm: usize, o: usize, rr: usize,
-  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128): void {
+  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): void {
   let r0 = vzr, r1 = vzr;
   if (resKind != KIND_NONE) {
     const h = resKind == KIND_U16 ? v128.load(rr) : v128.load8x8_u(rr);
     r0 = i32x4.extend_low_i16x8_u(h); r1 = i32x4.extend_high_i16x8_u(h);
   }
-  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr);
-  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr);
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr, act, vbeta);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr, act, vbeta);
   if (outKind == KIND_F32) {
     v128.store(o, y0); v128.store(o, y1, 16);
   } else {
@@ -140,11 +139,11 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
  * 16-channel block: accumulate (taps in pairs), then the epilogue (dwStore16).
  */
 @inline function dwSimd<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32 = 0, act: i32 = ACT_NONE): void {
   const in16 = sizeof<A>() == 2;
   const cFull = C >> 4;
   const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp;
-  const valpha = f32x4.splat(alpha), vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+  const valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta), vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(mlz), vzr = i32x4.splat(zr), vmr = f32x4.splat(mr);
   const oShift = kindShift(outKind), rShift: usize = resKind == KIND_U16 ? 1 : 0;
   const rstride: usize = resKind == KIND_NONE ? <usize>0 : (<usize>outStride >> oShift) << rShift;
@@ -192,7 +191,7 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
         acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(x1, w1));
       }
       // Epilogue: requantize the 16 channels and store them.
-      dwStore16(outKind, resKind, leaky, acc0, acc1, acc2, acc3, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz);
+      dwStore16(outKind, resKind, leaky, acc0, acc1, acc2, acc3, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz, act, vbeta);
     }
     let c = cFull << 4;
     if (C - c >= 8) {
@@ -221,39 +220,39 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
         acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(x0, w0));
         acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x0, w0));
       }
-      dwStore8(outKind, resKind, leaky, acc0, acc1, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz);
+      dwStore8(outKind, resKind, leaky, acc0, acc1, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz, act, vbeta);
       c += 8;
     }
     for (; c < C; c++) {
-      dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, op, rp, zr, mr, mlz, fmin, fmax, alpha, leaky);
+      dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, op, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
     }
   }
 }
 
 function dwSimdIn<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32 = 0, act: i32 = ACT_NONE): void {
   // Specialised: the output of the input's width without residual (MobileNet's depthwise layers),
   // ReLU/none or LeakyReLU. Everything else: one loop with run-time tests.
   const same = sizeof<A>() == 2 ? KIND_U16 : KIND_U8;
-  if (outKind == same && resKind == KIND_NONE) {
+  if (outKind == same && resKind == KIND_NONE && act == ACT_NONE) {
     if (leaky) dwSimd<A>(same, KIND_NONE, true, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
     else dwSimd<A>(same, KIND_NONE, false, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
   } else {
-    dwSimdGeneric<A>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+    dwSimdGeneric<A>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
   }
 }
 
 function dwSimdGeneric<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32): void {
-  dwSimd<A>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32 = 0, act: i32 = ACT_NONE): void {
+  dwSimd<A>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
 }
 
 /** SIMD kernel (same arguments and results as dwconvRef). */
 export function dwconvSimd(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
   const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
-  const leaky = alpha != 1;
-  if ((flags & FLAG_IN16) != 0) dwSimdIn<u16>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
-  else dwSimdIn<u8>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr);
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
+  if ((flags & FLAG_IN16) != 0) dwSimdIn<u16>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
+  else dwSimdIn<u8>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
 }

@@ -2,6 +2,7 @@
 // line names the exports (their *_ref twins included) whose flags the constants below it define;
 // scripts/gen-kernel-api.js turns every group into named constants for the host
 // (src/kernels/kernel-api.generated.ts). 16-bit lanes hold 12-bit activations (0..4095).
+// The convolution groups share one activation code field (bits 4-6, same values in every group).
 
 // @kernels qu8_gemm qu8_igemm qu8_conv_im2col
 /** The input rows are 16-bit lanes. */
@@ -10,6 +11,14 @@ export const GEMM_FLAG_IN16: i32 = 1;
 export const GEMM_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */
 export const GEMM_FLAG_RES16: i32 = 4;
+/** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+export const GEMM_FLAG_ACT_HARDSWISH: i32 = 16;
+/** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+export const GEMM_FLAG_ACT_HARDSIGMOID: i32 = 32;
+/** Activation code field: Sigmoid. */
+export const GEMM_FLAG_ACT_SIGMOID: i32 = 48;
+/** Activation code field: SiLU (x * sigmoid(x)). */
+export const GEMM_FLAG_ACT_SILU: i32 = 64;
 
 // @kernels qu8_gemm_relaxed_2x4c16 qu8_igemm_relaxed_2x4c16
 /** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
@@ -18,12 +27,28 @@ export const RELAXED_FLAG_OUT16: i32 = 2;
 export const RELAXED_FLAG_RES16: i32 = 4;
 /** s8xs8 lowering: activations enter as a - 128 (the repacked bias holds + 128 * sum(w)). */
 export const RELAXED_FLAG_SHIFTED: i32 = 8;
+/** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+export const RELAXED_FLAG_ACT_HARDSWISH: i32 = 16;
+/** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+export const RELAXED_FLAG_ACT_HARDSIGMOID: i32 = 32;
+/** Activation code field: Sigmoid. */
+export const RELAXED_FLAG_ACT_SIGMOID: i32 = 48;
+/** Activation code field: SiLU (x * sigmoid(x)). */
+export const RELAXED_FLAG_ACT_SILU: i32 = 64;
 
 // @kernels qu8_wino3x3
 /** The input is 16-bit lanes. */
 export const WINO_FLAG_IN16: i32 = 1;
 /** The output is stored as 16-bit lanes. */
 export const WINO_FLAG_OUT16: i32 = 2;
+/** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+export const WINO_FLAG_ACT_HARDSWISH: i32 = 16;
+/** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+export const WINO_FLAG_ACT_HARDSIGMOID: i32 = 32;
+/** Activation code field: Sigmoid. */
+export const WINO_FLAG_ACT_SIGMOID: i32 = 48;
+/** Activation code field: SiLU (x * sigmoid(x)). */
+export const WINO_FLAG_ACT_SILU: i32 = 64;
 
 // @kernels qu8_vadd
 /** Operand a is 16-bit lanes. */
@@ -52,6 +77,14 @@ export const DWCONV_FLAG_IN16: i32 = 1;
 export const DWCONV_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */
 export const DWCONV_FLAG_RES16: i32 = 4;
+/** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+export const DWCONV_FLAG_ACT_HARDSWISH: i32 = 16;
+/** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+export const DWCONV_FLAG_ACT_HARDSIGMOID: i32 = 32;
+/** Activation code field: Sigmoid. */
+export const DWCONV_FLAG_ACT_SIGMOID: i32 = 48;
+/** Activation code field: SiLU (x * sigmoid(x)). */
+export const DWCONV_FLAG_ACT_SILU: i32 = 64;
 
 // @kernels qu8_vmul
 /** Operand a is 16-bit lanes. */

@@ -18,7 +18,7 @@
 //                      zero-point row); the group offset g * aGroupStride is added to it.
 // Rows past M reuse row M-1 (their results are not stored).
 
-import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
+import { MAGIC, MAGIC_BITS, magicRound, loadRow8, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16 } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
@@ -31,7 +31,7 @@ import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_R
 /** Output / residual element kinds (compile-time constants in the specialised loops). */
 const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3;
 
-@inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
+@inline function requantV(acc: v128, vmul: v128, leaky: bool, valpha: v128, act: i32, vbeta: v128, vmin: v128, vmax: v128,
   resKind: i32, rp: usize, vzr: v128, vmr: v128): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
   if (resKind != KIND_NONE) {
@@ -40,8 +40,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
       : i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(rp)));
     y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
   }
-  if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
-  return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
+  return epilogueV(y, leaky, act, valpha, vbeta, vmin, vmax);
 }
 
 /** Bytes of one packed block of 4 output channels. */
@@ -64,7 +63,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 @inline function tileSimd<A, R>(
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
   wb: usize, blockBytes: usize, o0: usize, outStride: usize, full: bool, nr: i32, outKind: i32,
-  leaky: bool, valpha: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
+  leaky: bool, valpha: v128, act: i32, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
   resKind: i32, rp0: usize, rp1: usize, vzr: v128, vmr: v128,
 ): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
@@ -151,8 +150,8 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
   const vbias = v128.load(wb);
   const vmul = v128.load(wb + blockBytes - 16);
   const o1 = o0 + outStride;
-  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, vmin, vmax, resKind, rp0, vzr, vmr);
-  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, vmin, vmax, resKind, has1 ? rp1 : rp0, vzr, vmr);
+  const y0 = requantV(i32x4.add(hsum4(c00, c01, c02, c03), vbias), vmul, leaky, valpha, act, vbeta, vmin, vmax, resKind, rp0, vzr, vmr);
+  const y1 = requantV(i32x4.add(hsum4(c10, c11, c12, c13), vbias), vmul, leaky, valpha, act, vbeta, vmin, vmax, resKind, has1 ? rp1 : rp0, vzr, vmr);
   if (outKind == KIND_F32) {
     if (full) {
       v128.store(o0, y0);
@@ -233,7 +232,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
       let r0 = src, o0 = out + col * oBytes, rp = res + col * rBytes;
       for (let i = 0; i < pairs; i++) {
         tileSimd<A, R>(r0, r0 + rowStep, true, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, true, 4, outKind,
-          leaky, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
+          leaky, valpha, ACT_NONE, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
         r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
       }
     }
@@ -280,14 +279,14 @@ function gemmFastSimd<A, R>(indirect: bool, outKind: i32, resKind: i32, leaky: b
  * The generic loop (every flag tested at run time): all tiles when no specialised loop fits,
  * otherwise only the edges it left: the last partial block of channels and an odd last row.
  */
-function gemmGenericSimd<A, R>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, indirect: bool,
+function gemmGenericSimd<A, R>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, act: i32, beta: f32, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
 ): void {
   const nBlocks = (N + 3) >> 2, nFull = N >> 2, evenM = M & ~1;
   const blockBytes = packedBlockBytes(KB, taps);
-  const vzr = i32x4.splat(zr), vmr = f32x4.splat(mr), valpha = f32x4.splat(alpha);
+  const vzr = i32x4.splat(zr), vmr = f32x4.splat(mr), valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta);
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
   // outStride is in bytes of the output; the residual has the output's layout in its own element size.
@@ -306,7 +305,7 @@ function gemmGenericSimd<A, R>(edgesOnly: bool, outKind: i32, resKind: i32, leak
       for (let m = m0; m < M; m += 2) {
         const has1 = m + 1 < M;
         tileSimd<A, R>(r0, has1 ? r0 + rowStep : r0, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr == 4, nr, outKind,
-          leaky, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
+          leaky, valpha, act, vbeta, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
         r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
       }
     }
@@ -317,24 +316,25 @@ export function gemmCoreSimd(
   M: i32, N: i32, KB: i32, taps: i32, groups: i32,
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool,
   res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
-  const leaky = alpha != 1;
+  // The activation code (flags' ACT field) excludes LeakyReLU: alpha is then the activation's.
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
   // Residual: same layout as the output; element sizes may differ (a float32 output takes the
   // residual in real units: mr = its scale).
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   if ((flags & FLAG_IN16) != 0) {
-    const fast = gemmFastSimd<u16, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = act == ACT_NONE && gemmFastSimd<u16, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u16, i16>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u16, i16>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   } else {
-    const fast = gemmFastSimd<u8, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = act == ACT_NONE && gemmFastSimd<u8, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8, i16>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u8, i16>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
 }
@@ -349,22 +349,23 @@ export function gemmCoreRelaxedSimd(
   M: i32, N: i32, KB: i32, taps: i32, groups: i32,
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool,
   res: usize, zr: i32, mr: f32, flags: i32, shifted: bool,
 ): void {
-  const leaky = alpha != 1;
+  // The activation code (flags' ACT field) excludes LeakyReLU: alpha is then the activation's.
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   if (shifted) {
-    const fast = gemmFastSimd<u8, i8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = act == ACT_NONE && gemmFastSimd<u8, i8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8, i8>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u8, i8>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   } else {
-    const fast = gemmFastSimd<u8, u8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = act == ACT_NONE && gemmFastSimd<u8, u8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8, u8>(fast, outKind, resKind, leaky, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u8, u8>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
 }
@@ -381,12 +382,12 @@ export function gemmCoreRef(
   M: i32, N: i32, KB: i32, taps: i32, groups: i32,
   src: usize, srcStride: usize, indirect: bool, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool,
   res: usize, zr: i32, mr: f32, flags: i32, relaxed: bool = false, shifted: bool = false,
 ): void {
   const nBlocks = (N + 3) >> 2;
   const blockBytes = packedBlockBytes(KB, taps);
-  const leaky = alpha != 1;
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const in16 = (flags & FLAG_IN16) != 0;
   const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
   const hasRes = res != 0;
@@ -452,7 +453,7 @@ export function gemmCoreRef(
             const rv = res16 ? <i32>load<u16>(rp + (<usize>j << 1)) : <i32>load<u8>(rp + <usize>j);
             y = y + <f32>(rv - zr) * mr;
           }
-          y = requantTail(y, alpha, leaky, fmin, fmax);
+          y = epilogueF(y, leaky, act, alpha, beta, fmin, fmax);
           if (outF32) store<f32>(o + (<usize>j << 2), y);
           else if (out16) store<u16>(o + (<usize>j << 1), <u16>magicRound(y, mlz));
           else store<u8>(o + <usize>j, <u8>magicRound(y, mlz));
@@ -493,7 +494,7 @@ function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
 
 export function convIm2col(
   simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: bool,
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool,
   res: usize, zr: i32, mr: f32, flags: i32,
 ): void {
   const shift: usize = (flags & FLAG_IN16) != 0 ? 1 : 0; // the gathered rows keep the input's element size
@@ -506,10 +507,10 @@ export function convIm2col(
     const r = res != 0 ? res + (((<usize>m0 * <usize>outStride) >> oShift) << rShift) : 0;
     if (ASC_FEATURE_SIMD) {
       if (simd) {
-        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr, flags);
+        gemmCoreSimd(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, r, zr, mr, flags);
         continue;
       }
     }
-    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, outF32, r, zr, mr, flags);
+    gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, r, zr, mr, flags);
   }
 }

@@ -18,6 +18,7 @@ import { dwconvSimd, dwconvRef } from './dwconv';
 import { vmulSimd, vmulRef } from './mul';
 import { concatSimd, concatRef } from './concat';
 import { avgpoolQ } from './avgpool';
+import { softmaxF32 } from './softmax';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
@@ -28,40 +29,44 @@ export function relaxed_enabled(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0
 /** Rows per im2col block (the im2col scratch holds this many rows). */
 export function im2col_rows(): i32 { return IM2COL_ROWS; }
 
+// The convolution kernels take alpha (LeakyReLU slope, 1 = none) and beta, and an activation code in
+// their flags (GEMM_FLAG_ACT_* and its twins): the fused activation of assembly/common.ts (ACT_*),
+// whose parameters alpha / beta then are (LeakyReLU off).
+
 // ---- GEMM over contiguous rows (1x1 stride-1 convolution, fully connected) ----------------
 
 export function qu8_gemm(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   if (ASC_FEATURE_SIMD) {
-    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+    gemmCoreSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
   } else {
-    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
   }
 }
 
 export function qu8_gemm_ref(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- IGEMM through an indirection buffer (every other convolution) --------------------------
 
 export function qu8_igemm(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   if (ASC_FEATURE_SIMD) {
-    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+    gemmCoreSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
   } else {
-    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
   }
 }
 
 export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- relaxed-SIMD GEMM / IGEMM (uint8 activations, 2x4c16 weights, any KB) ------------------
@@ -72,62 +77,62 @@ export function qu8_igemm_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, i
 
 export function qu8_gemm_relaxed_2x4c16(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   const shifted = (flags & RELAXED_FLAG_SHIFTED) != 0;
   if (ASC_FEATURE_RELAXED_SIMD) {
-    gemmCoreRelaxedSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, shifted);
+    gemmCoreRelaxedSimd(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, shifted);
   } else {
-    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, shifted);
+    gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, true, shifted);
   }
 }
 
 export function qu8_gemm_relaxed_2x4c16_ref(M: i32, N: i32, KB: i32, groups: i32, a: usize, aStride: i32, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, 1, groups, a, <usize>aStride, false, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
 }
 
 export function qu8_igemm_relaxed_2x4c16(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   const shifted = (flags & RELAXED_FLAG_SHIFTED) != 0;
   if (ASC_FEATURE_RELAXED_SIMD) {
-    gemmCoreRelaxedSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, shifted);
+    gemmCoreRelaxedSimd(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, shifted);
   } else {
-    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, shifted);
+    gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, true, shifted);
   }
 }
 
 export function qu8_igemm_relaxed_2x4c16_ref(M: i32, N: i32, KB: i32, taps: i32, groups: i32, ind: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------
 
 export function qu8_conv_im2col(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  convIm2col(true, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 export function qu8_conv_im2col_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
-  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1 (assembly/winograd.ts); flags: WINO_FLAG_* ----
 
 export function qu8_wino3x3(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32): void {
-  wino3x3(ASC_FEATURE_SIMD, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha, flags);
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  wino3x3(ASC_FEATURE_SIMD, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha, beta, flags);
 }
 
 export function qu8_wino3x3_ref(H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32): void {
-  wino3x3(false, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha, flags);
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  wino3x3(false, H, W, C, inp, zx, OH, OW, padTop, padLeft, t0, t1, N, KB, w, scratch, groupTiles, out, outStride, zp, fmin, fmax, alpha, beta, flags);
 }
 
 /** Scratch bytes one qu8_wino3x3 call needs for a tile group of groupTiles tiles. */
@@ -181,14 +186,20 @@ export function f32_gavgpool_ref(N: i32, HW: i32, C: i32, inp: usize, out: usize
 // IGEMM's indirection buffer (assembly/dwconv.ts); flags: DWCONV_FLAG_* -------------------------
 
 export function qu8_dwconv_c16(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  if (ASC_FEATURE_SIMD) dwconvSimd(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
-  else dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  if (ASC_FEATURE_SIMD) dwconvSimd(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+  else dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 export function qu8_dwconv_c16_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
-  dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, outF32 != 0, res, zr, mr, flags);
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- softmax over the channels of float32 rows (assembly/softmax.ts; scalar in every build) ----
+
+export function f32_softmax(rows: i32, C: i32, inp: usize, out: usize): void {
+  softmaxF32(rows, C, inp, out);
 }
 
 // ---- elementwise multiply (squeeze-and-excitation gate, same-shape Mul; assembly/mul.ts) ------

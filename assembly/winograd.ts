@@ -18,7 +18,7 @@
 // computed into `scratch`, then every block of 4 channels runs over the group's tile pairs; the 16
 // products of a tile pair are parked in scratch (512 bytes after V) for the output transform.
 
-import { MAGIC, MAGIC_BITS, requantTail, magicRound, loadRow8 } from './common';
+import { MAGIC, MAGIC_BITS, magicRound, loadRow8, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { WINO_FLAG_IN16, WINO_FLAG_OUT16 } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
@@ -162,7 +162,7 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
  */
 @inline function storeTile(simd: bool, y: usize, n: i32, ty: i32, tx: i32, OH: i32, OW: i32,
   out: usize, outStride: usize, co: usize, nr: i32, wb: usize, blockBytes: usize,
-  zp: i32, fmin: f32, fmax: f32, alpha: f32, leaky: bool, out16: bool): void {
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, act: i32, leaky: bool, out16: bool): void {
   const oy = ty << 1, ox = tx << 1;
   const mlz = MAGIC_BITS - zp;
   for (let p = 0; p < 4; p++) {
@@ -173,8 +173,7 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
       if (simd) {
         const acc = i32x4.add(i32x4.shr_s(v128.load(y + (<usize>p << 4)), 2), v128.load(wb));
         let v = f32x4.mul(f32x4.convert_i32x4_s(acc), v128.load(wb + blockBytes - 16));
-        if (leaky) v = v128.bitselect(f32x4.mul(v, f32x4.splat(alpha)), v, f32x4.lt(v, f32x4.splat(0)));
-        v = f32x4.pmin(f32x4.pmax(v, f32x4.splat(fmin)), f32x4.splat(fmax));
+        v = epilogueV(v, leaky, act, f32x4.splat(alpha), f32x4.splat(beta), f32x4.splat(fmin), f32x4.splat(fmax));
         const q = i32x4.sub(f32x4.add(v, f32x4.splat(MAGIC)), i32x4.splat(mlz));
         const h = i16x8.narrow_i32x4_s(q, q);
         if (out16) {
@@ -200,7 +199,7 @@ function inputTransformRef(t0: i32, count: i32, H: i32, W: i32, C: i32, inp: usi
     }
     for (let j = 0; j < nr; j++) {
       const acc = (load<i32>(y + (<usize>p << 4) + (<usize>j << 2)) >> 2) + load<i32>(wb + (<usize>j << 2));
-      const v = requantTail(<f32>acc * load<f32>(wb + blockBytes - 16 + (<usize>j << 2)), alpha, leaky, fmin, fmax);
+      const v = epilogueF(<f32>acc * load<f32>(wb + blockBytes - 16 + (<usize>j << 2)), leaky, act, alpha, beta, fmin, fmax);
       if (out16) store<u16>(o + (<usize>j << 1), <u16>magicRound(v, mlz));
       else store<u8>(o + <usize>j, <u8>magicRound(v, mlz));
     }
@@ -252,7 +251,7 @@ export function winoScratchBytes(KB: i32, groupTiles: i32): i32 {
 export function wino3x3(
   simd: bool, H: i32, W: i32, C: i32, inp: usize, zx: i32, OH: i32, OW: i32, padTop: i32, padLeft: i32,
   t0: i32, t1: i32, N: i32, KB: i32, w: usize, scratch: usize, groupTiles: i32,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, flags: i32,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32,
 ): void {
   const in16 = (flags & WINO_FLAG_IN16) != 0, out16 = (flags & WINO_FLAG_OUT16) != 0;
   const tilesH = (OH + 1) >> 1, tilesW = (OW + 1) >> 1, perImage = tilesH * tilesW;
@@ -260,7 +259,7 @@ export function wino3x3(
   const blockBytes = winoBlockBytes(KB);
   const Cp = <usize>(KB << 3);
   const tileBytes = 16 * <i32>Cp * 2;
-  const leaky = alpha != 1;
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const m0 = scratch + <usize>groupTiles * tileBytes; // products of tile 0 (256 bytes), tile 1 (256)
   const m1 = m0 + 256;
   const y0 = m1 + 256, y1 = y0 + 64; // 4 accumulator vectors per tile
@@ -324,8 +323,8 @@ export function wino3x3(
             outTileRef(m1, y1);
           }
         }
-        storeTile(simd, y0, n0, ty0, tx0, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
-        if (has1) storeTile(simd, y1, n1, ty1, tx1, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, leaky, out16);
+        storeTile(simd, y0, n0, ty0, tx0, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, beta, act, leaky, out16);
+        if (has1) storeTile(simd, y1, n1, ty1, tx1, OH, OW, out, ostride, co, nr, wb, blockBytes, zp, fmin, fmax, alpha, beta, act, leaky, out16);
         n0 = n1; ty0 = ty1; tx0 = tx1 + 1;
         if (tx0 == tilesW) { tx0 = 0; if (++ty0 == tilesH) { ty0 = 0; n0++; } }
       }

@@ -23,7 +23,14 @@ export type Activation =
   // [Q(min), Q(max)] with Q(v) = clamp(roundHalfEven(f32(v) / f32(scale)) + zeroPoint, 0, qmax)
   // (QuantizeLinear's arithmetic, so the clamp equals ONNX's Clip then QuantizeLinear exactly);
   // a float32 output clamps at [min, max]. src/ops/activation.ts, outputClamp().
-  | { kind: 'clip'; min: number; max: number };
+  | { kind: 'clip'; min: number; max: number }
+  // Applied in fp32 in the conv epilogue before rounding (conv only; assembly/common.ts ACT_*):
+  // HardSwish x * relu6(x + 3) / 6; HardSigmoid clamp(alpha * x + beta, 0, 1) (alpha, beta finite);
+  // Sigmoid 1 / (1 + exp(-x)) (a polynomial exp, max error stated in docs/quantization.md); SiLU x * sigmoid(x).
+  | { kind: 'hardswish' }
+  | { kind: 'hardsigmoid'; alpha: number; beta: number }
+  | { kind: 'sigmoid' }
+  | { kind: 'silu' };
 
 /**
  * Convolution (and fully connected layers, as 1x1 convs over a 1x1 map).
@@ -127,7 +134,15 @@ export interface QAvgPool {
   countIncludePad: boolean;
 }
 
-export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool | QMul | QConcat | QAvgPool;
+/** Softmax over the channels (NHWC's last axis), float32 -> float32: a classifier's last op, after its float32 head. */
+export interface QSoftmax {
+  op: 'softmax';
+  name: string;
+  input: number;
+  output: number;
+}
+
+export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool | QMul | QConcat | QAvgPool | QSoftmax;
 
 export interface QModel {
   /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (uint8 or uint12). */

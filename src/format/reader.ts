@@ -163,7 +163,10 @@ export function validateModel(model: QModel, where = ''): void {
     } else if (a.kind === 'clip') {
       if (typeof a.min !== 'number' || typeof a.max !== 'number' || !Number.isFinite(a.min) || !Number.isFinite(a.max)) fail(`${what}: clip bounds ${a.min}, ${a.max} must be finite numbers`);
       if (a.min > a.max) fail(`${what}: clip min ${a.min} > max ${a.max}`);
-    } else if (a.kind !== 'none' && a.kind !== 'relu') fail(`${what}: unknown activation ${JSON.stringify((a as { kind: unknown }).kind)}`);
+    } else if (a.kind === 'hardsigmoid') {
+      if (typeof a.alpha !== 'number' || typeof a.beta !== 'number' || !Number.isFinite(a.alpha) || !Number.isFinite(a.beta)
+        || Math.abs(a.alpha) > MAX_ALPHA || Math.abs(a.beta) > MAX_ALPHA) fail(`${what}: hardsigmoid alpha ${a.alpha}, beta ${a.beta} must be finite, |value| <= 2^16`);
+    } else if (a.kind !== 'none' && a.kind !== 'relu' && a.kind !== 'hardswish' && a.kind !== 'sigmoid' && a.kind !== 'silu') fail(`${what}: unknown activation ${JSON.stringify((a as { kind: unknown }).kind)}`);
   };
   const outDim = (inp: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((inp + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 

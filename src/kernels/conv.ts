@@ -147,13 +147,22 @@ export interface ConvOutputParams {
   fMax?: number;
   /** LeakyReLU slope applied to negative y before rounding (1 = none). */
   alpha?: number;
+  /**
+   * A fused HardSwish / HardSigmoid / Sigmoid / SiLU (src/ops/activation.ts kernelActivation): its
+   * code in the flags' ACT field and its parameters, applied before the clamp; `alpha` is then unused.
+   */
+  activation?: { code: number; alpha: number; beta: number };
 }
 
-/** The kernels' (zp, fmin, fmax, alpha, outF32) arguments for given output parameters, and the output flag (FLAG_OUT16). */
-export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fmax: number; alpha: number; outF32: number; out16: number } {
-  const alpha = Math.fround(p.alpha ?? 1);
+/**
+ * The kernels' (zp, fmin, fmax, alpha, beta, outF32) arguments for given output parameters, the
+ * output flag (FLAG_OUT16) and the activation's flag bits (act: the ACT field, 0 for none).
+ */
+export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fmax: number; alpha: number; beta: number; outF32: number; out16: number; act: number } {
+  const alpha = Math.fround(p.activation ? p.activation.alpha : p.alpha ?? 1);
+  const beta = Math.fround(p.activation?.beta ?? 0), act = p.activation?.code ?? 0;
   if (p.outputType === 'float32') {
-    return { zp: 0, fmin: p.fMin ?? -Infinity, fmax: p.fMax ?? Infinity, alpha, outF32: 1, out16: 0 };
+    return { zp: 0, fmin: p.fMin ?? -Infinity, fmax: p.fMax ?? Infinity, alpha, beta, outF32: 1, out16: 0, act };
   }
   const type = p.outputType ?? 'uint8';
   const max = quantMax(type);
@@ -163,7 +172,7 @@ export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fm
   if (!(Number.isInteger(zp) && zp >= 0 && zp <= max && lo >= 0 && hi <= max && lo <= hi)) {
     throw new EdgeqError('INTERNAL', `bad ${type} output parameters zp=${zp} min=${lo} max=${hi}`);
   }
-  return { zp, fmin: lo - zp, fmax: hi - zp, alpha, outF32: 0, out16: type === 'uint12' ? FLAG_OUT16 : 0 };
+  return { zp, fmin: lo - zp, fmax: hi - zp, alpha, beta, outF32: 0, out16: type === 'uint12' ? FLAG_OUT16 : 0, act };
 }
 
 const { IN16: FLAG_IN16, OUT16: FLAG_OUT16, RES16: FLAG_RES16 } = GEMM_FLAGS;
@@ -235,7 +244,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   }
   const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
   const inBytes = elementBytes(s.inputType ?? 'uint8'), resBytes = elementBytes(resType);
-  const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0);
+  const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0) | r.act;
   if (a.winograd) {
     if (!winogradEligible(s, a.packing, { outputType: a.outputType, residual: a.residual })) {
       throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run as Winograd F(2x2, 3x3)`);
@@ -279,7 +288,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     const out = b.output + m0 * outStride + c0 * esize;
     // The residual has the output's layout with its own element size.
     const rq = {
-      zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, outF32: r.outF32,
+      zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, outF32: r.outF32,
       res: rp ? rp + (m0 * s.outChannels + c0) * resBytes : 0, zr, mr, flags,
     };
     const rows = m1 - m0;
@@ -329,11 +338,12 @@ function dwconvCalls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requa
   const res = a.residual;
   const resBytes = elementBytes(res?.dtype ?? 'uint8');
   // The GEMM flag bits and the depthwise ones name the same operands; map them by name.
-  const flags = (gemmFlags & FLAG_IN16 ? DWCONV_FLAGS.IN16 : 0) | (gemmFlags & FLAG_OUT16 ? DWCONV_FLAGS.OUT16 : 0) | (gemmFlags & FLAG_RES16 ? DWCONV_FLAGS.RES16 : 0);
+  // The activation code field has the same bits in both groups.
+  const flags = (gemmFlags & FLAG_IN16 ? DWCONV_FLAGS.IN16 : 0) | (gemmFlags & FLAG_OUT16 ? DWCONV_FLAGS.OUT16 : 0) | (gemmFlags & FLAG_RES16 ? DWCONV_FLAGS.RES16 : 0) | r.act;
   const taps = plan.kernelTaps;
   return splitConv(plan, s.inChannels, parts).map(([m0, m1]) => kernelCall(a.reference ? 'qu8_dwconv_c16_ref' : 'qu8_dwconv_c16', {
     M: m1 - m0, C: s.inChannels, taps, ind: b.indirection! + m0 * taps * 4, w: b.weights,
-    out: b.output + m0 * outStride, outStride, zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, outF32: r.outF32,
+    out: b.output + m0 * outStride, outStride, zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, outF32: r.outF32,
     res: res ? res.input + m0 * s.inChannels * resBytes : 0, zr: res ? res.zeroPoint : 0, mr: res ? Math.fround(res.multiplier) : 0, flags,
   }));
 }

@@ -3,25 +3,25 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
   simd_enabled(): number;
   relaxed_enabled(): number;
   im2col_rows(): number;
-  qu8_gemm(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_gemm_ref(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_igemm(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_igemm_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_gemm_relaxed_2x4c16(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_gemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_igemm_relaxed_2x4c16(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_igemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_conv_im2col_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_wino3x3(H: number, W: number, C: number, inp: number, zx: number, OH: number, OW: number, padTop: number, padLeft: number, t0: number, t1: number, N: number, KB: number, w: number, scratch: number, groupTiles: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, flags: number): void;
-  qu8_wino3x3_ref(H: number, W: number, C: number, inp: number, zx: number, OH: number, OW: number, padTop: number, padLeft: number, t0: number, t1: number, N: number, KB: number, w: number, scratch: number, groupTiles: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, flags: number): void;
+  qu8_gemm(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_gemm_ref(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_igemm(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_igemm_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_gemm_relaxed_2x4c16(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_gemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, groups: number, a: number, aStride: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_igemm_relaxed_2x4c16(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_igemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_conv_im2col_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_wino3x3(H: number, W: number, C: number, inp: number, zx: number, OH: number, OW: number, padTop: number, padLeft: number, t0: number, t1: number, N: number, KB: number, w: number, scratch: number, groupTiles: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
+  qu8_wino3x3_ref(H: number, W: number, C: number, inp: number, zx: number, OH: number, OW: number, padTop: number, padLeft: number, t0: number, t1: number, N: number, KB: number, w: number, scratch: number, groupTiles: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
   wino_scratch_bytes(KB: number, groupTiles: number): number;
   qu8_vadd(n: number, a: number, b: number, out: number, za: number, zb: number, ma: number, mb: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_vadd_ref(n: number, a: number, b: number, out: number, za: number, zb: number, ma: number, mb: number, zo: number, fmin: number, fmax: number, flags: number): void;
@@ -31,8 +31,9 @@ export interface KernelExports {
   qu8_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number, zi: number, scale: number, zo: number, fmin: number, fmax: number, flags: number): void;
   f32_gavgpool(N: number, HW: number, C: number, inp: number, out: number): void;
   f32_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number): void;
-  qu8_dwconv_c16(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
-  qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_dwconv_c16(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  f32_softmax(rows: number, C: number, inp: number, out: number): void;
   qu8_vmul(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_vmul_ref(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_concat(M: number, C: number, inp: number, out: number, outStride: number, zi: number, si: number, so: number, zo: number, fmin: number, fmax: number, flags: number): void;
@@ -49,6 +50,14 @@ export const GEMM_FLAGS = {
   OUT16: 2,
   /** The fused residual is 16-bit lanes. */
   RES16: 4,
+  /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+  ACT_HARDSWISH: 16,
+  /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+  ACT_HARDSIGMOID: 32,
+  /** Activation code field: Sigmoid. */
+  ACT_SIGMOID: 48,
+  /** Activation code field: SiLU (x * sigmoid(x)). */
+  ACT_SILU: 64,
 } as const;
 
 /** Bits of the `flags` argument of qu8_gemm_relaxed_2x4c16, qu8_igemm_relaxed_2x4c16 (and their *_ref twins). */
@@ -59,6 +68,14 @@ export const RELAXED_FLAGS = {
   RES16: 4,
   /** s8xs8 lowering: activations enter as a - 128 (the repacked bias holds + 128 * sum(w)). */
   SHIFTED: 8,
+  /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+  ACT_HARDSWISH: 16,
+  /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+  ACT_HARDSIGMOID: 32,
+  /** Activation code field: Sigmoid. */
+  ACT_SIGMOID: 48,
+  /** Activation code field: SiLU (x * sigmoid(x)). */
+  ACT_SILU: 64,
 } as const;
 
 /** Bits of the `flags` argument of qu8_wino3x3 (and their *_ref twins). */
@@ -67,6 +84,14 @@ export const WINO_FLAGS = {
   IN16: 1,
   /** The output is stored as 16-bit lanes. */
   OUT16: 2,
+  /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+  ACT_HARDSWISH: 16,
+  /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+  ACT_HARDSIGMOID: 32,
+  /** Activation code field: Sigmoid. */
+  ACT_SIGMOID: 48,
+  /** Activation code field: SiLU (x * sigmoid(x)). */
+  ACT_SILU: 64,
 } as const;
 
 /** Bits of the `flags` argument of qu8_vadd (and their *_ref twins). */
@@ -103,6 +128,14 @@ export const DWCONV_FLAGS = {
   OUT16: 2,
   /** The fused residual is 16-bit lanes. */
   RES16: 4,
+  /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+  ACT_HARDSWISH: 16,
+  /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+  ACT_HARDSIGMOID: 32,
+  /** Activation code field: Sigmoid. */
+  ACT_SIGMOID: 48,
+  /** Activation code field: SiLU (x * sigmoid(x)). */
+  ACT_SILU: 64,
 } as const;
 
 /** Bits of the `flags` argument of qu8_vmul (and their *_ref twins). */
@@ -167,6 +200,8 @@ export interface Qu8GemmArgs {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32 */
   outF32: number;
   /** byte offset */
@@ -211,6 +246,8 @@ export interface Qu8IgemmArgs {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32 */
   outF32: number;
   /** byte offset */
@@ -255,6 +292,8 @@ export interface Qu8GemmRelaxed2x4c16Args {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32 */
   outF32: number;
   /** byte offset */
@@ -299,6 +338,8 @@ export interface Qu8IgemmRelaxed2x4c16Args {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32 */
   outF32: number;
   /** byte offset */
@@ -341,6 +382,8 @@ export interface Qu8ConvIm2colArgs {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32 */
   outF32: number;
   /** byte offset */
@@ -399,6 +442,8 @@ export interface Qu8Wino3x3Args {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32; bits of WINO_FLAGS */
   flags: number;
 }
@@ -529,6 +574,8 @@ export interface Qu8DwconvC16Args {
   fmax: number;
   /** f32 */
   alpha: number;
+  /** f32 */
+  beta: number;
   /** i32 */
   outF32: number;
   /** byte offset */
@@ -539,6 +586,18 @@ export interface Qu8DwconvC16Args {
   mr: number;
   /** i32; bits of DWCONV_FLAGS */
   flags: number;
+}
+
+/** Arguments of f32_softmax, by name (assembly/index.ts). */
+export interface F32SoftmaxArgs {
+  /** i32 */
+  rows: number;
+  /** i32 */
+  C: number;
+  /** byte offset */
+  inp: number;
+  /** byte offset */
+  out: number;
 }
 
 /** Arguments of qu8_vmul and qu8_vmul_ref, by name (assembly/index.ts). */
@@ -667,6 +726,7 @@ export interface KernelArgs {
   f32_gavgpool_ref: F32GavgpoolArgs;
   qu8_dwconv_c16: Qu8DwconvC16Args;
   qu8_dwconv_c16_ref: Qu8DwconvC16Args;
+  f32_softmax: F32SoftmaxArgs;
   qu8_vmul: Qu8VmulArgs;
   qu8_vmul_ref: Qu8VmulArgs;
   qu8_concat: Qu8ConcatArgs;
@@ -678,22 +738,22 @@ export interface KernelArgs {
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
-  qu8_gemm: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_gemm_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_igemm: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_igemm_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_gemm_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_gemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_igemm_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_igemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_conv_im2col: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_conv_im2col_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_wino3x3: [['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['zx', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['t0', 'i32'], ['t1', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['w', 'usize'], ['scratch', 'usize'], ['groupTiles', 'i32'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['flags', 'i32']],
-  qu8_wino3x3_ref: [['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['zx', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['t0', 'i32'], ['t1', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['w', 'usize'], ['scratch', 'usize'], ['groupTiles', 'i32'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['flags', 'i32']],
+  qu8_gemm: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_gemm_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_igemm: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_igemm_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_gemm_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_gemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['groups', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_igemm_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_igemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_conv_im2col: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_conv_im2col_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_wino3x3: [['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['zx', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['t0', 'i32'], ['t1', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['w', 'usize'], ['scratch', 'usize'], ['groupTiles', 'i32'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
+  qu8_wino3x3_ref: [['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['zx', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['t0', 'i32'], ['t1', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['w', 'usize'], ['scratch', 'usize'], ['groupTiles', 'i32'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
   qu8_vadd: [['n', 'i32'], ['a', 'usize'], ['b', 'usize'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['ma', 'f32'], ['mb', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   qu8_vadd_ref: [['n', 'i32'], ['a', 'usize'], ['b', 'usize'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['ma', 'f32'], ['mb', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   u8_maxpool: [['N', 'i32'], ['H', 'i32'], ['W', 'i32'], ['C', 'i32'], ['OH', 'i32'], ['OW', 'i32'], ['KH', 'i32'], ['KW', 'i32'], ['SH', 'i32'], ['SW', 'i32'], ['padTop', 'i32'], ['padLeft', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['flags', 'i32']],
@@ -702,8 +762,9 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   qu8_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['zi', 'i32'], ['scale', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   f32_gavgpool: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   f32_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
-  qu8_dwconv_c16: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
-  qu8_dwconv_c16_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_dwconv_c16: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_dwconv_c16_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  f32_softmax: [['rows', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   qu8_vmul: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   qu8_vmul_ref: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   qu8_concat: [['M', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zi', 'i32'], ['si', 'f32'], ['so', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
@@ -756,18 +817,18 @@ export interface KernelCall {
 }
 
 const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
-  qu8_gemm: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_gemm_ref: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_igemm: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_igemm_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_gemm_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_gemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_igemm_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_igemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_conv_im2col: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_conv_im2col_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_wino3x3: (a) => [a.H, a.W, a.C, a.inp, a.zx, a.OH, a.OW, a.padTop, a.padLeft, a.t0, a.t1, a.N, a.KB, a.w, a.scratch, a.groupTiles, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.flags],
-  qu8_wino3x3_ref: (a) => [a.H, a.W, a.C, a.inp, a.zx, a.OH, a.OW, a.padTop, a.padLeft, a.t0, a.t1, a.N, a.KB, a.w, a.scratch, a.groupTiles, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.flags],
+  qu8_gemm: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_gemm_ref: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_igemm: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_igemm_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_gemm_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_gemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.groups, a.a, a.aStride, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_igemm_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_igemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_conv_im2col: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_conv_im2col_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_wino3x3: (a) => [a.H, a.W, a.C, a.inp, a.zx, a.OH, a.OW, a.padTop, a.padLeft, a.t0, a.t1, a.N, a.KB, a.w, a.scratch, a.groupTiles, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
+  qu8_wino3x3_ref: (a) => [a.H, a.W, a.C, a.inp, a.zx, a.OH, a.OW, a.padTop, a.padLeft, a.t0, a.t1, a.N, a.KB, a.w, a.scratch, a.groupTiles, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
   qu8_vadd: (a) => [a.n, a.a, a.b, a.out, a.za, a.zb, a.ma, a.mb, a.zo, a.fmin, a.fmax, a.flags],
   qu8_vadd_ref: (a) => [a.n, a.a, a.b, a.out, a.za, a.zb, a.ma, a.mb, a.zo, a.fmin, a.fmax, a.flags],
   u8_maxpool: (a) => [a.N, a.H, a.W, a.C, a.OH, a.OW, a.KH, a.KW, a.SH, a.SW, a.padTop, a.padLeft, a.inp, a.out, a.flags],
@@ -776,8 +837,9 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   qu8_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out, a.zi, a.scale, a.zo, a.fmin, a.fmax, a.flags],
   f32_gavgpool: (a) => [a.N, a.HW, a.C, a.inp, a.out],
   f32_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out],
-  qu8_dwconv_c16: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
-  qu8_dwconv_c16_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_dwconv_c16: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_dwconv_c16_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  f32_softmax: (a) => [a.rows, a.C, a.inp, a.out],
   qu8_vmul: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
   qu8_vmul_ref: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
   qu8_concat: (a) => [a.M, a.C, a.inp, a.out, a.outStride, a.zi, a.si, a.so, a.zo, a.fmin, a.fmax, a.flags],
@@ -796,52 +858,52 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
   const a = call.args;
   switch (call.fn) {
     case 'qu8_gemm': {
-      const f = ex.qu8_gemm, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_gemm, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_gemm_ref': {
-      const f = ex.qu8_gemm_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_gemm_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_igemm': {
-      const f = ex.qu8_igemm, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_igemm, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_igemm_ref': {
-      const f = ex.qu8_igemm_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_igemm_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_gemm_relaxed_2x4c16': {
-      const f = ex.qu8_gemm_relaxed_2x4c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_gemm_relaxed_2x4c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_gemm_relaxed_2x4c16_ref': {
-      const f = ex.qu8_gemm_relaxed_2x4c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_gemm_relaxed_2x4c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_igemm_relaxed_2x4c16': {
-      const f = ex.qu8_igemm_relaxed_2x4c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_igemm_relaxed_2x4c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_igemm_relaxed_2x4c16_ref': {
-      const f = ex.qu8_igemm_relaxed_2x4c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
+      const f = ex.qu8_igemm_relaxed_2x4c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20);
     }
     case 'qu8_conv_im2col': {
-      const f = ex.qu8_conv_im2col, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18);
+      const f = ex.qu8_conv_im2col, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
     }
     case 'qu8_conv_im2col_ref': {
-      const f = ex.qu8_conv_im2col_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18);
+      const f = ex.qu8_conv_im2col_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19);
     }
     case 'qu8_wino3x3': {
-      const f = ex.qu8_wino3x3, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20], a21 = a[21], a22 = a[22];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22);
+      const f = ex.qu8_wino3x3, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20], a21 = a[21], a22 = a[22], a23 = a[23];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23);
     }
     case 'qu8_wino3x3_ref': {
-      const f = ex.qu8_wino3x3_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20], a21 = a[21], a22 = a[22];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22);
+      const f = ex.qu8_wino3x3_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19], a20 = a[20], a21 = a[21], a22 = a[22], a23 = a[23];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23);
     }
     case 'qu8_vadd': {
       const f = ex.qu8_vadd, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11];
@@ -876,12 +938,16 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       return () => f(a0, a1, a2, a3, a4);
     }
     case 'qu8_dwconv_c16': {
-      const f = ex.qu8_dwconv_c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+      const f = ex.qu8_dwconv_c16, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16);
     }
     case 'qu8_dwconv_c16_ref': {
-      const f = ex.qu8_dwconv_c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+      const f = ex.qu8_dwconv_c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16);
+    }
+    case 'f32_softmax': {
+      const f = ex.f32_softmax, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+      return () => f(a0, a1, a2, a3);
     }
     case 'qu8_vmul': {
       const f = ex.qu8_vmul, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12];
@@ -914,18 +980,18 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
 export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
   const a = call.args;
   switch (call.fn) {
-    case 'qu8_gemm': ex.qu8_gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_gemm_ref': ex.qu8_gemm_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_igemm': ex.qu8_igemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_igemm_ref': ex.qu8_igemm_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_gemm_relaxed_2x4c16': ex.qu8_gemm_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_gemm_relaxed_2x4c16_ref': ex.qu8_gemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_igemm_relaxed_2x4c16': ex.qu8_igemm_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_igemm_relaxed_2x4c16_ref': ex.qu8_igemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
-    case 'qu8_conv_im2col': ex.qu8_conv_im2col(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]); return;
-    case 'qu8_conv_im2col_ref': ex.qu8_conv_im2col_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]); return;
-    case 'qu8_wino3x3': ex.qu8_wino3x3(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]); return;
-    case 'qu8_wino3x3_ref': ex.qu8_wino3x3_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]); return;
+    case 'qu8_gemm': ex.qu8_gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_gemm_ref': ex.qu8_gemm_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_igemm': ex.qu8_igemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_igemm_ref': ex.qu8_igemm_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_gemm_relaxed_2x4c16': ex.qu8_gemm_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_gemm_relaxed_2x4c16_ref': ex.qu8_gemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_igemm_relaxed_2x4c16': ex.qu8_igemm_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_igemm_relaxed_2x4c16_ref': ex.qu8_igemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
+    case 'qu8_conv_im2col': ex.qu8_conv_im2col(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_conv_im2col_ref': ex.qu8_conv_im2col_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
+    case 'qu8_wino3x3': ex.qu8_wino3x3(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]); return;
+    case 'qu8_wino3x3_ref': ex.qu8_wino3x3_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]); return;
     case 'qu8_vadd': ex.qu8_vadd(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); return;
     case 'qu8_vadd_ref': ex.qu8_vadd_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); return;
     case 'u8_maxpool': ex.u8_maxpool(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]); return;
@@ -934,8 +1000,9 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'qu8_gavgpool_ref': ex.qu8_gavgpool_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]); return;
     case 'f32_gavgpool': ex.f32_gavgpool(a[0], a[1], a[2], a[3], a[4]); return;
     case 'f32_gavgpool_ref': ex.f32_gavgpool_ref(a[0], a[1], a[2], a[3], a[4]); return;
-    case 'qu8_dwconv_c16': ex.qu8_dwconv_c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
-    case 'qu8_dwconv_c16_ref': ex.qu8_dwconv_c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
+    case 'qu8_dwconv_c16': ex.qu8_dwconv_c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
+    case 'qu8_dwconv_c16_ref': ex.qu8_dwconv_c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
+    case 'f32_softmax': ex.f32_softmax(a[0], a[1], a[2], a[3]); return;
     case 'qu8_vmul': ex.qu8_vmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
     case 'qu8_vmul_ref': ex.qu8_vmul_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
     case 'qu8_concat': ex.qu8_concat(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); return;

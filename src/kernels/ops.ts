@@ -182,6 +182,6 @@ export function fullyConnectedQu8(k: Kernels, p: FullyConnectedArgs): void {
   runCalls(k, [kernelCall(p.reference ? 'qu8_gemm_ref' : 'qu8_gemm', {
     M: p.batch, N: p.outFeatures, KB, groups: 1, a: p.input, aStride: p.inFeatures, aGroupStride: p.inFeatures, w: p.weights,
     out: p.output, outStride: p.outFeatures * (r.outF32 ? 4 : r.out16 ? 2 : 1), outGroupStride: p.outFeatures,
-    zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, outF32: r.outF32, res: 0, zr: 0, mr: 0, flags: r.out16,
+    zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, outF32: r.outF32, res: 0, zr: 0, mr: 0, flags: r.out16 | r.act,
   })]);
 }

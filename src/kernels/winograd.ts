@@ -127,7 +127,7 @@ export function winogradFits12Bit(blob: Uint8Array, outChannels: number, inChann
 export function winogradCalls(
   s: Conv2dShape, outH: number, outW: number,
   b: { input: number; output: number; weights: number; scratch: number },
-  inputZeroPoint: number, rq: { zp: number; fmin: number; fmax: number; alpha: number; out16?: number },
+  inputZeroPoint: number, rq: { zp: number; fmin: number; fmax: number; alpha: number; beta?: number; out16?: number; act?: number },
   parts: number, reference = false,
 ): KernelCall[] {
   const p = planWinograd(s, outH, outW);
@@ -142,8 +142,9 @@ export function winogradCalls(
     calls.push(kernelCall(reference ? 'qu8_wino3x3_ref' : 'qu8_wino3x3', {
       H: s.inH, W: s.inW, C: s.inChannels, inp: b.input, zx: inputZeroPoint, OH: outH, OW: outW, padTop: pads[0], padLeft: pads[1],
       t0, t1, N: s.outChannels, KB: p.KB, w: b.weights, scratch: b.scratch + i * p.scratchBytes, groupTiles: p.groupTiles,
-      out: b.output, outStride: s.outChannels * (rq.out16 ? 2 : 1), zp: rq.zp, fmin: rq.fmin, fmax: rq.fmax, alpha: rq.alpha,
-      flags: (s.inputType === 'uint12' ? WINO_FLAGS.IN16 : 0) | (rq.out16 ? WINO_FLAGS.OUT16 : 0),
+      out: b.output, outStride: s.outChannels * (rq.out16 ? 2 : 1), zp: rq.zp, fmin: rq.fmin, fmax: rq.fmax, alpha: rq.alpha, beta: rq.beta ?? 0,
+      // The activation code field has the GEMM group's bits.
+      flags: (s.inputType === 'uint12' ? WINO_FLAGS.IN16 : 0) | (rq.out16 ? WINO_FLAGS.OUT16 : 0) | (rq.act ?? 0),
     }));
   }
   return calls;

@@ -25,6 +25,7 @@ export const add: OpModule<QAdd> = {
     // The inputs are quantized; the output may be float32 (a network's last Add).
     if (![a, b].every((t) => isQuantized(t.dtype))) fail(`${what}: add reads uint8/uint12 tensors (${a.dtype} + ${b.dtype} -> ${y.dtype})`);
     v.activation(op.activation, what);
+    if (['hardswish', 'hardsigmoid', 'sigmoid', 'silu'].includes(op.activation.kind)) fail(`${what}: activation ${op.activation.kind} is fused into convolutions only`);
   },
 
   layout: () => TENSORS_ONLY,

@@ -8,7 +8,7 @@ import { packGeometry } from '../kernels/packing.js';
 import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
-import { outputClamp } from './activation.js';
+import { kernelActivation, outputClamp } from './activation.js';
 
 /** The kernels' shape of a conv op over input tensor x at `batch` images. */
 export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
@@ -198,7 +198,7 @@ export const conv: OpModule<QConv> = {
     return conv2dCalls(ctx.kernels, {
       relaxed,
       shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
-      alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, ...out,
+      alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, activation: kernelActivation(op.activation, y), ...out,
       residual: op.residual === undefined || !rt ? undefined
         : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
       buffers: {

@@ -8,16 +8,17 @@ import { conv } from './conv.js';
 import { globalAvgPool } from './global-avg-pool.js';
 import { maxpool } from './maxpool.js';
 import { mul } from './mul.js';
+import { softmax } from './softmax.js';
 import type { OpModule } from './op-module.js';
 
 export * from './op-module.js';
-export { add, conv, globalAvgPool, maxpool, mul, concat, avgPool };
+export { add, conv, globalAvgPool, maxpool, mul, concat, avgPool, softmax };
 export { convShape } from './conv.js';
-export { outputClamp, quantizeBound, type QuantParams } from './activation.js';
+export { kernelActivation, outputClamp, quantizeBound, type KernelActivation, type QuantParams } from './activation.js';
 
 /** Every op module, keyed by its .edgeq `op` string. */
 export const OP_MODULES: { readonly [K in QOp['op']]: OpModule<Extract<QOp, { op: K }>> } = {
-  conv, add, maxpool, gap: globalAvgPool, mul, concat, avgpool: avgPool,
+  conv, add, maxpool, gap: globalAvgPool, mul, concat, avgpool: avgPool, softmax,
 };
 
 /** The .edgeq op kinds this runtime executes. */

@@ -200,7 +200,7 @@ describe('.edgeq format', () => {
     expectBad(withHeader(m, (h) => { h.ops[0].weights = 5; }), 'weights section 5');
     expectBad(withHeader(m, (h) => { h.ops[0].stride = [1, 1]; }), 'output shape');
     expectBad(withHeader(m, (h) => { h.ops.reverse(); }), 'before any op writes it');
-    expectBad(withHeader(m, (h) => { h.ops[1].op = 'softmax'; }), 'unknown op type');
+    expectBad(withHeader(m, (h) => { h.ops[1].op = 'tanh'; }), 'unknown op type');
     expectBad(withHeader(m, (h) => { h.labels = [1, 2]; }), 'labels');
     // One label per output value (the model has 10 outputs): a 1-line labels file is rejected at load.
     expectBad(withHeader(m, (h) => { h.labels = ['hello, I am not an image']; }), '1 label for 10 output values per image: one label per output (quantize again with a labels file of 10 lines)');

@@ -2,12 +2,13 @@
 // build, the scalar build, and the TypeScript reference. Throws with the problem size on mismatch.
 import { conv2dCalls, packConvWeights, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
 import { diff, diffBits, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
-import { refConvAcc, refRequant, type RefConv, type RefRequant } from './ref.js';
+import { refConvAcc, refRequant, type RefActivation, type RefConv, type RefRequant } from './ref.js';
+import { kernelActivation, quantizeBound } from '../../src/ops/activation.js';
 import { repackedRelaxedCopy, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
 
 export interface ConvCase extends RefConv {
-  /** 'none' | 'relu' | 'leaky' */
-  act: 'none' | 'relu' | 'leaky';
+  /** 'none' | 'relu' | 'leaky', or a fused activation in fp32 (output scale drawn at random) */
+  act: 'none' | 'relu' | 'leaky' | RefActivation['kind'];
   f32out: boolean;
   seed: number;
   /** weights limited to [-wlim, wlim] (127 default) */
@@ -65,6 +66,18 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
     outMin: c.act === 'relu' ? zo : 0, outMax,
     fMin: c.f32out && c.act === 'relu' ? 0 : -Infinity, fMax: Infinity, alpha,
   };
+  // A fused activation: the output's scale s (real = s * (q - zo)) spreads x over about +-3..+-12,
+  // HardSigmoid draws (alpha, beta) and clamps at [Q(0), Q(1)] ([0, 1] for a float32 output).
+  let fused: ReturnType<typeof kernelActivation>;
+  if (c.act !== 'none' && c.act !== 'relu' && c.act !== 'leaky') {
+    const y = { dtype: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, scale: Math.fround((0.02 + 0.08 * r()) / (c.out12 ? 16 : 1)), zeroPoint: zo };
+    const a = c.act === 'hardsigmoid' ? { kind: c.act, alpha: 0.1 + 0.2 * r(), beta: 0.3 + 0.4 * r() } : { kind: c.act };
+    fused = kernelActivation(a, y)!;
+    rq.act = { kind: c.act, alpha: fused.alpha, beta: fused.beta };
+    if (a.kind === 'hardsigmoid') {
+      if (c.f32out) { rq.fMin = 0; rq.fMax = 1; } else { rq.outMin = quantizeBound(0, y); rq.outMax = quantizeBound(1, y); }
+    }
+  }
   const acc = refConvAcc(c, x, zin, w, bias);
   const res = c.residual
     ? c.res12
@@ -109,7 +122,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
     const args = {
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing, relaxed: c.relaxed,
       outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
-      fMin: rq.fMin, fMax: rq.fMax, alpha,
+      fMin: rq.fMin, fMax: rq.fMax, alpha, activation: fused,
       residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,
     };
     if (c.parts) runCalls(run.k, conv2dCalls(run.k, args, c.parts).reverse());

@@ -171,7 +171,7 @@ function runIntConv(h: Harness, c: IntConv, label: string): { results: number[][
     const accOut = heap.alloc(plan.M * O * 4);
     runCalls(k, [kernelCall(fn, {
       M: plan.M, N: O, KB: plan.KB, taps, groups: 1, ind, aGroupStride: s.inChannels, w: wp, out: accOut, outStride: O * 4, outGroupStride: O,
-      zp: 0, fmin: -Infinity, fmax: Infinity, alpha: 1, outF32: 1, res: 0, zr: 0, mr: 0, flags: 0,
+      zp: 0, fmin: -Infinity, fmax: Infinity, alpha: 1, beta: 0, outF32: 1, res: 0, zr: 0, mr: 0, flags: 0,
     })]);
     const acc8 = heap.f32(accOut, plan.M * O);
     const summed = Array.from(acc8, (v, i) => v + residAcc[i]!);
@@ -188,7 +188,7 @@ function runIntConv(h: Harness, c: IntConv, label: string): { results: number[][
       const yz = c.yz ?? 0;
       runCalls(k, [kernelCall(fn, {
         M: 1, N: O, KB: plan.KB, taps, groups: 1, ind: ind + m * taps * 4, aGroupStride: s.inChannels, w: wm, out: out + m * O, outStride: O, outGroupStride: O,
-        zp: yz, fmin: -yz, fmax: 255 - yz, alpha: 1, outF32: 0, res: 0, zr: 0, mr: 0, flags: 0,
+        zp: yz, fmin: -yz, fmax: 255 - yz, alpha: 1, beta: 0, outF32: 0, res: 0, zr: 0, mr: 0, flags: 0,
       })]);
     }
     heap.checkGuards(`${label} [${name}]`);

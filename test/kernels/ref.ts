@@ -65,6 +65,56 @@ export interface RefRequant {
   fMax: number;
   /** 1 = none */
   alpha: number;
+  /** A fused HardSwish / HardSigmoid / Sigmoid / SiLU (refActivation); alpha is then ignored. */
+  act?: RefActivation;
+}
+
+/** The kernels' activation: name and f32 parameters (src/ops/activation.ts kernelActivation). */
+export interface RefActivation { kind: 'hardswish' | 'hardsigmoid' | 'sigmoid' | 'silu'; alpha: number; beta: number }
+
+const bits = new Float32Array(1), bitsI = new Int32Array(bits.buffer);
+const fromBits = (i: number): number => { bitsI[0] = i; return bits[0]!; };
+const toBits = (x: number): number => { bits[0] = x; return bitsI[0]!; };
+// XNNPACK's rr2-p5-div sigmoid constants (assembly/common.ts), as f32 bit patterns.
+const SIG = {
+  magic: fromBits(0x4B40007F), minusLog2e: fromBits(0xBFB8AA3B | 0), ln2Hi: fromBits(0x3F317200), ln2Lo: fromBits(0x35BFBE8E),
+  c5: fromBits(0xBC07CFCE | 0), c4: fromBits(0x3D2B9D0D), c3: fromBits(0xBE2AAD40 | 0), c2: fromBits(0x3EFFFEE3), c1: fromBits(0xBF7FFFFB | 0),
+  cutoff: fromBits(0x42AEAC4F),
+};
+
+/** sigmoid(x) as the kernels compute it: one Math.fround per f32 operation, in their order. */
+export function refSigmoid(x: number): number {
+  const z = Math.abs(f32(x));
+  let n = f32(f32(z * SIG.minusLog2e) + SIG.magic);
+  const s = fromBits(toBits(n) << 23);
+  n = f32(n - SIG.magic);
+  let t = f32(f32(n * SIG.ln2Hi) + z);
+  t = f32(f32(n * SIG.ln2Lo) + t);
+  let p = f32(f32(t * SIG.c5) + SIG.c4);
+  p = f32(f32(t * p) + SIG.c3);
+  p = f32(f32(t * p) + SIG.c2);
+  p = f32(f32(t * p) + SIG.c1);
+  t = f32(t * s);
+  const e = f32(f32(t * p) + s);
+  let r = f32(e / f32(e + 1));
+  if (z > SIG.cutoff) r = 0;
+  return x > 0 ? f32(1 - r) : r;
+}
+
+/** The activation of y (output units) as the kernels compute it (assembly/common.ts actF). */
+export function refActivation(y: number, a: RefActivation): number {
+  const alpha = f32(a.alpha), beta = f32(a.beta);
+  switch (a.kind) {
+    case 'hardswish': {
+      let g = f32(f32(y * alpha) + beta);
+      g = g < 0 ? 0 : g;
+      g = 1 < g ? 1 : g;
+      return f32(y * g);
+    }
+    case 'hardsigmoid': return f32(f32(y * alpha) + beta);
+    case 'sigmoid': return f32(refSigmoid(f32(y * alpha)) * beta);
+    case 'silu': return f32(y * refSigmoid(f32(y * alpha)));
+  }
 }
 
 /** A fused residual: y += f32(r - zr) * mr after the accumulator's product (quantized output). */
@@ -79,7 +129,8 @@ export function refRequant(acc: Int32Array, channels: number, mult: Float32Array
     for (let i = 0; i < acc.length; i++) {
       let y = f32(f32(acc[i]!) * mult[i % channels]!);
       if (res) y = f32(y + f32(f32(res.r[i]! - res.zr) * mr));
-      if (alpha !== 1 && y < 0) y = f32(y * alpha);
+      if (q.act) y = refActivation(y, q.act);
+      else if (alpha !== 1 && y < 0) y = f32(y * alpha);
       y = y < q.fMin ? q.fMin : y; // wasm pmax / pmin semantics
       out[i] = q.fMax < y ? q.fMax : y;
     }
@@ -90,7 +141,8 @@ export function refRequant(acc: Int32Array, channels: number, mult: Float32Array
   for (let i = 0; i < acc.length; i++) {
     let y = f32(f32(acc[i]!) * mult[i % channels]!);
     if (res) y = f32(y + f32(f32(res.r[i]! - res.zr) * mr));
-    if (alpha !== 1 && y < 0) y = f32(y * alpha);
+    if (q.act) y = refActivation(y, q.act);
+    else if (alpha !== 1 && y < 0) y = f32(y * alpha);
     const v = roundHalfEven(y) + q.zp;
     out[i] = Math.min(Math.max(v, q.outMin), q.outMax);
   }

@@ -73,11 +73,11 @@ function readDataSets(dir: string): { inputs: TensorValue[]; outputs: TensorValu
 }
 
 /**
- * Feeds the test inputs: their dims become inputShapes, and an input used as a Reshape target
+ * Feeds the test inputs: their dims become inputShapes, and an input used as a Reshape target or Pad pads
  * (a runtime value in these tests) becomes an initializer, as a converter would fold it.
  */
 function bindInputs(model: ModelDef, inputs: TensorValue[]): { model: ModelDef; inputShapes: Record<string, number[]> } {
-  const shapeSlots = new Set(model.graph.nodes.filter((n) => n.opType === 'Reshape').map((n) => n.inputs[1]));
+  const shapeSlots = new Set(model.graph.nodes.filter((n) => n.opType === 'Reshape' || n.opType === 'Pad').map((n) => n.inputs[1]));
   const initializers = new Map(model.graph.initializers);
   const inputShapes: Record<string, number[]> = {};
   const graphInputs = model.graph.inputs;

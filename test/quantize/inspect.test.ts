@@ -32,10 +32,10 @@ async function inspect(path: string, o: { json?: boolean; check?: boolean } = {}
 }
 const prepares = (path: string, m: ModelDef) => { try { prepareGraph(readOnnx(writeOnnx(m), { fileName: path })); return true; } catch { return false; } };
 
-/** Conv -> Sigmoid -> Conv -> Erf: two nodes the quantizer does not map. */
+/** Conv -> Tanh -> Conv -> Erf: two nodes the quantizer does not map. */
 function twoUnsupported(): ModelDef {
   const g = new PatternGraph(new Rng(1));
-  const s = g.node('Sigmoid', [g.conv('input', 3, 4)])[0];
+  const s = g.node('Tanh', [g.conv('input', 3, 4)])[0];
   return g.model(g.node('Erf', [g.conv(s, 4, 4)])[0], [1, 4, 8, 8]);
 }
 
@@ -52,11 +52,11 @@ describe('edgeq inspect model.onnx: the quantizer\'s verdict', () => {
     const p = save('two.onnx', m);
     expect(await inspect(p)).toBeUndefined(); // without --check: a report, not an error
     const text = out.join('\n');
-    expect(text).toMatch(/node "sigmoid_\d+" \(Sigmoid\): op Sigmoid is not supported by the edgeq quantizer/);
+    expect(text).toMatch(/node "tanh_\d+" \(Tanh\): op Tanh is not supported by the edgeq quantizer/);
     expect(text).toMatch(/node "erf_\d+" \(Erf\): op Erf is not supported/);
     const e = await inspect(p, { check: true });
     expect(e?.code).toBe('UNSUPPORTED_OP');
-    expect(e?.message).toMatch(/2 nodes, first node "sigmoid_\d+" \(Sigmoid\)/);
+    expect(e?.message).toMatch(/2 nodes, first node "tanh_\d+" \(Tanh\)/);
     expect(prepares(p, m)).toBe(false);
   });
 

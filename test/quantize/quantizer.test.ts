@@ -45,7 +45,7 @@ describe('graph preparation', () => {
   }
 
   it('rejects an unsupported op, naming the node', () => {
-    expect(() => prepareGraph(readOnnx(writeOnnx(tinyCnn({ unsupported: true }))))).toThrowError(/node "odd_sigmoid" \(Sigmoid\)/);
+    expect(() => prepareGraph(readOnnx(writeOnnx(tinyCnn({ unsupported: true }))))).toThrowError(/node "odd_tanh" \(Tanh\)/);
     try { prepareGraph(readOnnx(writeOnnx(tinyCnn({ unsupported: true })))); } catch (e) {
       expect(e).toBeInstanceOf(EdgeqError);
       expect((e as EdgeqError).code).toBe('UNSUPPORTED_OP');

@@ -13,7 +13,7 @@ export interface TinyCnnOptions {
   classes?: number;
   /** Use LeakyRelu instead of Relu after the stem. */
   leaky?: boolean;
-  /** Insert an op the quantizer does not support (Sigmoid). */
+  /** Insert an op the quantizer does not support (Tanh). */
   unsupported?: boolean;
   /** End at the residual Add (a feature trunk: the output is an Add, NCHW [1, 8, size/4, size/4]). */
   trunk?: boolean;
@@ -69,7 +69,7 @@ export function tinyCnn(o: TinyCnnOptions = {}): ModelDef {
     }), { opset: 13 });
   }
   x = relu('b.add', 'b.relu');
-  if (o.unsupported) { nodes.push(makeNode('Sigmoid', [x], ['sig.out'], {}, 'odd_sigmoid')); x = 'sig.out'; }
+  if (o.unsupported) { nodes.push(makeNode('Tanh', [x], ['tanh.out'], {}, 'odd_tanh')); x = 'tanh.out'; }
   x = relu(conv(x, 8, 12, 3, 'down', { stride: 2, bias: true }), 'down.relu');
   nodes.push(makeNode('GlobalAveragePool', [x], ['gap.out'], {}, 'gap'));
   nodes.push(makeNode('Flatten', ['gap.out'], ['flat.out'], { axis: attr.int(1) }, 'flatten'));

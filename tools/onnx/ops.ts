@@ -48,6 +48,9 @@ export const KNOWN_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
     { since: 14, attributes: { training_mode: int(0) } })],
   ['Relu', spec([1, 1], [1, 1])],
   ['LeakyRelu', spec([1, 1], [1, 1], { since: 1, attributes: { alpha: float(0.01) } })],
+  ['HardSigmoid', spec([1, 1], [1, 1], { since: 1, attributes: { alpha: float(0.2), beta: float(0.5) } })],
+  ['HardSwish', spec([1, 1], [1, 1])],
+  ['Sigmoid', spec([1, 1], [1, 1])],
   // Before opset 11 the bounds are attributes; from 11 on they are optional inputs.
   ['Clip', spec([1, 3], [1, 1], { since: 1, attributes: { min: float(-FLT_MAX), max: float(FLT_MAX) } })],
   ['MaxPool', spec([1, 1], [1, 2], { since: 1, attributes: { ...WINDOW_DEFAULTS, storage_order: int(0) } },
@@ -66,6 +69,8 @@ export const KNOWN_OPS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
   ['MatMul', spec([2, 2], [1, 1])],
   ['Softmax', spec([1, 1], [1, 1], { since: 1, attributes: { axis: int(1) } }, { since: 13, attributes: { axis: int(-1) } })],
   ['Identity', spec([1, 1], [1, 1])],
+  // Before opset 2 'paddings'; before 11 pads and value are attributes; from 11 on inputs (18: axes).
+  ['Pad', spec([1, 4], [1, 1], { since: 1, attributes: { mode: string('constant'), value: float(0) } })],
   // Before opset 12 the ratio is an attribute; from 12 on it is an optional input.
   ['Dropout', spec([1, 3], [1, 2], { since: 1, attributes: { ratio: float(0.5), is_test: int(0) } })],
   ['Constant', spec([0, 0], [1, 1])],
@@ -243,6 +248,30 @@ export function readGemmAttributes(node: NodeDef, opset: number): GemmAttributes
  * inputs from 11 on. `constants` holds the known values (initializers, Constant outputs),
  * e.g. from inferShapesAndConstants. A bound computed at run time is UNSUPPORTED_OP.
  */
+/**
+ * Pad's mode, pads ([x1_begin, x2_begin, ..., x1_end, x2_end, ...] over every axis) and constant
+ * value: attributes before opset 11, constant inputs from 11 on (an axes input is UNSUPPORTED_OP).
+ * `withValue` false: the value is not read (NaN; shapes need only the pads).
+ */
+export function readPad(node: NodeDef, opset: number, constants: ReadonlyMap<string, TensorValue>, withValue = true): { mode: string; pads: number[]; value: number } {
+  const mode = getString(node, 'mode', 'constant');
+  if (opset < 11) return { mode, pads: getInts(node, opset < 2 ? 'paddings' : 'pads', []), value: getFloat(node, 'value', 0) };
+  const constant = (index: number, role: string): TensorValue | undefined => {
+    const name = node.inputs[index] ?? '';
+    if (name === '') return undefined;
+    const value = constants.get(name);
+    if (!value) throw new EdgeqError('UNSUPPORTED_OP', `${nodeLabel(node)}: ${role} input "${name}" is not a constant`);
+    return value;
+  };
+  if (constant(3, 'axes')) throw new EdgeqError('UNSUPPORTED_OP', `${nodeLabel(node)}: a Pad with an axes input is not supported (give pads for every axis)`);
+  const pads = constant(1, 'pads');
+  if (!pads) throw new EdgeqError('BAD_ONNX', `${nodeLabel(node)}: missing pads input`);
+  if (!withValue) return { mode, pads: Array.from(pads.data, Number), value: NaN };
+  const v = constant(2, 'constant_value');
+  if (v && v.data.length !== 1) throw new EdgeqError('BAD_SHAPE', `${nodeLabel(node)}: constant_value has dims [${v.dims.join(', ')}], expected a scalar`);
+  return { mode, pads: Array.from(pads.data, Number), value: v ? Number(v.data[0]) : 0 };
+}
+
 export function readClipBounds(node: NodeDef, opset: number, constants: ReadonlyMap<string, TensorValue>): { min: number; max: number } {
   if (opset < 11) {
     return { min: getFloat(node, 'min', -Infinity), max: getFloat(node, 'max', Infinity) };

@@ -6,7 +6,7 @@ import { EdgeqError } from 'edgeq';
 import type { GraphDef, ModelDef, NodeDef, TensorValue } from './model.js';
 import {
   getFloats, getInt, getIntAt, getInts, getTensorAttr, hasAttr, isKnownOp, modelOpset, nodeLabel,
-  readConvAttributes, readGemmAttributes, readWindowAttributes, KNOWN_OPS, type WindowAttributes,
+  readConvAttributes, readGemmAttributes, readPad, readWindowAttributes, KNOWN_OPS, type WindowAttributes,
 } from './ops.js';
 import { elementCount, makeTensor, tensorToNumbers } from './tensor.js';
 
@@ -336,6 +336,9 @@ const HANDLERS: Record<string, Handler> = {
 
   Relu: sameAsInput,
   LeakyRelu: sameAsInput,
+  HardSigmoid: sameAsInput,
+  HardSwish: sameAsInput,
+  Sigmoid: sameAsInput,
   Identity(node) {
     const value = this.constants.get(node.inputs[0]!);
     if (value) this.constants.set(node.outputs[0]!, value);
@@ -393,6 +396,15 @@ const HANDLERS: Record<string, Handler> = {
     if (this.opset < 7) return [legacyBroadcast(node, a, b)];
     const out = broadcastShapes(a, b);
     if (!out) badShape(node, `cannot broadcast ${fmt(a)} with ${fmt(b)}`);
+    return [out];
+  },
+
+  Pad(node) {
+    const x = this.input(node, 0);
+    const { pads } = readPad(node, this.opset, this.constants, false);
+    if (pads.length !== 2 * x.length) badShape(node, `pads [${pads}] should have ${2 * x.length} values for input ${fmt(x)}`);
+    const out = x.map((d, i) => d + pads[i]! + pads[i + x.length]!);
+    if (out.some((d) => d < 1)) badShape(node, `pads [${pads}] leave an empty output from input ${fmt(x)}`);
     return [out];
   },
 

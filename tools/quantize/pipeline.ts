@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { EdgeqError } from 'edgeq';
 import { readOnnx } from '../onnx/reader.js';
+import { withNchwInput } from './prepare-input.js';
 import { writeEdgeq } from 'edgeq/format';
 import type { QModel } from 'edgeq/format';
 import type { PreprocessSpec } from 'edgeq/image';
@@ -129,9 +130,12 @@ export interface QuantizeModelResult extends QuantizeResult {
 
 /** Graph preparation and calibration: the part of quantization that runs the fp32 model. */
 export async function calibrateModel(
-  onnxBytes: Uint8Array,
+  sourceBytes: Uint8Array,
   options: Pick<QuantizeModelOptions, 'calibration' | 'calibrationCount' | 'threads' | 'onProgress' | 'equalize' | 'gptq' | 'smooth' | 'activations'>,
 ): Promise<CalibratedModel> {
+  // An NHWC input's Transpose is folded first (prepare-input.ts): everything below sees NCHW.
+  const onnxBytes = withNchwInput(sourceBytes);
+  const nchwOnnx = onnxBytes !== sourceBytes ? { floatOnnx: onnxBytes } : {};
   const prepared = prepareGraph(readOnnx(onnxBytes));
   const method: EqualizeMethod | undefined = options.equalize === true ? 'weights' : options.equalize || undefined;
   // Hessian-aware rounding's statistics come from the calibration pass itself (gptq.ts).
@@ -148,7 +152,7 @@ export async function calibrateModel(
       observe: collector && ((tensor) => collector.add(tensor)),
     }));
     const smoothing = smooth ? chooseSmoothing(prepared, channelHistograms, { levels: levelsOf(8) }) : undefined;
-    if (!smoothing || smoothing.size === 0) return { graph: prepared, histograms, gptq: await rounded(prepared, collector) };
+    if (!smoothing || smoothing.size === 0) return { graph: prepared, histograms, ...nchwOnnx, gptq: await rounded(prepared, collector) };
     const graph = applySmoothing(prepared, smoothing, histograms, channelHistograms);
     // The statistics were of the unsmoothed tensors: each smoothed channel is divided by its scale.
     collector?.rescaleInputs(new Map([...smoothing.values()].flatMap((c) => c.pair.tensors.map((t) => [t, c.scales]))));

@@ -16,6 +16,7 @@ export type { FConv } from './ops/conv.js';
 export type { FAdd } from './ops/add.js';
 export type { FMaxPool } from './ops/maxpool.js';
 export type { FGlobalAvgPool } from './ops/global-avg-pool.js';
+export type { FSoftmax } from './ops/softmax.js';
 export type { FOp };
 
 export interface FloatGraph {

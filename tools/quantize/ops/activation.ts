@@ -5,9 +5,12 @@
 // Relu and Clip compose into the Clip of the intersected bounds), and
 // Identity/Dropout nodes between them are skipped. Clip(min, max) is the output clamp at
 // [Q(min), Q(max)] (exact: QuantizeLinear(Clip(x)), src/ops/activation.ts); storedActivation()
-// writes the simpler Relu / none when the quantized range already implies a bound. There is no standalone
-// activation op: one that follows no Conv, Gemm, MatMul or Add (or whose input has other readers) is
-// UNSUPPORTED_OP.
+// writes the simpler Relu / none when the quantized range already implies a bound. HardSwish,
+// HardSigmoid, Sigmoid and the gated forms x * HardSigmoid(x) (alpha 1/6, beta 1/2: HardSwish as torch
+// exports it before opset 14) and x * Sigmoid(x) (SiLU) are computed in fp32 in the conv kernels'
+// epilogue: they fuse into a Conv, Gemm or MatMul only (the first activation of its chain). There is
+// no standalone activation op: one that follows no Conv, Gemm, MatMul (or Add, for the clamps and
+// LeakyRelu), or whose input has other readers, is UNSUPPORTED_OP.
 import { quantMax, type Activation } from 'edgeq/format';
 import { outputClamp, type QuantParams } from 'edgeq/ops';
 import type { NodeDef, TensorValue } from '../../onnx/model.js';
@@ -18,8 +21,21 @@ import type { OnnxPattern } from './op-module.js';
 import { fail, soleConsumer, type PrepareContext } from './prepare-context.js';
 import { isDataFree } from './pass-through.js';
 
-/** The activation `node` applies, or undefined when it is not one the quantizer can fuse. */
-function activationOf(ctx: PrepareContext, node: NodeDef): Activation | undefined {
+/** The largest |alpha| / |beta| the .edgeq format takes (src/format/reader.ts). */
+const MAX_PARAM = 65536;
+
+/** HardSigmoid's alpha and beta (ONNX defaults 0.2, 0.5) as f32, or UNSUPPORTED_OP naming the node. */
+function hardSigmoidParams(ctx: PrepareContext, node: NodeDef): { alpha: number; beta: number } {
+  const alpha = getFloatAt(node, 'alpha', ctx.opset), beta = getFloatAt(node, 'beta', ctx.opset);
+  if (!(Math.abs(alpha) <= MAX_PARAM) || !(Math.abs(beta) <= MAX_PARAM)) fail(node, `HardSigmoid alpha ${alpha}, beta ${beta} must be finite, |value| <= 2^16`);
+  return { alpha: Math.fround(alpha), beta: Math.fround(beta) };
+}
+
+/**
+ * The activation `node` applies, or undefined when it is not one the quantizer can fuse; `nonlinear`:
+ * the producer is a conv (HardSwish, HardSigmoid and Sigmoid are conv epilogues only).
+ */
+function activationOf(ctx: PrepareContext, node: NodeDef, nonlinear: boolean): Activation | undefined {
   if (node.opType === 'Relu') return { kind: 'relu' };
   if (node.opType === 'LeakyRelu') return { kind: 'leakyrelu', alpha: getFloatAt(node, 'alpha', ctx.opset) };
   if (node.opType === 'Clip') {
@@ -28,7 +44,31 @@ function activationOf(ctx: PrepareContext, node: NodeDef): Activation | undefine
     if (min > max) fail(node, `Clip min ${min} > max ${max}`);
     return clipActivation(min, max);
   }
+  if (!nonlinear) return undefined;
+  if (node.opType === 'HardSwish') return { kind: 'hardswish' };
+  if (node.opType === 'HardSigmoid') return { kind: 'hardsigmoid', ...hardSigmoidParams(ctx, node) };
+  if (node.opType === 'Sigmoid') return { kind: 'sigmoid' };
   return undefined;
+}
+
+/** HardSigmoid's parameters in x * HardSigmoid(x) == HardSwish (torch: alpha = f32(1/6), beta = 0.5). */
+const isHardSwishGate = (p: { alpha: number; beta: number }) => Math.abs(p.alpha - 1 / 6) <= 1e-6 && p.beta === 0.5;
+
+/**
+ * The gated activation on tensor t: t read by exactly a gate g (HardSigmoid with isHardSwishGate
+ * parameters, or Sigmoid) and a Mul(t, g(t)) (either order) that alone reads g's output; returns
+ * HardSwish or SiLU, the two nodes and the Mul's output, or undefined.
+ */
+function gatedActivation(ctx: PrepareContext, t: string): { activation: Activation; nodes: NodeDef[]; output: string } | undefined {
+  const readers = ctx.consumers.get(t) ?? [];
+  if (readers.length !== 2 || ctx.model.graph.outputs.some((o) => o.name === t)) return undefined;
+  const gate = readers.find((n) => n.opType === 'HardSigmoid' || n.opType === 'Sigmoid');
+  const mul = readers.find((n) => n.opType === 'Mul');
+  if (!gate || !mul || soleConsumer(ctx, gate.outputs[0]) !== mul) return undefined;
+  const [a, b] = mul.inputs, g = gate.outputs[0];
+  if (!((a === t && b === g) || (a === g && b === t))) return undefined;
+  if (gate.opType === 'HardSigmoid' && !isHardSwishGate(hardSigmoidParams(ctx, gate))) return undefined;
+  return { activation: { kind: gate.opType === 'Sigmoid' ? 'silu' : 'hardswish' }, nodes: [gate, mul], output: mul.outputs[0] };
 }
 
 /** Largest finite float32: an absent Clip bound (the stored bounds are finite). */
@@ -76,19 +116,29 @@ export interface FusedActivation {
 
 /**
  * Absorbs the activation chain that follows `tensor` (each link the sole reader of the previous
- * one, Identity/Dropout links skipped) into its producer.
+ * one, Identity/Dropout links skipped) into its producer. `nonlinear`: the producer is a conv, which
+ * also takes HardSwish, HardSigmoid, Sigmoid and the gated x * HardSigmoid(x), x * Sigmoid(x) as the
+ * chain's first activation.
  */
-export function fuseActivation(ctx: PrepareContext, tensor: string): FusedActivation {
+export function fuseActivation(ctx: PrepareContext, tensor: string, nonlinear = false): FusedActivation {
   let activation: Activation = { kind: 'none' };
   let output = tensor;
   const nodes: string[] = [];
   let pending: NodeDef[] = []; // data-free nodes after `output`, absorbed only if an activation follows
   let t = tensor;
   for (;;) {
+    const gated: ReturnType<typeof gatedActivation> = nonlinear && activation.kind === 'none' ? gatedActivation(ctx, t) : undefined;
+    if (gated) {
+      for (const n of [...pending, ...gated.nodes]) { ctx.consume(n); nodes.push(n.name); }
+      pending = [];
+      activation = gated.activation;
+      output = t = gated.output;
+      continue;
+    }
     const next = soleConsumer(ctx, t);
     if (!next) break;
     if (isDataFree(ctx, next)) { pending.push(next); t = next.outputs[0]; continue; }
-    const act = activationOf(ctx, next);
+    const act = activationOf(ctx, next, nonlinear);
     const combined: Activation | undefined = act && compose(activation, act);
     if (!combined) break;
     for (const n of [...pending, next]) { ctx.consume(n); nodes.push(n.name); }
@@ -99,15 +149,22 @@ export function fuseActivation(ctx: PrepareContext, tensor: string): FusedActiva
   return { activation, output, nodes };
 }
 
-const standalone = (opType: string, condition: string): OnnxPattern => ({
+const standalone = (opType: string, condition: string, producers = 'a Conv, Gemm, MatMul or Add'): OnnxPattern => ({
   opType, condition, becomes: 'fused',
-  prepare: (_ctx, node) => fail(node, `a standalone ${node.opType} (not the sole reader of a Conv, Gemm, MatMul or Add output) is not supported`),
+  prepare: (ctx, node) => {
+    if (node.opType === 'HardSigmoid') hardSigmoidParams(ctx, node);
+    fail(node, `a standalone ${node.opType} (not the sole reader of ${producers} output) is not supported`);
+  },
 });
+const CONV_ONLY = 'a Conv, Gemm or MatMul';
 
 export const ACTIVATION_PATTERNS: OnnxPattern[] = [
   standalone('Relu', 'fused into the Conv, Gemm, MatMul or Add whose output it alone reads; chains fold into one'),
   standalone('LeakyRelu', 'as Relu; LeakyRelu(b) after LeakyRelu(a >= 0) folds into LeakyRelu(a*b)'),
   standalone('Clip', 'any constant bounds, min <= max (min > max is UNSUPPORTED_OP naming the node); fused as the requantization clamp [Q(min), Q(max)]: Clip(0, inf) is Relu, Relu6 is Clip(0, 6)'),
+  standalone('HardSwish', 'fused into the Conv, Gemm or MatMul whose output it alone reads (first activation after it); fp32 x * relu6(x + 3) / 6 in the epilogue', CONV_ONLY),
+  standalone('HardSigmoid', 'as HardSwish, any finite alpha, beta (clamp(alpha x + beta, 0, 1)); x * HardSigmoid(x) with alpha 1/6, beta 0.5 (torch, opset 13) is HardSwish', CONV_ONLY),
+  standalone('Sigmoid', 'as HardSwish (polynomial exp, max abs error 8.5e-8); x * Sigmoid(x) is SiLU', CONV_ONLY),
 ];
 
 /**
@@ -143,6 +200,21 @@ export function writeActivation(nodes: NodeDef[], inits: TensorValue[], act: Act
   }
   if (act.kind === 'leakyrelu') {
     nodes.push(makeNode('LeakyRelu', [pre], [`${out}/act`], { alpha: attr.float(act.alpha) }, `${out}/LeakyRelu`));
+    return `${out}/act`;
+  }
+  if (act.kind === 'hardswish' || act.kind === 'silu') {
+    // x * gate(x): HardSigmoid(1/6, 1/2) (HardSwish itself needs opset 14; the QDQ export is opset 13) or Sigmoid.
+    const gate = act.kind === 'silu' ? makeNode('Sigmoid', [pre], [`${out}/gate`], {}, `${out}/Sigmoid`)
+      : makeNode('HardSigmoid', [pre], [`${out}/gate`], { alpha: attr.float(1 / 6), beta: attr.float(0.5) }, `${out}/HardSigmoid`);
+    nodes.push(gate, makeNode('Mul', [pre, `${out}/gate`], [`${out}/act`], {}, `${out}/Mul`));
+    return `${out}/act`;
+  }
+  if (act.kind === 'hardsigmoid') {
+    nodes.push(makeNode('HardSigmoid', [pre], [`${out}/act`], { alpha: attr.float(act.alpha), beta: attr.float(act.beta) }, `${out}/HardSigmoid`));
+    return `${out}/act`;
+  }
+  if (act.kind === 'sigmoid') {
+    nodes.push(makeNode('Sigmoid', [pre], [`${out}/act`], {}, `${out}/Sigmoid`));
     return `${out}/act`;
   }
   if (act.kind === 'relu' && isFloat) {

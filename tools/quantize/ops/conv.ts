@@ -15,6 +15,7 @@ import { quantizeConvWeights } from './conv-weights.js';
 import { convNodes, floatWeights, quantizedWeights } from './conv-onnx.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
 import { fail, pads2d, soleConsumer, type PrepareContext } from './prepare-context.js';
+import { foldablePad, padBefore } from './pad.js';
 
 /** A conv with BN folded: weights OIHW fp32, bias fp32 [O]. Fully connected layers are 1x1 convs. */
 export interface FConv {
@@ -51,6 +52,9 @@ function convOp(ctx: PrepareContext, node: NodeDef): FConv {
   const stride = geometry.strides;
   const dilation = geometry.dilations;
   const pads = pads2d(node, geometry);
+  // A zero Pad before the conv (ops/pad.ts) adds to its pads; its input is the conv's.
+  const pad = padBefore(ctx, node.inputs[0]);
+  if (pad) foldablePad(ctx, pad).forEach((p, i) => { pads[i] += p; });
   const weights = Float32Array.from(tensorToFloat32(w!));
   const biasT = node.inputs[2] ? ctx.constants.get(node.inputs[2]) : undefined;
   if (node.inputs[2] && !biasT) fail(node, `bias "${node.inputs[2]}" is not a constant initializer`);
@@ -65,7 +69,7 @@ function convOp(ctx: PrepareContext, node: NodeDef): FConv {
     nodes.push(bn.name);
     out = bn.outputs[0];
   }
-  const act = fuseActivation(ctx, out);
+  const act = fuseActivation(ctx, out, true);
   return {
     op: 'conv', name: node.name, input: ctx.resolve(node.inputs[0]), output: act.output, preActivation: out, weights, bias,
     kernel: [kh, kw], stride: [stride[0], stride[1]], pads, dilation: [dilation[0], dilation[1]], group,

@@ -52,7 +52,7 @@ function fcOp(ctx: PrepareContext, node: NodeDef): FConv {
     if (bv.length !== N && bv.length !== 1) fail(node, `bias has ${bv.length} values for ${N} outputs`);
     for (let n = 0; n < N; n++) bias[n] = beta * (bv.length === 1 ? bv[0] : bv[n]);
   }
-  const act = fuseActivation(ctx, out);
+  const act = fuseActivation(ctx, out, true);
   return {
     op: 'conv', name: node.name, input: ctx.resolve(node.inputs[0]), output: act.output, preActivation: out, weights, bias,
     kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 1,

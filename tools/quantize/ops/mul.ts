@@ -13,7 +13,7 @@ const isGate = (x: number[], g: number[]) => g.length === 4 && x.length === 4 &&
 
 export const MUL_PATTERNS: OnnxPattern[] = [{
   opType: 'Mul', becomes: 'mul',
-  condition: 'two computed 4-D inputs of equal shape, or one [N,C,1,1] broadcast over the other (a squeeze-and-excitation gate); not by a constant',
+  condition: 'two computed 4-D inputs of equal shape, or one [N,C,1,1] broadcast over the other (a squeeze-and-excitation gate); not by a constant. x * HardSigmoid(x) and x * Sigmoid(x) on a Conv, Gemm or MatMul output are not a mul: they fuse into that layer as HardSwish / SiLU',
   prepare(ctx, node) {
     const [a, b] = node.inputs;
     if (ctx.constants.get(a) || ctx.constants.get(b)) fail(node, 'a Mul by a constant is not supported (fold the constant into the producing layer before export)');

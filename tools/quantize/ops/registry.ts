@@ -17,21 +17,23 @@ import { MAXPOOL, MAXPOOL_PATTERNS, type FMaxPool } from './maxpool.js';
 import { MUL, MUL_PATTERNS, type FMul } from './mul.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
 import { PASS_THROUGH_PATTERNS } from './pass-through.js';
+import { PAD_PATTERNS } from './pad.js';
+import { SOFTMAX, SOFTMAX_PATTERNS, type FSoftmax } from './softmax.js';
 
 /** ONNX op type -> how graph preparation maps it, in the order docs/ops.md lists them. */
 export const ONNX_PATTERNS: ReadonlyMap<string, OnnxPattern> = new Map([
   ...CONV_PATTERNS, ...BATCH_NORM_PATTERNS, ...ACTIVATION_PATTERNS, ...ADD_PATTERNS, ...MAXPOOL_PATTERNS,
-  ...GLOBAL_AVG_POOL_PATTERNS, ...FULLY_CONNECTED_PATTERNS, ...PASS_THROUGH_PATTERNS,
+  ...GLOBAL_AVG_POOL_PATTERNS, ...FULLY_CONNECTED_PATTERNS, ...PASS_THROUGH_PATTERNS, ...SOFTMAX_PATTERNS, ...PAD_PATTERNS,
   ...MUL_PATTERNS, ...CONCAT_PATTERNS, ...AVG_POOL_PATTERNS,
 ].map((p) => [p.opType, p]));
 
 /** A float op of the prepared graph: one kind per module below. */
-export type FOp = FConv | FAdd | FMaxPool | FGlobalAvgPool | FMul | FConcat | FAvgPool;
+export type FOp = FConv | FAdd | FMaxPool | FGlobalAvgPool | FMul | FConcat | FAvgPool | FSoftmax;
 
 type ModuleTable = { [K in FOp['op']]: OpModule<Extract<FOp, { op: K }>> };
 export const OP_MODULES: ModuleTable = {
   conv: CONV, add: ADD, maxpool: MAXPOOL, gap: GLOBAL_AVG_POOL,
-  mul: MUL, concat: CONCAT, avgpool: AVG_POOL,
+  mul: MUL, concat: CONCAT, avgpool: AVG_POOL, softmax: SOFTMAX,
 };
 
 /** The module of a float op. */
