@@ -7,7 +7,8 @@
 //       [--seed 0] [--qdq fused|standard|both|none] [--cache .cache/mobilenet] [--json out.json]
 // Calibration: the 100 images chosen by seed 0 (as bench/accuracy.ts); measurement: the other 650.
 // A variant is '+'-joined settings over quantize()'s defaults: method=mse|entropy|percentile|minmax,
-// act=8|12|auto, nogptq, nosmooth, nobc, nofuse ('default' = none). The dequantized model, the
+// act=8|12|auto, in8|in12 (the graph input's bits; default auto: 12 for ImageNet's mean/std),
+// nogptq, nosmooth, nobc, nofuse ('default' = none). The dequantized model, the
 // fp32 / zoo logits and each calibration are cached under --cache (delete it after changing the quantizer's
 // calibration code).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,13 +49,14 @@ const qdqMode = opt('qdq', 'fused');
 const cacheDir = resolve(opt('cache', '.cache/mobilenet'));
 mkdirSync(cacheDir, { recursive: true });
 
-interface Variant { method: CalibrationMethod; activations: ActivationMode; gptq: boolean; smooth: boolean; biasCorrection: boolean; fuseResidual: boolean }
+interface Variant { method: CalibrationMethod; activations: ActivationMode; inputBits?: 8 | 12; gptq: boolean; smooth: boolean; biasCorrection: boolean; fuseResidual: boolean }
 function parseVariant(v: string): Variant {
   const out: Variant = { method: 'mse', activations: 8, gptq: true, smooth: true, biasCorrection: true, fuseResidual: true };
   for (const part of v.split('+')) {
     if (part === 'default') continue;
     else if (part.startsWith('method=')) out.method = part.slice(7) as CalibrationMethod;
     else if (part.startsWith('act=')) out.activations = parseActivationMode(part.slice(4));
+    else if (part === 'in8' || part === 'in12') out.inputBits = part === 'in8' ? 8 : 12;
     else if (part === 'nogptq') out.gptq = false;
     else if (part === 'nosmooth') out.smooth = false;
     else if (part === 'nobc') out.biasCorrection = false;
@@ -154,7 +156,7 @@ for (const [name, v] of parsed) {
     : (await chooseWideTensors(fp32, calibrated, { inputs: calibInputs.slice(0, AUTO_SENSITIVITY_INPUTS), method: v.method, fuseResidual: v.fuseResidual })).wide;
   const q = quantizeCalibrated(fp32, calibrated, {
     calibrationCount: calibInputs.length, method: v.method, preprocess: IMAGENET, fuseResidual: v.fuseResidual,
-    biasCorrection: v.biasCorrection, activations: v.activations, wideTensors,
+    biasCorrection: v.biasCorrection, activations: v.activations, wideTensors, inputBits: v.inputBits,
   });
   const wide = q.model.tensors.filter((t) => t.dtype === 'uint12').length;
   console.log(`  ${name}: quantized in ${((performance.now() - tq) / 1000).toFixed(1)} s, ${wide} tensors at 12 bits, meta ${JSON.stringify(q.model.meta)}`);
