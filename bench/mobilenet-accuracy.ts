@@ -172,8 +172,24 @@ for (const [name, v] of parsed) {
   if ((qdqMode === 'fused' || qdqMode === 'both') && v.fuseResidual) exports.push(['QDQ export, residuals as edgeq fuses them', exportQdq(q.graph, q, { fused: true })]);
   if (qdqMode === 'standard' || qdqMode === 'both' || (qdqMode === 'fused' && !v.fuseResidual)) exports.push(['QDQ export (standard, as quantize() returns)', q.qdq]);
   for (const [label, bytes] of exports) {
-    const r = score(await ortLogits(bytes));
+    const logits = await ortLogits(bytes);
+    const r = score(logits);
     const agree = r.argmaxes.filter((c, i) => c === e.argmaxes[i]).length;
+    // Where the engines disagree: each one's top-1 margin (its best logit minus the other engine's
+    // class's logit) and the largest logit difference between them on that image.
+    const diffs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = edgeqLogits.subarray(i * 1000, (i + 1) * 1000), b = logits.subarray(i * 1000, (i + 1) * 1000);
+      let maxDiff = 0;
+      for (let k = 0; k < 1000; k++) maxDiff = Math.max(maxDiff, Math.abs(a[k]! - b[k]!));
+      diffs.push(maxDiff);
+      if (r.argmaxes[i] === e.argmaxes[i]) continue;
+      const ea = e.argmaxes[i]!, ra = r.argmaxes[i]!;
+      console.log(`    differ: ${evalSet[i]!.path.split('/').pop()}: edgeq margin ${(a[ea]! - a[ra]!).toFixed(3)}, onnxruntime-web margin ${(b[ra]! - b[ea]!).toFixed(3)}, max |logit difference| ${maxDiff.toFixed(3)}`);
+    }
+    diffs.sort((u, v) => u - v);
+    const identical = diffs.filter((d) => d === 0).length;
+    console.log(`    max |logit difference| per image: median ${diffs[n >> 1]!.toFixed(3)}, p90 ${diffs[Math.floor(0.9 * n)]!.toFixed(3)}, max ${diffs[n - 1]!.toFixed(3)}; identical logits ${identical}/${n}`);
     rows.push({ engine: `${label} [${name}], onnxruntime-web`, top1: pct(r.top1), top5: pct(r.top5), ties: r.ties, edgeqTop1Agreement: `${agree}/${n} (${((100 * agree) / n).toFixed(2)}%)` });
     console.log(JSON.stringify(rows.at(-1)));
   }
