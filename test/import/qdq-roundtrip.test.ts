@@ -39,7 +39,7 @@ function expectSameIntegers(imported: QModel, original: QModel): void {
       expect(outputClamp(a.activation, y), where).toEqual(outputClamp(b.activation, original.tensors[b.output]!));
       expect(a.activation.kind === 'leakyrelu' ? a.activation.alpha : 1, where).toBe(b.activation.kind === 'leakyrelu' ? b.activation.alpha : 1);
     } else {
-      const io = (m: QModel, o: typeof a) => (o.op === 'add' ? [o.a, o.b, o.output] : o.op === 'conv' ? [] : [o.input, o.output]).map((i) => key(m, i));
+      const io = (m: QModel, o: typeof a) => (o.op === 'add' || o.op === 'mul' ? [o.a, o.b, o.output] : o.op === 'concat' ? [...o.inputs, o.output] : o.op === 'conv' ? [] : [o.input, o.output]).map((i) => key(m, i));
       expect(io(imported, a), where).toEqual(io(original, b));
       if (a.op === 'add' && b.op === 'add') expect(outputClamp(a.activation, imported.tensors[a.output]!), where).toEqual(outputClamp(b.activation, original.tensors[b.output]!));
     }
