@@ -5,11 +5,13 @@
 // QLinear arithmetic (docs/format.md): with uint8 activations every tensor must be identical; with
 // int8 ones, mul and avgpool within 1 LSB (docs/import.md).
 import { describe, expect, it } from 'vitest';
+import { EdgeqError } from '../../src/errors.js';
 import { importOnnx } from '../../tools/import/index.js';
+import { makeTensor } from '../../tools/onnx/tensor.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { Rng } from '../../tools/synth/random.js';
 import { compareQuantizedTensors } from './ort-compare.js';
-import { C, QOP_MUL_CONCAT_POOL_MODELS, SIZE, type QopOptions } from './qop-models.js';
+import { C, QOP_MUL_CONCAT_POOL_MODELS, QopBuilder, SIZE, type QopOptions } from './qop-models.js';
 
 /** Inputs over the input grid (scale 0.02, zero point 128: [-2.56, 2.54]), some beyond it (saturation). */
 function inputs(seed: number, count: number): Float32Array[] {
@@ -37,6 +39,7 @@ describe('QLinearMul, QLinearConcat, QLinearAveragePool imported, every tensor a
         const names = model.tensors.slice(1).map((t) => t.name);
         const diffs = await compareQuantizedTensors(bytes, model, names, inputs(3, 6), o.signedActivations ?? false);
         const worst = Object.fromEntries([...diffs].map(([n, d]) => [n, d.worst]));
+        console.log(`${name} (${variant}): ${JSON.stringify(Object.fromEntries(diffs))}`);
         // onnxruntime's int8 (QInt8) QLinearMul with a broadcast operand and QLinearAveragePool round
         // some near-half values the other way from its uint8 kernels, which edgeq's match: 1 LSB there.
         const bound = (n: string) => (o.signedActivations && /^(mul|avgpool)/.test(n) ? 1 : 0);
@@ -44,4 +47,38 @@ describe('QLinearMul, QLinearConcat, QLinearAveragePool imported, every tensor a
       });
     }
   }
+});
+
+describe('QLinearMul, QLinearConcat, QLinearAveragePool the runtime cannot compute: a typed error naming the node', () => {
+  const rejects = (build: (b: QopBuilder) => string, dims: number[], pattern: RegExp) => {
+    const b = new QopBuilder({ seed: 7 });
+    let err: unknown;
+    try { importOnnx(writeOnnx(b.model(build(b), dims))); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(EdgeqError);
+    expect(`${(err as EdgeqError).code}: ${(err as EdgeqError).message}`).toMatch(pattern);
+  };
+
+  it('a QLinearMul by a constant, or of shapes that are neither equal nor an [N, C, 1, 1] gate', () => {
+    rejects((b) => {
+      const x = b.quantizeInput();
+      b.inits.push(makeTensor('k', 'uint8', [1, C, 1, 1], new Array(C).fill(3)));
+      b.qparams('k', 0.1, 0);
+      return b.mul(x, 'k');
+    }, [1, C, SIZE, SIZE], /UNSUPPORTED_OP: node "mul\d+" \(QLinearMul\): operand "k" is a constant/);
+    rejects((b) => {
+      const x = b.quantizeInput();
+      // [1, C, 4, 4] against [1, C, 8, 8]: not a broadcast the runtime's mul has.
+      return b.mul(x, b.avgPool(x, { k: 2, stride: 2, pad: 0 }));
+    }, [1, C, SIZE, SIZE], /UNSUPPORTED_OP: node "mul\d+" \(QLinearMul\): operands \[1,8,8,8\] and \[1,8,4,4\]/);
+  });
+
+  it('a QLinearConcat along H', () => {
+    rejects((b) => { const x = b.quantizeInput(); return b.concat([x, b.conv(x, C, C, 1)], 0.05, 120, 2); }, [1, C, 2 * SIZE, SIZE],
+      /UNSUPPORTED_OP: node "concat\d+" \(QLinearConcat\): a Concat along axis 2/);
+  });
+
+  it('a QLinearAveragePool with count_include_pad 1 and ceil_mode 1 whose last window overhangs (as the quantizer refuses it)', () => {
+    rejects((b) => b.avgPool(b.quantizeInput(), { k: 3, stride: 2, pad: 0, ceilMode: true, countIncludePad: true }), [1, C, 4, 4],
+      /UNSUPPORTED_OP: node "avgpool\d+" \(QLinearAveragePool\): count_include_pad=1 with ceil_mode=1 where the last window overhangs/);
+  });
 });
