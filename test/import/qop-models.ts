@@ -9,6 +9,12 @@ import { Rng } from '../../tools/synth/random.js';
 export const C = 8;
 export const SIZE = 8;
 
+/** Inputs spread over the input grid (scale 0.02, zero point 128: [-2.56, 2.54]), some beyond it (saturation). */
+export function qopInputs(seed: number, count: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => Float32Array.from({ length: C * SIZE * SIZE }, () => rng.uniform(-2.8, 2.8)));
+}
+
 /** What varies between the models. */
 export interface QopOptions {
   seed?: number;

@@ -9,15 +9,8 @@ import { EdgeqError } from '../../src/errors.js';
 import { importOnnx } from '../../tools/import/index.js';
 import { makeTensor } from '../../tools/onnx/tensor.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
-import { Rng } from '../../tools/synth/random.js';
 import { compareQuantizedTensors } from './ort-compare.js';
-import { C, QOP_MUL_CONCAT_POOL_MODELS, QopBuilder, SIZE, type QopOptions } from './qop-models.js';
-
-/** Inputs over the input grid (scale 0.02, zero point 128: [-2.56, 2.54]), some beyond it (saturation). */
-function inputs(seed: number, count: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: C * SIZE * SIZE }, () => rng.uniform(-2.8, 2.8)));
-}
+import { C, QOP_MUL_CONCAT_POOL_MODELS, QopBuilder, qopInputs, SIZE, type QopOptions } from './qop-models.js';
 
 const VARIANTS: [string, QopOptions][] = [
   ['uint8 activations', {}],
@@ -37,7 +30,7 @@ describe('QLinearMul, QLinearConcat, QLinearAveragePool imported, every tensor a
         if (/QLinearAveragePool/.test(name)) expect(kinds).toContain('avgpool');
         // Every tensor an op writes (the input's QuantizeLinear is the runtime's, compared by the other tests).
         const names = model.tensors.slice(1).map((t) => t.name);
-        const diffs = await compareQuantizedTensors(bytes, model, names, inputs(3, 6), o.signedActivations ?? false);
+        const diffs = await compareQuantizedTensors(bytes, model, names, qopInputs(3, 6), o.signedActivations ?? false);
         const worst = Object.fromEntries([...diffs].map(([n, d]) => [n, d.worst]));
         console.log(`${name} (${variant}): ${JSON.stringify(Object.fromEntries(diffs))}`);
         // onnxruntime's int8 (QInt8) QLinearMul with a broadcast operand and QLinearAveragePool round
