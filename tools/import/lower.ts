@@ -3,13 +3,14 @@
 // order and every ONNX tensor gets a symbolic value:
 //   q       a quantized activation: an edgeq tensor (uint8; an int8 tensor is stored + 128, zero point included)
 //   dq      the float DequantizeLinear of a q value (QDQ form, and the final DequantizeLinear)
-//   pending a float compute result (Conv, Gemm, MatMul, Add, pools, with its Relu/Clip/LeakyRelu)
+//   pending a float compute result (Conv, Gemm, MatMul, Add, Mul, Concat, pools, with its Relu/Clip/LeakyRelu)
 //           that becomes an edgeq op once a QuantizeLinear gives its output parameters (or the graph
 //           output reads it as float32)
 //   const   a constant (initializer, Constant, a folded Shape -> Gather -> Unsqueeze -> Concat chain)
 //   dqconst DequantizeLinear of a constant (QDQ weights and biases)
 // QOperator nodes (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearMul, QLinearConcat,
-// QLinearAveragePool, QLinearGlobalAveragePool) become edgeq ops directly. Anything edgeq cannot compute exactly is an EdgeqError naming the node.
+// QLinearAveragePool, QLinearGlobalAveragePool) become edgeq ops directly. Anything edgeq cannot
+// compute exactly is an EdgeqError naming the node.
 import { EdgeqError } from 'edgeq';
 import { type Activation, type QModel, type QOp, type QTensor } from 'edgeq/format';
 import { packConv } from 'edgeq/kernels';
