@@ -18,15 +18,17 @@ import { argmax, cosine } from '../../tools/quantize/report.js';
 import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { Rng } from '../../tools/synth/random.js';
 import { SHARED } from '../helpers.js';
-import { C, QOP_MODELS, SIZE } from './qop-models.js';
+import { C, QOP_MODELS, QOP_MUL_CONCAT_POOL_MODELS, SIZE } from './qop-models.js';
 
 const ZOO = join(SHARED, 'models', 'mobilenetv2-zoo-int8', 'model.onnx');
 const IMAGES = join(SHARED, 'data', 'imagenet-sample');
 
 describe('dequantize: the fp32 equivalent of a QOperator model', () => {
-  for (const name of ['QLinearConv 3x3 + 1x1 (per-channel int8 weights, int32 bias)', 'QLinearAdd of two convs (com.microsoft)', 'MaxPool on uint8, QLinearGlobalAveragePool, Flatten, QLinearMatMul, QLinearAdd of a constant bias']) {
+  const models = { ...QOP_MODELS, ...QOP_MUL_CONCAT_POOL_MODELS };
+  for (const name of ['QLinearConv 3x3 + 1x1 (per-channel int8 weights, int32 bias)', 'QLinearAdd of two convs (com.microsoft)', 'MaxPool on uint8, QLinearGlobalAveragePool, Flatten, QLinearMatMul, QLinearAdd of a constant bias',
+    ...Object.keys(QOP_MUL_CONCAT_POOL_MODELS)]) {
     it(name, async () => {
-      const int8 = writeOnnx(QOP_MODELS[name]!({ seed: 9 }));
+      const int8 = writeOnnx(models[name]!({ seed: 9 }));
       const fp32 = writeOnnx(dequantizeModel(readOnnx(int8), { clip: 'ranges' }));
       const a = await ReferenceSession.create(int8), b = await ReferenceSession.create(fp32);
       const rng = new Rng(4);

@@ -10,7 +10,8 @@ import { readOnnx } from '../../tools/onnx/reader.js';
 import { makeTensor } from '../../tools/onnx/tensor.js';
 import { makeNode } from '../../tools/onnx/model.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
-import { QopBuilder, QOP_MODELS, C, SIZE } from './qop-models.js';
+import { QopBuilder, QOP_MODELS, QOP_MUL_CONCAT_POOL_MODELS, C, SIZE } from './qop-models.js';
+import { fireModel, seModel } from './qdq-models.js';
 
 const base = () => QOP_MODELS['QLinearConv 3x3 + 1x1 (per-channel int8 weights, int32 bias)']!({ seed: 7 });
 
@@ -37,13 +38,12 @@ describe('the importer on bad input', () => {
     rejects(writeOnnx(m), 'UNSUPPORTED_OP', /weight "conv0_w"\[\d+\] minus its zero point is \d+, outside int8/);
   });
 
-  it('names an op the runtime lacks (QLinearMul) without a TODO', () => {
+  it('names an op the runtime lacks (QLinearSigmoid) without a TODO', () => {
     const b = new QopBuilder();
     const x = b.quantizeInput();
-    const y = b.conv(x, C, C, 1);
-    b.qparams('mul', 0.05, 128);
-    b.nodes.push(makeNode('QLinearMul', [x, ...b.of(x), y, ...b.of(y), ...b.of('mul')], ['mul'], {}, 'the_mul', 'com.microsoft'));
-    rejects(writeOnnx(b.model('mul', [1, C, SIZE, SIZE])), 'UNSUPPORTED_OP', /node "the_mul" \(QLinearMul\): the edgeq runtime has no elementwise Mul op/);
+    b.qparams('sig', 1 / 256, 0);
+    b.nodes.push(makeNode('QLinearSigmoid', [x, ...b.of(x), ...b.of('sig')], ['sig'], {}, 'the_sigmoid', 'com.microsoft'));
+    rejects(writeOnnx(b.model('sig', [1, C, SIZE, SIZE])), 'UNSUPPORTED_OP', /node "the_sigmoid" \(QLinearSigmoid\): the edgeq runtime has no Sigmoid op/);
   });
 
   it('a missing initializer and a truncated file are typed errors', () => {
@@ -58,6 +58,12 @@ describe('the importer on bad input', () => {
   it('a seeded campaign of 300 mutants: imported and run, or an EdgeqError, every time', async () => {
     const seeds = await importSeeds(2);
     seeds.push({ name: 'qop-conv.onnx', bytes: writeOnnx(base()) });
+    // The mul, concat and avgpool paths: QOperator and QDQ SE blocks and fire modules.
+    for (const [file, model] of [['qop-se.onnx', /^SE block/], ['qop-fire.onnx', /^SqueezeNet fire/]] as const) {
+      const build = Object.entries(QOP_MUL_CONCAT_POOL_MODELS).find(([n]) => model.test(n))![1];
+      seeds.push({ name: file, bytes: writeOnnx(build({ seed: 7 })) });
+    }
+    seeds.push({ name: 'qdq-se.onnx', bytes: seModel(true, 11) }, { name: 'qdq-fire.onnx', bytes: fireModel(false, 11) });
     const r = await importCampaign(seeds, 300, 20261204);
     console.log(`import fuzz: ${r.accepted} accepted, rejected ${JSON.stringify(r.rejected)}, ${r.failures.length} failures (seeds: ${seeds.map((s) => s.name).join(', ')})`);
     expect(r.failures).toEqual([]);

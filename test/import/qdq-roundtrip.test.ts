@@ -3,7 +3,8 @@
 // the same .edgeq integers: every conv's packed blob (int8 weights, int32 bias with the input zero
 // point folded in, fp32 multipliers) byte for byte, every tensor's dtype, shape, scale and zero
 // point, and activations that clamp the same. Checked on tiny-cnn (every op the quantizer maps),
-// MobileNetV2-style depthwise blocks, and darknet-tiny (LeakyRelu; ../shared).
+// MobileNetV2-style depthwise blocks, SE / fire / Inception-style blocks (mul, concat, avgpool), and
+// darknet-tiny (LeakyRelu; ../shared).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import { syntheticBatchNCHW } from '../../tools/synth/images.js';
 import { UNIT } from '../../src/image/spec.js';
 import { tinyCnn, tinyInputs } from '../quantize/tiny-cnn.js';
 import { mobilenetBlocks, SIZE as MB_SIZE } from '../quantize/mobilenet-blocks.js';
+import { inceptionModel, requantConcatModel, seModel, squeezeModel } from '../quantize/se-concat-models.js';
 import { SHARED, warnSkip } from '../helpers.js';
 
 const DARKNET = join(SHARED, 'models', 'darknet-tiny', 'model.onnx');
@@ -47,7 +49,8 @@ function expectSameIntegers(imported: QModel, original: QModel): void {
   }
 }
 
-async function roundTrip(onnx: Uint8Array, calibration: Float32Array[], inputs: Float32Array[]): Promise<void> {
+/** Round-trips one model; returns the imported op kinds. */
+async function roundTrip(onnx: Uint8Array, calibration: Float32Array[], inputs: Float32Array[]): Promise<string[]> {
   const q = await quantizeModel(onnx, { calibration, calibrationCount: calibration.length, fuseResidual: false, inputBits: 8 });
   const back = importOnnx(q.qdq);
   expect(back.form).toBe('qdq');
@@ -56,6 +59,7 @@ async function roundTrip(onnx: Uint8Array, calibration: Float32Array[], inputs: 
   const a = await Session.create(back.edgeq), b = await Session.create(q.edgeq);
   for (const x of inputs) expect(Buffer.from((await a.run(x)).buffer).equals(Buffer.from((await b.run(x)).buffer))).toBe(true);
   a.release(); b.release();
+  return back.model.ops.map((o) => o.op);
 }
 
 describe('QDQ export imported back gives the same .edgeq integers', () => {
@@ -71,6 +75,13 @@ describe('QDQ export imported back gives the same .edgeq integers', () => {
   it('MobileNetV2-style blocks (depthwise, Relu6 as Clip)', async () => {
     await roundTrip(writeOnnx(mobilenetBlocks(5)), tinyInputs(40, 12, MB_SIZE), tinyInputs(41, 3, MB_SIZE));
   }, 60_000);
+
+  it('SE block, SqueezeNet fire module, Inception-style block (Mul, Concat copied and requantized, AveragePool with ceil_mode)', async () => {
+    expect(await roundTrip(writeOnnx(seModel(3)), tinyInputs(40, 12, 8), tinyInputs(41, 3, 8))).toContain('mul');
+    expect(await roundTrip(writeOnnx(squeezeModel(3)), tinyInputs(40, 12, 8), tinyInputs(41, 3, 8))).toContain('concat');
+    expect(await roundTrip(writeOnnx(inceptionModel(3)), tinyInputs(40, 12, 9), tinyInputs(41, 3, 9))).toEqual(expect.arrayContaining(['concat', 'avgpool']));
+    expect(await roundTrip(writeOnnx(requantConcatModel(3)), tinyInputs(40, 12, 8), tinyInputs(41, 3, 8))).toContain('concat');
+  }, 120_000);
 
   it.runIf(existsSync(DARKNET))('darknet-tiny (../shared)', async () => {
     const onnx = new Uint8Array(readFileSync(DARKNET));

@@ -5,63 +5,30 @@
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/runtime/session.js';
 import { importOnnx } from '../../tools/import/index.js';
-import type { DataType, NodeDef, TensorValue } from '../../tools/onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../tools/onnx/model.js';
-import { makeTensor } from '../../tools/onnx/tensor.js';
-import { writeOnnx } from '../../tools/onnx/writer.js';
+import { attr, makeNode } from '../../tools/onnx/model.js';
 import { readOnnx } from '../../tools/onnx/reader.js';
 import { writeEdgeq } from '../../src/format/writer.js';
 import { ReferenceSession } from '../../tools/reference/ort-runner.js';
 import { Rng } from '../../tools/synth/random.js';
-
-const C = 8, SIZE = 8;
+import { C, QdqBuilder, SIZE } from './qdq-models.js';
 
 /** input -> Q -> DQ -> Conv(3x3)+Relu -> Q -> DQ -> [MaxPool -> Q -> DQ] -> Conv(1x1) -> Q -> DQ -> Add(skip) -> Q -> DQ -> GAP -> Q -> DQ -> Flatten -> Gemm -> (float output) */
 function qdqModel(signed: boolean, seed: number): Uint8Array {
-  const rng = new Rng(seed);
-  const nodes: NodeDef[] = [], inits: TensorValue[] = [];
-  const act: DataType = signed ? 'int8' : 'uint8', shift = signed ? 128 : 0;
-  const init = (t: TensorValue) => { inits.push(t); return t.name; };
-  const qdq = (x: string, name: string, s: number, z: number) => {
-    init(makeTensor(`${name}/s`, 'float32', [], [s]));
-    init(makeTensor(`${name}/z`, act, [], [z - shift]));
-    nodes.push(makeNode('QuantizeLinear', [x, `${name}/s`, `${name}/z`], [`${name}/q`], {}, `${name}/Q`));
-    nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/s`, `${name}/z`], [name], {}, `${name}/DQ`));
-    return name;
-  };
-  const weights = (name: string, dims: number[], xs: number, axis: number) => {
-    const O = dims[axis]!, n = dims.reduce((a, b) => a * b, 1);
-    const ws = Array.from({ length: O }, () => Math.fround(rng.uniform(0.002, 0.01)));
-    init(makeTensor(`${name}/Wq`, 'int8', dims, Array.from({ length: n }, () => rng.int(255) - 127)));
-    init(makeTensor(`${name}/Ws`, 'float32', [O], ws));
-    init(makeTensor(`${name}/Wz`, 'int8', [O], new Array(O).fill(0)));
-    init(makeTensor(`${name}/Bq`, 'int32', [O], Array.from({ length: O }, () => rng.int(2001) - 1000)));
-    init(makeTensor(`${name}/Bs`, 'float32', [O], ws.map((w) => Math.fround(xs * w))));
-    init(makeTensor(`${name}/Bz`, 'int32', [O], new Array(O).fill(0)));
-    nodes.push(makeNode('DequantizeLinear', [`${name}/Wq`, `${name}/Ws`, `${name}/Wz`], [`${name}/W`], { axis: attr.int(axis) }, `${name}/W/DQ`));
-    nodes.push(makeNode('DequantizeLinear', [`${name}/Bq`, `${name}/Bs`, `${name}/Bz`], [`${name}/B`], { axis: attr.int(0) }, `${name}/B/DQ`));
-  };
-  const conv = (x: string, xs: number, cin: number, cout: number, k: number, name: string) => {
-    weights(name, [cout, cin, k, k], xs, 0);
-    const p = (k - 1) >> 1;
-    nodes.push(makeNode('Conv', [x, `${name}/W`, `${name}/B`], [`${name}/y`], { kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]) }, name));
-    return `${name}/y`;
-  };
-  const x = qdq('input', 'x', 0.02, 128);
-  nodes.push(makeNode('Relu', [conv(x, 0.02, C, C, 3, 'c1')], ['c1/relu'], {}, 'c1/Relu'));
-  const c1 = qdq('c1/relu', 'c1/out', 0.03, 0);
-  nodes.push(makeNode('MaxPool', [c1], ['pool/y'], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([1, 1]), pads: attr.ints([0, 0, 1, 1]) }, 'pool'));
-  const pool = qdq('pool/y', 'pool/out', 0.03, 0);
-  const c2 = qdq(conv(pool, 0.03, C, C, 1, 'c2'), 'c2/out', 0.05, 120);
-  nodes.push(makeNode('Add', [c2, c1], ['add/y'], {}, 'add'));
-  const add = qdq('add/y', 'add/out', 0.06, 110);
-  nodes.push(makeNode('GlobalAveragePool', [add], ['gap/y'], {}, 'gap'));
-  const gap = qdq('gap/y', 'gap/out', 0.04, 100);
-  nodes.push(makeNode('Flatten', [gap], ['flat'], { axis: attr.int(1) }, 'flatten'));
-  weights('fc', [10, C], 0.04, 0);
-  nodes.push(makeNode('Gemm', ['flat', 'fc/W', 'fc/B'], ['output'], { transB: attr.int(1) }, 'fc'));
-  const graph = makeGraph({ name: 'qdq', nodes, initializers: inits, inputs: [makeValueInfo('input', 'float32', [1, C, SIZE, SIZE])], outputs: [makeValueInfo('output', 'float32', [1, 10])] });
-  return writeOnnx(makeModel(graph, { opset: 13 }));
+  const b = new QdqBuilder(signed, seed);
+  const x = b.qdq('input', 'x', 0.02, 128);
+  b.nodes.push(makeNode('Relu', [b.conv(x, C, C, 3, 'c1')], ['c1/relu'], {}, 'c1/Relu'));
+  const c1 = b.qdq('c1/relu', 'c1/out', 0.03, 0);
+  b.nodes.push(makeNode('MaxPool', [c1], ['pool/y'], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([1, 1]), pads: attr.ints([0, 0, 1, 1]) }, 'pool'));
+  const pool = b.qdq('pool/y', 'pool/out', 0.03, 0);
+  const c2 = b.qdq(b.conv(pool, C, C, 1, 'c2'), 'c2/out', 0.05, 120);
+  b.nodes.push(makeNode('Add', [c2, c1], ['add/y'], {}, 'add'));
+  const add = b.qdq('add/y', 'add/out', 0.06, 110);
+  b.nodes.push(makeNode('GlobalAveragePool', [add], ['gap/y'], {}, 'gap'));
+  const gap = b.qdq('gap/y', 'gap/out', 0.04, 100);
+  b.nodes.push(makeNode('Flatten', [gap], ['flat'], { axis: attr.int(1) }, 'flatten'));
+  b.weights('fc', [10, C], 0.04, 0);
+  b.nodes.push(makeNode('Gemm', ['flat', 'fc/W', 'fc/B'], ['output'], { transB: attr.int(1) }, 'fc'));
+  return b.bytes([1, C, SIZE, SIZE], [1, 10]);
 }
 
 const QUANTIZED = ['c1/out/q', 'pool/out/q', 'c2/out/q', 'add/out/q', 'gap/out/q'];
@@ -81,7 +48,7 @@ describe('hand-built QDQ models imported, against onnxruntime-web', () => {
       // edgeq: one model per tensor, ending at it (the runtime dequantizes it; re-quantized exactly here).
       const sessions = await Promise.all([...QUANTIZED.map((n) => model.tensors.findIndex((t) => t.name === n)), model.output.tensor]
         .map((i) => Session.create(writeEdgeq({ ...model, output: { name: 'o', tensor: i } }))));
-      const Wq = md.graph.initializers.get('fc/Wq')!.data as Int8Array, Ws = md.graph.initializers.get('fc/Ws')!.data as Float32Array;
+      const Wq = md.graph.initializers.get('fc/Wq')!.data as Int8Array, Ws = md.graph.initializers.get('fc/W_scale')!.data as Float32Array;
       const gapScale = model.tensors.find((u) => u.name === 'gap/out/q')!.scale;
       const headBound = Array.from({ length: 10 }, (_, n) => gapScale * Ws[n]! * Array.from(Wq.subarray(n * C, (n + 1) * C), Math.abs).reduce((a, b) => a + b, 0));
       const rng = new Rng(5);

@@ -9,6 +9,12 @@ import { Rng } from '../../tools/synth/random.js';
 export const C = 8;
 export const SIZE = 8;
 
+/** Inputs spread over the input grid (scale 0.02, zero point 128: [-2.56, 2.54]), some beyond it (saturation). */
+export function qopInputs(seed: number, count: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => Float32Array.from({ length: C * SIZE * SIZE }, () => rng.uniform(-2.8, 2.8)));
+}
+
 /** What varies between the models. */
 export interface QopOptions {
   seed?: number;
@@ -147,6 +153,33 @@ export class QopBuilder {
     return name;
   }
 
+  /** com.microsoft QLinearMul of two quantized activations (a [1, C, 1, 1] operand broadcast over the other's H x W). */
+  mul(a: string, b: string, s = 0.2, z = 128): string {
+    const name = `mul${this.n++}`;
+    const y = this.qparams(name, s, z);
+    this.nodes.push(makeNode('QLinearMul', [a, ...this.of(a), b, ...this.of(b), ...y], [name], {}, name, 'com.microsoft'));
+    return name;
+  }
+
+  /** com.microsoft QLinearConcat along `axis` (channels by default) into (s, z). */
+  concat(xs: string[], s = 0.05, z = 120, axis = 1): string {
+    const name = `concat${this.n++}`;
+    const y = this.qparams(name, s, z);
+    this.nodes.push(makeNode('QLinearConcat', [...y, ...xs.flatMap((x) => [x, ...this.of(x)])], [name], { axis: attr.int(axis) }, name, 'com.microsoft'));
+    return name;
+  }
+
+  /** com.microsoft QLinearAveragePool (channels_last 0) with a square window. */
+  avgPool(x: string, o: { k: number; stride: number; pad: number; countIncludePad?: boolean; ceilMode?: boolean; s?: number; z?: number }): string {
+    const name = `avgpool${this.n++}`;
+    const y = this.qparams(name, o.s ?? 0.04, o.z ?? 118);
+    this.nodes.push(makeNode('QLinearAveragePool', [x, ...this.of(x), ...y], [name], {
+      kernel_shape: attr.ints([o.k, o.k]), strides: attr.ints([o.stride, o.stride]), pads: attr.ints([o.pad, o.pad, o.pad, o.pad]),
+      count_include_pad: attr.int(o.countIncludePad ? 1 : 0), ceil_mode: attr.int(o.ceilMode ? 1 : 0), channels_last: attr.int(0),
+    }, name, 'com.microsoft'));
+    return name;
+  }
+
   /** The model: DequantizeLinear of `y` (or `y` itself when float) is the output `output`. */
   model(y: string, outDims: number[], float = false): ModelDef {
     if (!float) this.nodes.push(makeNode('DequantizeLinear', [y, ...this.of(y)], ['output'], {}, 'output_DequantizeLinear'));
@@ -188,5 +221,45 @@ export const QOP_MODELS: Record<string, (o: QopOptions) => ModelDef> = {
     const b = new QopBuilder(o);
     const y = b.qgemmFloat(b.flatten(b.gap(b.conv(b.quantizeInput(), C, 16, 3))), 16, 10);
     return b.model(y, [1, 10], true);
+  },
+};
+
+/** The models of the ops added with the runtime's mul, concat and avgpool (test/import/qoperator-ops.test.ts). */
+export const QOP_MUL_CONCAT_POOL_MODELS: Record<string, (o: QopOptions) => ModelDef> = {
+  'SE block: QLinearGlobalAveragePool -> QLinearConv 1x1 -> QLinearConv 1x1 -> QLinearMul gate [1,C,1,1] over the map': (o) => {
+    const b = new QopBuilder(o);
+    const x = b.conv(b.quantizeInput(), C, 16, 3);
+    const gate = b.conv(b.conv(b.gap(x), 16, 4, 1, { outScale: 0.03, outZero: 0 }), 4, 16, 1, { outScale: 0.02, outZero: 60 });
+    // The gate first: the importer puts the broadcast operand second, as the runtime wants it.
+    return b.model(b.mul(gate, x, 0.15, 128), [1, 16, SIZE, SIZE]);
+  },
+  'QLinearMul of two same-shape convs': (o) => {
+    const b = new QopBuilder(o);
+    const x = b.quantizeInput();
+    return b.model(b.mul(b.conv(x, C, C, 3), b.conv(x, C, C, 1, { outScale: 0.04, outZero: 100 }), 0.25, 120), [1, C, SIZE, SIZE]);
+  },
+  'SqueezeNet fire module: QLinearConv squeeze 1x1, expands 1x1 and 3x3, QLinearConcat (one input copied, one requantized)': (o) => {
+    const b = new QopBuilder(o);
+    const squeeze = b.conv(b.quantizeInput(), C, 4, 1, { outScale: 0.04, outZero: 0 });
+    // expand1 has the concat's own parameters (a copy); expand3 its own (requantized).
+    const e1 = b.conv(squeeze, 4, 8, 1, { outScale: 0.05, outZero: 120 });
+    const e3 = b.conv(squeeze, 4, 8, 3, { outScale: 0.035, outZero: 90 });
+    return b.model(b.concat([e1, e3], 0.05, 120), [1, 16, SIZE, SIZE]);
+  },
+  'QLinearAveragePool 3x3/1 pads 1, count_include_pad 0 and 1': (o) => {
+    const b = new QopBuilder(o);
+    const x = b.conv(b.quantizeInput(), C, C, 3);
+    const p0 = b.avgPool(x, { k: 3, stride: 1, pad: 1 });
+    return b.model(b.avgPool(p0, { k: 3, stride: 1, pad: 1, countIncludePad: true, s: 0.03, z: 125 }), [1, C, SIZE, SIZE]);
+  },
+  'QLinearAveragePool 3x3/2 ceil_mode 1 (the last window overhangs), count_include_pad 0': (o) => {
+    const b = new QopBuilder(o);
+    const x = b.conv(b.quantizeInput(), C, C, 3);
+    return b.model(b.avgPool(x, { k: 3, stride: 2, pad: 0, ceilMode: true }), [1, C, 4, 4]);
+  },
+  'QLinearAveragePool 2x2/2 ceil_mode 1 count_include_pad 1 (no overhang: 8 = 4 x 2)': (o) => {
+    const b = new QopBuilder(o);
+    const x = b.conv(b.quantizeInput(), C, C, 3);
+    return b.model(b.avgPool(x, { k: 2, stride: 2, pad: 0, ceilMode: true, countIncludePad: true }), [1, C, 4, 4]);
   },
 };

@@ -8,14 +8,7 @@ import { Session } from '../../src/runtime/session.js';
 import { importOnnx } from '../../tools/import/index.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { ReferenceSession } from '../../tools/reference/ort-runner.js';
-import { Rng } from '../../tools/synth/random.js';
-import { C, QOP_MODELS, SIZE, type QopOptions } from './qop-models.js';
-
-/** Inputs spread over the input grid (scale 0.02, zero point 128: [-2.56, 2.54]), some beyond it (saturation). */
-function inputs(seed: number, count: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: C * SIZE * SIZE }, () => rng.uniform(-2.8, 2.8)));
-}
+import { QOP_MODELS, qopInputs, type QopOptions } from './qop-models.js';
 
 const VARIANTS: [string, QopOptions][] = [
   ['uint8 activations, int8 weights', {}],
@@ -35,7 +28,7 @@ describe('QOperator ops imported, against onnxruntime-web', () => {
         const ref = await ReferenceSession.create(bytes);
         const e = await Session.create(edgeq);
         let worst = 0, differing = 0, total = 0;
-        for (const x of inputs(3, 8)) {
+        for (const x of qopInputs(3, 8)) {
           const d = (await ref.run({ input: x })).outputs.output!.data;
           const y = await e.run(x);
           expect(y.length).toBe(d.length);

@@ -66,6 +66,15 @@ export function dequantizeModel(model: ModelDef, options: DequantizeOptions = {}
     return Float32Array.from({ length: count }, (_, o) => Math.fround(values[o]! * Math.fround(xs * node_ws[node_ws.length === 1 ? 0 : o]!)));
   };
 
+  /** Input i of a QLinear op: an activation as it is, a constant dequantized with (scale si, zero point zi). */
+  const operand = (node: NodeDef, i: number, si: number, zi: number): string => {
+    const k = inits.get(node.inputs[i]!);
+    if (!k) return keep(node.inputs[i]!);
+    const s = scalar(node, si), z = zeroPointsOf(node, opt(node, zi), 1).values[0]!;
+    newInits.push(makeFloatTensor(`${node.name}/const${i}`, k.dims, Float32Array.from(tensorToNumbers(k), (v) => Math.fround(s * (v - z)))));
+    return `${node.name}/const${i}`;
+  };
+
   const flattens = flattenReshapes(model);
   for (const node of topologicalOrder(g)) {
     const p = node.name;
@@ -101,16 +110,23 @@ export function dequantizeModel(model: ModelDef, options: DequantizeOptions = {}
         finish(node, `${p}/y`, node.outputs[0]!, 6, 7);
         break;
       }
-      case 'QLinearAdd': {
-        const operand = (i: number, si: number, zi: number): string => {
-          const k = inits.get(node.inputs[i]!);
-          if (!k) return keep(node.inputs[i]!);
-          const s = scalar(node, si), z = zeroPointsOf(node, opt(node, zi), 1).values[0]!;
-          newInits.push(makeFloatTensor(`${p}/const${i}`, k.dims, Float32Array.from(tensorToNumbers(k), (v) => Math.fround(s * (v - z)))));
-          return `${p}/const${i}`;
-        };
-        out.push(makeNode('Add', [operand(0, 1, 2), operand(3, 4, 5)], [`${p}/y`], {}, p));
-        finish(node, `${p}/y`, node.outputs[0]!, 6, 7);
+      case 'QLinearAdd': case 'QLinearMul': {
+        out.push(makeNode(node.opType === 'QLinearAdd' ? 'Add' : 'Mul', [operand(node, 0, 1, 2), operand(node, 3, 4, 5)], [`${p}/y`], {}, p));
+        finish(node, `${p}/y`, node.outputs[0]!, 6, 7, node.opType === 'QLinearAdd');
+        break;
+      }
+      case 'QLinearConcat': {
+        // y_scale, y_zero_point, then (x, x_scale, x_zero_point) per input.
+        const xs = node.inputs.map((_, i) => i).filter((i) => i >= 2 && (i - 2) % 3 === 0).map((i) => operand(node, i, i + 1, i + 2));
+        out.push(makeNode('Concat', xs, [`${p}/y`], { axis: node.attributes.axis ?? attr.int(1) }, p));
+        finish(node, `${p}/y`, node.outputs[0]!, 0, 1, false);
+        break;
+      }
+      case 'QLinearAveragePool': {
+        if (getInt(node, 'channels_last', 0) !== 0) fail(node, 'channels_last=1 is not supported');
+        const { channels_last: _, ...attributes } = node.attributes;
+        out.push(makeNode('AveragePool', [keep(node.inputs[0]!)], [`${p}/y`], attributes, p));
+        finish(node, `${p}/y`, node.outputs[0]!, 3, 4, false);
         break;
       }
       case 'QLinearGlobalAveragePool': {
@@ -122,7 +138,7 @@ export function dequantizeModel(model: ModelDef, options: DequantizeOptions = {}
       }
       default:
         if (node.domain && node.domain !== 'ai.onnx') fail(node, `${node.domain} ${node.opType} has no float equivalent here`);
-        if (/^(QLinear|QGemm|ConvInteger|MatMulInteger)/.test(node.opType)) fail(node, 'has no float equivalent here (dequantize maps QLinearConv, QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool)');
+        if (/^(QLinear|QGemm|ConvInteger|MatMulInteger)/.test(node.opType)) fail(node, 'has no float equivalent here (dequantize maps QLinearConv, QLinearMatMul, QLinearAdd, QLinearMul, QLinearConcat, QLinearAveragePool, QLinearGlobalAveragePool)');
         for (const i of node.inputs) if (i) keep(i);
         out.push({ ...node, attributes: { ...node.attributes } });
     }

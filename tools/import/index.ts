@@ -1,5 +1,6 @@
 // Importing an already quantized ONNX model (QOperator: QLinearConv, QLinearMatMul, QGemm,
-// QLinearAdd, QLinearGlobalAveragePool, ...; or QDQ: DequantizeLinear -> float op -> QuantizeLinear)
+// QLinearAdd, QLinearMul, QLinearConcat, QLinearAveragePool, QLinearGlobalAveragePool, ...; or QDQ:
+// DequantizeLinear -> float op -> QuantizeLinear)
 // into a .edgeq file, keeping the file's own integers, scales and zero points. docs/import.md.
 //
 //   import { importOnnx } from 'edgeq-tools/import';

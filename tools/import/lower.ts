@@ -3,13 +3,14 @@
 // order and every ONNX tensor gets a symbolic value:
 //   q       a quantized activation: an edgeq tensor (uint8; an int8 tensor is stored + 128, zero point included)
 //   dq      the float DequantizeLinear of a q value (QDQ form, and the final DequantizeLinear)
-//   pending a float compute result (Conv, Gemm, MatMul, Add, pools, with its Relu/Clip/LeakyRelu)
+//   pending a float compute result (Conv, Gemm, MatMul, Add, Mul, Concat, pools, with its Relu/Clip/LeakyRelu)
 //           that becomes an edgeq op once a QuantizeLinear gives its output parameters (or the graph
 //           output reads it as float32)
 //   const   a constant (initializer, Constant, a folded Shape -> Gather -> Unsqueeze -> Concat chain)
 //   dqconst DequantizeLinear of a constant (QDQ weights and biases)
-// QOperator nodes (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearGlobalAveragePool) become
-// edgeq ops directly. Anything edgeq cannot compute exactly is an EdgeqError naming the node.
+// QOperator nodes (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearMul, QLinearConcat,
+// QLinearAveragePool, QLinearGlobalAveragePool) become edgeq ops directly. Anything edgeq cannot
+// compute exactly is an EdgeqError naming the node.
 import { EdgeqError } from 'edgeq';
 import { type Activation, type QModel, type QOp, type QTensor } from 'edgeq/format';
 import { packConv } from 'edgeq/kernels';
@@ -19,13 +20,16 @@ import { resolveConvGeometry, resolveWindow, topologicalOrder } from '../onnx/sh
 import { constantNodeValue } from '../onnx/shape-inference.js';
 import { makeTensor, tensorToNumbers } from '../onnx/tensor.js';
 import { storedActivation } from '../quantize/ops/activation.js';
+import { ceilModePads } from '../quantize/ops/pool-window.js';
 import { actParams, biasOf, centeredWeights, constantOf, fail, scalesOf, zeroPointsOf, type ActParams } from './params.js';
 
 /** The ops of the runtime today; a quantized op outside them is UNSUPPORTED_OP naming it. */
 const MISSING_RUNTIME_OPS: Record<string, string> = {
-  QLinearMul: 'elementwise Mul', QLinearConcat: 'Concat', QLinearAveragePool: 'AveragePool', AveragePool: 'AveragePool',
-  QLinearLeakyRelu: 'a standalone LeakyRelu', QLinearSigmoid: 'Sigmoid', Sigmoid: 'Sigmoid', Mul: 'elementwise Mul',
+  QLinearLeakyRelu: 'a standalone LeakyRelu', QLinearSigmoid: 'Sigmoid', Sigmoid: 'Sigmoid',
 };
+
+/** An average pool window as the .edgeq stores it (ceil mode folded into the end pads). */
+interface PoolWindow { kernel: [number, number]; stride: [number, number]; pads: [number, number, number, number]; countIncludePad: boolean }
 
 interface Dims { dims: number[] }
 type QValue = Dims & { kind: 'q'; t: number };
@@ -43,6 +47,9 @@ type Pending = Dims & {
     | { op: 'conv'; conv: ConvSpec }
     | { op: 'add'; a: number; b: number }
     | { op: 'gap'; x: number }
+    | { op: 'mul'; a: number; b: number }
+    | { op: 'concat'; inputs: number[] }
+    | ({ op: 'avgpool'; x: number } & PoolWindow)
     | { op: 'maxpool'; x: number; kernel: [number, number]; stride: [number, number]; pads: [number, number, number, number] };
 };
 type Value = QValue | DqValue | ConstValue | DqConstValue | FloatInput | Pending;
@@ -199,16 +206,21 @@ class Lowering {
       case 'QGemm': this.qoperator = true; return this.qgemm(node);
       case 'QLinearAdd': this.qoperator = true; return this.qlinearAdd(node);
       case 'QLinearGlobalAveragePool': this.qoperator = true; return this.qlinearGap(node);
+      case 'QLinearMul': this.qoperator = true; return this.qlinearMul(node);
+      case 'QLinearConcat': this.qoperator = true; return this.qlinearConcat(node);
+      case 'QLinearAveragePool': this.qoperator = true; return this.qlinearAvgPool(node);
       case 'Conv': return this.floatConv(node);
       case 'Gemm': case 'MatMul': return this.floatFc(node);
       case 'Add': return this.floatAdd(node);
+      case 'Mul': return this.floatMul(node);
       case 'GlobalAveragePool': return this.globalAvgPool(node);
+      case 'AveragePool': return this.avgPool(node);
       case 'MaxPool': return this.maxPool(node);
       case 'Relu': case 'Clip': case 'LeakyRelu': return this.activation(node);
       case 'Flatten': case 'Reshape': case 'Identity': case 'Squeeze': return this.reshape(node);
       case 'Concat':
-        if (node.inputs.some((_, i) => this.get(node, i)?.kind !== 'const')) fail(node, 'the edgeq runtime has no Concat op (of activations), so this quantized graph cannot be imported exactly');
-        return this.fold(node);
+        if (node.inputs.every((_, i) => this.get(node, i)?.kind === 'const')) return this.fold(node);
+        return this.floatConcat(node);
       case 'Shape': case 'Gather': case 'Unsqueeze': case 'Cast': return this.fold(node);
       default: fail(node, `${node.domain ? `${node.domain} ` : ''}${node.opType} is not an op edgeq imports (docs/import.md lists them)`);
     }
@@ -269,6 +281,9 @@ class Lowering {
       this.ops.push({ op: 'maxpool', name: node.name, input: op.x, output: y, kernel: op.kernel, stride: op.stride, pads: op.pads });
       return y;
     }
+    if ((op.op === 'mul' || op.op === 'concat' || op.op === 'avgpool') && !p) {
+      fail(node, `a ${node.opType} of quantized tensors must be followed by its QuantizeLinear (edgeq's ${op.op} writes a quantized tensor)`);
+    }
     if (op.op === 'gap' && (this.tensors[op.x]!.dtype === 'float32') !== !p) {
       fail(node, 'a global average pool maps uint8 -> uint8 or float32 -> float32 (its output must be quantized exactly when its input is)');
     }
@@ -276,6 +291,12 @@ class Lowering {
     const activation = p ? storedActivation(v.activation, { dtype: 'uint8', scale: p.scale, zeroPoint: p.zeroPoint }) : v.activation;
     if (op.op === 'conv') this.emitConv(node, op.conv, y, activation);
     else if (op.op === 'add') this.ops.push({ op: 'add', name: node.name, a: op.a, b: op.b, output: y, activation });
+    else if (op.op === 'mul') this.ops.push({ op: 'mul', name: node.name, a: op.a, b: op.b, output: y });
+    else if (op.op === 'concat') this.ops.push({ op: 'concat', name: node.name, inputs: op.inputs, output: y });
+    else if (op.op === 'avgpool') {
+      const { kernel, stride, pads, countIncludePad } = op;
+      this.ops.push({ op: 'avgpool', name: node.name, input: op.x, output: y, kernel, stride, pads, countIncludePad });
+    }
     else {
       if (v.activation.kind !== 'none') fail(node, `an activation after a global average pool is not supported`);
       this.ops.push({ op: 'gap', name: node.name, input: op.x, output: y });
@@ -579,10 +600,134 @@ class Lowering {
     this.set(node, { kind: 'q', t, dims });
   }
 
+  // ---- mul, concat, average pool ----
+
+  /** com.microsoft QLinearMul: A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp, both operands quantized activations. */
+  private qlinearMul(node: NodeDef): void {
+    this.refuseConstantOperands(node, [0, 3]);
+    const a = this.quantized(node, 0), b = this.quantized(node, 3);
+    this.checkInputParams(node, a, 1, 2, 0);
+    this.checkInputParams(node, b, 4, 5, 3);
+    const [x, g] = this.mulOperands(node, a, b);
+    const t = this.addTensor(node, node.outputs[0]!, x.dims, this.outputParams(node, 6, 7));
+    this.ops.push({ op: 'mul', name: node.name, a: x.t, b: g.t, output: t });
+    this.set(node, { kind: 'q', t, dims: x.dims });
+  }
+
+  /** QDQ Mul of two DequantizeLinear activations. */
+  private floatMul(node: NodeDef): void {
+    this.refuseConstantOperands(node, [0, 1]);
+    const [x, g] = this.mulOperands(node, this.dequantized(node, 0), this.dequantized(node, 1));
+    this.set(node, this.pending(node, { op: 'mul', a: x.t, b: g.t }, x.dims));
+  }
+
+  private refuseConstantOperands(node: NodeDef, inputs: number[]): void {
+    for (const i of inputs) {
+      const kind = this.get(node, i)?.kind;
+      if (kind === 'const' || kind === 'dqconst') fail(node, `operand "${node.inputs[i]}" is a constant; edgeq's mul multiplies two quantized activations`);
+    }
+  }
+
+  /**
+   * The operands in the runtime's order: equal shapes (NCHW or [N, C]), or an [N, C, 1, 1] gate
+   * against an [N, C, H, W] map, the gate second (the kernel broadcasts b over H x W). Any other
+   * broadcast is UNSUPPORTED_OP.
+   */
+  private mulOperands<T extends QValue | DqValue>(node: NodeDef, a: T, b: T): [T, T] {
+    const gate = (x: number[], g: number[]) => x.length === 4 && g.length === 4 && g[0] === x[0] && g[1] === x[1] && g[2] === 1 && g[3] === 1;
+    if (a.dims.join() === b.dims.join() && (a.dims.length === 4 || a.dims.length === 2)) return [a, b];
+    if (gate(a.dims, b.dims)) return [a, b];
+    if (gate(b.dims, a.dims)) return [b, a];
+    return fail(node, `operands [${a.dims}] and [${b.dims}]: edgeq multiplies equal NCHW or [N, C] shapes, or an [N, C, H, W] map by an [N, C, 1, 1] gate`);
+  }
+
+  /** com.microsoft QLinearConcat: Y_scale, Y_zp, then (X, X_scale, X_zp) per input; axis 1 (channels). */
+  private qlinearConcat(node: NodeDef): void {
+    if (node.inputs.length < 5 || (node.inputs.length - 2) % 3 !== 0) {
+      fail(node, `has ${node.inputs.length} inputs; QLinearConcat takes y_scale, y_zero_point, then (x, x_scale, x_zero_point) per input`, 'BAD_ONNX');
+    }
+    const xs: QValue[] = [];
+    for (let i = 2; i < node.inputs.length; i += 3) {
+      if (this.get(node, i)?.kind === 'const') fail(node, `input "${node.inputs[i]}" is a constant; edgeq's concat reads quantized activations`);
+      const x = this.quantized(node, i);
+      this.checkInputParams(node, x, i + 1, i + 2, i);
+      xs.push(x);
+    }
+    const dims = this.concatDims(node, xs.map((x) => x.dims));
+    const t = this.addTensor(node, node.outputs[0]!, dims, this.outputParams(node, 0, 1));
+    this.ops.push({ op: 'concat', name: node.name, inputs: xs.map((x) => x.t), output: t });
+    this.set(node, { kind: 'q', t, dims });
+  }
+
+  /** QDQ Concat of DequantizeLinear activations. */
+  private floatConcat(node: NodeDef): void {
+    const xs = node.inputs.map((_, i) => this.dequantized(node, i));
+    this.set(node, this.pending(node, { op: 'concat', inputs: xs.map((x) => x.t) }, this.concatDims(node, xs.map((x) => x.dims))));
+  }
+
+  /** The output dims of a Concat along the channels (axis 1 of NCHW or [N, C]); another axis is UNSUPPORTED_OP. */
+  private concatDims(node: NodeDef, dims: number[][]): number[] {
+    const rank = dims[0]!.length;
+    const axis = getInt(node, 'axis', Number.NaN);
+    if (!Number.isInteger(axis)) fail(node, 'has no axis attribute', 'BAD_ONNX');
+    if (rank !== 4 && rank !== 2) fail(node, `inputs [${dims[0]}] are neither NCHW nor [N, C]`, 'BAD_SHAPE');
+    if ((axis < 0 ? axis + rank : axis) !== 1) fail(node, `a Concat along axis ${axis} of rank-${rank} tensors is not supported (edgeq concatenates channels, axis 1)`);
+    for (const d of dims) {
+      if (d.length !== rank || d.some((v, k) => k !== 1 && v !== dims[0]![k])) fail(node, `inputs [${dims[0]}] and [${d}] differ outside the channels`, 'BAD_SHAPE');
+    }
+    const out = [...dims[0]!];
+    out[1] = dims.reduce((c, d) => c + d[1]!, 0);
+    return out;
+  }
+
+  /** com.microsoft QLinearAveragePool: X, x_scale, x_zp, y_scale, y_zp (channels_last 0). */
+  private qlinearAvgPool(node: NodeDef): void {
+    if (getInt(node, 'channels_last', 0) !== 0) fail(node, 'channels_last=1 is not supported');
+    const x = this.quantized(node, 0);
+    this.checkInputParams(node, x, 1, 2);
+    const { window, dims } = this.avgPoolWindow(node, x.dims);
+    const t = this.addTensor(node, node.outputs[0]!, dims, this.outputParams(node, 3, 4));
+    this.ops.push({ op: 'avgpool', name: node.name, input: x.t, output: t, ...window });
+    this.set(node, { kind: 'q', t, dims });
+  }
+
+  /** QDQ AveragePool of a DequantizeLinear activation. */
+  private avgPool(node: NodeDef): void {
+    const x = this.dequantized(node, 0);
+    const { window, dims } = this.avgPoolWindow(node, x.dims);
+    this.set(node, this.pending(node, { op: 'avgpool', x: x.t, ...window }, dims));
+  }
+
+  /**
+   * An average pool's window as the .edgeq stores it: 2-D, no dilation, pads below the kernel,
+   * ceil_mode folded into grown end pads (pool-window.ts). count_include_pad=1 with ceil_mode=1
+   * where the last window overhangs the padded input is refused, as the quantizer refuses it:
+   * onnxruntime's QLinearAveragePool divides such a window by the whole kernel, its fp32
+   * AveragePool (and the ONNX spec) by the padded part.
+   */
+  private avgPoolWindow(node: NodeDef, xDims: number[]): { window: PoolWindow; dims: number[] } {
+    const attrs = readWindowAttributes(node, 2, this.opset);
+    const kernel = attrs.kernelShape ?? [];
+    if (kernel.length !== 2 || xDims.length !== 4) fail(node, `only 2-D average pooling is supported (kernel_shape [${kernel}], input [${xDims}])`);
+    if (attrs.dilations.some((d) => d !== 1)) fail(node, 'dilated average pooling is not supported');
+    const geo = resolveWindow(node, xDims.slice(2), kernel, attrs);
+    const onnxPads: [number, number, number, number] = [geo.padsBegin[0]!, geo.padsBegin[1]!, geo.padsEnd[0]!, geo.padsEnd[1]!];
+    if (onnxPads[0] >= kernel[0]! || onnxPads[2] >= kernel[0]! || onnxPads[1] >= kernel[1]! || onnxPads[3] >= kernel[1]!) {
+      fail(node, `pads [${onnxPads}] must be smaller than the kernel [${kernel}]`);
+    }
+    const stride: [number, number] = [geo.strides[0]!, geo.strides[1]!];
+    const pads = attrs.ceilMode ? ceilModePads(xDims[2]!, xDims[3]!, kernel, stride, onnxPads) : onnxPads;
+    const countIncludePad = getInt(node, 'count_include_pad', 0) !== 0;
+    if (countIncludePad && attrs.ceilMode && pads.some((p, i) => p !== onnxPads[i])) {
+      fail(node, 'count_include_pad=1 with ceil_mode=1 where the last window overhangs the padded input is not supported (onnxruntime\'s QLinearAveragePool and fp32 AveragePool divide such windows differently)');
+    }
+    return { window: { kernel: [kernel[0]!, kernel[1]!], stride, pads, countIncludePad }, dims: [xDims[0]!, xDims[1]!, ...geo.outputSpatial] };
+  }
+
   /** Relu / Clip / LeakyRelu between a float op and its QuantizeLinear: fused into the op's requantization. */
   private activation(node: NodeDef): void {
     const v = this.get(node, 0);
-    if (v?.kind !== 'pending' || v.op.op === 'gap' || v.op.op === 'maxpool') {
+    if (v?.kind !== 'pending' || (v.op.op !== 'conv' && v.op.op !== 'add')) {
       fail(node, `a ${node.opType} must follow a Conv, Gemm, MatMul or Add of a QDQ group (edgeq has no standalone activation op)`);
     }
     const p = v as Pending;
