@@ -25,7 +25,7 @@ import { actParams, biasOf, centeredWeights, constantOf, fail, scalesOf, zeroPoi
 
 /** The ops of the runtime today; a quantized op outside them is UNSUPPORTED_OP naming it. */
 const MISSING_RUNTIME_OPS: Record<string, string> = {
-  QLinearLeakyRelu: 'a standalone LeakyRelu', QLinearSigmoid: 'Sigmoid', Sigmoid: 'Sigmoid',
+  QLinearLeakyRelu: 'a standalone LeakyRelu', QLinearSigmoid: 'Sigmoid',
 };
 
 /** An average pool window as the .edgeq stores it (ceil mode folded into the end pads). */
@@ -216,7 +216,7 @@ class Lowering {
       case 'GlobalAveragePool': return this.globalAvgPool(node);
       case 'AveragePool': return this.avgPool(node);
       case 'MaxPool': return this.maxPool(node);
-      case 'Relu': case 'Clip': case 'LeakyRelu': return this.activation(node);
+      case 'Relu': case 'Clip': case 'LeakyRelu': case 'HardSigmoid': case 'HardSwish': case 'Sigmoid': return this.activation(node);
       case 'Flatten': case 'Reshape': case 'Identity': case 'Squeeze': return this.reshape(node);
       case 'Concat':
         if (node.inputs.every((_, i) => this.get(node, i)?.kind === 'const')) return this.fold(node);
@@ -724,16 +724,29 @@ class Lowering {
     return { window: { kernel: [kernel[0]!, kernel[1]!], stride, pads, countIncludePad }, dims: [xDims[0]!, xDims[1]!, ...geo.outputSpatial] };
   }
 
-  /** Relu / Clip / LeakyRelu between a float op and its QuantizeLinear: fused into the op's requantization. */
+  /**
+   * Relu / Clip / LeakyRelu (after a Conv, Gemm, MatMul or Add) and HardSigmoid / HardSwish / Sigmoid
+   * (after a Conv, Gemm or MatMul: the add kernel has no fp32 activation) between a float op and its
+   * QuantizeLinear: fused into the op's requantization. The gated forms x * HardSigmoid(x) and
+   * x * Sigmoid(x) are not recognised here (their Mul reads the op's output twice).
+   */
   private activation(node: NodeDef): void {
     const v = this.get(node, 0);
-    if (v?.kind !== 'pending' || (v.op.op !== 'conv' && v.op.op !== 'add')) {
-      fail(node, `a ${node.opType} must follow a Conv, Gemm, MatMul or Add of a QDQ group (edgeq has no standalone activation op)`);
+    const convOnly = node.opType === 'HardSigmoid' || node.opType === 'HardSwish' || node.opType === 'Sigmoid';
+    if (v?.kind !== 'pending' || (v.op.op !== 'conv' && (convOnly || v.op.op !== 'add'))) {
+      fail(node, `a ${node.opType} must follow a Conv, Gemm, MatMul${convOnly ? '' : ' or Add'} of a QDQ group (edgeq has no standalone activation op)`);
     }
     const p = v as Pending;
     if (p.activation.kind !== 'none') fail(node, `a second activation after "${p.node.name}" is not supported`);
     let activation: Activation;
     if (node.opType === 'Relu') activation = { kind: 'relu' };
+    else if (node.opType === 'HardSwish') activation = { kind: 'hardswish' };
+    else if (node.opType === 'Sigmoid') activation = { kind: 'sigmoid' };
+    else if (node.opType === 'HardSigmoid') {
+      const alpha = getFloat(node, 'alpha', 0.2), beta = getFloat(node, 'beta', 0.5);
+      if (!Number.isFinite(alpha) || !Number.isFinite(beta)) fail(node, `HardSigmoid alpha ${alpha} and beta ${beta} must be finite`);
+      activation = { kind: 'hardsigmoid', alpha: Math.fround(alpha), beta: Math.fround(beta) };
+    }
     else if (node.opType === 'LeakyRelu') activation = { kind: 'leakyrelu', alpha: Math.fround(getFloat(node, 'alpha', 0.01)) };
     else {
       const consts = new Map<string, TensorValue>();
