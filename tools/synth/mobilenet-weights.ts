@@ -20,7 +20,7 @@ import { IMAGENET, type PreprocessSpec } from 'edgeq/image';
 import { makeModel, type ModelDef } from '../onnx/model.js';
 import { ReferenceSession, referenceThreads } from '../reference/ort-runner.js';
 import { syntheticBatchNCHW } from './images.js';
-import { channelStats, globalAverage, heNormal } from './resnet50-weights.js';
+import { centreClassifier, channelStats, globalAverage, heNormal } from './resnet50-weights.js';
 import { Rng, mixSeed } from './random.js';
 import {
   mobileNetArch, mobileNetConvs, type MnConvSpec, type MnSeSpec, type MobileNetAct, type MobileNetArch, type MobileNetName, type MobileNetWeights,
@@ -201,27 +201,8 @@ export async function makeMobileNetWeights(name: MobileNetName, options: MobileN
     features = linear(features, n, l.cin, w, b, hardswish);
   });
   const F = out.cin, K = out.cout;
-  const mu = new Float64Array(F);
-  for (let i = 0; i < n; i++) for (let j = 0; j < F; j++) mu[j]! += features[i * F + j]! / n;
   const w = heNormal(mixSeed(seed, STREAM_FC, hidden.length), K * F, F);
-  let sumSq = 0;
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < K; k++) {
-      let z = 0;
-      for (let j = 0; j < F; j++) z += w[k * F + j]! * (features[i * F + j]! - mu[j]!);
-      sumSq += z * z;
-    }
-  }
-  const rms = Math.sqrt(sumSq / (n * K));
-  const alpha = rms > 0 ? logitStd / rms : 1;
-  for (let i = 0; i < w.length; i++) w[i] = w[i]! * alpha;
-  const bias = new Float32Array(K);
-  for (let k = 0; k < K; k++) {
-    let s = 0;
-    for (let j = 0; j < F; j++) s += w[k * F + j]! * mu[j]!;
-    bias[k] = -s;
-  }
   weights.set(`${out.key}.weight`, w);
-  weights.set(`${out.key}.bias`, bias);
+  weights.set(`${out.key}.bias`, centreClassifier(w, features, n, F, K, logitStd));
   return weights;
 }

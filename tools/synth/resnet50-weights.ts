@@ -214,9 +214,20 @@ export async function makeResNet50Weights(options: ResNet50WeightOptions = {}): 
   // FC: He-normal directions, centred on the mean feature and scaled to the target logit spread.
   const features = globalAverage(x);
   const F = arch.features, K = arch.classes, n = calibImages;
+  const w = heNormal(mixSeed(seed, STREAM_FC), K * F, F);
+  weights.set('fc.weight', w);
+  weights.set('fc.bias', centreClassifier(w, features, n, F, K, logitStd));
+  return weights;
+}
+
+/**
+ * Scales the [K, F] classifier weights `w` in place so that its logits over the n feature rows
+ * (features, [n, F]) have the RMS spread `logitStd` around their mean, and returns the bias that
+ * centres them (the mean feature maps to zero logits).
+ */
+export function centreClassifier(w: Float32Array, features: ArrayLike<number>, n: number, F: number, K: number, logitStd: number): Float32Array {
   const mu = new Float64Array(F);
   for (let i = 0; i < n; i++) for (let j = 0; j < F; j++) mu[j]! += features[i * F + j]! / n;
-  const w = heNormal(mixSeed(seed, STREAM_FC), K * F, F);
   let sumSq = 0;
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < K; k++) {
@@ -234,7 +245,5 @@ export async function makeResNet50Weights(options: ResNet50WeightOptions = {}): 
     for (let j = 0; j < F; j++) s += w[k * F + j]! * mu[j]!;
     bias[k] = -s;
   }
-  weights.set('fc.weight', w);
-  weights.set('fc.bias', bias);
-  return weights;
+  return bias;
 }
