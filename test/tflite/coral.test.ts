@@ -70,7 +70,7 @@ function prefix(model: TfliteModel, k: number): TfliteModel {
 
 /** The uint8 NHWC pixels of `path` and the NCHW float input whose quantization is exactly those pixels: (p - z) * s. */
 function inputsOf(path: string, spec: ReturnType<typeof tflitePreprocess>, input: { scale: number; zeroPoint: number }): { px: Uint8Array; x: Float32Array } {
-  const px = preprocessPixels(readImage(path), spec).data;
+  const px = new Uint8Array(preprocessPixels(readImage(path), spec).data);
   const plane = spec.crop * spec.crop;
   const x = new Float32Array(3 * plane);
   for (let p = 0; p < plane; p++) for (let ch = 0; ch < 3; ch++) x[ch * plane + p] = (px[p * 3 + ch]! - input.zeroPoint) * input.scale;
