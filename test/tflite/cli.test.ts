@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { readEdgeq } from '../../src/format/reader.js';
 import { buildProgram } from '../../tools/cli/index.js';
 import { importTflite, tflitePreprocess } from '../../tools/tflite/index.js';
-import { buildTflite, tinyModel } from './build.js';
+import { buildTflite, tinyModel } from '../../tools/tflite/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-tflite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

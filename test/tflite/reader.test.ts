@@ -7,7 +7,7 @@ import { Session } from '../../src/index.js';
 import { importTflite } from '../../tools/tflite/index.js';
 import { readTflite } from '../../tools/tflite/reader.js';
 import { runTfliteReference } from '../../tools/tflite/reference.js';
-import { buildTflite, rng, tinyModel } from './build.js';
+import { buildTflite, rng, tinyModel } from '../../tools/tflite/build.js';
 
 function typed(f: () => unknown, code?: string, text?: string): EdgeqError {
   try { f(); } catch (err) {

@@ -1,5 +1,5 @@
-// Writes small .tflite files for the tests with the flatbuffers Builder (field slots as in TFLite's
-// schema.fbs, the same ones tools/tflite/reader.ts reads).
+// Writes small .tflite files (tests, fuzz seeds) with the flatbuffers Builder (field slots as in
+// TFLite's schema.fbs, the same ones reader.ts reads).
 import { Builder } from 'flatbuffers';
 
 export interface TensorSpec {
