@@ -6,11 +6,11 @@
 // checkEdgeq) or rejected with an EdgeqError; anything else is a failure.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EdgeqError } from 'edgeq';
 import { mixSeed, Rng } from '../synth/random.js';
 import { buildTflite, tinyModel } from '../tflite/build.js';
 import { importTflite } from '../tflite/index.js';
-import { checkEdgeq, type Outcome } from './harness.js';
+import type { Outcome } from './harness.js';
+import { checkImport } from './import-fuzz.js';
 import type { Mutant } from './mutate.js';
 import { SHARED_DIR } from './targets.js';
 
@@ -58,18 +58,9 @@ export function mutateTfliteModel(n: number, rng: Rng): Mutant {
   }
 }
 
-/** Imports a mutant; an accepted one is run (checkEdgeq). EdgeqError: rejected; anything else: failure. */
-export async function checkTfliteImport(bytes: Uint8Array): Promise<Outcome> {
-  const t0 = performance.now();
-  let edgeq: Uint8Array;
-  try {
-    edgeq = importTflite(bytes, { fileName: 'fuzz.tflite' }).edgeq;
-  } catch (e) {
-    const ms = performance.now() - t0;
-    if (e instanceof EdgeqError && e.code !== 'INTERNAL') return { kind: 'rejected', stage: 'prepare', code: e.code, message: e.message, ms };
-    return { kind: 'failure', stage: 'prepare', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), stack: e instanceof Error ? e.stack : undefined, ms };
-  }
-  return checkEdgeq(edgeq, { twice: false });
+/** Imports a mutant with importTflite; an accepted one is run (checkEdgeq). EdgeqError: rejected; anything else: failure. */
+export function checkTfliteImport(bytes: Uint8Array): Promise<Outcome> {
+  return checkImport(bytes, (b) => importTflite(b, { fileName: 'fuzz.tflite' }).edgeq);
 }
 
 /** `cases` mutants from `seed`: counts of accepted and rejected (by code), and every failure. */

@@ -4,7 +4,7 @@
 // (QuantizeMultiplier / MultiplyByQuantizedMultiplier), the add kernel's 20-bit left shift and
 // three multipliers, the average pool's rounded integer division, and activation ranges rounded
 // half away from zero (TfLiteRound). It reads the TfliteModel directly (not the ONNX form the importer
-// lowers), plain loops, batch 1. Ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
+// lowers), plain loops, batch 1, per-tensor weights. Ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
 // AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE, SQUEEZE; a final SOFTMAX is not evaluated (the logits are returned).
 import { EdgeqError } from 'edgeq';
 import {
@@ -105,6 +105,7 @@ export function runTfliteReference(model: TfliteModel, input: Uint8Array): { dat
 /** Conv, depthwise conv and fully connected: acc = bias + sum (x - zx)(w - zw); padded taps add nothing. */
 function convLike(kind: number, options: unknown, x: Uint8Array, xt: TfliteTensor, wt: TfliteTensor, bt: TfliteTensor | undefined, yt: TfliteTensor): Uint8Array {
   const px = params(xt), pw = params(wt), py = params(yt);
+  if (wt.quantization!.scale.length !== 1) throw new EdgeqError('UNSUPPORTED_OP', `weight "${wt.name}": the reference takes per-tensor weights`);
   const w = wt.data!, bias = bt ? int32s(bt) : undefined;
   let H: number, W: number, C: number, O: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number;
   let act: FusedActivation;
