@@ -67,6 +67,22 @@ describe('TFLite reader', () => {
     expect(worst).toBeLessThanOrEqual(1);
   });
 
+  it('a float32 input with QUANTIZE and a final DEQUANTIZE import as the same integer graph', async () => {
+    const m = tinyModel();
+    m.tensors.push({ name: 'input_f', shape: [1, 9, 9, 3], type: 0 }, { name: 'out_f', shape: [1, 5], type: 0 });
+    m.ops.unshift({ code: 114, inputs: [14], outputs: [0] });
+    m.ops[m.ops.length - 1] = { code: 6, inputs: [12], outputs: [15] };
+    m.inputs = [14];
+    m.outputs = [15];
+    const plain = importTflite(bytes), ends = importTflite(buildTflite(m));
+    expect(ends.droppedSoftmax).toBe(false);
+    // The same ops but for their names (which carry the operator index, one later after QUANTIZE).
+    const unnamed = (ops: typeof plain.model.ops) => ops.map(({ name: _name, ...op }) => op);
+    expect(unnamed(ends.model.ops)).toEqual(unnamed(plain.model.ops));
+    expect(ends.model.blobs).toEqual(plain.model.blobs);
+    expect(ends.model.tensors.map((t) => [t.scale, t.zeroPoint])).toEqual(plain.model.tensors.map((t) => [t.scale, t.zeroPoint]));
+  });
+
   it('rejects a file without the TFL3 identifier', () => {
     const b = bytes.slice(); b[4] = 0x58;
     typed(() => readTflite(b), 'BAD_MODEL', 'TFL3');

@@ -63,7 +63,7 @@ function importTfliteCommand(modelPath: string, bytes: Uint8Array, o: ImportCliO
   const result = importTflite(bytes, { preprocess, labels, fileName: modelPath, saturateWeights: o.saturateWeights });
   writeFileSync(o.output, result.edgeq);
   const convs = result.model.ops.filter((op) => op.op === 'conv').length;
-  console.log(`imported ${modelPath} (TFLite uint8): ${result.model.ops.length} ops (${convs} conv), the file's own integers, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`imported ${modelPath} (TFLite uint8): ${result.model.ops.length} ops (${convs} conv), the file's own integers${result.saturated.length > 0 ? ' but the clamped weights' : ''}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (result.saturated.length > 0) {
     console.log(`--saturate-weights: clamped ${result.saturated.reduce((a, w) => a + w.count, 0)} weight values in ${result.saturated.length} tensors to w - zw in [-127, 127] (not exact)`);
   }
