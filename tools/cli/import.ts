@@ -1,7 +1,9 @@
 // `edgeq import`: an already quantized ONNX model (QOperator or QDQ) -> .edgeq with the file's own
 // integers (tools/import; docs/import.md). No calibration: it takes a second, not minutes.
 import { writeFileSync } from 'node:fs';
-import { importOnnx } from '../import/index.js';
+import { importOnnx, importTflite, tflitePreprocess } from '../import/index.js';
+import { EdgeqError } from 'edgeq';
+import { isTflite, readTflite } from '../tflite/reader.js';
 import { dequantizeModel } from '../import/dequantize.js';
 import { writeOnnx } from '../onnx/writer.js';
 import { readOnnx } from '../onnx/reader.js';
@@ -13,6 +15,8 @@ import { describeSpec, fitSpecToInput, specFromOptions, type PreprocessOptions }
 export interface ImportCliOptions extends PreprocessOptions {
   output: string;
   labels?: string;
+  /** TFLite only: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact). */
+  saturateWeights?: boolean;
 }
 
 export async function importCommand(modelPath: string, o: ImportCliOptions): Promise<void> {
@@ -20,6 +24,8 @@ export async function importCommand(modelPath: string, o: ImportCliOptions): Pro
   if (o.labels) requireFile(o.labels, '--labels file');
   requireWritable(o.output, '-o');
   const bytes = readInput(modelPath, 'model');
+  if (isTflite(bytes)) return importTfliteCommand(modelPath, bytes, o);
+  if (o.saturateWeights) console.log('--saturate-weights applies to TFLite models only; ignored');
   const given = o.preprocess || o.mean || o.std || o.resize || o.crop;
   let preprocess;
   if (given) {
@@ -34,6 +40,35 @@ export async function importCommand(modelPath: string, o: ImportCliOptions): Pro
   const convs = result.model.ops.filter((op) => op.op === 'conv').length;
   console.log(`imported ${modelPath} (${result.form === 'qoperator' ? 'QOperator' : 'QDQ'}): ${result.model.ops.length} int8 ops (${convs} conv), the file's own integers, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)${preprocess ? '' : '; no preprocessing stored (give --preprocess for run/classify on images)'}`);
+}
+
+/** `edgeq import model.tflite`: the TFLite file's own uint8 integers; preprocessing that feeds the uint8 pixels unchanged unless given. */
+function importTfliteCommand(modelPath: string, bytes: Uint8Array, o: ImportCliOptions): void {
+  const labels = o.labels ? readLabelsFile(o.labels) : undefined;
+  const t0 = performance.now();
+  const given = o.preprocess || o.mean || o.std || o.resize || o.crop;
+  const g = readTflite(bytes, { fileName: modelPath }).subgraphs[0]!;
+  const t = g.tensors[g.inputs[0] ?? -1];
+  const q = t?.quantization;
+  if (!t || !q || t.shape.length !== 4) throw new EdgeqError('UNSUPPORTED_OP', `${modelPath}: the graph input must be a quantized NHWC [1, H, W, C] tensor`);
+  const input = { shape: t.shape, scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]! };
+  let preprocess = tflitePreprocess(input);
+  if (given) {
+    const chosen = specFromOptions(o);
+    preprocess = fitSpecToInput(chosen.spec, { name: t.name, channels: t.shape[3], height: t.shape[1], width: t.shape[2] }, o.crop !== undefined);
+    console.log(describeSpec(preprocess, chosen.preset));
+  } else {
+    console.log(`preprocessing: centre crop ${preprocess.crop} of a ${preprocess.resize} bilinear resize, uint8 pixels fed unchanged (mean ${input.zeroPoint}, std ${1 / input.scale}, scale 1)`);
+  }
+  const result = importTflite(bytes, { preprocess, labels, fileName: modelPath, saturateWeights: o.saturateWeights });
+  writeFileSync(o.output, result.edgeq);
+  const convs = result.model.ops.filter((op) => op.op === 'conv').length;
+  console.log(`imported ${modelPath} (TFLite uint8): ${result.model.ops.length} ops (${convs} conv), the file's own integers${result.saturated.length > 0 ? ' but the clamped weights' : ''}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (result.saturated.length > 0) {
+    console.log(`--saturate-weights: clamped ${result.saturated.reduce((a, w) => a + w.count, 0)} weight values in ${result.saturated.length} tensors to w - zw in [-127, 127] (not exact)`);
+  }
+  if (result.droppedSoftmax) console.log('the final SOFTMAX is left out (edgeq has no softmax op): the model returns the logits, whose order is the same');
+  console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)`);
 }
 
 /** `edgeq dequantize`: the fp32 ONNX equivalent of a QOperator int8 file (tools/import/dequantize.ts). */

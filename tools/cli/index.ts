@@ -74,8 +74,8 @@ export function buildProgram(): Command {
     .action(async (model: string, opts) => (await import('./quantize.js')).quantizeCommand(model, opts));
 
   program.command('import')
-    .description('convert an already quantized ONNX model (QOperator or QDQ int8) to .edgeq with its own integers, scales and zero points (no calibration)')
-    .argument('<model>', 'quantized ONNX model')
+    .description('convert an already quantized ONNX model (QOperator or QDQ int8) or TFLite uint8 model to .edgeq with its own integers, scales and zero points (no calibration)')
+    .argument('<model>', 'quantized ONNX or .tflite model')
     .requiredOption('-o, --output <file>', 'output .edgeq file')
     .addOption(new Option('--preprocess <preset>', 'preprocessing preset stored in the model (crop and resize follow the model\'s input side unless --crop is given)').choices(['imagenet', 'unit']))
     .option('--mean <r,g,b>', 'override the preset mean', triple)
@@ -83,6 +83,7 @@ export function buildProgram(): Command {
     .option('--resize <n>', 'override the preset resize (short side)', int)
     .option('--crop <n>', 'override the preset centre crop', int)
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
+    .option('--saturate-weights', 'TFLite: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact; docs/tflite.md)')
     .action(async (model: string, opts) => (await import('./import.js')).importCommand(model, opts));
 
   program.command('dequantize')

@@ -89,12 +89,15 @@ export function mutateQuantParams(base: Uint8Array, rng: Rng): Mutant {
   }
 }
 
-/** Imports a mutant; an accepted one is run (checkEdgeq). EdgeqError: rejected; anything else: failure. */
-export async function checkImport(bytes: Uint8Array): Promise<Outcome> {
+/**
+ * Imports a mutant (with importOnnx unless `importer` is given); an accepted one is run (checkEdgeq).
+ * EdgeqError: rejected; anything else: failure.
+ */
+export async function checkImport(bytes: Uint8Array, importer: (bytes: Uint8Array) => Uint8Array = (b) => importOnnx(b, { fileName: 'fuzz.onnx' }).edgeq): Promise<Outcome> {
   const t0 = performance.now();
   let edgeq: Uint8Array;
   try {
-    edgeq = importOnnx(bytes, { fileName: 'fuzz.onnx' }).edgeq;
+    edgeq = importer(bytes);
   } catch (e) {
     const ms = performance.now() - t0;
     if (e instanceof EdgeqError && e.code !== 'INTERNAL') return { kind: 'rejected', stage: 'prepare', code: e.code, message: e.message, ms };

@@ -45,7 +45,17 @@ export const IMPORTER_PRODUCER = 'edgeq-import 1';
  * edgeq cannot compute exactly.
  */
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): ImportOutput {
-  if (!(bytes instanceof Uint8Array)) throw new EdgeqError('BAD_OPTION', 'the model must be the ONNX file\'s bytes (a Uint8Array)');
+  checkImportOptions(bytes, options, 'ONNX');
+  const where = options.fileName ? `${options.fileName}: ` : '';
+  const onnx = readOnnx(bytes, { fileName: options.fileName });
+  const { model, form } = withFile(where, () => importModel(onnx));
+  const full = finishImport(bytes, model, form, options);
+  return { edgeq: writeEdgeq(full), model: full, form };
+}
+
+/** BAD_OPTION unless `bytes` is a Uint8Array and `options` holds only known, well-typed import options. */
+export function checkImportOptions(bytes: Uint8Array, options: ImportOptions, format: string): void {
+  if (!(bytes instanceof Uint8Array)) throw new EdgeqError('BAD_OPTION', `the model must be the ${format} file's bytes (a Uint8Array)`);
   if (typeof options !== 'object' || options === null) throw new EdgeqError('BAD_OPTION', 'import options must be an object');
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.includes(key)) throw new EdgeqError('BAD_OPTION', `unknown import option "${key}" (valid: ${OPTION_NAMES.join(', ')})`);
@@ -53,9 +63,14 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   if (options.labels !== undefined && !(Array.isArray(options.labels) && options.labels.every((l) => typeof l === 'string'))) {
     throw new EdgeqError('BAD_OPTION', 'labels must be an array of strings');
   }
+}
+
+/**
+ * The imported model with the options' preprocessing and labels, the source file's hash and
+ * `importedFrom`, validated (shared by the ONNX and TFLite importers).
+ */
+export function finishImport(bytes: Uint8Array, model: QModel, importedFrom: string, options: ImportOptions): QModel {
   const where = options.fileName ? `${options.fileName}: ` : '';
-  const onnx = readOnnx(bytes, { fileName: options.fileName });
-  const { model, form } = withFile(where, () => importModel(onnx));
   const outputs = model.tensors[model.output.tensor]!.shape[3];
   if (options.labels && options.labels.length !== outputs) {
     throw new EdgeqError('BAD_OPTION', `${options.labels.length} labels for a model with ${outputs} outputs`);
@@ -65,10 +80,10 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     ...(options.preprocess ? { preprocess: options.preprocess } : {}),
     ...(options.labels ? { labels: options.labels } : {}),
     sourceHash: createHash('sha256').update(bytes).digest('hex'),
-    meta: { importedFrom: form },
+    meta: { importedFrom },
   };
   validateModel(full, where);
-  return { edgeq: writeEdgeq(full), model: full, form };
+  return full;
 }
 
 /** The QModel of an already read quantized ONNX model (no preprocessing, labels or hash). */
@@ -100,7 +115,7 @@ export function checkImportable(onnx: ModelDef): ImportCheck {
   }
 }
 
-function withFile<T>(where: string, f: () => T): T {
+export function withFile<T>(where: string, f: () => T): T {
   try {
     return f();
   } catch (err) {
@@ -108,3 +123,5 @@ function withFile<T>(where: string, f: () => T): T {
     throw err;
   }
 }
+
+export { importTflite, tflitePreprocess, type TfliteImportOutput, type TfliteImportOptions } from '../tflite/index.js';

@@ -1,0 +1,43 @@
+// `edgeq import model.tflite`: dispatched on the TFL3 identifier, the same .edgeq as importTflite
+// with the preprocessing that feeds uint8 pixels unchanged; weights outside [-127, 127] refused
+// unless --saturate-weights.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readEdgeq } from '../../src/format/reader.js';
+import { buildProgram } from '../../tools/cli/index.js';
+import { importTflite, tflitePreprocess } from '../../tools/tflite/index.js';
+import { buildTflite, tinyModel } from '../../tools/tflite/build.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgeq-tflite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let out: string[] = [];
+beforeEach(() => { out = []; vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); }); });
+afterEach(() => vi.restoreAllMocks());
+
+const run = (...args: string[]) => buildProgram().exitOverride().parseAsync(['node', 'edgeq', ...args]);
+
+describe('edgeq import (TFLite)', () => {
+  it('writes the importTflite model with the uint8 pass-through preprocessing', async () => {
+    const bytes = buildTflite(tinyModel());
+    const src = join(dir, 'tiny.tflite'), dst = join(dir, 'tiny.edgeq');
+    writeFileSync(src, bytes);
+    await run('import', src, '-o', dst);
+    const lib = importTflite(bytes, { preprocess: tflitePreprocess({ shape: [1, 9, 9, 3], scale: 1 / 128, zeroPoint: 128 }), fileName: src });
+    expect(new Uint8Array(readFileSync(dst))).toEqual(lib.edgeq);
+    const model = readEdgeq(new Uint8Array(readFileSync(dst)));
+    expect(model.preprocess).toMatchObject({ scale: 1, mean: [128, 128, 128], std: [128, 128, 128], crop: 9 });
+    expect(out.join('\n')).toContain('SOFTMAX is left out');
+  });
+
+  it('refuses weights outside [-127, 127] naming them, and clamps them with --saturate-weights', async () => {
+    const m = tinyModel();
+    m.tensors[1]!.data![5] = 0;
+    const src = join(dir, 'wide.tflite'), dst = join(dir, 'wide.edgeq');
+    writeFileSync(src, buildTflite(m));
+    await expect(run('import', src, '-o', dst)).rejects.toMatchObject({ code: 'UNSUPPORTED_OP', message: expect.stringContaining('"conv/w": 1 of 108 values, w - zw in [-130') });
+    await run('import', src, '-o', dst, '--saturate-weights');
+    expect(out.join('\n')).toContain('clamped 1 weight values in 1 tensors');
+  });
+});

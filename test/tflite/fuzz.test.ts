@@ -1,0 +1,13 @@
+// A seeded campaign of TFLite mutants (tools/fuzz/tflite-fuzz.ts): every mutant is imported and run,
+// or rejected with an EdgeqError.
+import { describe, expect, it } from 'vitest';
+import { tfliteCampaign, tfliteSeeds } from '../../tools/fuzz/tflite-fuzz.js';
+
+describe('the TFLite importer on mutated files', () => {
+  it('300 mutants: imported and run, or a typed EdgeqError, never a crash', async () => {
+    const r = await tfliteCampaign(tfliteSeeds(), 300, 2026);
+    console.log(`TFLite fuzz, 300 cases: accepted ${r.accepted}, rejected ${JSON.stringify(r.rejected)}, failures ${r.failures.length}`);
+    expect(r.failures).toEqual([]);
+    expect(Object.values(r.rejected).reduce((a, n) => a + n, 0)).toBeGreaterThan(100);
+  }, 300_000);
+});
