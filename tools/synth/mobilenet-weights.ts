@@ -17,10 +17,8 @@
 
 import { EdgeqError } from 'edgeq';
 import { IMAGENET, type PreprocessSpec } from 'edgeq/image';
-import { makeModel, type ModelDef } from '../onnx/model.js';
-import { ReferenceSession, referenceThreads } from '../reference/ort-runner.js';
 import { syntheticBatchNCHW } from './images.js';
-import { centreClassifier, channelStats, globalAverage, heNormal } from './resnet50-weights.js';
+import { centreClassifier, channelStats, globalAverage, heNormal, runConv, type Act } from './resnet50-weights.js';
 import { Rng, mixSeed } from './random.js';
 import {
   mobileNetArch, mobileNetConvs, type MnConvSpec, type MnSeSpec, type MobileNetAct, type MobileNetArch, type MobileNetName, type MobileNetWeights,
@@ -41,36 +39,6 @@ export interface MobileNetWeightOptions {
 
 // Sub-stream tags for mixSeed, so each kind of draw has its own independent stream.
 const STREAM_CONV = 1, STREAM_BN = 2, STREAM_FC = 3, STREAM_IMAGES = 4, STREAM_SE = 5;
-
-/** A batch of NCHW activations. */
-interface Act { data: Float32Array; n: number; c: number; size: number }
-
-function oneConvModel(c: MnConvSpec, n: number, weight: Float32Array): ModelDef {
-  return makeModel({
-    name: c.key,
-    nodes: [{
-      name: c.key, opType: 'Conv', domain: '', inputs: ['x', 'w'], outputs: ['y'],
-      attributes: {
-        kernel_shape: { type: 'ints', value: [c.k, c.k] }, pads: { type: 'ints', value: [c.pad, c.pad, c.pad, c.pad] },
-        strides: { type: 'ints', value: [c.stride, c.stride] }, group: { type: 'int', value: c.group },
-      },
-    }],
-    initializers: new Map([['w', { name: 'w', dataType: 'float32', dims: [c.cout, c.cin / c.group, c.k, c.k], data: weight }]]),
-    inputs: [{ name: 'x', dataType: 'float32', dims: [n, c.cin, c.inSize, c.inSize] }],
-    outputs: [{ name: 'y', dataType: 'float32', dims: [n, c.cout, c.outSize, c.outSize] }],
-    valueInfo: [],
-  }, { opset: 13, irVersion: 7 });
-}
-
-async function runConv(c: MnConvSpec, x: Act, weight: Float32Array): Promise<Act> {
-  const session = await ReferenceSession.create(oneConvModel(c, x.n, weight), { threads: referenceThreads() ?? 1 });
-  try {
-    const { outputs } = await session.run({ x: { dims: [x.n, c.cin, c.inSize, c.inSize], data: x.data } });
-    return { data: outputs.y!.data, n: x.n, c: c.cout, size: c.outSize };
-  } finally {
-    await session.release();
-  }
-}
 
 /** x * relu6(x + 3) / 6 (torch's Hardswish). */
 const hardswish = (v: number): number => (v <= -3 ? 0 : v >= 3 ? v : (v * (v + 3)) / 6);

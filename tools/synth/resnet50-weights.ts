@@ -41,13 +41,16 @@ export interface ResNet50WeightOptions {
 const STREAM_CONV = 1, STREAM_BN = 2, STREAM_FC = 3, STREAM_IMAGES = 4;
 
 /** A batch of NCHW activations. */
-interface Act { data: Float32Array; n: number; c: number; size: number }
+export interface Act { data: Float32Array; n: number; c: number; size: number }
+
+/** One square conv of a builder's layer table; group absent = 1 (no group attribute written). */
+export type OneConvSpec = Pick<ConvSpec, 'key' | 'cin' | 'cout' | 'k' | 'stride' | 'pad' | 'inSize' | 'outSize'> & { group?: number };
 
 export function heNormal(seed: number, count: number, fanIn: number): Float32Array {
   return new Rng(seed).fillNormal(new Float32Array(count), Math.sqrt(2 / fanIn));
 }
 
-function oneConvModel(c: ConvSpec, n: number, weight: Float32Array): ModelDef {
+function oneConvModel(c: OneConvSpec, n: number, weight: Float32Array): ModelDef {
   return makeModel({
     name: c.key,
     nodes: [{
@@ -55,16 +58,18 @@ function oneConvModel(c: ConvSpec, n: number, weight: Float32Array): ModelDef {
       attributes: {
         kernel_shape: { type: 'ints', value: [c.k, c.k] }, pads: { type: 'ints', value: [c.pad, c.pad, c.pad, c.pad] },
         strides: { type: 'ints', value: [c.stride, c.stride] },
+        ...(c.group !== undefined ? { group: { type: 'int' as const, value: c.group } } : {}),
       },
     }],
-    initializers: new Map([['w', { name: 'w', dataType: 'float32', dims: [c.cout, c.cin, c.k, c.k], data: weight }]]),
+    initializers: new Map([['w', { name: 'w', dataType: 'float32', dims: [c.cout, c.cin / (c.group ?? 1), c.k, c.k], data: weight }]]),
     inputs: [{ name: 'x', dataType: 'float32', dims: [n, c.cin, c.inSize, c.inSize] }],
     outputs: [{ name: 'y', dataType: 'float32', dims: [n, c.cout, c.outSize, c.outSize] }],
     valueInfo: [],
   }, { opset: 13, irVersion: 7 });
 }
 
-async function runConv(c: ConvSpec, x: Act, weight: Float32Array): Promise<Act> {
+/** The conv `c` of `weight` over the batch `x`, run in onnxruntime-web (fp32). */
+export async function runConv(c: OneConvSpec, x: Act, weight: Float32Array): Promise<Act> {
   const session = await ReferenceSession.create(oneConvModel(c, x.n, weight), { threads: referenceThreads() ?? 1 });
   try {
     const { outputs } = await session.run({ x: { dims: [x.n, c.cin, c.inSize, c.inSize], data: x.data } });
