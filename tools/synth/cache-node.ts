@@ -36,10 +36,10 @@ export function embeddedModelPath(options: { seed?: number; style?: ResNet50Styl
 const STYLES: readonly ResNet50Style[] = ['torchvision', 'zoo'];
 const LOCK_STALE_MS = 10 * 60_000;
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Takes the lock file `path` (created exclusively); false when another process holds it (a lock older than 10 min is removed). */
-export function tryLock(path: string): boolean {
+function tryLock(path: string): boolean {
   try {
     closeSync(openSync(path, 'wx'));
     return true;
@@ -60,29 +60,43 @@ export async function getEmbeddedModel(options: {
 } = {}): Promise<{ path: string; bytes: Uint8Array; generated: boolean }> {
   const { seed = 0, style = 'torchvision', onProgress } = options;
   const path = embeddedModelPath({ seed, style });
+  const lock = join(dirname(path), `resnet50-seed${seed}-g${RESNET50_GENERATOR_VERSION}.lock`);
+  return cachedOrGenerated(path, lock, async () => {
+    const calibImages = 8;
+    const weights = await makeResNet50Weights({ seed, calibImages, onProgress });
+    let mine: Uint8Array | undefined;
+    for (const s of STYLES) {
+      const bytes = writeOnnx(resnet50ModelDef(weights, s, { metadata: resnet50Metadata(seed, s, calibImages) }));
+      writeAtomic(embeddedModelPath({ seed, style: s }), bytes);
+      if (s === style) mine = bytes;
+    }
+    return mine!;
+  });
+}
+
+/**
+ * The cached file `path`, or, when it is absent, `generate()` run by one process at a time (under
+ * the lock file `lock`; the others wait and read what it wrote). `generate` writes `path` (and any
+ * sibling files, through writeAtomic) and returns path's bytes.
+ */
+export async function cachedOrGenerated(path: string, lock: string, generate: () => Promise<Uint8Array>): Promise<{ path: string; bytes: Uint8Array; generated: boolean }> {
   if (existsSync(path)) return { path, bytes: readFileSync(path), generated: false };
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const lock = join(dir, `resnet50-seed${seed}-g${RESNET50_GENERATOR_VERSION}.lock`);
+  mkdirSync(dirname(path), { recursive: true });
   while (!tryLock(lock)) {
     await sleep(500);
     if (existsSync(path)) return { path, bytes: readFileSync(path), generated: false };
   }
   try {
     if (existsSync(path)) return { path, bytes: readFileSync(path), generated: false };
-    const calibImages = 8;
-    const weights = await makeResNet50Weights({ seed, calibImages, onProgress });
-    let mine: Uint8Array | undefined;
-    for (const s of STYLES) {
-      const bytes = writeOnnx(resnet50ModelDef(weights, s, { metadata: resnet50Metadata(seed, s, calibImages) }));
-      const target = embeddedModelPath({ seed, style: s });
-      const tmp = `${target}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, target);
-      if (s === style) mine = bytes;
-    }
-    return { path, bytes: mine!, generated: true };
+    return { path, bytes: await generate(), generated: true };
   } finally {
     rmSync(lock, { force: true });
   }
+}
+
+/** Writes `bytes` to `target` through a temporary file and a rename, so readers never see a partial file. */
+export function writeAtomic(target: string, bytes: Uint8Array): void {
+  const tmp = `${target}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, target);
 }
