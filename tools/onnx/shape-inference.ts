@@ -306,6 +306,16 @@ function sameAsInput(this: ShapeInference, node: NodeDef): Shape[] {
   return [this.input(node, 0)];
 }
 
+/** Add, Mul: numpy-style broadcasting from opset 7, the legacy `broadcast` attribute before it. */
+function broadcastBinary(this: ShapeInference, node: NodeDef): Shape[] {
+  const a = this.input(node, 0);
+  const b = this.input(node, 1);
+  if (this.opset < 7) return [legacyBroadcast(node, a, b)];
+  const out = broadcastShapes(a, b);
+  if (!out) badShape(node, `cannot broadcast ${fmt(a)} with ${fmt(b)}`);
+  return [out];
+}
+
 const HANDLERS: Record<string, Handler> = {
   Conv(node) {
     const x = this.input(node, 0);
@@ -381,23 +391,8 @@ const HANDLERS: Record<string, Handler> = {
     return [xs[0]!.map((d, i) => (i === axis ? xs.reduce((s, x) => s + x[i]!, 0) : d))];
   },
 
-  Add(node) {
-    const a = this.input(node, 0);
-    const b = this.input(node, 1);
-    if (this.opset < 7) return [legacyBroadcast(node, a, b)];
-    const out = broadcastShapes(a, b);
-    if (!out) badShape(node, `cannot broadcast ${fmt(a)} with ${fmt(b)}`);
-    return [out];
-  },
-
-  Mul(node) {
-    const a = this.input(node, 0);
-    const b = this.input(node, 1);
-    if (this.opset < 7) return [legacyBroadcast(node, a, b)];
-    const out = broadcastShapes(a, b);
-    if (!out) badShape(node, `cannot broadcast ${fmt(a)} with ${fmt(b)}`);
-    return [out];
-  },
+  Add: broadcastBinary,
+  Mul: broadcastBinary,
 
   Pad(node) {
     const x = this.input(node, 0);
