@@ -3,20 +3,14 @@
 // count_include_pad 0/1, C not a multiple of 16, batch 2, uint8/uint12, split into parts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { QTensor } from '../../src/format/qmodel.js';
-import { runCalls, type Kernels } from '../../src/kernels/index.js';
+import { runCalls } from '../../src/kernels/index.js';
 import { avgpoolArgs, avgpoolCalls, poolOutputSize } from '../../src/ops/avg-pool.js';
 import { ceilModePads } from '../../tools/quantize/ops/pool-window.js';
-import { diff, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
+import { diff, kernelImpls, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refAvgPool, type RefPool } from './ref-mul-concat-avgpool.js';
 
 let h: Harness;
 beforeAll(async () => { h = await loadHarness(512); });
-
-const impls = (): { k: Kernels; reference: boolean; label: string }[] => [
-  { k: h.simd, reference: false, label: 'simd' },
-  { k: h.simd, reference: true, label: 'simd-build _ref' },
-  { k: h.scalar, reference: false, label: 'scalar build' },
-];
 
 describe('qu8_avgpool', () => {
   it('kernel/stride/pads sweeps, ceil_mode and count_include_pad 0/1, batch 1 and 2', () => {
@@ -42,7 +36,7 @@ describe('qu8_avgpool', () => {
         const xv = dx === 'uint12' ? randU12(r, n * H * W * C) : randU8(r, n * H * W * C);
         const ref = refAvgPool(xv, p, x.zeroPoint, Math.fround(x.scale), Math.fround(y.scale), y.zeroPoint, qy);
         expect([ref.oh, ref.ow]).toEqual([OH, OW]);
-        for (const im of impls()) for (const parts of [1, 3]) {
+        for (const im of kernelImpls(h)) for (const parts of [1, 3]) {
           h.heap.reset();
           const pi = h.heap.put(xv), po = h.heap.alloc(ref.y.byteLength);
           runCalls(im.k, avgpoolCalls(avgpoolArgs(op, n, x, y, pi, po), parts, im.reference));

@@ -2,19 +2,13 @@
 // inputs (the output's dtype, scale and zero point) and requantized ones, C not a multiple of 16.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { QTensor } from '../../src/format/qmodel.js';
-import { runCalls, type Kernels } from '../../src/kernels/index.js';
+import { runCalls } from '../../src/kernels/index.js';
 import { concatCalls, concatCopies } from '../../src/ops/concat.js';
-import { diff, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
+import { diff, kernelImpls, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConcat } from './ref-mul-concat-avgpool.js';
 
 let h: Harness;
 beforeAll(async () => { h = await loadHarness(512); });
-
-const impls = (): { k: Kernels; reference: boolean; label: string }[] => [
-  { k: h.simd, reference: false, label: 'simd' },
-  { k: h.simd, reference: true, label: 'simd-build _ref' },
-  { k: h.scalar, reference: false, label: 'scalar build' },
-];
 
 describe('qu8_concat', () => {
   it('2..4 inputs, copied and requantized, uint8 and uint12, batch 1 and 2, split into parts', () => {
@@ -33,7 +27,7 @@ describe('qu8_concat', () => {
         const data = xs.map((x) => (x.dtype === 'uint12' ? randU12(r, n * H * W * x.shape[3]) : randU8(r, n * H * W * x.shape[3])));
         for (const x of xs) if (concatCopies(x, y)) copied++; else requantized++;
         const expected = refConcat(xs.map((x, k) => ({ data: data[k]!, c: x.shape[3], zi: x.zeroPoint, si: Math.fround(x.scale), copy: concatCopies(x, y) })), n * H * W, Math.fround(y.scale), y.zeroPoint, qmax);
-        for (const im of impls()) for (const parts of [1, 2]) {
+        for (const im of kernelImpls(h)) for (const parts of [1, 2]) {
           h.heap.reset();
           const ps = data.map((d) => h.heap.put(d));
           const po = h.heap.alloc(expected.byteLength);

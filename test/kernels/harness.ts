@@ -25,6 +25,18 @@ export async function loadHarness(pages = 2048): Promise<Harness> {
   return { memory, simd, scalar, heap: new Heap(memory) };
 }
 
+/**
+ * The three implementations every element-wise kernel is checked in: the SIMD build's kernel, its
+ * scalar `_ref` twin in the same build (reference: true), and the scalar build's kernel.
+ */
+export function kernelImpls(h: Harness): { k: Kernels; reference: boolean; label: string }[] {
+  return [
+    { k: h.simd, reference: false, label: 'simd' },
+    { k: h.simd, reference: true, label: 'simd-build _ref' },
+    { k: h.scalar, reference: false, label: 'scalar build' },
+  ];
+}
+
 /** Adds the relaxed build to a harness when this engine validates it (else leaves it absent). */
 export async function loadRelaxed(h: Harness): Promise<Harness> {
   const bytes = new Uint8Array(readFileSync(RELAXED_WASM));

@@ -2,19 +2,13 @@
 // channel-broadcast ([N,H,W,C] x [N,1,1,C]) and same-shape operands, every uint8/uint12 mix.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { QTensor } from '../../src/format/qmodel.js';
-import { runCalls, type Kernels } from '../../src/kernels/index.js';
+import { runCalls } from '../../src/kernels/index.js';
 import { mulCalls, mulMultiplier } from '../../src/ops/mul.js';
-import { diff, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
+import { diff, kernelImpls, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refMul } from './ref-mul-concat-avgpool.js';
 
 let h: Harness;
 beforeAll(async () => { h = await loadHarness(512); });
-
-const impls = (): { k: Kernels; reference: boolean; label: string }[] => [
-  { k: h.simd, reference: false, label: 'simd' },
-  { k: h.simd, reference: true, label: 'simd-build _ref' },
-  { k: h.scalar, reference: false, label: 'scalar build' },
-];
 
 const tensor = (shape: QTensor['shape'], dtype: 'uint8' | 'uint12', r: () => number): QTensor => ({
   name: 't', shape, dtype, scale: 0.002 + r() * 0.05, zeroPoint: randInt(r, 0, dtype === 'uint12' ? 4095 : 255),
@@ -37,7 +31,7 @@ describe('qu8_vmul', () => {
           const qmax = dy === 'uint12' ? 4095 : 255;
           const expected = refMul(av, bv, n, H * W, C, broadcast, a.zeroPoint, b.zeroPoint, mulMultiplier(a, b, y), y.zeroPoint, qmax);
           const outBytes = expected.byteLength;
-          for (const im of impls()) {
+          for (const im of kernelImpls(h)) {
             for (const parts of [1, 3]) {
               h.heap.reset();
               const pa = h.heap.put(av), pb = h.heap.put(bv), po = h.heap.alloc(outBytes);
@@ -66,7 +60,7 @@ describe('qu8_vmul', () => {
     const expected = refMul(av, bv, 1, 16, 16, true, 128, 120, 0.5, 128, 255);
     expect(expected).toContain(0);
     expect(expected).toContain(255);
-    for (const im of impls()) {
+    for (const im of kernelImpls(h)) {
       h.heap.reset();
       const pa = h.heap.put(av), pb = h.heap.put(bv), po = h.heap.alloc(256);
       runCalls(im.k, mulCalls(1, a, b, y, pa, pb, po, 1, im.reference));

@@ -2,19 +2,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addMultipliers, addQu8, gapMultiplier, globalAvgPoolF32, globalAvgPoolU8, maxPoolOutputSize, maxPoolU8, maxpoolCalls,
-  runCalls, type Kernels,
+  runCalls,
 } from '../../src/kernels/index.js';
-import { diff, diffBits, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
+import { diff, diffBits, kernelImpls, loadHarness, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refAdd, refAddF32, refGapF32, refGapU8, refMaxPool } from './ref.js';
 
 let h: Harness;
 beforeAll(async () => { h = await loadHarness(512); });
-
-const impls = (): { k: Kernels; reference: boolean; label: string }[] => [
-  { k: h.simd, reference: false, label: 'simd' },
-  { k: h.simd, reference: true, label: 'simd-build _ref' },
-  { k: h.scalar, reference: false, label: 'scalar build' },
-];
 
 describe('qu8_vadd', () => {
   it('lengths 1..70 and 4096+13, random scales, with and without ReLU', () => {
@@ -28,7 +22,7 @@ describe('qu8_vadd', () => {
         const outq = { scale: 0.02 + r() * 0.1, zeroPoint: randInt(r, 0, 255) };
         const { ma, mb } = addMultipliers(aq, bq, outq);
         const expected = refAdd(a, b, aq.zeroPoint, bq.zeroPoint, ma, mb, outq.zeroPoint, relu ? outq.zeroPoint : 0, 255);
-        for (const im of impls()) {
+        for (const im of kernelImpls(h)) {
           h.heap.reset();
           const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n);
           addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq, bq, outq, relu, reference: im.reference });
@@ -46,7 +40,7 @@ describe('qu8_vadd', () => {
     const b = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 255);
     const q = { scale: 0.5, zeroPoint: 128 }, outq = { scale: 1, zeroPoint: 128 };
     const expected = refAdd(a, b, 128, 128, 0.5, 0.5, 128, 0, 255);
-    for (const im of impls()) {
+    for (const im of kernelImpls(h)) {
       h.heap.reset();
       const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n);
       addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq: q, bq: q, outq, reference: im.reference });
@@ -75,7 +69,7 @@ describe('u8_maxpool', () => {
       const { out: expected, oh, ow } = refMaxPool(x, cs.n, cs.h, cs.w, cs.c, cs.k[0]!, cs.k[1]!, cs.s[0]!, cs.s[1]!, pads);
       const args = { batch: cs.n, inH: cs.h, inW: cs.w, channels: cs.c, kernel: cs.k as [number, number], stride: cs.s as [number, number], pads };
       expect(maxPoolOutputSize(args)).toEqual([oh, ow]);
-      for (const im of impls()) {
+      for (const im of kernelImpls(h)) {
         h.heap.reset();
         const pi = h.heap.put(x), po = h.heap.alloc(expected.length);
         maxPoolU8(im.k, { ...args, input: pi, output: po, reference: im.reference });
@@ -111,7 +105,7 @@ describe('global average pool', () => {
       const outq = { scale: inq.scale * (0.3 + r()), zeroPoint: randInt(r, 0, 255) };
       const scale = gapMultiplier(cs.hw, inq, outq);
       const expected = refGapU8(x, cs.n, cs.hw, cs.c, inq.zeroPoint, scale, outq.zeroPoint);
-      for (const im of impls()) {
+      for (const im of kernelImpls(h)) {
         h.heap.reset();
         const pi = h.heap.put(x), po = h.heap.alloc(expected.length);
         globalAvgPoolU8(im.k, { batch: cs.n, pixels: cs.hw, channels: cs.c, input: pi, output: po, inq, outq, reference: im.reference });
@@ -124,7 +118,7 @@ describe('global average pool', () => {
       const r = rng(cs.hw * 13 + cs.c);
       const x = Float32Array.from({ length: cs.n * cs.hw * cs.c }, () => (r() - 0.3) * 10);
       const expected = refGapF32(x, cs.n, cs.hw, cs.c);
-      for (const im of impls()) {
+      for (const im of kernelImpls(h)) {
         h.heap.reset();
         const pi = h.heap.put(new Uint8Array(x.buffer)), po = h.heap.alloc(expected.length * 4);
         globalAvgPoolF32(im.k, { batch: cs.n, pixels: cs.hw, channels: cs.c, input: pi, output: po, reference: im.reference });
@@ -153,7 +147,7 @@ describe('12-bit operands (16-bit lanes)', () => {
         const { ma, mb } = addMultipliers(aq, bq, outq);
         const max = o16 ? 4095 : 255;
         const expected = refAdd(a, b, aq.zeroPoint, bq.zeroPoint, ma, mb, outq.zeroPoint, relu ? outq.zeroPoint : 0, max);
-        for (const im of impls()) {
+        for (const im of kernelImpls(h)) {
           h.heap.reset();
           const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n * (o16 ? 2 : 1));
           addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq, bq, outq, relu, reference: im.reference });
@@ -174,7 +168,7 @@ describe('12-bit operands (16-bit lanes)', () => {
         const aq = q(r, a16, 0.01 + r() * 0.1), bq = q(r, b16, 0.01 + r() * 0.1);
         const outq = { scale: 1, zeroPoint: 0, dtype: 'float32' };
         const expected = refAddF32(a, b, aq.zeroPoint, bq.zeroPoint, Math.fround(aq.scale), Math.fround(bq.scale), relu ? 0 : -Infinity);
-        for (const im of impls()) {
+        for (const im of kernelImpls(h)) {
           h.heap.reset();
           const pa = h.heap.put(a), pb = h.heap.put(b), po = h.heap.alloc(n * 4);
           addQu8(im.k, { count: n, a: pa, b: pb, output: po, aq, bq, outq, relu, reference: im.reference });
@@ -194,7 +188,7 @@ describe('12-bit operands (16-bit lanes)', () => {
       const x = randU12(r, cs.n * cs.h * cs.w * cs.c);
       const pads = cs.p as [number, number, number, number];
       const { out: expected } = refMaxPool(x, cs.n, cs.h, cs.w, cs.c, cs.k[0]!, cs.k[1]!, cs.s[0]!, cs.s[1]!, pads);
-      for (const im of impls()) {
+      for (const im of kernelImpls(h)) {
         h.heap.reset();
         const pi = h.heap.put(x), po = h.heap.alloc(expected.length * 2);
         maxPoolU8(im.k, { batch: cs.n, inH: cs.h, inW: cs.w, channels: cs.c, kernel: cs.k as [number, number], stride: cs.s as [number, number], pads, input: pi, output: po, reference: im.reference, dtype: 'uint12' });
@@ -218,7 +212,7 @@ describe('12-bit operands (16-bit lanes)', () => {
         const outq = q(r, out16, inq.scale * (0.3 + r()) * (in16 ? 1 : 1 / 16) * (out16 ? 1 : 16));
         const scale = gapMultiplier(cs.hw, inq, outq);
         const expected = refGapU8(x, cs.n, cs.hw, cs.c, inq.zeroPoint, scale, outq.zeroPoint, out16 ? 4095 : 255);
-        for (const im of impls()) {
+        for (const im of kernelImpls(h)) {
           h.heap.reset();
           const pi = h.heap.put(x), po = h.heap.alloc(expected.length * (out16 ? 2 : 1));
           globalAvgPoolU8(im.k, { batch: cs.n, pixels: cs.hw, channels: cs.c, input: pi, output: po, inq, outq, reference: im.reference });
