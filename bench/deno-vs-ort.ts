@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeRelaxedDot } from 'edgeq/kernels';
 import { Session } from 'edgeq';
+import { cpuInfo, formatCpu } from 'edgeq-tools/bench/cpu-info';
 
 declare const Deno: { args: string[]; version: { deno: string; v8: string } } | undefined;
 
@@ -39,16 +40,6 @@ const threads = Number(opt('threads', '1'));
  * (its workers load from a blob: URL, which Deno's module loader refuses), so it runs 1 thread there.
  */
 const ortThreads = Number(opt('ort-threads', typeof Deno !== 'undefined' ? '1' : String(threads)));
-
-function cpuModel(): string {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    const name = /^model name\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? 'unknown';
-    const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(/\s+/));
-    const vnni = ['avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f));
-    return `${name}${vnni.length ? ` (${vnni.join(', ')})` : ''}, ${info.match(/^processor\s*:/gm)?.length ?? '?'} logical CPUs`;
-  } catch { return 'unknown (no /proc/cpuinfo)'; }
-}
 
 // onnxruntime-web's wasm build from this checkout's node_modules: in Deno its plain ESM build with
 // wasmPaths a file:// URL; in Node the package's Node build (the one whose threads use worker_threads).
@@ -140,7 +131,7 @@ const ratios = {
 };
 
 const result = {
-  cpu: cpuModel(),
+  cpu: formatCpu(cpuInfo()),
   deno: typeof Deno !== 'undefined' ? Deno.version.deno : undefined,
   node: typeof Deno === 'undefined' ? process.versions.node : undefined,
   v8: typeof Deno !== 'undefined' ? Deno.version.v8 : process.versions.v8,
