@@ -114,20 +114,34 @@ export function importMutant(seeds: readonly ImportSeed[], caseSeed: number): { 
   return { seed: seed.name, mutant };
 }
 
-/** `cases` mutants from `seed`: the outcomes, failures first in the returned list's `failures`. */
-export async function importCampaign(seeds: readonly ImportSeed[], cases: number, seed: number): Promise<{ rejected: Record<string, number>; accepted: number; failures: { seed: string; caseSeed: number; mutation: string; error: string }[] }> {
-  const rejected: Record<string, number> = {};
-  const failures: { seed: string; caseSeed: number; mutation: string; error: string }[] = [];
-  let accepted = 0;
+/** What a campaign found: accepted and rejected (by error code) mutants, and every failure. */
+export interface CampaignResult {
+  rejected: Record<string, number>;
+  accepted: number;
+  failures: { seed: string; caseSeed: number; mutation: string; error: string }[];
+}
+
+/**
+ * `cases` mutants, case i drawn by `draw(mixSeed(seed, i))` (the seed it came from and the mutant)
+ * and judged by `check`: counted as accepted or rejected, or kept as a failure.
+ */
+export async function runCampaign(cases: number, seed: number, draw: (caseSeed: number) => { seed: string; mutant: Mutant },
+  check: (bytes: Uint8Array) => Promise<Outcome>): Promise<CampaignResult> {
+  const result: CampaignResult = { rejected: {}, accepted: 0, failures: [] };
   for (let i = 0; i < cases; i++) {
     const caseSeed = mixSeed(seed, i);
-    const { seed: name, mutant } = importMutant(seeds, caseSeed);
-    const out = await checkImport(mutant.bytes);
-    if (out.kind === 'accepted') accepted++;
-    else if (out.kind === 'rejected') rejected[out.code] = (rejected[out.code] ?? 0) + 1;
-    else failures.push({ seed: name, caseSeed, mutation: mutant.mutation, error: out.error });
+    const { seed: name, mutant } = draw(caseSeed);
+    const out = await check(mutant.bytes);
+    if (out.kind === 'accepted') result.accepted++;
+    else if (out.kind === 'rejected') result.rejected[out.code] = (result.rejected[out.code] ?? 0) + 1;
+    else result.failures.push({ seed: name, caseSeed, mutation: mutant.mutation, error: out.error });
   }
-  return { rejected, accepted, failures };
+  return result;
+}
+
+/** `cases` mutants of the ONNX seeds through importOnnx (checkImport). */
+export function importCampaign(seeds: readonly ImportSeed[], cases: number, seed: number): Promise<CampaignResult> {
+  return runCampaign(cases, seed, (caseSeed) => importMutant(seeds, caseSeed), (bytes) => checkImport(bytes));
 }
 
 export type { ModelDef };

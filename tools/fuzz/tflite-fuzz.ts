@@ -6,11 +6,11 @@
 // checkEdgeq) or rejected with an EdgeqError; anything else is a failure.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mixSeed, Rng } from '../synth/random.js';
+import { Rng } from '../synth/random.js';
 import { buildTflite, tinyModel } from '../tflite/build.js';
 import { importTflite } from '../tflite/index.js';
 import type { Outcome } from './harness.js';
-import { checkImport } from './import-fuzz.js';
+import { checkImport, runCampaign, type CampaignResult } from './import-fuzz.js';
 import type { Mutant } from './mutate.js';
 import { SHARED_DIR } from './targets.js';
 
@@ -63,20 +63,12 @@ export function checkTfliteImport(bytes: Uint8Array): Promise<Outcome> {
   return checkImport(bytes, (b) => importTflite(b, { fileName: 'fuzz.tflite' }).edgeq);
 }
 
-/** `cases` mutants from `seed`: counts of accepted and rejected (by code), and every failure. */
-export async function tfliteCampaign(seeds: readonly TfliteSeed[], cases: number, seed: number): Promise<{ rejected: Record<string, number>; accepted: number; failures: { seed: string; caseSeed: number; mutation: string; error: string }[] }> {
-  const rejected: Record<string, number> = {};
-  const failures: { seed: string; caseSeed: number; mutation: string; error: string }[] = [];
-  let accepted = 0;
-  for (let i = 0; i < cases; i++) {
-    const caseSeed = mixSeed(seed, i);
+/** `cases` mutants of the seeds (bytes, or a generated model's parameters) through importTflite. */
+export function tfliteCampaign(seeds: readonly TfliteSeed[], cases: number, seed: number): Promise<CampaignResult> {
+  return runCampaign(cases, seed, (caseSeed) => {
     const rng = new Rng(caseSeed);
     const s = seeds[rng.int(seeds.length)]!;
     const mutant = s.generated !== undefined && rng.int(3) === 0 ? mutateTfliteModel(s.generated, rng) : mutateTfliteBytes(s.bytes, rng);
-    const out = await checkTfliteImport(mutant.bytes);
-    if (out.kind === 'accepted') accepted++;
-    else if (out.kind === 'rejected') rejected[out.code] = (rejected[out.code] ?? 0) + 1;
-    else failures.push({ seed: s.name, caseSeed, mutation: mutant.mutation, error: out.error });
-  }
-  return { rejected, accepted, failures };
+    return { seed: s.name, mutant };
+  }, checkTfliteImport);
 }
