@@ -157,3 +157,243 @@ export function tinyModel(seed = 1, overrides: { convScale?: number[]; convZero?
   ];
   return { tensors, ops, inputs: [0], outputs: [13] };
 }
+
+/** Builtin operator codes and BuiltinOptions union numbers the graph builder writes (schema.fbs). */
+const OP = { ADD: 0, AVERAGE_POOL_2D: 1, CONCATENATION: 2, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, FULLY_CONNECTED: 9, LOGISTIC: 14, MAX_POOL_2D: 17, MUL: 18, RESHAPE: 22, SOFTMAX: 25, PAD: 34, MEAN: 40, QUANTIZE: 114, HARD_SWISH: 117 } as const;
+const ACT = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3 } as const;
+
+/** A quantized activation tensor of the builder: its index, NHWC shape and parameters. */
+export interface Act { k: number; shape: number[]; scale: number; zeroPoint: number }
+
+/**
+ * Builds quantized TFLite graphs for tests and fuzz seeds. 'uint8': TFLite's older scheme (uint8
+ * activations, uint8 weights with a zero point per tensor); 'int8': TensorFlow's current one (int8
+ * activations with zero points, int8 weights symmetric per output channel in [-127, 127], int32
+ * biases). Weights and biases are drawn from a seeded generator; each op's output scale is set from
+ * its inputs' so that outputs spread over the integer range without saturating most values.
+ */
+export class TfliteGraphBuilder {
+  readonly tensors: TensorSpec[] = [];
+  readonly ops: OpSpec[] = [];
+  private readonly r: (n: number) => number;
+  private readonly type: number;
+  private readonly lo: number;
+
+  constructor(readonly scheme: 'uint8' | 'int8', seed = 1) {
+    this.r = rng(seed);
+    this.type = scheme === 'int8' ? 9 : 3;
+    this.lo = scheme === 'int8' ? -128 : 0;
+  }
+
+  /** A uniform draw in [a, b]. */
+  private uniform(a: number, b: number): number { return a + this.r(b - a + 1); }
+
+  /** A new activation tensor with real zero at integer `zero` (relative to the type's lowest value). */
+  act(name: string, shape: number[], scale: number, zero: number): Act {
+    const zeroPoint = this.lo + zero;
+    this.tensors.push({ name, shape, type: this.type, scale: [scale], zeroPoint: [zeroPoint] });
+    return { k: this.tensors.length - 1, shape, scale, zeroPoint };
+  }
+
+  private constant(name: string, shape: number[], type: number, data: Uint8Array, scale?: number[], zeroPoint?: number[], quantizedDimension?: number): number {
+    this.tensors.push({ name, shape, type, data, scale, zeroPoint, quantizedDimension });
+    return this.tensors.length - 1;
+  }
+
+  private int32s(name: string, values: number[]): number {
+    return this.constant(name, [values.length], 2, int32Bytes(values));
+  }
+
+  /**
+   * Weights of `count` values, O output channels along `axis` of `shape`: int8 symmetric per channel
+   * (scales spread over 2x), or uint8 per tensor with a zero point near 128. Returns the scales.
+   */
+  private weights(name: string, shape: number[], axis: number): { k: number; scales: number[] } {
+    const count = shape.reduce((a, d) => a * d, 1), O = shape[axis]!;
+    if (this.scheme === 'int8') {
+      const scales = Array.from({ length: O }, (_, o) => 0.004 * (1 + (o % 5) / 4));
+      const data = new Int8Array(count);
+      for (let i = 0; i < count; i++) data[i] = this.uniform(-127, 127);
+      return { k: this.constant(name, shape, 9, new Uint8Array(data.buffer), scales, scales.map(() => 0), axis), scales };
+    }
+    const z = this.uniform(120, 136);
+    const data = Uint8Array.from({ length: count }, () => this.uniform(z - 100, z + 100));
+    return { k: this.constant(name, shape, 3, data, [0.005], [z]), scales: new Array<number>(O).fill(0.005) };
+  }
+
+  /** An op's output with `scale` (real zero mid-range; at the bottom after a ReLU; 6/255 or 2/255 for RELU6 / RELU_N1_TO_1). */
+  private output(name: string, shape: number[], spread: number, act: keyof typeof ACT): Act {
+    const scale = Math.fround(spread);
+    return act === 'NONE' ? this.act(name, shape, scale, 128) : act === 'RELU_N1_TO_1' ? this.act(name, shape, Math.fround(2 / 255), 128) : act === 'RELU6' ? this.act(name, shape, Math.fround(6 / 255), 0) : this.act(name, shape, Math.fround(scale / 2), 0);
+  }
+
+  /**
+   * An output scale for a K-term accumulator: |x - zx| and |w - zw| spread about 40 and 70 LSB,
+   * so the sum spreads about 2800 sqrt(K) in s_x s_w units; the scale maps that to about 56 LSB
+   * (inputs after a ReLU spread less, their outputs about 15-30 LSB).
+   */
+  private accScale(x: Act, ws: number, K: number): number { return x.scale * ws * Math.sqrt(K) * 50; }
+
+  /** A bias within about half the accumulator's spread (in s_x s_w units). */
+  private bias(K: number): number { return Math.round(this.uniform(-100, 100) * 14 * Math.sqrt(K)); }
+
+  /** A graph input [1, H, W, C] (scale 1/128, real zero at 128). */
+  input(name: string, shape: number[]): Act { return this.act(name, shape, 1 / 128, 128); }
+
+  /** CONV_2D or DEPTHWISE_CONV_2D (depth multiplier 1) with a random bias; `like`: the output parameters of another tensor; `wide`: an output scale that many times wider. */
+  conv(x: Act, o: { out?: number; kernel: number; stride?: number; padding?: 'SAME' | 'VALID'; act?: keyof typeof ACT; depthwise?: boolean; dilation?: number; name: string; like?: Act; wide?: number }): Act {
+    const [, H, W, C] = x.shape as [number, number, number, number];
+    const k = o.kernel, s = o.stride ?? 1, d = o.dilation ?? 1, same = (o.padding ?? 'SAME') === 'SAME';
+    const O = o.depthwise ? C : o.out!;
+    const size = (n: number) => (same ? Math.ceil(n / s) : Math.floor((n - (k - 1) * d - 1) / s) + 1);
+    const shape = [1, size(H), size(W), O];
+    const w = o.depthwise ? this.weights(`${o.name}/w`, [1, k, k, O], 3) : this.weights(`${o.name}/w`, [O, k, k, C], 0);
+    const K = k * k * (o.depthwise ? 1 : C);
+    const bias = this.int32s(`${o.name}/b`, w.scales.map(() => this.bias(K)));
+    const y = o.like ? this.act(o.name, shape, o.like.scale, o.like.zeroPoint - this.lo) : this.output(o.name, shape, this.accScale(x, w.scales[0]!, K) * (o.wide ?? 1), o.act ?? 'NONE');
+    const pad = same ? 0 : 1, a = ACT[o.act ?? 'NONE'];
+    this.ops.push(o.depthwise
+      ? { code: OP.DEPTHWISE_CONV_2D, inputs: [x.k, w.k, bias], outputs: [y.k], options: { type: 2, fields: [[0, 'i8', pad], [1, 'i32', s], [2, 'i32', s], [3, 'i32', 1], [4, 'i8', a], [5, 'i32', d], [6, 'i32', d]] } }
+      : { code: OP.CONV_2D, inputs: [x.k, w.k, bias], outputs: [y.k], options: { type: 1, fields: [[0, 'i8', pad], [1, 'i32', s], [2, 'i32', s], [3, 'i8', a], [4, 'i32', d], [5, 'i32', d]] } });
+    return y;
+  }
+
+  /** FULLY_CONNECTED over a [1, K] (or [1, 1, 1, K]) input to [1, N]. */
+  fullyConnected(x: Act, N: number, name: string, act: keyof typeof ACT = 'NONE'): Act {
+    const K = x.shape.reduce((a, d) => a * d, 1);
+    const w = this.weights(`${name}/w`, [N, K], 0);
+    const bias = this.int32s(`${name}/b`, w.scales.map(() => this.bias(K)));
+    const y = this.output(name, [1, N], this.accScale(x, w.scales[0]!, K), act);
+    this.ops.push({ code: OP.FULLY_CONNECTED, inputs: [x.k, w.k, bias], outputs: [y.k], options: { type: 8, fields: [[0, 'i8', ACT[act]]] } });
+    return y;
+  }
+
+  /** ADD of two equal-shape activations. */
+  add(a: Act, b: Act, name: string, act: keyof typeof ACT = 'NONE'): Act {
+    const y = this.output(name, a.shape, (a.scale + b.scale) * 0.7, act);
+    this.ops.push({ code: OP.ADD, inputs: [a.k, b.k], outputs: [y.k], options: { type: 11, fields: [[0, 'i8', ACT[act]]] } });
+    return y;
+  }
+
+  /** MUL of two activations (equal shapes or a [1, 1, 1, C] gate second). */
+  mul(a: Act, b: Act, name: string): Act {
+    const y = this.output(name, a.shape, a.scale * b.scale * 30, 'NONE');
+    this.ops.push({ code: OP.MUL, inputs: [a.k, b.k], outputs: [y.k], options: { type: 21, fields: [] } });
+    return y;
+  }
+
+  /** CONCATENATION along the channels; the output takes the first input's parameters (int8: TFLite requires all equal). */
+  concat(xs: Act[], name: string, axis = -1): Act {
+    const shape = [...xs[0]!.shape];
+    shape[shape.length - 1] = xs.reduce((c, x) => c + x.shape[x.shape.length - 1]!, 0);
+    const y = this.act(name, shape, xs[0]!.scale, xs[0]!.zeroPoint - this.lo);
+    this.ops.push({ code: OP.CONCATENATION, inputs: xs.map((x) => x.k), outputs: [y.k], options: { type: 10, fields: [[0, 'i32', axis]] } });
+    return y;
+  }
+
+  /** PAD of H and W by [top, bottom, left, right] (the output keeps the input's parameters). */
+  pad(x: Act, p: [number, number, number, number], name: string): Act {
+    const paddings = this.constant(`${name}/paddings`, [4, 2], 2, int32Bytes([0, 0, p[0], p[1], p[2], p[3], 0, 0]));
+    const y = this.act(name, [1, x.shape[1]! + p[0] + p[1], x.shape[2]! + p[2] + p[3], x.shape[3]!], x.scale, x.zeroPoint - this.lo);
+    this.ops.push({ code: OP.PAD, inputs: [x.k, paddings], outputs: [y.k], options: { type: 22, fields: [] } });
+    return y;
+  }
+
+  /** AVERAGE_POOL_2D or MAX_POOL_2D (output parameters the input's). */
+  pool(x: Act, o: { max?: boolean; kernel: number; stride: number; padding: 'SAME' | 'VALID'; name: string }): Act {
+    const [, H, W, C] = x.shape as [number, number, number, number];
+    const size = (n: number) => (o.padding === 'SAME' ? Math.ceil(n / o.stride) : Math.floor((n - o.kernel) / o.stride) + 1);
+    const y = this.act(o.name, [1, size(H), size(W), C], x.scale, x.zeroPoint - this.lo);
+    this.ops.push({ code: o.max ? OP.MAX_POOL_2D : OP.AVERAGE_POOL_2D, inputs: [x.k], outputs: [y.k], options: { type: 5, fields: [[0, 'i8', o.padding === 'SAME' ? 0 : 1], [1, 'i32', o.stride], [2, 'i32', o.stride], [3, 'i32', o.kernel], [4, 'i32', o.kernel]] } });
+    return y;
+  }
+
+  /** MEAN over H and W into new parameters (keep_dims: [1, 1, 1, C], else [1, C]). */
+  mean(x: Act, name: string, keepDims = true): Act {
+    const C = x.shape[3]!;
+    const axes = this.int32s(`${name}/axes`, [1, 2]);
+    const y = this.act(name, keepDims ? [1, 1, 1, C] : [1, C], Math.fround(x.scale * 1.25), 64);
+    this.ops.push({ code: OP.MEAN, inputs: [x.k, axes], outputs: [y.k], options: { type: 27, fields: [[0, 'i8', keepDims ? 1 : 0]] } });
+    return y;
+  }
+
+  /** LOGISTIC (output scale 1/256, real zero at the type's lowest value, as TFLite requires) or HARD_SWISH. */
+  activation(x: Act, kind: 'LOGISTIC' | 'HARD_SWISH', name: string): Act {
+    const y = kind === 'LOGISTIC' ? this.act(name, x.shape, 1 / 256, 0) : this.act(name, x.shape, Math.fround(x.scale * 0.75), 40);
+    this.ops.push({ code: OP[kind], inputs: [x.k], outputs: [y.k] });
+    return y;
+  }
+
+  /** RESHAPE to `shape` (same parameters). */
+  reshape(x: Act, shape: number[], name: string): Act {
+    const y = this.act(name, shape, x.scale, x.zeroPoint - this.lo);
+    this.ops.push({ code: OP.RESHAPE, inputs: [x.k], outputs: [y.k], options: { type: 17, fields: [] } });
+    return y;
+  }
+
+  /**
+   * SOFTMAX with `beta` (output scale 1/256, real zero at the type's lowest value); the default
+   * beta makes 24 logit LSB one unit of the exponent, so the probabilities spread.
+   */
+  softmax(x: Act, name: string, beta = Math.fround(1 / (24 * x.scale))): Act {
+    const y = this.act(name, x.shape, 1 / 256, 0);
+    this.ops.push({ code: OP.SOFTMAX, inputs: [x.k], outputs: [y.k], options: { type: 9, fields: [[0, 'f32', beta]] } });
+    return y;
+  }
+
+  /** The model reading `input` and ending at `output`. */
+  model(input: Act, output: Act): ModelSpec {
+    return { tensors: this.tensors, ops: this.ops, inputs: [input.k], outputs: [output.k] };
+  }
+}
+
+/**
+ * A MobileNetV2-like block stack: conv 3x3 s2 (RELU6), an inverted residual (1x1 expand with
+ * HARD_SWISH, 3x3 depthwise RELU6, 1x1 project, ADD), a strided inverted residual with a PAD folded
+ * into a VALID depthwise conv, a 2x2 average pool, a 1x1 conv with LOGISTIC, MEAN to [1, C] and a
+ * FULLY_CONNECTED classifier with SOFTMAX. Input [1, 16, 16, 3].
+ */
+export function mobilenetV2Like(scheme: 'uint8' | 'int8', seed = 1): ModelSpec {
+  const b = new TfliteGraphBuilder(scheme, seed);
+  const x = b.input('input', [1, 16, 16, 3]);
+  const c0 = b.conv(x, { out: 8, kernel: 3, stride: 2, act: 'RELU6', name: 'stem' });
+  // Convs read by a LOGISTIC / HARD_SWISH get a wide output range (trained models' calibrated
+  // ranges cover their outputs; a saturated one differs once fused, docs/tflite.md).
+  const e1 = b.activation(b.conv(c0, { out: 16, kernel: 1, name: 'b1/expand', wide: 4 }), 'HARD_SWISH', 'b1/expand/hswish');
+  const d1 = b.conv(e1, { kernel: 3, depthwise: true, act: 'RELU6', name: 'b1/dw' });
+  const p1 = b.conv(d1, { out: 8, kernel: 1, name: 'b1/project' });
+  const r1 = b.add(c0, p1, 'b1/add');
+  const e2 = b.conv(r1, { out: 16, kernel: 1, act: 'RELU6', name: 'b2/expand' });
+  const d2 = b.conv(b.pad(e2, [0, 1, 0, 1], 'b2/pad'), { kernel: 3, stride: 2, padding: 'VALID', depthwise: true, act: 'RELU6', name: 'b2/dw' });
+  const p2 = b.conv(d2, { out: 12, kernel: 1, name: 'b2/project' });
+  const a2 = b.pool(p2, { kernel: 2, stride: 1, padding: 'SAME', name: 'b2/avgpool' });
+  const h = b.activation(b.conv(a2, { out: 16, kernel: 1, name: 'head', wide: 4 }), 'LOGISTIC', 'head/sigmoid');
+  const m = b.mean(h, 'gap', false);
+  const fc = b.fullyConnected(m, 10, 'logits');
+  return b.model(x, b.softmax(fc, 'prob'));
+}
+
+/**
+ * A squeeze-and-excitation block with a concatenation: conv 3x3 s2 (RELU), two branches (1x1 and
+ * 3x3 convs) concatenated, MEAN (keep_dims) -> 1x1 conv RELU -> 1x1 conv HARD_SWISH as the gate,
+ * MUL of the map by the gate, ADD of the map, 3x3 s2 max pool, global AVERAGE_POOL_2D,
+ * RESHAPE, FULLY_CONNECTED, SOFTMAX (beta: 40 logit LSB per unit). Input [1, 12, 12, 3].
+ */
+export function seBlockLike(scheme: 'uint8' | 'int8', seed = 2): ModelSpec {
+  const b = new TfliteGraphBuilder(scheme, seed);
+  const x = b.input('input', [1, 12, 12, 3]);
+  const c0 = b.conv(x, { out: 8, kernel: 3, stride: 2, act: 'RELU', name: 'stem' });
+  const left = b.conv(c0, { out: 8, kernel: 1, act: 'RELU', name: 'left' });
+  // int8: TFLite requires one scale and zero point for all concatenation inputs and the output;
+  // uint8: the second input is quantized otherwise and requantized by the concatenation.
+  const right = b.conv(c0, { out: 8, kernel: 3, act: 'RELU', name: 'right', ...(scheme === 'int8' ? { like: left } : {}) });
+  const cat = b.concat([left, right], 'concat');
+  const sq = b.mean(cat, 'se/squeeze', true);
+  const ex = b.activation(b.conv(b.conv(sq, { out: 4, kernel: 1, act: 'RELU', name: 'se/reduce' }), { out: 16, kernel: 1, name: 'se/expand', wide: 4 }), 'HARD_SWISH', 'se/gate');
+  const gated = b.mul(cat, ex, 'se/mul');
+  const mp = b.pool(b.add(gated, cat, 'residual'), { max: true, kernel: 3, stride: 2, padding: 'SAME', name: 'maxpool' });
+  const gap = b.pool(mp, { kernel: 3, stride: 3, padding: 'VALID', name: 'gap' });
+  const flat = b.reshape(gap, [1, 16], 'flatten');
+  const fc = b.fullyConnected(flat, 6, 'logits');
+  return b.model(x, b.softmax(fc, 'prob', Math.fround(1 / (40 * fc.scale))));
+}

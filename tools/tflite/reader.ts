@@ -19,7 +19,8 @@ export const TENSOR_TYPES: Record<number, { name: string; bytes: number }> = {
 /** BuiltinOperator codes of the ops the importer knows by name. */
 export const BUILTIN = {
   ADD: 0, AVERAGE_POOL_2D: 1, CONCATENATION: 2, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, FULLY_CONNECTED: 9,
-  MAX_POOL_2D: 17, MUL: 18, RELU: 19, RELU_N1_TO_1: 20, RELU6: 21, RESHAPE: 22, SOFTMAX: 25, PAD: 34, SQUEEZE: 43, QUANTIZE: 114,
+  LOGISTIC: 14, MAX_POOL_2D: 17, MUL: 18, RELU: 19, RELU_N1_TO_1: 20, RELU6: 21, RESHAPE: 22, SOFTMAX: 25, PAD: 34, MEAN: 40,
+  SQUEEZE: 43, QUANTIZE: 114, HARD_SWISH: 117,
 } as const;
 const BUILTIN_NAMES = new Map<number, string>(Object.entries(BUILTIN).map(([k, v]) => [v, k]));
 
@@ -54,10 +55,12 @@ export interface AddOptions { activation: FusedActivation }
 export interface ReshapeOptions { newShape?: number[] }
 export interface SoftmaxOptions { beta: number }
 export interface ConcatenationOptions { axis: number; activation: FusedActivation }
+export interface MulOptions { activation: FusedActivation }
+export interface ReducerOptions { keepDims: boolean }
 
 export type TfliteOptions =
   | Conv2DOptions | DepthwiseConv2DOptions | Pool2DOptions | FullyConnectedOptions | AddOptions | ReshapeOptions
-  | SoftmaxOptions | ConcatenationOptions | Record<string, never>;
+  | SoftmaxOptions | ConcatenationOptions | MulOptions | ReducerOptions | Record<string, never>;
 
 export interface TfliteOperator {
   index: number;
@@ -343,6 +346,8 @@ class Reader {
       case BUILTIN.ADD: expect(11); return { activation: this.activation(t, 0, what) }; // AddOptions = 11
       case BUILTIN.RESHAPE: expect(17); return { newShape: this.ints(t, 0, `${what} new_shape`) }; // ReshapeOptions = 17: new_shape
       case BUILTIN.PAD: expect(22); return {}; // PadOptions = 22: no fields
+      case BUILTIN.MUL: expect(21); return { activation: this.activation(t, 0, what) }; // MulOptions = 21: fused_activation_function
+      case BUILTIN.MEAN: expect(27); return { keepDims: this.bool(t, 0) }; // ReducerOptions = 27: keep_dims
       default: return {};
     }
   }
