@@ -124,4 +124,4 @@ export function withFile<T>(where: string, f: () => T): T {
   }
 }
 
-export { importTflite, tflitePreprocess, type TfliteImportOutput, type TfliteImportOptions } from '../tflite/index.js';
+export { importTflite, tflitePreprocess, tfliteInput, type TfliteImportOutput, type TfliteImportOptions } from '../tflite/index.js';

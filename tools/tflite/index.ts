@@ -5,9 +5,10 @@
 //   import { importTflite } from 'edgeq-tools/import';
 //   const { edgeq, input } = importTflite(bytes, { preprocess: tflitePreprocess(...), labels });
 import { writeEdgeq, type QModel } from 'edgeq/format';
+import { packConv } from 'edgeq/kernels';
 import type { PreprocessSpec } from 'edgeq/image';
 import { checkImportOptions, finishImport, importModel, withFile, type ImportOptions } from '../import/index.js';
-import { readTflite } from './reader.js';
+import { readTflite, BUILTIN, type TfliteModel } from './reader.js';
 import { EdgeqError } from 'edgeq';
 import { tfliteToOnnx, type TfliteGraph, type WeightOverflow } from './to-onnx.js';
 
@@ -21,7 +22,7 @@ export interface TfliteImportOutput {
   model: QModel;
   /** The TFLite input tensor: uint8 NHWC, with the scale and zero point the .edgeq input quantization keeps. */
   input: TfliteGraph['input'];
-  /** True when the model's final SOFTMAX was left out (edgeq has no softmax op): the .edgeq returns the logits. */
+  /** True when the model's final SOFTMAX was left out (keepLogits): the .edgeq returns the logits. */
   droppedSoftmax: boolean;
   /** The weight tensors whose values were clamped to w - zw in [-127, 127] (saturateWeights only; else empty). */
   saturated: WeightOverflow[];
@@ -33,6 +34,12 @@ export interface TfliteImportOptions extends ImportOptions {
    * a model is UNSUPPORTED_OP naming the tensors). Not exact; docs/tflite.md measures its effect.
    */
   saturateWeights?: boolean;
+  /**
+   * Leave a final SOFTMAX out and return its input, the logits (dequantized), e.g. to compare the
+   * integers with TFLite's (default false: the .edgeq ends with edgeq's softmax op and returns
+   * probabilities, like the .tflite).
+   */
+  keepLogits?: boolean;
 }
 
 /**
@@ -41,25 +48,71 @@ export interface TfliteImportOptions extends ImportOptions {
  * (an op or parameter edgeq cannot compute exactly, naming the operator).
  */
 export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {}): TfliteImportOutput {
-  const { saturateWeights, ...common } = options ?? {};
+  const { saturateWeights, keepLogits, ...common } = options ?? {};
   checkImportOptions(bytes, common, 'TFLite');
   if (saturateWeights !== undefined && typeof saturateWeights !== 'boolean') throw new EdgeqError('BAD_OPTION', 'saturateWeights must be a boolean');
+  if (keepLogits !== undefined && typeof keepLogits !== 'boolean') throw new EdgeqError('BAD_OPTION', 'keepLogits must be a boolean');
   const where = options.fileName ? `${options.fileName}: ` : '';
   const graph = withFile(where, () => tfliteToOnnx(readTflite(bytes), { saturateWeights }));
-  const { model } = withFile(where, () => importModel(graph.onnx));
+  let { model } = withFile(where, () => importModel(graph.onnx));
+  if (graph.softmaxBeta !== undefined && !keepLogits) model = withSoftmax(model, graph.softmaxBeta);
   const full = finishImport(bytes, model, 'tflite', common);
-  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax, saturated: graph.saturated };
+  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits, saturated: graph.saturated };
+}
+
+/**
+ * The model with TFLite's final softmax(beta * logits) appended: the quantized logits q (scale s,
+ * zero point z) to float32 by a 1x1 depthwise conv with weights 1, bias 0 and multiplier
+ * f32(s * beta) (each output f32(q - z) * f32(s * beta): the dequantized logit times beta, one
+ * rounding), then edgeq's softmax op over the channels. The output is the probabilities.
+ */
+function withSoftmax(model: QModel, beta: number): QModel {
+  const logits = model.tensors[model.output.tensor]!;
+  const C = logits.shape[3];
+  if (logits.dtype !== 'uint8' || logits.shape[1] !== 1 || logits.shape[2] !== 1) {
+    throw new EdgeqError('UNSUPPORTED_OP', `the final SOFTMAX reads "${logits.name}" [${logits.shape}]; edgeq imports a softmax over the logits of a classifier ([1, C] or [1, 1, 1, C])`);
+  }
+  const b = Math.fround(beta);
+  const packed = packConv({
+    weights: new Int8Array(C).fill(1), bias: new Int32Array(C), multipliers: new Float32Array(C).fill(Math.fround(logits.scale * b)),
+    inputZeroPoint: logits.zeroPoint, kernel: [1, 1], inChannels: C, outChannels: C, group: C,
+  });
+  const t = model.tensors.length;
+  const tensors = [...model.tensors,
+    { name: `${logits.name}/scaled`, shape: logits.shape, dtype: 'float32' as const, scale: 1, zeroPoint: 0 },
+    { name: 'probabilities', shape: logits.shape, dtype: 'float32' as const, scale: 1, zeroPoint: 0 }];
+  const ops: QModel['ops'] = [...model.ops,
+    { op: 'conv', name: 'softmax/beta', input: model.output.tensor, output: t, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: C,
+      inChannels: C, outChannels: C, activation: { kind: 'none' }, weights: model.blobs.length, packing: packed.packing, weightScales: new Float32Array(C).fill(b) },
+    { op: 'softmax', name: 'softmax', input: t, output: t + 1 }];
+  return { ...model, tensors, ops, blobs: [...model.blobs, packed.blob], output: { name: 'probabilities', tensor: t + 1 } };
+}
+
+/**
+ * The input importTflite gives the model, read from the file alone (for choosing preprocessing
+ * before importing): the uint8 / int8 graph input, or the output of the QUANTIZE after a float32 one.
+ */
+export function tfliteInput(model: TfliteModel): TfliteGraph['input'] {
+  const g = model.subgraphs[0];
+  const inT = g?.tensors[g.inputs[0] ?? -1];
+  const first = inT?.type === 0 && g!.operators[0]?.builtin === BUILTIN.QUANTIZE && g!.operators[0].inputs[0] === inT.index ? g!.tensors[g!.operators[0].outputs[0] ?? -1] : inT;
+  const q = first?.quantization;
+  if (!inT || !first || !q || inT.shape.length !== 4 || (first.type !== 3 && first.type !== 9)) {
+    throw new EdgeqError('UNSUPPORTED_OP', 'the graph input must be a uint8 or int8 NHWC [1, H, W, C] tensor (or a float32 one followed by QUANTIZE)');
+  }
+  return { name: inT.name, shape: inT.shape, scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]!, type: first.type === 9 ? 'int8' : 'uint8' };
 }
 
 /**
  * The preprocessing that feeds the model its uint8 pixels unchanged: the runtime computes
  * x = (p / 1 - mean) / std = (p - z) * s and quantizes q = round(x / s) + z = p (exact for every
- * p in 0..255: x / s is within float rounding of the integer p - z). Centre crop `crop / resize`
- * of the image resized bilinearly (TensorFlow's slim evaluation: 87.5%).
+ * p in 0..255: x / s is within float rounding of the integer p - z). An int8 input (type 'int8')
+ * takes i = p - 128, which edgeq stores as i + 128 = p with zero point z + 128: mean z + 128.
+ * Centre crop `crop / resize` of the image resized bilinearly (TensorFlow's slim evaluation: 87.5%).
  */
-export function tflitePreprocess(input: { shape: number[]; scale: number; zeroPoint: number }, centralFraction = 0.875): PreprocessSpec {
+export function tflitePreprocess(input: { shape: number[]; scale: number; zeroPoint: number; type?: 'uint8' | 'int8' }, centralFraction = 0.875): PreprocessSpec {
   const side = input.shape[1]!;
-  const z = input.zeroPoint, std = 1 / input.scale;
+  const z = input.zeroPoint + (input.type === 'int8' ? 128 : 0), std = 1 / input.scale;
   return {
     resizeMode: 'short-side', resize: Math.round(side / centralFraction), crop: side, interpolation: 'bilinear',
     scale: 1, mean: [z, z, z], std: [std, std, std], channels: 'rgb',
