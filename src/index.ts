@@ -1,7 +1,7 @@
 // edgeq's public API (browser-safe: nothing here imports Node modules, ONNX or onnxruntime-web).
 export { Session, type SessionOptions, type SessionInput, type ClassifyInput, type ClassifyOptions, type InputFeeds, type Classification, type RunOptions, type WasmSources, type OutputTensor } from './runtime/session.js';
 export { formatProfile, type ProfileRow } from './runtime/profile.js';
-export { softmax, topK, topClasses } from './runtime/postprocess.js';
+export { softmax, topK, topClasses, outputsProbabilities } from './runtime/postprocess.js';
 export { EdgeqError, type EdgeqErrorCode } from './errors.js';
 export { readEdgeq, validateModel } from './format/reader.js';
 export { writeEdgeq } from './format/writer.js';

@@ -1,6 +1,7 @@
 // Output helpers: softmax over rows, the top k entries, and the top classes of one row as classify()
 // gives them.
 import { EdgeqError } from '../errors.js';
+import type { QModel } from '../format/qmodel.js';
 
 /**
  * Softmax of each consecutive block of `size` values (default: the whole array, one row; a batch
@@ -40,8 +41,17 @@ export interface Classification {
   score: number;
 }
 
-/** The `k` most probable classes of one row of logits: topK() order, softmax() scores, the labels. */
-export function topClasses(logits: ArrayLike<number>, k: number, labels?: readonly string[]): Classification[] {
-  const p = softmax(logits);
+/** True when the model's output is written by a softmax op: it returns probabilities, not logits. */
+export function outputsProbabilities(model: Pick<QModel, 'ops' | 'output'>): boolean {
+  return model.ops.some((op) => op.op === 'softmax' && op.output === model.output.tensor);
+}
+
+/**
+ * The `k` most probable classes of one row: topK() order, the labels, and as scores softmax() of
+ * the row, or the row itself when it already holds probabilities (`probabilities`: a model whose
+ * output is its softmax op, outputsProbabilities()).
+ */
+export function topClasses(logits: ArrayLike<number>, k: number, labels?: readonly string[], probabilities = false): Classification[] {
+  const p = probabilities ? logits : softmax(logits);
   return topK(logits, k).map(({ index }) => ({ index, label: labels?.[index] ?? `class ${index}`, score: p[index]! }));
 }

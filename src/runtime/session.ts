@@ -15,7 +15,7 @@ import { loadImage, type ImageSource } from '../image/load.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
 import { createPool, defaultThreads, threadedKernelModule, warnSingleThread, type ThreadPool } from './pool.js';
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
-import { topClasses, type Classification } from './postprocess.js';
+import { outputsProbabilities, topClasses, type Classification } from './postprocess.js';
 import { dequantizeOutput, quantizeInput } from './io.js';
 import { kernelModule, type KernelBuild, type WasmSource } from './wasm-source.js';
 import { readBytes } from './read-bytes.js';
@@ -538,7 +538,7 @@ export class Session {
 
   /**
    * Classifies an image, or a batch given as an array (one batched run): the top `topK` classes
-   * (default 5) with softmax scores and the model's labels. An image is anything loadImage() takes
+   * (default 5) with softmax scores (the output itself when the model ends with its softmax op) and the model's labels. An image is anything loadImage() takes
    * (a path or URL in Node and Deno, encoded bytes, a Blob or File, an ImageBitmap, image element
    * or canvas, decoded pixels) or one preprocessed Float32Array (NCHW).
    */
@@ -562,7 +562,8 @@ export class Session {
       arrays.forEach((a, i) => x.set(a, i * per));
     }
     const logits = await this.run(x, options.signal ? { signal: options.signal } : {});
-    const results = arrays.map((_, i) => topClasses(logits.subarray(i * n, (i + 1) * n), k, this.model.labels));
+    const probabilities = outputsProbabilities(this.model);
+    const results = arrays.map((_, i) => topClasses(logits.subarray(i * n, (i + 1) * n), k, this.model.labels, probabilities));
     return many ? results : results[0]!;
   }
 

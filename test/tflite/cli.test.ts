@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { readEdgeq } from '../../src/format/reader.js';
 import { buildProgram } from '../../tools/cli/index.js';
 import { importTflite, tflitePreprocess } from '../../tools/tflite/index.js';
-import { buildTflite, tinyModel } from '../../tools/tflite/build.js';
+import { buildTflite, TfliteGraphBuilder, tinyModel } from '../../tools/tflite/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeq-tflite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +28,24 @@ describe('edgeq import (TFLite)', () => {
     expect(new Uint8Array(readFileSync(dst))).toEqual(lib.edgeq);
     const model = readEdgeq(new Uint8Array(readFileSync(dst)));
     expect(model.preprocess).toMatchObject({ scale: 1, mean: [128, 128, 128], std: [128, 128, 128], crop: 9 });
+    expect(out.join('\n')).toContain('it returns probabilities');
+    expect(model.output.name).toBe('probabilities');
+    await run('import', src, '-o', dst, '--logits');
     expect(out.join('\n')).toContain('SOFTMAX is left out');
+    expect(new Uint8Array(readFileSync(dst))).toEqual(importTflite(bytes, { preprocess: lib.model.preprocess, fileName: src, keepLogits: true }).edgeq);
+  });
+
+  it('an int8 model stores the preprocessing that feeds pixel p as p - 128', async () => {
+    const b = new TfliteGraphBuilder('int8', 2);
+    const x = b.input('x', [1, 8, 8, 3]);
+    const bytes = buildTflite(b.model(x, b.conv(x, { out: 4, kernel: 3, name: 'c' })));
+    const src = join(dir, 'int8.tflite'), dst = join(dir, 'int8.edgeq');
+    writeFileSync(src, bytes);
+    await run('import', src, '-o', dst);
+    const model = readEdgeq(new Uint8Array(readFileSync(dst)));
+    // TFLite zero point 0 (builder: real zero at -128 + 128): mean 0 + 128.
+    expect(model.preprocess).toMatchObject({ scale: 1, mean: [128, 128, 128], std: [128, 128, 128], crop: 8 });
+    expect(out.join('\n')).toContain('TFLite int8');
   });
 
   it('refuses weights outside [-127, 127] naming them, and clamps them with --saturate-weights', async () => {

@@ -1,7 +1,7 @@
 // `edgeq import`: an already quantized ONNX model (QOperator or QDQ) -> .edgeq with the file's own
 // integers (tools/import; docs/import.md). No calibration: it takes a second, not minutes.
 import { writeFileSync } from 'node:fs';
-import { importOnnx, importTflite, tflitePreprocess } from '../import/index.js';
+import { importOnnx, importTflite, tfliteInput, tflitePreprocess } from '../import/index.js';
 import { EdgeqError } from 'edgeq';
 import { isTflite, readTflite } from '../tflite/reader.js';
 import { dequantizeModel } from '../import/dequantize.js';
@@ -17,6 +17,8 @@ export interface ImportCliOptions extends PreprocessOptions {
   labels?: string;
   /** TFLite only: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact). */
   saturateWeights?: boolean;
+  /** TFLite only: leave a final SOFTMAX out and return the logits. */
+  logits?: boolean;
 }
 
 export async function importCommand(modelPath: string, o: ImportCliOptions): Promise<void> {
@@ -47,27 +49,31 @@ function importTfliteCommand(modelPath: string, bytes: Uint8Array, o: ImportCliO
   const labels = o.labels ? readLabelsFile(o.labels) : undefined;
   const t0 = performance.now();
   const given = o.preprocess || o.mean || o.std || o.resize || o.crop;
-  const g = readTflite(bytes, { fileName: modelPath }).subgraphs[0]!;
-  const t = g.tensors[g.inputs[0] ?? -1];
-  const q = t?.quantization;
-  if (!t || !q || t.shape.length !== 4) throw new EdgeqError('UNSUPPORTED_OP', `${modelPath}: the graph input must be a quantized NHWC [1, H, W, C] tensor`);
-  const input = { shape: t.shape, scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]! };
+  let input;
+  try {
+    input = tfliteInput(readTflite(bytes, { fileName: modelPath }));
+  } catch (err) {
+    if (err instanceof EdgeqError) throw new EdgeqError(err.code, `${modelPath}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  const t = { name: input.name, shape: input.shape };
   let preprocess = tflitePreprocess(input);
   if (given) {
     const chosen = specFromOptions(o);
     preprocess = fitSpecToInput(chosen.spec, { name: t.name, channels: t.shape[3], height: t.shape[1], width: t.shape[2] }, o.crop !== undefined);
     console.log(describeSpec(preprocess, chosen.preset));
   } else {
-    console.log(`preprocessing: centre crop ${preprocess.crop} of a ${preprocess.resize} bilinear resize, uint8 pixels fed unchanged (mean ${input.zeroPoint}, std ${1 / input.scale}, scale 1)`);
+    console.log(`preprocessing: centre crop ${preprocess.crop} of a ${preprocess.resize} bilinear resize, uint8 pixels fed unchanged${input.type === 'int8' ? ' (as int8 p - 128)' : ''} (mean ${preprocess.mean[0]}, std ${1 / input.scale}, scale 1)`);
   }
-  const result = importTflite(bytes, { preprocess, labels, fileName: modelPath, saturateWeights: o.saturateWeights });
+  const result = importTflite(bytes, { preprocess, labels, fileName: modelPath, saturateWeights: o.saturateWeights, keepLogits: o.logits });
   writeFileSync(o.output, result.edgeq);
   const convs = result.model.ops.filter((op) => op.op === 'conv').length;
-  console.log(`imported ${modelPath} (TFLite uint8): ${result.model.ops.length} ops (${convs} conv), the file's own integers${result.saturated.length > 0 ? ' but the clamped weights' : ''}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`imported ${modelPath} (TFLite ${input.type}): ${result.model.ops.length} ops (${convs} conv), the file's own integers${result.saturated.length > 0 ? ' but the clamped weights' : ''}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (result.saturated.length > 0) {
     console.log(`--saturate-weights: clamped ${result.saturated.reduce((a, w) => a + w.count, 0)} weight values in ${result.saturated.length} tensors to w - zw in [-127, 127] (not exact)`);
   }
-  if (result.droppedSoftmax) console.log('the final SOFTMAX is left out (edgeq has no softmax op): the model returns the logits, whose order is the same');
+  if (result.droppedSoftmax) console.log('--logits: the final SOFTMAX is left out; the model returns the logits, whose order is the same');
+  else if (result.model.output.name === 'probabilities') console.log('the final SOFTMAX is the model\'s softmax op: it returns probabilities (--logits for the logits)');
   console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)`);
 }
 

@@ -84,6 +84,7 @@ export function buildProgram(): Command {
     .option('--crop <n>', 'override the preset centre crop', int)
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
     .option('--saturate-weights', 'TFLite: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact; docs/tflite.md)')
+    .option('--logits', 'TFLite: leave a final SOFTMAX out and return the logits (default: the model returns probabilities)')
     .action(async (model: string, opts) => (await import('./import.js')).importCommand(model, opts));
 
   program.command('dequantize')

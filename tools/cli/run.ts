@@ -1,6 +1,6 @@
 // `edgeq run model.edgeq image.jpg|folder ...`: classify images, `batch` per run() call.
 import { statSync } from 'node:fs';
-import { EdgeqError, type Classification } from 'edgeq';
+import { EdgeqError, outputsProbabilities, type Classification } from 'edgeq';
 import { readImage } from 'edgeq/decode';
 import { PRESETS, preprocessBatch } from 'edgeq/image';
 import { Session } from 'edgeq/runtime';
@@ -63,8 +63,12 @@ export async function openModel(path: string, options: { backend: RunCliOptions[
   return session;
 }
 
-/** The `k` highest of one image's logits with softmax scores (as Session.classify gives them). */
-export function classifyLogits(logits: Float32Array, labels: readonly string[] | undefined, k: number): Classification[] {
+/**
+ * The `k` highest of one image's logits with softmax scores (as Session.classify gives them); with
+ * `probabilities` (a model ending with its softmax op) the outputs are the scores.
+ */
+export function classifyLogits(logits: Float32Array, labels: readonly string[] | undefined, k: number, probabilities = false): Classification[] {
+  if (probabilities) return topK(logits, k).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, score: logits[index]! }));
   let max = -Infinity;
   for (const v of logits) max = Math.max(max, v);
   let sum = 0;
@@ -93,7 +97,7 @@ export async function runCommand(modelPath: string, imageArgs: string[], o: RunC
       const logits = await session.run(input);
       const ms = (performance.now() - t0) / paths.length;
       paths.forEach((path, j) => {
-        const top = classifyLogits(logits.subarray(j * outputs, (j + 1) * outputs), session.model.labels, o.top);
+        const top = classifyLogits(logits.subarray(j * outputs, (j + 1) * outputs), session.model.labels, o.top, outputsProbabilities(session.model));
         results.push({ image: path, ms, top });
         if (!o.json) {
           console.log(`${path} (${ms.toFixed(1)} ms${batch > 1 ? ' per image in its batch' : ''}):`);
