@@ -131,12 +131,13 @@ export function buildProgram(): Command {
 
   program.command('serve')
     .description('serve the example web page and the runtime on a loopback address, with the COOP/COEP headers that enable threads')
-    .option('--model <file>', '.edgeq model the page loads')
+    .option('--model <file>', '.edgeq model the page loads (a .tflite file is imported on the fly)')
     .option('--port <n>', 'port (0 picks a free one)', int, 8080)
     .option('--host <host>', 'loopback address (127.0.0.1, localhost or ::1)', '127.0.0.1')
     .option('--dir <dir>', 'folder served at / (default: the package\'s examples/web)')
     .option('--no-isolate', 'omit the cross-origin isolation headers')
-    .action(async (opts) => (await import('./serve.js')).serveCommand(opts));
+    .argument('[model]', 'the model, as --model')
+    .action(async (model: string | undefined, opts) => (await import('./serve.js')).serveCommand({ ...opts, model: opts.model ?? model }));
 
   return program;
 }

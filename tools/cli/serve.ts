@@ -6,6 +6,9 @@
 // CORP same-origin) that give the page SharedArrayBuffer and so threads; `isolate: false` drops them.
 // GET /config.json describes the model given with --model ({ model, version, bytes, name }); the page
 // keys its Cache API entry on `version` (a content hash), so it downloads the model once per version.
+// A TensorFlow Lite model (.tflite, told by its TFL3 identifier) is imported on the fly with
+// importTflite's defaults and its own pass-through preprocessing (tflitePreprocess), and the
+// resulting .edgeq is served from memory (re-imported when the file changes).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,9 +17,10 @@ import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { EdgeqError } from 'edgeq';
 import { requireFile, requireFolder } from './paths.js';
+import { importTflite, isTflite, readTflite, tfliteInput, tflitePreprocess } from '../tflite/index.js';
 
 export interface ServeOptions {
-  /** The .edgeq model served at /model.edgeq. */
+  /** The .edgeq model served at /model.edgeq (a .tflite file is imported first). */
   model?: string;
   /** 0 picks a free port. Default 8080. */
   port?: number;
@@ -59,13 +63,21 @@ function inside(root: string, rel: string): string | undefined {
   return file === root || file.startsWith(root + sep) ? file : undefined;
 }
 
-interface ModelInfo { path: string; name: string; bytes: number; version: string; mtimeMs: number }
+/** The served model; `edgeq` holds the .edgeq bytes imported from a .tflite file (else the file is sent). */
+interface ModelInfo { path: string; name: string; bytes: number; version: string; mtimeMs: number; edgeq?: Buffer }
 
 function modelInfo(path: string): ModelInfo {
   requireFile(path, '--model');
-  const data = readFileSync(path);
+  const mtimeMs = statSync(path).mtimeMs;
+  let data = readFileSync(path);
+  let edgeq: Buffer | undefined;
+  if (isTflite(new Uint8Array(data.buffer, data.byteOffset, data.length))) {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    const input = tfliteInput(readTflite(bytes, { fileName: path }));
+    data = edgeq = Buffer.from(importTflite(bytes, { preprocess: tflitePreprocess(input), fileName: path }).edgeq);
+  }
   return {
-    path, name: basename(path), bytes: data.length, mtimeMs: statSync(path).mtimeMs,
+    path, name: basename(path), bytes: data.length, mtimeMs, edgeq,
     version: createHash('sha256').update(data).digest('hex').slice(0, 16),
   };
 }
@@ -139,6 +151,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       }
       if (path === '/model.edgeq') {
         if (!model || !existsSync(model.path)) return send(req, res, 404, TYPES['.txt']!, 'no model: start the server with --model <file.edgeq>\n');
+        if (model.edgeq) {
+          const tag = `"${model.version}"`;
+          if (req.headers['if-none-match'] === tag) { res.writeHead(304, { ...headers(TYPES['.edgeq']!), ETag: tag }); res.end(); return; }
+          res.setHeader('ETag', tag);
+          return send(req, res, 200, TYPES['.edgeq']!, model.edgeq);
+        }
         return sendFile(req, res, model.path, `"${model.version}"`);
       }
       const file = route(path);
@@ -170,7 +188,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 
 export async function serveCommand(o: { model?: string; port: number; host: string; dir?: string; isolate: boolean }): Promise<void> {
   const running = await startServer(o);
-  const what = o.model ? `model ${o.model}` : 'no model (pass --model <file.edgeq>)';
+  const what = o.model ? `model ${o.model}${/\.tflite$/i.test(o.model) ? ' (imported from TFLite)' : ''}` : 'no model (pass --model <file.edgeq>)';
   console.log(`edgeq serve: ${running.url} (${what}; ${o.isolate ? 'cross-origin isolated' : 'not cross-origin isolated'}; Ctrl-C stops)`);
   await new Promise<void>((ok) => {
     const stop = (): void => { void running.close().then(ok); };
