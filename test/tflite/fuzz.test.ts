@@ -5,7 +5,9 @@ import { tfliteCampaign, tfliteSeeds } from '../../tools/fuzz/tflite-fuzz.js';
 
 describe('the TFLite importer on mutated files', () => {
   it('300 mutants: imported and run, or a typed EdgeqError, never a crash', async () => {
-    const r = await tfliteCampaign(tfliteSeeds(), 300, 2026);
+    const seeds = tfliteSeeds();
+    expect(seeds.map((s) => s.name)).toContain('mobilenet-v2-like-int8.tflite');
+    const r = await tfliteCampaign(seeds, 300, 2026);
     console.log(`TFLite fuzz, 300 cases: accepted ${r.accepted}, rejected ${JSON.stringify(r.rejected)}, failures ${r.failures.length}`);
     expect(r.failures).toEqual([]);
     expect(Object.values(r.rejected).reduce((a, n) => a + n, 0)).toBeGreaterThan(100);

@@ -1,5 +1,7 @@
 // Fuzzing the TFLite reader and importer (tools/tflite): seeds are generated uint8 models
-// (tools/tflite/build.ts) and the Coral MobileNet v1 0.25 when ../shared has it; mutants are byte
+// (tools/tflite/build.ts), the generated int8 per-channel MobileNetV2-like and uint8 SE-block-like
+// models (PAD, MUL, CONCATENATION, MEAN, HARD_SWISH, LOGISTIC, SOFTMAX), and the Coral MobileNet
+// v1 0.25 when ../shared has it; mutants are byte
 // mutations (truncations, bit flips, 32-bit words overwritten with offsets past the end, small and
 // huge values) and model-level mutations (bad scales, mismatched per-channel counts, weights beyond
 // their zero point, a depth multiplier of 2). Every mutant must be imported (and then run, through
@@ -7,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../synth/random.js';
-import { buildTflite, tinyModel } from '../tflite/build.js';
+import { buildTflite, mobilenetV2Like, seBlockLike, tinyModel } from '../tflite/build.js';
 import { importTflite } from '../tflite/index.js';
 import type { Outcome } from './harness.js';
 import { checkImport, runCampaign, type CampaignResult } from './import-fuzz.js';
@@ -18,9 +20,10 @@ export const CORAL_V1 = join(SHARED_DIR, 'models', 'tflite-coral', 'mobilenet_v1
 
 export interface TfliteSeed { name: string; bytes: Uint8Array; generated?: number }
 
-/** Three generated models, and the Coral v1 0.25 file when present. */
+/** Three generated tiny models, the int8 MobileNetV2-like and uint8 SE-block-like ones, and the Coral v1 0.25 file when present. */
 export function tfliteSeeds(): TfliteSeed[] {
   const seeds: TfliteSeed[] = [1, 2, 3].map((n) => ({ name: `tiny-${n}.tflite`, bytes: buildTflite(tinyModel(n)), generated: n }));
+  seeds.push({ name: 'mobilenet-v2-like-int8.tflite', bytes: buildTflite(mobilenetV2Like('int8')) }, { name: 'se-block-like-uint8.tflite', bytes: buildTflite(seBlockLike('uint8')) });
   if (existsSync(CORAL_V1)) seeds.push({ name: 'mobilenet_v1_0.25_128_quant.tflite', bytes: new Uint8Array(readFileSync(CORAL_V1)) });
   return seeds;
 }
