@@ -246,3 +246,57 @@ describe('what stays out is a typed error', () => {
     typed(() => importTflite(buildTflite(mobilenetV2Like('uint8')), { keepLogits: 'yes' as unknown as boolean }), 'BAD_OPTION', 'keepLogits');
   });
 });
+
+describe('the graph\'s ends', () => {
+  it('an int8 model with a float32 input + QUANTIZE and a SOFTMAX + DEQUANTIZE imports as the same integer graph', () => {
+    const plain = mobilenetV2Like('int8');
+    const m: ModelSpec = { ...plain, tensors: [...plain.tensors], ops: [...plain.ops] };
+    const fIn = m.tensors.push({ name: 'input_f', shape: [1, 16, 16, 3], type: 0 }) - 1;
+    const fOut = m.tensors.push({ name: 'prob_f', shape: [1, 10], type: 0 }) - 1;
+    m.ops.unshift({ code: 114, inputs: [fIn], outputs: [plain.inputs[0]!] });
+    m.ops.push({ code: 6, inputs: [plain.outputs[0]!], outputs: [fOut] });
+    m.inputs = [fIn];
+    m.outputs = [fOut];
+    const a = importTflite(buildTflite(plain)), b = importTflite(buildTflite(m));
+    expect(b.input).toEqual({ ...a.input, name: 'input_f' });
+    expect(b.input.type).toBe('int8');
+    const unnamed = (ops: typeof a.model.ops) => ops.map(({ name: _name, ...op }) => op);
+    expect(unnamed(b.model.ops)).toEqual(unnamed(a.model.ops));
+    expect(b.model.ops.at(-1)!.op).toBe('softmax');
+    expect(b.model.blobs).toEqual(a.model.blobs);
+    // The reference takes QUANTIZE's output as its input and ends at DEQUANTIZE's input.
+    const px = Int32Array.from({ length: 768 }, (_, i) => (i * 37) % 256 - 128);
+    expect(runTfliteReference(readTflite(buildTflite(m)), px, { softmax: true }).data).toEqual(runTfliteReference(readTflite(buildTflite(plain)), px, { softmax: true }).data);
+  });
+
+  it.each<Scheme>(['uint8', 'int8'])('%s MobileNetV2-like: the default import returns probabilities within 1/512 of TFLite\'s, plus what the logits\' differences move', async (scheme) => {
+    const bytes = buildTflite(mobilenetV2Like(scheme));
+    const model = readTflite(bytes);
+    const beta = (model.subgraphs[0]!.operators.at(-1)!.options as { beta: number }).beta;
+    const r = importTflite(bytes), l = importTflite(bytes, { keepLogits: true });
+    const [sp, sl] = await Promise.all([Session.create(r.edgeq, { threads: 1 }), Session.create(l.edgeq, { threads: 1 })]);
+    const next = rng(12);
+    let worstExcess = -Infinity, top1 = 0, identical = 0;
+    try {
+      for (let n = 0; n < 12; n++) {
+        const px = Int32Array.from({ length: 768 }, () => next(256) - (scheme === 'int8' ? 128 : 0));
+        const x = new Float32Array(768);
+        for (let p = 0; p < 256; p++) for (let c = 0; c < 3; c++) x[c * 256 + p] = (px[p * 3 + c]! - r.input.zeroPoint) * r.input.scale;
+        const p = await sp.run(x), lg = await sl.run(x);
+        const ref = runTfliteReference(model, px, { softmax: true }), refL = runTfliteReference(model, px);
+        const argmax = (a: ArrayLike<number>) => { let k = 0; for (let i = 1; i < a.length; i++) if (a[i]! > a[k]!) k = i; return k; };
+        if (argmax(p) === argmax(lg)) top1++;
+        // Softmax moves each probability by at most half the largest change of its inputs (beta * s * dq).
+        const dq = Math.max(...Array.from(lg, (v, i) => Math.abs(Math.round(v / refL.scale) + refL.zeroPoint - refL.data[i]!)));
+        if (dq === 0) identical++;
+        const bound = 1 / 512 + 0.5 * beta * refL.scale * dq + 1e-6;
+        for (let i = 0; i < p.length; i++) worstExcess = Math.max(worstExcess, Math.abs(p[i]! - ref.scale * (ref.data[i]! - ref.zeroPoint)) - bound);
+      }
+    } finally {
+      sp.release(); sl.release();
+    }
+    console.log(`${scheme} MobileNetV2-like: logits identical to the reference on ${identical} of 12 inputs; |p - TFLite's p| - bound <= ${worstExcess.toFixed(5)}`);
+    expect(top1).toBe(12);
+    expect(worstExcess).toBeLessThanOrEqual(0);
+  });
+});
