@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import { toNCHW } from '../../src/image/index.js';
-import { Session } from '../../src/index.js';
+import { outputsProbabilities, Session } from '../../src/index.js';
+import { classifyLogits } from '../../tools/cli/run.js';
 import { importTflite, tflitePreprocess } from '../../tools/tflite/index.js';
 import { readTflite } from '../../tools/tflite/reader.js';
 import { runTfliteReference } from '../../tools/tflite/reference.js';
@@ -176,6 +177,11 @@ describe('SOFTMAX lowered to edgeq\'s softmax op', () => {
       const order = Array.from(p.keys()).sort((a, b) => p[b]! - p[a]!);
       expect(top.map((t) => t.index)).toEqual(order.slice(0, 3));
       for (const t of top) expect(t.score).toBe(p[t.index]);
+      // edgeq run's scoring: the same, and softmax of logits for the keepLogits import.
+      expect(outputsProbabilities(s.model)).toBe(true);
+      expect(classifyLogits(p, undefined, 3, true).map((t) => [t.index, t.score])).toEqual(top.map((t) => [t.index, t.score]));
+      const logits = importTflite(buildTflite(softmaxModel('uint8')), { keepLogits: true }).model;
+      expect(outputsProbabilities(logits)).toBe(false);
     } finally {
       s.release();
     }
