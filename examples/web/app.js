@@ -1,7 +1,7 @@
 // The edgeq web example: pick or drop an image, see the top-5 classes.
 // The model comes from the server once per version and is kept in the Cache API; the kernels are
 // the runtime's own build/*.wasm, compiled while they download. Plain ES modules, no bundler.
-import { Session, loadImage, topClasses } from 'edgeq';
+import { Session, loadImage, outputsProbabilities, topClasses } from 'edgeq';
 
 const MODEL_CACHE = 'edgeq-models-v1';
 const TOP_K = 5;
@@ -127,7 +127,7 @@ async function classify(file) {
     const pixels = await loadImage(file);
     const t1 = performance.now();
     const logits = await session.run(pixels);
-    const top = topClasses(logits, TOP_K, session.model.labels);
+    const top = topClasses(logits, TOP_K, session.model.labels, outputsProbabilities(session.model));
     const ms = performance.now() - t1;
     render(top);
     $('latency').textContent = `${ms.toFixed(1)} ms`;

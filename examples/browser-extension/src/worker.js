@@ -1,6 +1,6 @@
 // The classifier: a module worker in the offscreen document. The runtime, its kernels and the model
 // ship inside the extension (edgeq/, model.edgeq); nothing is fetched from the network but the image.
-import { EdgeqError, Session, loadImage, topClasses } from './edgeq/dist/index.js';
+import { EdgeqError, Session, loadImage, outputsProbabilities, topClasses } from './edgeq/dist/index.js';
 
 let loading;
 
@@ -40,7 +40,7 @@ self.addEventListener('message', async ({ data }) => {
     }
     const t1 = performance.now();
     const logits = await session.run(pixels);
-    const top = topClasses(logits, k, session.model.labels);
+    const top = topClasses(logits, k, session.model.labels, outputsProbabilities(session.model));
     self.postMessage({
       id, top, ms: performance.now() - t1, decodeMs: t1 - t0, loadMs, width: pixels.width, height: pixels.height,
       backend: session.backend, threads, isolated: self.crossOriginIsolated,
