@@ -1,4 +1,4 @@
-// Importing a TensorFlow Lite uint8 model (.tflite) into a .edgeq file with the file's own integers:
+// Importing a TensorFlow Lite uint8 or int8 model (.tflite) into a .edgeq file with the file's own integers:
 // the flatbuffer is read and validated (reader.ts), its graph is written as the QDQ ONNX graph it
 // stands for (to-onnx.ts) and lowered by the ONNX importer (tools/import). docs/tflite.md.
 //
@@ -43,7 +43,8 @@ export interface TfliteImportOptions extends ImportOptions {
 }
 
 /**
- * Converts a uint8 TFLite model to .edgeq without requantizing anything. Errors are EdgeqError:
+ * Converts a uint8 or int8 TFLite model to .edgeq without requantizing anything (a final SOFTMAX
+ * becomes edgeq's softmax op unless keepLogits). Errors are EdgeqError:
  * BAD_OPTION, BAD_MODEL (a malformed file, naming the offset, tensor or operator), UNSUPPORTED_OP
  * (an op or parameter edgeq cannot compute exactly, naming the operator).
  */

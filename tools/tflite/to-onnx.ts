@@ -1,11 +1,15 @@
-// A TensorFlow Lite uint8 graph as the QDQ ONNX graph it stands for, so that tools/import's lowering
+// A TensorFlow Lite uint8 or int8 graph as the QDQ ONNX graph it stands for, so that tools/import's lowering
 // (the one that imports quantized ONNX files) maps it onto .edgeq ops with the file's own integers.
 // Every TFLite activation tensor k becomes a quantized ONNX value `q(k)` and its DequantizeLinear
 // `dq(k)`; an op reads dq values and writes a float result that a QuantizeLinear with the output
 // tensor's parameters quantizes (the lowering fuses each such group into one edgeq op). NHWC TFLite
 // shapes become NCHW ONNX dims (the lowering stores NHWC again); weights are transposed to ONNX's
 // layouts, SAME padding is made explicit the way TFLite computes it, and fused activations become
-// Relu / Clip nodes that the lowering folds into the output clamp.
+// Relu / Clip nodes that the lowering folds into the output clamp. int8 activations are written as
+// uint8 i + 128 with zero point z + 128 (every op reads q - z); int8 weights stay int8. A PAD is
+// folded into the pads of the convs that read it, a LOGISTIC / HARD_SWISH after a conv into that
+// conv (Sigmoid / HardSwish before its QuantizeLinear); a final SOFTMAX ends the graph at its input
+// and is reported (softmaxBeta) for importTflite to append edgeq's softmax op.
 import { EdgeqError } from 'edgeq';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo, type ModelDef, type NodeDef, type TensorValue } from '../onnx/model.js';
 import { makeTensor } from '../onnx/tensor.js';
