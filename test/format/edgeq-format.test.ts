@@ -11,7 +11,7 @@ function tinyModel(): QModel {
   const blob = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
   return {
     input: { name: 'input', tensor: 0, nchw: [1, 3, 8, 8] },
-    output: { name: 'logits', tensor: 4 },
+    outputs: [{ name: 'logits', tensor: 4 }],
     tensors: [
       { name: 'input', shape: [1, 8, 8, 3], dtype: 'uint8', scale: 0.02, zeroPoint: 120 },
       { name: 'c1', shape: [1, 4, 4, 16], dtype: 'uint8', scale: 0.05, zeroPoint: 0 },
@@ -115,12 +115,12 @@ describe('.edgeq format', () => {
     const lastAdd = (readFloat: boolean) => withHeader(m, (h) => {
       h.tensors[5].dtype = 'float32'; h.ops.pop(); h.ops.pop();
       h.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'none' } });
-      h.output.tensor = 5;
+      h.outputs[0]!.tensor = 5;
       delete h.labels; // a feature-map output has no class names
       if (readFloat) {
         h.tensors.push({ ...h.tensors[2], name: 'sum2' });
         h.ops.push({ op: 'add', name: 'add2', a: 5, b: 2, output: h.tensors.length - 1, activation: { kind: 'none' } });
-        h.output.tensor = h.tensors.length - 1;
+        h.outputs[0]!.tensor = h.tensors.length - 1;
       }
     });
     expect(() => readEdgeq(lastAdd(false))).not.toThrow();
