@@ -60,7 +60,8 @@ export function fitSpecToInput(spec: PreprocessSpec, shape: InputShape, cropGive
   const { name, channels, height, width } = shape;
   if (channels !== undefined && channels !== 3 && channels !== 1) throw new EdgeqError('BAD_SHAPE', `model input "${name}" has ${channels} channels; image preprocessing makes 3 (RGB) or 1 (grey)`);
   if (channels === 1 && spec.channels !== 'gray') {
-    const luma = (v: readonly number[]) => LUMA[0] * v[0]! + LUMA[1] * v[1]! + LUMA[2] * v[2]!;
+    // The luma weights sum to 1: a uniform mean or std stays as it is.
+    const luma = (v: readonly number[]) => (v[0] === v[1] && v[1] === v[2] ? v[0]! : LUMA[0] * v[0]! + LUMA[1] * v[1]! + LUMA[2] * v[2]!);
     const m = luma(spec.mean), sd = luma(spec.std);
     spec = { ...spec, channels: 'gray', mean: [m, m, m], std: [sd, sd, sd] };
   } else if (channels === 3 && spec.channels === 'gray') {
