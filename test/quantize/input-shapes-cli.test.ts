@@ -6,7 +6,8 @@
 // top classes of onnxruntime-web running the --qdq export on the same preprocessed input (indices
 // equal, scores within 1e-4). The geometry itself: a 96x160 centre crop is the middle rows of the
 // 160x160 one (nested centre crops, 160 - 96 even), and 'gray' is 0.299 R + 0.587 G + 0.114 B of the
-// RGB planes. Bad input: a --crop that is not the model's size, an unknown --output, typed errors.
+// RGB planes. A model without a stored spec preprocesses an image with ImageNet's at its own H x W.
+// Bad input: a --crop that is not the model's size, an unknown --output, typed errors.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { IMAGENET, UNIT, type PreprocessSpec } from '../../src/image/spec.js';
 import { softmax } from '../../src/runtime/postprocess.js';
 import { Session } from '../../src/runtime/session.js';
 import { buildProgram } from '../../tools/cli/index.js';
+import { quantizeModel } from '../../tools/quantize/index.js';
 import { PatternGraph } from '../../tools/fuzz/graph-patterns.js';
 import { attr, makeGraph, makeModel, makeValueInfo } from '../../tools/onnx/model.js';
 import { makeFloatTensor } from '../../tools/onnx/tensor.js';
@@ -157,6 +159,24 @@ describe('non-square and grey inputs through edgeq quantize and edgeq run', () =
     const out = await edgeq('run', join(dir, 'two.edgeq'), pngs[0]!, '--output', 'nope');
     expect(out.err).toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('--output "nope"') });
   });
+});
+
+describe('a model that stores no preprocessing', () => {
+  it('run(image) and classify(image) use ImageNet\'s at the model\'s own H x W (96x160: resize 183)', async () => {
+    const bytes = model(3, 96, 160);
+    const calib = Array.from({ length: 4 }, (_, i) => preprocess(syntheticImage(60 + i, 200, 150), { ...IMAGENET, resize: 183, crop: 160, size: [96, 160] }));
+    const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, threads: 1, gptq: false });
+    expect(readEdgeq(q.edgeq).preprocess).toBeUndefined();
+    const s = await Session.create(q.edgeq, { threads: 1 });
+    try {
+      const img = readImage(pngs[1]!);
+      const want = await s.run(preprocess(img, { ...IMAGENET, resize: 183, crop: 160, size: [96, 160] }));
+      expect(await s.run(img)).toEqual(want);
+      expect((await s.classify(img, { topK: 1 }))[0]!.index).toBe(Array.from(want).indexOf(Math.max(...want)));
+    } finally {
+      s.release();
+    }
+  }, 60_000);
 });
 
 describe('preprocessing geometry', () => {
