@@ -2,7 +2,7 @@
 // (`edgeq quantize` then `edgeq run`, parsed by the real program): a 1x3x96x160 RGB model calibrated on
 // a folder of PNG images, a 1x1x28x28 grey model calibrated on --calib-synthetic, a two-output model.
 // The preprocessing each stores follows the model's input (96x160: short side 183 = 256 * 160 / 224,
-// centre crop 96x160; 28x28 grey: the luma, resize 32); `edgeq run --json` gives, per image, the
+// centre crop 96x160; 28x28 grey with unit: the luma of the centre square resized to 28); `edgeq run --json` gives, per image, the
 // top classes of onnxruntime-web running the --qdq export on the same preprocessed input (indices
 // equal, scores within 1e-4). The geometry itself: a 96x160 centre crop is the middle rows of the
 // 160x160 one (nested centre crops, 160 - 96 even), and 'gray' is 0.299 R + 0.587 G + 0.114 B of the
