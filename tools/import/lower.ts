@@ -108,6 +108,7 @@ class Lowering {
   run(): LowerResult {
     const g = this.model.graph;
     if (g.inputs.length !== 1) fail(undefined, `the graph has ${g.inputs.length} inputs; edgeq models take one image input`);
+    if (g.outputs.length === 0) fail(undefined, 'the graph has no outputs', 'BAD_ONNX');
     const input = g.inputs[0]!;
     if (input.dataType !== 'float32') fail(undefined, `graph input "${input.name}" is ${input.dataType}; edgeq takes a float32 input and quantizes it with the file's QuantizeLinear`);
     if (input.dims.length !== 4) fail(undefined, `graph input "${input.name}" has dims [${input.dims}]; edgeq takes NCHW images`, 'BAD_SHAPE');
