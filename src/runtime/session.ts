@@ -159,7 +159,7 @@ export interface OutputTensor {
 /** Options of one run() or classify() call. */
 export interface RunOptions {
   /**
-   * The outputs to compute and return, by name (onnxruntime-web's `fetches`): run(feeds) returns
+   * The outputs to return, by name (onnxruntime-web's `fetches`; the whole graph runs either way): run(feeds) returns
    * these entries; run(Float32Array | image) and runTensor() return the first one. Default: every
    * output (session.outputNames). A name the model lacks is EdgeqError('BAD_OPTION') naming it.
    */
