@@ -6,7 +6,8 @@
 // against the fp32 model: cosine >= 0.98 per output and image (4 logits from a 16-channel uint8
 // embedding: the smallest measured was 0.987).
 // Also: fetches selects outputs (an unknown name is BAD_OPTION naming it), a batch of two equals two
-// runs for every output, and run(Float32Array) / classify() use the first output.
+// runs for every output, run(Float32Array) / classify() use the first output, and `edgeq import` of the
+// QDQ export keeps the four outputs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import { readEdgeq } from '../../src/format/reader.js';
@@ -16,6 +17,7 @@ import { attr, makeGraph, makeModel, makeValueInfo } from '../../tools/onnx/mode
 import { makeFloatTensor } from '../../tools/onnx/tensor.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { ReferenceSession } from '../../tools/reference/ort-runner.js';
+import { importOnnx } from '../../tools/import/index.js';
 import { quantizeModel, type QuantizeModelResult } from '../../tools/quantize/index.js';
 import { cosine } from '../../tools/quantize/report.js';
 import { Rng } from '../../tools/synth/random.js';
@@ -145,5 +147,26 @@ describe('a model with four outputs', () => {
     }
     await expect(session.run({ input: x }, { fetches: [] })).rejects.toMatchObject({ code: 'BAD_OPTION' });
     await expect(session.run({ input: x }, { fetches: [m.names[0]!, m.names[0]!] })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+
+  it('edgeq import takes the QDQ export back with its four outputs: the same values as the quantized file', async () => {
+    const imported = importOnnx(q.qdq);
+    expect(imported.model.outputs.map((o) => o.name)).toEqual(m.names);
+    const s = await Session.create(imported.edgeq, { threads: 1 });
+    try {
+      for (const x of tinyInputs(12, 3)) {
+        const a = await session.run({ input: x }), b = await s.run({ input: x });
+        // The file's own integers, scales and zero points: identical when measured; 1 LSB (1e-5 relative for the head) allowed.
+        for (const [k, name] of m.names.entries()) {
+          const t = readEdgeq(q.edgeq).tensors[readEdgeq(q.edgeq).outputs[k]!.tensor]!;
+          const tol = t.dtype === 'float32' ? 1e-5 : t.scale * 1.0001;
+          let worst = 0;
+          for (let i = 0; i < a[name]!.data.length; i++) worst = Math.max(worst, Math.abs(a[name]!.data[i]! - b[name]!.data[i]!) / (t.dtype === 'float32' ? 1 + Math.abs(a[name]!.data[i]!) : 1));
+          expect(worst, name).toBeLessThanOrEqual(tol);
+        }
+      }
+    } finally {
+      s.release();
+    }
   });
 });
