@@ -5,7 +5,7 @@ export { softmax, topK, topClasses, outputsProbabilities } from './runtime/postp
 export { EdgeqError, type EdgeqErrorCode } from './errors.js';
 export { readEdgeq, validateModel } from './format/reader.js';
 export { writeEdgeq } from './format/writer.js';
-export type { QModel, QOp, QTensor } from './format/qmodel.js';
+export type { QModel, QOp, QOutput, QTensor } from './format/qmodel.js';
 export { preprocess, preprocessBatch } from './image/preprocess.js';
 export { IMAGENET, UNIT, PRESETS, type PreprocessSpec } from './image/spec.js';
 export type { RawImage, ImageDataLike } from './image/types.js';

@@ -144,11 +144,19 @@ export interface QSoftmax {
 
 export type QOp = QConv | QAdd | QMaxPool | QGlobalAvgPool | QMul | QConcat | QAvgPool | QSoftmax;
 
+/** One graph output: its ONNX name and the tensor holding it. */
+export interface QOutput { name: string; tensor: number }
+
 export interface QModel {
   /** Graph input: the model takes float32 NCHW, quantized by the runtime into tensors[input] (uint8 or uint12). */
   input: { name: string; tensor: number; nchw: [number, number, number, number] };
-  /** Graph output, returned as float32 (dequantized if stored quantized). */
-  output: { name: string; tensor: number };
+  /**
+   * Graph outputs, in the ONNX graph's order, each returned as float32 (dequantized if stored
+   * quantized). At least one; names and tensors distinct. An output may also be read by later ops
+   * (an intermediate tensor the user wants). The file stores one output as `"output": {...}` and
+   * several as `"outputs": [...]` (docs/format.md).
+   */
+  outputs: QOutput[];
   tensors: QTensor[];
   ops: QOp[];
   /** Binary sections (packed weights). Each is 64-byte aligned in the file. */

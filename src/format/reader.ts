@@ -4,6 +4,7 @@ import { EdgeqError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { ALIGN, FIXED_SIZE, FORMAT_VERSION, MAGIC, SECTION_ENTRY_SIZE } from './writer.js';
 import { opModuleOf } from '../ops/index.js';
+import { isValidSpec } from '../image/spec.js';
 import { elementBytes, isQuantized, quantMax, type Activation, type QModel, type QOp, type QTensor, type QuantDtype } from './qmodel.js';
 
 export interface ReadOptions {
@@ -86,9 +87,21 @@ export function readEdgeq(bytes: Uint8Array, options: ReadOptions = {}): QModel 
   } catch (err) {
     fail(`header at offset ${headerOffset} is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
-  const model = { ...(header as object), blobs } as QModel;
+  const model = { ...withOutputList(header, fail), blobs } as QModel;
   validateModel(model, where);
   return model;
+}
+
+/**
+ * The header with its output(s) as the `outputs` list, in the field's place: a file stores one output
+ * as `"output": {...}`, several as `"outputs": [...]` (writer.ts, headerOf), never both.
+ */
+function withOutputList(header: unknown, fail: (msg: string) => never): object {
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return fail('header is not an object');
+  const h = header as Record<string, unknown>;
+  if ('output' in h && 'outputs' in h) fail('header: has both "output" and "outputs" (one output is "output", several are "outputs")');
+  if (!('output' in h)) return h;
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => (k === 'output' ? ['outputs', [v]] : [k, v])));
 }
 
 /** Semantic checks on a model's header: indices, shapes, quantization parameters, op order. */
@@ -132,9 +145,18 @@ export function validateModel(model: QModel, where = ''): void {
   if (inT.shape[0] !== n || inT.shape[1] !== h || inT.shape[2] !== w || inT.shape[3] !== c) {
     fail(`input: nchw ${JSON.stringify(inp.nchw)} does not match tensor shape ${JSON.stringify(inT.shape)}`);
   }
-  if (typeof model.output !== 'object' || model.output === null) fail('header: missing "output"');
-  if (typeof model.output.name !== 'string') fail(`output: name ${JSON.stringify(model.output.name)} must be a string`);
-  tensorIndex(model.output.tensor, 'output');
+  if (!Array.isArray(model.outputs) || model.outputs.length === 0) fail('header: missing "output" (or a non-empty "outputs" list)');
+  const outputNames = new Set<string>(), outputTensors = new Set<number>();
+  model.outputs.forEach((o, i) => {
+    const what = model.outputs.length === 1 ? 'output' : `output ${i}`;
+    if (typeof o !== 'object' || o === null) fail(`${what}: malformed entry`);
+    if (typeof o.name !== 'string') fail(`${what}: name ${JSON.stringify(o.name)} must be a string`);
+    const t = tensorIndex(o.tensor, what);
+    if (outputNames.has(o.name)) fail(`${what}: name "${o.name}" is given to two outputs`);
+    if (outputTensors.has(t)) fail(`${what} ("${o.name}"): tensor ${t} is already output ${[...outputTensors].indexOf(t)}`);
+    outputNames.add(o.name);
+    outputTensors.add(t);
+  });
 
   const written = new Set<number>([inp.tensor]);
   const read = (idx: unknown, what: string): QTensor => {
@@ -176,22 +198,17 @@ export function validateModel(model: QModel, where = ''): void {
     const mod = opModuleOf(op.op) ?? fail(`${what}: unknown op type`);
     mod.validate(op, { model, what, fail, isInt, read, write, pair, quad, activation, outDim });
   });
-  if (!written.has(model.output.tensor)) fail(`output tensor ${model.output.tensor} is never written`);
+  for (const o of model.outputs) if (!written.has(o.tensor)) fail(`output "${o.name}": tensor ${o.tensor} is never written`);
   if (model.labels !== undefined && (!Array.isArray(model.labels) || !model.labels.every((l) => typeof l === 'string'))) {
     fail('header: "labels" must be an array of strings');
   }
   if (model.labels !== undefined) {
-    const [, h, w, c] = model.tensors[model.output.tensor].shape;
-    if (model.labels.length !== h * w * c) fail(`header: ${model.labels.length} label${model.labels.length === 1 ? '' : 's'} for ${h * w * c} output values per image: one label per output (quantize again with a labels file of ${h * w * c} lines)`);
+    // Labels name the values of the first output (the one classify() reads by default).
+    const [, h, w, c] = model.tensors[model.outputs[0].tensor].shape;
+    if (model.labels.length !== h * w * c) fail(`header: ${model.labels.length} label${model.labels.length === 1 ? '' : 's'} for ${h * w * c} output values per image${model.outputs.length > 1 ? ` of the first output "${model.outputs[0].name}"` : ''}: one label per output (quantize again with a labels file of ${h * w * c} lines)`);
   }
   const p = model.preprocess;
   if (p !== undefined) {
-    const ok = typeof p === 'object' && p !== null
-      && (p.resizeMode === 'short-side' || p.resizeMode === 'square-crop') && isInt(p.resize, 1) && isInt(p.crop, 1)
-      && p.crop <= p.resize && p.resize <= 8 * p.crop // a larger resize only burns time and memory
-      && (p.interpolation === 'antialias' || p.interpolation === 'bilinear') && typeof p.scale === 'number' && Number.isFinite(p.scale) && p.scale > 0
-      && [p.mean, p.std].every((v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
-      && p.std.every((x) => x !== 0) && (p.channels === 'rgb' || p.channels === 'bgr');
-    if (!ok) fail(`header: "preprocess" is not a valid preprocessing spec: ${JSON.stringify(p)}`);
+    if (!isValidSpec(p)) fail(`header: "preprocess" is not a valid preprocessing spec: ${JSON.stringify(p)}`);
   }
 }

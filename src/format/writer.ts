@@ -10,10 +10,15 @@ export const ALIGN = 64;
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** The JSON header: the model without its binary blobs (typed arrays become plain arrays). */
+/**
+ * The JSON header: the model without its binary blobs (typed arrays become plain arrays). One output
+ * is stored as `"output": {...}` in the place of `outputs` (the form every reader reads, so a
+ * single-output file is the same bytes as before multi-output models), several as `"outputs": [...]`.
+ */
 export function headerOf(model: QModel): object {
   const { blobs: _blobs, ...rest } = model;
-  return JSON.parse(JSON.stringify(rest, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v)));
+  const fields = Object.entries(rest).map(([k, v]) => (k === 'outputs' && Array.isArray(v) && v.length === 1 ? ['output', v[0]] : [k, v]));
+  return JSON.parse(JSON.stringify(Object.fromEntries(fields), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v)));
 }
 
 export function writeEdgeq(model: QModel): Uint8Array {

@@ -1,41 +1,45 @@
 // Image -> model input, driven entirely by a PreprocessSpec (data, not code). Browser-safe.
 //
-//   square-crop: crop the largest centred square (offsets floor((H-S)/2), floor((W-S)/2)),
-//                resize it to resize x resize, then centre-crop `crop`.
+// The output is H x W = cropSize(spec) (crop x crop unless spec.size is [H, W]); crop is the larger side.
+//   square-crop: crop the largest centred window of the output's aspect W:H (a square when H = W;
+//                offsets floor((H-s)/2), floor((W-s)/2)), resize it to round(resize*W/crop) x
+//                round(resize*H/crop), then centre-crop H x W.
 //   short-side:  resize so the short side is `resize` (long side floor(resize*long/short), as
-//                torchvision), then centre-crop `crop` (offsets floor((size-crop)/2)).
+//                torchvision), then centre-crop H x W (offsets floor((size-crop)/2)).
 // The resampler is spec.interpolation ('antialias' = Pillow bilinear, 'bilinear' = TF legacy).
-// Then each value v (0..255 scale) becomes (v / scale - mean[c]) / std[c], channels in spec order.
+// Then each value v (0..255 scale) becomes (v / scale - mean[c]) / std[c], channels in spec order;
+// 'gray' takes the luma 0.299 R + 0.587 G + 0.114 B first (one plane, mean[0], std[0]).
 
 import { EdgeqError } from '../errors.js';
-import type { PreprocessSpec } from './spec.js';
+import { cropSize, isValidSpec, specChannels, type PreprocessSpec } from './spec.js';
 import type { FloatImage, ImageDataLike, RawImage } from './types.js';
 import { asRawImage, toFloatRgb } from './types.js';
 import { centreOffset, cropFloat, resizeAntialias, resizeBilinearTF, shortSideSize } from './resize.js';
 
 function checkSpec(spec: PreprocessSpec): void {
-  const ok = Number.isInteger(spec.resize) && spec.resize > 0 && Number.isInteger(spec.crop) && spec.crop > 0
-    && spec.crop <= spec.resize && spec.scale > 0 && spec.std.every((s) => s > 0)
-    && (spec.resizeMode === 'short-side' || spec.resizeMode === 'square-crop')
-    && (spec.interpolation === 'antialias' || spec.interpolation === 'bilinear')
-    && (spec.channels === 'rgb' || spec.channels === 'bgr');
-  if (!ok) throw new EdgeqError('BAD_OPTION', `invalid preprocessing spec ${JSON.stringify(spec)}`);
+  if (!isValidSpec(spec) || !spec.std.every((s) => s > 0)) throw new EdgeqError('BAD_OPTION', `invalid preprocessing spec ${JSON.stringify(spec)}`);
 }
+
+/** ITU-R BT.601 luma weights of R, G, B ('gray' preprocessing). */
+export const LUMA: readonly [number, number, number] = [0.299, 0.587, 0.114];
 
 function resizeWith(spec: PreprocessSpec, img: FloatImage, w: number, h: number): FloatImage {
   if (w === img.width && h === img.height) return img;
   return spec.interpolation === 'antialias' ? resizeAntialias(img, w, h) : resizeBilinearTF(img, w, h);
 }
 
-/** Resizes and crops an image as the spec says; returns RGB floats (0..255 scale), crop x crop. */
+/** Resizes and crops an image as the spec says; returns RGB floats (0..255 scale), W x H of cropSize(spec). */
 export function resizeAndCrop(image: RawImage | ImageDataLike, spec: PreprocessSpec): FloatImage {
   checkSpec(spec);
   const raw = asRawImage(image);
   let img: FloatImage;
+  const [ch, cw] = cropSize(spec);
   if (spec.resizeMode === 'square-crop') {
-    const s = Math.min(raw.width, raw.height);
-    img = toFloatRgb(raw, centreOffset(raw.width, s), centreOffset(raw.height, s), s, s);
-    img = resizeWith(spec, img, spec.resize, spec.resize);
+    // The largest centred window of aspect cw:ch (a square for a square crop).
+    const k = Math.min(raw.width / cw, raw.height / ch);
+    const sw = Math.max(1, Math.min(raw.width, Math.round(k * cw))), sh = Math.max(1, Math.min(raw.height, Math.round(k * ch)));
+    img = toFloatRgb(raw, centreOffset(raw.width, sw), centreOffset(raw.height, sh), sw, sh);
+    img = resizeWith(spec, img, Math.round((spec.resize * cw) / spec.crop), Math.round((spec.resize * ch) / spec.crop));
   } else {
     const size = shortSideSize(raw.width, raw.height, spec.resize);
     const wide = size.width >= size.height;
@@ -53,14 +57,24 @@ export function resizeAndCrop(image: RawImage | ImageDataLike, spec: PreprocessS
       img = resizeWith(spec, toFloatRgb(raw), size.width, size.height);
     }
   }
-  return cropFloat(img, centreOffset(img.width, spec.crop), centreOffset(img.height, spec.crop), spec.crop, spec.crop);
+  return cropFloat(img, centreOffset(img.width, cw), centreOffset(img.height, ch), cw, ch);
 }
 
-/** Normalizes RGB floats into NCHW float32 [1, 3, H, W] (written into `out` at `offset` when given). */
+/** Normalizes RGB floats into NCHW float32 [1, C, H, W], C = 3 or 1 ('gray') (written into `out` at `offset` when given). */
 export function toNCHW(img: FloatImage, spec: PreprocessSpec, out?: Float32Array, offset = 0): Float32Array {
   const plane = img.width * img.height;
-  const dst = out ?? new Float32Array(3 * plane);
-  if (dst.length < offset + 3 * plane) throw new EdgeqError('BAD_OPTION', `output buffer too small for a 3x${img.height}x${img.width} image`);
+  const planes = specChannels(spec);
+  const dst = out ?? new Float32Array(planes * plane);
+  if (dst.length < offset + planes * plane) throw new EdgeqError('BAD_OPTION', `output buffer too small for a ${planes}x${img.height}x${img.width} image`);
+  if (spec.channels === 'gray') {
+    // (Y / scale - mean) / std with Y = 0.299 R + 0.587 G + 0.114 B, in double precision.
+    const scale = spec.scale, mean = spec.mean[0], std = spec.std[0];
+    for (let p = 0, i = 0; p < plane; p++, i += 3) {
+      const y = LUMA[0] * img.data[i]! + LUMA[1] * img.data[i + 1]! + LUMA[2] * img.data[i + 2]!;
+      dst[offset + p] = (y / scale - mean) / std;
+    }
+    return dst;
+  }
   const order = spec.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   for (let c = 0; c < 3; c++) {
     const srcC = order[c]!;
@@ -72,7 +86,7 @@ export function toNCHW(img: FloatImage, spec: PreprocessSpec, out?: Float32Array
   return dst;
 }
 
-/** Rounds RGB floats to uint8 NHWC (channel order as the spec: RGB or BGR), for an integer input path. */
+/** Rounds RGB floats to uint8 NHWC (channel order as the spec: RGB or BGR; 'gray' keeps RGB), for an integer input path. */
 export function toNHWCUint8(img: FloatImage, spec: PreprocessSpec): RawImage {
   const n = img.width * img.height;
   const out = new Uint8Array(n * 3);
@@ -86,19 +100,20 @@ export function toNHWCUint8(img: FloatImage, spec: PreprocessSpec): RawImage {
   return { width: img.width, height: img.height, channels: 3, data: out };
 }
 
-/** The model input for one image: NCHW float32 [1, 3, crop, crop]. */
+/** The model input for one image: NCHW float32 [1, C, H, W] (C = specChannels(spec), [H, W] = cropSize(spec)). */
 export function preprocess(image: RawImage | ImageDataLike, spec: PreprocessSpec): Float32Array {
   return toNCHW(resizeAndCrop(image, spec), spec);
 }
 
-/** The resized and cropped pixels as uint8 NHWC [1, crop, crop, 3]. */
+/** The resized and cropped pixels as uint8 NHWC [1, H, W, 3]. */
 export function preprocessPixels(image: RawImage | ImageDataLike, spec: PreprocessSpec): RawImage {
   return toNHWCUint8(resizeAndCrop(image, spec), spec);
 }
 
-/** A batch of images as NCHW float32 [N, 3, crop, crop]. */
+/** A batch of images as NCHW float32 [N, C, H, W]. */
 export function preprocessBatch(images: readonly (RawImage | ImageDataLike)[], spec: PreprocessSpec): Float32Array {
-  const per = 3 * spec.crop * spec.crop;
+  const [h, w] = cropSize(spec);
+  const per = specChannels(spec) * h * w;
   const out = new Float32Array(images.length * per);
   images.forEach((im, i) => toNCHW(resizeAndCrop(im, spec), spec, out, i * per));
   return out;

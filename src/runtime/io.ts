@@ -1,5 +1,5 @@
 // Moving data across the wasm boundary: the float NCHW input is quantized into the input tensor
-// (uint8 or uint12 NHWC), and the output tensor is read back as float32 in ONNX layout (NCHW).
+// (uint8 or uint12 NHWC), and each output tensor is read back as float32 in ONNX layout (NCHW).
 import { EdgeqError } from '../errors.js';
 import { quantMax } from '../format/qmodel.js';
 import type { ExecutionPlan } from './plan.js';
@@ -53,9 +53,9 @@ function notFinite(v: number, index: number, n: number, ch: number, p: number): 
   return new EdgeqError('BAD_INPUT', `input value ${v} at index ${index} (image ${n}, channel ${ch}, pixel ${p}) is not finite${why}`);
 }
 
-/** The output tensor as float32, NCHW (identical to NHWC when H = W = 1). */
-export function dequantizeOutput(plan: ExecutionPlan): Float32Array {
-  const { offset, tensor } = plan.output;
+/** Graph output `index` (model.outputs order, default the first) as float32, NCHW (identical to NHWC when H = W = 1). */
+export function dequantizeOutput(plan: ExecutionPlan, index = 0): Float32Array {
+  const { offset, tensor } = plan.outputs[index]!;
   const [, h, w, c] = tensor.shape;
   const count = plan.batch * h * w * c;
   const buf = plan.kernels.memory.buffer;

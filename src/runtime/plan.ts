@@ -50,7 +50,8 @@ export interface ExecutionPlan {
   batch: number;
   /** Byte offset and element count of the quantized input tensor (NHWC uint8). */
   input: { offset: number; tensor: QTensor };
-  output: { offset: number; tensor: QTensor };
+  /** Byte offset and tensor of each graph output, in model.outputs order. */
+  outputs: { offset: number; tensor: QTensor }[];
   /**
    * One closure per op: steps[i] runs model.ops[i] (all its parts, in order) and nothing else.
    * Callers may wrap steps (per-op timing) but must keep this one-to-one correspondence.
@@ -175,7 +176,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
       last[w] = Math.max(last[w], i);
     }
   });
-  last[model.output.tensor] = model.ops.length; // the output is read after the last op
+  for (const o of model.outputs) last[o.tensor] = model.ops.length; // every output is read after the last op
   const used = T.map((_, i) => i).filter((i) => first[i] >= 0);
   const requests: BufferRequest[] = used.map((i) => ({ size: tensorBytes(T[i], batch), first: first[i], last: Math.max(first[i], last[i]) }));
   const arenaPlan = planArena(requests, ALIGN);
@@ -235,7 +236,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   return {
     kernels, batch, steps, calls: ops, threaded,
     input: { offset: at(model.input.tensor), tensor: T[model.input.tensor] },
-    output: { offset: at(model.output.tensor), tensor: T[model.output.tensor] },
+    outputs: model.outputs.map((o) => ({ offset: at(o.tensor), tensor: T[o.tensor] })),
     memory: { weights: weightsEnd, arena: arenaPlan.size, constants: total - constantsStart, total: pages * PAGE }, regions,
   };
 }

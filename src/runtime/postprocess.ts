@@ -42,8 +42,9 @@ export interface Classification {
 }
 
 /** True when the model's output is written by a softmax op: it returns probabilities, not logits. */
-export function outputsProbabilities(model: Pick<QModel, 'ops' | 'output'>): boolean {
-  return model.ops.some((op) => op.op === 'softmax' && op.output === model.output.tensor);
+export function outputsProbabilities(model: Pick<QModel, 'ops' | 'outputs'>, index = 0): boolean {
+  const tensor = model.outputs[index]?.tensor;
+  return tensor !== undefined && model.ops.some((op) => op.op === 'softmax' && op.output === tensor);
 }
 
 /**

@@ -1,6 +1,8 @@
 // The public inference API, shaped like onnxruntime-web's InferenceSession:
 //   const session = await Session.create(bytesOrPath, options);
-//   const logits = await session.run(input);  session.release();
+//   const { logits } = await session.run({ input: x });   // feeds in, every output by name out
+//   const first = await session.run(x);                    // a Float32Array in, the first output out
+//   session.release();
 import { EdgeqError } from '../errors.js';
 import { readEdgeq } from '../format/reader.js';
 import type { QModel } from '../format/qmodel.js';
@@ -9,7 +11,7 @@ import { probeRelaxedDot, type RelaxedDotVerdict } from '../kernels/relaxed-prob
 import { relaxedSelfCheck } from '../kernels/relaxed-check.js';
 import type { RelaxedDotMode } from '../kernels/relaxed.js';
 import { preprocess } from '../image/preprocess.js';
-import { IMAGENET } from '../image/spec.js';
+import { cropSize, IMAGENET, specChannels } from '../image/spec.js';
 import type { ImageDataLike, RawImage } from '../image/types.js';
 import { loadImage, type ImageSource } from '../image/load.js';
 import { buildPlan, type ExecutionPlan } from './plan.js';
@@ -137,12 +139,16 @@ function isFeeds(v: unknown): v is InputFeeds {
 /** One image for classify(): anything loadImage() takes, or one preprocessed Float32Array (NCHW). */
 export type ClassifyInput = ImageSource | Float32Array;
 
-/** Options of classify(): `topK` (default 5) and run()'s `signal`. */
-export type ClassifyOptions = { topK?: number } & RunOptions;
+/**
+ * Options of classify(): `topK` (default 5), `output` (the output name whose values are the class
+ * logits; default the model's first output, session.outputNames[0]; the model's labels name the first
+ * output's values, another output's classes are `class <index>`) and run()'s `signal`.
+ */
+export type ClassifyOptions = { topK?: number; output?: string } & Pick<RunOptions, 'signal'>;
 
-/** runTensor()'s result, shaped like an onnxruntime-web Tensor. */
+/** One output of run(feeds) or runTensor(), shaped like an onnxruntime-web Tensor. */
 export interface OutputTensor {
-  /** The model's output name (session.outputNames[0]). */
+  /** The output's name (one of session.outputNames). */
   name: string;
   type: 'float32';
   /** ONNX layout, batch first: [N, C] for a vector output, [N, C, H, W] for a feature map. */
@@ -153,6 +159,12 @@ export interface OutputTensor {
 /** Options of one run() or classify() call. */
 export interface RunOptions {
   /**
+   * The outputs to return, by name (onnxruntime-web's `fetches`; the whole graph runs either way): run(feeds) returns
+   * these entries; run(Float32Array | image) and runTensor() return the first one. Default: every
+   * output (session.outputNames). A name the model lacks is EdgeqError('BAD_OPTION') naming it.
+   */
+  fetches?: readonly string[];
+  /**
    * Cancels the run: checked when the call is made, when its turn in the session's queue comes and
    * between ops. An aborted run rejects with EdgeqError('ABORTED') (its `cause` is the signal's
    * reason), at once if it was still queued or executing on worker threads (that work completes
@@ -161,16 +173,27 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-function checkRunOptions(options: RunOptions): AbortSignal | undefined {
+/** The run options checked: the signal, and the indices (into `outputNames`) of the outputs to return. */
+function checkRunOptions(options: RunOptions, outputNames: readonly string[]): { signal: AbortSignal | undefined; fetch: number[] } {
   if (typeof options !== 'object' || options === null) throw new EdgeqError('BAD_OPTION', 'run options must be an object');
   for (const key of Object.keys(options)) {
-    if (key !== 'signal') throw new EdgeqError('BAD_OPTION', `unknown run option "${key}" (valid: signal)`);
+    if (key !== 'signal' && key !== 'fetches') throw new EdgeqError('BAD_OPTION', `unknown run option "${key}" (valid: fetches, signal)`);
   }
-  const { signal } = options;
+  const { signal, fetches } = options;
+  let fetch = outputNames.map((_, i) => i);
+  if (fetches !== undefined) {
+    if (!Array.isArray(fetches) || fetches.length === 0) throw new EdgeqError('BAD_OPTION', `fetches must be a non-empty array of output names (valid: ${outputNames.map((n) => JSON.stringify(n)).join(', ')})`);
+    fetch = fetches.map((name) => {
+      const i = outputNames.indexOf(name);
+      if (i < 0) throw new EdgeqError('BAD_OPTION', `fetches: the model has no output ${JSON.stringify(name)} (outputs: ${outputNames.map((n) => JSON.stringify(n)).join(', ')})`);
+      return i;
+    });
+    if (new Set(fetch).size !== fetch.length) throw new EdgeqError('BAD_OPTION', `fetches names an output twice: ${JSON.stringify(fetches)}`);
+  }
   if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
     throw new EdgeqError('BAD_OPTION', 'signal must be an AbortSignal');
   }
-  return signal;
+  return { signal, fetch };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -262,7 +285,7 @@ export class Session {
     this.backend = backend;
     this.relaxedDot = relaxedDot;
     this.inputNames = [model.input.name];
-    this.outputNames = [model.output.name];
+    this.outputNames = model.outputs.map((o) => o.name);
   }
 
   /** Loads an .edgeq model from bytes, or from a path (Node, Deno) or URL. */
@@ -330,9 +353,19 @@ export class Session {
     return this.model.input.nchw;
   }
 
-  /** The per-image output shape in ONNX layout: [1, C] for a vector, [1, C, H, W] for a feature map. */
+  /** The first output's per-image shape in ONNX layout: [1, C] for a vector, [1, C, H, W] for a feature map. */
   get outputShape(): readonly number[] {
-    const [, h, w, c] = this.model.tensors[this.model.output.tensor].shape;
+    return this.shapeOf(0);
+  }
+
+  /** Every output's per-image shape in ONNX layout, by name (outputShape for each of outputNames). */
+  get outputShapes(): Readonly<Record<string, readonly number[]>> {
+    return Object.fromEntries(this.outputNames.map((name, i) => [name, this.shapeOf(i)]));
+  }
+
+  /** Output `i`'s per-image shape in ONNX layout. */
+  private shapeOf(i: number): number[] {
+    const [, h, w, c] = this.model.tensors[this.model.outputs[i]!.tensor].shape;
     return h === 1 && w === 1 ? [1, c] : [1, c, h, w];
   }
 
@@ -396,9 +429,12 @@ export class Session {
   }
 
   /**
-   * Runs the model. `input` is a preprocessed Float32Array in NCHW (a batch of images when its
-   * length is a multiple of one image), or a decoded image / ImageData to which the model's
-   * preprocessing spec is applied. Returns the output as float32, in ONNX layout, batch first.
+   * Runs the model. With onnxruntime-web-style feeds (`{ [inputName]: Float32Array | { data, dims } }`)
+   * it returns every output (or those `options.fetches` names) as `{ [outputName]: OutputTensor }`, as
+   * onnxruntime-web's session.run does. With a preprocessed Float32Array in NCHW (a batch of images
+   * when its length is a multiple of one image), or a decoded image / ImageData to which the model's
+   * preprocessing spec is applied, it returns the first output (session.outputNames[0], or the first
+   * of `options.fetches`) as float32. Outputs are in ONNX layout, batch first.
    *
    * Concurrent calls on one session are queued, never rejected: they run one at a time in call
    * order (they share the session's memory), and each resolves with its own output. Do not modify
@@ -406,22 +442,37 @@ export class Session {
    * when the session is released, rejects with EdgeqError('RELEASED'). `options.signal` cancels
    * (see RunOptions): EdgeqError('ABORTED').
    */
-  async run(input: SessionInput, options: RunOptions = {}): Promise<Float32Array> {
+  async run(feeds: InputFeeds, options?: RunOptions): Promise<Record<string, OutputTensor>>;
+  async run(input: Float32Array | RawImage | ImageDataLike, options?: RunOptions): Promise<Float32Array>;
+  async run(input: SessionInput, options?: RunOptions): Promise<Float32Array | Record<string, OutputTensor>>;
+  async run(input: SessionInput, options: RunOptions = {}): Promise<Float32Array | Record<string, OutputTensor>> {
     this.live();
-    const signal = checkRunOptions(options);
+    const { signal, fetch } = checkRunOptions(options, this.outputNames);
     throwIfAborted(signal);
-    return this.enqueue(this.inputArray(input), signal, true);
+    if (!isFeeds(input)) return (await this.enqueue(this.inputArray(input), signal, true, fetch.slice(0, 1)))[0]!;
+    const x = this.inputArray(input);
+    const outs = await this.enqueue(x, signal, true, fetch);
+    return Object.fromEntries(fetch.map((i, j) => [this.outputNames[i]!, this.tensorOf(i, outs[j]!)]));
+  }
+
+  /** Output `i`'s data as an onnxruntime-web-shaped tensor (dims batch first). */
+  private tensorOf(i: number, data: Float32Array): OutputTensor {
+    const [, ...rest] = this.shapeOf(i);
+    const batch = data.length / rest.reduce((a, b) => a * b, 1);
+    return { name: this.outputNames[i]!, type: 'float32', dims: [batch, ...rest], data };
   }
 
   /**
-   * run() with the output as a tensor in onnxruntime-web's shape: `{ name, type: 'float32', dims,
-   * data }`, dims in ONNX layout with the batch first ([N, C] or [N, C, H, W]); same data as run().
+   * The first output (session.outputNames[0], or the first of `options.fetches`) as a tensor in
+   * onnxruntime-web's shape: `{ name, type: 'float32', dims, data }`, dims in ONNX layout with the
+   * batch first ([N, C] or [N, C, H, W]); same data as run() of a Float32Array.
    */
   async runTensor(input: SessionInput, options: RunOptions = {}): Promise<OutputTensor> {
-    const data = await this.run(input, options);
-    const [, ...rest] = this.outputShape;
-    const batch = data.length / rest.reduce((a, b) => a * b, 1);
-    return { name: this.outputNames[0], type: 'float32', dims: [batch, ...rest], data };
+    this.live();
+    const { signal, fetch } = checkRunOptions(options, this.outputNames);
+    throwIfAborted(signal);
+    const [data] = await this.enqueue(this.inputArray(input), signal, true, fetch.slice(0, 1));
+    return this.tensorOf(fetch[0]!, data!);
   }
 
   /**
@@ -434,7 +485,7 @@ export class Session {
     const [, c, h, w] = this.model.input.nchw;
     // Two runs: the first runs baseline-compiled kernels and lets the engine tier them up, the
     // second the optimized ones (docs/tuning-log.md, "Warm-up").
-    for (let i = 0; i < WARMUP_RUNS; i++) await this.enqueue(new Float32Array(c * h * w), undefined, false);
+    for (let i = 0; i < WARMUP_RUNS; i++) await this.enqueue(new Float32Array(c * h * w), undefined, false, []);
   }
 
   /**
@@ -468,10 +519,16 @@ export class Session {
     if (input instanceof Float32Array) {
       x = input;
     } else if (input && typeof input === 'object' && 'width' in input && 'height' in input && 'data' in input) {
-      // Without a stored spec, ImageNet's at the model's own size (a 224 model: resize 256, crop 224).
-      const spec = this.model.preprocess ?? { ...IMAGENET, crop: h, resize: Math.round((h * 256) / 224) };
-      if (c !== 3 || spec.crop !== h || spec.crop !== w) {
-        throw new EdgeqError('BAD_INPUT', `an image becomes [3, ${spec.crop}, ${spec.crop}] with this model's preprocessing, but input "${this.model.input.name}" is [${c}, ${h}, ${w}]; pass a preprocessed Float32Array`);
+      // Without a stored spec, ImageNet's at the model's own size (a 224 model: resize 256, crop 224;
+      // a 96x160 one: resize 183, crop 96x160; a 1-channel one: the luma).
+      const side = Math.max(h, w);
+      const spec = this.model.preprocess ?? {
+        ...IMAGENET, crop: side, resize: Math.round((side * IMAGENET.resize) / IMAGENET.crop),
+        ...(h !== w ? { size: [h, w] as [number, number] } : {}), ...(c === 1 ? { channels: 'gray' as const } : {}),
+      };
+      const [sh, sw] = cropSize(spec), sc = specChannels(spec);
+      if (sc !== c || sh !== h || sw !== w) {
+        throw new EdgeqError('BAD_INPUT', `an image becomes [${sc}, ${sh}, ${sw}] with this model's preprocessing, but input "${this.model.input.name}" is [${c}, ${h}, ${w}]; pass a preprocessed Float32Array`);
       }
       x = preprocess(input, spec);
     } else {
@@ -483,8 +540,11 @@ export class Session {
     return x;
   }
 
-  /** Queues a run of whole images `x`; `record`: add its op times to the profile (when profiling). */
-  private enqueue(x: Float32Array, signal: AbortSignal | undefined, record: boolean): Promise<Float32Array> {
+  /**
+   * Queues a run of whole images `x`; resolves with the outputs `fetch` lists (indices into
+   * model.outputs), in that order. `record`: add its op times to the profile (when profiling).
+   */
+  private enqueue(x: Float32Array, signal: AbortSignal | undefined, record: boolean, fetch: readonly number[]): Promise<Float32Array[]> {
     const [, c, h, w] = this.model.input.nchw;
     const batch = x.length / (c * h * w);
     const job = this.tail.then(async () => {
@@ -506,7 +566,7 @@ export class Session {
             throwIfAborted(signal);
           };
           const before = () => { quantizeInput(x, plan, c, h, w); t = performance.now(); };
-          return await plan.threaded.pool.run(plan.threaded.plan, plan.kernels, before, () => dequantizeOutput(plan), between);
+          return await plan.threaded.pool.run(plan.threaded.plan, plan.kernels, before, () => fetch.map((i) => dequantizeOutput(plan, i)), between);
         }
         quantizeInput(x, plan, c, h, w);
         const steps = plan.steps;
@@ -520,7 +580,7 @@ export class Session {
           }
           throwIfAborted(signal);
         }
-        return dequantizeOutput(plan);
+        return fetch.map((i) => dequantizeOutput(plan, i));
       } finally {
         if (!this.released) this.trimPlans(this.maxCachedPlans);
         if (--this.inFlight === 0 && this.released) this.pool?.release();
@@ -529,7 +589,7 @@ export class Session {
     this.tail = job.then(() => undefined, () => undefined);
     if (!signal) return job;
     // A queued run rejects as soon as its signal aborts; the queue still waits for the runs ahead.
-    return new Promise<Float32Array>((resolve, reject) => {
+    return new Promise<Float32Array[]>((resolve, reject) => {
       const onAbort = () => reject(new EdgeqError('ABORTED', 'the run was aborted', { cause: signal.reason }));
       signal.addEventListener('abort', onAbort, { once: true });
       job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
@@ -538,7 +598,8 @@ export class Session {
 
   /**
    * Classifies an image, or a batch given as an array (one batched run): the top `topK` classes
-   * (default 5) with softmax scores (the output itself when the model ends with its softmax op) and the model's labels. An image is anything loadImage() takes
+   * (default 5) with softmax scores (the output itself when it is the model's softmax op) and the
+   * model's labels, from the first output (or the one `options.output` names). An image is anything loadImage() takes
    * (a path or URL in Node and Deno, encoded bytes, a Blob or File, an ImageBitmap, image element
    * or canvas, decoded pixels) or one preprocessed Float32Array (NCHW).
    */
@@ -546,12 +607,17 @@ export class Session {
   async classify(images: readonly ClassifyInput[], options?: ClassifyOptions): Promise<Classification[][]>;
   async classify(input: ClassifyInput | readonly ClassifyInput[], options: ClassifyOptions = {}): Promise<Classification[] | Classification[][]> {
     this.live();
+    for (const key of Object.keys(options)) {
+      if (key !== 'topK' && key !== 'output' && key !== 'signal') throw new EdgeqError('BAD_OPTION', `unknown classify option "${key}" (valid: topK, output, signal)`);
+    }
     const k = options.topK ?? 5;
     if (!Number.isInteger(k) || k < 1) throw new EdgeqError('BAD_OPTION', `topK must be a positive integer, got ${k}`);
+    const out = options.output === undefined ? 0 : this.outputNames.indexOf(options.output);
+    if (out < 0) throw new EdgeqError('BAD_OPTION', `classify: the model has no output ${JSON.stringify(options.output)} (outputs: ${this.outputNames.map((n) => JSON.stringify(n)).join(', ')})`);
     const many = Array.isArray(input);
     const list = (many ? input : [input]) as readonly ClassifyInput[];
     if (list.length === 0) throw new EdgeqError('BAD_INPUT', 'classify was given an empty array of images');
-    const n = this.outputShape.slice(1).reduce((a, b) => a * b, 1);
+    const n = this.shapeOf(out).slice(1).reduce((a, b) => a * b, 1);
     const [, c, h, w] = this.model.input.nchw;
     const per = c * h * w;
     const arrays = await Promise.all(list.map(async (x) => this.inputArray(x instanceof Float32Array ? x : await loadImage(x))));
@@ -561,9 +627,11 @@ export class Session {
       x = new Float32Array(per * arrays.length);
       arrays.forEach((a, i) => x.set(a, i * per));
     }
-    const logits = await this.run(x, options.signal ? { signal: options.signal } : {});
-    const probabilities = outputsProbabilities(this.model);
-    const results = arrays.map((_, i) => topClasses(logits.subarray(i * n, (i + 1) * n), k, this.model.labels, probabilities));
+    const logits = await this.run(x, { fetches: [this.outputNames[out]!], ...(options.signal ? { signal: options.signal } : {}) });
+    // The stored labels name the first output's values.
+    const labels = out === 0 ? this.model.labels : undefined;
+    const probabilities = outputsProbabilities(this.model, out);
+    const results = arrays.map((_, i) => topClasses(logits.subarray(i * n, (i + 1) * n), k, labels, probabilities));
     return many ? results : results[0]!;
   }
 

@@ -11,7 +11,7 @@ function tinyModel(): QModel {
   const blob = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
   return {
     input: { name: 'input', tensor: 0, nchw: [1, 3, 8, 8] },
-    output: { name: 'logits', tensor: 4 },
+    outputs: [{ name: 'logits', tensor: 4 }],
     tensors: [
       { name: 'input', shape: [1, 8, 8, 3], dtype: 'uint8', scale: 0.02, zeroPoint: 120 },
       { name: 'c1', shape: [1, 4, 4, 16], dtype: 'uint8', scale: 0.05, zeroPoint: 0 },
@@ -115,12 +115,12 @@ describe('.edgeq format', () => {
     const lastAdd = (readFloat: boolean) => withHeader(m, (h) => {
       h.tensors[5].dtype = 'float32'; h.ops.pop(); h.ops.pop();
       h.ops.push({ op: 'add', name: 'add', a: 2, b: 2, output: 5, activation: { kind: 'none' } });
-      h.output.tensor = 5;
+      h.outputs[0]!.tensor = 5;
       delete h.labels; // a feature-map output has no class names
       if (readFloat) {
         h.tensors.push({ ...h.tensors[2], name: 'sum2' });
         h.ops.push({ op: 'add', name: 'add2', a: 5, b: 2, output: h.tensors.length - 1, activation: { kind: 'none' } });
-        h.output.tensor = h.tensors.length - 1;
+        h.outputs[0]!.tensor = h.tensors.length - 1;
       }
     });
     expect(() => readEdgeq(lastAdd(false))).not.toThrow();
@@ -210,5 +210,56 @@ describe('.edgeq format', () => {
     expectBad(withHeader(m, (h) => { h.ops[0].activation = { kind: 'clip', min: 2, max: 1 }; }), `op 0 (${name}, "conv"): clip min 2 > max 1`);
     expectBad(withHeader(m, (h) => { h.ops[0].activation = { kind: 'clip', min: 0 }; }), name, 'clip bounds');
     expect(readEdgeq(withHeader(m, (h) => { h.ops[0].activation = { kind: 'clip', min: -1, max: 6 }; })).ops[0]).toMatchObject({ activation: { kind: 'clip', min: -1, max: 6 } });
+  });
+});
+
+/** The JSON header of an .edgeq file, as stored. */
+function storedHeader(bytes: Uint8Array): Record<string, unknown> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = view.getUint32(20, true), length = view.getUint32(24, true);
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(at, at + length)));
+}
+
+/** The tiny model with a second output: "pooled" (tensor 2, the max pool that the head conv reads). */
+function twoOutputModel(): QModel {
+  const m = tinyModel();
+  m.outputs = [{ name: 'logits', tensor: 4 }, { name: 'pooled', tensor: 2 }];
+  return m;
+}
+
+describe('.edgeq outputs', () => {
+  it('stores one output as "output", in its place, as files always have', () => {
+    const bytes = writeEdgeq(tinyModel());
+    const h = storedHeader(bytes);
+    expect(Object.keys(h).slice(0, 3)).toEqual(['input', 'output', 'tensors']);
+    expect(h.output).toEqual({ name: 'logits', tensor: 4 });
+    expect('outputs' in h).toBe(false);
+    expect(readEdgeq(bytes).outputs).toEqual([{ name: 'logits', tensor: 4 }]);
+  });
+
+  it('round-trips several outputs exactly, as an "outputs" list', () => {
+    const m = twoOutputModel();
+    const bytes = writeEdgeq(m);
+    const h = storedHeader(bytes);
+    expect(Object.keys(h).slice(0, 3)).toEqual(['input', 'outputs', 'tensors']);
+    expect('output' in h).toBe(false); // a reader that wants "output" rejects the file (BAD_MODEL 'header: missing "output"')
+    const back = readEdgeq(bytes);
+    expect(back.outputs).toEqual(m.outputs);
+    expect(back.tensors).toEqual(m.tensors);
+    expect(writeEdgeq(back)).toEqual(bytes);
+  });
+
+  it('rejects malformed outputs, naming the output', () => {
+    const m = twoOutputModel();
+    expectBad(withHeader(m, (h) => { h.outputs[1].name = 'logits'; }), 'output 1', 'name "logits" is given to two outputs');
+    expectBad(withHeader(m, (h) => { h.outputs[1].tensor = 4; }), 'output 1 ("pooled")', 'tensor 4 is already output 0');
+    expectBad(withHeader(m, (h) => { h.outputs[1].tensor = 99; }), 'output 1', 'tensor index 99');
+    expectBad(withHeader(m, (h) => { h.outputs[1].name = 3; }), 'output 1', 'name 3 must be a string');
+    expectBad(withHeader(m, (h) => { h.outputs = []; }), 'missing "output"');
+    expectBad(withHeader(m, (h) => { h.output = h.outputs[0]; }), 'both "output" and "outputs"');
+    // An output no op writes.
+    expectBad(withHeader(m, (h) => { h.tensors.push({ ...h.tensors[2], name: 'unused' }); h.outputs[1].tensor = 5; }), 'output "pooled"', 'never written');
+    // Labels name the first output's values.
+    expectBad(withHeader(m, (h) => { h.outputs.reverse(); }), 'of the first output "pooled"');
   });
 });

@@ -121,7 +121,7 @@ describe('header limits (found in review of what reaches the kernels)', () => {
     (m.input as { name: unknown }).name = 7;
     await expectBad(m, 'input: name');
     const o = model();
-    (o.output as { name: unknown }).name = { x: 1 };
+    (o.outputs[0] as { name: unknown }).name = { x: 1 };
     await expectBad(o, 'output: name');
   });
 });

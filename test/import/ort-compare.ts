@@ -25,7 +25,7 @@ export async function compareQuantizedTensors(onnx: Uint8Array, model: QModel, n
     if (i < 0) throw new Error(`the imported model has no tensor "${n}" (has ${model.tensors.map((t) => t.name).join(', ')})`);
     return i;
   });
-  const sessions = await Promise.all(tensors.map((i) => Session.create(writeEdgeq({ ...model, output: { name: 'o', tensor: i } }))));
+  const sessions = await Promise.all(tensors.map((i) => Session.create(writeEdgeq({ ...model, outputs: [{ name: 'o', tensor: i }] }))));
   const diffs = new Map<string, TensorDiff>(names.map((n) => [n, { worst: 0, differing: 0, total: 0 }]));
   try {
     for (const x of inputs) {

@@ -29,7 +29,7 @@ function expectSameIntegers(imported: QModel, original: QModel): void {
   expect(imported.ops.map((o) => `${o.op} ${o.name}`)).toEqual(original.ops.map((o) => `${o.op} ${o.name}`));
   const key = (m: QModel, i: number) => { const t = m.tensors[i]!; return { dtype: t.dtype, shape: t.shape, scale: t.scale, zeroPoint: t.zeroPoint }; };
   expect(key(imported, imported.input.tensor)).toEqual(key(original, original.input.tensor));
-  expect(key(imported, imported.output.tensor)).toEqual(key(original, original.output.tensor));
+  expect(key(imported, imported.outputs[0]!.tensor)).toEqual(key(original, original.outputs[0]!.tensor));
   for (let k = 0; k < original.ops.length; k++) {
     const a = imported.ops[k]!, b = original.ops[k]!;
     const where = `op ${k} "${b.name}"`;

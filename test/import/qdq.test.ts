@@ -40,14 +40,14 @@ describe('hand-built QDQ models imported, against onnxruntime-web', () => {
       const { model, form } = importOnnx(bytes);
       expect(form).toBe('qdq');
       expect(model.ops.map((o) => o.op)).toEqual(['conv', 'maxpool', 'conv', 'add', 'gap', 'conv']);
-      expect(model.tensors[model.output.tensor]!.dtype).toBe('float32');
+      expect(model.tensors[model.outputs[0]!.tensor]!.dtype).toBe('float32');
       // onnxruntime-web with every quantized tensor as an extra output (their ONNX type: uint8 or int8).
       const md = readOnnx(bytes);
       for (const n of QUANTIZED) md.graph.outputs.push({ name: n, dataType: signed ? 'int8' : 'uint8', dims: [], unknownRank: true });
       const ref = await ReferenceSession.create(md);
       // edgeq: one model per tensor, ending at it (the runtime dequantizes it; re-quantized exactly here).
-      const sessions = await Promise.all([...QUANTIZED.map((n) => model.tensors.findIndex((t) => t.name === n)), model.output.tensor]
-        .map((i) => Session.create(writeEdgeq({ ...model, output: { name: 'o', tensor: i } }))));
+      const sessions = await Promise.all([...QUANTIZED.map((n) => model.tensors.findIndex((t) => t.name === n)), model.outputs[0]!.tensor]
+        .map((i) => Session.create(writeEdgeq({ ...model, outputs: [{ name: 'o', tensor: i }] }))));
       const Wq = md.graph.initializers.get('fc/Wq')!.data as Int8Array, Ws = md.graph.initializers.get('fc/W_scale')!.data as Float32Array;
       const gapScale = model.tensors.find((u) => u.name === 'gap/out/q')!.scale;
       const headBound = Array.from({ length: 10 }, (_, n) => gapScale * Ws[n]! * Array.from(Wq.subarray(n * C, (n + 1) * C), Math.abs).reduce((a, b) => a + b, 0));

@@ -23,7 +23,7 @@ describe('QOperator ops imported, against onnxruntime-web', () => {
         const bytes = writeOnnx(build({ ...o, seed: 7 }));
         const { edgeq, model: q, form } = importOnnx(bytes);
         expect(form).toBe('qoperator');
-        const out = q.tensors[q.output.tensor]!;
+        const out = q.tensors[q.outputs[0]!.tensor]!;
         const lsb = out.dtype === 'float32' ? 1e-6 : out.scale;
         const ref = await ReferenceSession.create(bytes);
         const e = await Session.create(edgeq);

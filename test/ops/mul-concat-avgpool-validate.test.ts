@@ -17,7 +17,7 @@ function model(): QModel {
     { op: 'mul', name: 'se', a: 1, b: 2, output: 3 },
     { op: 'concat', name: 'cat', inputs: [3, 1], output: 4 },
   ];
-  return { input: { name: 'x', tensor: 0, nchw: [1, 4, 6, 6] }, output: { name: 'y', tensor: 4 }, tensors, ops, blobs: [], producer: 'test' };
+  return { input: { name: 'x', tensor: 0, nchw: [1, 4, 6, 6] }, outputs: [{ name: 'y', tensor: 4 }], tensors, ops, blobs: [], producer: 'test' };
 }
 
 const bad = (edit: (m: QModel) => void, pattern: RegExp) => {

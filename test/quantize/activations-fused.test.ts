@@ -59,7 +59,7 @@ function mobileModel(seed: number, opset14: boolean): ModelDef {
 function cutAfter(m: QModel, k: number): Uint8Array {
   const op = m.ops[k]!;
   const t = (op as { output: number }).output;
-  return writeEdgeq({ ...m, ops: m.ops.slice(0, k + 1), output: { name: m.tensors[t]!.name, tensor: t }, labels: undefined });
+  return writeEdgeq({ ...m, ops: m.ops.slice(0, k + 1), outputs: [{ name: m.tensors[t]!.name, tensor: t }], labels: undefined });
 }
 
 async function compareWithOrt(model: ModelDef): Promise<{ kinds: string[]; layers: { name: string; worst: number; same: number; total: number }[]; top1: number }> {

@@ -34,7 +34,7 @@ function twoConvs(cin: number, c2Weights: (rng: Rng) => number): FloatGraph {
     weights: Float32Array.from({ length: co * ci * 9 }, w), bias: Float32Array.from({ length: co }, () => rng.uniform(-0.1, 0.1)),
   });
   return {
-    input: { name: 'x', nchw: [1, 3, 6, 6] }, output: 'y', outputName: 'y', outputShape: [1, 4, 6, 6],
+    input: { name: 'x', nchw: [1, 3, 6, 6] }, outputs: [{ name: 'y', shape: [1, 4, 6, 6], tensor: 'y' }],
     ops: [conv('c1', 'x', 'h', 3, cin, () => rng.normal(), true), conv('c2', 'h', 'y', cin, 4, () => c2Weights(rng), false)],
     shapes: new Map([['x', [1, 3, 6, 6]], ['h', [1, cin, 6, 6]], ['y', [1, 4, 6, 6]]]),
   };

@@ -48,7 +48,7 @@ async function expectSameAsOrt(model: ModelDef): Promise<string[]> {
   const bytes = writeOnnx(model);
   const calib = tinyInputs(40, 12, SIZE);
   const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, fuseResidual: false });
-  const out = q.model.tensors[q.model.output.tensor]!;
+  const out = q.model.tensors[q.model.outputs[0]!.tensor]!;
   const fp32 = await ReferenceSession.create(bytes), qdq = await ReferenceSession.create(q.qdq);
   const e = await Session.create(q.edgeq);
   let worst = 0, same = 0, total = 0;

@@ -26,7 +26,7 @@ describe('depthwise convolutions through the quantizer (MobileNetV2-style blocks
       expect(dwIo.map((t) => q.model.tensors[t]!.dtype)).toEqual(Array(4).fill(activations === 12 ? 'uint12' : 'uint8'));
       const dw = q.model.ops.filter((o) => o.op === 'conv' && o.group > 1);
       expect(dw.map((o) => o.op === 'conv' && [o.group, o.packing])).toEqual([[48, PACKING_DWCONV], [40, PACKING_DWCONV]]);
-      const outScale = q.model.tensors[q.model.output.tensor]!.scale;
+      const outScale = q.model.tensors[q.model.outputs[0]!.tensor]!.scale;
       const fp32 = await ReferenceSession.create(bytes), qdq = await ReferenceSession.create(q.qdq);
       const e = await Session.create(q.edgeq);
       let same = 0, total = 0, worst = 0;

@@ -115,7 +115,7 @@ describe('a network that ends in a residual Add (a feature trunk)', () => {
       const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, fuseResidual });
       const m = readEdgeq(q.edgeq);
       const last = m.ops[m.ops.length - 1];
-      expect(m.tensors[m.output.tensor].dtype).toBe('float32');
+      expect(m.tensors[m.outputs[0]!.tensor].dtype).toBe('float32');
       expect(last.op).toBe(fuseResidual ? 'conv' : 'add');
       if (fuseResidual) expect(last.op === 'conv' && last.residual).toBeDefined();
       const qdq = await ReferenceSession.create(fuseResidual ? exportQdq(q.graph, q, { fused: true }) : q.qdq);

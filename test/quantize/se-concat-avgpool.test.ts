@@ -18,7 +18,7 @@ async function compare(model: ModelDef, size: number, activations: 8 | 12) {
   const bytes = writeOnnx(model);
   const calib = tinyInputs(40, 16, size);
   const q = await quantizeModel(bytes, { calibration: calib, calibrationCount: calib.length, activations });
-  const outScale = q.model.tensors[q.model.output.tensor]!.scale;
+  const outScale = q.model.tensors[q.model.outputs[0]!.tensor]!.scale;
   const fp32 = await ReferenceSession.create(bytes), qdq = await ReferenceSession.create(q.qdq);
   const e = await Session.create(q.edgeq);
   let same = 0, total = 0, worst = 0, minCos = 1;

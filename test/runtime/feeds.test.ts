@@ -1,5 +1,5 @@
-// run() takes onnxruntime-web-style feeds ({ [inputName]: tensor }), giving the same output as the
-// plain Float32Array; wrong names and dims are typed one-line errors.
+// run() takes onnxruntime-web-style feeds ({ [inputName]: tensor }) and returns { [outputName]: tensor },
+// the same data as run() of the plain Float32Array; wrong names and dims are typed one-line errors.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../../src/runtime/session.js';
@@ -17,9 +17,13 @@ describe('run(feeds)', () => {
     const [, c, h, w] = session.inputShape as number[];
     const x = Float32Array.from({ length: 2 * c! * h! * w! }, (_, i) => Math.sin(i) * 0.5);
     const ref = await session.run(x);
-    const name = session.inputNames[0]!;
-    expect(await session.run({ [name]: x })).toEqual(ref);
-    expect(await session.run({ [name]: { data: x, dims: [2, c!, h!, w!] } })).toEqual(ref);
+    const name = session.inputNames[0]!, out = session.outputNames[0]!;
+    const [, classes] = session.outputShape as number[];
+    // Feeds in, every output by name out (onnxruntime-web's session.run): { [outputName]: tensor }.
+    const want = { [out]: { name: out, type: 'float32', dims: [2, classes!], data: ref } };
+    expect(await session.run({ [name]: x })).toEqual(want);
+    expect(await session.run({ [name]: { data: x, dims: [2, c!, h!, w!] } })).toEqual(want);
+    expect(await session.run({ [name]: x }, { fetches: [out] })).toEqual(want);
     const tensor = await session.runTensor({ [name]: { data: x, dims: [2, c!, h!, w!] } });
     expect(tensor.dims[0]).toBe(2);
     expect(tensor.data).toEqual(ref);

@@ -46,7 +46,7 @@ function buildModel(wide: string[] = []): QModel {
   };
   return {
     input: { name: 'input', tensor: 0, nchw: [1, 3, S, S] },
-    output: { name: 'logits', tensor: 5 },
+    outputs: [{ name: 'logits', tensor: 5 }],
     tensors,
     ops: [
       conv('stem', 0, 1, 7, 2, 3, 32),

@@ -29,7 +29,7 @@ describe('edgeq import (TFLite)', () => {
     const model = readEdgeq(new Uint8Array(readFileSync(dst)));
     expect(model.preprocess).toMatchObject({ scale: 1, mean: [128, 128, 128], std: [128, 128, 128], crop: 9 });
     expect(out.join('\n')).toContain('it returns probabilities');
-    expect(model.output.name).toBe('probabilities');
+    expect(model.outputs[0]!.name).toBe('probabilities');
     await run('import', src, '-o', dst, '--logits');
     expect(out.join('\n')).toContain('SOFTMAX is left out');
     expect(new Uint8Array(readFileSync(dst))).toEqual(importTflite(bytes, { preprocess: lib.model.preprocess, fileName: src, keepLogits: true }).edgeq);

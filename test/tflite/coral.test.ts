@@ -94,7 +94,7 @@ describe.runIf(HAS_CORAL)('Coral TFLite uint8 MobileNets imported', () => {
       expect(r.droppedSoftmax).toBe(true);
       const spec = tflitePreprocess(r.input);
       const session = await Session.create(r.edgeq, { threads: 1 });
-      const out = session.model.tensors[session.model.output.tensor]!;
+      const out = session.model.tensors[session.model.outputs[0]!.tensor]!;
       const images = loadImageFolder(IMAGES, { count: c.images, seed: 7 });
       let worstArith = 0, worstExact = 0, agreeArith = 0, agreeExact = 0, top1Edgeq = 0, top1Exact = 0, identical = 0;
       try {
@@ -131,7 +131,7 @@ describe.runIf(HAS_CORAL)('Coral TFLite uint8 MobileNets imported', () => {
       const first = prefix(model, 0);
       const graph = tfliteToOnnx(first, { saturateWeights: true });
       const session = await Session.create(writeEdgeq({ ...importModel(graph.onnx).model }), { threads: 1 });
-      const out = session.model.tensors[session.model.output.tensor]!;
+      const out = session.model.tensors[session.model.outputs[0]!.tensor]!;
       const spec = tflitePreprocess(graph.input);
       let differ = 0, worst = 0, total = 0;
       try {

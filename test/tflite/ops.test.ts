@@ -136,7 +136,7 @@ describe('SOFTMAX lowered to edgeq\'s softmax op', () => {
     expect(withSm.droppedSoftmax).toBe(false);
     expect(logitsOnly.droppedSoftmax).toBe(true);
     expect(withSm.model.ops.map((o) => o.op)).toEqual(['conv', 'conv', 'softmax']);
-    expect(withSm.model.output.name).toBe('probabilities');
+    expect(withSm.model.outputs[0]!.name).toBe('probabilities');
     const b = (model.subgraphs[0]!.operators[1]!.options as { beta: number }).beta;
     const [sp, sl] = await Promise.all([Session.create(withSm.edgeq, { threads: 1 }), Session.create(logitsOnly.edgeq, { threads: 1 })]);
     const next = rng(4);

@@ -49,7 +49,7 @@ describe('TFLite reader', () => {
     expect(r.droppedSoftmax).toBe(true);
     expect(r.model.ops.map((o) => o.op)).toEqual(['conv', 'conv', 'add', 'gap', 'conv']);
     const session = await Session.create(r.edgeq, { threads: 1 });
-    const out = session.model.tensors[session.model.output.tensor]!;
+    const out = session.model.tensors[session.model.outputs[0]!.tensor]!;
     const next = rng(5);
     let worst = 0;
     try {

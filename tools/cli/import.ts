@@ -73,7 +73,7 @@ function importTfliteCommand(modelPath: string, bytes: Uint8Array, o: ImportCliO
     console.log(`--saturate-weights: clamped ${result.saturated.reduce((a, w) => a + w.count, 0)} weight values in ${result.saturated.length} tensors to w - zw in [-127, 127] (not exact)`);
   }
   if (result.droppedSoftmax) console.log('--logits: the final SOFTMAX is left out; the model returns the logits, whose order is the same');
-  else if (result.model.output.name === 'probabilities') console.log('the final SOFTMAX is the model\'s softmax op: it returns probabilities (--logits for the logits)');
+  else if (result.model.outputs[0]!.name === 'probabilities') console.log('the final SOFTMAX is the model\'s softmax op: it returns probabilities (--logits for the logits)');
   console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)`);
 }
 

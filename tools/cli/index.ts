@@ -19,6 +19,12 @@ function triple(value: string): [number, number, number] {
   if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p))) throw new InvalidArgumentError(`"${value}" is not three comma-separated numbers`);
   return parts as [number, number, number];
 }
+/** --crop: one side (a square crop) or HxW (e.g. 96x160). */
+function cropArg(value: string): number | [number, number] {
+  const parts = value.split('x').map(Number);
+  if (!parts.every((p) => Number.isInteger(p) && p >= 1) || (parts.length !== 1 && parts.length !== 2)) throw new InvalidArgumentError(`"${value}" is not a side or HxW in pixels (224, 96x160)`);
+  return parts.length === 1 ? parts[0]! : [parts[0]!, parts[1]!];
+}
 function intList(value: string): number[] {
   const parts = value.split(',').map(Number);
   if (parts.some((p) => !Number.isInteger(p) || p < 1)) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of positive integers`);
@@ -56,7 +62,7 @@ export function buildProgram(): Command {
     .option('--mean <r,g,b>', 'override the preset mean', triple)
     .option('--std <r,g,b>', 'override the preset std', triple)
     .option('--resize <n>', 'override the preset resize (short side)', int)
-    .option('--crop <n>', 'override the preset centre crop', int)
+    .option('--crop <n|HxW>', 'override the preset centre crop: a side, or height x width (e.g. 96x160)', cropArg)
     .addOption(new Option('--method <method>', 'calibration method (default mse)').choices([...CALIBRATION_METHODS]))
     .option('--percentile <p>', 'percentile for --method percentile', num, 99.99)
     .option('--no-bias-correction', 'keep the rounded bias (default: each channel\'s mean weight-rounding error, measured on the calibration images, is removed from its bias)')
@@ -81,7 +87,7 @@ export function buildProgram(): Command {
     .option('--mean <r,g,b>', 'override the preset mean', triple)
     .option('--std <r,g,b>', 'override the preset std', triple)
     .option('--resize <n>', 'override the preset resize (short side)', int)
-    .option('--crop <n>', 'override the preset centre crop', int)
+    .option('--crop <n|HxW>', 'override the preset centre crop: a side, or height x width (e.g. 96x160)', cropArg)
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
     .option('--saturate-weights', 'TFLite: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact; docs/tflite.md)')
     .option('--logits', 'TFLite: leave a final SOFTMAX out and return the logits (default: the model returns probabilities)')
@@ -95,13 +101,14 @@ export function buildProgram(): Command {
     .action(async (model: string, opts) => (await import('./import.js')).dequantizeCommand(model, opts));
 
   program.command('run')
-    .description('classify images with an .edgeq model')
+    .description('classify images with an .edgeq model: the top classes of its first output (or of --output), and a summary of every output when it has several')
     .argument('<model>', '.edgeq model')
     .argument('<images...>', 'JPEG or PNG files, or folders (every JPEG/PNG in them)')
     .option('-k, --top <k>', 'classes to print', int, 5)
     .addOption(new Option('--backend <backend>', 'kernel build').choices(['auto', 'simd', 'scalar']).default('auto'))
     .option('--threads <n>', 'threads of the session (default: the runtime\'s choice)', int)
     .option('--batch <n>', 'images per run() call', int, 1)
+    .option('--output <name>', 'the output whose values are the class scores (default: the model\'s first output)')
     .option('--json', 'print JSON')
     .action(async (model: string, images: string[], opts) => (await import('./run.js')).runCommand(model, images, opts));
 

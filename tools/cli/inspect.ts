@@ -50,16 +50,17 @@ export async function inspectCommand(path: string, o: { json?: boolean; check?: 
     console.log(JSON.stringify({ file: path, bytes: bytes.length, sections: m.blobs.length, packedBytes: packed, ...header }, null, 2));
     return;
   }
+  const t = (i: number) => {
+    const x = m.tensors[i];
+    return `${x.name} [${x.shape}] ${x.dtype === 'float32' ? 'f32' : `${x.dtype === 'uint12' ? 'u12' : 'u8'} s=${x.scale.toExponential(3)} z=${x.zeroPoint}`}`;
+  };
   console.log(`${path}: edgeq v1, ${bytes.length.toLocaleString('en')} bytes, producer "${m.producer}"${m.sourceHash ? `, source sha256 ${m.sourceHash.slice(0, 16)}…` : ''}`);
-  console.log(`input "${m.input.name}" NCHW [${m.input.nchw}], output "${m.output.name}"; ${m.ops.length} ops, ${m.tensors.length} tensors, ${m.blobs.length} weight sections (${(packed / 1e6).toFixed(2)} MB packed)`);
+  const outputs = m.outputs.map((o) => `"${o.name}" (${t(o.tensor)})`).join(', ');
+  console.log(`input "${m.input.name}" NCHW [${m.input.nchw}], output${m.outputs.length > 1 ? `s ${outputs}` : ` ${outputs}`}; ${m.ops.length} ops, ${m.tensors.length} tensors, ${m.blobs.length} weight sections (${(packed / 1e6).toFixed(2)} MB packed)`);
   if (m.preprocess) console.log(`preprocess: ${JSON.stringify(m.preprocess)}`);
   if (m.labels) console.log(`labels: ${m.labels.length} (${m.labels.slice(0, 3).join(', ')}, …)`);
   if (m.meta) console.log(`meta: ${JSON.stringify(m.meta)}`);
   const wide = m.tensors.filter((x) => x.dtype === 'uint12').length;
   if (wide > 0) console.log(`activations: ${wide} of ${m.tensors.length} tensors uint12 (12 bits in 16-bit lanes), the rest uint8/f32`);
-  const t = (i: number) => {
-    const x = m.tensors[i];
-    return `${x.name} [${x.shape}] ${x.dtype === 'float32' ? 'f32' : `${x.dtype === 'uint12' ? 'u12' : 'u8'} s=${x.scale.toExponential(3)} z=${x.zeroPoint}`}`;
-  };
   for (const op of m.ops) console.log(`  ${describeQOp(op, t)}`);
 }

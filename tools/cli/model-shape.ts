@@ -26,9 +26,9 @@ export function onnxOutputCount(graph: GraphDef): number | undefined {
   return (dims as number[]).reduce((a, b) => a * b, 1);
 }
 
-/** Values per image of an .edgeq model's output. */
+/** Values per image of an .edgeq model's first output (the one its labels name). */
 export function qmodelOutputCount(model: QModel): number {
-  return model.tensors[model.output.tensor].shape.slice(1).reduce((a, b) => a * b, 1);
+  return model.tensors[model.outputs[0]!.tensor].shape.slice(1).reduce((a, b) => a * b, 1);
 }
 
 /** Class names must name every output (BAD_OPTION naming where they came from, `source`). */

@@ -1,7 +1,7 @@
 // The preprocessing a command uses: chosen from --preprocess and its overrides, fitted to the
 // model's input side, and described in one line that quantize, run and bench print first.
 import { EdgeqError } from 'edgeq';
-import { PRESETS, type PreprocessSpec } from 'edgeq/image';
+import { cropSize, LUMA, PRESETS, type PreprocessSpec } from 'edgeq/image';
 import type { InputShape } from './model-shape.js';
 
 export type PresetName = 'imagenet' | 'unit';
@@ -11,7 +11,8 @@ export interface PreprocessOptions {
   mean?: [number, number, number];
   std?: [number, number, number];
   resize?: number;
-  crop?: number;
+  /** The centre crop: a side (square) or [height, width] (--crop 96x160). */
+  crop?: number | [number, number];
 }
 
 /** The preset (default imagenet) with the explicit overrides applied; `preset` names where it came from. */
@@ -20,7 +21,7 @@ export function specFromOptions(o: PreprocessOptions): { spec: PreprocessSpec; p
   if (o.mean) spec.mean = o.mean;
   if (o.std) spec.std = o.std;
   if (o.resize) spec.resize = o.resize;
-  if (o.crop) spec.crop = o.crop;
+  if (o.crop) Object.assign(spec, cropFields(typeof o.crop === 'number' ? [o.crop, o.crop] : o.crop));
   const explicit = o.mean && o.std && o.resize && o.crop;
   return { spec, preset: o.preprocess ?? (explicit ? 'explicit' : 'imagenet (default)') };
 }
@@ -35,25 +36,50 @@ export function requireChosenPreprocessing(o: PreprocessOptions, flag: string, h
   throw new EdgeqError('BAD_OPTION', `${flag} needs --preprocess imagenet|unit${hasOverrides ? ' (or all of --mean, --std, --resize, --crop)' : ''}: the images must be prepared as the model was trained`);
 }
 
+/** The spec fields of an H x W centre crop: `crop` its larger side, `size` when it is not square. */
+function cropFields([h, w]: [number, number]): Pick<PreprocessSpec, 'crop' | 'size'> {
+  return { crop: Math.max(h, w), size: h !== w ? [h, w] : undefined };
+}
+
+/** A spec without an undefined `size` field (a square crop stores none: the bytes of older files). */
+function tidy(spec: PreprocessSpec): PreprocessSpec {
+  if (spec.size !== undefined) return spec;
+  const { size: _size, ...rest } = spec;
+  return rest;
+}
+
 /**
- * `spec` for a model whose input is `shape`: when the model's input side differs from the spec's
- * crop and the user gave no --crop, the crop becomes the model's side and the resize scales with it
- * (e.g. imagenet 256/224 -> 146/128 for a 128x128 model). A --crop that disagrees with the model, a
- * non-square input or one without 3 channels is a BAD_SHAPE error naming both.
+ * `spec` for a model whose input is `shape` ([C, H, W]): when the model's input size differs from
+ * the spec's crop and the user gave no --crop, the crop becomes the model's H x W and the resize scales
+ * with its larger side (e.g. imagenet 256/224 -> 146/128 for a 128x128 model, 183 for 96x160). A
+ * 1-channel model takes the luma ('gray'; mean and std become their luma-weighted values). A --crop
+ * that disagrees with the model, or an input of other than 1 or 3 channels, is a BAD_SHAPE error
+ * naming both.
  */
 export function fitSpecToInput(spec: PreprocessSpec, shape: InputShape, cropGiven: boolean): PreprocessSpec {
   const { name, channels, height, width } = shape;
-  if (channels !== undefined && channels !== 3) throw new EdgeqError('BAD_SHAPE', `model input "${name}" has ${channels} channels; image preprocessing makes 3 (RGB)`);
-  if (height === undefined || width === undefined) return spec;
-  if (height !== width) throw new EdgeqError('BAD_SHAPE', `model input "${name}" is ${height}x${width}; image preprocessing makes square crops`);
-  if (height === spec.crop) return spec;
-  if (cropGiven) throw new EdgeqError('BAD_SHAPE', `--crop ${spec.crop} does not match the model input "${name}", ${height}x${width}`);
-  const resize = spec.resizeMode === 'square-crop' ? height : Math.round((spec.resize * height) / spec.crop);
-  return { ...spec, crop: height, resize };
+  if (channels !== undefined && channels !== 3 && channels !== 1) throw new EdgeqError('BAD_SHAPE', `model input "${name}" has ${channels} channels; image preprocessing makes 3 (RGB) or 1 (grey)`);
+  if (channels === 1 && spec.channels !== 'gray') {
+    // The luma weights sum to 1: a uniform mean or std stays as it is.
+    const luma = (v: readonly number[]) => (v[0] === v[1] && v[1] === v[2] ? v[0]! : LUMA[0] * v[0]! + LUMA[1] * v[1]! + LUMA[2] * v[2]!);
+    const m = luma(spec.mean), sd = luma(spec.std);
+    spec = { ...spec, channels: 'gray', mean: [m, m, m], std: [sd, sd, sd] };
+  } else if (channels === 3 && spec.channels === 'gray') {
+    throw new EdgeqError('BAD_SHAPE', `model input "${name}" has 3 channels; the preprocessing makes 1 (gray)`);
+  }
+  if (height === undefined || width === undefined) return tidy(spec);
+  const [ch, cw] = cropSize(spec);
+  if (ch === height && cw === width) return tidy(spec);
+  if (cropGiven) throw new EdgeqError('BAD_SHAPE', `--crop ${ch === cw ? ch : `${ch}x${cw}`} does not match the model input "${name}", ${height}x${width}`);
+  const side = Math.max(height, width);
+  const resize = spec.resizeMode === 'square-crop' ? side : Math.round((spec.resize * side) / spec.crop);
+  return tidy({ ...spec, ...cropFields([height, width]), resize });
 }
 
 /** One line: `preprocessing imagenet: short side 256, centre crop 224, antialias, /255, mean 0.485,... std ..., rgb`. */
 export function describeSpec(spec: PreprocessSpec, preset: string): string {
-  const size = spec.resizeMode === 'short-side' ? `short side ${spec.resize}, centre crop ${spec.crop}` : `centre square resized to ${spec.crop}`;
+  const [h, w] = cropSize(spec);
+  const crop = h === w ? `${h}` : `${h}x${w}`;
+  const size = spec.resizeMode === 'short-side' ? `short side ${spec.resize}, centre crop ${crop}` : `centre ${h === w ? 'square' : `${w}:${h} window`} resized to ${h === w ? spec.crop : `${Math.round((spec.resize * w) / spec.crop)}x${Math.round((spec.resize * h) / spec.crop)}, crop ${crop}`}`;
   return `preprocessing ${preset}: ${size}, ${spec.interpolation}, /${spec.scale}, mean ${spec.mean.join(',')}, std ${spec.std.join(',')}, ${spec.channels}`;
 }

@@ -24,7 +24,7 @@ export interface QuantizeCliOptions {
   mean?: [number, number, number];
   std?: [number, number, number];
   resize?: number;
-  crop?: number;
+  crop?: number | [number, number];
   method?: CalibrationMethod;
   percentile: number;
   labels?: string;

@@ -1,14 +1,15 @@
-// `edgeq run model.edgeq image.jpg|folder ...`: classify images, `batch` per run() call.
+// `edgeq run model.edgeq image.jpg|folder ...`: classify images, `batch` per run() call. The classes
+// are of the model's first output (or the one --output names); a model with several outputs also gets
+// a one-line summary of each output per image.
 import { statSync } from 'node:fs';
 import { EdgeqError, outputsProbabilities, type Classification } from 'edgeq';
 import { readImage } from 'edgeq/decode';
-import { PRESETS, preprocessBatch } from 'edgeq/image';
+import { cropSize, PRESETS, preprocessBatch, specChannels } from 'edgeq/image';
 import { Session } from 'edgeq/runtime';
 import { listImages } from '../image/folder-node.js';
 import { topK } from '../quantize/report.js';
 import { readInput, requireFile } from './paths.js';
 import { describeSpec } from './preprocessing.js';
-import { qmodelOutputCount } from './model-shape.js';
 
 export interface RunCliOptions {
   top: number;
@@ -18,6 +19,18 @@ export interface RunCliOptions {
   threads?: number;
   /** Images per run() call (default 1). */
   batch?: number;
+  /** The output whose values are the class scores (default: the model's first output). */
+  output?: string;
+}
+
+/** One image's values of one output: its per-image dims (ONNX layout) and min / mean / max. */
+export interface OutputSummary { dims: number[]; min: number; mean: number; max: number }
+
+/** min / mean / max of `v` with the output's per-image dims. */
+export function summarizeOutput(v: Float32Array, dims: readonly number[]): OutputSummary {
+  let min = Infinity, max = -Infinity, sum = 0;
+  for (const x of v) { min = Math.min(min, x); max = Math.max(max, x); sum += x; }
+  return { dims: [...dims], min, mean: sum / v.length, max };
 }
 
 /** The image files named: files as given, folders expanded to their JPEG/PNG files (sorted). Checked to exist. */
@@ -82,26 +95,42 @@ export async function runCommand(modelPath: string, imageArgs: string[], o: RunC
   requireFile(modelPath, 'model');
   const images = expandImages(imageArgs);
   const session = await openModel(modelPath, o);
-  const results: { image: string; ms: number; top: Classification[] }[] = [];
+  const results: { image: string; ms: number; top: Classification[]; outputs?: Record<string, OutputSummary> }[] = [];
   try {
     const spec = session.model.preprocess;
     if (!spec) throw new EdgeqError('BAD_MODEL', `${modelPath} stores no preprocessing, so images cannot be prepared for it (quantize it with --preprocess)`);
+    const [, c, h, w] = session.model.input.nchw;
+    const [sh, sw] = cropSize(spec);
+    if (specChannels(spec) !== c || sh !== h || sw !== w) {
+      throw new EdgeqError('BAD_MODEL', `${modelPath}: its preprocessing makes [${specChannels(spec)}, ${sh}, ${sw}] images but input "${session.model.input.name}" is [${c}, ${h}, ${w}]`);
+    }
+    const names = session.outputNames;
+    const classOut = o.output ?? names[0]!;
+    if (!names.includes(classOut)) throw new EdgeqError('BAD_OPTION', `--output ${JSON.stringify(classOut)}: ${modelPath} has no such output (outputs: ${names.map((n) => JSON.stringify(n)).join(', ')})`);
+    // The stored labels name the first output's values.
+    const labels = classOut === names[0] ? session.model.labels : undefined;
+    const shapes = session.outputShapes;
     const preset = Object.entries(PRESETS).find(([, p]) => JSON.stringify(p) === JSON.stringify(spec))?.[0] ?? 'stored in the model';
     const first = `${modelPath}: ${describeSpec(spec, preset)}; ${session.backend}, ${session.threads} thread${session.threads > 1 ? 's' : ''}, batch ${batch}`;
     if (o.json) console.error(first); else console.log(first);
-    const outputs = qmodelOutputCount(session.model);
+    const per = (name: string) => shapes[name]!.slice(1).reduce((a, b) => a * b, 1);
     for (let i = 0; i < images.length; i += batch) {
       const paths = images.slice(i, i + batch);
       const input = preprocessBatch(paths.map((p) => readImage(p)), spec);
       const t0 = performance.now();
-      const logits = await session.run(input);
+      const out = await session.run({ [session.inputNames[0]!]: input });
       const ms = (performance.now() - t0) / paths.length;
       paths.forEach((path, j) => {
-        const top = classifyLogits(logits.subarray(j * outputs, (j + 1) * outputs), session.model.labels, o.top, outputsProbabilities(session.model));
-        results.push({ image: path, ms, top });
+        const slice = (name: string) => out[name]!.data.subarray(j * per(name), (j + 1) * per(name));
+        const top = classifyLogits(slice(classOut), labels, o.top, outputsProbabilities(session.model, names.indexOf(classOut)));
+        const outputs = names.length > 1 ? Object.fromEntries(names.map((n) => [n, summarizeOutput(slice(n), shapes[n]!)])) : undefined;
+        results.push({ image: path, ms, top, ...(outputs ? { outputs } : {}) });
         if (!o.json) {
           console.log(`${path} (${ms.toFixed(1)} ms${batch > 1 ? ' per image in its batch' : ''}):`);
           for (const c of top) console.log(`  ${(c.score * 100).toFixed(1).padStart(5)}%  ${c.label} [${c.index}]`);
+          for (const [n, s] of Object.entries(outputs ?? {})) {
+            console.log(`  output "${n}" [${s.dims.join(', ')}]: min ${s.min.toPrecision(4)}, mean ${s.mean.toPrecision(4)}, max ${s.max.toPrecision(4)}`);
+          }
         }
       });
     }

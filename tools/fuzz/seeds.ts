@@ -109,7 +109,7 @@ export function synthQModel(seed: number, options: SynthQModelOptions = {}): QMo
   }
   return {
     input: { name: 'input', tensor: input, nchw: [1, 3, size, size] },
-    output: { name: 'logits', tensor: logits },
+    outputs: [{ name: 'logits', tensor: logits }],
     tensors, ops, blobs,
     labels: Array.from({ length: classes }, (_, i) => `class ${i}`),
     preprocess: {
@@ -190,7 +190,7 @@ export function synthBlocksQModel(seed: number): QModel {
   ops.push({ op: 'gap', name: 'gap', input: avg, output: g });
   const logits = conv('fc', g, classes, 1, 1, { act: { kind: 'none' }, f32: true });
   return {
-    ...base, output: { name: 'logits', tensor: logits }, tensors, ops, blobs,
+    ...base, outputs: [{ name: 'logits', tensor: logits }], tensors, ops, blobs,
     labels: Array.from({ length: classes }, (_, i) => `class ${i}`),
     producer: `edgeq-fuzz synth blocks seed ${seed}`, meta: { seed },
   };

@@ -28,7 +28,7 @@ export async function compareWithReference(onnx: Uint8Array, edgeq: Uint8Array, 
   onImage?: (done: number) => void): Promise<ImportComparison> {
   const ref = await ReferenceSession.create(onnx);
   const session = await Session.create(edgeq, { threads: 1 });
-  const out = session.model.tensors[session.model.output.tensor]!;
+  const out = session.model.tensors[session.model.outputs[0]!.tensor]!;
   const lsb = out.dtype === 'float32' ? 1 : out.scale;
   const r: ImportComparison = { images: 0, edgeq: { top1: 0, top5: 0 }, reference: { top1: 0, top5: 0 }, agree: 0, identical: 0, differing: [], worstLsb: 0 };
   try {

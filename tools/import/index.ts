@@ -71,7 +71,7 @@ export function checkImportOptions(bytes: Uint8Array, options: ImportOptions, fo
  */
 export function finishImport(bytes: Uint8Array, model: QModel, importedFrom: string, options: ImportOptions): QModel {
   const where = options.fileName ? `${options.fileName}: ` : '';
-  const outputs = model.tensors[model.output.tensor]!.shape[3];
+  const outputs = model.tensors[model.outputs[0]!.tensor]!.shape[3];
   if (options.labels && options.labels.length !== outputs) {
     throw new EdgeqError('BAD_OPTION', `${options.labels.length} labels for a model with ${outputs} outputs`);
   }

@@ -108,7 +108,7 @@ class Lowering {
   run(): LowerResult {
     const g = this.model.graph;
     if (g.inputs.length !== 1) fail(undefined, `the graph has ${g.inputs.length} inputs; edgeq models take one image input`);
-    if (g.outputs.length !== 1) fail(undefined, `the graph has ${g.outputs.length} outputs; edgeq models have one`);
+    if (g.outputs.length === 0) fail(undefined, 'the graph has no outputs', 'BAD_ONNX');
     const input = g.inputs[0]!;
     if (input.dataType !== 'float32') fail(undefined, `graph input "${input.name}" is ${input.dataType}; edgeq takes a float32 input and quantizes it with the file's QuantizeLinear`);
     if (input.dims.length !== 4) fail(undefined, `graph input "${input.name}" has dims [${input.dims}]; edgeq takes NCHW images`, 'BAD_SHAPE');
@@ -121,19 +121,24 @@ class Lowering {
     for (const t of g.initializers.values()) this.values.set(t.name, { kind: 'const', value: t });
     for (const node of topologicalOrder(g)) this.visit(node);
 
-    const outName = g.outputs[0]!.name;
-    const out = this.values.get(outName);
-    let outTensor: number;
-    if (out?.kind === 'dq') outTensor = out.t;
-    else if (out?.kind === 'pending') outTensor = this.materialize(out, undefined, outName);
-    else if (out?.kind === 'q') return fail(undefined, `graph output "${outName}" is quantized; edgeq returns float32 outputs (end the graph with its DequantizeLinear)`);
-    else return fail(undefined, `graph output "${outName}" is not computed from the quantized graph`);
+    // Every graph output, in order (a model may output several tensors, an intermediate one among them).
+    const outputs = g.outputs.map(({ name: outName }) => {
+      const out = this.values.get(outName);
+      let outTensor: number;
+      if (out?.kind === 'dq') outTensor = out.t;
+      else if (out?.kind === 'pending') outTensor = this.materialize(out, undefined, outName);
+      else if (out?.kind === 'q') return fail(undefined, `graph output "${outName}" is quantized; edgeq returns float32 outputs (end the graph with its DequantizeLinear)`);
+      else return fail(undefined, `graph output "${outName}" is not computed from the quantized graph`);
+      return { name: outName, tensor: outTensor };
+    });
+    const shared = outputs.find((o, i) => outputs.findIndex((p) => p.tensor === o.tensor) !== i);
+    if (shared) fail(undefined, `graph outputs "${outputs.find((p) => p.tensor === shared.tensor)!.name}" and "${shared.name}" are the same tensor; edgeq gives each output its own tensor`);
     if (!this.tensors[0] || this.tensors[0].name !== this.inputName) fail(undefined, `graph input "${this.inputName}" is never quantized by a QuantizeLinear`);
     return {
       form: this.qoperator ? 'qoperator' : 'qdq',
       model: {
         input: { name: this.inputName, tensor: 0, nchw: this.inputNchw! },
-        output: { name: outName, tensor: outTensor },
+        outputs,
         tensors: this.tensors, ops: this.ops, blobs: this.blobs,
       },
     };

@@ -30,7 +30,9 @@ export async function collectHistograms(
   },
 ): Promise<Map<string, ActivationHistogram>> {
   const names = calibrationTensors(g);
-  const extra = names.filter((n) => n !== g.input.name && n !== g.outputName);
+  const byTensor = new Map(g.outputs.map((o) => [o.tensor, o.name]));
+  const outputNames = new Set(g.outputs.map((o) => o.name));
+  const extra = names.filter((n) => n !== g.input.name && !outputNames.has(n));
   const session = await ReferenceSession.create(onnxBytes, { threads: options.threads ?? 1, extraOutputs: extra });
   const hists = new Map(names.map((n) => [n, new ActivationHistogram()]));
   let done = 0;
@@ -42,7 +44,7 @@ export async function collectHistograms(
       hin.addChannels(x, g.input.nchw);
       for (const n of names) {
         if (n === g.input.name) continue;
-        const t = outputs[n] ?? (n === g.output ? outputs[g.outputName] : undefined);
+        const t = outputs[n] ?? (byTensor.has(n) ? outputs[byTensor.get(n)!] : undefined);
         if (!t) continue;
         const h = hists.get(n)!;
         h.add(t.data);

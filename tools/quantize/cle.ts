@@ -6,7 +6,7 @@
 // positive per-channel scale too, so conv1 -> act -> MaxPool -> conv2 and conv -> GAP -> fc qualify.
 //
 // A pair qualifies only when every tensor from conv1's output to conv2's input is read by exactly
-// one op and is not the graph output: a tensor read by an Add (a residual) or by two ops keeps its
+// one op and is not a graph output: a tensor read by an Add (a residual) or by two ops keeps its
 // channels' scale.
 //
 // Two ways to choose s_c:
@@ -78,7 +78,7 @@ export function equalizablePairs(g: FloatGraph): EqualizePair[] {
     let t = op.output;
     let consumers: FConv[] = [];
     for (;;) {
-      if (t === g.output || t === g.outputName || t === g.input.name) break;
+      if (t === g.input.name || g.outputs.some((o) => o.tensor === t || o.name === t)) break;
       const r = byReader.get(t) ?? [];
       // The last tensor may feed several convs (a ResNet stem's pool feeds a block and its shortcut):
       // every one of them takes the scales.

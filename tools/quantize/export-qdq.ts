@@ -16,7 +16,8 @@ import type { FloatGraph } from './prepare.js';
 import { quantMax } from 'edgeq/format';
 import type { QuantizeResult, TensorParams } from './quantize.js';
 import type { NodeDef, TensorValue } from '../onnx/model.js';
-import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/model.js';
+import { makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/model.js';
+import { connectOutputs } from './export-folded.js';
 import { moduleOf } from './ops/registry.js';
 import type { QdqContext } from './ops/qdq-context.js';
 import { makeTensor } from '../onnx/tensor.js';
@@ -96,22 +97,13 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
   qdq(inputRaw, g.input.name);
   const ctx: QdqContext = { nodes, inits, result: q, options, tensorOf, qdq, input, floatOnly };
   for (const op of g.ops) moduleOf(op).exportQdq(op, ctx);
-  // The model's output keeps its ONNX name and shape ([N, C] after a flatten).
-  let last = g.output;
-  if (g.outputShape.length === 2) {
-    if (last === g.outputName) {
-      rename(nodes, last, `${last}/nchw`);
-      last = `${last}/nchw`;
-    }
-    nodes.push(makeNode('Flatten', [last], [g.outputName], { axis: attr.int(1) }, 'output/Flatten'));
-  } else if (last !== g.outputName) {
-    nodes.push(makeNode('Identity', [last], [g.outputName], {}, 'output/Identity'));
-  }
+  // The model's outputs keep their ONNX names and shapes ([N, C] after a flatten).
+  const outputs = connectOutputs(g, nodes);
   const graph = makeGraph({
     name: 'edgeq-qdq',
     nodes,
     inputs: [makeValueInfo(inputRaw, 'float32', [...g.input.nchw])],
-    outputs: [makeValueInfo(g.outputName, 'float32', g.outputShape)],
+    outputs,
     initializers: inits,
   });
   // The graph input is named after the original input; the internal float tensor is renamed instead.

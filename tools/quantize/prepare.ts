@@ -2,8 +2,8 @@
 // edgeq's int8 ops. Each ONNX op type's mapping is its pattern in ops/ (ops/registry.ts): BatchNormalization
 // is folded into the conv before it, Relu/Clip(0,..)/LeakyRelu chains are fused into their producer,
 // Gemm/MatMul(+Add) become 1x1 convs over a 1x1 map, and Flatten/Reshape/Identity/Dropout (which do
-// not move data in NHWC when H = W = 1) disappear. Nodes that do not contribute to the graph output
-// are ignored. Anything that cannot be mapped is an error naming the node, raised before shape
+// not move data in NHWC when H = W = 1) disappear. Nodes that contribute to no graph output are
+// ignored; a graph may have several outputs (an intermediate tensor among them). Anything that cannot be mapped is an error naming the node, raised before shape
 // inference for an op type the quantizer does not know: there is no silent fp32 fallback.
 import { EdgeqError } from 'edgeq';
 import type { GraphDef, ModelDef, NodeDef } from '../onnx/model.js';
@@ -19,19 +19,25 @@ export type { FGlobalAvgPool } from './ops/global-avg-pool.js';
 export type { FSoftmax } from './ops/softmax.js';
 export type { FOp };
 
+/** One graph output of the float graph. */
+export interface FloatOutput {
+  /** The ONNX graph output's name and shape (e.g. "logits", [1, 1000]). */
+  name: string;
+  shape: number[];
+  /** The int8 graph's tensor holding it (pass-through ops resolved). */
+  tensor: string;
+}
+
 export interface FloatGraph {
   input: { name: string; nchw: [number, number, number, number] };
-  /** The int8 graph's output tensor (pass-through ops resolved). */
-  output: string;
-  /** The ONNX graph output's name and shape (e.g. "logits", [1, 1000]). */
-  outputName: string;
-  outputShape: number[];
+  /** The graph outputs in the ONNX graph's order (at least one). */
+  outputs: FloatOutput[];
   ops: FOp[];
   /** NCHW (or [N, C] for flattened) shape of every tensor the ops read or write. */
   shapes: Map<string, number[]>;
 }
 
-/** The nodes the graph output depends on, in topological order (BAD_ONNX for a cycle or a dangling input). */
+/** The nodes the graph outputs depend on, in topological order (BAD_ONNX for a cycle or a dangling input). */
 export function liveNodes(graph: GraphDef): NodeDef[] {
   const order = topologicalOrder(graph);
   const producer = new Map<string, NodeDef>();
@@ -61,7 +67,7 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
   if (realInputs.length !== 1) {
     throw new EdgeqError('UNSUPPORTED_OP', `model has ${realInputs.length} non-constant inputs (${realInputs.map((i) => i.name).join(', ')}); edgeq takes one image input`);
   }
-  if (g.outputs.length !== 1) throw new EdgeqError('UNSUPPORTED_OP', `model has ${g.outputs.length} outputs; edgeq supports one`);
+  if (g.outputs.length === 0) throw new EdgeqError('BAD_ONNX', 'the graph has no outputs');
   const inputInfo = realInputs[0];
   const dims = inputInfo.dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? options.batch ?? 1 : NaN));
   if (dims.length !== 4 || dims.some((d) => !Number.isFinite(d))) {
@@ -95,7 +101,12 @@ export function prepareGraph(model: ModelDef, options: { batch?: number } = {}):
     patternOf(node)!.prepare(ctx, node);
   }
 
-  const output = ctx.resolve(g.outputs[0].name);
-  const outputName = g.outputs[0].name;
-  return { input: { name: inputInfo.name, nchw: dims as [number, number, number, number] }, output, outputName, outputShape: shapes.get(outputName) ?? [], ops, shapes };
+  const outputs = g.outputs.map((o): FloatOutput => ({ name: o.name, shape: shapes.get(o.name) ?? [], tensor: ctx.resolve(o.name) }));
+  const produced = new Set(ops.map((op) => op.output));
+  for (const o of outputs) {
+    if (!produced.has(o.tensor)) throw new EdgeqError('UNSUPPORTED_OP', `graph output "${o.name}" is ${o.tensor === inputInfo.name ? 'the graph input itself' : 'computed by no op the quantizer keeps'}; edgeq outputs tensors its ops compute`);
+  }
+  const dup = outputs.find((o, i) => outputs.findIndex((p) => p.tensor === o.tensor) !== i);
+  if (dup) throw new EdgeqError('UNSUPPORTED_OP', `graph outputs "${outputs.find((p) => p.tensor === dup.tensor)!.name}" and "${dup.name}" are the same tensor after pass-through ops; edgeq gives each output its own tensor`);
+  return { input: { name: inputInfo.name, nchw: dims as [number, number, number, number] }, outputs, ops, shapes };
 }

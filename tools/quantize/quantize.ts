@@ -71,13 +71,19 @@ export interface QuantizeResult {
 }
 
 /**
- * Which tensors stay float32: those the module of the op computing the graph output names (a
- * classifier head or a feature trunk keeps full precision: no uint8 logits, no ties). An output that
- * only a pool or a max pool over a quantized tensor computes stays quantized (dequantized by the runtime).
+ * Which tensors stay float32: for each graph output no op reads, those the module of the op computing
+ * it names (a classifier head or a feature trunk keeps full precision: no uint8 logits, no ties). An
+ * output that only a pool or a max pool over a quantized tensor computes, and an output later ops read
+ * (an intermediate tensor), stay quantized: the runtime dequantizes them.
  */
 function floatTensors(g: FloatGraph, readers: Map<string, number>): Set<string> {
-  const last = g.ops.find((o) => o.output === g.output);
-  return new Set(last ? moduleOf(last).floatOutputs(last, g, readers) : []);
+  const floats = new Set<string>();
+  for (const out of g.outputs) {
+    if ((readers.get(out.tensor) ?? 0) > 0) continue;
+    const op = g.ops.find((o) => o.output === out.tensor);
+    for (const t of op ? moduleOf(op).floatOutputs(op, g, readers) : []) floats.add(t);
+  }
+  return floats;
 }
 
 export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeResult {
@@ -125,7 +131,7 @@ export function buildQModel(g: FloatGraph, options: QuantizeOptions): QuantizeRe
   for (const op of g.ops) moduleOf(op).quantize(op, ctx);
   const model: QModel = {
     input: { name: g.input.name, tensor: 0, nchw: g.input.nchw },
-    output: { name: g.outputName, tensor: ctx.get(g.output) },
+    outputs: g.outputs.map((o) => ({ name: o.name, tensor: ctx.get(o.tensor) })),
     tensors, ops: ctx.ops, blobs: ctx.blobs,
     producer: options.producer ?? 'edgeq-quantize',
     sourceHash: options.sourceHash,

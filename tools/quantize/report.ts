@@ -74,7 +74,9 @@ export async function buildReport(
   options: { threads?: number; perLayer?: boolean } = {},
 ): Promise<QuantReport> {
   const perLayer = options.perLayer ?? true;
-  const layerTensors = perLayer ? graph.ops.map((op) => op.output).filter((t) => t !== graph.output && t !== graph.outputName) : [];
+  // The output summary (SQNR, cosine, top-1 agreement) is of the first graph output; other outputs are layers.
+  const first = graph.outputs[0]!;
+  const layerTensors = perLayer ? graph.ops.map((op) => op.output).filter((t) => t !== first.tensor && t !== first.name) : [];
   const ref = await ReferenceSession.create(fp32Onnx, { threads: options.threads ?? 1, extraOutputs: layerTensors });
   const qdq = await ReferenceSession.create(qdqOnnx, { threads: options.threads ?? 1, extraOutputs: layerTensors });
   const meters = new Map(layerTensors.map((t) => [t, new SqnrMeter()]));
@@ -85,7 +87,7 @@ export async function buildReport(
       const feed = { [graph.input.name]: { dims: graph.input.nchw, data: x } };
       const [r, q] = [await ref.run(feed), await qdq.run(feed)];
       for (const t of layerTensors) meters.get(t)!.add(r.outputs[t].data, q.outputs[t].data);
-      const a = r.outputs[graph.outputName].data, b = q.outputs[graph.outputName].data;
+      const a = r.outputs[first.name].data, b = q.outputs[first.name].data;
       out.add(a, b);
       const c = cosine(a, b);
       cosSum += c; cosMin = Math.min(cosMin, c);
@@ -194,14 +196,14 @@ async function outputMeters(
   const feed = (x: Float32Array) => ({ [graph.input.name]: { dims: graph.input.nchw, data: x } });
   const ref = await ReferenceSession.create(fp32Onnx, { threads });
   const refOut: Float32Array[] = [];
-  for (const x of inputs) refOut.push((await ref.run(feed(x))).outputs[graph.outputName].data);
+  for (const x of inputs) refOut.push((await ref.run(feed(x))).outputs[graph.outputs[0]!.name].data);
   await ref.release();
   const meters: SqnrMeter[] = [];
   for (const [i, build] of variants.entries()) {
     const s = await ReferenceSession.create(build(), { threads });
     const m = new SqnrMeter();
     try {
-      for (const [k, x] of inputs.entries()) m.add(refOut[k], (await s.run(feed(x))).outputs[graph.outputName].data);
+      for (const [k, x] of inputs.entries()) m.add(refOut[k], (await s.run(feed(x))).outputs[graph.outputs[0]!.name].data);
     } finally {
       await s.release();
     }

@@ -127,7 +127,7 @@ export function syntheticImage(seed: number, width = 224, height = width): RawIm
 
 /**
  * `count` synthetic images preprocessed by `spec` (default IMAGENET) into NCHW float32
- * [count, 3, crop, crop]. Image i uses seed mixSeed(seed, i); short-side specs get images whose
+ * [count, C, H, W] (C 3, or 1 for 'gray'; H x W the spec's crop). Image i uses seed mixSeed(seed, i); short-side specs get images whose
  * short side is spec.resize and whose long side varies (up to 4:3), in either orientation.
  */
 export function syntheticBatchNCHW(seed: number, count: number, spec: PreprocessSpec = IMAGENET): Float32Array {

@@ -68,7 +68,8 @@ export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {
  * rounding), then edgeq's softmax op over the channels. The output is the probabilities.
  */
 function withSoftmax(model: QModel, beta: number): QModel {
-  const logits = model.tensors[model.output.tensor]!;
+  const logitsTensor = model.outputs[0]!.tensor;
+  const logits = model.tensors[logitsTensor]!;
   const C = logits.shape[3];
   if (logits.dtype !== 'uint8' || logits.shape[1] !== 1 || logits.shape[2] !== 1) {
     throw new EdgeqError('UNSUPPORTED_OP', `the final SOFTMAX reads "${logits.name}" [${logits.shape}]; edgeq imports a softmax over the logits of a classifier ([1, C] or [1, 1, 1, C])`);
@@ -83,10 +84,10 @@ function withSoftmax(model: QModel, beta: number): QModel {
     { name: `${logits.name}/scaled`, shape: logits.shape, dtype: 'float32' as const, scale: 1, zeroPoint: 0 },
     { name: 'probabilities', shape: logits.shape, dtype: 'float32' as const, scale: 1, zeroPoint: 0 }];
   const ops: QModel['ops'] = [...model.ops,
-    { op: 'conv', name: 'softmax/beta', input: model.output.tensor, output: t, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: C,
+    { op: 'conv', name: 'softmax/beta', input: logitsTensor, output: t, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: C,
       inChannels: C, outChannels: C, activation: { kind: 'none' }, weights: model.blobs.length, packing: packed.packing, weightScales: new Float32Array(C).fill(b) },
     { op: 'softmax', name: 'softmax', input: t, output: t + 1 }];
-  return { ...model, tensors, ops, blobs: [...model.blobs, packed.blob], output: { name: 'probabilities', tensor: t + 1 } };
+  return { ...model, tensors, ops, blobs: [...model.blobs, packed.blob], outputs: [{ name: 'probabilities', tensor: t + 1 }] };
 }
 
 /**

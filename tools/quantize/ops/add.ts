@@ -24,7 +24,7 @@ export const ADD_PATTERNS: OnnxPattern[] = [{
 export const ADD: OpModule<FAdd> = {
   kind: 'add',
   reads: (op) => [op.a, op.b],
-  floatOutputs: (_op, g) => [g.output],
+  floatOutputs: (op) => [op.output],
   plan(op, ctx) {
     // Residual fusion: a conv with no activation whose only reader is this Add takes the Add's place.
     if (!ctx.options.fuseResidual) return;
@@ -33,6 +33,7 @@ export const ADD: OpModule<FAdd> = {
     const [branch, shortcut] = (position.get(op.a) ?? -1) > (position.get(op.b) ?? -1) ? [op.a, op.b] : [op.b, op.a];
     const conv = g.ops[position.get(branch) ?? -1];
     if (conv?.op !== 'conv' || conv.activation.kind !== 'none' || ctx.readers.get(branch) !== 1 || ctx.floats.has(branch)) return;
+    if (g.outputs.some((o) => o.tensor === branch)) return; // a graph output must exist on its own
     ctx.residualFusions.set(conv.name, { add: op, residual: shortcut });
     ctx.fusedAdds.add(op.name);
   },

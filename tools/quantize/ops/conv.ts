@@ -87,7 +87,7 @@ export const CONV_PATTERNS: OnnxPattern[] = [{
 export const CONV: OpModule<FConv> = {
   kind: 'conv',
   reads: (op) => [op.input],
-  floatOutputs: (_op, g) => [g.output],
+  floatOutputs: (op) => [op.output],
   plan(op, ctx) {
     // Overflow proof (overflow.ts): a conv whose 12-bit input could overflow its accumulator fails
     // mode 12 (and a 12-bit graph input asked for by `inputBits`) and keeps that input at 8 bits in

@@ -16,7 +16,7 @@ export const GLOBAL_AVG_POOL: OpModule<FGlobalAvgPool> = {
   kind: 'gap',
   reads: (op) => [op.input],
   commutesWithChannelScale: true,
-  floatOutputs: (op, g, readers) => (readers.get(op.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === op.input) ? [op.input, g.output] : []),
+  floatOutputs: (op, g, readers) => (readers.get(op.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === op.input) ? [op.input, op.output] : []),
   quantize(op, ctx) {
     ctx.ops.push({ op: 'gap', name: op.name, input: ctx.get(op.input), output: ctx.addTensor(op.output) });
   },

@@ -38,7 +38,7 @@ export interface OpModule<F extends FOp = FOp> {
   sharesInputParams?: boolean;
   /** True when op(x * s) = op(x) * s per channel for s > 0 (cross-layer equalization may scale through it, cle.ts). */
   commutesWithChannelScale?: boolean;
-  /** The tensors that stay float32 when this op computes the graph output. */
+  /** The tensors that stay float32 when this op computes a graph output that no op reads (its output among them, or none). */
   floatOutputs(op: F, g: FloatGraph, readers: ReadonlyMap<string, number>): string[];
   /** Decisions taken over the whole graph before any tensor is laid out (overflow proofs, fusions). */
   plan?(op: F, ctx: QuantizeContext): void;

@@ -27,7 +27,7 @@ export const SOFTMAX_PATTERNS: OnnxPattern[] = [{
 export const SOFTMAX: OpModule<FSoftmax> = {
   kind: 'softmax',
   reads: (op) => [op.input],
-  floatOutputs: (op, g, readers) => (readers.get(op.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === op.input) ? [op.input, g.output] : [g.output]),
+  floatOutputs: (op, g, readers) => (readers.get(op.input) === 1 && g.ops.some((o) => o.op === 'conv' && o.output === op.input) ? [op.input, op.output] : [op.output]),
   quantize(op, ctx) {
     const x = ctx.get(op.input);
     if (ctx.tensors[x].dtype !== 'float32') {
