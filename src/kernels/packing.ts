@@ -11,10 +11,19 @@ export const PACK_KR = 8;
 export const PACKING_GEMM = 'qu8-gemm-2x4c8';
 /** Packing name for the flattened-K layout used with im2col (group 1, channels % 8 != 0). */
 export const PACKING_IM2COL = 'qu8-gemm-2x4c8-im2col';
+/** PACKING_GEMM with int16 weights (i16 w[4][8] per k-block): for weights outside int8, in [-255, 255]. */
+export const PACKING_GEMM_W16 = 'qu8-gemm-2x4c8-w16';
+/** PACKING_IM2COL with int16 weights, in [-255, 255]. */
+export const PACKING_IM2COL_W16 = 'qu8-gemm-2x4c8-im2col-w16';
 /** Packing name for depthwise convolutions (group == inChannels == outChannels; the default when > 1), qu8_dwconv_c16. */
 export const PACKING_DWCONV = 'qu8-dwconv-c16';
 /** Channels per packed depthwise block (the depthwise kernel's channel tile). */
 export const DWCONV_CR = 16;
+/** Largest |w - zw| of the int16 weights (-w16 packings, qu8-dwconv-c16): uint8 weights minus a uint8 zero point. */
+export const WIDE_WEIGHT_MAX = 255;
+
+/** Every packing name this runtime reads. */
+export const PACKINGS: readonly string[] = [PACKING_GEMM, PACKING_IM2COL, PACKING_GEMM_W16, PACKING_IM2COL_W16, PACKING_DWCONV];
 
 /** What the packing depends on: the convolution's weight geometry. */
 export interface ConvWeightsDesc {
@@ -26,15 +35,21 @@ export interface ConvWeightsDesc {
 }
 
 export interface ConvPackParams extends ConvWeightsDesc {
-  /** int8 weights, logical OHWI: w[co][kh][kw][ci] with ci < inChannels / group; values in [-127, 127]. */
-  weights: Int8Array;
+  /**
+   * Integer weights w - zw, logical OHWI: w[co][kh][kw][ci] with ci < inChannels / group; values in
+   * int8 [-128, 127], or in [-255, 255] (then packed as int16: a -w16 packing, or qu8-dwconv-c16).
+   */
+  weights: Int8Array | Int16Array;
   /** int32 bias per output channel, without the zero-point fold (omit for zeros). */
   bias?: Int32Array;
   /** f32 requantization multiplier per output channel. */
   multipliers: Float32Array;
   /** Input (activation) zero point folded into the bias: bias - zp * sum(w). */
   inputZeroPoint: number;
-  /** Force a layout (PACKING_GEMM or PACKING_IM2COL); default: chosen by useIm2col(). */
+  /**
+   * Force a layout (PACKING_GEMM, PACKING_IM2COL, their -w16 forms, PACKING_DWCONV); default: chosen
+   * by useIm2col() / isDepthwise(), int16 (-w16) exactly when some weight leaves int8 (weightsFitInt8).
+   */
   packing?: string;
 }
 
@@ -45,6 +60,8 @@ export interface PackGeometry {
   im2col: boolean;
   /** True for the depthwise layout (PACKING_DWCONV): blocks of 16 channels, KB = 1 (unused). */
   depthwise: boolean;
+  /** True for the -w16 GEMM layouts: int16 weights (2 bytes each), run by the i16 kernels only (no relaxed, no Winograd). */
+  wide: boolean;
   groups: number;
   cinPerGroup: number;
   coutPerGroup: number;
@@ -54,7 +71,7 @@ export interface PackGeometry {
   KB: number;
   /** Blocks of PACK_NR output channels per group (depthwise: blocks of DWCONV_CR channels, all groups). */
   nBlocks: number;
-  /** Bytes per block: 16 (bias) + taps * KB * 32 (weights) + 16 (multipliers); depthwise: 64 + taps * 32 + 64. */
+  /** Bytes per block: 16 (bias) + taps * KB * 32 (weights; x2 when wide) + 16 (multipliers); depthwise: 64 + taps * 32 + 64. */
   blockBytes: number;
   /** Total packed bytes. */
   bytes: number;
@@ -89,18 +106,26 @@ export function isDepthwise(d: ConvWeightsDesc): boolean {
   return d.inChannels === d.group && d.outChannels === d.group;
 }
 
+/** True when every weight fits int8 [-128, 127] (the int8 packings hold it; otherwise a -w16 one). */
+export function weightsFitInt8(w: Int8Array | Int16Array): boolean {
+  if (w instanceof Int8Array) return true;
+  for (let i = 0; i < w.length; i++) if (w[i]! < -128 || w[i]! > 127) return false;
+  return true;
+}
+
 /**
  * Layout facts for a convolution's packed weights. `packing` (a stored QConv.packing) selects
- * the layout; without it the default choice of useIm2col() applies.
+ * the layout; without it the default choice of useIm2col() applies, with int8 weights, or int16
+ * ones when `wide` (a -w16 packing; a depthwise layout is int16 either way).
  */
-export function packGeometry(d: ConvWeightsDesc, packing?: string): PackGeometry {
+export function packGeometry(d: ConvWeightsDesc, packing?: string, wide = false): PackGeometry {
   checkDesc(d);
   const groups = d.group;
   const cinPerGroup = d.inChannels / groups;
   const coutPerGroup = d.outChannels / groups;
   const kTaps = d.kernel[0] * d.kernel[1];
-  if (packing !== undefined && packing !== PACKING_GEMM && packing !== PACKING_IM2COL && packing !== PACKING_DWCONV) {
-    throw new EdgeqError('BAD_MODEL', `unknown weight packing "${packing}" (this runtime reads ${PACKING_GEMM}, ${PACKING_IM2COL}, ${PACKING_DWCONV})`);
+  if (packing !== undefined && !PACKINGS.includes(packing)) {
+    throw new EdgeqError('BAD_MODEL', `unknown weight packing "${packing}" (this runtime reads ${PACKINGS.join(', ')})`);
   }
   // The default for depthwise convolutions of more than one channel (a 1-channel one is also group 1: GEMM).
   if (packing === PACKING_DWCONV || (packing === undefined && isDepthwise(d) && groups > 1)) {
@@ -110,21 +135,22 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string): PackGeometry
     const nBlocks = Math.ceil(groups / DWCONV_CR);
     const blockBytes = 128 + kTaps * 32;
     return {
-      packing: PACKING_DWCONV, im2col: false, depthwise: true, groups, cinPerGroup: 1, coutPerGroup: 1,
+      packing: PACKING_DWCONV, im2col: false, depthwise: true, wide: false, groups, cinPerGroup: 1, coutPerGroup: 1,
       taps: kTaps, KB: 1, nBlocks, blockBytes, bytes: nBlocks * blockBytes,
     };
   }
-  if (packing === PACKING_IM2COL && groups !== 1) {
-    throw new EdgeqError('BAD_MODEL', `packing ${PACKING_IM2COL} needs group 1 (got ${groups})`);
+  if ((packing === PACKING_IM2COL || packing === PACKING_IM2COL_W16) && groups !== 1) {
+    throw new EdgeqError('BAD_MODEL', `packing ${packing} needs group 1 (got ${groups})`);
   }
-  const im2col = packing === undefined ? useIm2col(d) : packing === PACKING_IM2COL;
+  const im2col = packing === undefined ? useIm2col(d) : packing === PACKING_IM2COL || packing === PACKING_IM2COL_W16;
+  const w16 = packing === undefined ? wide : packing === PACKING_GEMM_W16 || packing === PACKING_IM2COL_W16;
   const taps = im2col ? 1 : kTaps;
   const KB = im2col ? Math.ceil((kTaps * cinPerGroup) / PACK_KR) : Math.ceil(cinPerGroup / PACK_KR);
   const nBlocks = Math.ceil(coutPerGroup / PACK_NR);
-  const blockBytes = 32 + taps * KB * PACK_NR * PACK_KR;
+  const blockBytes = 32 + taps * KB * PACK_NR * PACK_KR * (w16 ? 2 : 1);
   return {
-    packing: im2col ? PACKING_IM2COL : PACKING_GEMM,
-    im2col, depthwise: false, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
+    packing: im2col ? (w16 ? PACKING_IM2COL_W16 : PACKING_IM2COL) : w16 ? PACKING_GEMM_W16 : PACKING_GEMM,
+    im2col, depthwise: false, wide: w16, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
     bytes: groups * nBlocks * blockBytes,
   };
 }
@@ -139,12 +165,17 @@ export function packedConvWeightsSize(d: ConvWeightsDesc, packing?: string): num
   return packGeometry(d, packing).bytes;
 }
 
+/** The layout packConvWeights uses for `p`: its forced packing, or the default for its geometry and weight range. */
+function packParamsGeometry(p: ConvPackParams): PackGeometry {
+  return packGeometry(p, p.packing, p.packing === undefined && !weightsFitInt8(p.weights));
+}
+
 /**
- * Packs int8 OHWI weights, int32 bias (input zero point folded in here) and f32 multipliers
+ * Packs integer OHWI weights, int32 bias (input zero point folded in here) and f32 multipliers
  * into the kernel layout. Pure function; the result is what goes into the .edgeq blob.
  */
 export function packConvWeights(p: ConvPackParams): Uint8Array {
-  const g = packGeometry(p, p.packing);
+  const g = packParamsGeometry(p);
   const [kh, kw] = p.kernel;
   const kTaps = kh * kw;
   const cpg = g.cinPerGroup;
@@ -162,6 +193,13 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
   // 0..255 for uint8 inputs, up to 4095 for 12-bit ones. The folded bias may wrap in int32: the
   // kernels' sums wrap the same way, so the result is exact whenever the true accumulator fits.
   if (!Number.isInteger(zp) || zp < 0 || zp > 4095) throw new EdgeqError('BAD_SHAPE', `input zero point ${zp} outside 0..4095`);
+  // int8 layouts hold int8 values; int16 ones (-w16, depthwise) [-255, 255], where the kernels'
+  // i16 products and pair sums cannot overflow (|x| <= 4095).
+  const [lo, hi] = g.wide || g.depthwise ? [-WIDE_WEIGHT_MAX, WIDE_WEIGHT_MAX] : [-128, 127];
+  for (let i = 0; i < p.weights.length; i++) {
+    const v = p.weights[i]!;
+    if (!(v >= lo && v <= hi)) throw new EdgeqError('BAD_SHAPE', `weight ${i} = ${v} is outside [${lo}, ${hi}] of packing ${g.packing}`);
+  }
 
   const out = new Uint8Array(g.bytes);
   const dv = new DataView(out.buffer);
@@ -182,6 +220,8 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
     return out;
   }
   const w8 = new Int8Array(out.buffer);
+  const put = g.wide ? (at: number, v: number) => dv.setInt16(at, v, true) : (at: number, v: number) => { w8[at] = v; };
+  const eb = g.wide ? 2 : 1; // bytes per weight
   const tapStride = g.KB * PACK_KR; // K positions per tap in the per-tap layout
   for (let grp = 0; grp < g.groups; grp++) {
     for (let nb = 0; nb < g.nBlocks; nb++) {
@@ -197,7 +237,7 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
             const v = p.weights[wBase + t * cpg + ci]!;
             sum += v;
             const k = g.im2col ? t * cpg + ci : t * tapStride + ci;
-            w8[base + 16 + (k >> 3) * 32 + j * 8 + (k & 7)] = v;
+            put(base + 16 + ((k >> 3) * 32 + j * 8 + (k & 7)) * eb, v);
           }
         }
         const bias = p.bias ? p.bias[co]! : 0;
@@ -211,5 +251,5 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
 
 /** packConvWeights plus the packing name to store beside the blob (QConv.packing). */
 export function packConv(p: ConvPackParams): { packing: string; blob: Uint8Array } {
-  return { packing: packGeometry(p, p.packing).packing, blob: packConvWeights(p) };
+  return { packing: packParamsGeometry(p).packing, blob: packConvWeights(p) };
 }

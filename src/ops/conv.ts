@@ -4,7 +4,7 @@
 import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
-import { packGeometry } from '../kernels/packing.js';
+import { WIDE_WEIGHT_MAX, packGeometry } from '../kernels/packing.js';
 import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
@@ -46,6 +46,14 @@ function winogradBlob(blob: Uint8Array, outChannels: number, inChannels: number)
   return w;
 }
 
+/** An int16 weight at byte `at` of the op's section must lie in [-WIDE_WEIGHT_MAX, WIDE_WEIGHT_MAX]. */
+function checkWide(op: QConv, view: DataView, at: number): void {
+  const v = view.getInt16(at, true);
+  if (v < -WIDE_WEIGHT_MAX || v > WIDE_WEIGHT_MAX) {
+    throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: int16 weight ${v} is outside [-${WIDE_WEIGHT_MAX}, ${WIDE_WEIGHT_MAX}]`);
+  }
+}
+
 export const conv: OpModule<QConv> = {
   kind: 'conv',
 
@@ -84,7 +92,8 @@ export const conv: OpModule<QConv> = {
    * requantization multipliers (the last 16 bytes of every block, 64 for qu8-dwconv-c16) finite and at most 2^32 in
    * magnitude (every output stays finite), and its padded K lanes zero: the kernels read up to 7
    * bytes past a pixel's channels (the next pixel, another tensor, stale scratch) and only zero
-   * weights make that harmless.
+   * weights make that harmless. The int16 weights (-w16 packings, qu8-dwconv-c16) must lie in
+   * [-255, 255], the range the kernels' i16 products are stated for.
    */
   checkWeights(op, model) {
     let g: ReturnType<typeof packGeometry>;
@@ -106,6 +115,7 @@ export const conv: OpModule<QConv> = {
             throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
           }
         }
+        for (let j = base + 64; j < base + g.blockBytes - 64; j += 2) checkWide(op, view, j);
       }
       return;
     }
@@ -117,11 +127,16 @@ export const conv: OpModule<QConv> = {
           throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
         }
       }
-      for (let t = 0; t < g.taps && kReal < kPadded; t++) {
-        for (let k = t * kPadded + kReal; k < (t + 1) * kPadded; k++) {
+      // Bytes per weight: 2 for the -w16 packings, whose every weight is range-checked too.
+      const eb = g.wide ? 2 : 1;
+      for (let t = 0; t < g.taps && (g.wide || kReal < kPadded); t++) {
+        for (let k = t * kPadded + (g.wide ? 0 : kReal); k < (t + 1) * kPadded; k++) {
           for (let lane = 0; lane < 4; lane++) {
-            const at = base + 16 + (k >> 3) * 32 + lane * 8 + (k & 7);
-            if (blob[at] !== 0) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: padding weight (tap ${t}, K index ${k % kPadded}) is ${blob[at]}, must be 0`);
+            const at = base + 16 + ((k >> 3) * 32 + lane * 8 + (k & 7)) * eb;
+            if (g.wide) checkWide(op, view, at);
+            if (k % kPadded < kReal) continue;
+            const v = g.wide ? view.getInt16(at, true) : blob[at];
+            if (v !== 0) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: padding weight (tap ${t}, K index ${k % kPadded}) is ${v}, must be 0`);
           }
         }
       }
