@@ -21,6 +21,8 @@ export const PACKING_DWCONV = 'qu8-dwconv-c16';
 export const DWCONV_CR = 16;
 /** Largest |w - zw| of the int16 weights (-w16 packings, qu8-dwconv-c16): uint8 weights minus a uint8 zero point. */
 export const WIDE_WEIGHT_MAX = 255;
+/** Bytes of one outlier entry of a -w16 section: u32 byte position in the int8 blocks, i32 value. */
+export const WIDE_ENTRY_BYTES = 8;
 
 /** Every packing name this runtime reads. */
 export const PACKINGS: readonly string[] = [PACKING_GEMM, PACKING_IM2COL, PACKING_GEMM_W16, PACKING_IM2COL_W16, PACKING_DWCONV];
@@ -60,7 +62,11 @@ export interface PackGeometry {
   im2col: boolean;
   /** True for the depthwise layout (PACKING_DWCONV): blocks of 16 channels, KB = 1 (unused). */
   depthwise: boolean;
-  /** True for the -w16 GEMM layouts: int16 weights (2 bytes each), run by the i16 kernels only (no relaxed, no Winograd). */
+  /**
+   * True for the -w16 GEMM layouts: the kernels read int16 weights (2 bytes each; the i16 kernels
+   * only, no relaxed, no Winograd); the file stores them as the int8 layout plus a list of the
+   * weights outside int8 (expandWideWeights()).
+   */
   wide: boolean;
   groups: number;
   cinPerGroup: number;
@@ -71,10 +77,14 @@ export interface PackGeometry {
   KB: number;
   /** Blocks of PACK_NR output channels per group (depthwise: blocks of DWCONV_CR channels, all groups). */
   nBlocks: number;
-  /** Bytes per block: 16 (bias) + taps * KB * 32 (weights; x2 when wide) + 16 (multipliers); depthwise: 64 + taps * 32 + 64. */
+  /** Bytes per block as the kernels read it: 16 (bias) + taps * KB * 32 (weights; x2 when wide) + 16 (multipliers); depthwise: 64 + taps * 32 + 64. */
   blockBytes: number;
-  /** Total packed bytes. */
+  /** Total bytes as the kernels read them (for a wide layout: after expandWideWeights()). */
   bytes: number;
+  /** Bytes per block in the file: blockBytes, or for a wide layout that of the int8 layout (32 + taps * KB * 32). */
+  storedBlockBytes: number;
+  /** Bytes of the file's blocks: `bytes`, or for a wide layout the int8 blocks, which the outlier list follows (WIDE_ENTRY_BYTES each, after a u32 count). */
+  storedBytes: number;
 }
 
 function checkDesc(d: ConvWeightsDesc): void {
@@ -136,7 +146,7 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string, wide = false)
     const blockBytes = 128 + kTaps * 32;
     return {
       packing: PACKING_DWCONV, im2col: false, depthwise: true, wide: false, groups, cinPerGroup: 1, coutPerGroup: 1,
-      taps: kTaps, KB: 1, nBlocks, blockBytes, bytes: nBlocks * blockBytes,
+      taps: kTaps, KB: 1, nBlocks, blockBytes, bytes: nBlocks * blockBytes, storedBlockBytes: blockBytes, storedBytes: nBlocks * blockBytes,
     };
   }
   if ((packing === PACKING_IM2COL || packing === PACKING_IM2COL_W16) && groups !== 1) {
@@ -147,11 +157,12 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string, wide = false)
   const taps = im2col ? 1 : kTaps;
   const KB = im2col ? Math.ceil((kTaps * cinPerGroup) / PACK_KR) : Math.ceil(cinPerGroup / PACK_KR);
   const nBlocks = Math.ceil(coutPerGroup / PACK_NR);
+  const storedBlockBytes = 32 + taps * KB * PACK_NR * PACK_KR;
   const blockBytes = 32 + taps * KB * PACK_NR * PACK_KR * (w16 ? 2 : 1);
   return {
     packing: im2col ? (w16 ? PACKING_IM2COL_W16 : PACKING_IM2COL) : w16 ? PACKING_GEMM_W16 : PACKING_GEMM,
     im2col, depthwise: false, wide: w16, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
-    bytes: groups * nBlocks * blockBytes,
+    bytes: groups * nBlocks * blockBytes, storedBlockBytes, storedBytes: groups * nBlocks * storedBlockBytes,
   };
 }
 
@@ -160,9 +171,9 @@ export function convPacking(d: ConvWeightsDesc): string {
   return packGeometry(d).packing;
 }
 
-/** Size in bytes of packConvWeights' result. */
+/** Size in bytes of packConvWeights' result (for a -w16 packing: without its outlier list). */
 export function packedConvWeightsSize(d: ConvWeightsDesc, packing?: string): number {
-  return packGeometry(d, packing).bytes;
+  return packGeometry(d, packing).storedBytes;
 }
 
 /** The layout packConvWeights uses for `p`: its forced packing, or the default for its geometry and weight range. */
@@ -201,7 +212,7 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
     if (!(v >= lo && v <= hi)) throw new EdgeqError('BAD_SHAPE', `weight ${i} = ${v} is outside [${lo}, ${hi}] of packing ${g.packing}`);
   }
 
-  const out = new Uint8Array(g.bytes);
+  const out = new Uint8Array(g.storedBytes);
   const dv = new DataView(out.buffer);
   if (g.depthwise) {
     // Per block of 16 channels: i32 bias[16] | for tap: i16 w[16] | f32 multiplier[16].
@@ -220,12 +231,12 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
     return out;
   }
   const w8 = new Int8Array(out.buffer);
-  const put = g.wide ? (at: number, v: number) => dv.setInt16(at, v, true) : (at: number, v: number) => { w8[at] = v; };
-  const eb = g.wide ? 2 : 1; // bytes per weight
+  // A wide layout's weights outside int8: [byte position in the int8 blocks, value], in position order per channel.
+  const outliers: [number, number][] = [];
   const tapStride = g.KB * PACK_KR; // K positions per tap in the per-tap layout
   for (let grp = 0; grp < g.groups; grp++) {
     for (let nb = 0; nb < g.nBlocks; nb++) {
-      const base = (grp * g.nBlocks + nb) * g.blockBytes;
+      const base = (grp * g.nBlocks + nb) * g.storedBlockBytes;
       for (let j = 0; j < PACK_NR; j++) {
         const n = nb * PACK_NR + j;
         if (n >= g.coutPerGroup) break; // padded channels: zero bias, weights and multiplier
@@ -237,14 +248,53 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
             const v = p.weights[wBase + t * cpg + ci]!;
             sum += v;
             const k = g.im2col ? t * cpg + ci : t * tapStride + ci;
-            put(base + 16 + ((k >> 3) * 32 + j * 8 + (k & 7)) * eb, v);
+            const at = base + 16 + (k >> 3) * 32 + j * 8 + (k & 7);
+            if (v >= -128 && v <= 127) w8[at] = v;
+            else outliers.push([at, v]); // the int8 byte stays 0
           }
         }
         const bias = p.bias ? p.bias[co]! : 0;
         dv.setInt32(base + j * 4, (bias - Math.imul(zp, sum)) | 0, true);
-        dv.setFloat32(base + g.blockBytes - 16 + j * 4, p.multipliers[co]!, true);
+        dv.setFloat32(base + g.storedBlockBytes - 16 + j * 4, p.multipliers[co]!, true);
       }
     }
+  }
+  if (!g.wide) return out;
+  const full = new Uint8Array(g.storedBytes + 4 + outliers.length * WIDE_ENTRY_BYTES);
+  full.set(out);
+  const fv = new DataView(full.buffer);
+  fv.setUint32(g.storedBytes, outliers.length, true);
+  outliers.sort((a, b) => a[0] - b[0]).forEach(([at, v], i) => {
+    fv.setUint32(g.storedBytes + 4 + i * WIDE_ENTRY_BYTES, at, true);
+    fv.setInt32(g.storedBytes + 8 + i * WIDE_ENTRY_BYTES, v, true);
+  });
+  return full;
+}
+
+/** The outliers of a -w16 section: [byte position in its int8 blocks, value], as stored (validated by the conv op at load). */
+export function wideOutliers(section: Uint8Array, g: PackGeometry): [number, number][] {
+  const dv = new DataView(section.buffer, section.byteOffset, section.byteLength);
+  const n = dv.getUint32(g.storedBytes, true);
+  return Array.from({ length: n }, (_, i) => [dv.getUint32(g.storedBytes + 4 + i * WIDE_ENTRY_BYTES, true), dv.getInt32(g.storedBytes + 8 + i * WIDE_ENTRY_BYTES, true)]);
+}
+
+/**
+ * The kernels' int16 layout of a -w16 section: per block, the bias and multipliers copied, every
+ * int8 weight widened, then each outlier written over its weight. Done once per model at load.
+ */
+export function expandWideWeights(section: Uint8Array, g: PackGeometry): Uint8Array {
+  const out = new Uint8Array(g.bytes);
+  const dv = new DataView(out.buffer);
+  const wBytes = g.storedBlockBytes - 32;
+  for (let b = 0; b < g.groups * g.nBlocks; b++) {
+    const s = b * g.storedBlockBytes, d = b * g.blockBytes;
+    out.set(section.subarray(s, s + 16), d);
+    for (let e = 0; e < wBytes; e++) dv.setInt16(d + 16 + 2 * e, (section[s + 16 + e]! << 24) >> 24, true);
+    out.set(section.subarray(s + g.storedBlockBytes - 16, s + g.storedBlockBytes), d + g.blockBytes - 16);
+  }
+  for (const [at, v] of wideOutliers(section, g)) {
+    const b = Math.floor(at / g.storedBlockBytes);
+    dv.setInt16(b * g.blockBytes + 16 + 2 * (at - b * g.storedBlockBytes - 16), v, true);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // One convolution case run through every path: SIMD kernel, its scalar twin (*_ref) in the SIMD
 // build, the scalar build, and the TypeScript reference. Throws with the problem size on mismatch.
-import { conv2dCalls, packConv, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
+import { conv2dCalls, expandWideWeights, packConv, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
 import { diff, diffBits, randI16, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefActivation, type RefConv, type RefRequant } from './ref.js';
 import { kernelActivation, quantizeBound } from '../../src/ops/activation.js';
@@ -108,7 +108,8 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   const heap = h.heap;
   heap.reset();
   const input = heap.put(x);
-  const weights = heap.put(c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : blob);
+  // A -w16 blob (int8 blocks + outliers) goes to the kernels in its int16 layout, as the conv op places it.
+  const weights = heap.put(c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [

@@ -1,5 +1,6 @@
 // int16 weights in [-255, 255] (uint8 weights minus a zero point): the -w16 GEMM / IGEMM / im2col
-// packings (qu8-gemm-2x4c8-w16, qu8-gemm-2x4c8-im2col-w16) and qu8-dwconv-c16 with wide values.
+// packings (qu8-gemm-2x4c8-w16, qu8-gemm-2x4c8-im2col-w16: int8 blocks + outliers in the file,
+// expanded to int16 blocks for the kernels) and qu8-dwconv-c16 with wide values.
 // Every case: SIMD == its scalar twin (*_ref) == the scalar build == the naive TS reference
 // (test/kernels/ref.ts refConvAcc), bit-exact, guard bytes around every buffer. Sweeps over M, N,
 // K, taps, strides, pads, groups, the 2x4 tile's edges, every output kind, and the range's extremes
@@ -8,7 +9,7 @@ import { beforeAll, describe as suite, expect, it } from 'vitest';
 import { loadHarness, type Harness } from './harness.js';
 import { runConvCase, describe, type ConvCase } from './conv-case.js';
 import {
-  PACKING_DWCONV, PACKING_GEMM, PACKING_GEMM_W16, PACKING_IM2COL, PACKING_IM2COL_W16, packConv, packGeometry, planConv2d,
+  PACKING_DWCONV, PACKING_GEMM, PACKING_GEMM_W16, PACKING_IM2COL, PACKING_IM2COL_W16, expandWideWeights, packConv, packGeometry, planConv2d,
   relaxedEligible, winogradEligible,
 } from '../../src/kernels/index.js';
 import { EdgeqError } from '../../src/errors.js';
@@ -32,13 +33,22 @@ suite('int16 weights: layout choice', () => {
     const w16 = Int16Array.from(w8); w16[4] = 200;
     const wide = packConv({ ...common, weights: w16 });
     expect(wide.packing).toBe(PACKING_GEMM_W16);
-    // 2 blocks of 16 + 1 * 1 * 64 + 16 bytes; channel 1's weights at 16 + (1 * 8 + i) * 2.
-    expect(wide.blob.length).toBe(2 * (32 + 64));
+    // The file holds the int8 blocks (2 of 16 + 32 + 16 bytes) with 200's byte 0, then 1 outlier:
+    // u32 count, u32 position (block 0, channel 1, K 1: 16 + 8 + 1 = 25), i32 value.
+    expect(wide.blob.length).toBe(2 * 64 + 4 + 8);
     const dv = new DataView(wide.blob.buffer);
-    expect([0, 1, 2].map((i) => dv.getInt16(16 + (8 + i) * 2, true))).toEqual([w16[3], 200, w16[5]]);
-    expect(dv.getInt16(16 + (8 + 3) * 2, true)).toBe(0); // K padding
-    // Bias fold over the int16 values: bias - zx * sum(w).
-    expect(dv.getInt32(4, true)).toBe(-7 * (w16[3]! + 200 + w16[5]!));
+    expect(wide.blob[25]).toBe(0);
+    expect([dv.getUint32(128, true), dv.getUint32(132, true), dv.getInt32(136, true)]).toEqual([1, 25, 200]);
+    expect(Array.from(wide.blob.subarray(0, 128)).map((b, i) => (i === 25 || i < 16 ? 0 : b))).toEqual(Array.from(narrow.blob).map((b, i) => (i === 25 || i < 16 ? 0 : b)));
+    // The kernels' layout: i16 w[4][8] per k-block (64 bytes), channel 1's weights at 16 + (8 + i) * 2.
+    const g = packGeometry(d, PACKING_GEMM_W16);
+    expect(g).toMatchObject({ wide: true, blockBytes: 32 + 64, bytes: 2 * 96, storedBlockBytes: 64, storedBytes: 128 });
+    const mem = new DataView(expandWideWeights(wide.blob, g).buffer);
+    expect([0, 1, 2].map((i) => mem.getInt16(16 + (8 + i) * 2, true))).toEqual([w16[3], 200, w16[5]]);
+    expect(mem.getInt16(16 + (8 + 3) * 2, true)).toBe(0); // K padding
+    // Bias fold over the int16 values: bias - zx * sum(w); multipliers at the block's end.
+    expect(mem.getInt32(4, true)).toBe(-7 * (w16[3]! + 200 + w16[5]!));
+    expect(mem.getFloat32(96 - 16, true)).toBe(Math.fround(0.01));
   });
 
   it('stem shapes take the im2col form, depthwise keeps qu8-dwconv-c16; geometry and bounds', () => {
@@ -46,8 +56,10 @@ suite('int16 weights: layout choice', () => {
     const w = new Int16Array(8 * 27).fill(-255);
     const p = packConv({ ...stem, weights: w, multipliers: new Float32Array(8).fill(1), inputZeroPoint: 0 });
     expect(p.packing).toBe(PACKING_IM2COL_W16);
-    expect(packGeometry(stem, PACKING_IM2COL_W16)).toMatchObject({ im2col: true, wide: true, taps: 1, KB: 4, blockBytes: 32 + 4 * 64 });
-    expect(packGeometry(stem, PACKING_GEMM_W16)).toMatchObject({ im2col: false, wide: true, taps: 9, KB: 1, blockBytes: 32 + 9 * 64 });
+    expect(packGeometry(stem, PACKING_IM2COL_W16)).toMatchObject({ im2col: true, wide: true, taps: 1, KB: 4, blockBytes: 32 + 4 * 64, storedBlockBytes: 32 + 4 * 32 });
+    expect(packGeometry(stem, PACKING_GEMM_W16)).toMatchObject({ im2col: false, wide: true, taps: 9, KB: 1, blockBytes: 32 + 9 * 64, storedBlockBytes: 32 + 9 * 32 });
+    // Every weight -255: all 8 * 27 are outliers.
+    expect(p.blob.length).toBe(2 * (32 + 4 * 32) + 4 + 8 * 8 * 27);
     const dwd = { outChannels: 16, inChannels: 16, kernel: [3, 3] as const, group: 16 };
     expect(packConv({ ...dwd, weights: new Int16Array(16 * 9).fill(255), multipliers: new Float32Array(16).fill(1), inputZeroPoint: 0 }).packing).toBe(PACKING_DWCONV);
     // Out of range for the layout: 256 anywhere, or a wide value forced into an int8 packing.

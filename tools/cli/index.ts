@@ -83,7 +83,6 @@ export function buildProgram(): Command {
     .option('--resize <n>', 'override the preset resize (short side)', int)
     .option('--crop <n>', 'override the preset centre crop', int)
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
-    .option('--saturate-weights', 'TFLite: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact; docs/tflite.md)')
     .action(async (model: string, opts) => (await import('./import.js')).importCommand(model, opts));
 
   program.command('dequantize')

@@ -8,8 +8,7 @@ import { writeEdgeq, type QModel } from 'edgeq/format';
 import type { PreprocessSpec } from 'edgeq/image';
 import { checkImportOptions, finishImport, importModel, withFile, type ImportOptions } from '../import/index.js';
 import { readTflite } from './reader.js';
-import { EdgeqError } from 'edgeq';
-import { tfliteToOnnx, type TfliteGraph, type WeightOverflow } from './to-onnx.js';
+import { tfliteToOnnx, weightOverflows, type TfliteGraph, type WeightOverflow } from './to-onnx.js';
 
 export { readTflite, isTflite } from './reader.js';
 export { weightOverflows, type WeightOverflow } from './to-onnx.js';
@@ -23,17 +22,11 @@ export interface TfliteImportOutput {
   input: TfliteGraph['input'];
   /** True when the model's final SOFTMAX was left out (edgeq has no softmax op): the .edgeq returns the logits. */
   droppedSoftmax: boolean;
-  /** The weight tensors whose values were clamped to w - zw in [-127, 127] (saturateWeights only; else empty). */
-  saturated: WeightOverflow[];
+  /** The weight tensors whose w - zw leaves int8: their convs are stored with int16 weights (exact; docs/tflite.md). */
+  wideWeights: WeightOverflow[];
 }
 
-export interface TfliteImportOptions extends ImportOptions {
-  /**
-   * Clamp uint8 weights whose difference from their zero point leaves [-127, 127] (default false: such
-   * a model is UNSUPPORTED_OP naming the tensors). Not exact; docs/tflite.md measures its effect.
-   */
-  saturateWeights?: boolean;
-}
+export type TfliteImportOptions = ImportOptions;
 
 /**
  * Converts a uint8 TFLite model to .edgeq without requantizing anything. Errors are EdgeqError:
@@ -41,14 +34,14 @@ export interface TfliteImportOptions extends ImportOptions {
  * (an op or parameter edgeq cannot compute exactly, naming the operator).
  */
 export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {}): TfliteImportOutput {
-  const { saturateWeights, ...common } = options ?? {};
+  const common = options ?? {};
   checkImportOptions(bytes, common, 'TFLite');
-  if (saturateWeights !== undefined && typeof saturateWeights !== 'boolean') throw new EdgeqError('BAD_OPTION', 'saturateWeights must be a boolean');
-  const where = options.fileName ? `${options.fileName}: ` : '';
-  const graph = withFile(where, () => tfliteToOnnx(readTflite(bytes), { saturateWeights }));
+  const where = common.fileName ? `${common.fileName}: ` : '';
+  const tflite = withFile(where, () => readTflite(bytes));
+  const graph = withFile(where, () => tfliteToOnnx(tflite));
   const { model } = withFile(where, () => importModel(graph.onnx));
   const full = finishImport(bytes, model, 'tflite', common);
-  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax, saturated: graph.saturated };
+  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax, wideWeights: weightOverflows(tflite.subgraphs[0]!) };
 }
 
 /**
