@@ -11,8 +11,8 @@
 //
 // Packed weights (see docs/format-packing.md, "Packed weights"), per group, per block of 4
 // output channels:  i32 bias[4] | for tap, for k-block of 8: i8 w[4][8] | f32 multiplier[4]
-// With FLAG_W16 (packings qu8-gemm-2x4c8-w16 / -im2col-w16) each k-block is i16 w[4][8] (64 bytes),
-// values in [-255, 255] (uint8 weights minus a per-tensor zero point): the same tile loads 8 i16
+// With FLAG_W16 (packings qu8-gemm-2x4c8-w16 / -im2col-w16, as the host expands them at load) each
+// k-block is i16 w[4][8] (64 bytes), values in [-255, 255] (8-bit weights minus their zero point): the same tile loads 8 i16
 // weights with v128.load instead of widening 8 i8 ones (v128.load8x8_s). No i16 product overflows:
 // |x * w| <= 4095 * 255 and i32x4.dot_i16x8_s adds two of them (< 2^22); the int32 accumulator
 // wraps as the scalar twin's does.
@@ -334,7 +334,8 @@ export function gemmCoreSimd(
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   const in16 = (flags & FLAG_IN16) != 0, w16 = (flags & FLAG_W16) != 0;
-  if (in16 && w16) gemmSimd<u16, i16>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+  // 12-bit activations with int16 weights (no importer or quantizer makes them) take the generic loop only: no specialised copies.
+  if (in16 && w16) gemmGenericSimd<u16, i16, i16>(false, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
   else if (in16) gemmSimd<u16, i8>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
   else if (w16) gemmSimd<u8, i16>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
   else gemmSimd<u8, i8>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
