@@ -37,12 +37,15 @@ function sharersEligible(op: QConv, ctx: OpPlanContext): boolean {
 /** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
 const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
 
-/** The kernels' int16 layout of a -w16 section, expanded once per model blob. */
-const wideCache = new WeakMap<Uint8Array, Uint8Array>();
+/** The kernels' int16 layout of a -w16 section, expanded once per model blob and layout (two ops may share a section). */
+const wideCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 
 function wideBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Array {
-  let w = wideCache.get(blob);
-  if (!w) wideCache.set(blob, (w = expandWideWeights(blob, g)));
+  let byLayout = wideCache.get(blob);
+  if (!byLayout) wideCache.set(blob, (byLayout = new Map()));
+  const key = `${g.groups} ${g.nBlocks} ${g.taps} ${g.KB}`;
+  let w = byLayout.get(key);
+  if (!w) byLayout.set(key, (w = expandWideWeights(blob, g)));
   return w;
 }
 
