@@ -11,6 +11,8 @@ export const GEMM_FLAG_IN16: i32 = 1;
 export const GEMM_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */
 export const GEMM_FLAG_RES16: i32 = 4;
+/** The weights are int16 in [-255, 255] (the -w16 packings: i16 w[4][8] per k-block, 64 bytes). */
+export const GEMM_FLAG_W16: i32 = 8;
 /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
 export const GEMM_FLAG_ACT_HARDSWISH: i32 = 16;
 /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */

@@ -11,6 +11,11 @@
 //
 // Packed weights (see docs/format-packing.md, "Packed weights"), per group, per block of 4
 // output channels:  i32 bias[4] | for tap, for k-block of 8: i8 w[4][8] | f32 multiplier[4]
+// With FLAG_W16 (packings qu8-gemm-2x4c8-w16 / -im2col-w16, as the host expands them at load) each
+// k-block is i16 w[4][8] (64 bytes), values in [-255, 255] (8-bit weights minus their zero point): the same tile loads 8 i16
+// weights with v128.load instead of widening 8 i8 ones (v128.load8x8_s). No i16 product overflows:
+// |x * w| <= 4095 * 255 and i32x4.dot_i16x8_s adds two of them (< 2^22); the int32 accumulator
+// wraps as the scalar twin's does.
 //
 // Row sources:
 //  - direct   (GEMM):  row m starts at a + m * aStride
@@ -19,7 +24,7 @@
 // Rows past M reuse row M-1 (their results are not stored).
 
 import { MAGIC, MAGIC_BITS, magicRound, loadRow8, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
-import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16 } from './flags';
+import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16, GEMM_FLAG_W16 as FLAG_W16 } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   // Interleaves only (one instruction each on x64): punpck{l,h}dq then punpck{l,h}qdq.
@@ -43,9 +48,9 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
   return epilogueV(y, leaky, act, valpha, vbeta, vmin, vmax);
 }
 
-/** Bytes of one packed block of 4 output channels. */
-@inline export function packedBlockBytes(KB: i32, taps: i32): usize {
-  return <usize>(32 + taps * KB * 32);
+/** Bytes of one packed block of 4 output channels with weights of wBytes (1: i8, 2: i16) each. */
+@inline export function packedBlockBytes(KB: i32, taps: i32, wBytes: usize): usize {
+  return 32 + <usize>(taps * KB * 32) * wBytes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -56,11 +61,12 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
  * One 2x4 tile over all taps and K: accumulate, reduce, requantize, store. A: the activations'
  * element type (u8, or u16 for 12-bit). R: the multiply: i16 = i32x4.dot_i16x8_s over the
  * 2x4c8 layout (8 K per step); u8 / i8 = i32x4.relaxed_dot_i8x16_i7x16_add_s over the 2x4c16
- * layout (16 K per step; A = u8 only), activations as they are (u8) or shifted by -128 (i8). outKind / resKind / leaky / indirect / full (all 4
+ * layout (16 K per step; A = u8 only), activations as they are (u8) or shifted by -128 (i8).
+ * W: the packed weights' element type, i8 or (R = i16 only) i16 (the -w16 packings). outKind / resKind / leaky / indirect / full (all 4
  * channels, `nr` ignored) / has1 are literals in the specialised loops, so that the optimizer
  * folds their branches away; the generic loop passes them at run time.
  */
-@inline function tileSimd<A, R>(
+@inline function tileSimd<A, R, W>(
   r0: usize, r1: usize, has1: bool, indirect: bool, taps: i32, KB: i32, aoff: usize,
   wb: usize, blockBytes: usize, o0: usize, outStride: usize, full: bool, nr: i32, outKind: i32,
   leaky: bool, valpha: v128, act: i32, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128,
@@ -132,19 +138,20 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
     do {
       const va0 = loadRow8<A>(a0);
       const va1 = loadRow8<A>(a1);
-      const vw0 = v128.load8x8_s(wp);
+      // 8 weights of channel j: i16 as stored (W = i16) or i8 widened (W = i8).
+      const vw0 = sizeof<W>() == 2 ? v128.load(wp) : v128.load8x8_s(wp);
       c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va0, vw0));
       c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va1, vw0));
-      const vw1 = v128.load8x8_s(wp, 8);
+      const vw1 = sizeof<W>() == 2 ? v128.load(wp, 16) : v128.load8x8_s(wp, 8);
       c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va0, vw1));
       c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va1, vw1));
-      const vw2 = v128.load8x8_s(wp, 16);
+      const vw2 = sizeof<W>() == 2 ? v128.load(wp, 32) : v128.load8x8_s(wp, 16);
       c02 = i32x4.add(c02, i32x4.dot_i16x8_s(va0, vw2));
       c12 = i32x4.add(c12, i32x4.dot_i16x8_s(va1, vw2));
-      const vw3 = v128.load8x8_s(wp, 24);
+      const vw3 = sizeof<W>() == 2 ? v128.load(wp, 48) : v128.load8x8_s(wp, 24);
       c03 = i32x4.add(c03, i32x4.dot_i16x8_s(va0, vw3));
       c13 = i32x4.add(c13, i32x4.dot_i16x8_s(va1, vw3));
-      a0 += 8 * sizeof<A>(); a1 += 8 * sizeof<A>(); wp += 32;
+      a0 += 8 * sizeof<A>(); a1 += 8 * sizeof<A>(); wp += 32 * sizeof<W>();
     } while (--k > 0);
   }
   const vbias = v128.load(wb);
@@ -211,13 +218,13 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
  * kind a literal at each call site: no per-tile test and the epilogue's constants stay in
  * registers (measurements: docs/tuning-log.md). The edges go through gemmGenericSimd.
  */
-@inline function gemmFullTiles<A, R>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
+@inline function gemmFullTiles<A, R, W>(outKind: i32, resKind: i32, leaky: bool, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
 ): void {
   const nFull = N >> 2, nBlocks = (N + 3) >> 2, pairs = M >> 1;
-  const blockBytes = packedBlockBytes(KB, taps);
+  const blockBytes = packedBlockBytes(KB, taps, sizeof<W>());
   const vzr = i32x4.splat(zr), vmr = f32x4.splat(mr), valpha = f32x4.splat(alpha);
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
@@ -231,7 +238,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
       const col = <usize>(g * outGroupStride + (nb << 2));
       let r0 = src, o0 = out + col * oBytes, rp = res + col * rBytes;
       for (let i = 0; i < pairs; i++) {
-        tileSimd<A, R>(r0, r0 + rowStep, true, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, true, 4, outKind,
+        tileSimd<A, R, W>(r0, r0 + rowStep, true, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, true, 4, outKind,
           leaky, valpha, ACT_NONE, valpha, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
         r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
       }
@@ -240,7 +247,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
 }
 
 /** Specialised full-tile loops for one input type and its row source; false when the operand mix has none (the generic loop then does everything). */
-function gemmFastSimd<A, R>(indirect: bool, outKind: i32, resKind: i32, leaky: bool,
+function gemmFastSimd<A, R, W>(indirect: bool, outKind: i32, resKind: i32, leaky: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
@@ -250,26 +257,26 @@ function gemmFastSimd<A, R>(indirect: bool, outKind: i32, resKind: i32, leaky: b
   // into an 8-bit first layer. Float32 heads (one row) and other mixes take the generic loop.
   const same = sizeof<A>() == 2 ? KIND_U16 : KIND_U8;
   if (sizeof<A>() == 2 && outKind == KIND_U8 && resKind == KIND_NONE && !leaky && !indirect) {
-    gemmFullTiles<A, R>(KIND_U8, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    gemmFullTiles<A, R, W>(KIND_U8, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     return true;
   }
   if (outKind != same || (resKind != KIND_NONE && resKind != same)) return false;
   const r = resKind != KIND_NONE;
   if (indirect) {
     if (leaky) {
-      if (r) gemmFullTiles<A, R>(same, same, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A, R>(same, KIND_NONE, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R, W>(same, same, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R, W>(same, KIND_NONE, true, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     } else {
-      if (r) gemmFullTiles<A, R>(same, same, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A, R>(same, KIND_NONE, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R, W>(same, same, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R, W>(same, KIND_NONE, false, true, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   } else {
     if (leaky) {
-      if (r) gemmFullTiles<A, R>(same, same, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A, R>(same, KIND_NONE, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R, W>(same, same, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R, W>(same, KIND_NONE, true, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     } else {
-      if (r) gemmFullTiles<A, R>(same, same, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-      else gemmFullTiles<A, R>(same, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      if (r) gemmFullTiles<A, R, W>(same, same, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      else gemmFullTiles<A, R, W>(same, KIND_NONE, false, false, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
   return true;
@@ -279,13 +286,13 @@ function gemmFastSimd<A, R>(indirect: bool, outKind: i32, resKind: i32, leaky: b
  * The generic loop (every flag tested at run time): all tiles when no specialised loop fits,
  * otherwise only the edges it left: the last partial block of channels and an odd last row.
  */
-function gemmGenericSimd<A, R>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, act: i32, beta: f32, indirect: bool,
+function gemmGenericSimd<A, R, W>(edgesOnly: bool, outKind: i32, resKind: i32, leaky: bool, act: i32, beta: f32, indirect: bool,
   M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
 ): void {
   const nBlocks = (N + 3) >> 2, nFull = N >> 2, evenM = M & ~1;
-  const blockBytes = packedBlockBytes(KB, taps);
+  const blockBytes = packedBlockBytes(KB, taps, sizeof<W>());
   const vzr = i32x4.splat(zr), vmr = f32x4.splat(mr), valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta);
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
@@ -304,7 +311,7 @@ function gemmGenericSimd<A, R>(edgesOnly: bool, outKind: i32, resKind: i32, leak
       let rp = res + col * rBytes + <usize>m0 * rstride;
       for (let m = m0; m < M; m += 2) {
         const has1 = m + 1 < M;
-        tileSimd<A, R>(r0, has1 ? r0 + rowStep : r0, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr == 4, nr, outKind,
+        tileSimd<A, R, W>(r0, has1 ? r0 + rowStep : r0, has1, indirect, taps, KB, aoff, wb, blockBytes, o0, ostride, nr == 4, nr, outKind,
           leaky, valpha, act, vbeta, vmin, vmax, vmagic, vmlz, resKind, rp, rp + rstride, vzr, vmr);
         r0 += rowStep << 1; o0 += ostride << 1; rp += rstride << 1;
       }
@@ -326,16 +333,23 @@ export function gemmCoreSimd(
   // residual in real units: mr = its scale).
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
-  if ((flags & FLAG_IN16) != 0) {
-    const fast = act == ACT_NONE && gemmFastSimd<u16, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-    if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u16, i16>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-    }
-  } else {
-    const fast = act == ACT_NONE && gemmFastSimd<u8, i16>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-    if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8, i16>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
-    }
+  const in16 = (flags & FLAG_IN16) != 0, w16 = (flags & FLAG_W16) != 0;
+  // 12-bit activations with int16 weights (no importer or quantizer makes them) take the generic loop only: no specialised copies.
+  if (in16 && w16) gemmGenericSimd<u16, i16, i16>(false, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+  else if (in16) gemmSimd<u16, i8>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+  else if (w16) gemmSimd<u8, i16>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+  else gemmSimd<u8, i8>(act, leaky, beta, indirect, outKind, resKind, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+}
+
+/** The i16-multiply GEMM for activations A and weights W: the specialised full tiles, then the edges (or all) in the generic loop. */
+@inline function gemmSimd<A, W>(act: i32, leaky: bool, beta: f32, indirect: bool, outKind: i32, resKind: i32,
+  M: i32, N: i32, KB: i32, taps: i32, groups: i32, src: usize, rowStep: usize, aGroupStride: i32,
+  w: usize, out: usize, outStride: i32, outGroupStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32,
+): void {
+  const fast = act == ACT_NONE && gemmFastSimd<A, i16, W>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+  if (!fast || (N & 3) != 0 || (M & 1) != 0) {
+    gemmGenericSimd<A, i16, W>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
   }
 }
 
@@ -358,14 +372,14 @@ export function gemmCoreRelaxedSimd(
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rowStep: usize = indirect ? (<usize>taps << 2) : srcStride;
   if (shifted) {
-    const fast = act == ACT_NONE && gemmFastSimd<u8, i8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = act == ACT_NONE && gemmFastSimd<u8, i8, i8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8, i8>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u8, i8, i8>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   } else {
-    const fast = act == ACT_NONE && gemmFastSimd<u8, u8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+    const fast = act == ACT_NONE && gemmFastSimd<u8, u8, i8>(indirect, outKind, resKind, leaky, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     if (!fast || (N & 3) != 0 || (M & 1) != 0) {
-      gemmGenericSimd<u8, u8>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
+      gemmGenericSimd<u8, u8, i8>(fast, outKind, resKind, leaky, act, beta, indirect, M, N, KB, taps, groups, src, rowStep, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, res, zr, mr);
     }
   }
 }
@@ -386,7 +400,9 @@ export function gemmCoreRef(
   res: usize, zr: i32, mr: f32, flags: i32, relaxed: bool = false, shifted: bool = false,
 ): void {
   const nBlocks = (N + 3) >> 2;
-  const blockBytes = packedBlockBytes(KB, taps);
+  // The relaxed kernels' flags give bit 8 another meaning (RELAXED_FLAG_SHIFTED): i8 weights there.
+  const wide = !relaxed && (flags & FLAG_W16) != 0;
+  const blockBytes = packedBlockBytes(KB, taps, wide ? 2 : 1);
   const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const in16 = (flags & FLAG_IN16) != 0;
   const out16 = !outF32 && (flags & FLAG_OUT16) != 0;
@@ -434,13 +450,13 @@ export function gemmCoreRef(
             }
             continue;
           }
-          for (let kb = 0; kb < KB; kb++, a += aStep, wp += 32) {
+          for (let kb = 0; kb < KB; kb++, a += aStep, wp += wide ? 64 : 32) {
             for (let i: usize = 0; i < 8; i++) {
               const x = in16 ? <i32>load<u16>(a + (i << 1)) : <i32>load<u8>(a + i);
-              acc0 += x * <i32>load<i8>(wp + i);
-              acc1 += x * <i32>load<i8>(wp + 8 + i);
-              acc2 += x * <i32>load<i8>(wp + 16 + i);
-              acc3 += x * <i32>load<i8>(wp + 24 + i);
+              acc0 += x * weightAt(wp, i, wide);
+              acc1 += x * weightAt(wp, 8 + i, wide);
+              acc2 += x * weightAt(wp, 16 + i, wide);
+              acc3 += x * weightAt(wp, 24 + i, wide);
             }
           }
         }
@@ -461,6 +477,11 @@ export function gemmCoreRef(
       }
     }
   }
+}
+
+/** Weight e (= j * 8 + i) of the k-block at wp: i16 (wide) or i8. */
+@inline function weightAt(wp: usize, e: usize, wide: bool): i32 {
+  return wide ? <i32>load<i16>(wp + (e << 1)) : <i32>load<i8>(wp + e);
 }
 
 @inline function outN(outG: usize, nb: i32, esize: usize): usize {

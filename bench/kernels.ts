@@ -1,15 +1,17 @@
 // Kernel benchmark: GMAC/s of the qu8 convolution kernels on ResNet-50's layer shapes, beside
 // the peak of a bare i32x4.dot_i16x8_s loop (register-resident data) measured in the same run,
 // and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes; then
-// MobileNetV2's depthwise 3x3 shapes through qu8_dwconv_c16 beside the grouped IGEMM path.
-//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise] [--wasm file]
-// --depthwise: only the peak and the depthwise rows. --wasm: measure another SIMD build (A/B).
+// MobileNetV2's depthwise 3x3 shapes through qu8_dwconv_c16 beside the grouped IGEMM path; and
+// MobileNetV2's pointwise shapes with int8 weights beside int16 ones (the -w16 packings).
+//   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise] [--wide] [--wasm file]
+// --depthwise: only the peak and the depthwise rows. --wide: only the peak and the int8 / int16 weight rows.
+// --wasm: measure another SIMD build (A/B).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import {
-  PACKING_DWCONV, PACKING_GEMM, conv2dCalls, instantiateKernels, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
+  PACKING_DWCONV, PACKING_GEMM, conv2dCalls, expandWideWeights, instantiateKernels, packConv, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
   runCalls, winogradEligible, winogradPreferred, type Conv2dShape, type Kernels,
 } from 'edgeq/kernels';
 import { defaultWinogradBudget, withinWinogradBudget } from 'edgeq/runtime';
@@ -26,6 +28,8 @@ export interface KernelSuiteOptions {
   json?: string;
   /** Only the peak and MobileNetV2's depthwise rows. */
   depthwiseOnly?: boolean;
+  /** Only the peak and the int8 vs int16 (-w16) weight rows. */
+  wideOnly?: boolean;
   /** The SIMD kernel module to measure (default build/edgeq-simd.wasm): an A/B of two builds. */
   wasm?: string;
   log?: (line: string) => void;
@@ -91,6 +95,17 @@ const depthwiseLayers: Layer[] = [
   L('mv3s dw5x5 120 @14', 1, 14, 120, 120, 5, 1, true),
 ];
 
+// MobileNetV2 1.0 224 pointwise (1x1) convolutions, run with int8 weights and with int16 (-w16) ones.
+const wideLayers: Layer[] = [
+  L('mv2 1x1 16->96 @112', 1, 112, 16, 96, 1, 1, true),
+  L('mv2 1x1 24->144 @56', 1, 56, 24, 144, 1, 1, true),
+  L('mv2 1x1 144->24 @56', 1, 56, 144, 24, 1, 1, true),
+  L('mv2 1x1 192->32 @28', 1, 28, 192, 32, 1, 1, true),
+  L('mv2 1x1 96->576 @14', 1, 14, 96, 576, 1, 1, true),
+  L('mv2 1x1 576->96 @14', 1, 14, 576, 96, 1, 1, true),
+  L('mv2 1x1 320->1280 @7', 1, 7, 320, 1280, 1, 1, true),
+];
+
 /**
  * The layers the runtime's Winograd 'auto' takes for ResNet-50: the eligible and preferred ones,
  * through the runtime's own budget rule (src/runtime/plan.ts, withinWinogradBudget).
@@ -144,7 +159,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   // `chosen`: the variant the runtime runs for this layer (counted in the whole-network total).
   const runs: { layer: Layer; macs: number; strategy: string; winograd?: boolean; chosen: boolean }[] = [];
   const winoChosen = autoWinogradLayers(batch, scalar);
-  for (const l of o.depthwiseOnly ? [] : layers) {
+  for (const l of o.depthwiseOnly || o.wideOnly ? [] : layers) {
     const shape = shapeOf(l, batch);
     const plan = planConv2d(shape);
     const input = alloc(batch * l.inHW * l.inHW * l.cin);
@@ -202,7 +217,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   }
 
   // Depthwise: the same weights packed qu8-dwconv-c16 (qu8_dwconv_c16) and qu8-gemm-2x4c8 (grouped IGEMM).
-  for (const l of depthwiseLayers) {
+  for (const l of o.wideOnly ? [] : depthwiseLayers) {
     const C = l.cin;
     const shape: Conv2dShape = { ...shapeOf(l, batch), group: C };
     const input = alloc(batch * l.inHW * l.inHW * C);
@@ -225,6 +240,33 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
       });
       runs.push({ layer: { ...l, name: packing === PACKING_GEMM ? `${l.name} grouped` : l.name }, macs: plan.M * C * taps, strategy: plan.strategy, chosen: false });
       bench.add(`${l.name} ${packing}`, run);
+    }
+  }
+
+  // The same pointwise layer with int8 weights (qu8-gemm-2x4c8) and int16 ones in [-255, 255]
+  // (qu8-gemm-2x4c8-w16, expanded to the kernels' int16 blocks as the conv op does at load).
+  for (const l of o.depthwiseOnly ? [] : wideLayers) {
+    const shape = shapeOf(l, batch);
+    const input = alloc(batch * l.inHW * l.inHW * l.cin);
+    for (let i = 0; i < batch * l.inHW * l.inHW * l.cin; i++) u8[input + i] = rnd();
+    const n = l.cout * l.cin;
+    const w8 = Int8Array.from({ length: n }, () => Math.max(-127, rnd() - 128));
+    const w16 = Int16Array.from({ length: n }, () => rnd() - rnd());
+    w16[0] = 255; // at least one weight outside int8: the -w16 packing
+    const mult = new Float32Array(l.cout).fill(1 / (128 * Math.sqrt(l.cin)));
+    for (const weightsOf of [w8, w16]) {
+      const packed = packConv({ outChannels: l.cout, inChannels: l.cin, kernel: [1, 1], group: 1, weights: weightsOf, multipliers: mult, inputZeroPoint: 3 });
+      const plan = planConv2d(shape, packed.packing);
+      const blob = plan.wide ? expandWideWeights(packed.blob, plan) : packed.blob;
+      const weights = alloc(blob.length);
+      u8.set(blob, weights);
+      const run = prepareConv2d(k, {
+        shape, packing: packed.packing, inputZeroPoint: 3, outputZeroPoint: 128,
+        buffers: { input, weights, output: alloc(plan.outputElements) },
+      });
+      const tag = plan.wide ? 'w16' : 'w8';
+      runs.push({ layer: { ...l, name: `${l.name} ${tag}` }, macs: plan.M * l.cout * l.cin, strategy: plan.strategy, chosen: false });
+      bench.add(`${l.name} ${tag}`, run);
     }
   }
 
@@ -263,7 +305,8 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   log('(dwconv: MobileNetV2 / MobileNetV3-Small depthwise through qu8_dwconv_c16; "grouped": the same layer through the grouped IGEMM, useful MACs counted;');
   log(' neither is in the ResNet-50 total)');
   log('(wino: exact Winograd F(2x2, 3x3) of the layer above, GMAC/s in direct-convolution MACs; wino* = what the runtime picks;');
-  log(' a12: the layer with 12-bit activations in and out, 16-bit lanes, direct kernels only)');
+  log(' a12: the layer with 12-bit activations in and out, 16-bit lanes, direct kernels only;');
+  log(' w8 / w16: a MobileNetV2 pointwise layer with int8 weights (qu8-gemm-2x4c8) and int16 ones (qu8-gemm-2x4c8-w16), not in the total)');
   if (totalMacs > 0) log(`ResNet-50 convs + fc, the runtime's choice per layer (${(totalMacs / 1e9).toFixed(2)} GMAC at batch ${batch}): ` +
     `${totalMed.toFixed(1)} ms from medians (${(totalMacs / totalMed / 1e6).toFixed(2)} GMAC/s), ` +
     `${totalBest.toFixed(1)} ms from bests (${(totalMacs / totalBest / 1e6).toFixed(2)} GMAC/s)`);
@@ -281,7 +324,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   runKernelSuite({
     timeMs: Number(opt('time', '400')), batch: Number(opt('batch', '1')), scalar: args.includes('--scalar'),
-    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'), wasm: opt('wasm', '') || undefined,
+    all: args.includes('--all'), json: opt('json', ''), depthwiseOnly: args.includes('--depthwise'), wideOnly: args.includes('--wide'), wasm: opt('wasm', '') || undefined,
   }).catch((e) => {
     console.error(e);
     process.exit(1);

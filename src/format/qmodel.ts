@@ -53,7 +53,7 @@ export interface QConv {
   activation: Activation;
   /** Index into QModel.blobs of the packed weights (layout given by `packing`). */
   weights: number;
-  packing: string;           // PACKING_GEMM 'qu8-gemm-2x4c8' or PACKING_IM2COL 'qu8-gemm-2x4c8-im2col' (src/kernels/packing.ts, docs/format-packing.md)
+  packing: string;           // PACKINGS in src/kernels/packing.ts, e.g. 'qu8-gemm-2x4c8' (docs/format-packing.md)
   /** Optional per-channel weight scales kept for tools (QDQ export, reports); not needed to run. */
   weightScales?: Float32Array;
   /**

@@ -175,7 +175,7 @@ export function requantArgs(p: ConvOutputParams): { zp: number; fmin: number; fm
   return { zp, fmin: lo - zp, fmax: hi - zp, alpha, beta, outF32: 0, out16: type === 'uint12' ? FLAG_OUT16 : 0, act };
 }
 
-const { IN16: FLAG_IN16, OUT16: FLAG_OUT16, RES16: FLAG_RES16 } = GEMM_FLAGS;
+const { IN16: FLAG_IN16, OUT16: FLAG_OUT16, RES16: FLAG_RES16, W16: FLAG_W16 } = GEMM_FLAGS;
 const { SHIFTED: RELAXED_SHIFTED } = RELAXED_FLAGS;
 
 /** Where the convolution's buffers are (byte offsets in the kernel memory). */
@@ -244,7 +244,8 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   }
   const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
   const inBytes = elementBytes(s.inputType ?? 'uint8'), resBytes = elementBytes(resType);
-  const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0) | r.act;
+  // FLAG_W16: the -w16 packings' int16 weights (the i16 kernels only: relaxedEligible and winogradEligible refuse them).
+  const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0) | (plan.wide ? FLAG_W16 : 0) | r.act;
   if (a.winograd) {
     if (!winogradEligible(s, a.packing, { outputType: a.outputType, residual: a.residual })) {
       throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run as Winograd F(2x2, 3x3)`);

@@ -50,6 +50,8 @@ export const GEMM_FLAGS = {
   OUT16: 2,
   /** The fused residual is 16-bit lanes. */
   RES16: 4,
+  /** The weights are int16 in [-255, 255] (the -w16 packings: i16 w[4][8] per k-block, 64 bytes). */
+  W16: 8,
   /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
   ACT_HARDSWISH: 16,
   /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */

@@ -19,12 +19,12 @@ export const PACKING_RELAXED = 'qu8-gemm-2x4c16';
 
 /**
  * True when the relaxed kernels can run this convolution: 8-bit activations (12-bit ones keep the
- * i16 kernels), the per-tap 2x4c8 packing (not the flattened im2col one nor the depthwise one), run
+ * i16 kernels), the per-tap int8 2x4c8 packing (not the flattened im2col one, the int16 -w16 ones nor the depthwise one), run
  * as GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading in place); and, when `weights` (the layer's 2x4c8 blob) is given, no weight of -128 in it (the
  * probe vouches for the relaxed dot only with a first operand in [-127, 127]).
  */
 export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined, weights?: Uint8Array): boolean {
-  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && plan.strategy !== 'dwconv'
+  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && !plan.wide && plan.strategy !== 'dwconv'
     && (weights === undefined || weightsInRelaxedRange(weights, plan.blockBytes, plan.taps * plan.KB * 32));
 }
 

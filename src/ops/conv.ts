@@ -4,7 +4,7 @@
 import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
-import { packGeometry } from '../kernels/packing.js';
+import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandWideWeights, packGeometry } from '../kernels/packing.js';
 import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
@@ -22,7 +22,7 @@ export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
 /** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
 const MAX_MULTIPLIER = 2 ** 32;
 
-const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights';
+const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights';
 
 /**
  * True when every conv op reading `op`'s weight section could run relaxed too (a section two ops
@@ -37,6 +37,18 @@ function sharersEligible(op: QConv, ctx: OpPlanContext): boolean {
 /** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
 const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
 
+/** The kernels' int16 layout of a -w16 section, expanded once per model blob and layout (two ops may share a section). */
+const wideCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+function wideBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Array {
+  let byLayout = wideCache.get(blob);
+  if (!byLayout) wideCache.set(blob, (byLayout = new Map()));
+  const key = `${g.groups} ${g.nBlocks} ${g.taps} ${g.KB}`;
+  let w = byLayout.get(key);
+  if (!w) byLayout.set(key, (w = expandWideWeights(blob, g)));
+  return w;
+}
+
 /** Winograd-transformed weights, computed once per model blob. */
 const winoCache = new WeakMap<Uint8Array, Uint8Array>();
 
@@ -44,6 +56,14 @@ function winogradBlob(blob: Uint8Array, outChannels: number, inChannels: number)
   let w = winoCache.get(blob);
   if (!w) winoCache.set(blob, (w = packWinogradFromDirect(blob, outChannels, inChannels)));
   return w;
+}
+
+/** An int16 weight at byte `at` of the op's section must lie in [-WIDE_WEIGHT_MAX, WIDE_WEIGHT_MAX]. */
+function checkWide(op: QConv, view: DataView, at: number): void {
+  const v = view.getInt16(at, true);
+  if (v < -WIDE_WEIGHT_MAX || v > WIDE_WEIGHT_MAX) {
+    throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${at}: int16 weight ${v} is outside [-${WIDE_WEIGHT_MAX}, ${WIDE_WEIGHT_MAX}]`);
+  }
 }
 
 export const conv: OpModule<QConv> = {
@@ -84,7 +104,8 @@ export const conv: OpModule<QConv> = {
    * requantization multipliers (the last 16 bytes of every block, 64 for qu8-dwconv-c16) finite and at most 2^32 in
    * magnitude (every output stays finite), and its padded K lanes zero: the kernels read up to 7
    * bytes past a pixel's channels (the next pixel, another tensor, stale scratch) and only zero
-   * weights make that harmless.
+   * weights make that harmless. The int16 weights (-w16 packings, qu8-dwconv-c16) must lie in
+   * [-255, 255], the range the kernels' i16 products are stated for.
    */
   checkWeights(op, model) {
     let g: ReturnType<typeof packGeometry>;
@@ -94,8 +115,13 @@ export const conv: OpModule<QConv> = {
       throw new EdgeqError('BAD_MODEL', `op "${op.name}": ${(err as Error).message}`, { cause: err });
     }
     const blob = model.blobs[op.weights];
-    if (blob.length !== g.bytes || g.bytes >= 2 ** 31) throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${g.bytes}`);
     const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    // A -w16 section: the int8 blocks, a u32 outlier count, the outliers (WIDE_ENTRY_BYTES each).
+    const count = g.wide && blob.length >= g.storedBytes + 4 ? view.getUint32(g.storedBytes, true) : 0;
+    const want = g.wide ? g.storedBytes + 4 + count * WIDE_ENTRY_BYTES : g.bytes;
+    if (blob.length !== want || g.bytes >= 2 ** 31) {
+      throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${want}${g.wide ? ` (${count} outliers)` : ''}`);
+    }
     if (g.depthwise) {
       // qu8-dwconv-c16: 16 multipliers at the end of every block. Lanes past the channel count are
       // never read into a stored output (the kernel's tail is per channel): no padding rule.
@@ -106,12 +132,14 @@ export const conv: OpModule<QConv> = {
             throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
           }
         }
+        for (let j = base + 64; j < base + g.blockBytes - 64; j += 2) checkWide(op, view, j);
       }
       return;
     }
     const kReal = g.im2col ? op.kernel[0] * op.kernel[1] * g.cinPerGroup : g.cinPerGroup, kPadded = g.KB * 8;
-    for (let base = 0; base < blob.length; base += g.blockBytes) {
-      for (let j = base + g.blockBytes - 16; j < base + g.blockBytes; j += 4) {
+    const sbb = g.storedBlockBytes;
+    for (let base = 0; base < g.storedBytes; base += sbb) {
+      for (let j = base + sbb - 16; j < base + sbb; j += 4) {
         const m = view.getFloat32(j, true);
         if (!(Math.abs(m) <= MAX_MULTIPLIER)) {
           throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
@@ -125,6 +153,16 @@ export const conv: OpModule<QConv> = {
           }
         }
       }
+    }
+    // Each outlier: the position of a real (not padding) weight in the int8 blocks, a value in [-255, 255].
+    for (let i = 0; i < count; i++) {
+      const e = g.storedBytes + 4 + i * WIDE_ENTRY_BYTES;
+      const at = view.getUint32(e, true), v = view.getInt32(e + 4, true);
+      const inBlock = at % sbb - 16, k = (inBlock >> 5) * 8 + (inBlock & 7);
+      const what = `op "${op.name}": weights section ${op.weights}, outlier ${i} (byte ${e})`;
+      if (!(at < g.storedBytes && inBlock >= 0 && inBlock < sbb - 32)) throw new EdgeqError('BAD_MODEL', `${what}: position ${at} is not a weight of the int8 blocks`);
+      if (k % kPadded >= kReal) throw new EdgeqError('BAD_MODEL', `${what}: position ${at} is a padding weight (K index ${k % kPadded})`);
+      if (!(v >= -WIDE_WEIGHT_MAX && v <= WIDE_WEIGHT_MAX)) throw new EdgeqError('BAD_MODEL', `${what}: value ${v} is outside [-${WIDE_WEIGHT_MAX}, ${WIDE_WEIGHT_MAX}]`);
     }
   },
 
@@ -168,6 +206,8 @@ export const conv: OpModule<QConv> = {
     const constants = [];
     if (plan.indirectionBytes > 0) constants.push({ name: INDIRECTION, size: plan.indirectionBytes });
     if (plan.zeroBytes > 0) constants.push({ name: ZERO_ROW, size: plan.zeroBytes });
+    // A -w16 section is expanded to the kernels' int16 layout; the file's section is not copied.
+    if (plan.wide) return { sections: [], constants, derived: { name: WIDE_WEIGHTS, bytes: wideBlob(ctx.model.blobs[op.weights], plan) }, scratchBytes: plan.scratchBytes, fastVariant };
     return { sections: [op.weights], constants, scratchBytes: plan.scratchBytes, fastVariant };
   },
 
@@ -202,7 +242,7 @@ export const conv: OpModule<QConv> = {
       residual: op.residual === undefined || !rt ? undefined
         : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
       buffers: {
-        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant ? -1 : ctx.section(op.weights), scratch: ctx.scratch,
+        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant ? -1 : plan.wide ? ctx.derived! : ctx.section(op.weights), scratch: ctx.scratch,
         indirection: ctx.constants[INDIRECTION], zero: ctx.constants[ZERO_ROW],
       },
       winograd: layout.fastVariant ? { weights: ctx.derived! } : undefined,

@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import { importOnnx } from '../../tools/import/index.js';
+import type { QConv } from '../../src/format/qmodel.js';
+import { packGeometry, wideOutliers } from '../../src/kernels/packing.js';
 import { importCampaign, importSeeds } from '../../tools/fuzz/import-fuzz.js';
 import { readOnnx } from '../../tools/onnx/reader.js';
 import { makeTensor } from '../../tools/onnx/tensor.js';
@@ -31,11 +33,20 @@ describe('the importer on bad input', () => {
     rejects(withInit('conv0_w_scale', makeTensor('x', 'float32', [15], new Array(15).fill(0.01))), 'BAD_ONNX', /conv0_w_scale" has 15 values, expected 16/);
     rejects(withInit('input_q_scale', makeTensor('x', 'float32', [], [Number.NaN])), 'BAD_ONNX', /input_QuantizeLinear.*NaN/);
     rejects(withInit('conv0_zero_point', makeTensor('x', 'int32', [], [120])), 'UNSUPPORTED_OP', /zero point "conv0_zero_point" is int32/);
+  });
+
+  it('imports uint8 weights whose w - zw leaves int8 exactly, as int16 (-w16), every such value an outlier', () => {
     const m = base();
     const w = m.graph.initializers.get('conv0_w')!;
-    m.graph.initializers.set('conv0_w', { ...w, dataType: 'uint8', data: Uint8Array.from(w.data as Int8Array, (v) => v + 128) });
+    const u8 = Uint8Array.from(w.data as Int8Array, (v) => v + 128);
+    m.graph.initializers.set('conv0_w', { ...w, dataType: 'uint8', data: u8 });
     m.graph.initializers.set('conv0_w_zero_point', makeTensor('conv0_w_zero_point', 'uint8', [16], new Array(16).fill(0)));
-    rejects(writeOnnx(m), 'UNSUPPORTED_OP', /weight "conv0_w"\[\d+\] minus its zero point is \d+, outside int8/);
+    const { model } = importOnnx(writeOnnx(m));
+    const conv = model.ops.find((op): op is QConv => op.op === 'conv' && op.name === 'conv0')!;
+    expect(conv.packing.endsWith('-w16')).toBe(true);
+    const outliers = wideOutliers(model.blobs[conv.weights]!, packGeometry(conv, conv.packing));
+    expect(outliers.length).toBe(u8.filter((v) => v > 127).length);
+    expect(outliers.every(([, v]) => v > 127 && v <= 255)).toBe(true);
   });
 
   it('names an op the runtime lacks (QLinearSigmoid) without a TODO', () => {

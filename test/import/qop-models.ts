@@ -22,6 +22,8 @@ export interface QopOptions {
   signedActivations?: boolean;
   /** uint8 weights with per-channel zero points (w - zw within int8). */
   uint8Weights?: boolean;
+  /** With uint8Weights: conv weights over all of 0..255 with zero points 30..225, so that w - zw leaves int8 (imported as int16). */
+  wideWeights?: boolean;
   /** Input channels (default C). */
   inputChannels?: number;
 }
@@ -68,10 +70,10 @@ export class QopBuilder {
     const g = o.group ?? 1, per = (cin / g) * k * k;
     const w = new Array<number>(cout * per), zp = new Array<number>(cout).fill(0);
     for (let c = 0; c < cout; c++) {
-      if (this.o.uint8Weights) zp[c] = 100 + this.rng.int(56);
-      // w - zw spans int8 as far as uint8 allows: [-zw, 255 - zw] within [-127, 127].
+      if (this.o.uint8Weights) zp[c] = this.o.wideWeights ? 30 + this.rng.int(196) : 100 + this.rng.int(56);
+      // w - zw spans int8 as far as uint8 allows: [-zw, 255 - zw] within [-127, 127] (wideWeights: all of it).
       const r = this.o.uint8Weights ? Math.min(zp[c]!, 255 - zp[c]!, 127) : 127;
-      for (let j = 0; j < per; j++) w[c * per + j] = zp[c]! + this.rng.int(2 * r + 1) - r;
+      for (let j = 0; j < per; j++) w[c * per + j] = this.o.wideWeights ? this.rng.int(256) : zp[c]! + this.rng.int(2 * r + 1) - r;
     }
     const scales = Array.from({ length: cout }, () => this.rng.uniform(0.002, 0.01));
     const bias = Array.from({ length: cout }, () => this.rng.int(2001) - 1000);

@@ -14,6 +14,7 @@ const VARIANTS: [string, QopOptions][] = [
   ['uint8 activations, int8 weights', {}],
   ['int8 activations (QInt8, shifted by 128)', { signedActivations: true }],
   ['uint8 weights with zero points', { uint8Weights: true }],
+  ['uint8 weights, w - zw outside int8 (int16 convs)', { uint8Weights: true, wideWeights: true }],
 ];
 
 describe('QOperator ops imported, against onnxruntime-web', () => {
@@ -23,6 +24,8 @@ describe('QOperator ops imported, against onnxruntime-web', () => {
         const bytes = writeOnnx(build({ ...o, seed: 7 }));
         const { edgeq, model: q, form } = importOnnx(bytes);
         expect(form).toBe('qoperator');
+        // Wide weights: int16 (-w16) GEMM convs, or (a depthwise-only model) qu8-dwconv-c16, int16 anyway.
+        if (o.wideWeights) expect(q.ops.some((op) => op.op === 'conv' && (op.packing.endsWith('-w16') || op.packing === 'qu8-dwconv-c16'))).toBe(true);
         const out = q.tensors[q.outputs[0]!.tensor]!;
         const lsb = out.dtype === 'float32' ? 1e-6 : out.scale;
         const ref = await ReferenceSession.create(bytes);

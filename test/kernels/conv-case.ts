@@ -1,7 +1,7 @@
 // One convolution case run through every path: SIMD kernel, its scalar twin (*_ref) in the SIMD
 // build, the scalar build, and the TypeScript reference. Throws with the problem size on mismatch.
-import { conv2dCalls, packConvWeights, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
-import { diff, diffBits, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
+import { conv2dCalls, expandWideWeights, packConv, planConv2d, prepareConv2d, runCalls, type Conv2dShape, type Kernels } from '../../src/kernels/index.js';
+import { diff, diffBits, randI16, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefActivation, type RefConv, type RefRequant } from './ref.js';
 import { kernelActivation, quantizeBound } from '../../src/ops/activation.js';
 import { repackedRelaxedCopy, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
@@ -11,8 +11,12 @@ export interface ConvCase extends RefConv {
   act: 'none' | 'relu' | 'leaky' | RefActivation['kind'];
   f32out: boolean;
   seed: number;
-  /** weights limited to [-wlim, wlim] (127 default) */
+  /** weights limited to [-wlim, wlim] (127 default; above 127 int16 weights, packed -w16 or depthwise) */
   wlim?: number;
+  /** Every weight at +-wlim (signs drawn at random): the extremes of the range. */
+  wext?: boolean;
+  /** Every activation (and the input zero point) at the given value instead of random ones. */
+  xfill?: { x: number; zin: number };
   /** fixed multiplier for every channel (ties), otherwise random */
   mult?: number;
   noBias?: boolean;
@@ -42,7 +46,8 @@ export function describe(c: ConvCase): string {
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
     (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '') +
     (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '') +
-    (c.parts ? ` parts=${c.parts}` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.act7 ? ' act7' : '');
+    (c.parts ? ` parts=${c.parts}` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.act7 ? ' act7' : '') +
+    (c.wlim !== undefined ? ` wlim=${c.wlim}${c.wext ? ' (all +-)' : ''}` : '') + (c.xfill ? ` x=${c.xfill.x} zin=${c.xfill.zin}` : '');
 }
 
 export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: string[] } {
@@ -51,8 +56,11 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   const cpg = c.inC / c.group;
   const x = c.in12 ? randU12(r, c.batch * c.inH * c.inW * c.inC) : randU8(r, c.batch * c.inH * c.inW * c.inC);
   if (c.act7) for (let i = 0; i < x.length; i++) x[i] = x[i]! & 127;
-  const zin = randInt(r, 0, c.in12 ? 4095 : c.act7 ? 127 : 255);
-  const w = randI8(r, c.outC * c.kh * c.kw * cpg, c.wlim ?? 127);
+  if (c.xfill) x.fill(c.xfill.x);
+  const zin = c.xfill ? c.xfill.zin : randInt(r, 0, c.in12 ? 4095 : c.act7 ? 127 : 255);
+  const wlim = c.wlim ?? 127;
+  const w = wlim > 127 ? randI16(r, c.outC * c.kh * c.kw * cpg, wlim) : randI8(r, c.outC * c.kh * c.kw * cpg, wlim);
+  if (c.wext) for (let i = 0; i < w.length; i++) w[i] = r() < 0.5 ? -wlim : wlim;
   const bias = c.noBias ? undefined : Int32Array.from({ length: c.outC }, () => randInt(r, -20000, 20000));
   const K = c.kh * c.kw * cpg;
   const outMax = c.out12 ? 4095 : 255;
@@ -91,15 +99,17 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
     kernel: [c.kh, c.kw], stride: [c.sh, c.sw], pads: c.pads, dilation: [c.dh, c.dw], group: c.group,
     inputType: c.in12 ? 'uint12' : 'uint8',
   };
-  const plan = planConv2d(shape, c.packing);
-  const blob = packConvWeights({
+  // The packer picks the layout (int16 -w16 ones when a weight leaves int8) unless c.packing forces one.
+  const { packing, blob } = packConv({
     outChannels: c.outC, inChannels: c.inC, kernel: [c.kh, c.kw], group: c.group,
     weights: w, bias, multipliers: mult, inputZeroPoint: zin, packing: c.packing,
   });
+  const plan = planConv2d(shape, packing);
   const heap = h.heap;
   heap.reset();
   const input = heap.put(x);
-  const weights = heap.put(c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : blob);
+  // A -w16 blob (int8 blocks + outliers) goes to the kernels in its int16 layout, as the conv op places it.
+  const weights = heap.put(c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [

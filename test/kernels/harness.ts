@@ -112,6 +112,13 @@ export function randI8(r: () => number, n: number, lim = 127): Int8Array {
   return a;
 }
 
+/** int16 weights in [-lim, lim] (the -w16 packings' range is lim 255). */
+export function randI16(r: () => number, n: number, lim: number): Int16Array {
+  const a = new Int16Array(n);
+  for (let i = 0; i < n; i++) a[i] = randInt(r, -lim, lim);
+  return a;
+}
+
 /** First mismatch between two arrays, as a message (or null when equal, NaN-aware, -0 == 0 distinct not required). */
 export function diff(a: ArrayLike<number>, b: ArrayLike<number>): string | null {
   if (a.length !== b.length) return `length ${a.length} != ${b.length}`;

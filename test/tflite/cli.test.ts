@@ -1,6 +1,5 @@
 // `edgeq import model.tflite`: dispatched on the TFL3 identifier, the same .edgeq as importTflite
-// with the preprocessing that feeds uint8 pixels unchanged; weights outside [-127, 127] refused
-// unless --saturate-weights.
+// with the preprocessing that feeds uint8 pixels unchanged; weights outside int8 kept exactly (int16).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,13 +47,16 @@ describe('edgeq import (TFLite)', () => {
     expect(out.join('\n')).toContain('TFLite int8');
   });
 
-  it('refuses weights outside [-127, 127] naming them, and clamps them with --saturate-weights', async () => {
+  it('imports weights outside int8 exactly (int16), saying how many; --saturate-weights is gone', async () => {
     const m = tinyModel();
     m.tensors[1]!.data![5] = 0;
     const src = join(dir, 'wide.tflite'), dst = join(dir, 'wide.edgeq');
     writeFileSync(src, buildTflite(m));
-    await expect(run('import', src, '-o', dst)).rejects.toMatchObject({ code: 'UNSUPPORTED_OP', message: expect.stringContaining('"conv/w": 1 of 108 values, w - zw in [-130') });
-    await run('import', src, '-o', dst, '--saturate-weights');
-    expect(out.join('\n')).toContain('clamped 1 weight values in 1 tensors');
+    await run('import', src, '-o', dst);
+    expect(out.join('\n')).toContain('1 weight values in 1 tensors have w - zw outside int8: those convs keep int16 weights (exact)');
+    expect(readEdgeq(new Uint8Array(readFileSync(dst))).ops.map((op) => (op.op === 'conv' ? op.packing : op.op))[0]).toBe('qu8-gemm-2x4c8-im2col-w16');
+    const flags = buildProgram().commands.find((c) => c.name() === 'import')!.options.map((o) => o.long);
+    expect(flags).toContain('--labels');
+    expect(flags).not.toContain('--saturate-weights');
   });
 });

@@ -15,8 +15,6 @@ import { describeSpec, fitSpecToInput, specFromOptions, type PreprocessOptions }
 export interface ImportCliOptions extends PreprocessOptions {
   output: string;
   labels?: string;
-  /** TFLite only: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact). */
-  saturateWeights?: boolean;
   /** TFLite only: leave a final SOFTMAX out and return the logits. */
   logits?: boolean;
 }
@@ -27,7 +25,6 @@ export async function importCommand(modelPath: string, o: ImportCliOptions): Pro
   requireWritable(o.output, '-o');
   const bytes = readInput(modelPath, 'model');
   if (isTflite(bytes)) return importTfliteCommand(modelPath, bytes, o);
-  if (o.saturateWeights) console.log('--saturate-weights applies to TFLite models only; ignored');
   const given = o.preprocess || o.mean || o.std || o.resize || o.crop;
   let preprocess;
   if (given) {
@@ -65,12 +62,12 @@ function importTfliteCommand(modelPath: string, bytes: Uint8Array, o: ImportCliO
   } else {
     console.log(`preprocessing: centre crop ${preprocess.crop} of a ${preprocess.resize} bilinear resize, uint8 pixels fed unchanged${input.type === 'int8' ? ' (as int8 p - 128)' : ''} (mean ${preprocess.mean[0]}, std ${1 / input.scale}, scale 1)`);
   }
-  const result = importTflite(bytes, { preprocess, labels, fileName: modelPath, saturateWeights: o.saturateWeights, keepLogits: o.logits });
+  const result = importTflite(bytes, { preprocess, labels, fileName: modelPath, keepLogits: o.logits });
   writeFileSync(o.output, result.edgeq);
   const convs = result.model.ops.filter((op) => op.op === 'conv').length;
-  console.log(`imported ${modelPath} (TFLite ${input.type}): ${result.model.ops.length} ops (${convs} conv), the file's own integers${result.saturated.length > 0 ? ' but the clamped weights' : ''}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  if (result.saturated.length > 0) {
-    console.log(`--saturate-weights: clamped ${result.saturated.reduce((a, w) => a + w.count, 0)} weight values in ${result.saturated.length} tensors to w - zw in [-127, 127] (not exact)`);
+  console.log(`imported ${modelPath} (TFLite ${input.type}): ${result.model.ops.length} ops (${convs} conv), the file's own integers, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (result.wideWeights.length > 0) {
+    console.log(`${result.wideWeights.reduce((a, w) => a + w.count, 0)} weight values in ${result.wideWeights.length} tensors have w - zw outside int8: those convs keep int16 weights (exact)`);
   }
   if (result.droppedSoftmax) console.log('--logits: the final SOFTMAX is left out; the model returns the logits, whose order is the same');
   else if (result.model.outputs[0]!.name === 'probabilities') console.log('the final SOFTMAX is the model\'s softmax op: it returns probabilities (--logits for the logits)');

@@ -89,7 +89,6 @@ export function buildProgram(): Command {
     .option('--resize <n>', 'override the preset resize (short side)', int)
     .option('--crop <n|HxW>', 'override the preset centre crop: a side, or height x width (e.g. 96x160)', cropArg)
     .option('--labels <file>', 'class names stored in the model (one per line, or index<TAB>synset<TAB>name)')
-    .option('--saturate-weights', 'TFLite: clamp uint8 weights whose w - zw leaves [-127, 127] (not exact; docs/tflite.md)')
     .option('--logits', 'TFLite: leave a final SOFTMAX out and return the logits (default: the model returns probabilities)')
     .action(async (model: string, opts) => (await import('./import.js')).importCommand(model, opts));
 

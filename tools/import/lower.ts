@@ -57,8 +57,8 @@ type Value = QValue | DqValue | ConstValue | DqConstValue | FloatInput | Pending
 /** A convolution (or a fully connected layer as a 1x1 conv) with its integer weights. */
 interface ConvSpec {
   x: number;
-  /** int8 OHWI (w - zw). */
-  weights: Int8Array;
+  /** OHWI w - zw in [-255, 255] (packed as int8 where every value fits, else int16: packConv). */
+  weights: Int8Array | Int16Array;
   bias: Int32Array;
   /** Per output channel, float32. */
   wScales: Float32Array;
@@ -335,7 +335,7 @@ class Lowering {
     const wScales = this.channelScales(node, wScale, O);
     const per = I * kh * kw;
     const centered = centeredWeights(node, w, wZero, O, (i) => Math.floor(i / per));
-    const weights = new Int8Array(centered.length);
+    const weights = new Int16Array(centered.length);
     for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let yy = 0; yy < kh; yy++) for (let xx = 0; xx < kw; xx++) {
       weights[((o * kh + yy) * kw + xx) * I + i] = centered[((o * I + i) * kh + yy) * kw + xx]!;
     }
@@ -378,10 +378,10 @@ class Lowering {
   }
 
   /** A fully connected layer over [N, K] as a 1x1 conv: `at(k, n)` is where weight (k, n) sits in `centered`. */
-  private fcSpec(node: NodeDef, x: QValue | DqValue, K: number, N: number, centered: Int8Array, at: (k: number, n: number) => number, wScales: Float32Array, bias: Int32Array): ConvSpec {
+  private fcSpec(node: NodeDef, x: QValue | DqValue, K: number, N: number, centered: Int16Array, at: (k: number, n: number) => number, wScales: Float32Array, bias: Int32Array): ConvSpec {
     if (x.dims.length !== 2) fail(node, `fully connected input must be [N, K], got [${x.dims}]`, 'BAD_SHAPE');
     if (x.dims[1] !== K) fail(node, `weight K ${K} does not match input [${x.dims}]`, 'BAD_SHAPE');
-    const weights = new Int8Array(N * K);
+    const weights = new Int16Array(N * K);
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) weights[n * K + k] = centered[at(k, n)]!;
     return {
       x: x.t, weights, bias, wScales, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 1,

@@ -64,21 +64,16 @@ export function actParams(node: NodeDef, scale: TensorValue, zeroPoint: TensorVa
 }
 
 /**
- * Integer weights w - zw as int8, per output channel along `axis` 0 of `w` (`channels` of them):
- * exact only when every difference fits int8; otherwise UNSUPPORTED_OP naming the tensor.
+ * Integer weights w - zw, zero point per output channel `channelOf(i)` (`channels` of them): in
+ * [-255, 255] for 8-bit weights and zero points of one type, the range the packer takes (as int8
+ * where it fits, else the int16 -w16 layouts: src/kernels/packing.ts), so exact for every value.
  */
-export function centeredWeights(node: NodeDef, w: TensorValue, zp: TensorValue | undefined, channels: number, channelOf: (i: number) => number): Int8Array {
+export function centeredWeights(node: NodeDef, w: TensorValue, zp: TensorValue | undefined, channels: number, channelOf: (i: number) => number): Int16Array {
   if (w.dataType !== 'int8' && w.dataType !== 'uint8') fail(node, `weight "${w.name}" is ${w.dataType}; edgeq imports int8 and uint8 weights`);
   const z = zeroPointsOf(node, zp, channels);
   if (zp && zp.dataType !== w.dataType) fail(node, `weight "${w.name}" is ${w.dataType} but its zero point "${zp.name}" is ${zp.dataType}`, 'BAD_ONNX');
-  const out = new Int8Array(w.data.length);
-  for (let i = 0; i < out.length; i++) {
-    const v = Number(w.data[i]) - z.values[channelOf(i)]!;
-    if (v < -128 || v > 127) {
-      fail(node, `weight "${w.name}"[${i}] minus its zero point is ${v}, outside int8: edgeq computes int8 weights exactly and cannot hold it`);
-    }
-    out[i] = v;
-  }
+  const out = new Int16Array(w.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Number(w.data[i]) - z.values[channelOf(i)]!;
   return out;
 }
 

@@ -10,7 +10,7 @@ import type { PreprocessSpec } from 'edgeq/image';
 import { checkImportOptions, finishImport, importModel, withFile, type ImportOptions } from '../import/index.js';
 import { readTflite, BUILTIN, type TfliteModel } from './reader.js';
 import { EdgeqError } from 'edgeq';
-import { tfliteToOnnx, type TfliteGraph, type WeightOverflow } from './to-onnx.js';
+import { tfliteToOnnx, weightOverflows, type TfliteGraph, type WeightOverflow } from './to-onnx.js';
 
 export { readTflite, isTflite } from './reader.js';
 export { weightOverflows, type WeightOverflow } from './to-onnx.js';
@@ -24,16 +24,11 @@ export interface TfliteImportOutput {
   input: TfliteGraph['input'];
   /** True when the model's final SOFTMAX was left out (keepLogits): the .edgeq returns the logits. */
   droppedSoftmax: boolean;
-  /** The weight tensors whose values were clamped to w - zw in [-127, 127] (saturateWeights only; else empty). */
-  saturated: WeightOverflow[];
+  /** The weight tensors whose w - zw leaves int8: their convs are stored with int16 weights (exact; docs/tflite.md). */
+  wideWeights: WeightOverflow[];
 }
 
 export interface TfliteImportOptions extends ImportOptions {
-  /**
-   * Clamp uint8 weights whose difference from their zero point leaves [-127, 127] (default false: such
-   * a model is UNSUPPORTED_OP naming the tensors). Not exact; docs/tflite.md measures its effect.
-   */
-  saturateWeights?: boolean;
   /**
    * Leave a final SOFTMAX out and return its input, the logits (dequantized), e.g. to compare the
    * integers with TFLite's (default false: the .edgeq ends with edgeq's softmax op and returns
@@ -49,16 +44,16 @@ export interface TfliteImportOptions extends ImportOptions {
  * (an op or parameter edgeq cannot compute exactly, naming the operator).
  */
 export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {}): TfliteImportOutput {
-  const { saturateWeights, keepLogits, ...common } = options ?? {};
+  const { keepLogits, ...common } = options ?? {};
   checkImportOptions(bytes, common, 'TFLite');
-  if (saturateWeights !== undefined && typeof saturateWeights !== 'boolean') throw new EdgeqError('BAD_OPTION', 'saturateWeights must be a boolean');
   if (keepLogits !== undefined && typeof keepLogits !== 'boolean') throw new EdgeqError('BAD_OPTION', 'keepLogits must be a boolean');
   const where = options.fileName ? `${options.fileName}: ` : '';
-  const graph = withFile(where, () => tfliteToOnnx(readTflite(bytes), { saturateWeights }));
+  const tflite = withFile(where, () => readTflite(bytes));
+  const graph = withFile(where, () => tfliteToOnnx(tflite));
   let { model } = withFile(where, () => importModel(graph.onnx));
   if (graph.softmaxBeta !== undefined && !keepLogits) model = withSoftmax(model, graph.softmaxBeta);
   const full = finishImport(bytes, model, 'tflite', common);
-  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits, saturated: graph.saturated };
+  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits, wideWeights: weightOverflows(tflite.subgraphs[0]!) };
 }
 
 /**

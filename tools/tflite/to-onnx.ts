@@ -60,13 +60,13 @@ export function samePadding(size: number, kernel: number, stride: number, dilati
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-/** edgeq's int8 weight range: the kernels take w - zw in [-127, 127]. */
-export const WEIGHT_MIN = -127, WEIGHT_MAX = 127;
+/** int8, the range of edgeq's int8 weight packings; a conv whose w - zw leaves it is packed as int16 (exact, docs/tflite.md). */
+export const WEIGHT_MIN = -128, WEIGHT_MAX = 127;
 
-/** A weight tensor with values whose difference from the zero point lies outside [-127, 127]. */
+/** A weight tensor with values whose difference from the zero point lies outside int8. */
 export interface WeightOverflow { operator: number; tensor: string; count: number; size: number; min: number; max: number }
 
-/** The weight tensors of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose w - zw leaves [-127, 127]. */
+/** The weight tensors of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose w - zw leaves int8 (stored as int16 weights). */
 export function weightOverflows(g: TfliteSubgraph): WeightOverflow[] {
   const out: WeightOverflow[] = [];
   for (const op of g.operators) {
@@ -88,21 +88,11 @@ export function weightOverflows(g: TfliteSubgraph): WeightOverflow[] {
 
 /**
  * Converts subgraph 0 of a read TFLite model (uint8 per-tensor activations) to a QDQ ONNX model.
- * Weights with w - zw outside [-127, 127] are UNSUPPORTED_OP naming them, unless `saturateWeights`
- * clamps them to [-127, 127] (not exact: docs/tflite.md measures what it changes).
+ * Every uint8 weight is kept: the lowering packs a conv whose w - zw leaves int8 with int16 weights.
  */
-export function tfliteToOnnx(model: TfliteModel, options: { saturateWeights?: boolean } = {}): TfliteGraph & { saturated: WeightOverflow[] } {
+export function tfliteToOnnx(model: TfliteModel): TfliteGraph {
   if (model.subgraphs.length !== 1) unsupported(undefined, `the model has ${model.subgraphs.length} subgraphs; edgeq imports one`);
-  const g = model.subgraphs[0]!;
-  const over = weightOverflows(g);
-  if (over.length > 0 && !options.saturateWeights) {
-    const total = over.reduce((a, o) => a + o.count, 0);
-    const first = over[0]!;
-    throw new EdgeqError('UNSUPPORTED_OP', `${total} uint8 weight values in ${over.length} tensors differ from their zero point by more than 127 (edgeq's int8 kernels take w - zw in [-127, 127]), `
-      + `e.g. operator ${first.operator} "${first.tensor}": ${first.count} of ${first.size} values, w - zw in [${first.min}, ${first.max}]; `
-      + 'import with saturateWeights (--saturate-weights) to clamp them, which is not exact');
-  }
-  return { ...new Converter(g, !!options.saturateWeights).run(), saturated: over };
+  return new Converter(model.subgraphs[0]!).run();
 }
 
 class Converter {
@@ -119,7 +109,7 @@ class Converter {
   /** LOGISTIC / HARD_SWISH operators fused into the conv before them (skipped when reached). */
   private readonly fused = new Set<TfliteOperator>();
 
-  constructor(private readonly g: TfliteSubgraph, private readonly saturate: boolean) {
+  constructor(private readonly g: TfliteSubgraph) {
     const seen = new Map<string, number>();
     for (const t of g.tensors) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     for (const t of g.tensors) this.names.set(t.index, t.name && seen.get(t.name) === 1 ? t.name : `${t.name}#${t.index}`);
@@ -292,13 +282,6 @@ class Converter {
     for (const z of qp!.zeroPoint) if (!(z >= 0 && z <= 255)) badModel(op, `weight "${t.name}" zero point ${z} is outside uint8`);
     const values = new Uint8Array(t.data!.length);
     for (let i = 0; i < values.length; i++) values[i] = t.data![from(i)]!;
-    if (this.saturate) {
-      // Clamp w - zw to [-127, 127] (only reached with saturateWeights; weightOverflows counts the values).
-      for (let i = 0; i < values.length; i++) {
-        const z = qp!.zeroPoint[qp!.zeroPoint.length === 1 ? 0 : Math.floor(i / (values.length / qp!.zeroPoint.length))]!;
-        values[i] = Math.min(Math.max(values[i]!, z + WEIGHT_MIN), z + WEIGHT_MAX);
-      }
-    }
     const name = this.q(k);
     this.inits.push(makeTensor(name, 'uint8', dims, values));
     const n = qp!.scale.length;
