@@ -43,6 +43,7 @@ export const ADD: OpModule<FAdd> = {
     ctx.ops.push({ op: 'add', name: op.name, a, b, output, activation: storedActivation(op.activation, ctx.tensors[output]) });
   },
   exportQdq(op, ctx) {
+    if (ctx.written.has(op.output)) return; // a fused residual: its conv wrote the Add (conv.ts)
     const pre = `${op.name}/out`;
     ctx.nodes.push(makeNode('Add', [ctx.input(op, op.a), ctx.input(op, op.b)], [pre], {}, op.name));
     ctx.qdq(writeActivation(ctx.nodes, ctx.inits, op.activation, pre, op.output, ctx.tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op), ctx.tensorOf.get(op.output)), op.output);

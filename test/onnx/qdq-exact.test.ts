@@ -1,0 +1,74 @@
+// The QDQ export states the .edgeq's integer computation: onnxruntime-web running it computes every
+// quantized tensor of the model exactly as edgeq does, op by op (traceQdq: the model cut after each op
+// against the export's QuantizeLinear output of that tensor), including the convs onnxruntime has no
+// integer kernel for, which the export writes exactly (ops/conv.ts, exportExact): fused residual adds,
+// 12-bit inputs and outputs, a LeakyRelu stem on a 12-bit input, a trunk's float32 output. The
+// classifier head's float32 output (onnxruntime-web's own GEMM) differs only by float32 rounding.
+import { describe, expect, it } from 'vitest';
+import { readOnnx } from '../../tools/onnx/reader.js';
+import { writeOnnx } from '../../tools/onnx/writer.js';
+import { exportQdq } from '../../tools/quantize/export-qdq.js';
+import { quantizeModel, type QuantizeModelOptions } from '../../tools/quantize/pipeline.js';
+import { traceQdq, type TraceRow } from '../../tools/quantize/qdq-trace.js';
+import { tinyCnn, tinyInputs, type TinyCnnOptions } from '../quantize/tiny-cnn.js';
+
+const INPUTS = tinyInputs(77, 12);
+
+async function traced(model: TinyCnnOptions, options: Omit<QuantizeModelOptions, 'calibration' | 'calibrationCount'>) {
+  const calib = tinyInputs(11, 16);
+  const q = await quantizeModel(writeOnnx(tinyCnn(model)), { ...options, calibration: calib, calibrationCount: calib.length, threads: 1 });
+  return { q, rows: await traceQdq(q.model, q.qdq, INPUTS) };
+}
+
+/** Every quantized tensor identical on every input; float32 ones within `relTol` of their largest magnitude. */
+function expectExact(rows: TraceRow[], relTol = 1e-5): void {
+  expect(rows.length).toBeGreaterThan(3);
+  for (const r of rows) {
+    if (r.dtype === 'float32') for (const d of r.maxDiff) expect(d, `${r.name}: float output`).toBeLessThan(relTol * 100);
+    else expect(r.differing, `${r.name} (${r.kind}, ${r.dtype}): elements that differ per input`).toEqual(r.differing.map(() => 0));
+  }
+}
+
+describe('the QDQ export computes the .edgeq integers in onnxruntime-web, op by op', () => {
+  it('fused residual Add+Relu and a 12-bit input (the defaults for ImageNet-normalized inputs)', async () => {
+    const { q, rows } = await traced({ seed: 2 }, { inputBits: 12 });
+    expect(q.model.ops.some((o) => o.op === 'conv' && o.residual !== undefined)).toBe(true);
+    expect(q.model.tensors[q.model.input.tensor]!.dtype).toBe('uint12');
+    expectExact(rows);
+  }, 120_000);
+
+  it('a LeakyRelu stem on a 12-bit input, fused residual', async () => {
+    const { rows } = await traced({ seed: 3, leaky: true }, { inputBits: 12 });
+    expectExact(rows);
+  }, 120_000);
+
+  it('a feature trunk: the last conv, its residual fused, writes the float32 output (within float32 rounding)', async () => {
+    const { q, rows } = await traced({ seed: 2, trunk: true }, { inputBits: 12 });
+    const last = q.model.ops.at(-1)!;
+    expect(last.op === 'conv' && last.residual !== undefined && q.model.tensors[last.output]!.dtype === 'float32').toBe(true);
+    expect(rows.at(-1)!.maxDiff.every((d) => d <= 1e-6)).toBe(true);
+    expectExact(rows);
+  }, 120_000);
+
+  it('12-bit activations: every conv reads and writes uint12', async () => {
+    const { q, rows } = await traced({ seed: 5 }, { activations: 12 });
+    expect(q.model.tensors.filter((t) => t.dtype === 'uint12').length).toBeGreaterThan(4);
+    expectExact(rows.filter((r) => r.kind === 'conv'));
+  }, 120_000);
+
+  it('uint8 without fusion keeps the standard QDQ groups (onnxruntime fuses them into QLinearConv / QLinearAdd)', async () => {
+    const { q, rows } = await traced({ seed: 2 }, { inputBits: 8, fuseResidual: false });
+    const types = readOnnx(q.qdq).graph.nodes.map((n) => n.opType);
+    expect(types).not.toContain('Mul'); // no exact form: every conv reads DQ(x) with the tensor's own scale
+    expect(types).toContain('Add');
+    expectExact(rows.filter((r) => r.kind === 'conv'));
+  }, 120_000);
+
+  it('fused: false writes a fused residual as the standard unfused pattern', async () => {
+    const { q } = await traced({ seed: 2 }, { inputBits: 8 });
+    const exact = readOnnx(q.qdq).graph.nodes, standard = readOnnx(exportQdq(q.graph, q, { fused: false })).graph.nodes;
+    expect(exact.some((n) => n.name.endsWith('/residual/Add'))).toBe(true);
+    expect(standard.some((n) => n.opType === 'Add' && n.name === 'b.add')).toBe(true);
+    expect(standard.some((n) => n.opType === 'Mul')).toBe(false);
+  }, 120_000);
+});
