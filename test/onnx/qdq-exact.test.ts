@@ -1,9 +1,10 @@
 // The QDQ export states the .edgeq's integer computation: onnxruntime-web running it computes every
 // quantized tensor of the model exactly as edgeq does, op by op (traceQdq: the model cut after each op
-// against the export's QuantizeLinear output of that tensor), including the convs onnxruntime has no
-// integer kernel for, which the export writes exactly (ops/conv.ts, exportExact): fused residual adds,
-// 12-bit inputs and outputs, a LeakyRelu stem on a 12-bit input, a trunk's float32 output. The
-// classifier head's float32 output (onnxruntime-web's own GEMM) differs only by float32 rounding.
+// against the export's QuantizeLinear output of that tensor), including the ops onnxruntime has no
+// integer kernel for, which the export writes exactly (ops/conv.ts and ops/add.ts, exportExact):
+// fused residual adds, 12-bit inputs and outputs, a LeakyRelu stem on a 12-bit input, a trunk's
+// float32 output. The classifier head's float32 output (onnxruntime-web's own GEMM) differs only by
+// float32 rounding.
 import { describe, expect, it } from 'vitest';
 import { readOnnx } from '../../tools/onnx/reader.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
@@ -50,10 +51,13 @@ describe('the QDQ export computes the .edgeq integers in onnxruntime-web, op by 
     expectExact(rows);
   }, 120_000);
 
-  it('12-bit activations: every conv reads and writes uint12', async () => {
-    const { q, rows } = await traced({ seed: 5 }, { activations: 12 });
-    expect(q.model.tensors.filter((t) => t.dtype === 'uint12').length).toBeGreaterThan(4);
-    expectExact(rows.filter((r) => r.kind === 'conv'));
+  it('12-bit activations, the residual fused and not: every op reads and writes uint12', async () => {
+    for (const fuseResidual of [true, false]) {
+      const { q, rows } = await traced({ seed: 5 }, { activations: 12, fuseResidual });
+      expect(q.model.tensors.filter((t) => t.dtype === 'uint12').length).toBeGreaterThan(4);
+      expect(rows.some((r) => r.kind === 'add')).toBe(!fuseResidual);
+      expectExact(rows);
+    }
   }, 120_000);
 
   it('uint8 without fusion keeps the standard QDQ groups (onnxruntime fuses them into QLinearConv / QLinearAdd)', async () => {
