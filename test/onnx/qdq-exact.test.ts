@@ -6,7 +6,13 @@
 // float32 output. The classifier head's float32 output (onnxruntime-web's own GEMM) differs only by
 // float32 rounding.
 import { describe, expect, it } from 'vitest';
+import { makeGraph, makeModel, makeValueInfo, type NodeDef, type TensorValue } from '../../tools/onnx/model.js';
 import { readOnnx } from '../../tools/onnx/reader.js';
+import { makeTensor } from '../../tools/onnx/tensor.js';
+import type { FConv } from '../../tools/quantize/ops/conv.js';
+import { exactConvNodes, floatProductsBound, FLOAT_EXACT_LIMIT } from '../../tools/quantize/ops/conv-onnx.js';
+import { ReferenceSession } from '../../tools/reference/ort-runner.js';
+import { Rng } from '../../tools/synth/random.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { exportQdq } from '../../tools/quantize/export-qdq.js';
 import { quantizeModel, type QuantizeModelOptions } from '../../tools/quantize/pipeline.js';
@@ -75,4 +81,40 @@ describe('the QDQ export computes the .edgeq integers in onnxruntime-web, op by 
     expect(standard.some((n) => n.opType === 'Add' && n.name === 'b.add')).toBe(true);
     expect(standard.some((n) => n.opType === 'Mul')).toBe(false);
   }, 120_000);
+});
+
+describe('exactConvNodes: the integer conv as float32 ops, against a naive loop', () => {
+  it('f32(acc) * multiplier bit for bit, with int32 biases up to 2^28 (acc past 2^24, rounded as the kernels convert it)', async () => {
+    const rng = new Rng(9);
+    const [C, O, H, W, k] = [5, 12, 6, 6, 3];
+    const op = { name: 'c', kernel: [k, k], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, inChannels: C, outChannels: O, fullyConnected: false } as unknown as FConv;
+    const weights = Int8Array.from({ length: O * k * k * C }, () => Math.round(rng.uniform(-127, 127))); // OHWI
+    // Dead-channel biases as torchvision's ResNet-50 gives them (BIAS_BUDGET, 2^28), odd low bits, either sign.
+    const bias = Int32Array.from({ length: O }, (_, o) => (o % 3 === 0 ? Math.round(rng.uniform(-1, 1) * 2 ** 28) | 1 : Math.round(rng.uniform(-5000, 5000))));
+    const w = { weights, scales: new Float32Array(O).fill(1), bias };
+    const multipliers = Float32Array.from({ length: O }, () => Math.fround(rng.uniform(1e-9, 1e-7)));
+    const zp = 117;
+    const bound = floatProductsBound(w, zp, 255);
+    expect(bound + 256).toBeLessThan(FLOAT_EXACT_LIMIT);
+    const nodes: NodeDef[] = [], inits: TensorValue[] = [makeTensor('x/zero_point', 'uint8', [], [zp])];
+    const out = exactConvNodes(nodes, inits, op, w, 'x', 'x/zero_point', bound, multipliers);
+    const model = makeModel(makeGraph({ name: 'exact-conv', nodes, initializers: inits, inputs: [makeValueInfo('x', 'uint8', [1, C, H, W])], outputs: [makeValueInfo(out, 'float32', [1, O, H, W])] }), { opset: 13 });
+    const ref = await ReferenceSession.create(model);
+    for (let trial = 0; trial < 3; trial++) {
+      const x = Uint8Array.from({ length: C * H * W }, () => Math.floor(rng.uniform(0, 256)));
+      const got = (await ref.run({ x: { dims: [1, C, H, W], data: x } })).outputs[out]!.data;
+      let mismatches = 0;
+      for (let o = 0; o < O; o++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
+        let acc = bias[o]!;
+        for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) for (let c = 0; c < C; c++) {
+          const y = i + dy - 1, xx = j + dx - 1;
+          const v = y < 0 || y >= H || xx < 0 || xx >= W ? zp : x[(c * H + y) * W + xx]!;
+          acc += weights[((o * k + dy) * k + dx) * C + c]! * (v - zp);
+        }
+        if (got[(o * H + i) * W + j] !== Math.fround(Math.fround(acc) * multipliers[o]!)) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+    }
+    await ref.release();
+  });
 });

@@ -13,7 +13,7 @@ import { accumulatorBound, fitsAccumulator } from '../overflow.js';
 import { F32_MAX, fuseActivation, storedActivation, writeActivation } from './activation.js';
 import { foldBatchNorm } from './batch-norm.js';
 import { quantizeConvWeights } from './conv-weights.js';
-import { convNodes, exactConvNodes, FLOAT_EXACT_LIMIT, floatAccumulatorBound, floatWeights, quantizedWeights } from './conv-onnx.js';
+import { convNodes, EXACT_BIAS_LOW, exactConvNodes, FLOAT_EXACT_LIMIT, floatProductsBound, floatWeights, quantizedWeights } from './conv-onnx.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
 import type { QdqContext } from './qdq-context.js';
 import { fail, pads2d, soleConsumer, type PrepareContext } from './prepare-context.js';
@@ -103,7 +103,7 @@ const EXACT_ACTIVATIONS = new Set(['none', 'relu', 'clip', 'leakyrelu']);
  * (docs/quantization.md, "The QDQ export"); a float32 output is the clamped sum itself. False, writing
  * nothing, where the standard form is kept: uint8 in and out without a fused residual (QLinearConv
  * computes the same integers), an fp32-epilogue activation, `fused: false`, the `only` / `onlyTensor`
- * exports, or partial sums that could reach FLOAT_EXACT_LIMIT.
+ * exports, or products that could reach FLOAT_EXACT_LIMIT (floatProductsBound).
  */
 function exportExact(op: FConv, ctx: QdqContext): boolean {
   const { options, result, nodes, inits } = ctx;
@@ -116,8 +116,9 @@ function exportExact(op: FConv, ctx: QdqContext): boolean {
   if (!r && x.dtype !== 'uint12' && y.dtype !== 'uint12') return false;
   if (!EXACT_ACTIVATIONS.has(qop.activation.kind)) return false;
   const w = result.convWeights.get(op.name)!;
-  if (floatAccumulatorBound(w, x.zeroPoint, quantMax(x.dtype as QuantDtype)) >= FLOAT_EXACT_LIMIT) return false;
-  let units = exactConvNodes(nodes, inits, op, w, `${x.name}/q`, `${x.name}/zero_point`, requantMultipliers(x.scale, w.scales, y));
+  const bound = floatProductsBound(w, x.zeroPoint, quantMax(x.dtype as QuantDtype));
+  if (bound + EXACT_BIAS_LOW >= FLOAT_EXACT_LIMIT) return false;
+  let units = exactConvNodes(nodes, inits, op, w, `${x.name}/q`, `${x.name}/zero_point`, bound, requantMultipliers(x.scale, w.scales, y));
   if (r) {
     inits.push(makeTensor(`${op.name}/residual_multiplier`, 'float32', [], [Math.fround(r.scale / y.scale)]));
     nodes.push(makeNode('DequantizeLinear', [`${r.name}/q`, `${op.name}/residual_multiplier`, `${r.name}/zero_point`], [`${op.name}/residual_units`], {}, `${op.name}/residual/DequantizeLinear`));
