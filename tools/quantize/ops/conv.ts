@@ -110,9 +110,10 @@ function exportExact(op: FConv, ctx: QdqContext): boolean {
   if (options.only !== undefined || options.onlyTensor !== undefined) return false;
   const qop = result.model.ops.find((o): o is QConv => o.op === 'conv' && o.name === op.name);
   if (!qop) return false;
-  const T = result.model.tensors;
-  const x = T[qop.input], y = T[qop.output], r = qop.residual === undefined ? undefined : T[qop.residual];
-  if (r && options.fused === false) return false;
+  // Names from the .edgeq, parameters from the export's tensorOf (a caller may keep some tensors float32).
+  const T = result.model.tensors, params = (i: number) => ({ name: T[i].name, ...ctx.tensorOf.get(T[i].name)! });
+  const x = params(qop.input), y = params(qop.output), r = qop.residual === undefined ? undefined : params(qop.residual);
+  if (x.dtype === 'float32' || r?.dtype === 'float32' || (r && options.fused === false)) return false;
   if (!r && x.dtype !== 'uint12' && y.dtype !== 'uint12') return false;
   if (!EXACT_ACTIVATIONS.has(qop.activation.kind)) return false;
   const w = result.convWeights.get(op.name)!;
