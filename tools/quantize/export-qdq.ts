@@ -6,6 +6,10 @@
 // activations, int8 per-channel weights, int32 bias):
 //   x(uint8 via DQ) -> Conv(DQ(W int8, axis 0), DQ(b int32)) [-> LeakyRelu] -> Q -> DQ -> ...
 // A fused ReLU needs no node: its output zero point is 0, so QuantizeLinear's saturation is the ReLU.
+// Where onnxruntime has no integer kernel for what the .edgeq computes (a conv with a fused residual
+// or a uint12 input or output, an add on uint12 tensors) the op is written in an exact form instead:
+// float32 ops on the stored integers, rounding where the kernels round (ops/conv.ts and ops/add.ts,
+// exportExact; requantized() below; docs/quantization.md, "The QDQ export").
 // Float32 tensors (the classifier head) have no Q/DQ pair after them.
 // A uint12 tensor is Clip(scale*(0-zp), scale*(4095-zp)) -> QuantizeLinear to uint16 -> DequantizeLinear,
 // so onnxruntime-web computes exactly the 12-bit grid (QuantizeLinear alone would saturate at 65535).
