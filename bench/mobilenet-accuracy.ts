@@ -2,9 +2,10 @@
 // to fp32 (dequantizeModel), requantized by edgeq's quantizer, and measured on the held-out images of
 // ../shared/data/imagenet-sample against the fp32 model and the zoo's own int8 file:
 //   fp32 (onnxruntime-web), zoo int8 (onnxruntime-web), edgeq int8 (edgeq Session), edgeq's QDQ export
-//   (onnxruntime-web): top-1 / top-5 counts, argmax ties, and edgeq vs QDQ top-1 agreement.
+//   (onnxruntime-web): top-1 / top-5 counts, argmax ties, edgeq vs QDQ top-1 agreement, and each engine's
+//   time per image (1 thread, every held-out image; rough on a shared machine).
 //   node bench/dist/mobilenet-accuracy.js [--variants default,act=auto,...] [--eval 650] [--calib-count 100]
-//       [--seed 0] [--qdq fused|standard|both|none] [--cache .cache/mobilenet] [--json out.json]
+//       [--seed 0] [--qdq exact|standard|both|none] [--cache .cache/mobilenet] [--json out.json]
 // Calibration: the 100 images chosen by seed 0 (as bench/accuracy.ts); measurement: the other 650.
 // A variant is '+'-joined settings over quantize()'s defaults: method=mse|entropy|percentile|minmax,
 // act=8|12|auto, in8|in12 (the graph input's bits; default auto: 12 for ImageNet's mean/std),
@@ -45,7 +46,9 @@ const evalLimit = Number(opt('eval', '650'));
 const calibCount = Number(opt('calib-count', '100'));
 const seed = Number(opt('seed', '0'));
 const variants = opt('variants', 'default').split(',');
-const qdqMode = opt('qdq', 'fused');
+// exact: the export quantize() returns (the .edgeq's integers); standard: exportQdq(..., { fused: false }),
+// each fused residual written as the standard unfused pattern (its branch rounded to uint8 on its own).
+const qdqMode = opt('qdq', 'exact');
 const cacheDir = resolve(opt('cache', '.cache/mobilenet'));
 mkdirSync(cacheDir, { recursive: true });
 
@@ -82,13 +85,21 @@ const evalInputs = [...split.evalInputs(evalLimit)];
 const cpu = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs`;
 console.log(`${cpu}; Node ${process.version}; ${calibInputs.length} calibration / ${evalInputs.length} held-out images (seed ${seed}) decoded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-/** Logits of every held-out image, one Float32Array of evalInputs.length x 1000. */
-async function ortLogits(bytes: Uint8Array): Promise<Float32Array> {
+/** ms per run: median and the 10th-90th percentile spread of `ms`. */
+function timing(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b), at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return `${at(0.5).toFixed(1)} ms (p10-p90 ${at(0.1).toFixed(1)}-${at(0.9).toFixed(1)})`;
+}
+
+/** Logits of every held-out image, one Float32Array of evalInputs.length x 1000, and onnxruntime-web's time per run. */
+async function ortLogits(bytes: Uint8Array, ms: number[] = []): Promise<Float32Array> {
   const s = await ReferenceSession.create(bytes);
   const name = s.inputNames[0]!, outName = s.outputNames[0]!;
   const all = new Float32Array(evalInputs.length * 1000);
   for (let i = 0; i < evalInputs.length; i++) {
-    all.set((await s.run({ [name]: { dims: [1, 3, 224, 224], data: evalInputs[i]! } })).outputs[outName]!.data, i * 1000);
+    const r = await s.run({ [name]: { dims: [1, 3, 224, 224], data: evalInputs[i]! } });
+    all.set(r.outputs[outName]!.data, i * 1000);
+    ms.push(r.ms);
   }
   await s.release();
   return all;
@@ -162,17 +173,23 @@ for (const [name, v] of parsed) {
   console.log(`  ${name}: quantized in ${((performance.now() - tq) / 1000).toFixed(1)} s, ${wide} tensors at 12 bits, meta ${JSON.stringify(q.model.meta)}`);
   const session = await Session.create(q.edgeq, { threads: 1 });
   const edgeqLogits = new Float32Array(n * 1000);
-  for (let i = 0; i < n; i++) edgeqLogits.set(await session.run(evalInputs[i]!), i * 1000);
+  const edgeqMs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    edgeqLogits.set(await session.run(evalInputs[i]!), i * 1000);
+    edgeqMs.push(performance.now() - t);
+  }
   session.release();
   const e = score(edgeqLogits);
   const fpAgree = e.argmaxes.filter((c, i) => c === fp.argmaxes[i]).length;
-  rows.push({ engine: `edgeq int8 [${name}], edgeq`, top1: pct(e.top1), top5: pct(e.top5), ties: e.ties, fp32Top1Agreement: `${fpAgree}/${n}`, wide12: wide });
+  rows.push({ engine: `edgeq int8 [${name}], edgeq`, top1: pct(e.top1), top5: pct(e.top5), ties: e.ties, fp32Top1Agreement: `${fpAgree}/${n}`, wide12: wide, time: timing(edgeqMs) });
   console.log(JSON.stringify(rows.at(-1)));
   const exports: [string, Uint8Array][] = [];
-  if ((qdqMode === 'fused' || qdqMode === 'both') && v.fuseResidual) exports.push(['QDQ export, residuals as edgeq fuses them', exportQdq(q.graph, q, { fused: true })]);
-  if (qdqMode === 'standard' || qdqMode === 'both' || (qdqMode === 'fused' && !v.fuseResidual)) exports.push(['QDQ export (standard, as quantize() returns)', q.qdq]);
+  if (qdqMode === 'exact' || qdqMode === 'both' || !v.fuseResidual) exports.push(['QDQ export (as quantize() returns)', q.qdq]);
+  if ((qdqMode === 'standard' || qdqMode === 'both') && v.fuseResidual) exports.push(['QDQ export, residual adds unfused (fused: false)', exportQdq(q.graph, q, { fused: false })]);
   for (const [label, bytes] of exports) {
-    const logits = await ortLogits(bytes);
+    const ms: number[] = [];
+    const logits = await ortLogits(bytes, ms);
     const r = score(logits);
     const agree = r.argmaxes.filter((c, i) => c === e.argmaxes[i]).length;
     // Where the engines disagree: each one's top-1 margin (its best logit minus the other engine's
@@ -189,8 +206,9 @@ for (const [name, v] of parsed) {
     }
     diffs.sort((u, v) => u - v);
     const identical = diffs.filter((d) => d === 0).length;
-    console.log(`    max |logit difference| per image: median ${diffs[n >> 1]!.toFixed(3)}, p90 ${diffs[Math.floor(0.9 * n)]!.toFixed(3)}, max ${diffs[n - 1]!.toFixed(3)}; identical logits ${identical}/${n}`);
-    rows.push({ engine: `${label} [${name}], onnxruntime-web`, top1: pct(r.top1), top5: pct(r.top5), ties: r.ties, edgeqTop1Agreement: `${agree}/${n} (${((100 * agree) / n).toFixed(2)}%)` });
+    const f = (d: number) => (d === 0 || d >= 0.001 ? d.toFixed(3) : d.toExponential(2));
+    console.log(`    max |logit difference| per image: median ${f(diffs[n >> 1]!)}, p90 ${f(diffs[Math.floor(0.9 * n)]!)}, max ${f(diffs[n - 1]!)}; identical logits ${identical}/${n}`);
+    rows.push({ engine: `${label} [${name}], onnxruntime-web`, top1: pct(r.top1), top5: pct(r.top5), ties: r.ties, edgeqTop1Agreement: `${agree}/${n} (${((100 * agree) / n).toFixed(2)}%)`, time: timing(ms) });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }

@@ -31,7 +31,8 @@ export async function importSeeds(count = 2): Promise<ImportSeed[]> {
     const model = synthOnnx(n);
     const dims = model.graph.inputs[0]!.dims.map((d) => (typeof d === 'number' ? d : 1));
     const calibration = [synthInput(1, dims), synthInput(2, dims)];
-    seeds.push({ name: `synth-${n}.qdq.onnx`, bytes: (await quantizeModel(writeOnnx(model), { calibration, calibrationCount: 2 })).qdq });
+    // Residual adds unfused: a fused one is exported in the exact form, which the importer does not read.
+    seeds.push({ name: `synth-${n}.qdq.onnx`, bytes: (await quantizeModel(writeOnnx(model), { calibration, calibrationCount: 2, fuseResidual: false })).qdq });
   }
   if (existsSync(ZOO_INT8_ONNX)) seeds.push({ name: 'mobilenetv2-zoo-int8.onnx', bytes: new Uint8Array(readFileSync(ZOO_INT8_ONNX)) });
   return seeds;

@@ -6,6 +6,10 @@
 // activations, int8 per-channel weights, int32 bias):
 //   x(uint8 via DQ) -> Conv(DQ(W int8, axis 0), DQ(b int32)) [-> LeakyRelu] -> Q -> DQ -> ...
 // A fused ReLU needs no node: its output zero point is 0, so QuantizeLinear's saturation is the ReLU.
+// Where onnxruntime has no integer kernel for what the .edgeq computes (a conv with a fused residual
+// or a uint12 input or output, an add on uint12 tensors) the op is written in an exact form instead:
+// float32 ops on the stored integers, rounding where the kernels round (ops/conv.ts and ops/add.ts,
+// exportExact; requantized() below; docs/quantization.md, "The QDQ export").
 // Float32 tensors (the classifier head) have no Q/DQ pair after them.
 // A uint12 tensor is Clip(scale*(0-zp), scale*(4095-zp)) -> QuantizeLinear to uint16 -> DequantizeLinear,
 // so onnxruntime-web computes exactly the 12-bit grid (QuantizeLinear alone would saturate at 65535).
@@ -29,9 +33,10 @@ export const QDQ_OPSET_WIDE = 21;
 
 export interface QdqExportOptions {
   /**
-   * Write fused residual convs as edgeq computes them (the branch output stays float until the Add's
-   * QuantizeLinear). Default false: the standard pattern every QDQ consumer fuses, which rounds the
-   * branch to uint8 on its own.
+   * Default true: a fused residual conv is written as edgeq computes it, exactly (ops/conv.ts,
+   * exportExact: the branch and the residual added in float32 in the output's units, rounded once).
+   * false: the standard Conv -> Q -> DQ -> Add -> Q pattern every QDQ consumer fuses, which rounds
+   * the branch to uint8 on its own: not the .edgeq's integers.
    */
   fused?: boolean;
   /**
@@ -67,6 +72,22 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
     nodes.push(makeNode('QuantizeLinear', [raw, `${name}/scale`, `${name}/zero_point`], [`${name}/q`], {}, `${name}/QuantizeLinear`));
     nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [out], {}, `${name}/DequantizeLinear`));
   };
+  /**
+   * Rounds `units` (a float tensor in the output's units: real / scale, before the zero point) as the
+   * kernels do: Clip to [outMin - zp, outMax - zp], QuantizeLinear with scale 1 (round half to even,
+   * + zp), then DequantizeLinear with the tensor's own scale to `name`.
+   */
+  const requantized = (units: string, name: string, outMin: number, outMax: number) => {
+    const t = tensorOf.get(name)!;
+    if (t.dtype === 'uint12') wide = true;
+    const zpType = t.dtype === 'uint12' ? 'uint16' : 'uint8';
+    inits.push(makeTensor(`${name}/scale`, 'float32', [], [t.scale]), makeTensor(`${name}/zero_point`, zpType, [], [t.zeroPoint]));
+    inits.push(makeTensor(`${name}/one`, 'float32', [], [1]));
+    inits.push(makeTensor(`${name}/units_min`, 'float32', [], [outMin - t.zeroPoint]), makeTensor(`${name}/units_max`, 'float32', [], [outMax - t.zeroPoint]));
+    nodes.push(makeNode('Clip', [units, `${name}/units_min`, `${name}/units_max`], [`${name}/units_clip`], {}, `${name}/Clip`));
+    nodes.push(makeNode('QuantizeLinear', [`${name}/units_clip`, `${name}/one`, `${name}/zero_point`], [`${name}/q`], {}, `${name}/QuantizeLinear`));
+    nodes.push(makeNode('DequantizeLinear', [`${name}/q`, `${name}/scale`, `${name}/zero_point`], [name], {}, `${name}/DequantizeLinear`));
+  };
   const onlyOutput = options.only === undefined ? undefined : g.ops.find((o) => o.name === options.only)?.output;
   /** Whether tensor `name` gets its Q/DQ pair in this export. */
   const quantized = (name: string) => (options.onlyTensor !== undefined ? name === options.onlyTensor
@@ -95,7 +116,7 @@ export function exportQdq(g: FloatGraph, q: QuantizeResult, options: QdqExportOp
 
   const inputRaw = `${g.input.name}/float`;
   qdq(inputRaw, g.input.name);
-  const ctx: QdqContext = { nodes, inits, result: q, options, tensorOf, qdq, input, floatOnly };
+  const ctx: QdqContext = { nodes, inits, result: q, options, tensorOf, qdq, input, floatOnly, requantized, written: new Set() };
   for (const op of g.ops) moduleOf(op).exportQdq(op, ctx);
   // The model's outputs keep their ONNX names and shapes ([N, C] after a flatten).
   const outputs = connectOutputs(g, nodes);

@@ -1,6 +1,7 @@
 // The quantization report: per layer, the output's scale and its SQNR against fp32; for the whole
 // model, output cosine similarity and top-1 agreement. Both models run in onnxruntime-web (the fp32
 // source and the QDQ export, whose dequantized tensors carry the source tensors' names).
+import { readOnnx } from '../onnx/reader.js';
 import { ReferenceSession } from '../reference/ort-runner.js';
 import type { FloatGraph } from './prepare.js';
 import type { QuantizeResult } from './quantize.js';
@@ -75,8 +76,10 @@ export async function buildReport(
 ): Promise<QuantReport> {
   const perLayer = options.perLayer ?? true;
   // The output summary (SQNR, cosine, top-1 agreement) is of the first graph output; other outputs are layers.
+  // A fused residual's branch is not a tensor of the export (its conv writes the Add's output: ops/conv.ts).
   const first = graph.outputs[0]!;
-  const layerTensors = perLayer ? graph.ops.map((op) => op.output).filter((t) => t !== first.tensor && t !== first.name) : [];
+  const exported = new Set(readOnnx(qdqOnnx).graph.nodes.flatMap((n) => n.outputs));
+  const layerTensors = perLayer ? graph.ops.map((op) => op.output).filter((t) => t !== first.tensor && t !== first.name && exported.has(t)) : [];
   const ref = await ReferenceSession.create(fp32Onnx, { threads: options.threads ?? 1, extraOutputs: layerTensors });
   const qdq = await ReferenceSession.create(qdqOnnx, { threads: options.threads ?? 1, extraOutputs: layerTensors });
   const meters = new Map(layerTensors.map((t) => [t, new SqnrMeter()]));

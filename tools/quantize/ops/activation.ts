@@ -72,7 +72,7 @@ function gatedActivation(ctx: PrepareContext, t: string): { activation: Activati
 }
 
 /** Largest finite float32: an absent Clip bound (the stored bounds are finite). */
-const F32_MAX = 3.4028234663852886e38;
+export const F32_MAX = 3.4028234663852886e38;
 
 /** Clip(min, max) as an activation: none (unbounded), Relu (min 0, no max), else clip with finite bounds. */
 function clipActivation(min: number, max: number): Activation {

@@ -3,17 +3,19 @@
 // output with one fp32 requantization multiplier per channel, inputScale * weightScale[c] /
 // outputScale (XNNPACK's fp32 scheme). Fully connected layers (fully-connected.ts) are 1x1 convs.
 import { EdgeqError } from 'edgeq';
-import { quantMax, type Activation } from 'edgeq/format';
+import { quantMax, type Activation, type QConv, type QuantDtype } from 'edgeq/format';
+import { outputClamp, type QuantParams } from 'edgeq/ops';
 import { packConv } from 'edgeq/kernels';
-import { makeNode, type NodeDef } from '../../onnx/model.js';
-import { tensorToFloat32 } from '../../onnx/tensor.js';
+import { attr, makeNode, type NodeDef } from '../../onnx/model.js';
+import { makeTensor, tensorToFloat32 } from '../../onnx/tensor.js';
 import { resolveConvGeometry } from '../../onnx/shape-inference.js';
 import { accumulatorBound, fitsAccumulator } from '../overflow.js';
-import { fuseActivation, storedActivation, writeActivation } from './activation.js';
+import { F32_MAX, fuseActivation, storedActivation, writeActivation } from './activation.js';
 import { foldBatchNorm } from './batch-norm.js';
 import { quantizeConvWeights } from './conv-weights.js';
-import { convNodes, floatWeights, quantizedWeights } from './conv-onnx.js';
+import { convNodes, EXACT_BIAS_LOW, exactConvNodes, FLOAT_EXACT_LIMIT, floatProductsBound, floatWeights, quantizedWeights } from './conv-onnx.js';
 import type { OnnxPattern, OpModule } from './op-module.js';
+import type { QdqContext } from './qdq-context.js';
 import { fail, pads2d, soleConsumer, type PrepareContext } from './prepare-context.js';
 import { foldablePad, padBefore } from './pad.js';
 
@@ -78,6 +80,68 @@ function convOp(ctx: PrepareContext, node: NodeDef): FConv {
   };
 }
 
+/**
+ * Per output channel, the kernels' requantization multiplier f32(f32(inputScale * weightScale[c]) /
+ * outputScale); for a float32 output, the accumulator's scale f32(inputScale * weightScale[c]).
+ */
+export function requantMultipliers(inputScale: number, weightScales: Float32Array, y: QuantParams): Float32Array {
+  return Float32Array.from(weightScales, (s) => {
+    const acc = Math.fround(inputScale * s);
+    return y.dtype === 'float32' ? acc : Math.fround(acc / y.scale);
+  });
+}
+
+/** Activations the exact form writes as the kernels apply them (a clamp, LeakyRelu's f32 multiply); the others are fp32 epilogues. */
+const EXACT_ACTIVATIONS = new Set(['none', 'relu', 'clip', 'leakyrelu']);
+
+/**
+ * Writes a conv that onnxruntime has no integer kernel for in the form that computes the .edgeq's
+ * integers (exactConvNodes): a fused residual (QLinearConv rounds the branch before the Add) or a
+ * uint12 input or output (QLinearConv takes 8 bits). Then y = f32(acc) * multiplier[c]
+ * (+ f32(r - zr) * f32(sr / so) for a fused residual: DequantizeLinear of the stored residual with
+ * that scale, then Add), LeakyRelu, the clamp and QuantizeLinear with scale 1, as the kernels round
+ * (docs/quantization.md, "The QDQ export"); a float32 output is the clamped sum itself. False, writing
+ * nothing, where the standard form is kept: uint8 in and out without a fused residual (QLinearConv
+ * computes the same integers), an fp32-epilogue activation, `fused: false`, the `only` / `onlyTensor`
+ * exports, or products that could reach FLOAT_EXACT_LIMIT (floatProductsBound).
+ */
+function exportExact(op: FConv, ctx: QdqContext): boolean {
+  const { options, result, nodes, inits } = ctx;
+  if (options.only !== undefined || options.onlyTensor !== undefined) return false;
+  const qop = result.model.ops.find((o): o is QConv => o.op === 'conv' && o.name === op.name);
+  if (!qop) return false;
+  // Names from the .edgeq, parameters from the export's tensorOf (a caller may keep some tensors float32).
+  const T = result.model.tensors, params = (i: number) => ({ name: T[i].name, ...ctx.tensorOf.get(T[i].name)! });
+  const x = params(qop.input), y = params(qop.output), r = qop.residual === undefined ? undefined : params(qop.residual);
+  if (x.dtype === 'float32' || r?.dtype === 'float32' || (r && options.fused === false)) return false;
+  if (!r && x.dtype !== 'uint12' && y.dtype !== 'uint12') return false;
+  if (!EXACT_ACTIVATIONS.has(qop.activation.kind)) return false;
+  const w = result.convWeights.get(op.name)!;
+  const bound = floatProductsBound(w, x.zeroPoint, quantMax(x.dtype as QuantDtype));
+  if (bound + EXACT_BIAS_LOW >= FLOAT_EXACT_LIMIT) return false;
+  let units = exactConvNodes(nodes, inits, op, w, `${x.name}/q`, `${x.name}/zero_point`, bound, requantMultipliers(x.scale, w.scales, y));
+  if (r) {
+    inits.push(makeTensor(`${op.name}/residual_multiplier`, 'float32', [], [Math.fround(r.scale / y.scale)]));
+    nodes.push(makeNode('DequantizeLinear', [`${r.name}/q`, `${op.name}/residual_multiplier`, `${r.name}/zero_point`], [`${op.name}/residual_units`], {}, `${op.name}/residual/DequantizeLinear`));
+    nodes.push(makeNode('Add', [units, `${op.name}/residual_units`], [`${op.name}/sum`], {}, `${op.name}/residual/Add`));
+    units = `${op.name}/sum`;
+  }
+  if (qop.activation.kind === 'leakyrelu') {
+    nodes.push(makeNode('LeakyRelu', [units], [`${op.name}/leaky`], { alpha: attr.float(qop.activation.alpha) }, `${op.name}/LeakyRelu`));
+    units = `${op.name}/leaky`;
+  }
+  const c = outputClamp(qop.activation, y);
+  if (y.dtype === 'float32') {
+    // A float32 output (a trunk's last fused residual): the clamp in real units, no rounding.
+    inits.push(makeTensor(`${op.name}/fmin`, 'float32', [], [Math.max(c.fMin, -F32_MAX)]), makeTensor(`${op.name}/fmax`, 'float32', [], [Math.min(c.fMax, F32_MAX)]));
+    nodes.push(makeNode('Clip', [units, `${op.name}/fmin`, `${op.name}/fmax`], [y.name], {}, `${op.name}/Clip`));
+  } else {
+    ctx.requantized(units, y.name, c.outMin, c.outMax);
+  }
+  ctx.written.add(y.name);
+  return true;
+}
+
 export const CONV_PATTERNS: OnnxPattern[] = [{
   opType: 'Conv', becomes: 'conv',
   condition: '2-D, constant weights and bias; a BatchNormalization that alone reads its output is folded in; group == channels (depthwise) packs qu8-dwconv-c16',
@@ -119,11 +183,7 @@ export const CONV: OpModule<FConv> = {
       throw new EdgeqError('UNSUPPORTED_OP', `conv "${op.name}": its int32 accumulator can reach ${acc.bound.toExponential(4)} (output channel ${acc.channel}) >= 2^31 - 1`);
     }
     ctx.accumulators.set(op.name, { ...acc, inputBits: wide ? 12 : 8 });
-    const multipliers = new Float32Array(op.outChannels);
-    for (let c = 0; c < op.outChannels; c++) {
-      const acc = Math.fround(x.scale * q.scales[c]);
-      multipliers[c] = y.dtype === 'float32' ? acc : Math.fround(acc / y.scale);
-    }
+    const multipliers = requantMultipliers(x.scale, q.scales, y);
     const packed = packConv({
       weights: q.weights, bias: q.bias, multipliers, inputZeroPoint: x.zeroPoint,
       kernel: op.kernel, inChannels: op.inChannels, outChannels: op.outChannels, group: op.group,
@@ -137,13 +197,16 @@ export const CONV: OpModule<FConv> = {
     ctx.blobs.push(packed.blob);
   },
   exportQdq(op, ctx) {
+    if (exportExact(op, ctx)) return;
     const { nodes, inits, tensorOf } = ctx;
     const xin = ctx.input(op, op.input);
     if (ctx.floatOnly(op)) floatWeights(inits, op);
     else quantizedWeights(nodes, inits, op, ctx.result.convWeights.get(op.name)!, tensorOf.get(op.input)!.scale);
     let pre = convNodes(nodes, inits, op, xin, `${op.name}/out`);
     pre = writeActivation(nodes, inits, op.activation, pre, op.output, tensorOf.get(op.output)!.dtype === 'float32' || ctx.floatOnly(op), tensorOf.get(op.output));
-    if (ctx.options.fused && ctx.result.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
+    // The fused form by default in a full export; the only / onlyTensor exports keep the standard one unless asked.
+    const fusedForm = ctx.options.fused ?? (ctx.options.only === undefined && ctx.options.onlyTensor === undefined);
+    if (fusedForm && ctx.result.fusedConvs.has(op.name)) nodes.push(makeNode('Identity', [pre], [op.output], {}, `${op.output}/identity`));
     else ctx.qdq(pre, op.output);
   },
   describe: (q, t) => `conv    ${q.name}: ${q.kernel.join('x')}/${q.stride.join(',')} ${q.inChannels}->${q.outChannels}${q.group > 1 ? ` g${q.group}` : ''} ${q.activation.kind} ${q.packing} | ${t(q.input)} -> ${t(q.output)}`,
