@@ -54,7 +54,10 @@ export interface QConv {
   /** Index into QModel.blobs of the packed weights (layout given by `packing`). */
   weights: number;
   packing: string;           // PACKINGS in src/kernels/packing.ts, e.g. 'qu8-gemm-2x4c8' (docs/format-packing.md)
-  /** Optional per-channel weight scales kept for tools (QDQ export, reports); not needed to run. */
+  /**
+   * Optional weight scales kept for tools (QDQ export, reports); not needed to run. One per output
+   * channel, or a single value when every channel shares it (a per-tensor scale, as importers write).
+   */
   weightScales?: Float32Array;
   /**
    * A fused residual add: the index of a uint8 or uint12 tensor of the output's shape added in the epilogue,

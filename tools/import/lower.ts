@@ -320,7 +320,7 @@ class Lowering {
     const packed = packConv({ weights: c.weights, bias: c.bias, multipliers, inputZeroPoint: x.zeroPoint, kernel: c.kernel, inChannels: c.inChannels, outChannels: c.outChannels, group: c.group });
     this.ops.push({
       op: 'conv', name, input: c.x, output: y, kernel: c.kernel, stride: c.stride, pads: c.pads, dilation: c.dilation, group: c.group,
-      inChannels: c.inChannels, outChannels: c.outChannels, activation, weights: this.blobs.length, packing: packed.packing, weightScales: c.wScales,
+      inChannels: c.inChannels, outChannels: c.outChannels, activation, weights: this.blobs.length, packing: packed.packing, weightScales: c.wScales.every((v) => v === c.wScales[0]) ? c.wScales.subarray(0, 1) : c.wScales,
     });
     this.blobs.push(packed.blob);
   }

@@ -80,7 +80,7 @@ function withSoftmax(model: QModel, beta: number): QModel {
     { name: 'probabilities', shape: logits.shape, dtype: 'float32' as const, scale: 1, zeroPoint: 0 }];
   const ops: QModel['ops'] = [...model.ops,
     { op: 'conv', name: 'softmax/beta', input: logitsTensor, output: t, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: C,
-      inChannels: C, outChannels: C, activation: { kind: 'none' }, weights: model.blobs.length, packing: packed.packing, weightScales: new Float32Array(C).fill(b) },
+      inChannels: C, outChannels: C, activation: { kind: 'none' }, weights: model.blobs.length, packing: packed.packing, weightScales: Float32Array.of(b) },
     { op: 'softmax', name: 'softmax', input: t, output: t + 1 }];
   return { ...model, tensors, ops, blobs: [...model.blobs, packed.blob], outputs: [{ name: 'probabilities', tensor: t + 1 }] };
 }
