@@ -19,7 +19,7 @@ import { EdgeqError } from 'edgeq';
 import { readImage } from 'edgeq/decode';
 import { preprocessPixels, type PreprocessSpec } from 'edgeq/image';
 import { startServer, type RunningServer } from 'edgeq-tools/cli/serve';
-import { importTflite, tflitePreprocess } from 'edgeq-tools/import';
+import { importTflite, tflitePreprocess } from 'edgeq-tools/tflite/index';
 import { cutTflite, saturateTflite, softmaxInput } from 'edgeq-tools/tflite/cut';
 import { readTflite } from 'edgeq-tools/tflite/reader';
 

@@ -60,7 +60,7 @@ async function load({ threads, input, cut: withCut, clamped: withClamped }) {
   return {
     isolated: globalThis.crossOriginIsolated, images: state.pixels.length / state.per,
     edgeq: threads.map((t) => ({ asked: t, threads: state.edgeq.get(t).threads, backend: state.edgeq.get(t).backend })),
-    tfliteInput: { shape: state.tfl.get(threads[0]).full.input.shape, type: state.tfl.get(threads[0]).full.input.dataType },
+    tfliteInput: { shape: String(state.tfl.get(threads[0]).full.input.shape).split(',').map(Number), type: state.tfl.get(threads[0]).full.input.dataType },
     edgeqInput: s.model.input.nchw,
     userAgent: navigator.userAgent,
   };
