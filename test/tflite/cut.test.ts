@@ -77,6 +77,32 @@ describe('cutTflite', () => {
     }
   });
 
+  it('truncate keeps the operators up to the tensor\'s writer; the prefix imports and runs as the reference does', async () => {
+    for (const [name, ops] of [['conv', 1], ['dw', 2], ['add', 3], ['pool', 4], ['fc', 5]] as const) {
+      const t = tensorIndex(model, name);
+      const cut = cutTflite(bytes, t, { truncate: true });
+      const g = readTflite(cut).subgraphs[0]!;
+      expect(g.operators.map((o) => o.opName)).toEqual(model.subgraphs[0]!.operators.slice(0, ops).map((o) => o.opName));
+      expect(g.outputs).toEqual([t]);
+      // The importer takes the prefix (no dead SOFTMAX left); edgeq's output dequantizes the reference's integers within 1 LSB.
+      const { edgeq } = importTflite(cut);
+      const session = await Session.create(edgeq);
+      const px = randomInput(243, ops);
+      const x = new Float32Array(243);
+      for (let p = 0; p < 81; p++) for (let c = 0; c < 3; c++) x[c * 81 + p] = (px[p * 3 + c]! - 128) / 128;
+      const y = await session.run(x);
+      session.release();
+      const ref = runTfliteReference(readTflite(cut), px);
+      const shape = spec.tensors[t]!.shape; // NHWC (edgeq's output is NCHW), or [1, C]
+      const [H, W, C] = shape.length === 4 ? [shape[1]!, shape[2]!, shape[3]!] : [1, 1, shape[1]!];
+      for (let c = 0; c < C; c++) {
+        for (let p = 0; p < H * W; p++) {
+          expect(Math.abs(Math.round(y[c * H * W + p]! / ref.scale) + ref.zeroPoint - ref.data[p * C + c]!)).toBeLessThanOrEqual(1);
+        }
+      }
+    }
+  });
+
   it('refuses what it cannot patch, each a typed error', () => {
     typed(() => cutTflite(bytes, 99), 'BAD_OPTION', 'tensor 99 is not in 0..13');
     typed(() => cutTflite(bytes, -1), 'BAD_OPTION', 'tensor -1');
