@@ -7,9 +7,14 @@
 // the softmax's input; edgeq's dequantized logits re-quantized with that tensor's scale and zero
 // point); then latency of both engines at each thread count, interleaved rounds after a warm-up,
 // medians and min-max. bench/tflite-web/harness.ts holds the page driver.
-//   node bench/dist/tflite-web.js [--model file.tflite] [--images 750] [--threads 1,2] [--runs 40] [--warmup 5] [--json out.json]
+//   node bench/dist/tflite-web.js [--model file.tflite] [--images 750] [--threads 1,2] [--runs 40] [--warmup 5] [--first-diff N] [--json out.json]
 //   (--images 0: latency only; EDGEQ_CHROMIUM or --chromium: the browser, default /usr/bin/chromium)
+//   --first-diff N: before the rest, both engines on prefixes of the graph with the same (clamped)
+//   weights (cutTflite truncate: graph output each operator's in turn) on N images, to the first
+//   operator whose integers differ and two more (--first-diff-from K: start at operator K)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cutTflite, saturateTflite } from 'edgeq-tools/tflite/cut';
+import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
 import { basename, join, resolve } from 'node:path';
 import { loadImageFolder } from 'edgeq-tools/image/folder-node';
 import { cpuInfo, formatCpu } from 'edgeq-tools/bench/cpu-info';
@@ -36,13 +41,14 @@ const threads = opt('threads', '1,2').split(',').map(Number);
 const runs = Number(opt('runs', '40'));
 const warmup = Number(opt('warmup', '5'));
 const imageCount = Number(opt('images', '750'));
-if (threads.some((t) => !Number.isInteger(t) || t < 1) || !(runs >= 1) || !(warmup >= 0) || !(imageCount >= 0)) {
-  console.error('--threads takes a list of counts >= 1 (e.g. 1,2), --runs >= 1, --warmup >= 0, --images >= 0');
+const firstDiff = Number(opt('first-diff', '0'));
+if (threads.some((t) => !Number.isInteger(t) || t < 1) || !(runs >= 0) || !(warmup >= 0) || !(imageCount >= 0) || !(firstDiff >= 0)) {
+  console.error('--threads takes a list of counts >= 1 (e.g. 1,2), --runs >= 0 (0: no latency), --warmup >= 0, --images >= 0');
   process.exit(2);
 }
 
 const m = prepareModel(new Uint8Array(readFileSync(modelPath)), basename(modelPath));
-const images = loadImageFolder(imageDir).slice(0, Math.max(imageCount, 1));
+const images = loadImageFolder(imageDir).slice(0, Math.max(imageCount, firstDiff, 1));
 const t0 = performance.now();
 const pixels = preprocessImages(images.map((i) => i.path), m.spec, (n) => { if (n % 50 === 0) process.stderr.write(`  preprocessed ${n}/${images.length}\r`); });
 const cpu = formatCpu(cpuInfo());
@@ -52,9 +58,31 @@ console.log(m.exact
   : `edgeq model: importTflite with saturateWeights: true (${m.saturatedValues} weight values clamped to w - zw in [-127, 127]; the exact import refuses this file), so NOT the exact weights`);
 console.log(`${images.length} images preprocessed once in Node in ${((performance.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(m.spec)})`);
 
-const browser = { executablePath: chromiumPath };
 const describePage = (i: PageInfo) => `${i.browser}, cross-origin isolated ${i.isolated}; edgeq ${i.edgeq.map((e) => `backend ${e.backend}, ${e.threads} thread(s)`).join('; ')}`;
 console.log(`machine: ${cpu}; Node ${process.version}`);
+
+const browser = { executablePath: chromiumPath };
+if (firstDiff > 0) {
+  const base = m.exact ? m.tflite : saturateTflite(m.tflite).bytes;
+  const g = readTflite(base).subgraphs[0]!;
+  const per = m.spec.crop * m.spec.crop * 3;
+  let differing = 0;
+  console.log(`first differing operator, ${m.exact ? 'the file' : 'the file with the clamped weights'}, ${firstDiff} images:`);
+  for (const op of g.operators.slice(Number(opt('first-diff-from', '0')))) {
+    if (op.builtin === BUILTIN.RESHAPE || op.builtin === BUILTIN.SOFTMAX) continue; // the same integers as its input; not in edgeq
+    const sub = prepareModel(cutTflite(base, op.outputs[0]!, { truncate: true }), `${basename(modelPath)} up to operator ${op.index}`);
+    const page = await openTfliteWeb(sub, pixels.subarray(0, firstDiff * per), [1], { ...browser, cut: true });
+    let c: Comparison;
+    try {
+      c = compare(await page.classify(0, firstDiff, 1), []);
+    } finally {
+      await page.close();
+    }
+    const total = c.histogram.reduce((a, b) => a + b, 0);
+    console.log(`  operator ${op.index} ${op.opName} -> tensor ${op.outputs[0]} [${sub.logits.shape}]: ${total - c.histogram[0]!} of ${total} values differ, worst ${c.worstLsb} LSB`);
+    if (c.worstLsb > 0 && ++differing >= 3) break;
+  }
+}
 
 let acc: Comparison | undefined;
 let accuracyPage: PageInfo | undefined;
@@ -92,7 +120,7 @@ if (imageCount > 0) {
 // Latency: one page per thread count (TFLite alone with its thread pool), both engines on image 0, interleaved.
 const per = m.spec.crop * m.spec.crop * 3;
 const latency: Record<number, { tflite: Spread; edgeq: Spread; page: PageInfo; raw: { tflite: number[]; edgeq: number[] } }> = {};
-for (const t of threads) {
+for (const t of runs > 0 ? threads : []) {
   const page = await openTfliteWeb(m, pixels.subarray(0, per), [t], { ...browser, cut: false });
   try {
     const raw = (await page.time(0, runs, warmup))[t]!;

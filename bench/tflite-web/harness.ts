@@ -21,7 +21,7 @@ import { preprocessPixels, type PreprocessSpec } from 'edgeq/image';
 import { startServer, type RunningServer } from 'edgeq-tools/cli/serve';
 import { importTflite, tflitePreprocess } from 'edgeq-tools/tflite/index';
 import { cutTflite, saturateTflite, softmaxInput } from 'edgeq-tools/tflite/cut';
-import { readTflite } from 'edgeq-tools/tflite/reader';
+import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
 
 /** Flags of the headless browser: no GPU, no network chatter, no sandbox (root in CI). */
 export const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'];
@@ -29,7 +29,7 @@ export const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', 
 export interface PreparedModel {
   /** The .tflite file as given. */
   tflite: Uint8Array;
-  /** Its copy whose graph output is the softmax's input (the uint8 logits). */
+  /** Its copy whose graph output is the softmax's input (the uint8 logits); the file itself when it ends otherwise. */
   cut: Uint8Array;
   edgeq: Uint8Array;
   /** True: importTflite took the file's own weights; false: saturateWeights clamped `saturatedValues` weights. */
@@ -39,8 +39,8 @@ export interface PreparedModel {
   saturatedValues: number;
   /** The uint8 NHWC input tensor: [1, H, W, 3], scale, zero point. */
   input: { shape: number[]; scale: number; zeroPoint: number };
-  /** The logits tensor (the softmax's input): index, scale, zero point. */
-  logits: { index: number; scale: number; zeroPoint: number };
+  /** The compared tensor (the softmax's input, else the graph output): index, NHWC shape, scale, zero point. */
+  logits: { index: number; shape: number[]; scale: number; zeroPoint: number };
   /** The model's own preprocessing (tflitePreprocess of the input tensor). */
   spec: PreprocessSpec;
 }
@@ -56,14 +56,17 @@ export function prepareModel(bytes: Uint8Array, fileName: string): PreparedModel
     exact = false;
   }
   const model = readTflite(bytes, { fileName });
-  const index = softmaxInput(model);
-  const q = model.subgraphs[0]!.tensors[index]!.quantization!;
+  const g = model.subgraphs[0]!;
+  const softmax = g.operators.find((o) => o.outputs.includes(g.outputs[0]!))?.builtin === BUILTIN.SOFTMAX;
+  const index = softmax ? softmaxInput(model) : g.outputs[0]!;
+  const cut = (file: Uint8Array) => softmax ? cutTflite(file, index) : file;
+  const q = g.tensors[index]!.quantization!;
   const input = { shape: imported.input.shape, scale: imported.input.scale, zeroPoint: imported.input.zeroPoint };
   return {
-    tflite: bytes, cut: cutTflite(bytes, index), edgeq: imported.edgeq, exact,
-    ...exact ? {} : { clampedCut: cutTflite(saturateTflite(bytes).bytes, index) },
+    tflite: bytes, cut: cut(bytes), edgeq: imported.edgeq, exact,
+    ...exact ? {} : { clampedCut: cut(saturateTflite(bytes).bytes) },
     saturatedValues: imported.saturated.reduce((a, s) => a + s.count, 0),
-    input, logits: { index, scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]! }, spec: tflitePreprocess(input),
+    input, logits: { index, shape: g.tensors[index]!.shape, scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]! }, spec: tflitePreprocess(input),
   };
 }
 
@@ -83,7 +86,7 @@ export interface ImageResult {
   tflite: Uint8Array;
   /** TFLite's uint8 softmax output (the file's own output). */
   softmax: Uint8Array;
-  /** edgeq's logits re-quantized with the logits tensor's scale and zero point: round(x / s) + z. */
+  /** edgeq's logits re-quantized with the logits tensor's scale and zero point: round(x / s) + z (NHWC order, as TFLite's). */
   edgeq: Int32Array;
   /** TFLite's uint8 logits of the clamped file (PreparedModel.clampedCut), where there is one. */
   clamped?: Uint8Array;
@@ -161,7 +164,10 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
       .catch((err: Error) => { throw new Error(`the page did not start: ${errors.join('; ') || err.message}`); });
     // Strings, not functions: the page's globals are not Node's, and vitest would rewrite a function.
     const info = { ...await page.evaluate(`tfliteWeb.load(${JSON.stringify({ threads, input: m.input, cut: options.cut ?? true, clamped: (options.cut ?? true) && !!m.clampedCut })})`) as PageInfo, browser: browser.version() };
-    const { scale: s, zeroPoint: z } = m.logits;
+    const { scale: s, zeroPoint: z, shape } = m.logits;
+    // edgeq's output of a [1, H, W, C] tensor is NCHW: element (c, p) at c * H * W + p.
+    const [hw, ch] = shape.length === 4 ? [shape[1]! * shape[2]!, shape[3]!] : [1, shape[shape.length - 1]!];
+    const nhwc = (x: number[]) => hw === 1 ? x : Array.from({ length: x.length }, (_, i) => x[(i % ch) * hw + Math.floor(i / ch)]!);
     const b = browser, srv = server;
     return {
       info,
@@ -169,7 +175,7 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
         const raw = await page.evaluate(`tfliteWeb.classify(${JSON.stringify({ first, count, threads: t })})`) as { tflite: number[]; softmax: number[]; edgeq: number[]; clamped?: number[] }[];
         return raw.map((r) => {
           let residual = 0;
-          const q = Int32Array.from(r.edgeq, (x) => {
+          const q = Int32Array.from(nhwc(r.edgeq), (x) => {
             const v = x / s + z, n = Math.round(v);
             residual = Math.max(residual, Math.abs(v - n));
             return n;
