@@ -111,7 +111,7 @@ if (imageCount > 0) {
   console.log(`  logits: identical vectors ${acc.identical}/${acc.images}; worst |diff| ${acc.worstLsb} LSB; |diff| histogram over ${total} values: ${hist}`);
   if (acc.clamped) {
     const k = acc.clamped, n = k.histogram.reduce((a, b) => a + b, 0);
-    console.log(`  against tfjs-tflite on the file with the same clamped weights (saturateTflite: the arithmetic alone): top-1 agreement ${pct(k.agree)};`
+    console.log(`  against tfjs-tflite on the file with the same clamped weights (saturateTflite: the arithmetic alone): tfjs-tflite top-1 ${k.top1} top-5 ${k.top5}; top-1 agreement ${pct(k.agree)};`
       + ` identical vectors ${k.identical}/${acc.images}; worst |diff| ${k.worstLsb} LSB; histogram ${k.histogram.map((v, d) => `${d < 8 ? d : '>=8'}: ${v} (${((100 * v) / n).toFixed(2)}%)`).join(', ')}`);
   }
   console.log(`  (re-quantization residual of edgeq's logits: at most ${acc.residual.toExponential(2)})`);

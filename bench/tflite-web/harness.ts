@@ -144,8 +144,7 @@ function pageFolder(m: PreparedModel, pixels: Uint8Array): string {
 /**
  * Serves and opens the page, loads TFLite (the file, and its cut copy unless `cut: false`) and an
  * edgeq Session at each of `threads`, all in one page. Rejects with the page's error if a load fails.
- * For latency, load one thread count a page: TFLite's 2-thread runs slow down by an order of
- * magnitude when other TFLite interpreters (with their own thread pools) share the page.
+ * For latency, load one thread count a page, so that each TFLite interpreter's thread pool is alone in it.
  */
 export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, threads: number[],
   options: { executablePath: string; args?: string[]; cut?: boolean }): Promise<TfliteWebPage> {
@@ -232,7 +231,7 @@ export interface Comparison {
   histogram: number[];
   worstLsb: number;
   /** edgeq against TFLite running the clamped file (the same weights: the arithmetic alone), where loaded. */
-  clamped?: { agree: number; identical: number; histogram: number[]; worstLsb: number };
+  clamped?: { top1: number; top5: number; agree: number; identical: number; histogram: number[]; worstLsb: number };
   /** Largest re-quantization residual seen (should be ~1e-6: edgeq's outputs are dequantized integers). */
   residual: number;
 }
@@ -265,8 +264,10 @@ export function compare(results: readonly ImageResult[], labels: readonly (numbe
     if (same) c.identical++;
     c.residual = Math.max(c.residual, r.residual);
     if (r.clamped) {
-      const k = c.clamped ??= { agree: 0, identical: 0, histogram: new Array<number>(9).fill(0), worstLsb: 0 };
+      const k = c.clamped ??= { top1: 0, top5: 0, agree: 0, identical: 0, histogram: new Array<number>(9).fill(0), worstLsb: 0 };
       if (top1(r.clamped).index === e.index) k.agree++;
+      if (top1(r.clamped).index === cls) k.top1++;
+      if (topK(r.clamped, 5).includes(cls)) k.top5++;
       let equal = true;
       for (let j = 0; j < r.clamped.length; j++) {
         const d = Math.abs(r.edgeq[j]! - r.clamped[j]!);
