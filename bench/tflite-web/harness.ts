@@ -22,6 +22,7 @@ import { startServer, type RunningServer } from 'edgeq-tools/cli/serve';
 import { importTflite, tflitePreprocess } from 'edgeq-tools/tflite/index';
 import { cutTflite, saturateTflite, softmaxInput } from 'edgeq-tools/tflite/cut';
 import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
+import { topK } from 'edgeq-tools/quantize/report';
 
 /** Flags of the headless browser: no GPU, no network chatter, no sandbox (root in CI). */
 export const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'];
@@ -208,11 +209,6 @@ export function top1(v: ArrayLike<number>): { index: number; ties: number } {
   return { index, ties };
 }
 
-/** The k largest indices (value descending, then index ascending). */
-export function topK(v: ArrayLike<number>, k: number): number[] {
-  return Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[b]! - v[a]! || a - b).slice(0, k);
-}
-
 export interface Comparison {
   images: number;
   /** Correct counts against labels (class = label + 1: index 0 is the background class). */
@@ -236,6 +232,18 @@ export interface Comparison {
   residual: number;
 }
 
+/** Adds one image's |a - b| per value to `into`: the histogram, the worst, an identical vector. */
+function countDiffs(into: { identical: number; histogram: number[]; worstLsb: number }, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  let same = true;
+  for (let j = 0; j < b.length; j++) {
+    const d = Math.abs(a[j]! - b[j]!);
+    if (d) same = false;
+    into.histogram[Math.min(d, 8)]!++;
+    into.worstLsb = Math.max(into.worstLsb, d);
+  }
+  if (same) into.identical++;
+}
+
 export function compare(results: readonly ImageResult[], labels: readonly (number | undefined)[]): Comparison {
   const c: Comparison = {
     images: results.length, tflite: { top1: 0, top5: 0 }, edgeq: { top1: 0, top5: 0 }, softmax: { top1: 0, ties: 0 },
@@ -254,28 +262,14 @@ export function compare(results: readonly ImageResult[], labels: readonly (numbe
     if (s.ties > 1) c.softmax.ties++;
     if (t.index === e.index) c.agree++;
     if (r.tflite[e.index] === r.tflite[t.index] || r.edgeq[t.index] === r.edgeq[e.index]) c.agreeWithinTies++;
-    let same = true;
-    for (let j = 0; j < r.tflite.length; j++) {
-      const d = Math.abs(r.edgeq[j]! - r.tflite[j]!);
-      if (d) same = false;
-      c.histogram[Math.min(d, 8)]!++;
-      c.worstLsb = Math.max(c.worstLsb, d);
-    }
-    if (same) c.identical++;
+    countDiffs(c, r.edgeq, r.tflite);
     c.residual = Math.max(c.residual, r.residual);
     if (r.clamped) {
       const k = c.clamped ??= { top1: 0, top5: 0, agree: 0, identical: 0, histogram: new Array<number>(9).fill(0), worstLsb: 0 };
       if (top1(r.clamped).index === e.index) k.agree++;
       if (top1(r.clamped).index === cls) k.top1++;
       if (topK(r.clamped, 5).includes(cls)) k.top5++;
-      let equal = true;
-      for (let j = 0; j < r.clamped.length; j++) {
-        const d = Math.abs(r.edgeq[j]! - r.clamped[j]!);
-        if (d) equal = false;
-        k.histogram[Math.min(d, 8)]!++;
-        k.worstLsb = Math.max(k.worstLsb, d);
-      }
-      if (equal) k.identical++;
+      countDiffs(k, r.edgeq, r.clamped);
     }
   });
   return c;
