@@ -9,11 +9,11 @@
 // medians and min-max. bench/tflite-web/harness.ts holds the page driver.
 //   node bench/dist/tflite-web.js [--model file.tflite] [--images 750] [--threads 1,2] [--runs 40] [--warmup 5] [--first-diff N] [--json out.json]
 //   (--images 0: latency only; EDGEQ_CHROMIUM or --chromium: the browser, default /usr/bin/chromium)
-//   --first-diff N: before the rest, both engines on prefixes of the graph with the same (clamped)
-//   weights (cutTflite truncate: graph output each operator's in turn) on N images, to the first
+//   --first-diff N: before the rest, both engines on prefixes of the graph
+//   (cutTflite truncate: graph output each operator's in turn) on N images, to the first
 //   operator whose integers differ and two more (--first-diff-from K: start at operator K)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cutTflite, saturateTflite } from 'edgeq-tools/tflite/cut';
+import { cutTflite } from 'edgeq-tools/tflite/cut';
 import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
 import { basename, join, resolve } from 'node:path';
 import { loadImageFolder } from 'edgeq-tools/image/folder-node';
@@ -53,9 +53,7 @@ const t0 = performance.now();
 const pixels = preprocessImages(images.map((i) => i.path), m.spec, (n) => { if (n % 50 === 0) process.stderr.write(`  preprocessed ${n}/${images.length}\r`); });
 const cpu = formatCpu(cpuInfo());
 console.log(`${modelPath}: input ${JSON.stringify(m.input.shape)} scale ${m.input.scale} zero point ${m.input.zeroPoint}; logits tensor ${m.logits.index} scale ${m.logits.scale} zero point ${m.logits.zeroPoint}`);
-console.log(m.exact
-  ? 'edgeq model: the exact import (importTflite, the file\'s own weights)'
-  : `edgeq model: importTflite with saturateWeights: true (${m.saturatedValues} weight values clamped to w - zw in [-127, 127]; the exact import refuses this file), so NOT the exact weights`);
+console.log(`edgeq model: importTflite, the file's own integers (${m.wideValues} weight values outside int8 kept as int16 weights), keepLogits`);
 console.log(`${images.length} images preprocessed once in Node in ${((performance.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(m.spec)})`);
 
 const describePage = (i: PageInfo) => `${i.browser}, cross-origin isolated ${i.isolated}; edgeq ${i.edgeq.map((e) => `backend ${e.backend}, ${e.threads} thread(s)`).join('; ')}`;
@@ -63,11 +61,11 @@ console.log(`machine: ${cpu}; Node ${process.version}`);
 
 const browser = { executablePath: chromiumPath };
 if (firstDiff > 0) {
-  const base = m.exact ? m.tflite : saturateTflite(m.tflite).bytes;
+  const base = m.tflite;
   const g = readTflite(base).subgraphs[0]!;
   const per = m.spec.crop * m.spec.crop * 3;
   let differing = 0;
-  console.log(`first differing operator, ${m.exact ? 'the file' : 'the file with the clamped weights'}, ${firstDiff} images:`);
+  console.log(`first differing operator, ${firstDiff} images:`);
   for (const op of g.operators.slice(Number(opt('first-diff-from', '0')))) {
     if (op.builtin === BUILTIN.RESHAPE || op.builtin === BUILTIN.SOFTMAX) continue; // the same integers as its input; not in edgeq
     const sub = prepareModel(cutTflite(base, op.outputs[0]!, { truncate: true }), `${basename(modelPath)} up to operator ${op.index}`);
@@ -109,11 +107,6 @@ if (imageCount > 0) {
   const total = acc.histogram.reduce((a, b) => a + b, 0);
   const hist = acc.histogram.map((n, d) => `${d < 8 ? d : '>=8'}: ${n} (${((100 * n) / total).toFixed(2)}%)`).join(', ');
   console.log(`  logits: identical vectors ${acc.identical}/${acc.images}; worst |diff| ${acc.worstLsb} LSB; |diff| histogram over ${total} values: ${hist}`);
-  if (acc.clamped) {
-    const k = acc.clamped, n = k.histogram.reduce((a, b) => a + b, 0);
-    console.log(`  against tfjs-tflite on the file with the same clamped weights (saturateTflite: the arithmetic alone): tfjs-tflite top-1 ${k.top1} top-5 ${k.top5}; top-1 agreement ${pct(k.agree)};`
-      + ` identical vectors ${k.identical}/${acc.images}; worst |diff| ${k.worstLsb} LSB; histogram ${k.histogram.map((v, d) => `${d < 8 ? d : '>=8'}: ${v} (${((100 * v) / n).toFixed(2)}%)`).join(', ')}`);
-  }
   console.log(`  (re-quantization residual of edgeq's logits: at most ${acc.residual.toExponential(2)})`);
 }
 
@@ -134,4 +127,4 @@ for (const t of runs > 0 ? threads : []) {
   }
 }
 const json = opt('json', '');
-if (json) writeFileSync(json, JSON.stringify({ model: modelPath, exact: m.exact, saturatedValues: m.saturatedValues, cpu, node: process.version, accuracyPage, accuracy: acc, runs, warmup, latency }, null, 2));
+if (json) writeFileSync(json, JSON.stringify({ model: modelPath, wideValues: m.wideValues, cpu, node: process.version, accuracyPage, accuracy: acc, runs, warmup, latency }, null, 2));

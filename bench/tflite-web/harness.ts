@@ -2,9 +2,9 @@
 // and edgeq, in one headless Chromium page, on the same uint8 pixels: the Node side of
 // bench/tflite-web.ts and test/env/tflite-web.test.ts.
 //
-// prepareModel imports the .tflite with importTflite (the exact import; where that refuses weights
-// outside w - zw in [-127, 127], saturateWeights, reported as `exact: false`) and cuts a copy whose
-// graph output is the softmax's input, so TFLite returns its uint8 logits. preprocessImages decodes
+// prepareModel imports the .tflite with importTflite (the file's own integers, keepLogits: edgeq
+// returns the logits) and cuts a copy whose graph output is the softmax's input, so TFLite returns
+// its uint8 logits. preprocessImages decodes
 // and preprocesses each image once (edgeq's image code, the model's own preprocessing:
 // tflitePreprocess) into one buffer of NHWC pixels. openTfliteWeb serves the page (bench/tflite-web/
 // index.html + page.js, the tfjs files from node_modules, edgeq's browser build as `edgeq serve` does:
@@ -15,12 +15,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { EdgeqError } from 'edgeq';
 import { readImage } from 'edgeq/decode';
 import { preprocessPixels, type PreprocessSpec } from 'edgeq/image';
 import { startServer, type RunningServer } from 'edgeq-tools/cli/serve';
 import { importTflite, tflitePreprocess } from 'edgeq-tools/tflite/index';
-import { cutTflite, saturateTflite, softmaxInput } from 'edgeq-tools/tflite/cut';
+import { cutTflite, softmaxInput } from 'edgeq-tools/tflite/cut';
 import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
 import { topK } from 'edgeq-tools/quantize/report';
 
@@ -33,11 +32,8 @@ export interface PreparedModel {
   /** Its copy whose graph output is the softmax's input (the uint8 logits); the file itself when it ends otherwise. */
   cut: Uint8Array;
   edgeq: Uint8Array;
-  /** True: importTflite took the file's own weights; false: saturateWeights clamped `saturatedValues` weights. */
-  exact: boolean;
-  /** Not exact: the cut file with those weights clamped the same way (saturateTflite), the graph edgeq runs. */
-  clampedCut?: Uint8Array;
-  saturatedValues: number;
+  /** Weight values whose w - zw leaves int8 (kept as int16 weights by the import: exact). */
+  wideValues: number;
   /** The uint8 NHWC input tensor: [1, H, W, 3], scale, zero point. */
   input: { shape: number[]; scale: number; zeroPoint: number };
   /** The compared tensor (the softmax's input, else the graph output): index, NHWC shape, scale, zero point. */
@@ -47,15 +43,7 @@ export interface PreparedModel {
 }
 
 export function prepareModel(bytes: Uint8Array, fileName: string): PreparedModel {
-  let imported: ReturnType<typeof importTflite>;
-  let exact = true;
-  try {
-    imported = importTflite(bytes, { fileName });
-  } catch (err) {
-    if (!(err instanceof EdgeqError) || err.code !== 'UNSUPPORTED_OP' || !/saturateWeights/.test(err.message)) throw err;
-    imported = importTflite(bytes, { fileName, saturateWeights: true });
-    exact = false;
-  }
+  const imported = importTflite(bytes, { fileName, keepLogits: true });
   const model = readTflite(bytes, { fileName });
   const g = model.subgraphs[0]!;
   const softmax = g.operators.find((o) => o.outputs.includes(g.outputs[0]!))?.builtin === BUILTIN.SOFTMAX;
@@ -64,9 +52,8 @@ export function prepareModel(bytes: Uint8Array, fileName: string): PreparedModel
   const q = g.tensors[index]!.quantization!;
   const input = { shape: imported.input.shape, scale: imported.input.scale, zeroPoint: imported.input.zeroPoint };
   return {
-    tflite: bytes, cut: cut(bytes), edgeq: imported.edgeq, exact,
-    ...exact ? {} : { clampedCut: cut(saturateTflite(bytes).bytes) },
-    saturatedValues: imported.saturated.reduce((a, s) => a + s.count, 0),
+    tflite: bytes, cut: cut(bytes), edgeq: imported.edgeq,
+    wideValues: imported.wideWeights.reduce((a, w) => a + w.count, 0),
     input, logits: { index, shape: g.tensors[index]!.shape, scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]! }, spec: tflitePreprocess(input),
   };
 }
@@ -89,8 +76,6 @@ export interface ImageResult {
   softmax: Uint8Array;
   /** edgeq's logits re-quantized with the logits tensor's scale and zero point: round(x / s) + z (NHWC order, as TFLite's). */
   edgeq: Int32Array;
-  /** TFLite's uint8 logits of the clamped file (PreparedModel.clampedCut), where there is one. */
-  clamped?: Uint8Array;
   /** The largest |x / s + z - round(x / s + z)| of this image (0 up to float rounding: edgeq's output is dequantized integers). */
   residual: number;
 }
@@ -137,7 +122,6 @@ function pageFolder(m: PreparedModel, pixels: Uint8Array): string {
   writeFileSync(join(dir, 'full.tflite'), m.tflite);
   writeFileSync(join(dir, 'cut.tflite'), m.cut);
   writeFileSync(join(dir, 'model.edgeq'), m.edgeq);
-  if (m.clampedCut) writeFileSync(join(dir, 'clamped-cut.tflite'), m.clampedCut);
   writeFileSync(join(dir, 'inputs.bin'), pixels);
   return dir;
 }
@@ -163,7 +147,7 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
     await page.waitForFunction(() => document.body.dataset.state === 'ready', undefined, { timeout: 60_000 })
       .catch((err: Error) => { throw new Error(`the page did not start: ${errors.join('; ') || err.message}`); });
     // Strings, not functions: the page's globals are not Node's, and vitest would rewrite a function.
-    const info = { ...await page.evaluate(`tfliteWeb.load(${JSON.stringify({ threads, input: m.input, cut: options.cut ?? true, clamped: (options.cut ?? true) && !!m.clampedCut })})`) as PageInfo, browser: browser.version() };
+    const info = { ...await page.evaluate(`tfliteWeb.load(${JSON.stringify({ threads, input: m.input, cut: options.cut ?? true })})`) as PageInfo, browser: browser.version() };
     const { scale: s, zeroPoint: z, shape } = m.logits;
     // edgeq's output of a [1, H, W, C] tensor is NCHW: element (c, p) at c * H * W + p.
     const [hw, ch] = shape.length === 4 ? [shape[1]! * shape[2]!, shape[3]!] : [1, shape[shape.length - 1]!];
@@ -172,7 +156,7 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
     return {
       info,
       async classify(first, count, t) {
-        const raw = await page.evaluate(`tfliteWeb.classify(${JSON.stringify({ first, count, threads: t })})`) as { tflite: number[]; softmax: number[]; edgeq: number[]; clamped?: number[] }[];
+        const raw = await page.evaluate(`tfliteWeb.classify(${JSON.stringify({ first, count, threads: t })})`) as { tflite: number[]; softmax: number[]; edgeq: number[] }[];
         return raw.map((r) => {
           let residual = 0;
           const q = Int32Array.from(nhwc(r.edgeq), (x) => {
@@ -180,7 +164,7 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
             residual = Math.max(residual, Math.abs(v - n));
             return n;
           });
-          return { tflite: Uint8Array.from(r.tflite), softmax: Uint8Array.from(r.softmax), edgeq: q, residual, ...r.clamped ? { clamped: Uint8Array.from(r.clamped) } : {} };
+          return { tflite: Uint8Array.from(r.tflite), softmax: Uint8Array.from(r.softmax), edgeq: q, residual };
         });
       },
       async time(image, runs, warmup) {
@@ -226,8 +210,6 @@ export interface Comparison {
   /** Count of logit values by |edgeq - TFLite| in LSB: index d for d < 8, the last entry for 8 and more. */
   histogram: number[];
   worstLsb: number;
-  /** edgeq against TFLite running the clamped file (the same weights: the arithmetic alone), where loaded. */
-  clamped?: { top1: number; top5: number; agree: number; identical: number; histogram: number[]; worstLsb: number };
   /** Largest re-quantization residual seen (should be ~1e-6: edgeq's outputs are dequantized integers). */
   residual: number;
 }
@@ -264,13 +246,6 @@ export function compare(results: readonly ImageResult[], labels: readonly (numbe
     if (r.tflite[e.index] === r.tflite[t.index] || r.edgeq[t.index] === r.edgeq[e.index]) c.agreeWithinTies++;
     countDiffs(c, r.edgeq, r.tflite);
     c.residual = Math.max(c.residual, r.residual);
-    if (r.clamped) {
-      const k = c.clamped ??= { top1: 0, top5: 0, agree: 0, identical: 0, histogram: new Array<number>(9).fill(0), worstLsb: 0 };
-      if (top1(r.clamped).index === e.index) k.agree++;
-      if (top1(r.clamped).index === cls) k.top1++;
-      if (topK(r.clamped, 5).includes(cls)) k.top5++;
-      countDiffs(k, r.edgeq, r.clamped);
-    }
   });
   return c;
 }

@@ -3,11 +3,9 @@
 // window.tfliteWeb = { load, classify, time } is driven by bench/tflite-web/harness.ts:
 //   load({ threads, input, cut }) models from /full.tflite (the file), /cut.tflite (when `cut`: its graph
 //                            output moved to the softmax's input, the uint8 logits) and /model.edgeq,
-//                            at each thread count; pixels from /inputs.bin (image i at i * pixelsPerImage);
-//                            with `clamped` also /clamped-cut.tflite (the cut file with the weights
-//                            edgeq's saturateWeights import clamps, clamped the same way)
-//   classify({ first, count, threads }) -> per image: TFLite's uint8 logits (of the clamped file too
-//                            where loaded) and softmax output, edgeq's logits (float)
+//                            at each thread count; pixels from /inputs.bin (image i at i * pixelsPerImage)
+//   classify({ first, count, threads }) -> per image: TFLite's uint8 logits and softmax output,
+//                            edgeq's logits (float)
 //   time({ image, runs, warmup, threads }) -> per thread count, each engine's run times in ms, interleaved
 import { Session } from 'edgeq';
 
@@ -42,18 +40,17 @@ function edgeqInput(px, side, s, z) {
   return x;
 }
 
-async function load({ threads, input, cut: withCut, clamped: withClamped }) {
+async function load({ threads, input, cut: withCut }) {
   globalThis.tflite.setWasmPath('/');
-  const [full, edgeq, pixels, cut, clamped] = await Promise.all(['/full.tflite', '/model.edgeq', '/inputs.bin',
-    ...withCut ? ['/cut.tflite'] : [], ...withClamped ? ['/clamped-cut.tflite'] : []].map(bytes));
+  const [full, edgeq, pixels, cut] = await Promise.all(['/full.tflite', '/model.edgeq', '/inputs.bin',
+    ...withCut ? ['/cut.tflite'] : []].map(bytes));
   state.pixels = new Uint8Array(pixels);
   state.input = input;
   state.per = input.shape[1] * input.shape[2] * input.shape[3];
   for (const t of threads) {
     const full1 = tfliteRunner(await globalThis.tflite.loadTFLiteModel(full.slice(0), { numThreads: t }));
     const cut1 = cut && tfliteRunner(await globalThis.tflite.loadTFLiteModel(cut.slice(0), { numThreads: t }));
-    const clamped1 = clamped && tfliteRunner(await globalThis.tflite.loadTFLiteModel(clamped.slice(0), { numThreads: t }));
-    state.tfl.set(t, { full: full1, cut: cut1, clamped: clamped1 });
+    state.tfl.set(t, { full: full1, cut: cut1 });
     state.edgeq.set(t, await Session.create(new Uint8Array(edgeq), { threads: t }));
   }
   const s = state.edgeq.get(threads[0]);
@@ -79,7 +76,7 @@ async function classify({ first, count, threads }) {
     if (!t.cut) throw new Error('classify needs the page loaded with { cut: true }');
     const logits = t.cut.run(px), softmax = t.full.run(px);
     const e = await state.edgeq.get(threads).run(edgeqInput(px, shape[1], scale, zeroPoint));
-    out.push({ tflite: Array.from(logits), softmax: Array.from(softmax), edgeq: Array.from(e), clamped: t.clamped ? Array.from(t.clamped.run(px)) : undefined });
+    out.push({ tflite: Array.from(logits), softmax: Array.from(softmax), edgeq: Array.from(e) });
   }
   return out;
 }

@@ -6,15 +6,12 @@
 //   to the operators up to the one that writes the tensor (a prefix graph, which importers that
 //   refuse dead operators take too). The result is read back and checked (the graph output is the
 //   asked tensor, the kept operators' inputs and outputs unchanged).
-// - saturateTflite: the weights clamped to w - zw in [-127, 127] in place, the very values
-//   importTflite's saturateWeights gives edgeq, so a runtime can run the clamped graph too.
 //
 //   import { cutTflite, softmaxInput } from 'edgeq-tools/tflite/cut';
 //   const logits = cutTflite(bytes, softmaxInput(readTflite(bytes)));
 import { ByteBuffer } from 'flatbuffers';
 import { EdgeqError } from 'edgeq';
 import { BUILTIN, readTflite, type TfliteModel } from './reader.js';
-import { weightOverflows } from './to-onnx.js';
 
 /** Model.subgraphs, SubGraph.outputs and SubGraph.operators: field slots 2, 2 and 3 (schema.fbs), vtable entry 4 + 2 * slot. */
 const MODEL_SUBGRAPHS = 8, SUBGRAPH_OUTPUTS = 8, SUBGRAPH_OPERATORS = 10;
@@ -77,31 +74,4 @@ export function cutTflite(bytes: Uint8Array, tensor: number, options: { truncate
     throw new EdgeqError('UNSUPPORTED_OP', `the subgraph's outputs vector is shared with ${changed ? `operator ${changed.index}'s` : 'another vector'}; it cannot be patched in place`);
   }
   return out;
-}
-
-/**
- * The bytes of `bytes` with every weight of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose
- * w - zw leaves [-127, 127] clamped to zw - 127 or zw + 127 (per-tensor zero points), in place in
- * the weight buffers; `clamped` counts the values changed (weightOverflows' total). EdgeqError
- * BAD_MODEL when the file does not read, UNSUPPORTED_OP for a per-channel zero point to clamp.
- */
-export function saturateTflite(bytes: Uint8Array): { bytes: Uint8Array; clamped: number } {
-  const model = readTflite(bytes);
-  const out = bytes.slice();
-  let clamped = 0;
-  for (const g of model.subgraphs) {
-    for (const o of weightOverflows(g)) {
-      const op = g.operators[o.operator]!;
-      const w = g.tensors[op.inputs[1]!]!;
-      const zs = w.quantization!.zeroPoint;
-      if (zs.length !== 1) throw new EdgeqError('UNSUPPORTED_OP', `weight "${w.name}" has ${zs.length} zero points; saturateTflite clamps per-tensor ones`);
-      // The reader's constant data is a view of `bytes`: the same offsets address the copy.
-      const at = w.data!.byteOffset - bytes.byteOffset, z = zs[0]!;
-      for (let i = 0; i < w.data!.length; i++) {
-        const v = out[at + i]!, c = Math.min(Math.max(v, z - 127), z + 127);
-        if (c !== v) { out[at + i] = c; clamped++; }
-      }
-    }
-  }
-  return { bytes: out, clamped };
 }
