@@ -71,6 +71,10 @@ export const MAXPOOL_FLAG_IO16: i32 = 1;
 export const GAVGPOOL_FLAG_IN16: i32 = 1;
 /** The output is stored as 16-bit lanes. */
 export const GAVGPOOL_FLAG_OUT16: i32 = 2;
+/** TFLite's uint8 average (u8 in and out, one scale and zero point, HW <= 65280): q = (sum + HW / 2) / HW, ties up. */
+export const GAVGPOOL_FLAG_ROUND_HALF_UP: i32 = 4;
+/** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * HW) / HW), ties away from zero. */
+export const GAVGPOOL_FLAG_ROUND_HALF_AWAY_128: i32 = 8;
 
 // @kernels qu8_dwconv_c16
 /** The input is 16-bit lanes. */

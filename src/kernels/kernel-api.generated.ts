@@ -120,6 +120,10 @@ export const GAVGPOOL_FLAGS = {
   IN16: 1,
   /** The output is stored as 16-bit lanes. */
   OUT16: 2,
+  /** TFLite's uint8 average (u8 in and out, one scale and zero point, HW <= 65280): q = (sum + HW / 2) / HW, ties up. */
+  ROUND_HALF_UP: 4,
+  /** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * HW) / HW), ties away from zero. */
+  ROUND_HALF_AWAY_128: 8,
 } as const;
 
 /** Bits of the `flags` argument of qu8_dwconv_c16 (and their *_ref twins). */
