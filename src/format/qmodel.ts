@@ -90,7 +90,17 @@ export interface QGlobalAvgPool {
   name: string;
   input: number;
   output: number;
+  /**
+   * How the average is rounded (default 'half-even': requantized in f32, ties to even, onnxruntime's
+   * QLinearGlobalAveragePool). 'half-up' / 'half-away-from-128': TFLite's integer average pool of
+   * uint8 / of int8 stored + 128 (input and output uint8 with one scale and zero point, H * W <= 65280):
+   * (sum + HW / 2) / HW, or 128 + the int8 sum's average rounded half away from zero.
+   */
+  rounding?: GapRounding;
 }
+
+/** The rounding modes of the `gap` op (QGlobalAvgPool.rounding). */
+export type GapRounding = 'half-even' | 'half-up' | 'half-away-from-128';
 
 /**
  * Elementwise multiply of two quantized tensors into a quantized output (any mix of uint8 / uint12):

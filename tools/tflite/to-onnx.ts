@@ -11,6 +11,7 @@
 // conv (Sigmoid / HardSwish before its QuantizeLinear); a final SOFTMAX ends the graph at its input
 // and is reported (softmaxBeta) for importTflite to append edgeq's softmax op.
 import { EdgeqError } from 'edgeq';
+import type { GapRounding } from 'edgeq/format';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo, type ModelDef, type NodeDef, type TensorValue } from '../onnx/model.js';
 import { makeTensor } from '../onnx/tensor.js';
 import {
@@ -35,6 +36,11 @@ export interface TfliteGraph {
   droppedSoftmax: boolean;
   /** The dropped SOFTMAX's beta (softmax(beta * logits)); undefined when there was none. */
   softmaxBeta?: number;
+  /**
+   * The ONNX node names of the global AVERAGE_POOL_2D pools and how TFLite rounds them (its integer
+   * average: uint8 ties up, int8 ties away from zero); the importer sets them on the `gap` ops.
+   */
+  poolRounding: Map<string, GapRounding>;
 }
 
 function unsupported(op: TfliteOperator | undefined, message: string): never {
@@ -97,6 +103,7 @@ export function tfliteToOnnx(model: TfliteModel): TfliteGraph {
 
 class Converter {
   private readonly nodes: NodeDef[] = [];
+  private readonly poolRounding = new Map<string, GapRounding>();
   private readonly inits: TensorValue[] = [];
   private readonly names = new Map<number, string>();
   /** Activation tensors that hold a q(k) value (quantized and dequantized). */
@@ -231,7 +238,7 @@ class Converter {
       outputs: [makeValueInfo(outName, 'float32', onnxDims(undefined, outT))],
       initializers: this.inits,
     });
-    return { onnx: makeModel(graph, { opset: 13 }), input: { name: inT.name, shape: inT.shape, ...inputParams }, droppedSoftmax, softmaxBeta };
+    return { onnx: makeModel(graph, { opset: 13 }), input: { name: inT.name, shape: inT.shape, ...inputParams }, droppedSoftmax, softmaxBeta, poolRounding: this.poolRounding };
   }
 
   private operator(op: TfliteOperator): void {
@@ -390,6 +397,7 @@ class Converter {
     if (op.builtin === BUILTIN.AVERAGE_POOL_2D) {
       if (o.filterH === H && o.filterW === W && y.shape[1] === 1 && y.shape[2] === 1) {
         this.nodes.push(makeNode('GlobalAveragePool', [this.dq(xk)], [pre], {}, this.nodeName(op)));
+        this.poolRounding.set(this.nodeName(op), x.type === INT8 ? 'half-away-from-128' : 'half-up');
       } else {
         // TFLite divides by the taps inside the input (count_include_pad 0), for SAME padding too.
         if (!(o.strideH >= 1 && o.strideW >= 1 && o.filterH >= 1 && o.filterW >= 1)) badModel(op, `filter ${o.filterH}x${o.filterW} and strides ${o.strideH}x${o.strideW} must be positive`);

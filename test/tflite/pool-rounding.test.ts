@@ -1,0 +1,72 @@
+// A global AVERAGE_POOL_2D imported from TFLite rounds as TFLite's integer average pool (uint8:
+// (sum + count / 2) / count, ties up; int8: ties away from zero): the importer sets the gap op's
+// `rounding`, and edgeq's output equals the reference interpreter (tools/tflite/reference.ts) with
+// 0 LSB on generated models whose random inputs hit exact ties; with the default rounding
+// ('half-even', onnxruntime's) the same ties differ, so the mode is what makes them equal.
+import { describe, expect, it } from 'vitest';
+import { writeEdgeq, type QModel } from '../../src/format/index.js';
+import { Session } from '../../src/index.js';
+import { importTflite } from '../../tools/tflite/index.js';
+import { readTflite } from '../../tools/tflite/reader.js';
+import { runTfliteReference } from '../../tools/tflite/reference.js';
+import { buildTflite, rng, TfliteGraphBuilder } from '../../tools/tflite/build.js';
+
+type Scheme = 'uint8' | 'int8';
+
+/** edgeq's .edgeq and the reference on `count` random inputs: outputs that differ, worst |difference|, and the exact ties the inputs hit. */
+async function run(edgeq: Uint8Array, bytes: Uint8Array, scheme: Scheme, count: number): Promise<{ differ: number; worst: number; ties: number; total: number }> {
+  const model = readTflite(bytes);
+  const g = model.subgraphs[0]!;
+  const [, H, W, C] = g.tensors[g.inputs[0]!]!.shape as [number, number, number, number];
+  const session = await Session.create(edgeq, { threads: 1 });
+  const inT = session.model.tensors[session.model.input.tensor]!;
+  const next = rng(5);
+  const shift = scheme === 'int8' ? 128 : 0;
+  let differ = 0, worst = 0, ties = 0, total = 0;
+  try {
+    for (let n = 0; n < count; n++) {
+      const px = Int32Array.from({ length: H * W * C }, () => next(256) - shift);
+      const x = new Float32Array(H * W * C);
+      for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) x[c * H * W + p] = (px[p * C + c]! + shift - inT.zeroPoint) * inT.scale;
+      const y = await session.run(x);
+      const ref = runTfliteReference(model, px);
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let p = 0; p < H * W; p++) sum += px[p * C + c]!;
+        if (H * W % 2 === 0 && Math.abs(sum) % (H * W) === H * W / 2) ties++;
+        const d = Math.abs(Math.round(y[c]! / ref.scale) + ref.zeroPoint - ref.data[c]!);
+        worst = Math.max(worst, d);
+        if (d) differ++;
+        total++;
+      }
+    }
+  } finally {
+    session.release();
+  }
+  return { differ, worst, ties, total };
+}
+
+describe.each<Scheme>(['uint8', 'int8'])('TFLite %s global AVERAGE_POOL_2D', (scheme) => {
+  it.each([[4, 4], [2, 2], [8, 8], [5, 5]])('%ix%i: rounding set by the importer, 0 LSB against the reference interpreter', async (H, W) => {
+    const b = new TfliteGraphBuilder(scheme, 11);
+    const x = b.input('x', [1, H, W, 3]);
+    const bytes = buildTflite(b.model(x, b.pool(x, { kernel: H, stride: 1, padding: 'VALID', name: 'gap' })));
+    const r = importTflite(bytes, { keepLogits: true });
+    const gaps = r.model.ops.filter((o) => o.op === 'gap');
+    expect(gaps.length).toBe(1);
+    expect(gaps[0]!.op === 'gap' && gaps[0]!.rounding).toBe(scheme === 'int8' ? 'half-away-from-128' : 'half-up');
+
+    const exact = await run(r.edgeq, bytes, scheme, 200);
+    console.log(`${scheme} ${H}x${W}: ${exact.ties} ties in ${exact.total} outputs; ${exact.differ} differ (worst ${exact.worst} LSB)`);
+    expect(exact.worst).toBe(0);
+    if (H * W % 2 === 1) return;
+    expect(exact.ties).toBeGreaterThan(5);
+
+    // The same model with the default rounding: half of the ties (the odd quotients) round the other way.
+    const halfEven: QModel = { ...r.model, ops: r.model.ops.map((o) => (o.op === 'gap' ? { ...o, rounding: 'half-even' as const } : o)) };
+    const other = await run(writeEdgeq(halfEven), bytes, scheme, 200);
+    expect(other.worst).toBe(1);
+    expect(other.differ).toBeGreaterThan(0);
+    expect(other.differ).toBeLessThanOrEqual(exact.ties);
+  });
+});
