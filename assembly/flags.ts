@@ -61,6 +61,10 @@ export const VADD_FLAG_B16: i32 = 2;
 export const VADD_FLAG_OUT16: i32 = 4;
 /** The output is float32 in real units (clamped, not rounded; ma = sa, mb = sb, zo = 0). */
 export const VADD_FLAG_OUT_F32: i32 = 8;
+/** XNNPACK's qu8 vadd (u8 operands and output): ma, mb are integers below 2^21, y = clamp((ma (a - za) + mb (b - zb) + 2^(shift - 1)) >> shift, fmin, fmax) + zo in i32. */
+export const VADD_FLAG_Q21: i32 = 16;
+/** The unit of the shift field (bits 8-12) VADD_FLAG_Q21 reads: flags |= shift * VADD_FLAG_SHIFT_1. */
+export const VADD_FLAG_SHIFT_1: i32 = 256;
 
 // @kernels u8_maxpool
 /** Input and output are 16-bit lanes. */

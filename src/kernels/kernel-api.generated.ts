@@ -106,6 +106,10 @@ export const VADD_FLAGS = {
   OUT16: 4,
   /** The output is float32 in real units (clamped, not rounded; ma = sa, mb = sb, zo = 0). */
   OUT_F32: 8,
+  /** XNNPACK's qu8 vadd (u8 operands and output): ma, mb are integers below 2^21, y = clamp((ma (a - za) + mb (b - zb) + 2^(shift - 1)) >> shift, fmin, fmax) + zo in i32. */
+  Q21: 16,
+  /** The unit of the shift field (bits 8-12) VADD_FLAG_Q21 reads: flags |= shift * VADD_FLAG_SHIFT_1. */
+  SHIFT_1: 256,
 } as const;
 
 /** Bits of the `flags` argument of u8_maxpool (and their *_ref twins). */
