@@ -71,6 +71,12 @@ export interface QAdd {
   b: number;
   output: number;
   activation: Activation;
+  /**
+   * The requantization (default 'f32': (a - za) f32(sa / so) + (b - zb) f32(sb / so) in f32, ties to
+   * even). 'xnnpack-q21': XNNPACK's qu8 add, as TFLite's XNNPACK delegate runs an imported ADD:
+   * 21-bit integer multipliers and a shift, ties up (uint8 operands and output; docs/kernels.md).
+   */
+  arithmetic?: 'f32' | 'xnnpack-q21';
 }
 
 /** Max pool; input and output share dtype, scale and zero point. */

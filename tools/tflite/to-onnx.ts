@@ -41,6 +41,8 @@ export interface TfliteGraph {
    * average: uint8 ties up, int8 ties away from zero); the importer sets them on the `gap` ops.
    */
   poolRounding: Map<string, GapRounding>;
+  /** The ONNX node names of the ADDs TFLite's XNNPACK delegate runs (scale ratios in [2^-10, 2^8)): XNNPACK's qu8 / qs8 add arithmetic. */
+  xnnpackAdds: Set<string>;
 }
 
 function unsupported(op: TfliteOperator | undefined, message: string): never {
@@ -104,6 +106,7 @@ export function tfliteToOnnx(model: TfliteModel): TfliteGraph {
 class Converter {
   private readonly nodes: NodeDef[] = [];
   private readonly poolRounding = new Map<string, GapRounding>();
+  private readonly xnnpackAdds = new Set<string>();
   private readonly inits: TensorValue[] = [];
   private readonly names = new Map<number, string>();
   /** Activation tensors that hold a q(k) value (quantized and dequantized). */
@@ -238,7 +241,7 @@ class Converter {
       outputs: [makeValueInfo(outName, 'float32', onnxDims(undefined, outT))],
       initializers: this.inits,
     });
-    return { onnx: makeModel(graph, { opset: 13 }), input: { name: inT.name, shape: inT.shape, ...inputParams }, droppedSoftmax, softmaxBeta, poolRounding: this.poolRounding };
+    return { onnx: makeModel(graph, { opset: 13 }), input: { name: inT.name, shape: inT.shape, ...inputParams }, droppedSoftmax, softmaxBeta, poolRounding: this.poolRounding, xnnpackAdds: this.xnnpackAdds };
   }
 
   private operator(op: TfliteOperator): void {
@@ -382,6 +385,8 @@ class Converter {
     if (ta.shape.join() !== tb.shape.join()) unsupported(op, `operands [${ta.shape}] and [${tb.shape}] differ; edgeq adds equal shapes`);
     const pre = `${this.q(yk)}/add`;
     this.nodes.push(makeNode('Add', [this.dq(a), this.dq(b)], [pre], {}, this.nodeName(op)));
+    const py = this.act(op, yk, 'output'), ratios = [this.act(op, a, 'input').scale, this.act(op, b, 'input').scale].map((s) => Math.fround(Math.fround(s) / Math.fround(py.scale)));
+    if (ratios.every((r) => r >= 2 ** -10 && r < 2 ** 8)) this.xnnpackAdds.add(this.nodeName(op));
     this.quantizeInto(op, this.activation(op, o.activation, pre), yk);
   }
 
