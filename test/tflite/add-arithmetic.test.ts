@@ -5,6 +5,8 @@
 // so am = bm here: test/kernels/vadd-q21.test.ts sweeps unequal ones); a ratio outside XNNPACK's
 // range keeps the f32 arithmetic.
 import { describe, expect, it } from 'vitest';
+import { EdgeqError } from '../../src/errors.js';
+import { writeEdgeq, type QModel } from '../../src/format/index.js';
 import { Session } from '../../src/index.js';
 import { xnnpackAddParams } from '../../src/ops/add.js';
 import { importTflite } from '../../tools/tflite/index.js';
@@ -68,5 +70,24 @@ describe('an ADD outside XNNPACK\'s range', () => {
     b.tensors[y.k]!.scale = [x.scale * 2 ** 11];
     const r = importTflite(buildTflite(b.model(x, { ...y, scale: x.scale * 2 ** 11 })), { keepLogits: true });
     expect(r.model.ops.filter((o) => o.op === 'add').map((o) => o.op === 'add' && o.arithmetic)).toEqual([undefined]);
+  });
+});
+
+describe('add arithmetic: what the validator refuses', () => {
+  it.each<[string, (m: QModel) => QModel, string]>([
+    ['an unknown arithmetic', (m) => ({ ...m, ops: m.ops.map((o) => (o.op === 'add' ? { ...o, arithmetic: 'f64' as never } : o)) }), 'is not "f32" or "xnnpack-q21"'],
+    ['a scale ratio outside [2^-10, 2^8)', (m) => {
+      const a = m.ops.find((o) => o.op === 'add')!;
+      return { ...m, tensors: m.tensors.map((t, i) => (a.op === 'add' && i === a.output ? { ...t, scale: t.scale * 4096 } : t)) };
+    }, 'in [2^-10, 2^8)'],
+  ])('%s: BAD_MODEL naming the op', async (_what, edit, text) => {
+    const b = new TfliteGraphBuilder('uint8', 13);
+    const x = b.input('x', [1, 4, 4, 3]);
+    const r = importTflite(buildTflite(b.model(x, b.add(x, b.pool(x, { max: true, kernel: 2, stride: 1, padding: 'SAME', name: 'max' }), 'add'))), { keepLogits: true });
+    const err = await Session.create(writeEdgeq(edit(r.model))).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(EdgeqError);
+    expect((err as EdgeqError).code).toBe('BAD_MODEL');
+    expect((err as EdgeqError).message).toContain(text);
+    expect((err as EdgeqError).message).toContain('ADD');
   });
 });

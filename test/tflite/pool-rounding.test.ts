@@ -5,6 +5,7 @@
 // ('half-even', onnxruntime's) the same ties differ, so the mode is what makes them equal.
 import { describe, expect, it } from 'vitest';
 import { writeEdgeq, type QModel } from '../../src/format/index.js';
+import { EdgeqError } from '../../src/errors.js';
 import { Session } from '../../src/index.js';
 import { importTflite } from '../../tools/tflite/index.js';
 import { readTflite } from '../../tools/tflite/reader.js';
@@ -68,5 +69,24 @@ describe.each<Scheme>(['uint8', 'int8'])('TFLite %s global AVERAGE_POOL_2D', (sc
     expect(other.worst).toBe(1);
     expect(other.differ).toBeGreaterThan(0);
     expect(other.differ).toBeLessThanOrEqual(exact.ties);
+  });
+});
+
+describe('gap rounding: what the validator refuses', () => {
+  it.each<[string, (m: QModel) => QModel, string]>([
+    ['an unknown mode', (m) => ({ ...m, ops: m.ops.map((o) => (o.op === 'gap' ? { ...o, rounding: 'half-odd' as never } : o)) }), 'is not "half-even"'],
+    ['output parameters not the input\'s', (m) => {
+      const g = m.ops.find((o) => o.op === 'gap')!;
+      return { ...m, tensors: m.tensors.map((t, i) => (g.op === 'gap' && i === g.output ? { ...t, scale: t.scale * 2 } : t)) };
+    }, 'one scale and zero point'],
+  ])('%s: BAD_MODEL naming the op', async (_what, edit, text) => {
+    const b = new TfliteGraphBuilder('uint8', 11);
+    const x = b.input('x', [1, 4, 4, 3]);
+    const r = importTflite(buildTflite(b.model(x, b.pool(x, { kernel: 4, stride: 1, padding: 'VALID', name: 'gap' }))), { keepLogits: true });
+    const err = await Session.create(writeEdgeq(edit(r.model))).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(EdgeqError);
+    expect((err as EdgeqError).code).toBe('BAD_MODEL');
+    expect((err as EdgeqError).message).toContain(text);
+    expect((err as EdgeqError).message).toContain('AVERAGE_POOL_2D');
   });
 });
