@@ -119,3 +119,7 @@ export const AVGPOOL_FLAG_IN16: i32 = 1;
 export const AVGPOOL_FLAG_OUT16: i32 = 2;
 /** count_include_pad = 1: every window divides by KH * KW (onnxruntime's rule, ceil-mode overhang included). */
 export const AVGPOOL_FLAG_INCLUDE_PAD: i32 = 4;
+/** TFLite's uint8 average (u8 in and out, one scale and zero point, windows of at most 65280 taps): q = (sum + n / 2) / n over the n valid taps, ties up. */
+export const AVGPOOL_FLAG_ROUND_HALF_UP: i32 = 8;
+/** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * n) / n), ties away from zero. */
+export const AVGPOOL_FLAG_ROUND_HALF_AWAY_128: i32 = 16;

@@ -102,11 +102,11 @@ export interface QGlobalAvgPool {
    * uint8 / of int8 stored + 128 (input and output uint8 with one scale and zero point, H * W <= 65280):
    * (sum + HW / 2) / HW, or 128 + the int8 sum's average rounded half away from zero.
    */
-  rounding?: GapRounding;
+  rounding?: PoolRounding;
 }
 
-/** The rounding modes of the `gap` op (QGlobalAvgPool.rounding). */
-export type GapRounding = 'half-even' | 'half-up' | 'half-away-from-128';
+/** The rounding modes of the average pools (QGlobalAvgPool.rounding, QAvgPool.rounding). */
+export type PoolRounding = 'half-even' | 'half-up' | 'half-away-from-128';
 
 /**
  * Elementwise multiply of two quantized tensors into a quantized output (any mix of uint8 / uint12):
@@ -148,6 +148,12 @@ export interface QAvgPool {
   stride: [number, number];
   pads: [number, number, number, number];
   countIncludePad: boolean;
+  /**
+   * Default 'half-even' (onnxruntime's QLinearAveragePool in f32). 'half-up' / 'half-away-from-128':
+   * TFLite's integer average over the valid taps, as the gap op's (countIncludePad false, windows of
+   * at most 65280 taps).
+   */
+  rounding?: PoolRounding;
 }
 
 /** Softmax over the channels (NHWC's last axis), float32 -> float32: a classifier's last op, after its float32 head. */

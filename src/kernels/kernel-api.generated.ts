@@ -176,6 +176,10 @@ export const AVGPOOL_FLAGS = {
   OUT16: 2,
   /** count_include_pad = 1: every window divides by KH * KW (onnxruntime's rule, ceil-mode overhang included). */
   INCLUDE_PAD: 4,
+  /** TFLite's uint8 average (u8 in and out, one scale and zero point, windows of at most 65280 taps): q = (sum + n / 2) / n over the n valid taps, ties up. */
+  ROUND_HALF_UP: 8,
+  /** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * n) / n), ties away from zero. */
+  ROUND_HALF_AWAY_128: 16,
 } as const;
 
 /** Arguments of qu8_gemm and qu8_gemm_ref, by name (assembly/index.ts). */

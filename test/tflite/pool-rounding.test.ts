@@ -72,6 +72,41 @@ describe.each<Scheme>(['uint8', 'int8'])('TFLite %s global AVERAGE_POOL_2D', (sc
   });
 });
 
+describe.each<Scheme>(['uint8', 'int8'])('TFLite %s windowed AVERAGE_POOL_2D', (scheme) => {
+  it.each<[number, number, 'SAME' | 'VALID']>([[2, 2, 'VALID'], [3, 2, 'SAME'], [2, 1, 'SAME']])('kernel %i stride %i %s: avgpool rounding set, 0 LSB against the reference interpreter', async (k, s, padding) => {
+    const b = new TfliteGraphBuilder(scheme, 12);
+    const x = b.input('x', [1, 7, 6, 3]);
+    const bytes = buildTflite(b.model(x, b.pool(x, { kernel: k, stride: s, padding, name: 'avg' })));
+    const r = importTflite(bytes, { keepLogits: true });
+    const pools = r.model.ops.filter((o) => o.op === 'avgpool');
+    expect(pools.map((o) => o.op === 'avgpool' && o.rounding)).toEqual([scheme === 'int8' ? 'half-away-from-128' : 'half-up']);
+    const model = readTflite(bytes);
+    const session = await Session.create(r.edgeq, { threads: 1 });
+    const inT = session.model.tensors[session.model.input.tensor]!;
+    const next = rng(6);
+    const shift = scheme === 'int8' ? 128 : 0;
+    let worst = 0, total = 0;
+    try {
+      for (let n = 0; n < 50; n++) {
+        const px = Int32Array.from({ length: 126 }, () => next(256) - shift);
+        const xin = new Float32Array(126);
+        for (let p = 0; p < 42; p++) for (let c = 0; c < 3; c++) xin[c * 42 + p] = (px[p * 3 + c]! + shift - inT.zeroPoint) * inT.scale;
+        const y = await session.run(xin);
+        const ref = runTfliteReference(model, px);
+        const hw = y.length / 3;
+        for (let i = 0; i < y.length; i++) {
+          worst = Math.max(worst, Math.abs(Math.round(y[(i % 3) * hw + Math.floor(i / 3)]! / ref.scale) + ref.zeroPoint - ref.data[i]!));
+          total++;
+        }
+      }
+    } finally {
+      session.release();
+    }
+    expect(total).toBeGreaterThan(500);
+    expect(worst).toBe(0);
+  });
+});
+
 describe('gap rounding: what the validator refuses', () => {
   it.each<[string, (m: QModel) => QModel, string]>([
     ['an unknown mode', (m) => ({ ...m, ops: m.ops.map((o) => (o.op === 'gap' ? { ...o, rounding: 'half-odd' as never } : o)) }), 'is not "half-even"'],

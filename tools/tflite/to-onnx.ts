@@ -11,7 +11,7 @@
 // conv (Sigmoid / HardSwish before its QuantizeLinear); a final SOFTMAX ends the graph at its input
 // and is reported (softmaxBeta) for importTflite to append edgeq's softmax op.
 import { EdgeqError } from 'edgeq';
-import type { GapRounding } from 'edgeq/format';
+import type { PoolRounding } from 'edgeq/format';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo, type ModelDef, type NodeDef, type TensorValue } from '../onnx/model.js';
 import { makeTensor } from '../onnx/tensor.js';
 import {
@@ -37,10 +37,10 @@ export interface TfliteGraph {
   /** The dropped SOFTMAX's beta (softmax(beta * logits)); undefined when there was none. */
   softmaxBeta?: number;
   /**
-   * The ONNX node names of the global AVERAGE_POOL_2D pools and how TFLite rounds them (its integer
-   * average: uint8 ties up, int8 ties away from zero); the importer sets them on the `gap` ops.
+   * The ONNX node names of the AVERAGE_POOL_2D pools and how TFLite rounds them (its integer
+   * average: uint8 ties up, int8 ties away from zero); the importer sets them on the `gap` / `avgpool` ops.
    */
-  poolRounding: Map<string, GapRounding>;
+  poolRounding: Map<string, PoolRounding>;
   /** The ONNX node names of the ADDs TFLite's XNNPACK delegate runs (scale ratios in [2^-10, 2^8)): XNNPACK's qu8 / qs8 add arithmetic. */
   xnnpackAdds: Set<string>;
 }
@@ -105,7 +105,7 @@ export function tfliteToOnnx(model: TfliteModel): TfliteGraph {
 
 class Converter {
   private readonly nodes: NodeDef[] = [];
-  private readonly poolRounding = new Map<string, GapRounding>();
+  private readonly poolRounding = new Map<string, PoolRounding>();
   private readonly xnnpackAdds = new Set<string>();
   private readonly inits: TensorValue[] = [];
   private readonly names = new Map<number, string>();
@@ -413,6 +413,7 @@ class Converter {
         this.nodes.push(makeNode('AveragePool', [this.dq(xk)], [pre], {
           kernel_shape: attr.ints([o.filterH, o.filterW]), strides: attr.ints([o.strideH, o.strideW]), pads: attr.ints([pt, pl, pb, pr]), count_include_pad: attr.int(0),
         }, this.nodeName(op)));
+        if (o.filterH * o.filterW <= 65280) this.poolRounding.set(this.nodeName(op), x.type === INT8 ? 'half-away-from-128' : 'half-up');
       }
     } else {
       if (!(o.strideH >= 1 && o.strideW >= 1 && o.filterH >= 1 && o.filterW >= 1)) badModel(op, `filter ${o.filterH}x${o.filterW} and strides ${o.strideH}x${o.strideW} must be positive`);
