@@ -8,6 +8,7 @@
 // AVGPOOL_FLAG_ROUND_*: TFLite's integer average instead (avgpoolIntAvgU8 below).
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
+import { intAverage } from './pool';
 import { AVGPOOL_FLAG_IN16, AVGPOOL_FLAG_OUT16, AVGPOOL_FLAG_INCLUDE_PAD, AVGPOOL_FLAG_ROUND_HALF_AWAY_128, AVGPOOL_FLAG_ROUND_HALF_UP } from './flags';
 
 export function avgpoolQ(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
@@ -111,11 +112,7 @@ function avgpoolIntAvgU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW
                   s1 = i32x4.add(s1, i32x4.extend_high_i16x8_u(v));
                 }
               }
-              // floor((|S| + half) / n), then S's sign back: (m ^ g) - g with g = S >> 31.
-              const m0 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.div(f32x4.convert_i32x4_s(i32x4.add(i32x4.abs(s0), vhalf)), vcount)));
-              const m1 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.div(f32x4.convert_i32x4_s(i32x4.add(i32x4.abs(s1), vhalf)), vcount)));
-              const g0 = i32x4.shr_s(s0, 31), g1 = i32x4.shr_s(s1, 31);
-              const h = i16x8.narrow_i32x4_s(i32x4.add(vpivot, i32x4.sub(v128.xor(m0, g0), g0)), i32x4.add(vpivot, i32x4.sub(v128.xor(m1, g1), g1)));
+              const h = i16x8.narrow_i32x4_s(intAverage(s0, vhalf, vcount, vpivot), intAverage(s1, vhalf, vcount, vpivot));
               v128.store64_lane(o + <usize>c, i8x16.narrow_i16x8_u(h, h), 0);
             }
           }

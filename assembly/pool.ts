@@ -173,6 +173,16 @@ function gavgpoolQ16(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize
  * and floor(f32(a) / f32(b)) = floor(a / b) when a + b < 2^24 (a non-integer quotient lies at
  * least 1 / b below the next integer, more than half its ulp); the host guarantees HW <= 65280.
  */
+/**
+ * pivot + sign(S) * floor((|S| + half) / n) per lane, the division in f32 (exact for |S| + half + n < 2^24):
+ * the sign comes back as (m ^ g) - g with g = S >> 31. Shared with avgpool.ts.
+ */
+@inline export function intAverage(s: v128, vhalf: v128, vn: v128, vpivot: v128): v128 {
+  const m = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.div(f32x4.convert_i32x4_s(i32x4.add(i32x4.abs(s), vhalf)), vn)));
+  const g = i32x4.shr_s(s, 31);
+  return i32x4.add(vpivot, i32x4.sub(v128.xor(m, g), g));
+}
+
 function gavgpoolIntAvgU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize, pivot: i32): void {
   const bias = -HW * pivot, half = HW >> 1;
   const pixStride = <usize>C;
@@ -192,13 +202,7 @@ function gavgpoolIntAvgU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: 
             s0 = i32x4.add(s0, i32x4.extend_low_i16x8_u(v));
             s1 = i32x4.add(s1, i32x4.extend_high_i16x8_u(v));
           }
-          // floor((|S| + half) / HW), then the sign of S back: (m ^ sign) - sign with sign = S >> 31.
-          const m0 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.div(f32x4.convert_i32x4_s(i32x4.add(i32x4.abs(s0), vhalf)), vhw)));
-          const m1 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.div(f32x4.convert_i32x4_s(i32x4.add(i32x4.abs(s1), vhalf)), vhw)));
-          const g0 = i32x4.shr_s(s0, 31), g1 = i32x4.shr_s(s1, 31);
-          const q0 = i32x4.add(vpivot, i32x4.sub(v128.xor(m0, g0), g0));
-          const q1 = i32x4.add(vpivot, i32x4.sub(v128.xor(m1, g1), g1));
-          const h = i16x8.narrow_i32x4_s(q0, q1);
+          const h = i16x8.narrow_i32x4_s(intAverage(s0, vhalf, vhw, vpivot), intAverage(s1, vhalf, vhw, vpivot));
           v128.store64_lane(o + <usize>c, i8x16.narrow_i16x8_u(h, h), 0);
           if (c + 8 >= C) break;
         }
