@@ -61,6 +61,10 @@ export const VADD_FLAG_B16: i32 = 2;
 export const VADD_FLAG_OUT16: i32 = 4;
 /** The output is float32 in real units (clamped, not rounded; ma = sa, mb = sb, zo = 0). */
 export const VADD_FLAG_OUT_F32: i32 = 8;
+/** XNNPACK's qu8 vadd (u8 operands and output): ma, mb are integers below 2^21, y = clamp((ma (a - za) + mb (b - zb) + 2^(shift - 1)) >> shift, fmin, fmax) + zo in i32. */
+export const VADD_FLAG_Q21: i32 = 16;
+/** The unit of the shift field (bits 8-12) VADD_FLAG_Q21 reads: flags |= shift * VADD_FLAG_SHIFT_1. */
+export const VADD_FLAG_SHIFT_1: i32 = 256;
 
 // @kernels u8_maxpool
 /** Input and output are 16-bit lanes. */
@@ -71,6 +75,10 @@ export const MAXPOOL_FLAG_IO16: i32 = 1;
 export const GAVGPOOL_FLAG_IN16: i32 = 1;
 /** The output is stored as 16-bit lanes. */
 export const GAVGPOOL_FLAG_OUT16: i32 = 2;
+/** TFLite's uint8 average (u8 in and out, one scale and zero point, HW <= 65280): q = (sum + HW / 2) / HW, ties up. */
+export const GAVGPOOL_FLAG_ROUND_HALF_UP: i32 = 4;
+/** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * HW) / HW), ties away from zero. */
+export const GAVGPOOL_FLAG_ROUND_HALF_AWAY_128: i32 = 8;
 
 // @kernels qu8_dwconv_c16
 /** The input is 16-bit lanes. */
@@ -111,3 +119,7 @@ export const AVGPOOL_FLAG_IN16: i32 = 1;
 export const AVGPOOL_FLAG_OUT16: i32 = 2;
 /** count_include_pad = 1: every window divides by KH * KW (onnxruntime's rule, ceil-mode overhang included). */
 export const AVGPOOL_FLAG_INCLUDE_PAD: i32 = 4;
+/** TFLite's uint8 average (u8 in and out, one scale and zero point, windows of at most 65280 taps): q = (sum + n / 2) / n over the n valid taps, ties up. */
+export const AVGPOOL_FLAG_ROUND_HALF_UP: i32 = 8;
+/** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * n) / n), ties away from zero. */
+export const AVGPOOL_FLAG_ROUND_HALF_AWAY_128: i32 = 16;

@@ -2,7 +2,7 @@
 // average pool.
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
-import { GAVGPOOL_FLAG_IN16, GAVGPOOL_FLAG_OUT16 } from './flags';
+import { GAVGPOOL_FLAG_IN16, GAVGPOOL_FLAG_OUT16, GAVGPOOL_FLAG_ROUND_HALF_AWAY_128, GAVGPOOL_FLAG_ROUND_HALF_UP } from './flags';
 
 // ---- max pool -------------------------------------------------------------------------------
 // out[n][oh][ow][c] = max over valid (ih, iw) = (oh*sh - padTop + kh, ow*sw - padLeft + kw).
@@ -63,6 +63,10 @@ export function maxpoolU8(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, O
 
 export function gavgpoolU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize,
   zi: i32, scale: f32, zo: i32, fmin: f32, fmax: f32, flags: i32): void {
+  if ((flags & (GAVGPOOL_FLAG_ROUND_HALF_UP | GAVGPOOL_FLAG_ROUND_HALF_AWAY_128)) != 0) {
+    gavgpoolIntAvgU8(simd, N, HW, C, inp, out, (flags & GAVGPOOL_FLAG_ROUND_HALF_AWAY_128) != 0 ? 128 : 0);
+    return;
+  }
   if (flags != 0) {
     gavgpoolQ16(simd, N, HW, C, inp, out, zi, scale, zo, fmin, fmax, (flags & GAVGPOOL_FLAG_IN16) != 0, (flags & GAVGPOOL_FLAG_OUT16) != 0);
     return;
@@ -156,6 +160,61 @@ function gavgpoolQ16(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize
       const q = magicRound(clampF(<f32>s * scale, fmin, fmax), mlz);
       if (out16) store<u16>(o + (<usize>c << 1), <u16>q);
       else store<u8>(o + <usize>c, <u8>q);
+    }
+  }
+}
+
+/**
+ * TFLite's integer average of u8 values (GAVGPOOL_FLAG_ROUND_*; input and output share scale and
+ * zero point): with S = sum - pivot * HW (pivot 0: uint8, S >= 0; 128: int8 stored + 128),
+ *   q = pivot + sign(S) * floor((|S| + HW / 2) / HW)
+ * i.e. reference_ops' (acc + count / 2) / count for uint8 and its +-count / 2, truncating division
+ * for int8. The SIMD path divides in f32: |S| + HW / 2 <= 256 * HW < 2^24 and HW < 2^16 are exact,
+ * and floor(f32(a) / f32(b)) = floor(a / b) when a + b < 2^24 (a non-integer quotient lies at
+ * least 1 / b below the next integer, more than half its ulp); the host guarantees HW <= 65280.
+ */
+/**
+ * pivot + sign(S) * floor((|S| + half) / n) per lane, the division in f32 (exact for |S| + half + n < 2^24):
+ * the sign comes back as (m ^ g) - g with g = S >> 31. Shared with avgpool.ts.
+ */
+@inline export function intAverage(s: v128, vhalf: v128, vn: v128, vpivot: v128): v128 {
+  const m = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.div(f32x4.convert_i32x4_s(i32x4.add(i32x4.abs(s), vhalf)), vn)));
+  const g = i32x4.shr_s(s, 31);
+  return i32x4.add(vpivot, i32x4.sub(v128.xor(m, g), g));
+}
+
+function gavgpoolIntAvgU8(simd: bool, N: i32, HW: i32, C: i32, inp: usize, out: usize, pivot: i32): void {
+  const bias = -HW * pivot, half = HW >> 1;
+  const pixStride = <usize>C;
+  for (let n = 0; n < N; n++) {
+    const img = inp + <usize>n * <usize>HW * pixStride;
+    const o = out + <usize>n * pixStride;
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (simd && C >= 8) {
+        const vbias = i32x4.splat(bias), vhalf = i32x4.splat(half), vhw = f32x4.splat(<f32>HW), vpivot = i32x4.splat(pivot);
+        for (; ; c += 8) {
+          if (c + 8 > C) c = C - 8;
+          let s0 = vbias, s1 = vbias;
+          let p = img + <usize>c;
+          for (let i = 0; i < HW; i++, p += pixStride) {
+            const v = v128.load8x8_u(p);
+            s0 = i32x4.add(s0, i32x4.extend_low_i16x8_u(v));
+            s1 = i32x4.add(s1, i32x4.extend_high_i16x8_u(v));
+          }
+          const h = i16x8.narrow_i32x4_s(intAverage(s0, vhalf, vhw, vpivot), intAverage(s1, vhalf, vhw, vpivot));
+          v128.store64_lane(o + <usize>c, i8x16.narrow_i16x8_u(h, h), 0);
+          if (c + 8 >= C) break;
+        }
+        continue;
+      }
+    }
+    for (; c < C; c++) {
+      let s = bias;
+      let p = img + <usize>c;
+      for (let i = 0; i < HW; i++, p += pixStride) s += <i32>load<u8>(p);
+      const q = s > 0 ? (s + half) / HW : (s - half) / HW; // i32 division truncates toward zero
+      store<u8>(o + <usize>c, <u8>(pivot + q));
     }
   }
 }

@@ -3,9 +3,10 @@
 //   clamped to [fmin, fmax] = [outMin - zo, outMax - zo], rounded half-to-even, + zo.
 // Any operand may be a 12-bit activation in 16-bit lanes (VADD_FLAG_A16, _B16, _OUT16); VADD_FLAG_OUT_F32:
 // float32 output (a network's last Add): y clamped, not rounded (ma = sa, mb = sb, zo = 0).
+// VADD_FLAG_Q21: XNNPACK's qu8 vadd fixed point instead (vaddQ21 below).
 
 import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
-import { VADD_FLAG_A16, VADD_FLAG_B16, VADD_FLAG_OUT16, VADD_FLAG_OUT_F32 } from './flags';
+import { VADD_FLAG_A16, VADD_FLAG_B16, VADD_FLAG_OUT16, VADD_FLAG_OUT_F32, VADD_FLAG_Q21, VADD_FLAG_SHIFT_1 } from './flags';
 
 /** The clamped f32 sum of four lanes. */
 @inline function addQuarterF(a32: v128, b32: v128, vza: v128, vzb: v128, vma: v128, vmb: v128, vmin: v128, vmax: v128): v128 {
@@ -25,8 +26,54 @@ import { VADD_FLAG_A16, VADD_FLAG_B16, VADD_FLAG_OUT16, VADD_FLAG_OUT_F32 } from
   return magicRound(clampF(fa + fb, fmin, fmax), mlz);
 }
 
+/**
+ * XNNPACK's qu8 vadd (xnn_init_qu8_add_minmax_*_params): integer multipliers am = ma, bm = mb
+ * (|m| < 2^21, the host's lrintf(2^shift * s / so)), shift = (flags >> 8) & 31 in [12, 30]:
+ *   acc = am (a - za) + bm (b - zb) + 2^(shift - 1)      (|acc| < 2^31: |a - za| <= 255)
+ *   y   = clamp(acc >> shift, fmin, fmax) + zo            (arithmetic shift: ties up)
+ * u8 operands and output; the SIMD path from element `start`, 16 per step, the rest scalar.
+ */
+function vaddQ21(simd: bool, n: i32, a: usize, b: usize, out: usize,
+  za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32, flags: i32): void {
+  const am = <i32>ma, bm = <i32>mb;
+  const shift = (flags / VADD_FLAG_SHIFT_1) & 31;
+  const bias = (1 << (shift - 1)) - am * za - bm * zb;
+  const lo = <i32>fmin, hi = <i32>fmax;
+  let i = start;
+  if (ASC_FEATURE_SIMD) {
+    if (simd) {
+      const vam = i32x4.splat(am), vbm = i32x4.splat(bm), vbias = i32x4.splat(bias);
+      const vlo = i32x4.splat(lo), vhi = i32x4.splat(hi), vzo = i32x4.splat(zo);
+      for (; i + 16 <= n; i += 16) {
+        const va = v128.load(a + <usize>i), vb = v128.load(b + <usize>i);
+        const al = i16x8.extend_low_i8x16_u(va), ah = i16x8.extend_high_i8x16_u(va);
+        const bl = i16x8.extend_low_i8x16_u(vb), bh = i16x8.extend_high_i8x16_u(vb);
+        const q0 = q21Quarter(i32x4.extend_low_i16x8_u(al), i32x4.extend_low_i16x8_u(bl), vam, vbm, vbias, shift, vlo, vhi, vzo);
+        const q1 = q21Quarter(i32x4.extend_high_i16x8_u(al), i32x4.extend_high_i16x8_u(bl), vam, vbm, vbias, shift, vlo, vhi, vzo);
+        const q2 = q21Quarter(i32x4.extend_low_i16x8_u(ah), i32x4.extend_low_i16x8_u(bh), vam, vbm, vbias, shift, vlo, vhi, vzo);
+        const q3 = q21Quarter(i32x4.extend_high_i16x8_u(ah), i32x4.extend_high_i16x8_u(bh), vam, vbm, vbias, shift, vlo, vhi, vzo);
+        v128.store(out + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+      }
+    }
+  }
+  for (; i < n; i++) {
+    const acc = bias + am * <i32>load<u8>(a + <usize>i) + bm * <i32>load<u8>(b + <usize>i);
+    const r = acc >> shift;
+    store<u8>(out + <usize>i, <u8>((r < lo ? lo : r > hi ? hi : r) + zo));
+  }
+}
+
+@inline function q21Quarter(a32: v128, b32: v128, vam: v128, vbm: v128, vbias: v128, shift: i32, vlo: v128, vhi: v128, vzo: v128): v128 {
+  const acc = i32x4.add(vbias, i32x4.add(i32x4.mul(a32, vam), i32x4.mul(b32, vbm)));
+  return i32x4.add(i32x4.min_s(i32x4.max_s(i32x4.shr_s(acc, shift), vlo), vhi), vzo);
+}
+
 export function vaddRef(n: i32, a: usize, b: usize, out: usize,
   za: i32, zb: i32, ma: f32, mb: f32, zo: i32, fmin: f32, fmax: f32, start: i32, flags: i32): void {
+  if ((flags & VADD_FLAG_Q21) != 0) {
+    vaddQ21(false, n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, start, flags);
+    return;
+  }
   const mlz = MAGIC_BITS - zo;
   const a16 = (flags & VADD_FLAG_A16) != 0, b16 = (flags & VADD_FLAG_B16) != 0, o16 = (flags & VADD_FLAG_OUT16) != 0, o32 = (flags & VADD_FLAG_OUT_F32) != 0;
   for (let i = <usize>start; i < <usize>n; i++) {
@@ -49,6 +96,10 @@ export function vaddSimd(n: i32, a: usize, b: usize, out: usize,
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zo);
   let i = 0;
+  if ((flags & VADD_FLAG_Q21) != 0) {
+    vaddQ21(true, n, a, b, out, za, zb, ma, mb, zo, fmin, fmax, 0, flags);
+    return;
+  }
   if (flags != 0) {
     // A 12-bit operand: 8 elements per step, each operand widened to i16 lanes.
     const a16 = (flags & VADD_FLAG_A16) != 0, b16 = (flags & VADD_FLAG_B16) != 0, o16 = (flags & VADD_FLAG_OUT16) != 0, o32 = (flags & VADD_FLAG_OUT_F32) != 0;

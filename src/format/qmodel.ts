@@ -74,6 +74,12 @@ export interface QAdd {
   b: number;
   output: number;
   activation: Activation;
+  /**
+   * The requantization (default 'f32': (a - za) f32(sa / so) + (b - zb) f32(sb / so) in f32, ties to
+   * even). 'xnnpack-q21': XNNPACK's qu8 add, as TFLite's XNNPACK delegate runs an imported ADD:
+   * 21-bit integer multipliers and a shift, ties up (uint8 operands and output; docs/kernels.md).
+   */
+  arithmetic?: 'f32' | 'xnnpack-q21';
 }
 
 /** Max pool; input and output share dtype, scale and zero point. */
@@ -93,7 +99,17 @@ export interface QGlobalAvgPool {
   name: string;
   input: number;
   output: number;
+  /**
+   * How the average is rounded (default 'half-even': requantized in f32, ties to even, onnxruntime's
+   * QLinearGlobalAveragePool). 'half-up' / 'half-away-from-128': TFLite's integer average pool of
+   * uint8 / of int8 stored + 128 (input and output uint8 with one scale and zero point, H * W <= 65280):
+   * (sum + HW / 2) / HW, or 128 + the int8 sum's average rounded half away from zero.
+   */
+  rounding?: PoolRounding;
 }
+
+/** The rounding modes of the average pools (QGlobalAvgPool.rounding, QAvgPool.rounding). */
+export type PoolRounding = 'half-even' | 'half-up' | 'half-away-from-128';
 
 /**
  * Elementwise multiply of two quantized tensors into a quantized output (any mix of uint8 / uint12):
@@ -135,6 +151,12 @@ export interface QAvgPool {
   stride: [number, number];
   pads: [number, number, number, number];
   countIncludePad: boolean;
+  /**
+   * Default 'half-even' (onnxruntime's QLinearAveragePool in f32). 'half-up' / 'half-away-from-128':
+   * TFLite's integer average over the valid taps, as the gap op's (countIncludePad false, windows of
+   * at most 65280 taps).
+   */
+  rounding?: PoolRounding;
 }
 
 /** Softmax over the channels (NHWC's last axis), float32 -> float32: a classifier's last op, after its float32 head. */

@@ -106,6 +106,10 @@ export const VADD_FLAGS = {
   OUT16: 4,
   /** The output is float32 in real units (clamped, not rounded; ma = sa, mb = sb, zo = 0). */
   OUT_F32: 8,
+  /** XNNPACK's qu8 vadd (u8 operands and output): ma, mb are integers below 2^21, y = clamp((ma (a - za) + mb (b - zb) + 2^(shift - 1)) >> shift, fmin, fmax) + zo in i32. */
+  Q21: 16,
+  /** The unit of the shift field (bits 8-12) VADD_FLAG_Q21 reads: flags |= shift * VADD_FLAG_SHIFT_1. */
+  SHIFT_1: 256,
 } as const;
 
 /** Bits of the `flags` argument of u8_maxpool (and their *_ref twins). */
@@ -120,6 +124,10 @@ export const GAVGPOOL_FLAGS = {
   IN16: 1,
   /** The output is stored as 16-bit lanes. */
   OUT16: 2,
+  /** TFLite's uint8 average (u8 in and out, one scale and zero point, HW <= 65280): q = (sum + HW / 2) / HW, ties up. */
+  ROUND_HALF_UP: 4,
+  /** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * HW) / HW), ties away from zero. */
+  ROUND_HALF_AWAY_128: 8,
 } as const;
 
 /** Bits of the `flags` argument of qu8_dwconv_c16 (and their *_ref twins). */
@@ -168,6 +176,10 @@ export const AVGPOOL_FLAGS = {
   OUT16: 2,
   /** count_include_pad = 1: every window divides by KH * KW (onnxruntime's rule, ceil-mode overhang included). */
   INCLUDE_PAD: 4,
+  /** TFLite's uint8 average (u8 in and out, one scale and zero point, windows of at most 65280 taps): q = (sum + n / 2) / n over the n valid taps, ties up. */
+  ROUND_HALF_UP: 8,
+  /** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * n) / n), ties away from zero. */
+  ROUND_HALF_AWAY_128: 16,
 } as const;
 
 /** Arguments of qu8_gemm and qu8_gemm_ref, by name (assembly/index.ts). */

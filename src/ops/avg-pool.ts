@@ -1,6 +1,7 @@
 // The .edgeq `avgpool` op: average pool over NHWC uint8 or uint12 into a quantized output (its own
 // scale and zero point), through qu8_avgpool, split by output rows. The arithmetic is onnxruntime's
-// QLinearAveragePool (assembly/avgpool.ts), so the QDQ export runs the same integers.
+// QLinearAveragePool (assembly/avgpool.ts), so the QDQ export runs the same integers; a `rounding`
+// other than 'half-even' selects TFLite's integer average (AVGPOOL_FLAGS.ROUND_*).
 import { isQuantized, quantMax, type QAvgPool, type QMaxPool, type QTensor } from '../format/qmodel.js';
 import { AVGPOOL_FLAGS, kernelCall, type KernelCall, type Qu8AvgpoolArgs } from '../kernels/kernel-api.generated.js';
 import { TENSORS_ONLY, type OpModule, type OpValidation } from './op-module.js';
@@ -34,11 +35,12 @@ export function poolOutputSize(h: number, w: number, op: Pick<QAvgPool, 'kernel'
 }
 
 /** qu8_avgpool's arguments for the whole pool: x [batch, H, W, C] -> y, at byte offsets inp / out. */
-export function avgpoolArgs(op: Pick<QAvgPool, 'kernel' | 'stride' | 'pads' | 'countIncludePad'>, batch: number, x: QTensor, y: QTensor, inp: number, out: number): Qu8AvgpoolArgs {
+export function avgpoolArgs(op: Pick<QAvgPool, 'kernel' | 'stride' | 'pads' | 'countIncludePad' | 'rounding'>, batch: number, x: QTensor, y: QTensor, inp: number, out: number): Qu8AvgpoolArgs {
   const [, H, W, C] = x.shape;
   const [OH, OW] = poolOutputSize(H, W, op);
   if (!isQuantized(x.dtype) || !isQuantized(y.dtype)) throw new Error(`avgpool: ${x.dtype} -> ${y.dtype} is not quantized`);
-  const flags = (x.dtype === 'uint12' ? AVGPOOL_FLAGS.IN16 : 0) | (y.dtype === 'uint12' ? AVGPOOL_FLAGS.OUT16 : 0) | (op.countIncludePad ? AVGPOOL_FLAGS.INCLUDE_PAD : 0);
+  const flags = (x.dtype === 'uint12' ? AVGPOOL_FLAGS.IN16 : 0) | (y.dtype === 'uint12' ? AVGPOOL_FLAGS.OUT16 : 0) | (op.countIncludePad ? AVGPOOL_FLAGS.INCLUDE_PAD : 0)
+    | (op.rounding === 'half-up' ? AVGPOOL_FLAGS.ROUND_HALF_UP : op.rounding === 'half-away-from-128' ? AVGPOOL_FLAGS.ROUND_HALF_AWAY_128 : 0);
   return {
     N: batch, H, W, C, OH, OW, KH: op.kernel[0], KW: op.kernel[1], SH: op.stride[0], SW: op.stride[1], padTop: op.pads[0], padLeft: op.pads[1],
     inp, out, zi: x.zeroPoint, si: Math.fround(x.scale), so: Math.fround(y.scale), zo: y.zeroPoint, qmax: quantMax(y.dtype), flags,
@@ -80,6 +82,14 @@ export const avgPool: OpModule<QAvgPool> = {
     validatePoolWindow(op, x, y, v);
     if (typeof op.countIncludePad !== 'boolean') v.fail(`${v.what}: countIncludePad ${JSON.stringify(op.countIncludePad)} must be a boolean`);
     if (!isQuantized(x.dtype) || !isQuantized(y.dtype)) v.fail(`${v.what}: average pool reads and writes uint8/uint12 tensors (${x.dtype} -> ${y.dtype})`);
+    const r = op.rounding;
+    if (r !== undefined && r !== 'half-even' && r !== 'half-up' && r !== 'half-away-from-128') v.fail(`${v.what}: rounding ${JSON.stringify(r)} is not "half-even", "half-up" or "half-away-from-128"`);
+    if (r === 'half-up' || r === 'half-away-from-128') {
+      if (x.dtype !== 'uint8' || y.dtype !== 'uint8' || x.scale !== y.scale || x.zeroPoint !== y.zeroPoint || op.countIncludePad) {
+        v.fail(`${v.what}: rounding "${r}" (TFLite's integer average) needs uint8 input and output with one scale and zero point and countIncludePad false`);
+      }
+      if (op.kernel[0] * op.kernel[1] > 65280) v.fail(`${v.what}: rounding "${r}" averages windows of at most 65280 taps (kernel ${JSON.stringify(op.kernel)})`);
+    }
   },
 
   layout: () => TENSORS_ONLY,

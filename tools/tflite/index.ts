@@ -51,6 +51,9 @@ export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {
   const tflite = withFile(where, () => readTflite(bytes));
   const graph = withFile(where, () => tfliteToOnnx(tflite));
   let { model } = withFile(where, () => importModel(graph.onnx));
+  // TFLite's arithmetic where it differs from the ONNX lowering's: the integer average pool, XNNPACK's add.
+  model = { ...model, ops: model.ops.map((op) => ((op.op === 'gap' || op.op === 'avgpool') && graph.poolRounding.has(op.name) ? { ...op, rounding: graph.poolRounding.get(op.name)! }
+    : op.op === 'add' && graph.xnnpackAdds.has(op.name) ? { ...op, arithmetic: 'xnnpack-q21' as const } : op)) };
   if (graph.softmaxBeta !== undefined && !keepLogits) model = withSoftmax(model, graph.softmaxBeta);
   const full = finishImport(bytes, model, 'tflite', common);
   return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits, wideWeights: weightOverflows(tflite.subgraphs[0]!) };

@@ -11,6 +11,7 @@
 // conv (Sigmoid / HardSwish before its QuantizeLinear); a final SOFTMAX ends the graph at its input
 // and is reported (softmaxBeta) for importTflite to append edgeq's softmax op.
 import { EdgeqError } from 'edgeq';
+import type { PoolRounding } from 'edgeq/format';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo, type ModelDef, type NodeDef, type TensorValue } from '../onnx/model.js';
 import { makeTensor } from '../onnx/tensor.js';
 import {
@@ -35,6 +36,13 @@ export interface TfliteGraph {
   droppedSoftmax: boolean;
   /** The dropped SOFTMAX's beta (softmax(beta * logits)); undefined when there was none. */
   softmaxBeta?: number;
+  /**
+   * The ONNX node names of the AVERAGE_POOL_2D pools and how TFLite rounds them (its integer
+   * average: uint8 ties up, int8 ties away from zero); the importer sets them on the `gap` / `avgpool` ops.
+   */
+  poolRounding: Map<string, PoolRounding>;
+  /** The ONNX node names of the ADDs TFLite's XNNPACK delegate runs (scale ratios in [2^-10, 2^8)): XNNPACK's qu8 / qs8 add arithmetic. */
+  xnnpackAdds: Set<string>;
 }
 
 function unsupported(op: TfliteOperator | undefined, message: string): never {
@@ -97,6 +105,8 @@ export function tfliteToOnnx(model: TfliteModel): TfliteGraph {
 
 class Converter {
   private readonly nodes: NodeDef[] = [];
+  private readonly poolRounding = new Map<string, PoolRounding>();
+  private readonly xnnpackAdds = new Set<string>();
   private readonly inits: TensorValue[] = [];
   private readonly names = new Map<number, string>();
   /** Activation tensors that hold a q(k) value (quantized and dequantized). */
@@ -231,7 +241,7 @@ class Converter {
       outputs: [makeValueInfo(outName, 'float32', onnxDims(undefined, outT))],
       initializers: this.inits,
     });
-    return { onnx: makeModel(graph, { opset: 13 }), input: { name: inT.name, shape: inT.shape, ...inputParams }, droppedSoftmax, softmaxBeta };
+    return { onnx: makeModel(graph, { opset: 13 }), input: { name: inT.name, shape: inT.shape, ...inputParams }, droppedSoftmax, softmaxBeta, poolRounding: this.poolRounding, xnnpackAdds: this.xnnpackAdds };
   }
 
   private operator(op: TfliteOperator): void {
@@ -375,6 +385,8 @@ class Converter {
     if (ta.shape.join() !== tb.shape.join()) unsupported(op, `operands [${ta.shape}] and [${tb.shape}] differ; edgeq adds equal shapes`);
     const pre = `${this.q(yk)}/add`;
     this.nodes.push(makeNode('Add', [this.dq(a), this.dq(b)], [pre], {}, this.nodeName(op)));
+    const py = this.act(op, yk, 'output'), ratios = [this.act(op, a, 'input').scale, this.act(op, b, 'input').scale].map((s) => Math.fround(Math.fround(s) / Math.fround(py.scale)));
+    if (ratios.every((r) => r >= 2 ** -10 && r < 2 ** 8)) this.xnnpackAdds.add(this.nodeName(op));
     this.quantizeInto(op, this.activation(op, o.activation, pre), yk);
   }
 
@@ -390,6 +402,7 @@ class Converter {
     if (op.builtin === BUILTIN.AVERAGE_POOL_2D) {
       if (o.filterH === H && o.filterW === W && y.shape[1] === 1 && y.shape[2] === 1) {
         this.nodes.push(makeNode('GlobalAveragePool', [this.dq(xk)], [pre], {}, this.nodeName(op)));
+        this.poolRounding.set(this.nodeName(op), x.type === INT8 ? 'half-away-from-128' : 'half-up');
       } else {
         // TFLite divides by the taps inside the input (count_include_pad 0), for SAME padding too.
         if (!(o.strideH >= 1 && o.strideW >= 1 && o.filterH >= 1 && o.filterW >= 1)) badModel(op, `filter ${o.filterH}x${o.filterW} and strides ${o.strideH}x${o.strideW} must be positive`);
@@ -400,6 +413,7 @@ class Converter {
         this.nodes.push(makeNode('AveragePool', [this.dq(xk)], [pre], {
           kernel_shape: attr.ints([o.filterH, o.filterW]), strides: attr.ints([o.strideH, o.strideW]), pads: attr.ints([pt, pl, pb, pr]), count_include_pad: attr.int(0),
         }, this.nodeName(op)));
+        if (o.filterH * o.filterW <= 65280) this.poolRounding.set(this.nodeName(op), x.type === INT8 ? 'half-away-from-128' : 'half-up');
       }
     } else {
       if (!(o.strideH >= 1 && o.strideW >= 1 && o.filterH >= 1 && o.filterW >= 1)) badModel(op, `filter ${o.filterH}x${o.filterW} and strides ${o.strideH}x${o.strideW} must be positive`);
