@@ -42,8 +42,8 @@ function quantizePlane(x: Float32Array, src: number, hw: number, out: Uint8Array
   for (let p = 0; p < hw; p++, o += c) {
     const y = x[src + p] * inv;
     if (y - y !== 0) return p;
-    const q = y + ROUND_MAGIC - ROUND_MAGIC + zp;
-    out[o] = q < 0 ? 0 : q > qmax ? qmax : q;
+    // Math.min/max: clamps without branches (V8 compiles them to min/max instructions).
+    out[o] = Math.min(Math.max(y + ROUND_MAGIC - ROUND_MAGIC + zp, 0), qmax);
   }
   return -1;
 }
