@@ -251,7 +251,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   }
   const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
   const inBytes = elementBytes(s.inputType ?? 'uint8'), resBytes = elementBytes(resType);
-  // FLAG_W16: the -w16 packings' int16 weights (the i16 kernels only: relaxedEligible and winogradEligible refuse them).
+  // FLAG_W16: the -w16 packings' int16 weights (the i16 kernels: relaxedEligible and winogradEligible refuse them; a split layer's relaxed calls drop it).
   const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0) | (plan.wide ? FLAG_W16 : 0) | r.act;
   if (a.winograd) {
     if (!winogradEligible(s, a.packing, { outputType: a.outputType, residual: a.residual })) {
