@@ -61,8 +61,17 @@ export function dequantizeOutput(plan: ExecutionPlan, index = 0): Float32Array {
   const buf = plan.kernels.memory.buffer;
   const src = tensor.dtype === 'float32' ? new Float32Array(buf, offset, count)
     : tensor.dtype === 'uint12' ? new Uint16Array(buf, offset, count) : new Uint8Array(buf, offset, count);
+  // One pixel per image (a classifier's logits or probabilities): NHWC is NCHW, and float32 is a copy.
   const out = new Float32Array(count);
+  if (h * w === 1 && tensor.dtype === 'float32') {
+    out.set(src);
+    return out;
+  }
   const s = tensor.scale, z = tensor.zeroPoint;
+  if (h * w === 1) {
+    for (let i = 0; i < count; i++) out[i] = s * (src[i]! - z);
+    return out;
+  }
   const deq = tensor.dtype === 'float32' ? (v: number) => v : (v: number) => s * (v - z);
   const hw = h * w;
   for (let n = 0; n < plan.batch; n++) {
