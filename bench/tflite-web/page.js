@@ -1,0 +1,114 @@
+// The page side of bench/tflite-web.ts: TensorFlow Lite's WASM runtime (tfjs-tflite, its XNNPACK
+// delegate) and edgeq's browser Session in one page, fed the very same uint8 NHWC pixels.
+// window.tfliteWeb = { load, classify, time } is driven by bench/tflite-web/harness.ts:
+//   load({ threads, input, cut }) models from /full.tflite (the file), /cut.tflite (when `cut`: its graph
+//                            output moved to the softmax's input, the uint8 logits) and /model.edgeq,
+//                            at each thread count; pixels from /inputs.bin (image i at i * pixelsPerImage)
+//   classify({ first, count, threads }) -> per image: TFLite's uint8 logits and softmax output,
+//                            edgeq's logits (float)
+//   time({ image, runs, warmup, threads }) -> per thread count, each engine's run times in ms, interleaved
+import { Session } from 'edgeq';
+
+const state = { tfl: new Map(), edgeq: new Map(), pixels: undefined, per: 0, input: undefined };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function bytes(path) {
+  const r = await fetch(path);
+  if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+  return r.arrayBuffer();
+}
+
+/** One TFLite model runner: copies the pixels in, runs, returns (a copy of) output 0. */
+function tfliteRunner(model) {
+  const runner = model.modelRunner;
+  const input = runner.getInputs()[0];
+  if (input.dataType !== 'uint8') throw new Error(`TFLite input is ${input.dataType}, not uint8`);
+  return {
+    input,
+    run(px) {
+      input.data().set(px);
+      if (!runner.infer()) throw new Error('TFLite infer() failed');
+      return runner.getOutputs()[0].data().slice();
+    },
+  };
+}
+
+/** The NCHW float input whose quantization by the .edgeq input (scale s, zero point z) is exactly the pixels: (p - z) * s. */
+function edgeqInput(px, side, s, z) {
+  const plane = side * side, x = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) x[c * plane + p] = (px[p * 3 + c] - z) * s;
+  return x;
+}
+
+async function load({ threads, input, cut: withCut }) {
+  globalThis.tflite.setWasmPath('/');
+  const [full, edgeq, pixels, cut] = await Promise.all(['/full.tflite', '/model.edgeq', '/inputs.bin',
+    ...withCut ? ['/cut.tflite'] : []].map(bytes));
+  state.pixels = new Uint8Array(pixels);
+  state.input = input;
+  state.per = input.shape[1] * input.shape[2] * input.shape[3];
+  for (const t of threads) {
+    const full1 = tfliteRunner(await globalThis.tflite.loadTFLiteModel(full.slice(0), { numThreads: t }));
+    const cut1 = cut && tfliteRunner(await globalThis.tflite.loadTFLiteModel(cut.slice(0), { numThreads: t }));
+    state.tfl.set(t, { full: full1, cut: cut1 });
+    state.edgeq.set(t, await Session.create(new Uint8Array(edgeq), { threads: t }));
+  }
+  const s = state.edgeq.get(threads[0]);
+  return {
+    isolated: globalThis.crossOriginIsolated, images: state.pixels.length / state.per,
+    edgeq: threads.map((t) => ({ asked: t, threads: state.edgeq.get(t).threads, backend: state.edgeq.get(t).backend })),
+    tfliteInput: { shape: String(state.tfl.get(threads[0]).full.input.shape).split(',').map(Number), type: state.tfl.get(threads[0]).full.input.dataType },
+    edgeqInput: s.model.input.nchw,
+    userAgent: navigator.userAgent,
+  };
+}
+
+function pixelsOf(i) {
+  return state.pixels.subarray(i * state.per, (i + 1) * state.per);
+}
+
+async function classify({ first, count, threads }) {
+  const out = [];
+  const { shape, scale, zeroPoint } = state.input;
+  for (let i = first; i < first + count; i++) {
+    const px = pixelsOf(i);
+    const t = state.tfl.get(threads);
+    if (!t.cut) throw new Error('classify needs the page loaded with { cut: true }');
+    const logits = t.cut.run(px), softmax = t.full.run(px);
+    const e = await state.edgeq.get(threads).run(edgeqInput(px, shape[1], scale, zeroPoint));
+    out.push({ tflite: Array.from(logits), softmax: Array.from(softmax), edgeq: Array.from(e) });
+  }
+  return out;
+}
+
+/**
+ * Interleaved timing on image `image`: each round runs, for each thread count, TFLite (the file,
+ * softmax included: copy in, infer, copy out) and edgeq (run(): quantize the float input, the
+ * kernels, dequantize the logits), in an order that alternates by round; 5 ms of idle between
+ * timed runs so neither engine's worker threads still spin during the other's run.
+ */
+async function time({ image, runs, warmup, threads }) {
+  const px = pixelsOf(image);
+  const x = edgeqInput(px, state.input.shape[1], state.input.scale, state.input.zeroPoint);
+  const res = Object.fromEntries(threads.map((t) => [t, { tflite: [], edgeq: [] }]));
+  for (let round = -warmup; round < runs; round++) {
+    for (const t of threads) {
+      const engines = [
+        ['tflite', async () => state.tfl.get(t).full.run(px)],
+        ['edgeq', () => state.edgeq.get(t).run(x)],
+      ];
+      if (round % 2 !== 0) engines.reverse();
+      for (const [name, run] of engines) {
+        await sleep(5);
+        const t0 = performance.now();
+        await run();
+        const ms = performance.now() - t0;
+        if (round >= 0) res[t][name].push(ms);
+      }
+    }
+  }
+  return res;
+}
+
+globalThis.tfliteWeb = { load, classify, time };
+document.body.dataset.state = 'ready';
