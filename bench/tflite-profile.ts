@@ -8,7 +8,8 @@
 //
 // With --ab, a second build of the runtime (another checkout's built entry) runs the same .edgeq and
 // inputs in this process, interleaved with this one (A = --ab, B = this checkout): outputs compared
-// byte for byte, run() medians and min-max of each. Relaxed SIMD in Node 20 needs
+// byte for byte, run() medians and min-max of each. Also run() with the input as float32 NCHW
+// against the uint8 input tensor's integers (NHWC, copied in), interleaved. Relaxed SIMD in Node 20 needs
 // `node --experimental-wasm-relaxed-simd`.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -97,6 +98,26 @@ async function main(): Promise<void> {
     const pk = op.op === 'conv' ? op.packing : '';
     console.log(`  #${String(r.op).padEnd(3)} ${r.kind.padEnd(30)} ${r.meanMs.toFixed(4).padStart(8)} ms ${g} ${pk}`);
   }
+  // The same image as the uint8 input tensor's integers (NHWC, copied in): run() interleaved with the float32 input.
+  const [, c, h, w] = model.input.nchw;
+  const inT = model.tensors[model.input.tensor]!;
+  const q = new Uint8Array(c * h * w);
+  for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) q[p * c + ch] = Math.round(xs[0]![ch * h * w + p]! / inT.scale) + inT.zeroPoint;
+  const plain = await Session.create(edgeq, { threads: 1, backend: backend as 'auto' });
+  const same = sha([await plain.run(q)]) === sha([await plain.run(xs[0]!)]);
+  const tin: number[][] = [[], []];
+  for (let i = 0; i < 20; i++) { await plain.run(q); await plain.run(xs[0]!); }
+  for (let r = 0; r < runs; r++) {
+    for (let k = 0; k < 2; k++) {
+      const i = (r + k) % 2;
+      const t0 = performance.now();
+      await plain.run(i === 0 ? xs[0]! : q);
+      tin[i]!.push(performance.now() - t0);
+    }
+  }
+  console.log(`run() by input, no profiling, ${runs} interleaved runs: float32 NCHW ${mm(stats(tin[0]!), tin[0]!)}; uint8 NHWC ${mm(stats(tin[1]!), tin[1]!)}; outputs ${same ? 'bit-identical' : 'DIFFER'}`);
+  if (!same) process.exitCode = 1;
+  plain.release();
   session.release();
 
   if (!o.ab) return;

@@ -1,5 +1,6 @@
 // Moving data across the wasm boundary: the float NCHW input is quantized into the input tensor
-// (uint8 or uint12 NHWC), and each output tensor is read back as float32 in ONNX layout (NCHW).
+// (uint8 or uint12 NHWC), or a uint8 NHWC input copied in as it is, and each output tensor is read
+// back as float32 in ONNX layout (NCHW).
 import { EdgeqError } from '../errors.js';
 import { quantMax } from '../format/qmodel.js';
 import type { ExecutionPlan } from './plan.js';
@@ -34,6 +35,12 @@ export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h
       if (bad >= 0) throw notFinite(x[base + ch * hw + bad], base + ch * hw + bad, n, ch, bad);
     }
   }
+}
+
+/** The input tensor from a run's input: float32 NCHW quantized (quantizeInput), or uint8 NHWC integers copied as they are. */
+export function writeInput(x: Float32Array | Uint8Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
+  if (x instanceof Uint8Array) new Uint8Array(plan.kernels.memory.buffer, plan.input.offset, x.length).set(x);
+  else quantizeInput(x, plan, c, h, w);
 }
 
 /** One channel plane into every c-th element of out; the index of a NaN or ±Infinity (after the division), or -1. */
