@@ -17,6 +17,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Session, formatProfile, type ProfileRow } from 'edgeq';
 import type { QModel } from 'edgeq/format';
+import { planConv2d, relaxedEligible, wideRelaxedBlocks } from 'edgeq/kernels';
+import { convShape } from 'edgeq/ops';
 import { importTflite } from 'edgeq-tools/import';
 import { stats } from 'edgeq-tools/bench/timing';
 
@@ -95,7 +97,14 @@ async function main(): Promise<void> {
     const op = model.ops[r.op]!;
     const macs = convMacs(model, r.op);
     const g = macs ? `${(macs / 1e6).toFixed(2).padStart(7)} M ${(macs / r.meanMs / 1e6).toFixed(2).padStart(6)} GMAC/s` : ''.padEnd(25);
-    const pk = op.op === 'conv' ? op.packing : '';
+    let pk = op.op === 'conv' ? op.packing : '';
+    if (op.op === 'conv' && session.backend === 'relaxed') {
+      // A -w16 layer the relaxed backend runs split: its blocks with an outlier stay on the i16 kernels.
+      const plan = planConv2d(convShape(op, model.tensors[op.input]!, 1), op.packing);
+      const wide = plan.wide ? wideRelaxedBlocks(plan, model.tensors[op.input]!.dtype, model.blobs[op.weights]!) : undefined;
+      if (wide) pk += ` split: ${wide.length} of ${plan.nBlocks} blocks i16, the rest relaxed`;
+      else if (relaxedEligible(plan, model.tensors[op.input]!.dtype, model.blobs[op.weights]!)) pk += ' relaxed';
+    }
     console.log(`  #${String(r.op).padEnd(3)} ${r.kind.padEnd(30)} ${r.meanMs.toFixed(4).padStart(8)} ms ${g} ${pk}`);
   }
   // The same image as the uint8 input tensor's integers (NHWC, copied in): run() interleaved with the float32 input.
