@@ -1,7 +1,7 @@
 // The relaxed split of -w16 layers through whole Sessions: the Coral MobileNets (TFLite uint8, exact
 // import: most convs hold a few weights outside int8) under Deno, whose relaxed dot is exact on
 // x64 with VNNI: backend 'relaxed' runs some -w16 convs split (wideRelaxedBlocks) and gives the
-// same output bits as backend 'simd' (test/kernels/wide-relaxed-model.deno.ts).
+// same output bits at 1 and 2 threads as backend 'simd' (test/kernels/wide-relaxed-model.deno.ts).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
   const dir = mkdtempSync(join(tmpdir(), 'edgeq-wide-relaxed-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the Coral MobileNets: split convs, outputs bit-identical to backend simd', async () => {
+  it('the Coral MobileNets: split convs, outputs at 1 and 2 threads bit-identical to backend simd', async () => {
     const files = MODELS.map((f, i) => {
       const out = join(dir, `m${i}.edgeq`);
       writeFileSync(out, importTflite(new Uint8Array(readFileSync(f))).edgeq);
@@ -32,7 +32,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
     });
     const args = ['run', '-A', '--no-config', '--sloppy-imports', `--import-map=${join(REPO_ROOT, 'test', 'deno-import-map.json')}`, join(REPO_ROOT, 'test/kernels/wide-relaxed-model.deno.ts'), ...files];
     const { stdout } = await run(DENO!, args, { cwd: REPO_ROOT, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' }, timeout: 120_000 });
-    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { verdict: string; files: { wide: number; split: number; runs: number; same: boolean }[]; error?: string };
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { verdict: string; files: { wide: number; split: number; runs: number; same: boolean; threads2: number }[]; error?: string };
     console.log(`[wide-relaxed] ${JSON.stringify(r)}`);
     expect(r.error).toBeUndefined();
     if (r.verdict === 'none') return void console.warn('[wide-relaxed] Deno\'s relaxed dot is not exact here: skipped');
@@ -42,6 +42,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
       expect(f.split).toBeGreaterThan(0);
       expect(f.runs).toBe(3);
       expect(f.same).toBe(true);
+      expect(f.threads2).toBe(2);
     }
   }, 180_000);
 });
