@@ -220,6 +220,13 @@ export interface Conv2dArgs extends ConvOutputParams {
    * relaxedEligible() layers only; bit-identical to the i16 kernels.
    */
   relaxed?: RelaxedDotMode;
+  /**
+   * With `relaxed`, a -w16 layer split by wideRelaxedBlocks(): `blocks` (its result) run on the
+   * i16 kernels with the int16 layout at buffers.weights, every other 4-channel block on the
+   * relaxed kernels with the 2x4c16 blocks at `weights` (wideRelaxedWeights() holds both, the
+   * 2x4c16 ones plan.bytes after the start). Bit-identical to the i16 kernels alone.
+   */
+  wideRelaxed?: { blocks: readonly number[]; weights: number };
 }
 
 /**
@@ -244,7 +251,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   }
   const rp = res ? res.input : 0, zr = res ? res.zeroPoint : 0, mr = res ? Math.fround(res.multiplier) : 0;
   const inBytes = elementBytes(s.inputType ?? 'uint8'), resBytes = elementBytes(resType);
-  // FLAG_W16: the -w16 packings' int16 weights (the i16 kernels only: relaxedEligible and winogradEligible refuse them).
+  // FLAG_W16: the -w16 packings' int16 weights (the i16 kernels: relaxedEligible and winogradEligible refuse them; a split layer's relaxed calls drop it).
   const flags = (inBytes === 2 ? FLAG_IN16 : 0) | r.out16 | (resBytes === 2 ? FLAG_RES16 : 0) | (plan.wide ? FLAG_W16 : 0) | r.act;
   if (a.winograd) {
     if (!winogradEligible(s, a.packing, { outputType: a.outputType, residual: a.residual })) {
@@ -269,7 +276,11 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     if (b.scratch === undefined) throw new EdgeqError('INTERNAL', 'convolution needs an im2col scratch buffer');
     if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
   }
-  if (a.relaxed && !relaxedEligible(plan, s.inputType)) {
+  const hybrid = a.wideRelaxed;
+  if (hybrid && !(a.relaxed && plan.wide && !plan.im2col && plan.strategy !== 'dwconv' && group === 1 && (s.inputType ?? 'uint8') === 'uint8')) {
+    throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run split between the relaxed and i16 kernels`);
+  }
+  if (a.relaxed && !hybrid && !relaxedEligible(plan, s.inputType)) {
     throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run on the relaxed kernels`);
   }
   const { coutPerGroup: N, KB, cinPerGroup, blockBytes } = plan;
@@ -282,10 +293,25 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   // reading in place, so that no row is gathered once per part.
   // The relaxed kernels have no im2col form: a gathered 1x1 runs as a one-tap IGEMM there too.
   const strategy = plan.strategy === 'im2col' && !plan.im2col && (a.relaxed || (split.length > 1 && split[0]![1] === plan.M)) ? 'igemm' : plan.strategy;
-  const rflags = flags | (a.relaxed === 's8xs8' ? RELAXED_SHIFTED : 0);
+  // The relaxed calls of a split -w16 layer read the int8 2x4c16 blocks (no FLAG_W16).
+  const rflags = (hybrid ? flags & ~FLAG_W16 : flags) | (a.relaxed === 's8xs8' ? RELAXED_SHIFTED : 0);
+  const rBlockBytes = hybrid ? plan.storedBlockBytes : blockBytes;
+  // A split -w16 layer: each part cut at its wide blocks into runs of one kind.
+  const pieces: [number, number, number, number, number, boolean][] = [];
   split.forEach(([m0, m1, nb0, nb1], p) => {
+    if (!hybrid) { pieces.push([m0, m1, nb0, nb1, p, !!a.relaxed]); return; }
+    const wide = new Set(hybrid.blocks);
+    for (let lo = nb0; lo < nb1;) {
+      const isWide = wide.has(lo);
+      let hi = lo + 1;
+      while (hi < nb1 && wide.has(hi) === isWide) hi++;
+      pieces.push([m0, m1, lo, hi, p, !isWide]);
+      lo = hi;
+    }
+  });
+  pieces.forEach(([m0, m1, nb0, nb1, p, relaxed]) => {
     const c0 = nb0 * 4, n = Math.min(N, nb1 * 4) - c0;
-    const w = b.weights + nb0 * blockBytes;
+    const w = hybrid && relaxed ? hybrid.weights + nb0 * rBlockBytes : b.weights + nb0 * blockBytes;
     const out = b.output + m0 * outStride + c0 * esize;
     // The residual has the output's layout with its own element size.
     const rq = {
@@ -295,7 +321,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     const rows = m1 - m0;
     switch (strategy) {
       case 'gemm':
-        if (a.relaxed) {
+        if (relaxed) {
           calls.push(kernelCall(a.reference ? 'qu8_gemm_relaxed_2x4c16_ref' : 'qu8_gemm_relaxed_2x4c16', {
             M: rows, N: n, KB, groups: group, a: b.input + m0 * s.inChannels * inBytes, aStride: s.inChannels * inBytes,
             aGroupStride: cinPerGroup * inBytes, w, out, outStride, outGroupStride: N, ...rq, flags: rflags,
@@ -308,7 +334,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
         }));
         break;
       case 'igemm':
-        if (a.relaxed) {
+        if (relaxed) {
           calls.push(kernelCall(a.reference ? 'qu8_igemm_relaxed_2x4c16_ref' : 'qu8_igemm_relaxed_2x4c16', {
             M: rows, N: n, KB, taps, groups: group, ind: ind + m0 * taps * 4, aGroupStride: cinPerGroup * inBytes,
             w, out, outStride, outGroupStride: N, ...rq, flags: rflags,
@@ -395,6 +421,7 @@ export function runCalls(k: Kernels, calls: readonly KernelCall[]): void {
  * runs it whole (one part). The returned function only calls into wasm: cheap to call every inference.
  */
 export function prepareConv2d(k: Kernels, a: Conv2dArgs): () => void {
-  const [c] = conv2dCalls(k, a, 1);
-  return bindKernelCall(k.exports, c);
+  // One call, or several for a -w16 layer split between the relaxed and i16 kernels.
+  const bound = conv2dCalls(k, a, 1).map((c) => bindKernelCall(k.exports, c));
+  return bound.length === 1 ? bound[0]! : () => { for (const f of bound) f(); };
 }

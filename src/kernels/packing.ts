@@ -63,9 +63,9 @@ export interface PackGeometry {
   /** True for the depthwise layout (PACKING_DWCONV): blocks of 16 channels, KB = 1 (unused). */
   depthwise: boolean;
   /**
-   * True for the -w16 GEMM layouts: the kernels read int16 weights (2 bytes each; the i16 kernels
-   * only, no relaxed, no Winograd); the file stores them as the int8 layout plus a list of the
-   * weights outside int8 (expandWideWeights()).
+   * True for the -w16 GEMM layouts: the kernels read int16 weights (2 bytes each; the i16 kernels,
+   * or split with the relaxed ones by 4-channel block: wideRelaxedBlocks(); no Winograd); the file
+   * stores them as the int8 layout plus a list of the weights outside int8 (expandWideWeights()).
    */
   wide: boolean;
   groups: number;

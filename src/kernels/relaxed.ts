@@ -9,6 +9,7 @@
 
 import { EdgeqError } from '../errors.js';
 import type { Conv2dPlan } from './conv.js';
+import { expandWideWeights, wideOutliers } from './packing.js';
 import type { RelaxedDotVerdict } from './relaxed-probe.js';
 
 /** The exact relaxed lowerings the kernels support (a probe verdict other than 'none'). */
@@ -83,5 +84,40 @@ export function repackRelaxed2x4c16(heap: Uint8Array, at: number, blocks: number
 export function repackedRelaxedCopy(blob: Uint8Array, plan: Pick<Conv2dPlan, 'groups' | 'nBlocks' | 'blockBytes' | 'taps' | 'KB'>, mode: RelaxedDotMode): Uint8Array {
   const out = blob.slice();
   repackRelaxed2x4c16(out, 0, plan.groups * plan.nBlocks, plan.blockBytes, plan.taps, plan.KB, mode);
+  return out;
+}
+
+/**
+ * The split form of a -w16 GEMM/IGEMM layer on the relaxed kernels: its 4-channel blocks that hold
+ * a weight outside int8 (an outlier; sorted, distinct) run on the i16 kernels with the int16
+ * layout, every other block on the relaxed kernels with the section's int8 blocks (the same
+ * weights there). Returns those blocks when the split applies: 8-bit activations, group 1, not the
+ * flattened im2col layout nor depthwise, no weight of -128 in the relaxed blocks (see
+ * relaxedEligible), and at most half of the blocks wide (else undefined: the i16 kernels only).
+ */
+export function wideRelaxedBlocks(plan: Conv2dPlan, inputType: string | undefined, section: Uint8Array): number[] | undefined {
+  if ((inputType ?? 'uint8') !== 'uint8' || !plan.wide || plan.im2col || plan.strategy === 'dwconv' || plan.groups !== 1) return undefined;
+  const sbb = plan.storedBlockBytes, wBytes = plan.taps * plan.KB * 32;
+  if (sbb !== 32 + wBytes) throw new EdgeqError('INTERNAL', `-w16 section block of ${sbb} bytes does not match taps ${plan.taps}, KB ${plan.KB}`);
+  const blocks = [...new Set(wideOutliers(section, plan).map(([at]) => Math.floor(at / sbb)))].sort((a, b) => a - b);
+  if (2 * blocks.length > plan.nBlocks) return undefined;
+  const wide = new Set(blocks);
+  for (let b = 0; b < plan.nBlocks; b++) {
+    if (wide.has(b)) continue;
+    for (let i = b * sbb + 16; i < b * sbb + 16 + wBytes; i++) if (section[i] === 0x80) return undefined;
+  }
+  return blocks;
+}
+
+/**
+ * The weights of a split -w16 layer (wideRelaxedBlocks): the int16 layout (expandWideWeights,
+ * plan.bytes bytes), then the section's int8 blocks repacked to 2x4c16 for `mode`
+ * (plan.nBlocks * plan.storedBlockBytes bytes).
+ */
+export function wideRelaxedWeights(section: Uint8Array, plan: Conv2dPlan, mode: RelaxedDotMode): Uint8Array {
+  const out = new Uint8Array(plan.bytes + plan.storedBytes);
+  out.set(expandWideWeights(section, plan));
+  out.set(section.subarray(0, plan.storedBytes), plan.bytes);
+  repackRelaxed2x4c16(out, plan.bytes, plan.groups * plan.nBlocks, plan.storedBlockBytes, plan.taps, plan.KB, mode);
   return out;
 }

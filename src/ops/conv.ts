@@ -5,7 +5,7 @@ import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandWideWeights, packGeometry } from '../kernels/packing.js';
-import { relaxedEligible, repackRelaxed2x4c16 } from '../kernels/relaxed.js';
+import { relaxedEligible, repackRelaxed2x4c16, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
 import { kernelActivation, outputClamp } from './activation.js';
@@ -47,6 +47,24 @@ function wideBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Ar
   let w = byLayout.get(key);
   if (!w) byLayout.set(key, (w = expandWideWeights(blob, g)));
   return w;
+}
+
+/** A split -w16 layer's weights (wideRelaxedWeights), built once per model blob, layout and relaxed lowering. */
+const wideRelaxedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+function wideRelaxedBlob(blob: Uint8Array, plan: ReturnType<typeof planConv2d>, mode: RelaxedDotMode): Uint8Array {
+  let byLayout = wideRelaxedCache.get(blob);
+  if (!byLayout) wideRelaxedCache.set(blob, (byLayout = new Map()));
+  const key = `${plan.groups} ${plan.nBlocks} ${plan.taps} ${plan.KB} ${mode}`;
+  let w = byLayout.get(key);
+  if (!w) byLayout.set(key, (w = wideRelaxedWeights(blob, plan, mode)));
+  return w;
+}
+
+/** The wide blocks of a -w16 layer that runs split between the relaxed and i16 kernels (wideRelaxedBlocks), or undefined. */
+function splitWide(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planConv2d>, fastVariant: unknown): number[] | undefined {
+  if (!ctx.relaxedDot || fastVariant || !plan.wide) return undefined;
+  return wideRelaxedBlocks(plan, ctx.model.tensors[op.input].dtype, ctx.model.blobs[op.weights]);
 }
 
 /** Winograd-transformed weights, computed once per model blob. */
@@ -207,7 +225,11 @@ export const conv: OpModule<QConv> = {
     if (plan.indirectionBytes > 0) constants.push({ name: INDIRECTION, size: plan.indirectionBytes });
     if (plan.zeroBytes > 0) constants.push({ name: ZERO_ROW, size: plan.zeroBytes });
     // A -w16 section is expanded to the kernels' int16 layout; the file's section is not copied.
-    if (plan.wide) return { sections: [], constants, derived: { name: WIDE_WEIGHTS, bytes: wideBlob(ctx.model.blobs[op.weights], plan) }, scratchBytes: plan.scratchBytes, fastVariant };
+    if (plan.wide) {
+      // Split between the relaxed and i16 kernels where the outliers sit in few blocks: both layouts.
+      const bytes = splitWide(op, ctx, plan, fastVariant) ? wideRelaxedBlob(ctx.model.blobs[op.weights], plan, ctx.relaxedDot!) : wideBlob(ctx.model.blobs[op.weights], plan);
+      return { sections: [], constants, derived: { name: WIDE_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
+    }
     return { sections: [op.weights], constants, scratchBytes: plan.scratchBytes, fastVariant };
   },
 
@@ -224,8 +246,9 @@ export const conv: OpModule<QConv> = {
     const shape = convShape(op, x, ctx.batch);
     const plan = planConv2d(shape, op.packing);
     // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
-    const relaxed = ctx.relaxedDot && !layout.fastVariant && relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx) ? ctx.relaxedDot : undefined;
-    if (relaxed) {
+    const wideBlocks = splitWide(op, ctx, plan, layout.fastVariant);
+    const relaxed = ctx.relaxedDot && !layout.fastVariant && (wideBlocks || relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx)) ? ctx.relaxedDot : undefined;
+    if (relaxed && !wideBlocks) {
       const memory = ctx.kernels.memory;
       let done = repacked.get(memory);
       if (!done) repacked.set(memory, (done = new Set()));
@@ -236,7 +259,7 @@ export const conv: OpModule<QConv> = {
       }
     }
     return conv2dCalls(ctx.kernels, {
-      relaxed,
+      relaxed, wideRelaxed: wideBlocks ? { blocks: wideBlocks, weights: ctx.derived! + plan.bytes } : undefined,
       shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, activation: kernelActivation(op.activation, y), ...out,
       residual: op.residual === undefined || !rt ? undefined

@@ -1,5 +1,6 @@
 // Moving data across the wasm boundary: the float NCHW input is quantized into the input tensor
-// (uint8 or uint12 NHWC), and each output tensor is read back as float32 in ONNX layout (NCHW).
+// (uint8 or uint12 NHWC), or a uint8 NHWC input copied in as it is, and each output tensor is read
+// back as float32 in ONNX layout (NCHW).
 import { EdgeqError } from '../errors.js';
 import { quantMax } from '../format/qmodel.js';
 import type { ExecutionPlan } from './plan.js';
@@ -36,14 +37,20 @@ export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h
   }
 }
 
+/** The input tensor from a run's input: float32 NCHW quantized (quantizeInput), or uint8 NHWC integers copied as they are. */
+export function writeInput(x: Float32Array | Uint8Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
+  if (x instanceof Uint8Array) new Uint8Array(plan.kernels.memory.buffer, plan.input.offset, x.length).set(x);
+  else quantizeInput(x, plan, c, h, w);
+}
+
 /** One channel plane into every c-th element of out; the index of a NaN or ±Infinity (after the division), or -1. */
 function quantizePlane(x: Float32Array, src: number, hw: number, out: Uint8Array | Uint16Array, o: number, c: number,
   inv: number, zp: number, qmax: number): number {
   for (let p = 0; p < hw; p++, o += c) {
     const y = x[src + p] * inv;
     if (y - y !== 0) return p;
-    const q = y + ROUND_MAGIC - ROUND_MAGIC + zp;
-    out[o] = q < 0 ? 0 : q > qmax ? qmax : q;
+    // Math.min/max: clamps without branches (V8 compiles them to min/max instructions).
+    out[o] = Math.min(Math.max(y + ROUND_MAGIC - ROUND_MAGIC + zp, 0), qmax);
   }
   return -1;
 }
@@ -61,8 +68,17 @@ export function dequantizeOutput(plan: ExecutionPlan, index = 0): Float32Array {
   const buf = plan.kernels.memory.buffer;
   const src = tensor.dtype === 'float32' ? new Float32Array(buf, offset, count)
     : tensor.dtype === 'uint12' ? new Uint16Array(buf, offset, count) : new Uint8Array(buf, offset, count);
+  // One pixel per image (a classifier's logits or probabilities): NHWC is NCHW, and float32 is a copy.
   const out = new Float32Array(count);
+  if (h * w === 1 && tensor.dtype === 'float32') {
+    out.set(src);
+    return out;
+  }
   const s = tensor.scale, z = tensor.zeroPoint;
+  if (h * w === 1) {
+    for (let i = 0; i < count; i++) out[i] = s * (src[i]! - z);
+    return out;
+  }
   const deq = tensor.dtype === 'float32' ? (v: number) => v : (v: number) => s * (v - z);
   const hw = h * w;
   for (let n = 0; n < plan.batch; n++) {

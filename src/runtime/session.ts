@@ -18,7 +18,7 @@ import { buildPlan, type ExecutionPlan } from './plan.js';
 import { createPool, defaultThreads, threadedKernelModule, warnSingleThread, type ThreadPool } from './pool.js';
 import { OpProfile, profileFromEnv, formatProfile, type ProfileRow } from './profile.js';
 import { outputsProbabilities, topClasses, type Classification } from './postprocess.js';
-import { dequantizeOutput, quantizeInput } from './io.js';
+import { dequantizeOutput, writeInput } from './io.js';
 import { kernelModule, type KernelBuild, type WasmSource } from './wasm-source.js';
 import { readBytes } from './read-bytes.js';
 
@@ -126,7 +126,12 @@ export type { Classification } from './postprocess.js';
 /** Runs warmup() makes. */
 const WARMUP_RUNS = 2;
 
-export type SessionInput = Float32Array | RawImage | ImageDataLike | InputFeeds;
+/**
+ * A run's input: float32 NCHW values (quantized by the runtime), a decoded image, feeds, or a
+ * Uint8Array of the uint8 input tensor's own integers in NHWC order (copied in as they are: the
+ * pixels a TFLite uint8 model takes).
+ */
+export type SessionInput = Float32Array | Uint8Array | RawImage | ImageDataLike | InputFeeds;
 
 /** onnxruntime-web-style feeds: the model's input name to its tensor (a Float32Array, or { data, dims } as an ort.Tensor has). */
 export type InputFeeds = Record<string, Float32Array | { data: Float32Array; dims?: readonly number[] }>;
@@ -438,18 +443,18 @@ export class Session {
    *
    * Concurrent calls on one session are queued, never rejected: they run one at a time in call
    * order (they share the session's memory), and each resolves with its own output. Do not modify
-   * a Float32Array input until its call settles. A call on a released session, or one still queued
+   * a Float32Array or Uint8Array input until its call settles. A call on a released session, or one still queued
    * when the session is released, rejects with EdgeqError('RELEASED'). `options.signal` cancels
    * (see RunOptions): EdgeqError('ABORTED').
    */
   async run(feeds: InputFeeds, options?: RunOptions): Promise<Record<string, OutputTensor>>;
-  async run(input: Float32Array | RawImage | ImageDataLike, options?: RunOptions): Promise<Float32Array>;
+  async run(input: Float32Array | Uint8Array | RawImage | ImageDataLike, options?: RunOptions): Promise<Float32Array>;
   async run(input: SessionInput, options?: RunOptions): Promise<Float32Array | Record<string, OutputTensor>>;
   async run(input: SessionInput, options: RunOptions = {}): Promise<Float32Array | Record<string, OutputTensor>> {
     this.live();
     const { signal, fetch } = checkRunOptions(options, this.outputNames);
     throwIfAborted(signal);
-    if (!isFeeds(input)) return (await this.enqueue(this.inputArray(input), signal, true, fetch.slice(0, 1)))[0]!;
+    if (!isFeeds(input)) return (await this.enqueue(this.runInput(input), signal, true, fetch.slice(0, 1)))[0]!;
     const x = this.inputArray(input);
     const outs = await this.enqueue(x, signal, true, fetch);
     return Object.fromEntries(fetch.map((i, j) => [this.outputNames[i]!, this.tensorOf(i, outs[j]!)]));
@@ -471,7 +476,7 @@ export class Session {
     this.live();
     const { signal, fetch } = checkRunOptions(options, this.outputNames);
     throwIfAborted(signal);
-    const [data] = await this.enqueue(this.inputArray(input), signal, true, fetch.slice(0, 1));
+    const [data] = await this.enqueue(this.runInput(input), signal, true, fetch.slice(0, 1));
     return this.tensorOf(fetch[0]!, data!);
   }
 
@@ -510,6 +515,18 @@ export class Session {
     return t.data;
   }
 
+  /** run()'s input: a Uint8Array of whole NHWC images of the uint8 input tensor's integers (validated), else inputArray(). */
+  private runInput(input: SessionInput): Float32Array | Uint8Array {
+    if (!(input instanceof Uint8Array)) return this.inputArray(input);
+    const [, c, h, w] = this.model.input.nchw;
+    const { name } = this.model.input, dtype = this.model.tensors[this.model.input.tensor]!.dtype;
+    if (dtype !== 'uint8') throw new EdgeqError('BAD_INPUT', `a Uint8Array input holds the uint8 input tensor's integers, but "${name}" is ${dtype}: pass a Float32Array (NCHW)`);
+    if (input.length === 0 || input.length % (c * h * w) !== 0) {
+      throw new EdgeqError('BAD_INPUT', `Uint8Array input has ${input.length} values; "${name}" needs a multiple of ${c * h * w} (NHWC [N, ${h}, ${w}, ${c}])`);
+    }
+    return input;
+  }
+
   /** The input as a Float32Array of whole images (validated, images preprocessed). */
   private inputArray(input: SessionInput): Float32Array {
     const [, c, h, w] = this.model.input.nchw;
@@ -544,7 +561,7 @@ export class Session {
    * Queues a run of whole images `x`; resolves with the outputs `fetch` lists (indices into
    * model.outputs), in that order. `record`: add its op times to the profile (when profiling).
    */
-  private enqueue(x: Float32Array, signal: AbortSignal | undefined, record: boolean, fetch: readonly number[]): Promise<Float32Array[]> {
+  private enqueue(x: Float32Array | Uint8Array, signal: AbortSignal | undefined, record: boolean, fetch: readonly number[]): Promise<Float32Array[]> {
     const [, c, h, w] = this.model.input.nchw;
     const batch = x.length / (c * h * w);
     const job = this.tail.then(async () => {
@@ -565,10 +582,10 @@ export class Session {
             t = now;
             throwIfAborted(signal);
           };
-          const before = () => { quantizeInput(x, plan, c, h, w); t = performance.now(); };
+          const before = () => { writeInput(x, plan, c, h, w); t = performance.now(); };
           return await plan.threaded.pool.run(plan.threaded.plan, plan.kernels, before, () => fetch.map((i) => dequantizeOutput(plan, i)), between);
         }
-        quantizeInput(x, plan, c, h, w);
+        writeInput(x, plan, c, h, w);
         const steps = plan.steps;
         for (let i = 0; i < steps.length; i++) {
           if (prof) {

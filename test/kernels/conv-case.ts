@@ -4,7 +4,7 @@ import { conv2dCalls, expandWideWeights, packConv, planConv2d, prepareConv2d, ru
 import { diff, diffBits, randI16, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefActivation, type RefConv, type RefRequant } from './ref.js';
 import { kernelActivation, quantizeBound } from '../../src/ops/activation.js';
-import { repackedRelaxedCopy, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
+import { repackedRelaxedCopy, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
 
 export interface ConvCase extends RefConv {
   /** 'none' | 'relu' | 'leaky', or a fused activation in fp32 (output scale drawn at random) */
@@ -39,6 +39,11 @@ export interface ConvCase extends RefConv {
   relaxed?: RelaxedDotMode;
   /** Activations and the input zero point in 0..127. */
   act7?: boolean;
+  /**
+   * Output channels given one weight outside int8 (-255..-129 or 128..255) each: a -w16 layer; with `relaxed`
+   * it runs split (wideRelaxedBlocks: these channels' 4-channel blocks on the i16 kernels).
+   */
+  wideIn?: number[];
 }
 
 export function describe(c: ConvCase): string {
@@ -46,7 +51,7 @@ export function describe(c: ConvCase): string {
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
     (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '') +
     (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '') +
-    (c.parts ? ` parts=${c.parts}` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.act7 ? ' act7' : '') +
+    (c.parts ? ` parts=${c.parts}` : '') + (c.wideIn ? ` wide channels [${c.wideIn}]` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.act7 ? ' act7' : '') +
     (c.wlim !== undefined ? ` wlim=${c.wlim}${c.wext ? ' (all +-)' : ''}` : '') + (c.xfill ? ` x=${c.xfill.x} zin=${c.xfill.zin}` : '');
 }
 
@@ -61,6 +66,12 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   const wlim = c.wlim ?? 127;
   const w = wlim > 127 ? randI16(r, c.outC * c.kh * c.kw * cpg, wlim) : randI8(r, c.outC * c.kh * c.kw * cpg, wlim);
   if (c.wext) for (let i = 0; i < w.length; i++) w[i] = r() < 0.5 ? -wlim : wlim;
+  const K0 = c.kh * c.kw * cpg;
+  let wAll: Int8Array | Int16Array = w;
+  if (c.wideIn) {
+    wAll = Int16Array.from(w);
+    for (const co of c.wideIn) wAll[co * K0 + randInt(r, 0, K0 - 1)] = r() < 0.5 ? -randInt(r, 129, 255) : randInt(r, 128, 255);
+  }
   const bias = c.noBias ? undefined : Int32Array.from({ length: c.outC }, () => randInt(r, -20000, 20000));
   const K = c.kh * c.kw * cpg;
   const outMax = c.out12 ? 4095 : 255;
@@ -86,7 +97,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
       if (c.f32out) { rq.fMin = 0; rq.fMax = 1; } else { rq.outMin = quantizeBound(0, y); rq.outMax = quantizeBound(1, y); }
     }
   }
-  const acc = refConvAcc(c, x, zin, w, bias);
+  const acc = refConvAcc(c, x, zin, wAll, bias);
   const res = c.residual
     ? c.res12
       ? { r: randU12(r, acc.length), zr: randInt(r, 0, 4095), mr: Math.fround((0.2 + 1.5 * r()) * (c.out12 ? 1 : 1 / 16)) }
@@ -102,14 +113,17 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   // The packer picks the layout (int16 -w16 ones when a weight leaves int8) unless c.packing forces one.
   const { packing, blob } = packConv({
     outChannels: c.outC, inChannels: c.inC, kernel: [c.kh, c.kw], group: c.group,
-    weights: w, bias, multipliers: mult, inputZeroPoint: zin, packing: c.packing,
+    weights: wAll, bias, multipliers: mult, inputZeroPoint: zin, packing: c.packing,
   });
   const plan = planConv2d(shape, packing);
   const heap = h.heap;
   heap.reset();
   const input = heap.put(x);
   // A -w16 blob (int8 blocks + outliers) goes to the kernels in its int16 layout, as the conv op places it.
-  const weights = heap.put(c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
+  // With relaxed, a -w16 blob runs split: its int16 layout then its int8 blocks in 2x4c16 (wideRelaxedWeights).
+  const split = c.relaxed && plan.wide ? wideRelaxedBlocks(plan, shape.inputType, blob) : undefined;
+  if (c.relaxed && plan.wide && !split) throw new Error(`${name}: a -w16 layer the relaxed split does not take`);
+  const weights = heap.put(split ? wideRelaxedWeights(blob, plan, c.relaxed!) : c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [
@@ -131,6 +145,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
     };
     const args = {
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing, relaxed: c.relaxed,
+      wideRelaxed: split ? { blocks: split, weights: weights + plan.bytes } : undefined,
       outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha, activation: fused,
       residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,

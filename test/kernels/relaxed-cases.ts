@@ -47,5 +47,16 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 1, kw: 1, sh: 2, sw: 2, pads: P0, seed: seed++, relaxed: mode, act7, parts: 3 });
   out.push({ ...base, inH: 3, inW: 5, inC: 256, outC: 8, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, wlim: 127, mult: 1 / 4096 });
   out.push({ ...base, inH: 3, inW: 5, inC: 200, outC: 8, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, wlim: 127, mult: 1 / 4096 });
+  // A -w16 layer split between the relaxed and i16 kernels (wideRelaxedBlocks): wide blocks first,
+  // last (partial), adjacent and apart; GEMM with an odd KB, IGEMM, a gathered 1x1, a residual, float32
+  // output, and threads' parts (rows, and channel blocks cut again at the wide blocks).
+  const gemm = { ...base, inH: 3, inW: 5, inC: 24, outC: 21, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0 };
+  for (const wideIn of [[0], [20], [5, 9], [0, 13, 20]]) out.push({ ...gemm, seed: seed++, relaxed: mode, act7, wideIn });
+  out.push({ ...base, inH: 5, inW: 6, inC: 16, outC: 33, kh: 3, kw: 3, sh: 1, sw: 1, pads: [1, 1, 1, 1], act: 'relu', seed: seed++, relaxed: mode, act7, wideIn: [4, 31] });
+  out.push({ ...base, inH: 8, inW: 7, inC: 16, outC: 32, kh: 1, kw: 1, sh: 2, sw: 2, pads: P0, seed: seed++, relaxed: mode, act7, wideIn: [7] });
+  out.push({ ...base, inH: 6, inW: 7, inC: 32, outC: 20, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, act: 'relu', seed: seed++, relaxed: mode, act7, residual: true, wideIn: [10] });
+  out.push({ ...gemm, f32out: true, seed: seed++, relaxed: mode, act7, wideIn: [2, 11] });
+  out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, parts: 5, wideIn: [3, 17, 38] });
+  out.push({ ...base, inH: 2, inW: 3, inC: 256, outC: 128, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, parts: 8, wideIn: [1, 60, 61, 127] });
   return out;
 }
