@@ -33,13 +33,6 @@ function tfliteRunner(model) {
   };
 }
 
-/** The NCHW float input whose quantization by the .edgeq input (scale s, zero point z) is exactly the pixels: (p - z) * s. */
-function edgeqInput(px, side, s, z) {
-  const plane = side * side, x = new Float32Array(3 * plane);
-  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) x[c * plane + p] = (px[p * 3 + c] - z) * s;
-  return x;
-}
-
 async function load({ threads, input, cut: withCut }) {
   globalThis.tflite.setWasmPath('/');
   const [full, edgeq, pixels, cut] = await Promise.all(['/full.tflite', '/model.edgeq', '/inputs.bin',
@@ -69,13 +62,12 @@ function pixelsOf(i) {
 
 async function classify({ first, count, threads }) {
   const out = [];
-  const { shape, scale, zeroPoint } = state.input;
   for (let i = first; i < first + count; i++) {
     const px = pixelsOf(i);
     const t = state.tfl.get(threads);
     if (!t.cut) throw new Error('classify needs the page loaded with { cut: true }');
     const logits = t.cut.run(px), softmax = t.full.run(px);
-    const e = await state.edgeq.get(threads).run(edgeqInput(px, shape[1], scale, zeroPoint));
+    const e = await state.edgeq.get(threads).run(px); // the uint8 input tensor's integers, NHWC: TFLite's very input
     out.push({ tflite: Array.from(logits), softmax: Array.from(softmax), edgeq: Array.from(e) });
   }
   return out;
@@ -83,19 +75,18 @@ async function classify({ first, count, threads }) {
 
 /**
  * Interleaved timing on image `image`: each round runs, for each thread count, TFLite (the file,
- * softmax included: copy in, infer, copy out) and edgeq (run(): quantize the float input, the
- * kernels, dequantize the logits), in an order that alternates by round; 5 ms of idle between
+ * softmax included: copy in, infer, copy out) and edgeq (run(Uint8Array): copy the pixels in, the
+ * kernels, dequantize the logits; no softmax, a few microseconds over 1001 values), in an order that alternates by round; 5 ms of idle between
  * timed runs so neither engine's worker threads still spin during the other's run.
  */
 async function time({ image, runs, warmup, threads }) {
   const px = pixelsOf(image);
-  const x = edgeqInput(px, state.input.shape[1], state.input.scale, state.input.zeroPoint);
   const res = Object.fromEntries(threads.map((t) => [t, { tflite: [], edgeq: [] }]));
   for (let round = -warmup; round < runs; round++) {
     for (const t of threads) {
       const engines = [
         ['tflite', async () => state.tfl.get(t).full.run(px)],
-        ['edgeq', () => state.edgeq.get(t).run(x)],
+        ['edgeq', () => state.edgeq.get(t).run(px)],
       ];
       if (round % 2 !== 0) engines.reverse();
       for (const [name, run] of engines) {
