@@ -1,5 +1,5 @@
 // The thread pool's own costs, behind the planner's per-op thread sizing (edgeq/runtime: opThreads,
-// MIN_NS_PER_THREAD, MACS_PER_NS, BYTES_PER_NS; docs/tuning-log.md, "Threads per op"):
+// NS_PER_EXTRA_THREAD, MACS_PER_NS, DWCONV_MACS_PER_NS, BYTES_PER_NS; docs/tuning-log.md, "Threads per op"):
 //   node bench/dist/pool.js [--threads 1,2,4,8,16] [--ops 200] [--runs 20] [--part 32768] [--model m.edgeq]
 // 1. Per op of a pool of T threads, each op T parts of equal work (a qu8_vadd of --part elements,
 //    each part on its own bytes): an op ideally costs one part's time; what it costs beyond that
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { readEdgeq } from 'edgeq/format';
 import { instantiateKernels, invokeKernelCall, kernelCall, vaddArgs, type KernelCall } from 'edgeq/kernels';
-import { buildPlan, createPool, kernelModule, MIN_NS_PER_THREAD, opCost, opThreads, threadedKernelModule } from 'edgeq/runtime';
+import { buildPlan, createPool, kernelModule, NS_PER_EXTRA_THREAD, opCost, opThreads, threadedKernelModule } from 'edgeq/runtime';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
 const threadList = (arg('--threads') ?? '1,2,4,8,16').split(',').map(Number);
@@ -66,7 +66,7 @@ for (const T of threadList) {
   pool?.release();
 }
 if (lastT > 1) {
-  console.log(`  MIN_NS_PER_THREAD now ${MIN_NS_PER_THREAD} ns; ten times the ${lastT}-thread overhead: ${Math.round(10 * lastOverhead * 1000)} ns (docs/tuning-log.md, "Threads per op")`);
+  console.log(`  NS_PER_EXTRA_THREAD now ${NS_PER_EXTRA_THREAD} ns; the ${lastT}-thread overhead per extra thread: ${Math.round((lastOverhead * 1000) / (lastT - 1))} ns (docs/tuning-log.md, "Threads per op")`);
 }
 
 if (model) {
@@ -75,7 +75,7 @@ if (model) {
   const ctx = { model: m, batch: 1, parts: 1 };
   for (const s of plan.steps) s(); // warm
   console.log(`2. ${model}: each op on one thread (median of ${RUNS}), its modelled cost, and the threads a pool of 16 gives it`);
-  const convRate: number[] = [], byteRate: number[] = [];
+  const convRate: number[] = [], dwRate: number[] = [], byteRate: number[] = [];
   m.ops.forEach((op, i) => {
     const times: number[] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -84,8 +84,9 @@ if (model) {
       times.push((performance.now() - t0) * 1e6);
     }
     const ns = median(times), c = opCost(op, ctx);
-    if (c.macs > 0) convRate.push(c.macs / ns); else byteRate.push(c.bytes / ns);
+    if (c.macs > 0) (c.macsPerNs ? dwRate : convRate).push(c.macs / ns); else byteRate.push(c.bytes / ns);
     console.log(`  op ${i} ${op.op} "${op.name}": ${(ns / 1000).toFixed(1)} µs, ${(c.macs / 1e6).toFixed(2)} M MACs, ${(c.bytes / 1024).toFixed(0)} KiB -> ${opThreads(c, 16)} of 16 threads`);
   });
-  console.log(`  rates: conv ops ${median(convRate).toFixed(1)} MACs/ns (median of ${convRate.length}), others ${byteRate.length ? median(byteRate).toFixed(2) : '-'} bytes/ns (median of ${byteRate.length})`);
+  const rate = (r: number[]) => r.length ? median(r).toFixed(1) : '-';
+  console.log(`  rates: conv ops ${rate(convRate)} MACs/ns (median of ${convRate.length}), depthwise ${rate(dwRate)} MACs/ns (median of ${dwRate.length}), others ${byteRate.length ? median(byteRate).toFixed(2) : '-'} bytes/ns (median of ${byteRate.length})`);
 }

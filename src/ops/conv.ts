@@ -10,6 +10,9 @@ import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12B
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
 import { kernelActivation, outputClamp } from './activation.js';
 
+/** The depthwise kernel's multiply-accumulates per ns on one thread (OpCost.macsPerNs; docs/tuning-log.md, "Threads per op"). */
+export const DWCONV_MACS_PER_NS = 12;
+
 /** The kernels' shape of a conv op over input tensor x at `batch` images. */
 export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
   return {
@@ -208,7 +211,7 @@ export const conv: OpModule<QConv> = {
     const macs = plan.depthwise ? plan.M * op.group * plan.kernelTaps : plan.M * plan.nBlocks * 4 * kBytes * op.group;
     const bytes = tensorBytes(T[op.input], ctx.batch) + tensorBytes(T[op.output], ctx.batch)
       + (op.residual === undefined ? 0 : tensorBytes(T[op.residual], ctx.batch)) + ctx.model.blobs[op.weights].length;
-    return { macs, bytes };
+    return plan.depthwise ? { macs, bytes, macsPerNs: DWCONV_MACS_PER_NS } : { macs, bytes };
   },
 
   layout(op, ctx: OpPlanContext, fastVariant): OpLayout {

@@ -83,6 +83,11 @@ export interface OpCost {
   macs: number;
   /** Bytes the kernels read and write (tensors and weights). */
   bytes: number;
+  /**
+   * The kernels' multiply-accumulates per ns on one thread where they differ from the dot-product
+   * GEMM's (the planner's MACS_PER_NS): a depthwise kernel widens and multiplies each tap alone.
+   */
+  macsPerNs?: number;
 }
 
 export interface OpModule<O extends QOp = QOp> {

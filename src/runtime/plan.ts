@@ -24,16 +24,27 @@ const PARTS_PER_THREAD = 8;
 
 /**
  * The cost model that sizes each op's threads (opThreads): an op's time on one thread is modelled
- * as macs / MACS_PER_NS + bytes / BYTES_PER_NS, and every thread it runs on must get at least
- * MIN_NS_PER_THREAD of it, about ten times what one more thread costs the op (its wake-up and
- * its share of the barrier). Measurements behind the values: docs/tuning-log.md, "Threads per op".
+ * as macs / MACS_PER_NS (or the op's own OpCost.macsPerNs) + bytes / BYTES_PER_NS, and on t threads
+ * as that over t plus NS_PER_EXTRA_THREAD for each thread beyond the first (its wake-up, its share of
+ * the barrier, and the rows it reads from another core's cache). Measurements behind the values:
+ * docs/tuning-log.md, "Threads per op".
  */
-export const MACS_PER_NS = 32, BYTES_PER_NS = 16, MIN_NS_PER_THREAD = 20_000;
+export const MACS_PER_NS = 32, BYTES_PER_NS = 16, NS_PER_EXTRA_THREAD = 5_000;
 
-/** The threads an op of cost `cost` runs on in a pool of `threads`: min(threads, its modelled ns / MIN_NS_PER_THREAD), at least 1. */
+/** An op's modelled time on one thread, in ns. */
+export function opNs(cost: OpCost): number {
+  return cost.macs / (cost.macsPerNs ?? MACS_PER_NS) + cost.bytes / BYTES_PER_NS;
+}
+
+/**
+ * The threads an op of cost `cost` runs on in a pool of `threads`: the t in 1..threads with the
+ * least modelled time, opNs / t + NS_PER_EXTRA_THREAD * (t - 1) (convex in t: about
+ * sqrt(opNs / NS_PER_EXTRA_THREAD)); 1 for an op under 2 * NS_PER_EXTRA_THREAD.
+ */
 export function opThreads(cost: OpCost, threads: number): number {
-  const ns = cost.macs / MACS_PER_NS + cost.bytes / BYTES_PER_NS;
-  return Math.max(1, Math.min(threads, Math.floor(ns / MIN_NS_PER_THREAD)));
+  const ns = opNs(cost), at = (t: number) => ns / t + NS_PER_EXTRA_THREAD * (t - 1);
+  const t = Math.max(1, Math.min(threads, Math.floor(Math.sqrt(ns / NS_PER_EXTRA_THREAD))));
+  return t < threads && at(t + 1) < at(t) ? t + 1 : t;
 }
 
 /** An op's modelled work: its module's cost, else the bytes of the tensors it reads and writes. */

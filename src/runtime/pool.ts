@@ -5,13 +5,23 @@
 // independent kernel calls (parts: row or channel ranges of the op's output) and the number of
 // threads that run it (its active threads, chosen by the planner from the op's modelled cost).
 // A run involves no message: the main thread bumps a generation word and notifies; every thread
-// walks the ops in order and takes parts of the ops it is active in with an atomic counter. The
-// main thread (slot 0) is active in every op; worker w (slot w + 1) in op i when w + 1 < active[i].
+// walks the ops in order and takes parts of the ops it is active in. The main thread (slot 0) is
+// active in every op; worker w (slot w + 1) in op i when w + 1 < active[i]. Parts are split into one
+// contiguous home chunk per active thread (homeChunk), each with its own take counter: a thread
+// takes its own chunk's parts first, then those left in the other chunks (work stealing, as
+// pthreadpool does). Parts are ranges of the op's output in order, so a thread's home chunks of
+// consecutive ops cover the same rows where both split by rows, and the rows it reads were mostly
+// written by itself (cross-core cache transfers cost more than the split: docs/tuning-log.md,
+// "Home chunks").
 // A thread skips an op it is not active in without touching its counters; before it takes parts
 // of op i it waits until op i - 1 is done (which implies every earlier op: each of op i - 1's
 // parts was taken by a thread that had waited for op i - 2). Waits spin a bounded, adaptive
 // number of loads, then sleep (Atomics.wait in workers, Atomics.waitAsync on the main thread, which
-// therefore also notices a worker that died). Every counter sits on its own 64-byte line. Browser-
+// therefore also notices a worker that died). Between runs a worker blocks in Atomics.wait on the
+// generation word too (a futex wake, not an event-loop task: tens of microseconds less per run);
+// the pool counts the messages it posts to each worker (its mailbox word) and notifies, and a
+// worker with mail leaves the wait for its event loop until it has read it. Every counter sits on
+// its own 64-byte line. Browser-
 // safe: Node's worker_threads is imported only by the Node adapter; browsers/Deno plug in a WorkerAdapter.
 import { EdgeqError } from '../errors.js';
 import { invokeKernelCall, type KernelCall, type Kernels } from '../kernels/index.js';
@@ -44,10 +54,22 @@ const CANCEL = 64 + 4;
 /** Int32 words per 64-byte line: counters written by different threads are at least this far apart. */
 export const LINE_WORDS = 16;
 /**
- * Op i's counters: cnt[opTake(i)] = next part to take, cnt[opDone(i)] = parts done, each on its own
- * line (a thread spinning on op i's done word does not slow the CAS on its take word).
+ * Op i's counters in a pool of T threads, each on its own line: cnt[opTake(T, i, s)] = the parts
+ * taken from slot s's home chunk, cnt[opDone(T, i)] = parts done (a thread spinning on op i's done
+ * word does not slow the CAS on a take word, and threads taking their own chunks touch no common line).
  */
-const opTake = (i: number) => 2 * LINE_WORDS * i, opDone = (i: number) => 2 * LINE_WORDS * i + LINE_WORDS;
+export const opTake = (T: number, i: number, s: number) => (T + 1) * LINE_WORDS * i + LINE_WORDS * s;
+export const opDone = (T: number, i: number) => (T + 1) * LINE_WORDS * i + LINE_WORDS * T;
+/** Int32 words of the counters of a plan with `ops` ops in a pool of T threads. */
+export const counterWords = (T: number, ops: number) => (T + 1) * LINE_WORDS * Math.max(1, ops);
+
+/**
+ * Slot s's home chunk of an op of n parts on a active threads: parts [lo, hi), contiguous, the
+ * chunks in slot order covering 0..n once, sizes differing by at most one.
+ */
+export function homeChunk(n: number, a: number, s: number): [number, number] {
+  return [Math.floor((n * s) / a), Math.floor((n * (s + 1)) / a)];
+}
 /** Counter words: run tag (generation & TAG_BITS) << 16 | count (parts <= 65535). */
 const TAG_BITS = 0x7fff, TAG_MASK = 0x7fff0000, COUNT_MASK = 0xffff;
 /**
@@ -71,7 +93,9 @@ export const WORKER_SOURCE = `
 'use strict';
 const nodePort = typeof require === 'function' ? require('node:worker_threads').parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
-let ctl = null, stats = null, index = 0, module = null, seen = 0, spin = ${SPIN_START}, spinMax = ${SPIN_MAX};
+let ctl = null, mail = null, stats = null, index = 0, threads = 2, module = null, seen = 0, spin = ${SPIN_START}, spinMax = ${SPIN_MAX};
+// Messages read (the pool's mailbox word counts those posted), and whether idle() is queued.
+let received = 0, queued = false;
 const plans = new Map();
 // Ids of dropped plans: a worker can wake for a run after it ended (the other threads did every
 // part) and after its plan was dropped; that run is over, there is nothing to do.
@@ -95,6 +119,7 @@ function barrier(cnt, di, n, tag, gen) {
     }
     if (Atomics.load(ctl, ${ERR}) !== 0 || Atomics.load(ctl, ${STOP}) !== 0 || Atomics.load(ctl, ${CANCEL}) === gen) return false;
     if (++spins < spin) continue;
+    stats[index * ${LINE_WORDS} + 1]++;
     Atomics.wait(cnt, di, d, 50);
   }
 }
@@ -102,52 +127,71 @@ function runPlan(p, tag, gen) {
   // Counters carry the run's tag in their high bits: a thread still in an older run (descheduled)
   // sees another tag and leaves instead of taking parts whose inputs are not ready.
   const ops = p.ops, act = p.act, cnt = p.cnt, ex = p.ex, slot = index + 1, mine = index * ${LINE_WORDS};
+  const stride = (threads + 1) * ${LINE_WORDS}, doneAt = threads * ${LINE_WORDS};
   let ready = 0; // ops before this one are known done
   for (let i = 0; i < ops.length; i++) {
-    if (slot >= act[i]) continue;
+    const a = act[i];
+    if (slot >= a) continue;
     if (i > ready) {
-      if (!barrier(cnt, ${2 * LINE_WORDS} * i - ${LINE_WORDS}, ops[i - 1].length, tag, gen)) return;
+      if (!barrier(cnt, stride * (i - 1) + doneAt, ops[i - 1].length, tag, gen)) return;
       ready = i;
     }
-    const parts = ops[i], n = parts.length, ti = ${2 * LINE_WORDS} * i, di = ti + ${LINE_WORDS};
-    for (;;) {
-      const v = Atomics.load(cnt, ti);
-      if ((v & ${TAG_MASK}) !== tag || Atomics.load(ctl, ${CANCEL}) === gen) return;
-      const j = v & ${COUNT_MASK};
-      if (j >= n) break;
-      if (Atomics.compareExchange(cnt, ti, v, v + 1) !== v) continue;
-      const c = parts[j];
-      ex[c[0]].apply(null, c[1]);
-      stats[mine]++;
-      if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
+    const parts = ops[i], n = parts.length, base = stride * i, di = base + doneAt;
+    // The home chunk first, then the chunks of the following slots (stealing).
+    for (let k = 0; k < a; k++) {
+      const v = slot + k < a ? slot + k : slot + k - a, lo = Math.floor((n * v) / a), len = Math.floor((n * (v + 1)) / a) - lo;
+      const ti = base + v * ${LINE_WORDS};
+      for (;;) {
+        const c = Atomics.load(cnt, ti);
+        if ((c & ${TAG_MASK}) !== tag || Atomics.load(ctl, ${CANCEL}) === gen) return;
+        const j = c & ${COUNT_MASK};
+        if (j >= len) break;
+        if (Atomics.compareExchange(cnt, ti, c, c + 1) !== c) continue;
+        const call = parts[lo + j];
+        ex[call[0]].apply(null, call[1]);
+        stats[mine]++;
+        if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
+      }
     }
   }
 }
-function wake() {
-  if (Atomics.load(ctl, ${STOP}) !== 0) return;
-  seen = Atomics.load(ctl, ${GEN});
-  if (Atomics.load(ctl, ${ERR}) === 0) {
-    const id = Atomics.load(ctl, ${PLAN}), p = plans.get(id);
-    try {
-      if (p) runPlan(p, (seen & ${TAG_BITS}) << 16, seen);
-      else if (!dropped.has(id)) throw new Error('unknown plan ' + id);
-    } catch (err) {
-      fail(err);
+// Runs every generation the main thread starts, blocking in Atomics.wait between them (after
+// spinning up to spinMax loads: back-to-back runs start without a futex wake). Returns to the event
+// loop when a message is pending (onMessage queues it again) or the pool stops.
+function idle() {
+  queued = false;
+  for (;;) {
+    if (Atomics.load(ctl, ${STOP}) !== 0) return;
+    const g = Atomics.load(ctl, ${GEN});
+    if (g !== seen) {
+      seen = g;
+      if (Atomics.load(ctl, ${ERR}) !== 0) continue;
+      const id = Atomics.load(ctl, ${PLAN}), p = plans.get(id);
+      try {
+        if (p) runPlan(p, (seen & ${TAG_BITS}) << 16, seen);
+        else if (!dropped.has(id)) throw new Error('unknown plan ' + id);
+      } catch (err) {
+        fail(err);
+      }
+      continue;
     }
+    if (Atomics.load(mail, index * ${LINE_WORDS}) !== received) return;
+    let spins = 0;
+    while (Atomics.load(ctl, ${GEN}) === g && ++spins < spinMax);
+    if (spins >= spinMax) Atomics.wait(ctl, ${GEN}, g, 1000);
   }
-  arm();
 }
-function arm() {
-  const r = Atomics.waitAsync(ctl, ${GEN}, seen);
-  if (r.async) r.value.then(wake); else setTimeout(wake, 0);
+function queue() {
+  if (queued) return;
+  queued = true;
+  queueMicrotask(idle);
 }
 function onMessage(m) {
   try {
     if (m.type === 'init') {
-      ctl = new Int32Array(m.ctl); stats = new Int32Array(m.stats); index = m.index; module = m.module; seen = Atomics.load(ctl, ${GEN});
+      ctl = new Int32Array(m.ctl); mail = new Int32Array(m.mail); stats = new Int32Array(m.stats); index = m.index; threads = m.threads; module = m.module; seen = Atomics.load(ctl, ${GEN});
       spinMax = m.spinMax; spin = Math.min(spin, spinMax);
       post({ type: 'ready' });
-      arm();
     } else if (m.type === 'plan') {
       const abort = () => { throw new Error('kernel module aborted'); };
       const inst = new WebAssembly.Instance(module, { env: { memory: m.memory, abort } });
@@ -174,6 +218,10 @@ function onMessage(m) {
     }
   } catch (err) {
     post({ type: 'error', message: String(err && err.message || err), stack: String(err && err.stack || '') });
+  }
+  if (ctl) {
+    if (m.type !== 'init') received++;
+    queue();
   }
 }
 if (nodePort) nodePort.on('message', onMessage); else self.onmessage = (e) => onMessage(e.data);
@@ -290,7 +338,7 @@ export interface PoolPlan {
   ops: KernelCall[][];
   /** Threads that take parts of op i (1..pool.threads, at most its part count): the main thread and workers 0..active[i] - 2. */
   active: Int32Array;
-  /** Op i's next part to take at word 2 * LINE_WORDS * i, its parts done LINE_WORDS further. */
+  /** Op i's take counters (one per active thread's home chunk) at opTake(threads, i, s), its parts done at opDone(threads, i). */
   counters: Int32Array;
 }
 
@@ -328,7 +376,9 @@ export class ThreadPool {
   readonly cores: number;
   private readonly workers: PoolWorker[] = [];
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (CANCEL + 1)));
-  /** Parts each thread executed, one line per thread (workers first, the main thread last). */
+  /** Messages posted to worker w at mail[w * LINE_WORDS] (see the worker's idle loop). */
+  private readonly mail: Int32Array;
+  /** Per thread, one line: [0] parts executed, [1] barriers slept at (workers first, the main thread last). */
   private readonly stats: Int32Array;
   /** The main thread's adaptive spin limit (see SPIN_MIN) and its bound. */
   private spin = SPIN_START;
@@ -350,6 +400,7 @@ export class ThreadPool {
     this.cores = Math.max(1, cores);
     this.module = module;
     this.stats = new Int32Array(new SharedArrayBuffer(4 * LINE_WORDS * threads));
+    this.mail = new Int32Array(new SharedArrayBuffer(4 * LINE_WORDS * Math.max(1, threads - 1)));
     this.spinMax = threads > cores ? SPIN_OVERSUBSCRIBED : SPIN_MAX;
     this.spin = Math.min(SPIN_START, this.spinMax);
   }
@@ -382,7 +433,7 @@ export class ThreadPool {
         const w = adapter.spawn(WORKER_SOURCE);
         pool.workers.push(w);
         w.listen((d) => pool.message(d as Msg), (e) => pool.fail(e));
-        w.postMessage({ type: 'init', ctl: pool.ctl.buffer, stats: pool.stats.buffer, index: i, module, spinMax: pool.spinMax });
+        w.postMessage({ type: 'init', ctl: pool.ctl.buffer, mail: pool.mail.buffer, stats: pool.stats.buffer, index: i, threads, module, spinMax: pool.spinMax });
       }
       await pool.hold(() => ready);
     } catch (err) {
@@ -390,6 +441,19 @@ export class ThreadPool {
       throw err;
     }
     return pool;
+  }
+
+  /**
+   * Posts a message to every worker (or to worker `only`): its mailbox word counts it first, then a
+   * notify wakes a worker blocked between runs, which leaves its wait to read the message.
+   */
+  private post(message: unknown, only?: number): void {
+    this.workers.forEach((w, i) => {
+      if (only !== undefined && i !== only) return;
+      Atomics.add(this.mail, i * LINE_WORDS, 1);
+      w.postMessage(message);
+    });
+    Atomics.notify(this.ctl, GEN);
   }
 
   private expect(key: string, need: number): Promise<void> {
@@ -431,10 +495,10 @@ export class ThreadPool {
     if (ops.some((parts) => parts.length > COUNT_MASK)) throw new EdgeqError('INTERNAL', `an op has more than ${COUNT_MASK} parts`);
     const id = this.nextPlan++;
     const act = new Int32Array(ops.map((parts, i) => Math.max(1, Math.min(this.threads, parts.length, active?.[i] ?? this.threads))));
-    const counters = new Int32Array(new SharedArrayBuffer(4 * 2 * LINE_WORDS * Math.max(1, ops.length)));
+    const counters = new Int32Array(new SharedArrayBuffer(4 * counterWords(this.threads, ops.length)));
     const ready = this.expect(`plan-ready:${id}`, this.workers.length);
     const wire = ops.map((parts) => parts.map((c) => [c.fn, c.args]));
-    for (const w of this.workers) w.postMessage({ type: 'plan', id, memory, ops: wire, active: act, counters: counters.buffer });
+    this.post({ type: 'plan', id, memory, ops: wire, active: act, counters: counters.buffer });
     await this.hold(() => ready);
     return { id, ops, active: act, counters };
   }
@@ -446,7 +510,7 @@ export class ThreadPool {
    */
   dropPlan(plan: PoolPlan): void {
     if (this.released || this.failure) return; // a failed pool runs nothing more; its workers may be gone
-    for (const w of this.workers) w.postMessage({ type: 'drop', id: plan.id });
+    this.post({ type: 'drop', id: plan.id });
   }
 
   /**
@@ -458,7 +522,7 @@ export class ThreadPool {
     if (this.waiting.has('plans')) throw new EdgeqError('INTERNAL', 'workerPlanIds is already pending');
     this.planIdReplies = [];
     const answered = this.expect('plans', this.workers.length);
-    for (const w of this.workers) w.postMessage({ type: 'plans' });
+    this.post({ type: 'plans' });
     await this.hold(() => answered);
     return this.planIdReplies.map((r) => [...r].sort((a, b) => a - b));
   }
@@ -488,11 +552,12 @@ export class ThreadPool {
   private async execute(plan: PoolPlan, k: Kernels, between?: () => void): Promise<void> {
     const { ops, active, counters: cnt } = plan;
     const ex = k.exports;
+    const T = this.threads;
     const gen = (Atomics.load(this.ctl, GEN) + 1) | 0;
     const tag = (gen & TAG_BITS) << 16;
     for (let i = 0; i < ops.length; i++) {
-      Atomics.store(cnt, opTake(i), tag);
-      Atomics.store(cnt, opDone(i), tag);
+      for (let s = 0; s < active[i]; s++) Atomics.store(cnt, opTake(T, i, s), tag);
+      Atomics.store(cnt, opDone(T, i), tag);
     }
     Atomics.store(this.ctl, PLAN, plan.id);
     Atomics.store(this.ctl, GEN, gen);
@@ -501,15 +566,19 @@ export class ThreadPool {
     if (active.some((a) => a > 1)) Atomics.notify(this.ctl, GEN);
     const mine = LINE_WORDS * this.workers.length;
     for (let i = 0; i < ops.length; i++) {
-      const parts = ops[i], n = parts.length, ti = opTake(i), di = opDone(i);
-      for (;;) {
-        const v = Atomics.load(cnt, ti);
-        const j = v & COUNT_MASK;
-        if (j >= n) break;
-        if (Atomics.compareExchange(cnt, ti, v, v + 1) !== v) continue;
-        invokeKernelCall(ex, parts[j]);
-        this.stats[mine]++;
-        if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
+      const parts = ops[i], n = parts.length, a = active[i], di = opDone(T, i);
+      // Slot 0's home chunk first, then the others' (stealing).
+      for (let s = 0; s < a; s++) {
+        const [lo, hi] = homeChunk(n, a, s), ti = opTake(T, i, s);
+        for (;;) {
+          const v = Atomics.load(cnt, ti);
+          const j = v & COUNT_MASK;
+          if (lo + j >= hi) break;
+          if (Atomics.compareExchange(cnt, ti, v, v + 1) !== v) continue;
+          invokeKernelCall(ex, parts[lo + j]);
+          this.stats[mine]++;
+          if (Atomics.add(cnt, di, 1) + 1 === (tag | n)) Atomics.notify(cnt, di);
+        }
       }
       let spins = 0, slept = false;
       for (;;) {
@@ -517,6 +586,7 @@ export class ThreadPool {
         if ((d & COUNT_MASK) >= n) break;
         if (this.failure) throw this.failure;
         if (++spins < this.spin) continue;
+        if (!slept) this.stats[mine + 1]++;
         slept = true;
         await this.sleep(cnt, di, d);
       }
@@ -550,10 +620,15 @@ export class ThreadPool {
     return Array.from({ length: this.threads }, (_, t) => Atomics.load(this.stats, LINE_WORDS * t));
   }
 
+  /** Op barriers at which each thread slept (outspun its spin limit) so far (workers first, the calling thread last). */
+  sleepCounts(): number[] {
+    return Array.from({ length: this.threads }, (_, t) => Atomics.load(this.stats, LINE_WORDS * t + 1));
+  }
+
   /** Test hook: the next part a worker takes throws inside the worker. */
   async injectWorkerFailure(worker = 0): Promise<void> {
     const armed = this.expect('fail-armed', 1);
-    this.workers[worker].postMessage({ type: 'fail-next' });
+    this.post({ type: 'fail-next' }, worker);
     await armed;
   }
 

@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import { writeOnnx } from '../../tools/onnx/writer.js';
 import { Session } from '../../src/runtime/session.js';
-import { LINE_WORDS, type ThreadPool } from '../../src/runtime/pool.js';
-import { MIN_NS_PER_THREAD, opCost, opThreads, type ExecutionPlan } from '../../src/runtime/plan.js';
+import { LINE_WORDS, homeChunk, type ThreadPool } from '../../src/runtime/pool.js';
+import { NS_PER_EXTRA_THREAD, opCost, opNs, opThreads, type ExecutionPlan } from '../../src/runtime/plan.js';
 import { dequantizeOutput, quantizeInput } from '../../src/runtime/io.js';
 import { planConv2d, splitConv } from '../../src/kernels/conv.js';
 import { quantizeModel } from '../../tools/quantize/index.js';
@@ -108,7 +108,43 @@ describe('threads', () => {
       expect(opThreads({ macs: 2 * macs, bytes: 2 * bytes }, 16)).toBeGreaterThanOrEqual(t);
     }
     expect(opThreads({ macs: 1e12, bytes: 0 }, 7)).toBe(7);
-    expect(MIN_NS_PER_THREAD).toBeGreaterThan(0);
+  });
+
+  it('opThreads is the thread count of least modelled time, opNs / t + NS_PER_EXTRA_THREAD * (t - 1) (brute force)', () => {
+    expect(NS_PER_EXTRA_THREAD).toBeGreaterThan(0);
+    const modelled = (ns: number, t: number) => ns / t + NS_PER_EXTRA_THREAD * (t - 1);
+    for (let ns = 100; ns < 1e8; ns *= 1.37) {
+      for (const T of [1, 2, 3, 4, 8, 16]) {
+        const cost = { macs: ns * 32, bytes: 0 };
+        expect(opNs(cost)).toBeCloseTo(ns, 6);
+        const t = opThreads(cost, T);
+        let best = 1;
+        for (let u = 2; u <= T; u++) if (modelled(ns, u) < modelled(ns, best)) best = u;
+        expect(t, `${ns} ns, ${T} threads`).toBe(best);
+      }
+    }
+    // an op under twice the cost of one more thread stays on one; the depthwise rate counts
+    expect(opThreads({ macs: 0, bytes: 16 * 2 * NS_PER_EXTRA_THREAD }, 16)).toBe(1);
+    const dw = { macs: 32 * 4 * NS_PER_EXTRA_THREAD, bytes: 0 };
+    expect(opThreads({ ...dw, macsPerNs: 8 }, 16)).toBeGreaterThan(opThreads(dw, 16));
+  });
+
+  it('homeChunk: contiguous chunks in slot order cover every part once, sizes within one', () => {
+    for (const n of [1, 2, 7, 16, 31, 128, 1000]) {
+      for (const a of [1, 2, 3, 5, 8, 16]) {
+        let next = 0;
+        const sizes: number[] = [];
+        for (let s = 0; s < a; s++) {
+          const [lo, hi] = homeChunk(n, a, s);
+          expect(lo).toBe(next);
+          expect(hi).toBeGreaterThanOrEqual(lo);
+          sizes.push(hi - lo);
+          next = hi;
+        }
+        expect(next).toBe(n);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      }
+    }
   });
 
   it('any choice of threads per op gives the 1-thread bytes (all, none, alternating, random, batch 3)', async () => {
@@ -177,11 +213,32 @@ describe('threads', () => {
     }
   });
 
+  it('a worker blocked between runs (Atomics.wait) still reads the messages posted to it, and wakes for the next run', async () => {
+    const s = await Session.create(fused, { threads: 2 });
+    const first = await s.run(inputs[0]);
+    const pool = poolOf(s)!;
+    for (let round = 0; round < 3; round++) {
+      await new Promise((r) => setTimeout(r, 60)); // past its spin: the worker blocks on the generation word
+      const t0 = performance.now();
+      const ids = await pool.workerPlanIds(); // a message round trip through the blocked worker
+      // its wait times out after 1 s: a message noticed only then would take that long
+      expect(performance.now() - t0).toBeLessThan(500);
+      expect(ids.length).toBe(1);
+      expect(ids[0].length).toBeGreaterThan(0);
+      const parts = pool.partCounts()[0];
+      expect(Array.from(await s.run(inputs[0]))).toEqual(Array.from(first));
+      await s.run(inputs[1]);
+      expect(pool.partCounts()[0]).toBeGreaterThanOrEqual(parts);
+    }
+    expect(pool.sleepCounts().length).toBe(2);
+    s.release();
+  });
+
   it('counters of different ops and part counts of different threads are 64 bytes apart', async () => {
     expect(LINE_WORDS * 4).toBe(64);
     const s = await Session.create(fused, { threads: 2 });
     const { counters, ops } = (await planOf(s)).threaded!.plan;
-    expect(counters.length).toBe(2 * LINE_WORDS * ops.length);
+    expect(counters.length).toBe(3 * LINE_WORDS * ops.length);
     s.release();
   });
 
