@@ -3,11 +3,14 @@
 // entry (e.g. a `git worktree` of the previous commit) and --b at this one.
 //
 //   node bench/dist/ab.js --a ../base/dist/src/index.js --b dist/index.js --model m.edgeq
-//        [--images DIR --count 20 | --synthetic 5] [--runs 30] [--threads 1]
+//        [--images DIR --count 20 | --synthetic 5] [--runs 30] [--threads 1] [--backend auto] [--block 1]
 //
 // Prints per build the sha256 of all logits (float32 little-endian, inputs in order) and the
 // latency of one input, interleaved (A, B, A, B, ...) after a warm-up: median, min, max, and the
-// median of the per-pair ratios B/A.
+// median of the per-pair ratios B/A. --block N: each build runs 3 untimed and N timed runs in a row
+// before the other takes its turn (the order alternating), so that neither build's run starts with
+// the other's weights in the caches (medians of blocks of 10 were steadier than pairs for models of
+// a few MB on a 2-core machine); the ratio is then of the medians.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -40,9 +43,9 @@ async function main(): Promise<void> {
   const o = args(process.argv.slice(2));
   if (!o.a || !o.b || !o.model) throw new Error('--a, --b and --model are required');
   const bytes = new Uint8Array(readFileSync(o.model));
-  const threads = Number(o.threads ?? 1), runs = Number(o.runs ?? 30);
+  const threads = Number(o.threads ?? 1), runs = Number(o.runs ?? 30), block = Number(o.block ?? 1);
   const builds = await Promise.all([o.a, o.b].map(async (entry) => (await import(pathToFileURL(resolve(entry)).href)) as Runtime));
-  const sessions = await Promise.all(builds.map((r) => r.Session.create(bytes, { threads })));
+  const sessions = await Promise.all(builds.map((r) => r.Session.create(bytes, { threads, backend: o.backend ?? 'auto' })));
   let inputs: (Float32Array | RawImage)[];
   if (o.images) {
     const files = readdirSync(o.images).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, Number(o.count ?? 20));
@@ -62,21 +65,24 @@ async function main(): Promise<void> {
   const x = inputs[0];
   for (let i = 0; i < 5; i++) for (const s of sessions) await s.run(x);
   const t: number[][] = [[], []];
-  for (let r = 0; r < runs; r++) {
+  for (let r = 0; r < Math.ceil(runs / block); r++) {
     for (let k = 0; k < 2; k++) {
       const i = (r + k) % 2; // alternate which build goes first
-      const t0 = performance.now();
-      await sessions[i].run(x);
-      t[i].push(performance.now() - t0);
+      if (block > 1) for (let w = 0; w < 3; w++) await sessions[i].run(x);
+      for (let b = 0; b < block; b++) {
+        const t0 = performance.now();
+        await sessions[i].run(x);
+        t[i].push(performance.now() - t0);
+      }
     }
   }
-  const ratios = t[0].map((a, i) => t[1][i] / a);
+  const ratios = block > 1 ? [median(t[1]) / median(t[0])] : t[0].map((a, i) => t[1][i] / a);
   console.log(`model ${o.model}, ${inputs.length} inputs (${o.images ? `images from ${o.images}` : 'synthetic, seed 7'}), ${threads} thread(s), backend ${sessions[1].backend}`);
   ['A', 'B'].forEach((name, i) => {
     const s = stats(t[i]);
     console.log(`  ${name} ${[o.a, o.b][i]}: logits sha256 ${hashes[i].slice(0, 16)}; ${runs} interleaved runs: median ${s.median.toFixed(2)} ms (min ${s.min.toFixed(2)}, max ${Math.max(...t[i]).toFixed(2)})`);
   });
-  console.log(`  outputs ${hashes[0] === hashes[1] ? 'bit-identical' : 'DIFFER'}; B/A per pair: median ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`);
+  console.log(`  outputs ${hashes[0] === hashes[1] ? 'bit-identical' : 'DIFFER'}; B/A ${block > 1 ? 'of the medians' : 'per pair'}: median ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`);
   for (const s of sessions) s.release();
   if (hashes[0] !== hashes[1]) process.exitCode = 1;
 }

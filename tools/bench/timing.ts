@@ -28,8 +28,18 @@ export function stats(samples: number[]): LatencyStats {
 }
 
 /**
+ * Idle time before each engine's turn in a round (ms). Contract: no engine's turn starts while the
+ * previous engine's pool threads still spin on after its last run (onnxruntime-web's do, for
+ * milliseconds, and on a 2-core machine they hold the core the next engine's worker needs:
+ * docs/tuning-log.md, "Engine turns in the bench").
+ */
+export const ENGINE_SETTLE_MS = 20;
+
+/**
  * Times each engine `runs` times in total, spread over `rounds` rounds; round 0 warms every engine up
- * first (`warmup` untimed runs each). Returns per-engine latency statistics in milliseconds.
+ * first (`warmup` untimed runs each). Each engine's turn starts after ENGINE_SETTLE_MS of idle and
+ * one untimed run.
+ * Returns per-engine latency statistics in milliseconds.
  */
 export async function interleavedLatency(
   engines: Engine[],
@@ -44,7 +54,9 @@ export async function interleavedLatency(
       warmup: r === 0, warmupIterations: options.warmup ?? 2, warmupTime: 0,
       throws: true,
     });
-    for (const e of engines) bench.add(e.name, async () => { await e.run(); });
+    const settle = () => new Promise<void>((resolve) => setTimeout(resolve, ENGINE_SETTLE_MS));
+    // Each turn: idle, then one untimed run (the engine's own threads awake), then the timed runs.
+    for (const e of engines) bench.add(e.name, async () => { await e.run(); }, { beforeAll: async () => { await settle(); await e.run(); } });
     await bench.run();
     for (const task of bench.tasks) {
       const res = task.result as { latency?: { samples?: ArrayLike<number> } };
