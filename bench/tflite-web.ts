@@ -121,7 +121,8 @@ for (const t of runs > 0 ? threads : []) {
     latency[t] = { tflite: tf, edgeq: eq, page: page.info, raw };
     const f = (s: Spread) => `median ${s.median.toFixed(2)} ms (min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)})`;
     console.log(`latency, ${t} thread${t > 1 ? 's' : ''} (${describePage(page.info)}), ${runs} interleaved runs after ${warmup} warm-up:`
-      + ` tfjs-tflite ${f(tf)}; edgeq ${f(eq)}; edgeq / tfjs-tflite ${(eq.median / tf.median).toFixed(3)}`);
+      + ` tfjs-tflite ${f(tf)}; edgeq ${f(eq)}; edgeq / tfjs-tflite ${(eq.median / tf.median).toFixed(3)}`
+      + (raw.edgeqSleeps ? `; edgeq's barrier sleeps per run: main ${raw.edgeqSleeps.main.toFixed(2)}, workers ${raw.edgeqSleeps.workers.map((x) => x.toFixed(2)).join(' ')}` : ''));
   } finally {
     await page.close();
   }

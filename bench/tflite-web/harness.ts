@@ -24,6 +24,9 @@ import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
 import { topK } from 'edgeq-tools/quantize/report';
 
 /** Flags of the headless browser: no GPU, no network chatter, no sandbox (root in CI). */
+/** One thread count's timed runs in the page (TfliteWebPage.time). */
+export interface TimedRuns { tflite: number[]; edgeq: number[]; edgeqSleeps?: { main: number; workers: number[] } }
+
 export const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'];
 
 export interface PreparedModel {
@@ -94,8 +97,11 @@ export interface TfliteWebPage {
   info: PageInfo;
   /** Images first..first+count-1 through both engines at `threads` (one of the loaded counts). */
   classify(first: number, count: number, threads: number): Promise<ImageResult[]>;
-  /** Interleaved run times (ms) of both engines on one image, per thread count; `warmup` untimed rounds first. */
-  time(image: number, runs: number, warmup: number): Promise<Record<number, { tflite: number[]; edgeq: number[] }>>;
+  /**
+   * Interleaved run times (ms) of both engines on one image, per thread count; `warmup` untimed
+   * rounds first. edgeqSleeps: with threads, the op barriers edgeq's threads slept at per timed run.
+   */
+  time(image: number, runs: number, warmup: number): Promise<Record<number, TimedRuns>>;
   close(): Promise<void>;
 }
 
@@ -168,7 +174,7 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
         });
       },
       async time(image, runs, warmup) {
-        return await page.evaluate(`tfliteWeb.time(${JSON.stringify({ image, runs, warmup, threads })})`) as Record<number, { tflite: number[]; edgeq: number[] }>;
+        return await page.evaluate(`tfliteWeb.time(${JSON.stringify({ image, runs, warmup, threads })})`) as Record<number, TimedRuns>;
       },
       async close() {
         await b.close().catch(() => {});

@@ -6,7 +6,8 @@
 //                            at each thread count; pixels from /inputs.bin (image i at i * pixelsPerImage)
 //   classify({ first, count, threads }) -> per image: TFLite's uint8 logits and softmax output,
 //                            edgeq's logits (float)
-//   time({ image, runs, warmup, threads }) -> per thread count, each engine's run times in ms, interleaved
+//   time({ image, runs, warmup, threads }) -> per thread count, each engine's run times in ms, interleaved,
+//                            and for edgeq's pool (threads > 1) its barrier sleeps per timed run (main, workers)
 import { Session } from 'edgeq';
 
 const state = { tfl: new Map(), edgeq: new Map(), pixels: undefined, per: 0, input: undefined };
@@ -82,6 +83,9 @@ async function classify({ first, count, threads }) {
 async function time({ image, runs, warmup, threads }) {
   const px = pixelsOf(image);
   const res = Object.fromEntries(threads.map((t) => [t, { tflite: [], edgeq: [] }]));
+  // Diagnostics: the session's pool (a private field) counts the op barriers each thread slept at.
+  const sleeps = (t) => state.edgeq.get(t).pool?.sleepCounts?.() ?? [];
+  const before = {};
   for (let round = -warmup; round < runs; round++) {
     for (const t of threads) {
       const engines = [
@@ -89,6 +93,7 @@ async function time({ image, runs, warmup, threads }) {
         ['edgeq', () => state.edgeq.get(t).run(px)],
       ];
       if (round % 2 !== 0) engines.reverse();
+      if (round === 0) before[t] = sleeps(t);
       for (const [name, run] of engines) {
         await sleep(5);
         const t0 = performance.now();
@@ -97,6 +102,11 @@ async function time({ image, runs, warmup, threads }) {
         if (round >= 0) res[t][name].push(ms);
       }
     }
+  }
+  for (const t of threads) {
+    const now = sleeps(t);
+    // sleepCounts() lists the workers first, the calling thread last.
+    if (now.length > 0) res[t].edgeqSleeps = { main: (now.at(-1) - before[t].at(-1)) / runs, workers: now.slice(0, -1).map((c, i) => (c - before[t][i]) / runs) };
   }
   return res;
 }
