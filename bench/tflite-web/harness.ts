@@ -73,10 +73,10 @@ export function preprocessImages(paths: readonly string[], spec: PreprocessSpec,
 }
 
 export interface ImageResult {
-  /** TFLite's uint8 logits (the cut file's output). */
-  tflite: Uint8Array;
-  /** TFLite's uint8 softmax output (the file's own output). */
-  softmax: Uint8Array;
+  /** TFLite's logits (the cut file's output): uint8, or int8 for an int8 file. */
+  tflite: Int32Array;
+  /** TFLite's softmax output (the file's own output), uint8 or int8. */
+  softmax: Int32Array;
   /** edgeq's logits re-quantized with the logits tensor's scale and zero point: round(x / s) + z (NHWC order, as TFLite's). */
   edgeq: Int32Array;
   /** The largest |x / s + z - round(x / s + z)| of this image (0 up to float rounding: edgeq's output is dequantized integers). */
@@ -170,7 +170,7 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
             residual = Math.max(residual, Math.abs(v - n));
             return n;
           });
-          return { tflite: Uint8Array.from(r.tflite), softmax: Uint8Array.from(r.softmax), edgeq: q, residual };
+          return { tflite: Int32Array.from(r.tflite), softmax: Int32Array.from(r.softmax), edgeq: q, residual };
         });
       },
       async time(image, runs, warmup) {

@@ -19,15 +19,25 @@ async function bytes(path) {
   return r.arrayBuffer();
 }
 
-/** One TFLite model runner: copies the pixels in, runs, returns (a copy of) output 0. */
+/**
+ * One TFLite model runner: copies the pixels in, runs, returns (a copy of) output 0. An int8 input
+ * tensor gets each uint8 value minus 128 (edgeq stores int8 activations as uint8 i + 128, so both
+ * engines see the same integers).
+ */
 function tfliteRunner(model) {
   const runner = model.modelRunner;
   const input = runner.getInputs()[0];
-  if (input.dataType !== 'uint8') throw new Error(`TFLite input is ${input.dataType}, not uint8`);
+  if (input.dataType !== 'uint8' && input.dataType !== 'int8') throw new Error(`TFLite input is ${input.dataType}, not uint8 or int8`);
+  const shifted = input.dataType === 'int8' ? new Int8Array(String(input.shape).split(',').map(Number).reduce((a, b) => a * b, 1)) : undefined;
   return {
     input,
     run(px) {
-      input.data().set(px);
+      if (shifted) {
+        for (let i = 0; i < shifted.length; i++) shifted[i] = px[i] - 128;
+        input.data().set(shifted);
+      } else {
+        input.data().set(px);
+      }
       if (!runner.infer()) throw new Error('TFLite infer() failed');
       return runner.getOutputs()[0].data().slice();
     },
