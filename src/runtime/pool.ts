@@ -137,7 +137,8 @@ function runPlan(p, tag, gen) {
       ready = i;
     }
     const parts = ops[i], n = parts.length, base = stride * i, di = base + doneAt;
-    // The home chunk first, then the chunks of the following slots (stealing).
+    // The home chunk first, then the chunks of the following slots (stealing); chunk v is
+    // homeChunk(n, a, v), computed inline (this script cannot import).
     for (let k = 0; k < a; k++) {
       const v = slot + k < a ? slot + k : slot + k - a, lo = Math.floor((n * v) / a), len = Math.floor((n * (v + 1)) / a) - lo;
       const ti = base + v * ${LINE_WORDS};
