@@ -324,10 +324,11 @@ export class TfliteGraphBuilder {
     return y;
   }
 
-  /** RESHAPE to `shape` (same parameters). */
+  /** RESHAPE to `shape` (same parameters), the shape as a constant int32 input, as TensorFlow's converter writes it (TFLite's runtime refuses a RESHAPE with neither that input nor ReshapeOptions.new_shape). */
   reshape(x: Act, shape: number[], name: string): Act {
     const y = this.act(name, shape, x.scale, x.zeroPoint - this.lo);
-    this.ops.push({ code: OP.RESHAPE, inputs: [x.k], outputs: [y.k], options: { type: 17, fields: [] } });
+    const dims = this.int32s(`${name}/shape`, shape);
+    this.ops.push({ code: OP.RESHAPE, inputs: [x.k, dims], outputs: [y.k], options: { type: 17, fields: [] } });
     return y;
   }
 
