@@ -11,10 +11,13 @@
 //   (--images 0: latency only; EDGEQ_CHROMIUM or --chromium: the browser, default /usr/bin/chromium)
 //   --first-diff N: before the rest, both engines on prefixes of the graph
 //   (cutTflite truncate: graph output each operator's in turn) on N images, to the first
-//   operator whose integers differ and two more (--first-diff-from K: start at operator K)
+//   operator whose integers differ and two more (--first-diff-from K: start at operator K); each
+//   prefix also through TFLite's reference kernels (tools/tflite/reference.ts, Q31 multipliers), which
+//   says whether tfjs-tflite ran that operator with them or with XNNPACK's fp32 arithmetic
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cutTflite } from 'edgeq-tools/tflite/cut';
 import { BUILTIN, readTflite } from 'edgeq-tools/tflite/reader';
+import { runTfliteReference } from 'edgeq-tools/tflite/reference';
 import { basename, join, resolve } from 'node:path';
 import { loadImageFolder } from 'edgeq-tools/image/folder-node';
 import { cpuInfo, formatCpu } from 'edgeq-tools/bench/cpu-info';
@@ -71,13 +74,22 @@ if (firstDiff > 0) {
     const sub = prepareModel(cutTflite(base, op.outputs[0]!, { truncate: true }), `${basename(modelPath)} up to operator ${op.index}`);
     const page = await openTfliteWeb(sub, pixels.subarray(0, firstDiff * per), [1], { ...browser, cut: true });
     let c: Comparison;
+    let refDiff = 0;
     try {
-      c = compare(await page.classify(0, firstDiff, 1), []);
+      const results = await page.classify(0, firstDiff, 1);
+      c = compare(results, []);
+      const cutModel = readTflite(sub.tflite), sg = cutModel.subgraphs[0]!;
+      const shift = sg.tensors[sg.inputs[0]!]!.type === 9 ? 128 : 0; // the page feeds int8 inputs u - 128
+      results.forEach((r, i) => {
+        const ref = runTfliteReference(cutModel, Array.from(pixels.subarray(i * per, (i + 1) * per), (v) => v - shift)).data;
+        for (let j = 0; j < r.tflite.length; j++) if (ref[j] !== r.tflite[j]) refDiff++;
+      });
     } finally {
       await page.close();
     }
     const total = c.histogram.reduce((a, b) => a + b, 0);
-    console.log(`  operator ${op.index} ${op.opName} -> tensor ${op.outputs[0]} [${sub.logits.shape}]: ${total - c.histogram[0]!} of ${total} values differ, worst ${c.worstLsb} LSB`);
+    console.log(`  operator ${op.index} ${op.opName} -> tensor ${op.outputs[0]} [${sub.logits.shape}]: ${total - c.histogram[0]!} of ${total} values differ, worst ${c.worstLsb} LSB`
+      + `; TFLite's reference kernels differ from tfjs-tflite in ${refDiff}`);
     if (c.worstLsb > 0 && ++differing >= 3) break;
   }
 }
