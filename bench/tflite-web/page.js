@@ -19,6 +19,9 @@ async function bytes(path) {
   return r.arrayBuffer();
 }
 
+/** A TFLite tensor's shape as numbers (tfjs-tflite gives it as an array-like or a comma-separated string). */
+const shapeOf = (tensor) => String(tensor.shape).split(',').map(Number);
+
 /**
  * One TFLite model runner: copies the pixels in, runs, returns (a copy of) output 0. An int8 input
  * tensor gets each uint8 value minus 128 (edgeq stores int8 activations as uint8 i + 128, so both
@@ -28,7 +31,7 @@ function tfliteRunner(model) {
   const runner = model.modelRunner;
   const input = runner.getInputs()[0];
   if (input.dataType !== 'uint8' && input.dataType !== 'int8') throw new Error(`TFLite input is ${input.dataType}, not uint8 or int8`);
-  const shifted = input.dataType === 'int8' ? new Int8Array(String(input.shape).split(',').map(Number).reduce((a, b) => a * b, 1)) : undefined;
+  const shifted = input.dataType === 'int8' ? new Int8Array(shapeOf(input).reduce((a, b) => a * b, 1)) : undefined;
   return {
     input,
     run(px) {
@@ -61,7 +64,7 @@ async function load({ threads, input, cut: withCut }) {
   return {
     isolated: globalThis.crossOriginIsolated, images: state.pixels.length / state.per,
     edgeq: threads.map((t) => ({ asked: t, threads: state.edgeq.get(t).threads, backend: state.edgeq.get(t).backend })),
-    tfliteInput: { shape: String(state.tfl.get(threads[0]).full.input.shape).split(',').map(Number), type: state.tfl.get(threads[0]).full.input.dataType },
+    tfliteInput: { shape: shapeOf(state.tfl.get(threads[0]).full.input), type: state.tfl.get(threads[0]).full.input.dataType },
     edgeqInput: s.model.input.nchw,
     userAgent: navigator.userAgent,
   };

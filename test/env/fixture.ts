@@ -31,6 +31,12 @@ export const HAS_BUILD = existsSync(join(REPO_ROOT, 'dist/index.js')) && existsS
   && existsSync(join(REPO_ROOT, 'build/edgeq-simd.wasm')) && existsSync(join(REPO_ROOT, 'build/edgeq-scalar.wasm'));
 export const BUILD_SKIP = 'dist/ or build/*.wasm is missing (run `npm run build`); runtime-environment tests skipped';
 
+/** True when the bench workspace's devDependency @tensorflow/tfjs-tflite (TFLite's WASM runtime) is installed. */
+export const HAS_TFJS = ((): boolean => {
+  try { createRequire(join(REPO_ROOT, 'bench', 'package.json')).resolve('@tensorflow/tfjs-tflite/package.json'); return true; } catch { return false; }
+})();
+export const TFJS_SKIP = "@tensorflow/tfjs-tflite is not installed (the bench workspace's devDependency: npm install); the tfjs-tflite comparison is skipped";
+
 /** The Deno binary: the `deno` devDependency's platform package (no install script needed), else $EDGEQ_DENO / PATH. */
 export function denoBinary(): string | undefined {
   if (process.env.EDGEQ_DENO) return existsSync(process.env.EDGEQ_DENO) ? process.env.EDGEQ_DENO : undefined;

@@ -7,19 +7,14 @@
 // build copies that input unscaled where its reference kernel (and edgeq) requantizes it
 // (docs/tflite.md, "Generated files").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { REPO_ROOT, warnSkip } from '../helpers.js';
+import { warnSkip } from '../helpers.js';
 import { buildTflite, mobilenetV2Like, rng, seBlockLike } from '../../tools/tflite/build.js';
 import { compare, openTfliteWeb, prepareModel, top1, type ImageResult, type PreparedModel, type TfliteWebPage } from '../../bench/tflite-web/harness.js';
-import { BUILD_SKIP, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, HAS_BUILD, HAS_CHROMIUM } from './fixture.js';
+import { BUILD_SKIP, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, HAS_BUILD, HAS_CHROMIUM, HAS_TFJS, TFJS_SKIP } from './fixture.js';
 
-const HAS_TFJS = ((): boolean => {
-  try { createRequire(join(REPO_ROOT, 'bench', 'package.json')).resolve('@tensorflow/tfjs-tflite/package.json'); return true; } catch { return false; }
-})();
 warnSkip(HAS_CHROMIUM, CHROMIUM_SKIP);
 warnSkip(HAS_BUILD, BUILD_SKIP);
-warnSkip(HAS_TFJS, "@tensorflow/tfjs-tflite is not installed (the bench workspace's devDependency: npm install); the generated-model comparison is skipped");
+warnSkip(HAS_TFJS, TFJS_SKIP);
 
 const INPUTS = 24;
 /**

@@ -4,24 +4,20 @@
 // bench/tflite-web.ts, docs/tflite.md). edgeq runs the file's own integers (importTflite: weights
 // outside int8 as int16 ones), so the logits are compared with TFLite's on the file itself.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, SHARED, warnSkip } from '../helpers.js';
+import { SHARED, warnSkip } from '../helpers.js';
 import { loadImageFolder } from '../../tools/image/folder-node.js';
 import { compare, openTfliteWeb, prepareModel, preprocessImages, top1, type ImageResult, type PreparedModel, type TfliteWebPage } from '../../bench/tflite-web/harness.js';
-import { BUILD_SKIP, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, HAS_BUILD, HAS_CHROMIUM } from './fixture.js';
+import { BUILD_SKIP, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, HAS_BUILD, HAS_CHROMIUM, HAS_TFJS, TFJS_SKIP } from './fixture.js';
 
 const CORAL = join(SHARED, 'models', 'tflite-coral');
 const IMAGES = join(SHARED, 'data', 'imagenet-sample');
 const HAS_CORAL = existsSync(join(CORAL, 'mobilenet_v2_1.0_224_quant.tflite')) && existsSync(IMAGES);
-const HAS_TFJS = ((): boolean => {
-  try { createRequire(join(REPO_ROOT, 'bench', 'package.json')).resolve('@tensorflow/tfjs-tflite/package.json'); return true; } catch { return false; }
-})();
 warnSkip(HAS_CHROMIUM, CHROMIUM_SKIP);
 warnSkip(HAS_BUILD, BUILD_SKIP);
 warnSkip(HAS_CORAL, `../shared/models/tflite-coral or the image sample is absent (${CORAL}); the tfjs-tflite comparison is skipped`);
-warnSkip(HAS_TFJS, '@tensorflow/tfjs-tflite is not installed (the bench workspace\'s devDependency: npm install); the tfjs-tflite comparison is skipped');
+warnSkip(HAS_TFJS, TFJS_SKIP);
 
 const IMAGE_COUNT = 5;
 /**
