@@ -17,9 +17,22 @@
 // step on 8 lanes (dwStore8), the rest run the scalar twin's per-channel code (same operations,
 // bit-exact), so no load reads past a pixel's C channels.
 // Flags: DWCONV_FLAG_IN16 / OUT16 / RES16; outF32 selects a float32 output (no rounding).
+//
+// Relaxed form (qu8_dwconv_relaxed_c16x4; 8-bit activations only): four taps per
+// i32x4.relaxed_dot_i8x16_i7x16_add_s, reading a second layout built at load ("qu8-dwconv-c16x4",
+// docs/format-packing.md), per block of 16 channels, with G = floor(taps / 4) groups of four taps:
+//   i32 wide, 12 bytes zero | i32 bias'[16] | for group g < G: i8 w[16][4] (taps 4g..4g+3)   (80 + G * 64 bytes)
+// bias' is the bias, plus 128 * sum(w) over the grouped taps per channel for the s8xs8 lowering
+// (DWCONV_FLAG_SHIFTED: activations enter the relaxed dot as a - 128). Step (16 channels of one
+// pixel, four taps): the four taps' 16 activation bytes transposed to [channel][tap] (two i8x16 and
+// two i16x8 interleaves per 8 channels), then four relaxed dots against w[16][4]. The last taps % 4
+// taps take the i16 steps above from the qu8-dwconv-c16 weights, as do a whole block with a weight
+// outside [-127, 127] (wide = 1) and the last C % 16 channels; the multipliers are always read
+// there. Exact only where the host's probe classified the relaxed dot (u8xs8 or s8xs8); the scalar
+// twin computes the same int32 sums.
 
 import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
-import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16 } from './flags';
+import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16, DWCONV_FLAG_SHIFTED as FLAG_SHIFTED } from './flags';
 
 /** Channels per packed block (the kernel's channel tile). */
 export const DW_CR: i32 = 16;
@@ -29,7 +42,29 @@ export const DW_CR: i32 = 16;
   return <usize>(128 + taps * 32);
 }
 
+/** Bytes of one relaxed (c16x4) block of 16 channels. */
+@inline export function dwRelaxedBlockBytes(taps: i32): usize {
+  return <usize>(80 + (taps >> 2) * 64);
+}
+
+/** Relaxed lowering of a call: none (the i16 step only), u8 activations as they are, or shifted by -128. */
+const RELAXED_NONE: i32 = 0, RELAXED_U8: i32 = 1, RELAXED_S8: i32 = 2;
+
 const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3;
+
+/** Channel c of one pixel from its int32 sum acc and multiplier mul: residual, activation, rounding, store (scalar). */
+@inline function dwChannelStore(outKind: i32, resKind: i32, c: i32, acc: i32, mul: f32, o: usize, rp: usize, zr: i32, mr: f32, mlz: i32,
+  fmin: f32, fmax: f32, alpha: f32, leaky: bool, beta: f32, act: i32): void {
+  let y: f32 = <f32>acc * mul;
+  if (resKind != KIND_NONE) {
+    const rv = resKind == KIND_U16 ? <i32>load<u16>(rp + (<usize>c << 1)) : <i32>load<u8>(rp + <usize>c);
+    y = y + <f32>(rv - zr) * mr;
+  }
+  y = epilogueF(y, leaky, act, alpha, beta, fmin, fmax);
+  if (outKind == KIND_F32) store<f32>(o + (<usize>c << 2), y);
+  else if (outKind == KIND_U16) store<u16>(o + (<usize>c << 1), <u16>magicRound(y, mlz));
+  else store<u8>(o + <usize>c, <u8>magicRound(y, mlz));
+}
 
 /** Channel c (block c >> 4, lane c & 15) of one pixel: accumulate, requantize, store (scalar; shared by the twin and the SIMD tail). */
 @inline function dwChannelRef(in16: bool, outKind: i32, resKind: i32, c: i32, taps: i32, ip: usize, w: usize, bb: usize,
@@ -43,15 +78,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
     const x = in16 ? <i32>load<u16>(a + (<usize>c << 1)) : <i32>load<u8>(a + <usize>c);
     acc += x * <i32>load<i16>(wp);
   }
-  let y: f32 = <f32>acc * load<f32>(blk + bb - 64 + (lane << 2));
-  if (resKind != KIND_NONE) {
-    const rv = resKind == KIND_U16 ? <i32>load<u16>(rp + (<usize>c << 1)) : <i32>load<u8>(rp + <usize>c);
-    y = y + <f32>(rv - zr) * mr;
-  }
-  y = epilogueF(y, leaky, act, alpha, beta, fmin, fmax);
-  if (outKind == KIND_F32) store<f32>(o + (<usize>c << 2), y);
-  else if (outKind == KIND_U16) store<u16>(o + (<usize>c << 1), <u16>magicRound(y, mlz));
-  else store<u8>(o + <usize>c, <u8>magicRound(y, mlz));
+  dwChannelStore(outKind, resKind, c, acc, load<f32>(blk + bb - 64 + (lane << 2)), o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
 }
 
 @inline function kindShift(kind: i32): usize {
@@ -71,6 +98,40 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
   for (let m = 0; m < M; m++, ip += rowStep, o += <usize>outStride, rp += rstride) {
     for (let c = 0; c < C; c++) {
       dwChannelRef(in16, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
+    }
+  }
+}
+
+/**
+ * Scalar twin of qu8_dwconv_relaxed_c16x4: in the full non-wide blocks, bias' and the grouped taps
+ * from the c16x4 layout at wr (int8 weights, activations - 128 when shifted), the last taps % 4 from
+ * the i16 weights at w; every other channel as dwconvRef.
+ */
+export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
+  const shifted = (flags & FLAG_SHIFTED) != 0;
+  const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
+  const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
+  const rstride = (<usize>outStride >> kindShift(outKind)) << (resKind == KIND_NONE ? 0 : kindShift(resKind));
+  const bb = dwBlockBytes(taps), rbb = dwRelaxedBlockBytes(taps), mlz = MAGIC_BITS - zp, act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
+  const rowStep = <usize>taps << 2, cFull = (C >> 4) << 4;
+  let ip = ind, o = out, rp = res;
+  for (let m = 0; m < M; m++, ip += rowStep, o += <usize>outStride, rp += rstride) {
+    for (let c = 0; c < C; c++) {
+      const rb = wr + <usize>(c >> 4) * rbb;
+      if (c >= cFull || load<i32>(rb) != 0) {
+        dwChannelRef(false, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
+        continue;
+      }
+      const lane = <usize>(c & 15), grouped = taps & ~3;
+      const blk = w + <usize>(c >> 4) * bb;
+      let acc = load<i32>(rb + 16 + (lane << 2));
+      for (let t = 0; t < taps; t++) {
+        const x = <i32>load<u8>(<usize>load<u32>(ip + (<usize>t << 2)) + <usize>c);
+        if (t < grouped) acc += (shifted ? x - 128 : x) * <i32>load<i8>(rb + 80 + <usize>(t >> 2) * 64 + (lane << 2) + <usize>(t & 3));
+        else acc += x * <i32>load<i16>(blk + 64 + (<usize>t << 5) + (lane << 1));
+      }
+      dwChannelStore(outKind, resKind, c, acc, load<f32>(blk + bb - 64 + (lane << 2)), o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
     }
   }
 }
@@ -139,7 +200,8 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
  * 16-channel block: accumulate (taps in pairs), then the epilogue (dwStore16).
  */
 @inline function dwSimd<A>(outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize,
-  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32 = 0, act: i32 = ACT_NONE): void {
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32 = 0, act: i32 = ACT_NONE,
+  rmode: i32 = RELAXED_NONE, wr: usize = 0): void {
   const in16 = sizeof<A>() == 2;
   const cFull = C >> 4;
   const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp;
@@ -149,6 +211,7 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
   const rstride: usize = resKind == KIND_NONE ? <usize>0 : (<usize>outStride >> oShift) << rShift;
   const rowStep = <usize>taps << 2;
   const hiOff: usize = in16 ? 16 : 8; // channels 8..15 of a pixel (bytes)
+  const rbb = dwRelaxedBlockBytes(taps);
   let ip = ind, op = out, rp = res;
   for (let m = 0; m < M; m++, ip += rowStep, op += <usize>outStride, rp += rstride) {
     let wb = w;
@@ -156,8 +219,35 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
       const c0 = <usize>(cb << 4);
       const aoff = c0 << (in16 ? 1 : 0);
       // Accumulate: acc_k holds channels 4k..4k+3, starting from the bias.
-      let acc0 = v128.load(wb), acc1 = v128.load(wb, 16), acc2 = v128.load(wb, 32), acc3 = v128.load(wb, 48);
+      let acc0: v128, acc1: v128, acc2: v128, acc3: v128;
       let wp = wb + 64, p = ip, t = 0;
+      const rb = wr + <usize>cb * rbb;
+      if (ASC_FEATURE_RELAXED_SIMD && rmode != RELAXED_NONE && load<i32>(rb) == 0) {
+        // Relaxed: whole groups of four taps from the c16x4 block (its bias' covers them), then the
+        // last taps % 4 through the i16 steps below.
+        acc0 = v128.load(rb, 16); acc1 = v128.load(rb, 32); acc2 = v128.load(rb, 48); acc3 = v128.load(rb, 64);
+        let rwp = rb + 80;
+        for (; t + 3 < taps; t += 4, p += 16, rwp += 64) {
+          let u0 = v128.load(<usize>load<u32>(p) + aoff), u1 = v128.load(<usize>load<u32>(p, 4) + aoff);
+          let u2 = v128.load(<usize>load<u32>(p, 8) + aoff), u3 = v128.load(<usize>load<u32>(p, 12) + aoff);
+          if (rmode == RELAXED_S8) {
+            const vflip = i8x16.splat(-128);
+            u0 = v128.xor(u0, vflip); u1 = v128.xor(u1, vflip); u2 = v128.xor(u2, vflip); u3 = v128.xor(u3, vflip);
+          }
+          // [channel][tap] bytes: taps 0/1 and 2/3 interleaved per channel, then the pairs per channel.
+          const l01 = i8x16.shuffle(u0, u1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const h01 = i8x16.shuffle(u0, u1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          const l23 = i8x16.shuffle(u2, u3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const h23 = i8x16.shuffle(u2, u3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp), i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), acc0);
+          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 16), i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15), acc1);
+          acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 32), i16x8.shuffle(h01, h23, 0, 8, 1, 9, 2, 10, 3, 11), acc2);
+          acc3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 48), i16x8.shuffle(h01, h23, 4, 12, 5, 13, 6, 14, 7, 15), acc3);
+        }
+        wp += <usize>t << 5;
+      } else {
+        acc0 = v128.load(wb); acc1 = v128.load(wb, 16); acc2 = v128.load(wb, 32); acc3 = v128.load(wb, 48);
+      }
       // Taps in pairs: activations and weights of taps t and t + 1 interleaved per channel, so one
       // i32x4.dot_i16x8_s adds x_t * w_t + x_t1 * w_t1 for 4 channels (no overflow: |x| <= 4095, |w| <= 127).
       for (; t + 1 < taps; t += 2, p += 8, wp += 64) {
@@ -255,4 +345,30 @@ export function dwconvSimd(M: i32, C: i32, taps: i32, ind: usize, w: usize, out:
   const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   if ((flags & FLAG_IN16) != 0) dwSimdIn<u16>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
   else dwSimdIn<u8>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
+}
+
+function dwRelaxedLoop(rmode: i32, outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32, act: i32): void {
+  // Specialised: a u8 output without residual, ReLU/none (MobileNet's depthwise layers). Everything else: run-time tests.
+  if (outKind == KIND_U8 && resKind == KIND_NONE && act == ACT_NONE && !leaky) {
+    if (rmode == RELAXED_S8) dwSimd<u8>(KIND_U8, KIND_NONE, false, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, ACT_NONE, RELAXED_S8, wr);
+    else dwSimd<u8>(KIND_U8, KIND_NONE, false, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, ACT_NONE, RELAXED_U8, wr);
+  } else {
+    dwRelaxedGeneric(rmode, outKind, resKind, leaky, M, C, taps, ind, w, wr, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
+  }
+}
+
+function dwRelaxedGeneric(rmode: i32, outKind: i32, resKind: i32, leaky: bool, M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize,
+  out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, res: usize, zr: i32, mr: f32, beta: f32, act: i32): void {
+  if (rmode == RELAXED_S8) dwSimd<u8>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act, RELAXED_S8, wr);
+  else dwSimd<u8>(outKind, resKind, leaky, M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act, RELAXED_U8, wr);
+}
+
+/** Relaxed SIMD kernel (8-bit activations; w: the qu8-dwconv-c16 weights, wr: their c16x4 form); results as dwconvRelaxedRef. */
+export function dwconvRelaxedSimd(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
+  const outKind = outF32 ? KIND_F32 : (flags & FLAG_OUT16) != 0 ? KIND_U16 : KIND_U8;
+  const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
+  dwRelaxedLoop((flags & FLAG_SHIFTED) != 0 ? RELAXED_S8 : RELAXED_U8, outKind, resKind, leaky, M, C, taps, ind, w, wr, out, outStride, zp, fmin, fmax, alpha, res, zr, mr, beta, act);
 }

@@ -80,13 +80,15 @@ export const GAVGPOOL_FLAG_ROUND_HALF_UP: i32 = 4;
 /** TFLite's int8 average of int8 stored + 128 (the same conditions): q = 128 + round((sum - 128 * HW) / HW), ties away from zero. */
 export const GAVGPOOL_FLAG_ROUND_HALF_AWAY_128: i32 = 8;
 
-// @kernels qu8_dwconv_c16
-/** The input is 16-bit lanes. */
+// @kernels qu8_dwconv_c16 qu8_dwconv_relaxed_c16x4
+/** The input is 16-bit lanes (qu8_dwconv_c16 only). */
 export const DWCONV_FLAG_IN16: i32 = 1;
 /** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
 export const DWCONV_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */
 export const DWCONV_FLAG_RES16: i32 = 4;
+/** qu8_dwconv_relaxed_c16x4, s8xs8 lowering: activations enter as a - 128 (the relaxed blocks' bias holds + 128 * sum(w)). */
+export const DWCONV_FLAG_SHIFTED: i32 = 8;
 /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
 export const DWCONV_FLAG_ACT_HARDSWISH: i32 = 16;
 /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */

@@ -14,7 +14,7 @@ import { MAXPOOL_FLAG_IO16, RELAXED_FLAG_SHIFTED } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
 import { wino3x3, winoScratchBytes } from './winograd';
-import { dwconvSimd, dwconvRef } from './dwconv';
+import { dwconvSimd, dwconvRef, dwconvRelaxedSimd, dwconvRelaxedRef } from './dwconv';
 import { vmulSimd, vmulRef } from './mul';
 import { concatSimd, concatRef } from './concat';
 import { avgpoolQ } from './avgpool';
@@ -194,6 +194,23 @@ export function qu8_dwconv_c16(M: i32, C: i32, taps: i32, ind: usize, w: usize, 
 export function qu8_dwconv_c16_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   dwconvRef(M, C, taps, ind, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- relaxed-SIMD depthwise convolution (8-bit activations): four taps per relaxed dot over the
+// c16x4 layout at wr (built by the host from the qu8-dwconv-c16 weights at w, which its wide blocks,
+// the last C % 16 channels and the multipliers still read; assembly/dwconv.ts). Exact only where the
+// host's probe classified the relaxed dot (u8xs8: flags without DWCONV_FLAG_SHIFTED; s8xs8: with
+// it); without relaxed SIMD in the build the plain name runs the scalar twin (same results).
+
+export function qu8_dwconv_relaxed_c16x4(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) dwconvRelaxedSimd(M, C, taps, ind, w, wr, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+  else dwconvRelaxedRef(M, C, taps, ind, w, wr, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+export function qu8_dwconv_relaxed_c16x4_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  dwconvRelaxedRef(M, C, taps, ind, w, wr, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- softmax over the channels of float32 rows (assembly/softmax.ts; scalar in every build) ----

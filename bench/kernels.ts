@@ -3,6 +3,7 @@
 // and the conv+fc time of a whole ResNet-50 (batch 1) summed from its distinct layer shapes; then
 // MobileNetV2's depthwise 3x3 shapes through qu8_dwconv_c16 beside the grouped IGEMM path; and
 // MobileNetV2's pointwise shapes with int8 weights beside int16 ones (the -w16 packings).
+// Relaxed depthwise rows: deno run -A bench/dist/kernels.js --depthwise --wasm build/edgeq-relaxed.wasm
 //   npm run build:wasm && npm run build:ts && node bench/dist/kernels.js [--time 400] [--scalar] [--batch 1] [--json out.json] [--all] [--depthwise] [--wide] [--wasm file]
 // --depthwise: only the peak and the depthwise rows. --wide: only the peak and the int8 / int16 weight rows.
 // --wasm: measure another SIMD build (A/B).
@@ -11,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import {
-  PACKING_DWCONV, PACKING_GEMM, conv2dCalls, expandWideWeights, instantiateKernels, packConv, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
+  PACKING_DWCONV, PACKING_GEMM, conv2dCalls, dwconvRelaxedEligible, packDwconvRelaxed, probeRelaxedDot, expandWideWeights, instantiateKernels, packConv, packConvWeights, packGeometry, packWinogradFromDirect, planConv2d, planWinograd, prepareConv2d,
   runCalls, winogradEligible, winogradPreferred, type Conv2dShape, type Kernels,
 } from 'edgeq/kernels';
 import { defaultWinogradBudget, withinWinogradBudget } from 'edgeq/runtime';
@@ -216,7 +217,11 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
     }
   }
 
-  // Depthwise: the same weights packed qu8-dwconv-c16 (qu8_dwconv_c16) and qu8-gemm-2x4c8 (grouped IGEMM).
+  // Depthwise: the same weights packed qu8-dwconv-c16 (qu8_dwconv_c16) and qu8-gemm-2x4c8 (grouped IGEMM),
+  // and with a relaxed build (--wasm build/edgeq-relaxed.wasm) in an engine whose relaxed dot the
+  // probe classifies, through qu8_dwconv_relaxed_c16x4.
+  const relaxedVerdict = k.relaxed ? probeRelaxedDot() : 'none';
+  const relaxedMode = relaxedVerdict === 'none' ? undefined : relaxedVerdict;
   for (const l of o.wideOnly ? [] : depthwiseLayers) {
     const C = l.cin;
     const shape: Conv2dShape = { ...shapeOf(l, batch), group: C };
@@ -240,6 +245,21 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
       });
       runs.push({ layer: { ...l, name: packing === PACKING_GEMM ? `${l.name} grouped` : l.name }, macs: plan.M * C * taps, strategy: plan.strategy, chosen: false });
       bench.add(`${l.name} ${packing}`, run);
+      if (packing === PACKING_DWCONV && relaxedMode && dwconvRelaxedEligible(plan, 'uint8')) {
+        // The same layer on qu8_dwconv_relaxed_c16x4 (its c16x4 form beside the blob).
+        const rblob = packDwconvRelaxed(blob, taps, relaxedMode);
+        const wr = alloc(rblob.length);
+        u8.set(rblob, wr);
+        const runRelaxed = prepareConv2d(k, {
+          shape, packing, inputZeroPoint: 3, outputZeroPoint: 128, outMin: 128, relaxed: relaxedMode, dwconvRelaxed: { weights: wr },
+          buffers: {
+            input, weights, output: alloc(plan.outputElements),
+            indirection: alloc(plan.indirectionBytes), zero: plan.zeroBytes ? alloc(plan.zeroBytes) : undefined,
+          },
+        });
+        runs.push({ layer: { ...l, name: `${l.name} relaxed` }, macs: plan.M * C * taps, strategy: 'dwconv-r', chosen: false });
+        bench.add(`${l.name} relaxed`, runRelaxed);
+      }
     }
   }
 
@@ -303,6 +323,7 @@ export async function runKernelSuite(o: KernelSuiteOptions = {}): Promise<void> 
   }
   log('');
   log('(dwconv: MobileNetV2 / MobileNetV3-Small depthwise through qu8_dwconv_c16; "grouped": the same layer through the grouped IGEMM, useful MACs counted;');
+  log(` dwconv-r: the same layer through qu8_dwconv_relaxed_c16x4 (relaxed build and an exact relaxed dot only; this engine: ${relaxedVerdict});`);
   log(' neither is in the ResNet-50 total)');
   log('(wino: exact Winograd F(2x2, 3x3) of the layer above, GMAC/s in direct-convolution MACs; wino* = what the runtime picks;');
   log(' a12: the layer with 12-bit activations in and out, 16-bit lanes, direct kernels only;');

@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Session, formatProfile, type ProfileRow } from 'edgeq';
 import type { QModel } from 'edgeq/format';
-import { planConv2d, relaxedEligible, wideRelaxedBlocks } from 'edgeq/kernels';
+import { dwconvRelaxedEligible, planConv2d, relaxedEligible, wideRelaxedBlocks } from 'edgeq/kernels';
 import { convShape } from 'edgeq/ops';
 import { importTflite } from 'edgeq-tools/import';
 import { stats } from 'edgeq-tools/bench/timing';
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
       const wide = plan.wide ? wideRelaxedBlocks(plan, model.tensors[op.input]!.dtype, model.blobs[op.weights]!) : undefined;
       if (wide) pk += ` split: ${wide.length} of ${plan.nBlocks} blocks i16, the rest relaxed`;
       else if (relaxedEligible(plan, model.tensors[op.input]!.dtype, model.blobs[op.weights]!)) pk += ' relaxed';
+      else if (dwconvRelaxedEligible(plan, model.tensors[op.input]!.dtype)) pk += ' relaxed (qu8_dwconv_relaxed_c16x4)';
     }
     console.log(`  #${String(r.op).padEnd(3)} ${r.kind.padEnd(30)} ${r.meanMs.toFixed(4).padStart(8)} ms ${g} ${pk}`);
   }

@@ -10,7 +10,7 @@ import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
 import type { Kernels } from './wasm.js';
 import { DWCONV_FLAGS, GEMM_FLAGS, RELAXED_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
-import { relaxedEligible, type RelaxedDotMode } from './relaxed.js';
+import { dwconvRelaxedEligible, relaxedEligible, type RelaxedDotMode } from './relaxed.js';
 
 /** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
 export interface Conv2dShape {
@@ -227,6 +227,13 @@ export interface Conv2dArgs extends ConvOutputParams {
    * 2x4c16 ones plan.bytes after the start). Bit-identical to the i16 kernels alone.
    */
   wideRelaxed?: { blocks: readonly number[]; weights: number };
+  /**
+   * With `relaxed`, a depthwise layer on qu8_dwconv_relaxed_c16x4: `weights` holds
+   * packDwconvRelaxed()'s c16x4 form for this mode; buffers.weights keeps the qu8-dwconv-c16 blob
+   * (read for wide blocks, the last C % 16 channels and the multipliers). dwconvRelaxedEligible()
+   * layers only; bit-identical to qu8_dwconv_c16.
+   */
+  dwconvRelaxed?: { weights: number };
 }
 
 /**
@@ -280,9 +287,10 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   if (hybrid && !(a.relaxed && plan.wide && !plan.im2col && plan.strategy !== 'dwconv' && group === 1 && (s.inputType ?? 'uint8') === 'uint8')) {
     throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run split between the relaxed and i16 kernels`);
   }
-  if (a.relaxed && !hybrid && !relaxedEligible(plan, s.inputType)) {
+  if (a.relaxed && !hybrid && !(a.dwconvRelaxed ? dwconvRelaxedEligible(plan, s.inputType) : relaxedEligible(plan, s.inputType))) {
     throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run on the relaxed kernels`);
   }
+  if (a.dwconvRelaxed && !a.relaxed) throw new EdgeqError('INTERNAL', 'relaxed depthwise weights without a relaxed lowering');
   const { coutPerGroup: N, KB, cinPerGroup, blockBytes } = plan;
   if (plan.strategy === 'dwconv') return dwconvCalls(a, plan, r, flags, parts);
   const split = splitConv(plan, group, parts);
@@ -368,11 +376,17 @@ function dwconvCalls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requa
   // The activation code field has the same bits in both groups.
   const flags = (gemmFlags & FLAG_IN16 ? DWCONV_FLAGS.IN16 : 0) | (gemmFlags & FLAG_OUT16 ? DWCONV_FLAGS.OUT16 : 0) | (gemmFlags & FLAG_RES16 ? DWCONV_FLAGS.RES16 : 0) | r.act;
   const taps = plan.kernelTaps;
-  return splitConv(plan, s.inChannels, parts).map(([m0, m1]) => kernelCall(a.reference ? 'qu8_dwconv_c16_ref' : 'qu8_dwconv_c16', {
-    M: m1 - m0, C: s.inChannels, taps, ind: b.indirection! + m0 * taps * 4, w: b.weights,
-    out: b.output + m0 * outStride, outStride, zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, outF32: r.outF32,
-    res: res ? res.input + m0 * s.inChannels * resBytes : 0, zr: res ? res.zeroPoint : 0, mr: res ? Math.fround(res.multiplier) : 0, flags,
-  }));
+  return splitConv(plan, s.inChannels, parts).map(([m0, m1]) => {
+    const args = {
+      M: m1 - m0, C: s.inChannels, taps, ind: b.indirection! + m0 * taps * 4, w: b.weights,
+      out: b.output + m0 * outStride, outStride, zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, outF32: r.outF32,
+      res: res ? res.input + m0 * s.inChannels * resBytes : 0, zr: res ? res.zeroPoint : 0, mr: res ? Math.fround(res.multiplier) : 0, flags,
+    };
+    if (!a.dwconvRelaxed) return kernelCall(a.reference ? 'qu8_dwconv_c16_ref' : 'qu8_dwconv_c16', args);
+    return kernelCall(a.reference ? 'qu8_dwconv_relaxed_c16x4_ref' : 'qu8_dwconv_relaxed_c16x4', {
+      ...args, wr: a.dwconvRelaxed.weights, flags: flags | (a.relaxed === 's8xs8' ? DWCONV_FLAGS.SHIFTED : 0),
+    });
+  });
 }
 
 /**

@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -33,6 +33,8 @@ export interface KernelExports {
   f32_gavgpool_ref(N: number, HW: number, C: number, inp: number, out: number): void;
   qu8_dwconv_c16(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_dwconv_relaxed_c16x4(M: number, C: number, taps: number, ind: number, w: number, wr: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  qu8_dwconv_relaxed_c16x4_ref(M: number, C: number, taps: number, ind: number, w: number, wr: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   f32_softmax(rows: number, C: number, inp: number, out: number): void;
   qu8_vmul(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_vmul_ref(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
@@ -130,14 +132,16 @@ export const GAVGPOOL_FLAGS = {
   ROUND_HALF_AWAY_128: 8,
 } as const;
 
-/** Bits of the `flags` argument of qu8_dwconv_c16 (and their *_ref twins). */
+/** Bits of the `flags` argument of qu8_dwconv_c16, qu8_dwconv_relaxed_c16x4 (and their *_ref twins). */
 export const DWCONV_FLAGS = {
-  /** The input is 16-bit lanes. */
+  /** The input is 16-bit lanes (qu8_dwconv_c16 only). */
   IN16: 1,
   /** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
   OUT16: 2,
   /** The fused residual is 16-bit lanes. */
   RES16: 4,
+  /** qu8_dwconv_relaxed_c16x4, s8xs8 lowering: activations enter as a - 128 (the relaxed blocks' bias holds + 128 * sum(w)). */
+  SHIFTED: 8,
   /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
   ACT_HARDSWISH: 16,
   /** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
@@ -602,6 +606,46 @@ export interface Qu8DwconvC16Args {
   flags: number;
 }
 
+/** Arguments of qu8_dwconv_relaxed_c16x4 and qu8_dwconv_relaxed_c16x4_ref, by name (assembly/index.ts). */
+export interface Qu8DwconvRelaxedC16x4Args {
+  /** i32 */
+  M: number;
+  /** i32 */
+  C: number;
+  /** i32 */
+  taps: number;
+  /** byte offset */
+  ind: number;
+  /** byte offset */
+  w: number;
+  /** byte offset */
+  wr: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  outStride: number;
+  /** i32 */
+  zp: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** f32 */
+  alpha: number;
+  /** f32 */
+  beta: number;
+  /** i32 */
+  outF32: number;
+  /** byte offset */
+  res: number;
+  /** i32 */
+  zr: number;
+  /** f32 */
+  mr: number;
+  /** i32; bits of DWCONV_FLAGS */
+  flags: number;
+}
+
 /** Arguments of f32_softmax, by name (assembly/index.ts). */
 export interface F32SoftmaxArgs {
   /** i32 */
@@ -740,6 +784,8 @@ export interface KernelArgs {
   f32_gavgpool_ref: F32GavgpoolArgs;
   qu8_dwconv_c16: Qu8DwconvC16Args;
   qu8_dwconv_c16_ref: Qu8DwconvC16Args;
+  qu8_dwconv_relaxed_c16x4: Qu8DwconvRelaxedC16x4Args;
+  qu8_dwconv_relaxed_c16x4_ref: Qu8DwconvRelaxedC16x4Args;
   f32_softmax: F32SoftmaxArgs;
   qu8_vmul: Qu8VmulArgs;
   qu8_vmul_ref: Qu8VmulArgs;
@@ -752,7 +798,7 @@ export interface KernelArgs {
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -778,6 +824,8 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   f32_gavgpool_ref: [['N', 'i32'], ['HW', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   qu8_dwconv_c16: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_dwconv_c16_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_dwconv_relaxed_c16x4: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['wr', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
+  qu8_dwconv_relaxed_c16x4_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['wr', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   f32_softmax: [['rows', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   qu8_vmul: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   qu8_vmul_ref: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
@@ -809,6 +857,8 @@ export const KERNEL_FLAGS = {
   qu8_gavgpool_ref: GAVGPOOL_FLAGS,
   qu8_dwconv_c16: DWCONV_FLAGS,
   qu8_dwconv_c16_ref: DWCONV_FLAGS,
+  qu8_dwconv_relaxed_c16x4: DWCONV_FLAGS,
+  qu8_dwconv_relaxed_c16x4_ref: DWCONV_FLAGS,
   qu8_vmul: VMUL_FLAGS,
   qu8_vmul_ref: VMUL_FLAGS,
   qu8_concat: CONCAT_FLAGS,
@@ -853,6 +903,8 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   f32_gavgpool_ref: (a) => [a.N, a.HW, a.C, a.inp, a.out],
   qu8_dwconv_c16: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_dwconv_c16_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_dwconv_relaxed_c16x4: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.wr, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
+  qu8_dwconv_relaxed_c16x4_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.wr, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   f32_softmax: (a) => [a.rows, a.C, a.inp, a.out],
   qu8_vmul: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
   qu8_vmul_ref: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
@@ -959,6 +1011,14 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       const f = ex.qu8_dwconv_c16_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16];
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16);
     }
+    case 'qu8_dwconv_relaxed_c16x4': {
+      const f = ex.qu8_dwconv_relaxed_c16x4, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17);
+    }
+    case 'qu8_dwconv_relaxed_c16x4_ref': {
+      const f = ex.qu8_dwconv_relaxed_c16x4_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17);
+    }
     case 'f32_softmax': {
       const f = ex.f32_softmax, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
       return () => f(a0, a1, a2, a3);
@@ -1016,6 +1076,8 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'f32_gavgpool_ref': ex.f32_gavgpool_ref(a[0], a[1], a[2], a[3], a[4]); return;
     case 'qu8_dwconv_c16': ex.qu8_dwconv_c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
     case 'qu8_dwconv_c16_ref': ex.qu8_dwconv_c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
+    case 'qu8_dwconv_relaxed_c16x4': ex.qu8_dwconv_relaxed_c16x4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]); return;
+    case 'qu8_dwconv_relaxed_c16x4_ref': ex.qu8_dwconv_relaxed_c16x4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]); return;
     case 'f32_softmax': ex.f32_softmax(a[0], a[1], a[2], a[3]); return;
     case 'qu8_vmul': ex.qu8_vmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
     case 'qu8_vmul_ref': ex.qu8_vmul_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;

@@ -5,7 +5,7 @@ import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandWideWeights, packGeometry } from '../kernels/packing.js';
-import { relaxedEligible, repackRelaxed2x4c16, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../kernels/relaxed.js';
+import { dwconvRelaxedEligible, packDwconvRelaxed, relaxedEligible, repackRelaxed2x4c16, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../kernels/relaxed.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
 import { kernelActivation, outputClamp } from './activation.js';
@@ -25,7 +25,7 @@ export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
 /** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
 const MAX_MULTIPLIER = 2 ** 32;
 
-const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights';
+const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights', DWCONV_RELAXED_WEIGHTS = 'relaxed depthwise weights';
 
 /**
  * True when every conv op reading `op`'s weight section could run relaxed too (a section two ops
@@ -68,6 +68,23 @@ function wideRelaxedBlob(blob: Uint8Array, plan: ReturnType<typeof planConv2d>, 
 function splitWide(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planConv2d>, fastVariant: unknown): number[] | undefined {
   if (!ctx.relaxedDot || fastVariant || !plan.wide) return undefined;
   return wideRelaxedBlocks(plan, ctx.model.tensors[op.input].dtype, ctx.model.blobs[op.weights]);
+}
+
+/** A depthwise blob's relaxed form (packDwconvRelaxed), built once per model blob and relaxed lowering. */
+const dwconvRelaxedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+function dwconvRelaxedBlob(blob: Uint8Array, taps: number, mode: RelaxedDotMode): Uint8Array {
+  let byLayout = dwconvRelaxedCache.get(blob);
+  if (!byLayout) dwconvRelaxedCache.set(blob, (byLayout = new Map()));
+  const key = `${taps} ${mode}`;
+  let w = byLayout.get(key);
+  if (!w) byLayout.set(key, (w = packDwconvRelaxed(blob, taps, mode)));
+  return w;
+}
+
+/** The relaxed lowering a depthwise op runs with (qu8_dwconv_relaxed_c16x4), or undefined (qu8_dwconv_c16). */
+function dwconvRelaxedMode(ctx: OpPlanContext, plan: ReturnType<typeof planConv2d>, inputType: string): RelaxedDotMode | undefined {
+  return ctx.relaxedDot && dwconvRelaxedEligible(plan, inputType) ? ctx.relaxedDot : undefined;
 }
 
 /** Winograd-transformed weights, computed once per model blob. */
@@ -233,6 +250,12 @@ export const conv: OpModule<QConv> = {
       const bytes = splitWide(op, ctx, plan, fastVariant) ? wideRelaxedBlob(ctx.model.blobs[op.weights], plan, ctx.relaxedDot!) : wideBlob(ctx.model.blobs[op.weights], plan);
       return { sections: [], constants, derived: { name: WIDE_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
     }
+    // A depthwise layer on the relaxed kernel: the section as it is, and its c16x4 form beside it.
+    const dwMode = dwconvRelaxedMode(ctx, plan, shape.inputType ?? 'uint8');
+    if (dwMode) {
+      const bytes = dwconvRelaxedBlob(ctx.model.blobs[op.weights], plan.kernelTaps, dwMode);
+      return { sections: [op.weights], constants, derived: { name: DWCONV_RELAXED_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
+    }
     return { sections: [op.weights], constants, scratchBytes: plan.scratchBytes, fastVariant };
   },
 
@@ -250,8 +273,9 @@ export const conv: OpModule<QConv> = {
     const plan = planConv2d(shape, op.packing);
     // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
     const wideBlocks = splitWide(op, ctx, plan, layout.fastVariant);
-    const relaxed = ctx.relaxedDot && !layout.fastVariant && (wideBlocks || relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx)) ? ctx.relaxedDot : undefined;
-    if (relaxed && !wideBlocks) {
+    const dwMode = dwconvRelaxedMode(ctx, plan, shape.inputType ?? 'uint8');
+    const relaxed = dwMode ?? (ctx.relaxedDot && !layout.fastVariant && (wideBlocks || relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx)) ? ctx.relaxedDot : undefined);
+    if (relaxed && !wideBlocks && !dwMode) {
       const memory = ctx.kernels.memory;
       let done = repacked.get(memory);
       if (!done) repacked.set(memory, (done = new Set()));
@@ -263,6 +287,7 @@ export const conv: OpModule<QConv> = {
     }
     return conv2dCalls(ctx.kernels, {
       relaxed, wideRelaxed: wideBlocks ? { blocks: wideBlocks, weights: ctx.derived! + plan.bytes } : undefined,
+      dwconvRelaxed: dwMode ? { weights: ctx.derived! } : undefined,
       shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, activation: kernelActivation(op.activation, y), ...out,
       residual: op.residual === undefined || !rt ? undefined

@@ -4,7 +4,7 @@ import { conv2dCalls, expandWideWeights, packConv, planConv2d, prepareConv2d, ru
 import { diff, diffBits, randI16, randI8, randInt, randU12, randU8, rng, type Harness } from './harness.js';
 import { refConvAcc, refRequant, type RefActivation, type RefConv, type RefRequant } from './ref.js';
 import { kernelActivation, quantizeBound } from '../../src/ops/activation.js';
-import { repackedRelaxedCopy, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
+import { packDwconvRelaxed, repackedRelaxedCopy, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
 
 export interface ConvCase extends RefConv {
   /** 'none' | 'relu' | 'leaky', or a fused activation in fp32 (output scale drawn at random) */
@@ -31,7 +31,8 @@ export interface ConvCase extends RefConv {
   /** Run as conv2dCalls(..., parts) in reverse order (threads' parts: rows or channel blocks). */
   parts?: number;
   /**
-   * Run the relaxed kernels in this lowering (weights repacked to 2x4c16): their scalar twin in the
+   * Run the relaxed kernels in this lowering (weights repacked to 2x4c16; a depthwise layer:
+   * qu8_dwconv_relaxed_c16x4 with packDwconvRelaxed's form beside the blob): their scalar twin in the
    * SIMD build, the scalar build, and the relaxed build (h.relaxed) where the probe found this
    * lowering exact (h.relaxedDot === mode). Not 'u8xs8' with act7 elsewhere: Node 20's
    * Liftoff miscomputes even 0..127 activations (measured, docs/tuning-log.md).
@@ -123,7 +124,9 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   // With relaxed, a -w16 blob runs split: its int16 layout then its int8 blocks in 2x4c16 (wideRelaxedWeights).
   const split = c.relaxed && plan.wide ? wideRelaxedBlocks(plan, shape.inputType, blob) : undefined;
   if (c.relaxed && plan.wide && !split) throw new Error(`${name}: a -w16 layer the relaxed split does not take`);
-  const weights = heap.put(split ? wideRelaxedWeights(blob, plan, c.relaxed!) : c.relaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
+  const dwRelaxed = c.relaxed && plan.strategy === 'dwconv';
+  const weights = heap.put(split ? wideRelaxedWeights(blob, plan, c.relaxed!) : c.relaxed && !dwRelaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
+  const dwWeights = dwRelaxed ? heap.put(packDwconvRelaxed(blob, plan.kernelTaps, c.relaxed!)) : 0;
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
   const runs: { k: Kernels; reference: boolean; label: string }[] = [
@@ -146,6 +149,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
     const args = {
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing, relaxed: c.relaxed,
       wideRelaxed: split ? { blocks: split, weights: weights + plan.bytes } : undefined,
+      dwconvRelaxed: dwRelaxed ? { weights: dwWeights } : undefined,
       outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha, activation: fused,
       residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,

@@ -1,4 +1,5 @@
-// The relaxed kernels' sweep (qu8_[i]gemm_relaxed_2x4c16: relaxedEligible() shapes only, odd and even KB),
+// The relaxed kernels' sweep (qu8_[i]gemm_relaxed_2x4c16: relaxedEligible() shapes only, odd and even KB;
+// qu8_dwconv_relaxed_c16x4: depthwise shapes of 4 taps or more, dwconvRelaxedCases),
 // shared by test/kernels/relaxed.test.ts (this process) and test/kernels/relaxed-sweep.deno.ts
 // (under Deno, whose relaxed dot is exact on this machine's VNNI).
 import type { RelaxedDotMode } from '../../src/kernels/relaxed.js';
@@ -58,5 +59,41 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   out.push({ ...gemm, f32out: true, seed: seed++, relaxed: mode, act7, wideIn: [2, 11] });
   out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, parts: 5, wideIn: [3, 17, 38] });
   out.push({ ...base, inH: 2, inW: 3, inC: 256, outC: 128, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, parts: 8, wideIn: [1, 60, 61, 127] });
+  out.push(...dwconvRelaxedCases(mode, act7));
+  return out;
+}
+
+/**
+ * Depthwise layers on qu8_dwconv_relaxed_c16x4: channels across the 16-lane blocks and every tail
+ * (8-lane step, per-channel rest), tap counts 4..25 (whole groups of four and 1-3 i16 taps after
+ * them), strides, pads, dilation; wide blocks (a weight outside [-127, 127], -128 included) first,
+ * last and between relaxed ones; every output kind, fused residual, activations, threads' parts.
+ */
+export function dwconvRelaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
+  const out: ConvCase[] = [];
+  let seed = mode === 'u8xs8' ? 9000 : 11000;
+  const dw = (C: number, kh: number, kw: number, s: number, H: number, W: number, pads: [number, number, number, number], rest: Partial<ConvCase> = {}): ConvCase => ({
+    ...base, inH: H, inW: W, inC: C, outC: C, kh, kw, sh: s, sw: s, pads, group: C, seed: seed++, relaxed: mode, act7, ...rest,
+  });
+  for (const C of [2, 8, 15, 16, 17, 24, 31, 32, 40, 48]) {
+    for (const [kh, kw] of [[2, 2], [1, 5], [2, 3], [3, 3], [3, 4], [5, 5]] as const) {
+      for (const s of [1, 2]) {
+        const ph = kh >> 1, pw = kw >> 1;
+        out.push(dw(C, kh, kw, s, 5 + (C % 5), 5 + ((C + kh) % 4), (C + s) % 3 === 0 ? P0 : [ph, pw, ph, pw], { act: (['none', 'relu', 'leaky'] as const)[(C + kh + s) % 3] }));
+      }
+    }
+  }
+  // Weights at the relaxed range's edge: +-127 only (relaxed), with -128 or beyond (wide blocks).
+  out.push(dw(48, 3, 3, 1, 6, 6, [1, 1, 1, 1], { wlim: 127, wext: true, mult: 1 / 4096 }));
+  out.push(dw(48, 3, 3, 1, 6, 6, [1, 1, 1, 1], { wlim: 128 }));
+  for (const wideIn of [[0], [47], [5, 40], [16, 17, 33]]) out.push(dw(48, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn, act: 'relu' }));
+  out.push(dw(40, 5, 5, 2, 9, 9, [2, 2, 2, 2], { wlim: 255 }));
+  // Output kinds, residual, fused activations, dilation, batch, parts.
+  for (const rest of [
+    { f32out: true }, { f32out: true, act: 'relu' as const }, { out12: true }, { residual: true }, { residual: true, res12: true, out12: true, act: 'leaky' as const },
+    { act: 'hardswish' as const }, { act: 'sigmoid' as const }, { batch: 2 }, { dh: 2, dw: 2 }, { parts: 3 }, { wideIn: [3], parts: 4 },
+  ]) {
+    out.push(dw(37, 3, 3, 1, 9, 8, [2, 2, 2, 2], rest));
+  }
   return out;
 }

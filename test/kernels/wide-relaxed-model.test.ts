@@ -1,7 +1,9 @@
 // The relaxed split of -w16 layers through whole Sessions: the Coral MobileNets (TFLite uint8, exact
 // import: most convs hold a few weights outside int8) under Deno, whose relaxed dot is exact on
-// x64 with VNNI: backend 'relaxed' runs some -w16 convs split (wideRelaxedBlocks) and gives the
-// same output bits at 1 and 2 threads as backend 'simd' (test/kernels/wide-relaxed-model.deno.ts).
+// x64 with VNNI: backend 'relaxed' runs some -w16 convs split (wideRelaxedBlocks) and every
+// depthwise conv on qu8_dwconv_relaxed_c16x4 (their blocks with a weight outside [-127, 127] on its
+// i16 step), and gives the same output bits at 1 and 2 threads as backend 'simd'
+// (test/kernels/wide-relaxed-model.deno.ts).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
     });
     const args = ['run', '-A', '--no-config', '--sloppy-imports', `--import-map=${join(REPO_ROOT, 'test', 'deno-import-map.json')}`, join(REPO_ROOT, 'test/kernels/wide-relaxed-model.deno.ts'), ...files];
     const { stdout } = await run(DENO!, args, { cwd: REPO_ROOT, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' }, timeout: 120_000 });
-    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { verdict: string; files: { wide: number; split: number; runs: number; same: boolean; threads2: number }[]; error?: string };
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { verdict: string; files: { wide: number; split: number; dwRelaxed: number; runs: number; same: boolean; threads2: number }[]; error?: string };
     console.log(`[wide-relaxed] ${JSON.stringify(r)}`);
     expect(r.error).toBeUndefined();
     if (r.verdict === 'none') return void console.warn('[wide-relaxed] Deno\'s relaxed dot is not exact here: skipped');
@@ -40,6 +42,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
     for (const f of r.files) {
       expect(f.wide).toBeGreaterThan(10);
       expect(f.split).toBeGreaterThan(0);
+      expect(f.dwRelaxed).toBeGreaterThanOrEqual(13); // MobileNetV1: 13 depthwise convs, V2: 17
       expect(f.runs).toBe(3);
       expect(f.same).toBe(true);
       expect(f.threads2).toBe(2);
