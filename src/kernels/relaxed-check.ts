@@ -3,17 +3,19 @@
 // miscompiled or mislowered relaxed dot, or a wrong build, is caught before any model runs).
 import { conv2dCalls, planConv2d, runCalls, type Conv2dShape } from './conv.js';
 import { packConvWeights } from './packing.js';
-import { repackedRelaxedCopy, type RelaxedDotMode } from './relaxed.js';
+import { packDwconvRelaxed, repackedRelaxedCopy, type RelaxedDotMode } from './relaxed.js';
 import { instantiateKernels } from './wasm.js';
 
 /**
- * Layers of the self-check: IGEMM 3x3 with padding (odd M, a partial channel block), 1x1 GEMM, and
- * a 3x3 IGEMM on 24 channels (odd KB: each tap ends with the 8-K step).
+ * Layers of the self-check: IGEMM 3x3 with padding (odd M, a partial channel block), 1x1 GEMM, a
+ * 3x3 IGEMM on 24 channels (odd KB: each tap ends with the 8-K step), and a 3x3 depthwise conv on
+ * 24 channels (qu8_dwconv_relaxed_c16x4: two groups of four taps and the i16 ninth).
  */
 const CHECK_SHAPES: Conv2dShape[] = [
   { batch: 1, inH: 5, inW: 7, inChannels: 32, outChannels: 10, kernel: [3, 3], pads: [1, 1, 1, 1] },
   { batch: 1, inH: 3, inW: 5, inChannels: 64, outChannels: 12, kernel: [1, 1] },
   { batch: 1, inH: 3, inW: 4, inChannels: 24, outChannels: 6, kernel: [3, 3], pads: [1, 1, 1, 1] },
+  { batch: 1, inH: 4, inW: 5, inChannels: 24, outChannels: 24, kernel: [3, 3], pads: [1, 1, 1, 1], group: 24 },
 ];
 
 /**
@@ -31,22 +33,24 @@ export async function relaxedSelfCheck(module: WebAssembly.Module, mode: Relaxed
   const rnd = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 16; };
   for (const [i, s] of CHECK_SHAPES.entries()) {
     const plan = planConv2d(s);
-    const cpg = s.inChannels;
+    const group = s.group ?? 1, cpg = s.inChannels / group;
     const weights = Int8Array.from({ length: s.outChannels * s.kernel[0] * s.kernel[1] * cpg }, () => (rnd() % 255) - 127);
     const blob = packConvWeights({
-      outChannels: s.outChannels, inChannels: s.inChannels, kernel: s.kernel, group: 1, weights,
+      outChannels: s.outChannels, inChannels: s.inChannels, kernel: s.kernel, group, weights,
       bias: Int32Array.from({ length: s.outChannels }, () => (rnd() % 40001) - 20000),
       multipliers: Float32Array.from({ length: s.outChannels }, () => Math.fround(0.0005 + (rnd() % 1000) * 0.000002)),
       inputZeroPoint: 100 + i * 50,
     });
-    const relaxedBlob = repackedRelaxedCopy(blob, plan, mode);
+    const depthwise = plan.strategy === 'dwconv';
+    // Depthwise: the c16x4 form beside the stored blob; otherwise the blob repacked to 2x4c16.
+    const relaxedBlob = depthwise ? packDwconvRelaxed(blob, plan.kernelTaps, mode) : repackedRelaxedCopy(blob, plan, mode);
     // Layout: input | i16 weights | relaxed weights | two outputs | indirection | zero row (16-aligned).
     let at = 64;
     const take = (n: number): number => { const p = at; at = Math.ceil((at + n + 16) / 64) * 64; return p; };
     const inBytes = s.batch * s.inH * s.inW * s.inChannels;
     const input = take(inBytes);
     for (let j = 0; j < inBytes; j++) heap[input + j] = j % 7 === 0 ? 255 : rnd() & 255;
-    const w16 = take(blob.length), wRel = take(blob.length);
+    const w16 = take(blob.length), wRel = take(relaxedBlob.length);
     heap.set(blob, w16);
     heap.set(relaxedBlob, wRel);
     const outs = [take(plan.outputElements), take(plan.outputElements)];
@@ -54,7 +58,10 @@ export async function relaxedSelfCheck(module: WebAssembly.Module, mode: Relaxed
     const zero = plan.zeroBytes ? take(plan.zeroBytes) : undefined;
     const common = { shape: s, inputZeroPoint: 100 + i * 50, outputZeroPoint: 7, outMin: 0, outMax: 255 };
     const i16 = conv2dCalls(k, { ...common, buffers: { input, output: outs[0]!, weights: w16, indirection, zero } });
-    const rel = conv2dCalls(k, { ...common, relaxed: mode, buffers: { input, output: outs[1]!, weights: wRel, indirection, zero } });
+    const rel = conv2dCalls(k, {
+      ...common, relaxed: mode, dwconvRelaxed: depthwise ? { weights: wRel } : undefined,
+      buffers: { input, output: outs[1]!, weights: depthwise ? w16 : wRel, indirection, zero },
+    });
     for (const reps of [1, 50]) {
       for (let r = 0; r < reps; r++) { runCalls(k, i16); runCalls(k, rel); }
       for (let j = 0; j < plan.outputElements; j++) if (heap[outs[0]! + j] !== heap[outs[1]! + j]) return false;
