@@ -22,7 +22,7 @@ export const GEMM_FLAG_ACT_SIGMOID: i32 = 48;
 /** Activation code field: SiLU (x * sigmoid(x)). */
 export const GEMM_FLAG_ACT_SILU: i32 = 64;
 
-// @kernels qu8_gemm_relaxed_2x4c16 qu8_igemm_relaxed_2x4c16
+// @kernels qu8_gemm_relaxed_2x4c16 qu8_igemm_relaxed_2x4c16 qu8_conv_im2col_relaxed_2x4c16
 /** The quantized output is stored as 16-bit lanes (ignored for a float32 output). */
 export const RELAXED_FLAG_OUT16: i32 = 2;
 /** The fused residual is 16-bit lanes. */

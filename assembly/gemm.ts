@@ -24,7 +24,7 @@
 // Rows past M reuse row M-1 (their results are not stored).
 
 import { MAGIC, MAGIC_BITS, magicRound, loadRow8, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
-import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16, GEMM_FLAG_W16 as FLAG_W16 } from './flags';
+import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16, GEMM_FLAG_W16 as FLAG_W16, RELAXED_FLAG_SHIFTED } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
   // Interleaves only (one instruction each on x64): punpck{l,h}dq then punpck{l,h}qdq.
@@ -533,5 +533,47 @@ export function convIm2col(
       }
     }
     gemmCoreRef(rows, N, KB, 1, 1, scratch, rowStride, false, 0, w, o, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, r, zr, mr, flags);
+  }
+}
+
+/**
+ * The relaxed form of convIm2col (8-bit activations): each block of gathered rows through the
+ * relaxed GEMM on the 2x4c16 weights at w (simd: a relaxed build; else the twin), `flags`
+ * RELAXED_FLAG_* (SHIFTED: the s8xs8 lowering). A -w16 layer split at its wide 4-channel blocks
+ * passes `kinds` (one byte per block, 1 = wide) and `w16` (the int16 layout): each run of wide
+ * blocks then takes the i16 GEMM on those rows, so a row is gathered once for both kinds.
+ */
+export function convIm2colRelaxed(
+  simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, w16: usize, kinds: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool,
+  res: usize, zr: i32, mr: f32, flags: i32,
+): void {
+  const shifted = (flags & RELAXED_FLAG_SHIFTED) != 0;
+  // The i16 runs read int16 weights (FLAG_W16, the bit SHIFTED has in the relaxed flags).
+  const flags16 = (flags & ~RELAXED_FLAG_SHIFTED) | FLAG_W16;
+  const oShift: usize = outF32 ? 2 : (flags & FLAG_OUT16) != 0 ? 1 : 0, rShift: usize = (flags & FLAG_RES16) != 0 ? 1 : 0;
+  const rowStride = <usize>(KB * 8 + 8);
+  const nBlocks = (N + 3) >> 2;
+  const rbb = packedBlockBytes(KB, 1, 1), wbb = packedBlockBytes(KB, 1, 2);
+  for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
+    const rows = min(M - m0, IM2COL_ROWS);
+    im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride, 0);
+    const o = out + <usize>m0 * <usize>outStride;
+    const r = res != 0 ? res + (((<usize>m0 * <usize>outStride) >> oShift) << rShift) : 0;
+    for (let nb0 = 0; nb0 < nBlocks;) {
+      const wide = kinds != 0 && load<u8>(kinds + <usize>nb0) != 0;
+      let nb1 = nb0 + 1;
+      while (nb1 < nBlocks && (kinds != 0 && load<u8>(kinds + <usize>nb1) != 0) == wide) nb1++;
+      const c0 = <usize>(nb0 << 2), n = min(N, nb1 << 2) - (nb0 << 2);
+      const oc = o + (c0 << oShift), rc = r != 0 ? r + (c0 << rShift) : 0;
+      if (wide) {
+        if (ASC_FEATURE_SIMD && simd) gemmCoreSimd(rows, n, KB, 1, 1, scratch, rowStride, false, 0, w16 + <usize>nb0 * wbb, oc, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, rc, zr, mr, flags16);
+        else gemmCoreRef(rows, n, KB, 1, 1, scratch, rowStride, false, 0, w16 + <usize>nb0 * wbb, oc, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, rc, zr, mr, flags16);
+      } else {
+        if (ASC_FEATURE_RELAXED_SIMD && simd) gemmCoreRelaxedSimd(rows, n, KB, 1, 1, scratch, rowStride, false, 0, w + <usize>nb0 * rbb, oc, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, rc, zr, mr, flags, shifted);
+        else gemmCoreRef(rows, n, KB, 1, 1, scratch, rowStride, false, 0, w + <usize>nb0 * rbb, oc, outStride, 0, zp, fmin, fmax, alpha, beta, outF32, rc, zr, mr, flags, true, shifted);
+      }
+      nb0 = nb1;
+    }
   }
 }

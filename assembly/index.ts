@@ -9,7 +9,7 @@
 // (run by npm run build:wasm) reads them, with the flag bits of assembly/flags.ts, and writes the
 // host's typed view, src/kernels/kernel-api.generated.ts. Layouts and semantics: docs/kernels.md.
 
-import { gemmCoreSimd, gemmCoreRelaxedSimd, gemmCoreRef, convIm2col, IM2COL_ROWS } from './gemm';
+import { gemmCoreSimd, gemmCoreRelaxedSimd, gemmCoreRef, convIm2col, convIm2colRelaxed, IM2COL_ROWS } from './gemm';
 import { MAXPOOL_FLAG_IO16, RELAXED_FLAG_SHIFTED } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
@@ -119,6 +119,22 @@ export function qu8_conv_im2col(M: i32, N: i32, KB: i32, taps: i32, cin: i32, in
 export function qu8_conv_im2col_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
   w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   convIm2col(false, M, N, KB, taps, cin, ind, scratch, w, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- relaxed-SIMD im2col + GEMM (8-bit activations, 2x4c16 weights of the flattened layout) ----
+// The gather of qu8_conv_im2col, then the relaxed GEMM over the scratch rows; flags RELAXED_FLAG_*
+// (the lowerings as for qu8_gemm_relaxed_2x4c16). A -w16 layer split at its wide blocks: kinds
+// (a byte per 4-channel block, 1 = wide) and w16 (its int16 layout) for those blocks' i16 GEMM;
+// otherwise both 0. Without relaxed SIMD in the build: the scalar twin.
+
+export function qu8_conv_im2col_relaxed_2x4c16(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, w16: usize, kinds: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  convIm2colRelaxed(true, M, N, KB, taps, cin, ind, scratch, w, w16, kinds, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+export function qu8_conv_im2col_relaxed_2x4c16_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, w16: usize, kinds: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
+  convIm2colRelaxed(false, M, N, KB, taps, cin, ind, scratch, w, w16, kinds, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
 }
 
 // ---- exact integer Winograd F(2x2, 3x3), stride 1, group 1 (assembly/winograd.ts); flags: WINO_FLAG_* ----

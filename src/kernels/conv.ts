@@ -224,7 +224,8 @@ export interface Conv2dArgs extends ConvOutputParams {
    * With `relaxed`, a -w16 layer split by wideRelaxedBlocks(): `blocks` (its result) run on the
    * i16 kernels with the int16 layout at buffers.weights, every other 4-channel block on the
    * relaxed kernels with the 2x4c16 blocks at `weights` (wideRelaxedWeights() holds both, the
-   * 2x4c16 ones plan.bytes after the start). Bit-identical to the i16 kernels alone.
+   * 2x4c16 ones plan.bytes after the start, then a kind byte per block, which an im2col layer's
+   * kernel reads to take both kinds in one call). Bit-identical to the i16 kernels alone.
    */
   wideRelaxed?: { blocks: readonly number[]; weights: number };
   /**
@@ -284,7 +285,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
     if (k.im2colRows !== IM2COL_ROWS) throw new EdgeqError('INTERNAL', 'kernel module im2col block size mismatch');
   }
   const hybrid = a.wideRelaxed;
-  if (hybrid && !(a.relaxed && plan.wide && !plan.im2col && plan.strategy !== 'dwconv' && group === 1 && (s.inputType ?? 'uint8') === 'uint8')) {
+  if (hybrid && !(a.relaxed && plan.wide && plan.strategy !== 'dwconv' && group === 1 && (s.inputType ?? 'uint8') === 'uint8')) {
     throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run split between the relaxed and i16 kernels`);
   }
   if (a.relaxed && !hybrid && !(a.dwconvRelaxed ? dwconvRelaxedEligible(plan, s.inputType) : relaxedEligible(plan, s.inputType))) {
@@ -304,10 +305,11 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   // The relaxed calls of a split -w16 layer read the int8 2x4c16 blocks (no FLAG_W16).
   const rflags = (hybrid ? flags & ~FLAG_W16 : flags) | (a.relaxed === 's8xs8' ? RELAXED_SHIFTED : 0);
   const rBlockBytes = hybrid ? plan.storedBlockBytes : blockBytes;
-  // A split -w16 layer: each part cut at its wide blocks into runs of one kind.
+  // A split -w16 layer: each part cut at its wide blocks into runs of one kind (an im2col layer's
+  // kernel takes the runs itself, gathering each row once).
   const pieces: [number, number, number, number, number, boolean][] = [];
   split.forEach(([m0, m1, nb0, nb1], p) => {
-    if (!hybrid) { pieces.push([m0, m1, nb0, nb1, p, !!a.relaxed]); return; }
+    if (!hybrid || strategy === 'im2col') { pieces.push([m0, m1, nb0, nb1, p, !!a.relaxed]); return; }
     const wide = new Set(hybrid.blocks);
     for (let lo = nb0; lo < nb1;) {
       const isWide = wide.has(lo);
@@ -355,6 +357,16 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
         }));
         break;
       case 'im2col':
+        if (relaxed) {
+          // A split layer: the 2x4c16 blocks at wideRelaxed.weights, the int16 ones at buffers.weights,
+          // one kind byte per block after the 2x4c16 blocks (wideRelaxedWeights).
+          calls.push(kernelCall(a.reference ? 'qu8_conv_im2col_relaxed_2x4c16_ref' : 'qu8_conv_im2col_relaxed_2x4c16', {
+            M: rows, N: n, KB, taps, cin: s.inChannels, ind: ind + m0 * taps * 4, scratch: b.scratch! + p * plan.scratchBytes,
+            w, w16: hybrid ? b.weights + nb0 * blockBytes : 0, kinds: hybrid ? hybrid.weights + plan.storedBytes + nb0 : 0,
+            out, outStride, ...rq, flags: rflags,
+          }));
+          break;
+        }
         calls.push(kernelCall(a.reference ? 'qu8_conv_im2col_ref' : 'qu8_conv_im2col', {
           M: rows, N: n, KB, taps, cin: s.inChannels, ind: ind + m0 * taps * 4, scratch: b.scratch! + p * plan.scratchBytes,
           w, out, outStride, ...rq,

@@ -8,14 +8,16 @@ import { instantiateKernels } from './wasm.js';
 
 /**
  * Layers of the self-check: IGEMM 3x3 with padding (odd M, a partial channel block), 1x1 GEMM, a
- * 3x3 IGEMM on 24 channels (odd KB: each tap ends with the 8-K step), and a 3x3 depthwise conv on
- * 24 channels (qu8_dwconv_relaxed_c16x4: two groups of four taps and the i16 ninth).
+ * 3x3 IGEMM on 24 channels (odd KB: each tap ends with the 8-K step), a 3x3 depthwise conv on
+ * 24 channels (qu8_dwconv_relaxed_c16x4: two groups of four taps and the i16 ninth), and a 3x3 RGB
+ * stem (im2col, K = 27: qu8_conv_im2col_relaxed_2x4c16).
  */
 const CHECK_SHAPES: Conv2dShape[] = [
   { batch: 1, inH: 5, inW: 7, inChannels: 32, outChannels: 10, kernel: [3, 3], pads: [1, 1, 1, 1] },
   { batch: 1, inH: 3, inW: 5, inChannels: 64, outChannels: 12, kernel: [1, 1] },
   { batch: 1, inH: 3, inW: 4, inChannels: 24, outChannels: 6, kernel: [3, 3], pads: [1, 1, 1, 1] },
   { batch: 1, inH: 4, inW: 5, inChannels: 24, outChannels: 24, kernel: [3, 3], pads: [1, 1, 1, 1], group: 24 },
+  { batch: 1, inH: 7, inW: 6, inChannels: 3, outChannels: 8, kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] },
 ];
 
 /**
@@ -44,7 +46,7 @@ export async function relaxedSelfCheck(module: WebAssembly.Module, mode: Relaxed
     const depthwise = plan.strategy === 'dwconv';
     // Depthwise: the c16x4 form beside the stored blob; otherwise the blob repacked to 2x4c16.
     const relaxedBlob = depthwise ? packDwconvRelaxed(blob, plan.kernelTaps, mode) : repackedRelaxedCopy(blob, plan, mode);
-    // Layout: input | i16 weights | relaxed weights | two outputs | indirection | zero row (16-aligned).
+    // Layout: input | i16 weights | relaxed weights | two outputs | indirection | zero row | scratch (16-aligned).
     let at = 64;
     const take = (n: number): number => { const p = at; at = Math.ceil((at + n + 16) / 64) * 64; return p; };
     const inBytes = s.batch * s.inH * s.inW * s.inChannels;
@@ -56,11 +58,12 @@ export async function relaxedSelfCheck(module: WebAssembly.Module, mode: Relaxed
     const outs = [take(plan.outputElements), take(plan.outputElements)];
     const indirection = plan.indirectionBytes ? take(plan.indirectionBytes) : undefined;
     const zero = plan.zeroBytes ? take(plan.zeroBytes) : undefined;
+    const scratch = plan.scratchBytes ? take(plan.scratchBytes) : undefined;
     const common = { shape: s, inputZeroPoint: 100 + i * 50, outputZeroPoint: 7, outMin: 0, outMax: 255 };
-    const i16 = conv2dCalls(k, { ...common, buffers: { input, output: outs[0]!, weights: w16, indirection, zero } });
+    const i16 = conv2dCalls(k, { ...common, buffers: { input, output: outs[0]!, weights: w16, indirection, zero, scratch } });
     const rel = conv2dCalls(k, {
       ...common, relaxed: mode, dwconvRelaxed: depthwise ? { weights: wRel } : undefined,
-      buffers: { input, output: outs[1]!, weights: depthwise ? w16 : wRel, indirection, zero },
+      buffers: { input, output: outs[1]!, weights: depthwise ? w16 : wRel, indirection, zero, scratch },
     });
     for (const reps of [1, 50]) {
       for (let r = 0; r < reps; r++) { runCalls(k, i16); runCalls(k, rel); }

@@ -20,12 +20,13 @@ export const PACKING_RELAXED = 'qu8-gemm-2x4c16';
 
 /**
  * True when the relaxed kernels can run this convolution: 8-bit activations (12-bit ones keep the
- * i16 kernels), the per-tap int8 2x4c8 packing (not the flattened im2col one, the int16 -w16 ones nor the depthwise one), run
- * as GEMM, IGEMM, or a gathered strided 1x1 (then run as a one-tap IGEMM reading in place); and, when `weights` (the layer's 2x4c8 blob) is given, no weight of -128 in it (the
+ * i16 kernels), an int8 2x4c8 packing (per tap, or the flattened im2col one; not the int16 -w16
+ * ones nor the depthwise one), run as GEMM, IGEMM, im2col + GEMM (qu8_conv_im2col_relaxed_2x4c16),
+ * or a gathered strided 1x1 (then run as a one-tap IGEMM reading in place); and, when `weights` (the layer's 2x4c8 blob) is given, no weight of -128 in it (the
  * probe vouches for the relaxed dot only with a first operand in [-127, 127]).
  */
 export function relaxedEligible(plan: Conv2dPlan, inputType: string | undefined, weights?: Uint8Array): boolean {
-  return (inputType ?? 'uint8') === 'uint8' && !plan.im2col && !plan.wide && plan.strategy !== 'dwconv'
+  return (inputType ?? 'uint8') === 'uint8' && !plan.wide && plan.strategy !== 'dwconv'
     && (weights === undefined || weightsInRelaxedRange(weights, plan.blockBytes, plan.taps * plan.KB * 32));
 }
 
@@ -88,15 +89,15 @@ export function repackedRelaxedCopy(blob: Uint8Array, plan: Pick<Conv2dPlan, 'gr
 }
 
 /**
- * The split form of a -w16 GEMM/IGEMM layer on the relaxed kernels: its 4-channel blocks that hold
+ * The split form of a -w16 GEMM/IGEMM/im2col layer on the relaxed kernels: its 4-channel blocks that hold
  * a weight outside int8 (an outlier; sorted, distinct) run on the i16 kernels with the int16
  * layout, every other block on the relaxed kernels with the section's int8 blocks (the same
- * weights there). Returns those blocks when the split applies: 8-bit activations, group 1, not the
- * flattened im2col layout nor depthwise, no weight of -128 in the relaxed blocks (see
- * relaxedEligible), and at most half of the blocks wide (else undefined: the i16 kernels only).
+ * weights there). Returns those blocks when the split applies: 8-bit activations, group 1, not
+ * depthwise, no weight of -128 in the relaxed blocks (see relaxedEligible), and at most half of
+ * the blocks wide (else undefined: the i16 kernels only).
  */
 export function wideRelaxedBlocks(plan: Conv2dPlan, inputType: string | undefined, section: Uint8Array): number[] | undefined {
-  if ((inputType ?? 'uint8') !== 'uint8' || !plan.wide || plan.im2col || plan.strategy === 'dwconv' || plan.groups !== 1) return undefined;
+  if ((inputType ?? 'uint8') !== 'uint8' || !plan.wide || plan.strategy === 'dwconv' || plan.groups !== 1) return undefined;
   const sbb = plan.storedBlockBytes, wBytes = plan.taps * plan.KB * 32;
   if (sbb !== 32 + wBytes) throw new EdgeqError('INTERNAL', `-w16 section block of ${sbb} bytes does not match taps ${plan.taps}, KB ${plan.KB}`);
   const blocks = [...new Set(wideOutliers(section, plan).map(([at]) => Math.floor(at / sbb)))].sort((a, b) => a - b);
@@ -110,15 +111,17 @@ export function wideRelaxedBlocks(plan: Conv2dPlan, inputType: string | undefine
 }
 
 /**
- * The weights of a split -w16 layer (wideRelaxedBlocks): the int16 layout (expandWideWeights,
- * plan.bytes bytes), then the section's int8 blocks repacked to 2x4c16 for `mode`
- * (plan.nBlocks * plan.storedBlockBytes bytes).
+ * The weights of a split -w16 layer (wideRelaxedBlocks(), whose result is `blocks`): the int16
+ * layout (expandWideWeights, plan.bytes bytes), then the section's int8 blocks repacked to 2x4c16
+ * for `mode` (plan.storedBytes bytes), then one byte per block, 1 for a block in `blocks` (the
+ * kinds qu8_conv_im2col_relaxed_2x4c16 reads; zero padded to 16 bytes).
  */
-export function wideRelaxedWeights(section: Uint8Array, plan: Conv2dPlan, mode: RelaxedDotMode): Uint8Array {
-  const out = new Uint8Array(plan.bytes + plan.storedBytes);
+export function wideRelaxedWeights(section: Uint8Array, plan: Conv2dPlan, mode: RelaxedDotMode, blocks: readonly number[]): Uint8Array {
+  const out = new Uint8Array(plan.bytes + plan.storedBytes + Math.ceil(plan.nBlocks / 16) * 16);
   out.set(expandWideWeights(section, plan));
   out.set(section.subarray(0, plan.storedBytes), plan.bytes);
   repackRelaxed2x4c16(out, plan.bytes, plan.groups * plan.nBlocks, plan.storedBlockBytes, plan.taps, plan.KB, mode);
+  for (const b of blocks) out[plan.bytes + plan.storedBytes + b] = 1;
   return out;
 }
 

@@ -55,12 +55,12 @@ function wideBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Ar
 /** A split -w16 layer's weights (wideRelaxedWeights), built once per model blob, layout and relaxed lowering. */
 const wideRelaxedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 
-function wideRelaxedBlob(blob: Uint8Array, plan: ReturnType<typeof planConv2d>, mode: RelaxedDotMode): Uint8Array {
+function wideRelaxedBlob(blob: Uint8Array, plan: ReturnType<typeof planConv2d>, mode: RelaxedDotMode, blocks: readonly number[]): Uint8Array {
   let byLayout = wideRelaxedCache.get(blob);
   if (!byLayout) wideRelaxedCache.set(blob, (byLayout = new Map()));
   const key = `${plan.groups} ${plan.nBlocks} ${plan.taps} ${plan.KB} ${mode}`;
   let w = byLayout.get(key);
-  if (!w) byLayout.set(key, (w = wideRelaxedWeights(blob, plan, mode)));
+  if (!w) byLayout.set(key, (w = wideRelaxedWeights(blob, plan, mode, blocks)));
   return w;
 }
 
@@ -247,7 +247,8 @@ export const conv: OpModule<QConv> = {
     // A -w16 section is expanded to the kernels' int16 layout; the file's section is not copied.
     if (plan.wide) {
       // Split between the relaxed and i16 kernels where the outliers sit in few blocks: both layouts.
-      const bytes = splitWide(op, ctx, plan, fastVariant) ? wideRelaxedBlob(ctx.model.blobs[op.weights], plan, ctx.relaxedDot!) : wideBlob(ctx.model.blobs[op.weights], plan);
+      const wideBlocks = splitWide(op, ctx, plan, fastVariant);
+      const bytes = wideBlocks ? wideRelaxedBlob(ctx.model.blobs[op.weights], plan, ctx.relaxedDot!, wideBlocks) : wideBlob(ctx.model.blobs[op.weights], plan);
       return { sections: [], constants, derived: { name: WIDE_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
     }
     // A depthwise layer on the relaxed kernel: the section as it is, and its c16x4 form beside it.

@@ -125,7 +125,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   const split = c.relaxed && plan.wide ? wideRelaxedBlocks(plan, shape.inputType, blob) : undefined;
   if (c.relaxed && plan.wide && !split) throw new Error(`${name}: a -w16 layer the relaxed split does not take`);
   const dwRelaxed = c.relaxed && plan.strategy === 'dwconv';
-  const weights = heap.put(split ? wideRelaxedWeights(blob, plan, c.relaxed!) : c.relaxed && !dwRelaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
+  const weights = heap.put(split ? wideRelaxedWeights(blob, plan, c.relaxed!, split) : c.relaxed && !dwRelaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
   const dwWeights = dwRelaxed ? heap.put(packDwconvRelaxed(blob, plan.kernelTaps, c.relaxed!)) : 0;
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);

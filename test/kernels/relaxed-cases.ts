@@ -59,6 +59,19 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   out.push({ ...gemm, f32out: true, seed: seed++, relaxed: mode, act7, wideIn: [2, 11] });
   out.push({ ...base, inH: 12, inW: 11, inC: 64, outC: 40, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, parts: 5, wideIn: [3, 17, 38] });
   out.push({ ...base, inH: 2, inW: 3, inC: 256, outC: 128, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, parts: 8, wideIn: [1, 60, 61, 127] });
+  // The flattened im2col layout (qu8_conv_im2col_relaxed_2x4c16): RGB stems 3x3 / 7x7 (K 27, 147:
+  // odd KB), more than one block of gathered rows (IM2COL_ROWS = 128), and -w16 stems split at
+  // their wide blocks (first, last, runs) inside the kernel; outputs, residual, parts.
+  const stem = { ...base, inH: 9, inW: 10, inC: 3, outC: 32, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] as [number, number, number, number] };
+  for (const rest of [{}, { act: 'relu' as const, batch: 2 }, { f32out: true }, { out12: true }, { residual: true }, { parts: 3 }, { inH: 22, inW: 21, sh: 1, sw: 1 }]) {
+    out.push({ ...stem, seed: seed++, relaxed: mode, act7, ...rest });
+  }
+  out.push({ ...stem, inH: 16, inW: 15, outC: 10, kh: 7, kw: 7, pads: [3, 3, 3, 3], seed: seed++, relaxed: mode, act7 });
+  out.push({ ...stem, inC: 5, outC: 9, seed: seed++, relaxed: mode, act7 });
+  for (const wideIn of [[31], [0], [5, 6, 7, 20], [0, 31]]) out.push({ ...stem, seed: seed++, relaxed: mode, act7, wideIn });
+  out.push({ ...stem, inH: 22, inW: 21, sh: 1, sw: 1, seed: seed++, relaxed: mode, act7, wideIn: [13], parts: 4 });
+  out.push({ ...stem, seed: seed++, relaxed: mode, act7, wideIn: [2, 30], residual: true, act: 'relu' });
+  out.push({ ...stem, outC: 8, seed: seed++, relaxed: mode, act7, wideIn: [6], f32out: true });
   out.push(...dwconvRelaxedCases(mode, act7));
   return out;
 }
