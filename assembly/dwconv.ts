@@ -27,8 +27,8 @@
 // pixel, four taps): the four taps' 16 activation bytes transposed to [channel][tap] (two i8x16 and
 // two i16x8 interleaves per 8 channels), then four relaxed dots against w[16][4]. The last taps % 4
 // taps take the i16 steps above from the qu8-dwconv-c16 weights, as do a whole block with a weight
-// outside [-127, 127] (wide = 1) and the last C % 16 channels; the multipliers are always read
-// there. Exact only where the host's probe classified the relaxed dot (u8xs8 or s8xs8); the scalar
+// outside [-127, 127] (wide = 1) and the last C % 8 channels (8 of the last C % 16 take the same
+// step on 8 lanes); the multipliers are always read there. Exact only where the host's probe classified the relaxed dot (u8xs8 or s8xs8); the scalar
 // twin computes the same int32 sums.
 
 import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
@@ -103,9 +103,10 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
 }
 
 /**
- * Scalar twin of qu8_dwconv_relaxed_c16x4: in the full non-wide blocks, bias' and the grouped taps
- * from the c16x4 layout at wr (int8 weights, activations - 128 when shifted), the last taps % 4 from
- * the i16 weights at w; every other channel as dwconvRef.
+ * Scalar twin of qu8_dwconv_relaxed_c16x4: in the non-wide full blocks and the first 8 lanes of a
+ * last block of 8-15 channels, bias' and the grouped taps from the c16x4 layout at wr (int8
+ * weights, activations - 128 when shifted), the last taps % 4 from the i16 weights at w; every
+ * other channel as dwconvRef.
  */
 export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
@@ -114,12 +115,13 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   const resKind = res == 0 ? KIND_NONE : (flags & FLAG_RES16) != 0 ? KIND_U16 : KIND_U8;
   const rstride = (<usize>outStride >> kindShift(outKind)) << (resKind == KIND_NONE ? 0 : kindShift(resKind));
   const bb = dwBlockBytes(taps), rbb = dwRelaxedBlockBytes(taps), mlz = MAGIC_BITS - zp, act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
-  const rowStep = <usize>taps << 2, cFull = (C >> 4) << 4;
+  // Channels the SIMD kernel runs relaxed: the full blocks and the 8-lane step of the last one.
+  const rowStep = <usize>taps << 2, cFull = (C >> 4) << 4, cRelaxed = C - cFull >= 8 ? cFull + 8 : cFull;
   let ip = ind, o = out, rp = res;
   for (let m = 0; m < M; m++, ip += rowStep, o += <usize>outStride, rp += rstride) {
     for (let c = 0; c < C; c++) {
       const rb = wr + <usize>(c >> 4) * rbb;
-      if (c >= cFull || load<i32>(rb) != 0) {
+      if (c >= cRelaxed || load<i32>(rb) != 0) {
         dwChannelRef(false, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
         continue;
       }
@@ -288,8 +290,29 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
       // 8 more channels: the first half of the last block, 8-byte (16-byte for 12-bit) activation loads.
       const c0 = <usize>c;
       const aoff = c0 << (in16 ? 1 : 0);
-      let acc0 = v128.load(wb), acc1 = v128.load(wb, 16);
+      let acc0: v128, acc1: v128;
       let wp = wb + 64, p = ip, t = 0;
+      const rb = wr + <usize>cFull * rbb;
+      if (ASC_FEATURE_RELAXED_SIMD && rmode != RELAXED_NONE && load<i32>(rb) == 0) {
+        // Relaxed, lanes 0..7 of the block: as the 16-channel step on 8-byte loads.
+        acc0 = v128.load(rb, 16); acc1 = v128.load(rb, 32);
+        let rwp = rb + 80;
+        for (; t + 3 < taps; t += 4, p += 16, rwp += 64) {
+          let u0 = v128.load64_zero(<usize>load<u32>(p) + aoff), u1 = v128.load64_zero(<usize>load<u32>(p, 4) + aoff);
+          let u2 = v128.load64_zero(<usize>load<u32>(p, 8) + aoff), u3 = v128.load64_zero(<usize>load<u32>(p, 12) + aoff);
+          if (rmode == RELAXED_S8) {
+            const vflip = i8x16.splat(-128);
+            u0 = v128.xor(u0, vflip); u1 = v128.xor(u1, vflip); u2 = v128.xor(u2, vflip); u3 = v128.xor(u3, vflip);
+          }
+          const l01 = i8x16.shuffle(u0, u1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const l23 = i8x16.shuffle(u2, u3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp), i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), acc0);
+          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 16), i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15), acc1);
+        }
+        wp += <usize>t << 5;
+      } else {
+        acc0 = v128.load(wb); acc1 = v128.load(wb, 16);
+      }
       for (; t + 1 < taps; t += 2, p += 8, wp += 64) {
         const wa = v128.load(wp), wbv = v128.load(wp, 32);
         const a0 = <usize>load<u32>(p) + aoff, a1 = <usize>load<u32>(p, 4) + aoff;

@@ -78,7 +78,7 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
 
 /**
  * Depthwise layers on qu8_dwconv_relaxed_c16x4: channels across the 16-lane blocks and every tail
- * (8-lane step, per-channel rest), tap counts 4..25 (whole groups of four and 1-3 i16 taps after
+ * (8-lane step, relaxed or wide, per-channel rest), tap counts 4..25 (whole groups of four and 1-3 i16 taps after
  * them), strides, pads, dilation; wide blocks (a weight outside [-127, 127], -128 included) first,
  * last and between relaxed ones; every output kind, fused residual, activations, threads' parts.
  */
@@ -101,6 +101,8 @@ export function dwconvRelaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCas
   out.push(dw(48, 3, 3, 1, 6, 6, [1, 1, 1, 1], { wlim: 128 }));
   for (const wideIn of [[0], [47], [5, 40], [16, 17, 33]]) out.push(dw(48, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn, act: 'relu' }));
   out.push(dw(40, 5, 5, 2, 9, 9, [2, 2, 2, 2], { wlim: 255 }));
+  // The 8-lane step of a last block of 8-15 channels, relaxed and wide.
+  for (const wideIn of [[2], [20], [30]]) out.push(dw(31, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn }));
   // Output kinds, residual, fused activations, dilation, batch, parts.
   for (const rest of [
     { f32out: true }, { f32out: true, act: 'relu' as const }, { out12: true }, { residual: true }, { residual: true, res12: true, out12: true, act: 'leaky' as const },
