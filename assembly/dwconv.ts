@@ -21,15 +21,19 @@
 // Relaxed form (qu8_dwconv_relaxed_c16x4; 8-bit activations only): four taps per
 // i32x4.relaxed_dot_i8x16_i7x16_add_s, reading a second layout built at load ("qu8-dwconv-c16x4",
 // docs/format-packing.md), per block of 16 channels, with G = floor(taps / 4) groups of four taps:
-//   i32 wide, 12 bytes zero | i32 bias'[16] | for group g < G: i8 w[16][4] (taps 4g..4g+3)   (80 + G * 64 bytes)
+//   i32 kind, 12 bytes zero | i32 bias'[16] | for group g < G: i8 w[16][4] (taps 4g..4g+3)   (80 + G * 64 bytes)
+// then, after all ceil(C / 16) blocks, G * 64 bytes per block of second weights (split blocks).
 // bias' is the bias, plus 128 * sum(w) over the grouped taps per channel for the s8xs8 lowering
-// (DWCONV_FLAG_SHIFTED: activations enter the relaxed dot as a - 128). Step (16 channels of one
-// pixel, four taps): the four taps' 16 activation bytes transposed to [channel][tap] (two i8x16 and
-// two i16x8 interleaves per 8 channels), then four relaxed dots against w[16][4]. The last taps % 4
-// taps take the i16 steps above from the qu8-dwconv-c16 weights, as do a whole block with a weight
-// outside [-127, 127] (wide = 1) and the last C % 8 channels (8 of the last C % 16 take the same
-// step on 8 lanes); the multipliers are always read there. Exact only where the host's probe classified the relaxed dot (u8xs8 or s8xs8); the scalar
-// twin computes the same int32 sums.
+// (DWCONV_FLAG_SHIFTED: activations enter the relaxed dot as a - 128). Kinds: 0, every weight in
+// [-127, 127]; 1 (split), some weight outside it but none beyond +-254: w = a + b with
+// a = clamp(w, -127, 127) in the block and b in the second weights, two dots per activation
+// vector; 2, a weight of +-255: the block takes the i16 steps above from the qu8-dwconv-c16 weights.
+// Step (16 channels of one pixel, four taps): the four taps' 16 activation bytes transposed to
+// [channel][tap] (two i8x16 and two i16x8 interleaves per 8 channels), then four (split: eight)
+// relaxed dots. The last taps % 4 taps take the i16 steps from the qu8-dwconv-c16 weights, as do
+// the last C % 8 channels (8 of the last C % 16 take the same step on 8 lanes); the multipliers
+// are always read there. Exact only where the host's probe classified the relaxed dot (u8xs8 or
+// s8xs8); the scalar twin computes the same int32 sums.
 
 import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16, DWCONV_FLAG_SHIFTED as FLAG_SHIFTED } from './flags';
@@ -46,6 +50,14 @@ export const DW_CR: i32 = 16;
 @inline export function dwRelaxedBlockBytes(taps: i32): usize {
   return <usize>(80 + (taps >> 2) * 64);
 }
+
+/** Bytes of a block's second weights (split blocks) after all the c16x4 blocks: floor(taps / 4) groups of i8 w[16][4]. */
+@inline function dwSplitBlockBytes(taps: i32): usize {
+  return <usize>((taps >> 2) * 64);
+}
+
+/** A c16x4 block's kind: every weight in [-127, 127]; split in two int8 parts; on the i16 steps. */
+const DW_KIND_RELAXED: i32 = 0, DW_KIND_SPLIT: i32 = 1, DW_KIND_I16: i32 = 2;
 
 /** Relaxed lowering of a call: none (the i16 step only), u8 activations as they are, or shifted by -128. */
 const RELAXED_NONE: i32 = 0, RELAXED_U8: i32 = 1, RELAXED_S8: i32 = 2;
@@ -103,10 +115,10 @@ export function dwconvRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, out: 
 }
 
 /**
- * Scalar twin of qu8_dwconv_relaxed_c16x4: in the non-wide full blocks and the first 8 lanes of a
- * last block of 8-15 channels, bias' and the grouped taps from the c16x4 layout at wr (int8
- * weights, activations - 128 when shifted), the last taps % 4 from the i16 weights at w; every
- * other channel as dwconvRef.
+ * Scalar twin of qu8_dwconv_relaxed_c16x4: in the full blocks and the first 8 lanes of a last block
+ * of 8-15 channels, unless of kind 2, bias' and the grouped taps from the c16x4 layout at wr (int8
+ * weights, both parts of a split block, activations - 128 when shifted), the last taps % 4 from the
+ * i16 weights at w; every other channel as dwconvRef.
  */
 export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: bool, res: usize, zr: i32, mr: f32, flags: i32): void {
@@ -117,11 +129,13 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   const bb = dwBlockBytes(taps), rbb = dwRelaxedBlockBytes(taps), mlz = MAGIC_BITS - zp, act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   // Channels the SIMD kernel runs relaxed: the full blocks and the 8-lane step of the last one.
   const rowStep = <usize>taps << 2, cFull = (C >> 4) << 4, cRelaxed = C - cFull >= 8 ? cFull + 8 : cFull;
+  const splitBytes = dwSplitBlockBytes(taps), wSplit = wr + <usize>((C + 15) >> 4) * rbb;
   let ip = ind, o = out, rp = res;
   for (let m = 0; m < M; m++, ip += rowStep, o += <usize>outStride, rp += rstride) {
     for (let c = 0; c < C; c++) {
       const rb = wr + <usize>(c >> 4) * rbb;
-      if (c >= cRelaxed || load<i32>(rb) != 0) {
+      const kind = load<i32>(rb);
+      if (c >= cRelaxed || kind == DW_KIND_I16) {
         dwChannelRef(false, outKind, resKind, c, taps, ip, w, bb, o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
         continue;
       }
@@ -130,8 +144,13 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
       let acc = load<i32>(rb + 16 + (lane << 2));
       for (let t = 0; t < taps; t++) {
         const x = <i32>load<u8>(<usize>load<u32>(ip + (<usize>t << 2)) + <usize>c);
-        if (t < grouped) acc += (shifted ? x - 128 : x) * <i32>load<i8>(rb + 80 + <usize>(t >> 2) * 64 + (lane << 2) + <usize>(t & 3));
-        else acc += x * <i32>load<i16>(blk + 64 + (<usize>t << 5) + (lane << 1));
+        if (t < grouped) {
+          const at = <usize>(t >> 2) * 64 + (lane << 2) + <usize>(t & 3), xs = shifted ? x - 128 : x;
+          acc += xs * <i32>load<i8>(rb + 80 + at);
+          if (kind == DW_KIND_SPLIT) acc += xs * <i32>load<i8>(wSplit + <usize>(c >> 4) * splitBytes + at);
+        } else {
+          acc += x * <i32>load<i16>(blk + 64 + (<usize>t << 5) + (lane << 1));
+        }
       }
       dwChannelStore(outKind, resKind, c, acc, load<f32>(blk + bb - 64 + (lane << 2)), o, rp, zr, mr, mlz, fmin, fmax, alpha, leaky, beta, act);
     }
@@ -213,7 +232,8 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   const rstride: usize = resKind == KIND_NONE ? <usize>0 : (<usize>outStride >> oShift) << rShift;
   const rowStep = <usize>taps << 2;
   const hiOff: usize = in16 ? 16 : 8; // channels 8..15 of a pixel (bytes)
-  const rbb = dwRelaxedBlockBytes(taps);
+  const rbb = dwRelaxedBlockBytes(taps), splitBytes = dwSplitBlockBytes(taps);
+  const wSplit = wr + <usize>((C + 15) >> 4) * rbb; // the split blocks' second weights
   let ip = ind, op = out, rp = res;
   for (let m = 0; m < M; m++, ip += rowStep, op += <usize>outStride, rp += rstride) {
     let wb = w;
@@ -224,12 +244,13 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
       let acc0: v128, acc1: v128, acc2: v128, acc3: v128;
       let wp = wb + 64, p = ip, t = 0;
       const rb = wr + <usize>cb * rbb;
-      if (ASC_FEATURE_RELAXED_SIMD && rmode != RELAXED_NONE && load<i32>(rb) == 0) {
+      const kind = rmode != RELAXED_NONE ? load<i32>(rb) : DW_KIND_I16;
+      if (ASC_FEATURE_RELAXED_SIMD && kind != DW_KIND_I16) {
         // Relaxed: whole groups of four taps from the c16x4 block (its bias' covers them), then the
-        // last taps % 4 through the i16 steps below.
+        // last taps % 4 through the i16 steps below. A split block adds its second weights' dots.
         acc0 = v128.load(rb, 16); acc1 = v128.load(rb, 32); acc2 = v128.load(rb, 48); acc3 = v128.load(rb, 64);
-        let rwp = rb + 80;
-        for (; t + 3 < taps; t += 4, p += 16, rwp += 64) {
+        let rwp = rb + 80, swp = wSplit + <usize>cb * splitBytes;
+        for (; t + 3 < taps; t += 4, p += 16, rwp += 64, swp += 64) {
           let u0 = v128.load(<usize>load<u32>(p) + aoff), u1 = v128.load(<usize>load<u32>(p, 4) + aoff);
           let u2 = v128.load(<usize>load<u32>(p, 8) + aoff), u3 = v128.load(<usize>load<u32>(p, 12) + aoff);
           if (rmode == RELAXED_S8) {
@@ -241,10 +262,18 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
           const h01 = i8x16.shuffle(u0, u1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
           const l23 = i8x16.shuffle(u2, u3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
           const h23 = i8x16.shuffle(u2, u3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp), i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), acc0);
-          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 16), i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15), acc1);
-          acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 32), i16x8.shuffle(h01, h23, 0, 8, 1, 9, 2, 10, 3, 11), acc2);
-          acc3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 48), i16x8.shuffle(h01, h23, 4, 12, 5, 13, 6, 14, 7, 15), acc3);
+          const x0 = i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), x1 = i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15);
+          const x2 = i16x8.shuffle(h01, h23, 0, 8, 1, 9, 2, 10, 3, 11), x3 = i16x8.shuffle(h01, h23, 4, 12, 5, 13, 6, 14, 7, 15);
+          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp), x0, acc0);
+          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 16), x1, acc1);
+          acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 32), x2, acc2);
+          acc3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 48), x3, acc3);
+          if (kind == DW_KIND_SPLIT) {
+            acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(swp), x0, acc0);
+            acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(swp, 16), x1, acc1);
+            acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(swp, 32), x2, acc2);
+            acc3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(swp, 48), x3, acc3);
+          }
         }
         wp += <usize>t << 5;
       } else {
@@ -293,11 +322,12 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
       let acc0: v128, acc1: v128;
       let wp = wb + 64, p = ip, t = 0;
       const rb = wr + <usize>cFull * rbb;
-      if (ASC_FEATURE_RELAXED_SIMD && rmode != RELAXED_NONE && load<i32>(rb) == 0) {
+      const kind = rmode != RELAXED_NONE ? load<i32>(rb) : DW_KIND_I16;
+      if (ASC_FEATURE_RELAXED_SIMD && kind != DW_KIND_I16) {
         // Relaxed, lanes 0..7 of the block: as the 16-channel step on 8-byte loads.
         acc0 = v128.load(rb, 16); acc1 = v128.load(rb, 32);
-        let rwp = rb + 80;
-        for (; t + 3 < taps; t += 4, p += 16, rwp += 64) {
+        let rwp = rb + 80, swp = wSplit + <usize>cFull * splitBytes;
+        for (; t + 3 < taps; t += 4, p += 16, rwp += 64, swp += 64) {
           let u0 = v128.load64_zero(<usize>load<u32>(p) + aoff), u1 = v128.load64_zero(<usize>load<u32>(p, 4) + aoff);
           let u2 = v128.load64_zero(<usize>load<u32>(p, 8) + aoff), u3 = v128.load64_zero(<usize>load<u32>(p, 12) + aoff);
           if (rmode == RELAXED_S8) {
@@ -306,8 +336,13 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
           }
           const l01 = i8x16.shuffle(u0, u1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
           const l23 = i8x16.shuffle(u2, u3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp), i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), acc0);
-          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 16), i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15), acc1);
+          const x0 = i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), x1 = i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15);
+          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp), x0, acc0);
+          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(rwp, 16), x1, acc1);
+          if (kind == DW_KIND_SPLIT) {
+            acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(swp), x0, acc0);
+            acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(swp, 16), x1, acc1);
+          }
         }
         wp += <usize>t << 5;
       } else {

@@ -128,15 +128,18 @@ export function wideRelaxedWeights(section: Uint8Array, plan: Conv2dPlan, mode: 
 /** Packing name of the relaxed depthwise layout (in wasm memory only; never stored in a model). */
 export const PACKING_DWCONV_RELAXED = 'qu8-dwconv-c16x4';
 
-/** Bytes of one qu8-dwconv-c16x4 block of 16 channels: i32 wide + 12 zero bytes, i32 bias'[16], floor(taps / 4) groups of i8 w[16][4]. */
+/** Bytes of one qu8-dwconv-c16x4 block of 16 channels: i32 kind + 12 zero bytes, i32 bias'[16], floor(taps / 4) groups of i8 w[16][4]. */
 export function dwconvRelaxedBlockBytes(taps: number): number {
   return 80 + Math.floor(taps / 4) * 64;
 }
 
+/** Kinds of a qu8-dwconv-c16x4 block (its first i32): relaxed; split in two int8 parts; on the i16 steps. */
+export const DWCONV_RELAXED_KIND = { RELAXED: 0, SPLIT: 1, I16: 2 } as const;
+
 /**
  * True when qu8_dwconv_relaxed_c16x4 can run this convolution: the depthwise kernel with 8-bit
- * activations (12-bit ones keep qu8_dwconv_c16) and at least 4 taps (one relaxed group). Blocks
- * with weights outside [-127, 127] run the kernel's i16 step, so every depthwise blob qualifies.
+ * activations (12-bit ones keep qu8_dwconv_c16) and at least 4 taps (one relaxed group). Every
+ * depthwise blob qualifies: blocks with weights outside [-127, 127] run split or on the i16 steps.
  */
 export function dwconvRelaxedEligible(plan: Conv2dPlan, inputType: string | undefined): boolean {
   return plan.strategy === 'dwconv' && plan.kernelTaps >= 4 && (inputType ?? 'uint8') === 'uint8';
@@ -144,32 +147,35 @@ export function dwconvRelaxedEligible(plan: Conv2dPlan, inputType: string | unde
 
 /**
  * The qu8-dwconv-c16x4 form of a qu8-dwconv-c16 blob (`taps` taps, blob.length / (128 + taps * 32)
- * blocks of 16 channels; assembly/dwconv.ts): per block, wide = 1 when some weight leaves
- * [-127, 127] (the probe vouches for the relaxed dot only there; the kernel then runs the block's
- * i16 steps and reads nothing else of it), else the bias (plus 128 * sum(w) over the grouped taps
- * per channel for s8xs8, int32 wrap as the kernels' sums) and the first 4 * floor(taps / 4) taps'
- * weights regrouped four taps per channel.
+ * blocks of 16 channels; assembly/dwconv.ts, docs/format-packing.md): per block its kind, the bias
+ * (plus 128 * sum(w) over the grouped taps per channel for s8xs8, int32 wrap as the kernels' sums)
+ * and the first 4 * floor(taps / 4) taps' weights regrouped four taps per channel; then, after all
+ * blocks, each block's second weights. The probe vouches for the relaxed dot only with weights in
+ * [-127, 127]: a block with a weight outside that range but within +-254 is split (first part
+ * clamp(w, -127, 127), second part the rest, both in range); one with a weight of +-255 is left to
+ * the i16 steps (kind I16, nothing else written).
  */
 export function packDwconvRelaxed(blob: Uint8Array, taps: number, mode: RelaxedDotMode): Uint8Array {
-  const bb = 128 + taps * 32, rbb = dwconvRelaxedBlockBytes(taps), grouped = taps - (taps % 4);
+  const bb = 128 + taps * 32, rbb = dwconvRelaxedBlockBytes(taps), groups = Math.floor(taps / 4), grouped = 4 * groups;
   if (!(taps >= 1) || blob.length % bb !== 0) throw new EdgeqError('INTERNAL', `depthwise blob of ${blob.length} bytes does not hold blocks of ${taps} taps`);
-  const blocks = blob.length / bb;
-  const out = new Uint8Array(blocks * rbb);
+  const blocks = blob.length / bb, splitAt = blocks * rbb;
+  const out = new Uint8Array(splitAt + blocks * groups * 64);
   const src = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const dst = new DataView(out.buffer);
   for (let b = 0; b < blocks; b++) {
-    const s = b * bb, d = b * rbb;
-    let wide = false;
-    for (let i = 0; i < taps * 16 && !wide; i++) {
-      const v = src.getInt16(s + 64 + 2 * i, true);
-      wide = v < -127 || v > 127;
-    }
-    if (wide) { dst.setInt32(d, 1, true); continue; }
+    const s = b * bb, d = b * rbb, d2 = splitAt + b * groups * 64;
+    let maxAbs = 0;
+    for (let i = 0; i < taps * 16; i++) maxAbs = Math.max(maxAbs, Math.abs(src.getInt16(s + 64 + 2 * i, true)));
+    const kind = maxAbs <= 127 ? DWCONV_RELAXED_KIND.RELAXED : maxAbs <= 254 ? DWCONV_RELAXED_KIND.SPLIT : DWCONV_RELAXED_KIND.I16;
+    dst.setInt32(d, kind, true);
+    if (kind === DWCONV_RELAXED_KIND.I16) continue;
     for (let c = 0; c < 16; c++) {
       let sum = 0;
       for (let t = 0; t < grouped; t++) {
-        const v = src.getInt16(s + 64 + t * 32 + 2 * c, true);
-        dst.setInt8(d + 80 + (t >> 2) * 64 + c * 4 + (t & 3), v);
+        const v = src.getInt16(s + 64 + t * 32 + 2 * c, true), a = Math.max(-127, Math.min(127, v));
+        const at = (t >> 2) * 64 + c * 4 + (t & 3);
+        dst.setInt8(d + 80 + at, a);
+        dst.setInt8(d2 + at, v - a);
         sum += v;
       }
       const bias = src.getInt32(s + 4 * c, true);

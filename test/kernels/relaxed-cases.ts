@@ -96,9 +96,12 @@ export function dwconvRelaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCas
       }
     }
   }
-  // Weights at the relaxed range's edge: +-127 only (relaxed), with -128 or beyond (wide blocks).
+  // Weights at the block kinds' edges: +-127 only (relaxed), -128 / 128 (split), +-254 only (split,
+  // both parts at +-127), +-255 only (i16 steps); wide channels scattered (split or i16 blocks).
   out.push(dw(48, 3, 3, 1, 6, 6, [1, 1, 1, 1], { wlim: 127, wext: true, mult: 1 / 4096 }));
   out.push(dw(48, 3, 3, 1, 6, 6, [1, 1, 1, 1], { wlim: 128 }));
+  out.push(dw(40, 3, 3, 1, 6, 6, [1, 1, 1, 1], { wlim: 254, wext: true, mult: 1 / 8192 }));
+  out.push(dw(40, 5, 5, 1, 7, 6, [2, 2, 2, 2], { wlim: 255, wext: true, mult: 1 / 16384 }));
   for (const wideIn of [[0], [47], [5, 40], [16, 17, 33]]) out.push(dw(48, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn, act: 'relu' }));
   out.push(dw(40, 5, 5, 2, 9, 9, [2, 2, 2, 2], { wlim: 255 }));
   // The 8-lane step of a last block of 8-15 channels, relaxed and wide.
