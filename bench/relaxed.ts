@@ -1,8 +1,9 @@
 // Relaxed-SIMD kernels against the i16 kernels, in an engine whose relaxed dot is exact (Deno on
 // x64 with AVX-VNNI, see probeRelaxedDot()). Both from the one relaxed build (its i16 kernels are
 // edgeq-simd.wasm's code), interleaved per layer:
-//  1. GMAC/s of qu8_[i]gemm (2x4c8, i32x4.dot_i16x8_s) vs qu8_[i]gemm_relaxed_2x4c16 on ResNet-50's
-//     relaxed-eligible layer shapes (batch 1, one thread; outputs compared byte for byte);
+//  1. GMAC/s of qu8_[i]gemm / qu8_conv_im2col (2x4c8, i32x4.dot_i16x8_s) vs their relaxed 2x4c16
+//     forms on ResNet-50's layer shapes and a MobileNetV2 stem (batch 1, one thread; outputs
+//     compared byte for byte);
 //  2. with --model m.edgeq (or --onnx m.onnx, quantized here on synthetic calibration): whole-model
 //     latency of Session backend 'relaxed' vs 'simd' in one process, interleaved, same logits.
 //   deno run -A --sloppy-imports --import-map=test/deno-import-map.json bench/relaxed.ts [--time 300] [--onnx ../shared/models/darknet-tiny/model.onnx] [--runs 20]
@@ -20,8 +21,10 @@ const argv = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process
 const opt = (name: string, def?: string): string | undefined => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
 const timeMs = Number(opt('time', '300'));
 
-// ResNet-50 v1.5 layer shapes [name, count, inHW, cin, cout, k, s] (bench/kernels.ts' list, less the stem and fc).
+// ResNet-50 v1.5 layer shapes [name, count, inHW, cin, cout, k, s] (bench/kernels.ts' list, less the fc),
+// and MobileNetV2's 3x3 RGB stem (count 0: not in the sum). The stems run as im2col + GEMM.
 const LAYERS: [string, number, number, number, number, number, number][] = [
+  ['stem 7x7/2 3->64 @224', 1, 224, 3, 64, 7, 2], ['mv2 stem 3x3/2 3->32 @224', 0, 224, 3, 32, 3, 2],
   ['l1 1x1 64->64 @56', 1, 56, 64, 64, 1, 1], ['l1 3x3 64->64 @56', 3, 56, 64, 64, 3, 1], ['l1 1x1 64->256 @56', 4, 56, 64, 256, 1, 1],
   ['l1 1x1 256->64 @56', 2, 56, 256, 64, 1, 1], ['l2 1x1 256->128 @56', 1, 56, 256, 128, 1, 1], ['l2 3x3/2 128->128 @56', 1, 56, 128, 128, 3, 2],
   ['l2 1x1/2 256->512 @56', 1, 56, 256, 512, 1, 2], ['l2 1x1 128->512 @28', 4, 28, 128, 512, 1, 1], ['l2 1x1 512->128 @28', 3, 28, 512, 128, 1, 1],
@@ -60,7 +63,8 @@ async function kernels(): Promise<void> {
   for (const [name, count, hw, cin, cout, kk, s] of LAYERS) {
     let top = 4096;
     const alloc = (n: number): number => { const at = top; top = Math.ceil((at + n + 64) / 64) * 64; return at; };
-    const shape: Conv2dShape = { batch: 1, inH: hw, inW: hw, inChannels: cin, outChannels: cout, kernel: [kk, kk], stride: [s, s], pads: kk === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] };
+    const p = kk >> 1;
+    const shape: Conv2dShape = { batch: 1, inH: hw, inW: hw, inChannels: cin, outChannels: cout, kernel: [kk, kk], stride: [s, s], pads: [p, p, p, p] };
     const plan = planConv2d(shape);
     if (!relaxedEligible(plan, 'uint8')) continue;
     const input = alloc(hw * hw * cin);
