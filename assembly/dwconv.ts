@@ -157,16 +157,6 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   }
 }
 
-/**
- * The activation bytes of one tap for the relaxed step: 16 channels (8 when `half`, upper bytes
- * zero) of the pixel at u32 [p + off] + aoff, minus 128 (xor 0x80) for the s8xs8 lowering.
- */
-@inline function relaxedTap(half: bool, rmode: i32, p: usize, off: usize, aoff: usize): v128 {
-  const a = <usize>load<u32>(p + off) + aoff;
-  const u = half ? v128.load64_zero(a) : v128.load(a);
-  return rmode == RELAXED_S8 ? v128.xor(u, i8x16.splat(-128)) : u;
-}
-
 @inline function requant4(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
   resKind: i32, r: v128, vzr: v128, vmr: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
@@ -261,8 +251,12 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
         acc0 = v128.load(rb, 16); acc1 = v128.load(rb, 32); acc2 = v128.load(rb, 48); acc3 = v128.load(rb, 64);
         let rwp = rb + 80, swp = wSplit + <usize>cb * splitBytes;
         for (; t + 3 < taps; t += 4, p += 16, rwp += 64, swp += 64) {
-          const u0 = relaxedTap(false, rmode, p, 0, aoff), u1 = relaxedTap(false, rmode, p, 4, aoff);
-          const u2 = relaxedTap(false, rmode, p, 8, aoff), u3 = relaxedTap(false, rmode, p, 12, aoff);
+          let u0 = v128.load(<usize>load<u32>(p) + aoff), u1 = v128.load(<usize>load<u32>(p, 4) + aoff);
+          let u2 = v128.load(<usize>load<u32>(p, 8) + aoff), u3 = v128.load(<usize>load<u32>(p, 12) + aoff);
+          if (rmode == RELAXED_S8) {
+            const vflip = i8x16.splat(-128);
+            u0 = v128.xor(u0, vflip); u1 = v128.xor(u1, vflip); u2 = v128.xor(u2, vflip); u3 = v128.xor(u3, vflip);
+          }
           // [channel][tap] bytes: taps 0/1 and 2/3 interleaved per channel, then the pairs per channel.
           const l01 = i8x16.shuffle(u0, u1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
           const h01 = i8x16.shuffle(u0, u1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -334,8 +328,12 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
         acc0 = v128.load(rb, 16); acc1 = v128.load(rb, 32);
         let rwp = rb + 80, swp = wSplit + <usize>cFull * splitBytes;
         for (; t + 3 < taps; t += 4, p += 16, rwp += 64, swp += 64) {
-          const u0 = relaxedTap(true, rmode, p, 0, aoff), u1 = relaxedTap(true, rmode, p, 4, aoff);
-          const u2 = relaxedTap(true, rmode, p, 8, aoff), u3 = relaxedTap(true, rmode, p, 12, aoff);
+          let u0 = v128.load64_zero(<usize>load<u32>(p) + aoff), u1 = v128.load64_zero(<usize>load<u32>(p, 4) + aoff);
+          let u2 = v128.load64_zero(<usize>load<u32>(p, 8) + aoff), u3 = v128.load64_zero(<usize>load<u32>(p, 12) + aoff);
+          if (rmode == RELAXED_S8) {
+            const vflip = i8x16.splat(-128);
+            u0 = v128.xor(u0, vflip); u1 = v128.xor(u1, vflip); u2 = v128.xor(u2, vflip); u3 = v128.xor(u3, vflip);
+          }
           const l01 = i8x16.shuffle(u0, u1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
           const l23 = i8x16.shuffle(u2, u3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
           const x0 = i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), x1 = i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15);
