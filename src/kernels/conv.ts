@@ -231,8 +231,8 @@ export interface Conv2dArgs extends ConvOutputParams {
   /**
    * With `relaxed`, a depthwise layer on qu8_dwconv_relaxed_c16x4: `weights` holds
    * packDwconvRelaxed()'s c16x4 form for this mode; buffers.weights keeps the qu8-dwconv-c16 blob
-   * (read for wide blocks, the last C % 16 channels and the multipliers). dwconvRelaxedEligible()
-   * layers only; bit-identical to qu8_dwconv_c16.
+   * (read for blocks left to the i16 steps, the last taps % 4 taps, the last C % 8 channels and the
+   * multipliers). dwconvRelaxedEligible() layers only; bit-identical to qu8_dwconv_c16.
    */
   dwconvRelaxed?: { weights: number };
 }
