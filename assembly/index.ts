@@ -213,8 +213,9 @@ export function qu8_dwconv_c16_ref(M: i32, C: i32, taps: i32, ind: usize, w: usi
 }
 
 // ---- relaxed-SIMD depthwise convolution (8-bit activations): four taps per relaxed dot over the
-// c16x4 layout at wr (built by the host from the qu8-dwconv-c16 weights at w, which its wide blocks,
-// the last C % 16 channels and the multipliers still read; assembly/dwconv.ts). Exact only where the
+// c16x4 layout at wr (built by the host from the qu8-dwconv-c16 weights at w, which the blocks left
+// to the i16 step, the last taps % 4, the last C % 8 channels and the multipliers still read;
+// assembly/dwconv.ts). Exact only where the
 // host's probe classified the relaxed dot (u8xs8: flags without DWCONV_FLAG_SHIFTED; s8xs8: with
 // it); without relaxed SIMD in the build the plain name runs the scalar twin (same results).
 
