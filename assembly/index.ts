@@ -19,6 +19,7 @@ import { vmulSimd, vmulRef } from './mul';
 import { concatSimd, concatRef } from './concat';
 import { avgpoolQ } from './avgpool';
 import { softmaxF32 } from './softmax';
+import { quantizeNchw } from './quantize';
 
 /** 1 in the SIMD build, 0 in the scalar build. */
 export function simd_enabled(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }
@@ -228,6 +229,18 @@ export function qu8_dwconv_relaxed_c16x4(M: i32, C: i32, taps: i32, ind: usize, 
 export function qu8_dwconv_relaxed_c16x4_ref(M: i32, C: i32, taps: i32, ind: usize, w: usize, wr: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   dwconvRelaxedRef(M, C, taps, ind, w, wr, out, outStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags);
+}
+
+// ---- input quantization: float32 NCHW at x -> the uint8 (out16: 12-bit, u16 lanes) NHWC input
+// tensor at out, q = clamp(roundHalfEven(f64(x) * inv) + zp, 0, qmax) (assembly/quantize.ts).
+// Returns -1, or the NCHW index of the first NaN or +-Infinity (nothing is written past it).
+
+export function f32_quantize_nchw(N: i32, C: i32, HW: i32, x: usize, out: usize, inv: f64, zp: i32, qmax: i32, out16: i32): i32 {
+  return quantizeNchw(true, N, C, HW, x, out, inv, zp, qmax, out16 != 0);
+}
+
+export function f32_quantize_nchw_ref(N: i32, C: i32, HW: i32, x: usize, out: usize, inv: f64, zp: i32, qmax: i32, out16: i32): i32 {
+  return quantizeNchw(false, N, C, HW, x, out, inv, zp, qmax, out16 != 0);
 }
 
 // ---- softmax over the channels of float32 rows (assembly/softmax.ts; scalar in every build) ----

@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_quantize_nchw', 'f32_quantize_nchw_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -37,6 +37,8 @@ export interface KernelExports {
   qu8_dwconv_c16_ref(M: number, C: number, taps: number, ind: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_dwconv_relaxed_c16x4(M: number, C: number, taps: number, ind: number, w: number, wr: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_dwconv_relaxed_c16x4_ref(M: number, C: number, taps: number, ind: number, w: number, wr: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
+  f32_quantize_nchw(N: number, C: number, HW: number, x: number, out: number, inv: number, zp: number, qmax: number, out16: number): number;
+  f32_quantize_nchw_ref(N: number, C: number, HW: number, x: number, out: number, inv: number, zp: number, qmax: number, out16: number): number;
   f32_softmax(rows: number, C: number, inp: number, out: number): void;
   qu8_vmul(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_vmul_ref(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;

@@ -11,48 +11,27 @@ export function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** 1.5 * 2^52: for |y| < 2^51, (y + ROUND_MAGIC) - ROUND_MAGIC is y rounded half to even (float64). */
-const ROUND_MAGIC = 6755399441055744;
-
 /**
- * q = clamp(round_half_even(x / scale) + zeroPoint, 0, 255 or 4095), written NHWC. Rejects NaN and ±Infinity.
- * The rounding is the float64 magic-number form of roundHalfEven, per plane; where |y| >= 2^51 it
- * may round differently, but such y clamp to 0 or qmax anyway.
+ * q = clamp(round_half_even(x / scale) + zeroPoint, 0, 255 or 4095), written NHWC. Rejects NaN and
+ * ±Infinity. x is copied into the plan's staging buffer and quantized there by f32_quantize_nchw
+ * (float64 arithmetic: x * (1 / scale), rounded half to even, as roundHalfEven; SIMD in the SIMD
+ * builds, 4 elements a step).
  */
 export function quantizeInput(x: Float32Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
-  const { offset, tensor } = plan.input;
+  const { offset, tensor, staging } = plan.input;
+  const k = plan.kernels;
+  new Float32Array(k.memory.buffer, staging, x.length).set(x);
   // A 12-bit input (uint12, --activations 12) is written as 16-bit lanes.
   const wide = tensor.dtype === 'uint12';
-  const out = wide ? new Uint16Array(plan.kernels.memory.buffer, offset, x.length) : new Uint8Array(plan.kernels.memory.buffer, offset, x.length);
-  const qmax = quantMax(wide ? 'uint12' : 'uint8');
-  const inv = 1 / tensor.scale;
-  const zp = tensor.zeroPoint;
   const hw = h * w;
-  for (let n = 0; n < plan.batch; n++) {
-    const base = n * c * hw;
-    for (let ch = 0; ch < c; ch++) {
-      const bad = quantizePlane(x, base + ch * hw, hw, out, base + ch, c, inv, zp, qmax);
-      if (bad >= 0) throw notFinite(x[base + ch * hw + bad], base + ch * hw + bad, n, ch, bad);
-    }
-  }
+  const bad = k.exports.f32_quantize_nchw(plan.batch, c, hw, staging, offset, 1 / tensor.scale, tensor.zeroPoint, quantMax(wide ? 'uint12' : 'uint8'), wide ? 1 : 0);
+  if (bad >= 0) throw notFinite(x[bad]!, bad, Math.floor(bad / (c * hw)), Math.floor(bad / hw) % c, bad % hw);
 }
 
 /** The input tensor from a run's input: float32 NCHW quantized (quantizeInput), or uint8 NHWC integers copied as they are. */
 export function writeInput(x: Float32Array | Uint8Array, plan: ExecutionPlan, c: number, h: number, w: number): void {
   if (x instanceof Uint8Array) new Uint8Array(plan.kernels.memory.buffer, plan.input.offset, x.length).set(x);
   else quantizeInput(x, plan, c, h, w);
-}
-
-/** One channel plane into every c-th element of out; the index of a NaN or ±Infinity (after the division), or -1. */
-function quantizePlane(x: Float32Array, src: number, hw: number, out: Uint8Array | Uint16Array, o: number, c: number,
-  inv: number, zp: number, qmax: number): number {
-  for (let p = 0; p < hw; p++, o += c) {
-    const y = x[src + p] * inv;
-    if (y - y !== 0) return p;
-    // Math.min/max: clamps without branches (V8 compiles them to min/max instructions).
-    out[o] = Math.min(Math.max(y + ROUND_MAGIC - ROUND_MAGIC + zp, 0), qmax);
-  }
-  return -1;
 }
 
 function notFinite(v: number, index: number, n: number, ch: number, p: number): EdgeqError {

@@ -6,7 +6,7 @@
 export interface BufferRequest {
   /** Bytes needed. */
   size: number;
-  /** First op index at which the buffer is live (written). */
+  /** First op index at which the buffer is live (written); -1: before op 0 (the input and its staging). */
   first: number;
   /** Last op index at which the buffer is live (read). */
   last: number;

@@ -59,8 +59,12 @@ export function opCost(op: QOp, ctx: OpPlanContext): OpCost {
 export interface ExecutionPlan {
   kernels: Kernels;
   batch: number;
-  /** Byte offset and element count of the quantized input tensor (NHWC uint8). */
-  input: { offset: number; tensor: QTensor };
+  /**
+   * The quantized input tensor (NHWC uint8 or uint12): its byte offset and tensor; `staging`: the
+   * byte offset of batch * C * H * W float32 where a float NCHW input is copied for the
+   * quantization kernel (f32_quantize_nchw), in arena bytes no op's tensor holds before op 0.
+   */
+  input: { offset: number; tensor: QTensor; staging: number };
   /** Byte offset and tensor of each graph output, in model.outputs order. */
   outputs: { offset: number; tensor: QTensor }[];
   /**
@@ -176,9 +180,10 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const weightsEnd = cursor;
 
   // 2. Activation buffers, planned by liveness: a tensor lives from its writer to its last reader.
-  const first = new Array<number>(T.length).fill(-1);
+  //    The input tensor is written before op 0 (index -1), from the float staging buffer, which lives then only.
+  const first = new Array<number>(T.length).fill(-2);
   const last = new Array<number>(T.length).fill(-1);
-  first[model.input.tensor] = 0;
+  first[model.input.tensor] = -1;
   model.ops.forEach((op, i) => {
     const m = opModule(op);
     for (const r of m.reads(op)) last[r] = Math.max(last[r], i);
@@ -188,12 +193,15 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
     }
   });
   for (const o of model.outputs) last[o.tensor] = model.ops.length; // every output is read after the last op
-  const used = T.map((_, i) => i).filter((i) => first[i] >= 0);
+  const used = T.map((_, i) => i).filter((i) => first[i] >= -1);
   const requests: BufferRequest[] = used.map((i) => ({ size: tensorBytes(T[i], batch), first: first[i], last: Math.max(first[i], last[i]) }));
-  const arenaPlan = planArena(requests, ALIGN);
+  const [, c, h, w] = model.input.nchw;
+  const staging: BufferRequest = { size: batch * c * h * w * 4, first: -1, last: -1 };
+  const arenaPlan = planArena([...requests, staging], ALIGN);
   const arenaStart = weightsEnd;
   const tensorOffset = new Map<number, number>();
   used.forEach((i, j) => tensorOffset.set(i, arenaStart + arenaPlan.offsets[j]));
+  const stagingOffset = arenaStart + arenaPlan.offsets[requests.length];
   cursor = alignUp(arenaStart + arenaPlan.size);
 
   // 3. Per-op constant buffers (indirection, zero rows) in op order; one scratch per part, sized for the largest op.
@@ -217,7 +225,9 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   layouts.forEach((l, i) => {
     for (const c of l.constants) constantRegions.push({ name: `op ${i} ${c.name}`, offset: constants[i][c.name], size: c.size, writable: false });
   });
-  const regions = checkLayout(model, blobOffsets, used.map((t, j) => ({ t, offset: tensorOffset.get(t)!, ...requests[j] })), derivedRegions, constantRegions, scratch, total);
+  const buffers = used.map((t, j) => ({ name: `tensor ${t}`, offset: tensorOffset.get(t)!, ...requests[j] }));
+  buffers.push({ name: 'float input staging', offset: stagingOffset, ...staging });
+  const regions = checkLayout(model, blobOffsets, buffers, derivedRegions, constantRegions, scratch, total);
 
   const pages = Math.ceil(total / PAGE);
   if (pages > 65536) throw new EdgeqError('BAD_MODEL', `the model needs ${total} bytes of wasm memory, more than 4 GiB`);
@@ -246,7 +256,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops, active) } : undefined;
   return {
     kernels, batch, steps, calls: ops, threaded,
-    input: { offset: at(model.input.tensor), tensor: T[model.input.tensor] },
+    input: { offset: at(model.input.tensor), tensor: T[model.input.tensor], staging: stagingOffset },
     outputs: model.outputs.map((o) => ({ offset: at(o.tensor), tensor: T[o.tensor] })),
     memory: { weights: weightsEnd, arena: arenaPlan.size, constants: total - constantsStart, total: pages * PAGE }, regions,
   };
@@ -262,13 +272,13 @@ export interface MemoryRegion { name: string; offset: number; size: number; writ
  * disjoint. The model was validated already, so a failure here is an edgeq bug (INTERNAL).
  */
 function checkLayout(
-  model: QModel, blobOffsets: number[], tensors: ({ t: number; offset: number } & BufferRequest)[],
+  model: QModel, blobOffsets: number[], buffers: ({ name: string; offset: number } & BufferRequest)[],
   derivedRegions: MemoryRegion[], constantRegions: MemoryRegion[], scratch: number, total: number,
 ): MemoryRegion[] {
   const rs: (MemoryRegion & { live?: [number, number] })[] = [{ name: 'guard', offset: 0, size: ALIGN, writable: false }];
   model.blobs.forEach((b, i) => { if (blobOffsets[i] >= 0) rs.push({ name: `section ${i}`, offset: blobOffsets[i], size: b.length, writable: false }); });
   rs.push(...derivedRegions);
-  for (const x of tensors) rs.push({ name: `tensor ${x.t}`, offset: x.offset, size: x.size, writable: true, live: [x.first, x.last] });
+  for (const x of buffers) rs.push({ name: x.name, offset: x.offset, size: x.size, writable: true, live: [x.first, x.last] });
   rs.push(...constantRegions);
   rs.push({ name: 'scratch', offset: scratch, size: total - scratch, writable: true });
   const span = (r: MemoryRegion) => `${r.name} [${r.offset}, ${r.offset + r.size})`;
