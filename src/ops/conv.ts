@@ -40,28 +40,29 @@ function sharersEligible(op: QConv, ctx: OpPlanContext): boolean {
 /** Weight sections already repacked to 2x4c16 in a plan's memory (a section two ops share is repacked once). */
 const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
 
-/** The kernels' int16 layout of a -w16 section, expanded once per model blob and layout (two ops may share a section). */
-const wideCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+/**
+ * Weights derived from a model blob (another layout of it), built once per blob and `key` (the
+ * layout and, for relaxed forms, the lowering): two ops may share a section, and every plan
+ * (batch size) of a session lays the same blob out again.
+ */
+const derivedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 
-function wideBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Array {
-  let byLayout = wideCache.get(blob);
-  if (!byLayout) wideCache.set(blob, (byLayout = new Map()));
-  const key = `${g.groups} ${g.nBlocks} ${g.taps} ${g.KB}`;
-  let w = byLayout.get(key);
-  if (!w) byLayout.set(key, (w = expandWideWeights(blob, g)));
+function derivedOnce(blob: Uint8Array, key: string, build: () => Uint8Array): Uint8Array {
+  let byKey = derivedCache.get(blob);
+  if (!byKey) derivedCache.set(blob, (byKey = new Map()));
+  let w = byKey.get(key);
+  if (!w) byKey.set(key, (w = build()));
   return w;
 }
 
-/** A split -w16 layer's weights (wideRelaxedWeights), built once per model blob, layout and relaxed lowering. */
-const wideRelaxedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+/** The kernels' int16 layout of a -w16 section (expandWideWeights). */
+function wideBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Array {
+  return derivedOnce(blob, `int16 ${g.groups} ${g.nBlocks} ${g.taps} ${g.KB}`, () => expandWideWeights(blob, g));
+}
 
+/** A split -w16 layer's weights (wideRelaxedWeights) for one relaxed lowering. */
 function wideRelaxedBlob(blob: Uint8Array, plan: ReturnType<typeof planConv2d>, mode: RelaxedDotMode, blocks: readonly number[]): Uint8Array {
-  let byLayout = wideRelaxedCache.get(blob);
-  if (!byLayout) wideRelaxedCache.set(blob, (byLayout = new Map()));
-  const key = `${plan.groups} ${plan.nBlocks} ${plan.taps} ${plan.KB} ${mode}`;
-  let w = byLayout.get(key);
-  if (!w) byLayout.set(key, (w = wideRelaxedWeights(blob, plan, mode, blocks)));
-  return w;
+  return derivedOnce(blob, `split ${plan.groups} ${plan.nBlocks} ${plan.taps} ${plan.KB} ${mode}`, () => wideRelaxedWeights(blob, plan, mode, blocks));
 }
 
 /** The wide blocks of a -w16 layer that runs split between the relaxed and i16 kernels (wideRelaxedBlocks), or undefined. */
@@ -70,16 +71,9 @@ function splitWide(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planCo
   return wideRelaxedBlocks(plan, ctx.model.tensors[op.input].dtype, ctx.model.blobs[op.weights]);
 }
 
-/** A depthwise blob's relaxed form (packDwconvRelaxed), built once per model blob and relaxed lowering. */
-const dwconvRelaxedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
-
+/** A depthwise blob's relaxed form (packDwconvRelaxed) for one relaxed lowering. */
 function dwconvRelaxedBlob(blob: Uint8Array, taps: number, mode: RelaxedDotMode): Uint8Array {
-  let byLayout = dwconvRelaxedCache.get(blob);
-  if (!byLayout) dwconvRelaxedCache.set(blob, (byLayout = new Map()));
-  const key = `${taps} ${mode}`;
-  let w = byLayout.get(key);
-  if (!w) byLayout.set(key, (w = packDwconvRelaxed(blob, taps, mode)));
-  return w;
+  return derivedOnce(blob, `dwconv-c16x4 ${taps} ${mode}`, () => packDwconvRelaxed(blob, taps, mode));
 }
 
 /** The relaxed lowering a depthwise op runs with (qu8_dwconv_relaxed_c16x4), or undefined (qu8_dwconv_c16). */
@@ -87,13 +81,9 @@ function dwconvRelaxedMode(ctx: OpPlanContext, plan: ReturnType<typeof planConv2
   return ctx.relaxedDot && dwconvRelaxedEligible(plan, inputType) ? ctx.relaxedDot : undefined;
 }
 
-/** Winograd-transformed weights, computed once per model blob. */
-const winoCache = new WeakMap<Uint8Array, Uint8Array>();
-
+/** Winograd-transformed weights (packWinogradFromDirect). */
 function winogradBlob(blob: Uint8Array, outChannels: number, inChannels: number): Uint8Array {
-  let w = winoCache.get(blob);
-  if (!w) winoCache.set(blob, (w = packWinogradFromDirect(blob, outChannels, inChannels)));
-  return w;
+  return derivedOnce(blob, 'winograd', () => packWinogradFromDirect(blob, outChannels, inChannels));
 }
 
 /** An int16 weight at byte `at` of the op's section must lie in [-WIDE_WEIGHT_MAX, WIDE_WEIGHT_MAX]. */
