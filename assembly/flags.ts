@@ -38,6 +38,20 @@ export const RELAXED_FLAG_ACT_SIGMOID: i32 = 48;
 /** Activation code field: SiLU (x * sigmoid(x)). */
 export const RELAXED_FLAG_ACT_SILU: i32 = 64;
 
+// @kernels qu8_gemm_relaxed_4x8c4
+/** s8xs8 lowering: activations enter as a - 128 (the packed bias holds + 128 * sum(w)). */
+export const C4_FLAG_SHIFTED: i32 = 8;
+/** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */
+export const C4_FLAG_ACT_HARDSWISH: i32 = 16;
+/** Activation code field: HardSigmoid (y * alpha + beta; the clamp bounds it). */
+export const C4_FLAG_ACT_HARDSIGMOID: i32 = 32;
+/** Activation code field: Sigmoid. */
+export const C4_FLAG_ACT_SIGMOID: i32 = 48;
+/** Activation code field: SiLU (x * sigmoid(x)). */
+export const C4_FLAG_ACT_SILU: i32 = 64;
+/** Some block has channel offsets (non-zero c[8]): each row's sum of activations is formed once per 4 rows. */
+export const C4_FLAG_ROW_SUMS: i32 = 128;
+
 // @kernels qu8_wino3x3
 /** The input is 16-bit lanes. */
 export const WINO_FLAG_IN16: i32 = 1;

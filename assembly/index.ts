@@ -10,6 +10,7 @@
 // host's typed view, src/kernels/kernel-api.generated.ts. Layouts and semantics: docs/kernels.md.
 
 import { gemmCoreSimd, gemmCoreRelaxedSimd, gemmCoreRef, convIm2col, convIm2colRelaxed, IM2COL_ROWS } from './gemm';
+import { gemmRelaxed4x8c4Simd, gemmRelaxed4x8c4Ref } from './gemm-c4';
 import { MAXPOOL_FLAG_IO16, RELAXED_FLAG_SHIFTED } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
@@ -108,6 +109,24 @@ export function qu8_igemm_relaxed_2x4c16_ref(M: i32, N: i32, KB: i32, taps: i32,
   w: usize, out: usize, outStride: i32, outGroupStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, outF32: i32, res: usize, zr: i32, mr: f32, flags: i32): void {
   gemmCoreRef(M, N, KB, taps, groups, ind, 0, true, aGroupStride, w, out, outStride, outGroupStride, zp, fmin, fmax, alpha, beta, outF32 != 0, res, zr, mr, flags, true, (flags & RELAXED_FLAG_SHIFTED) != 0);
+}
+
+// ---- relaxed-SIMD GEMM with K in quads (1x1 stride-1, group 1, uint8 in and out; 4x8c4 weights) ----
+// Four rows x eight channels per tile, an accumulator lane per channel (no horizontal reduction);
+// channels whose weights span more than int8 run on offset weights plus c * sum(x) (flags
+// C4_FLAG_ROW_SUMS). Layout and contract: assembly/gemm-c4.ts. Exact only in the lowering the host's
+// probe found (C4_FLAG_SHIFTED: s8xs8); without relaxed SIMD in the build the plain name runs the
+// scalar twin (same results).
+
+export function qu8_gemm_relaxed_4x8c4(M: i32, N: i32, K: i32, a: usize, aStride: i32, w: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) gemmRelaxed4x8c4Simd(M, N, K, a, <usize>aStride, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
+  else gemmRelaxed4x8c4Ref(M, N, K, a, <usize>aStride, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
+}
+
+export function qu8_gemm_relaxed_4x8c4_ref(M: i32, N: i32, K: i32, a: usize, aStride: i32, w: usize, out: usize, outStride: i32,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  gemmRelaxed4x8c4Ref(M, N, K, a, <usize>aStride, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------

@@ -8,9 +8,10 @@ import { EdgeqError } from '../errors.js';
 import { elementBytes, quantMax, type QuantDtype } from '../format/qmodel.js';
 import { PACKING_GEMM, packGeometry, type PackGeometry } from './packing.js';
 import type { Kernels } from './wasm.js';
-import { DWCONV_FLAGS, GEMM_FLAGS, RELAXED_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
+import { C4_FLAGS, DWCONV_FLAGS, GEMM_FLAGS, RELAXED_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
 import { dwconvRelaxedEligible, relaxedEligible, type RelaxedDotMode } from './relaxed.js';
+import { c4BlockBytes, gemmC4Eligible } from './relaxed-c4.js';
 
 /** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
 export interface Conv2dShape {
@@ -235,6 +236,12 @@ export interface Conv2dArgs extends ConvOutputParams {
    * multipliers). dwconvRelaxedEligible() layers only; bit-identical to qu8_dwconv_c16.
    */
   dwconvRelaxed?: { weights: number };
+  /**
+   * With `relaxed`, a GEMM layer on qu8_gemm_relaxed_4x8c4 (gemmC4Eligible() layers): `weights`
+   * holds packGemmRelaxed4x8c4()'s layout for this mode, `rowSums` its flag (some channel has an
+   * offset). buffers.weights is not read. Bit-identical to the i16 kernels.
+   */
+  gemmC4?: { weights: number; rowSums: boolean };
 }
 
 /**
@@ -288,12 +295,18 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   if (hybrid && !(a.relaxed && plan.wide && plan.strategy !== 'dwconv' && group === 1 && (s.inputType ?? 'uint8') === 'uint8')) {
     throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run split between the relaxed and i16 kernels`);
   }
-  if (a.relaxed && !hybrid && !(a.dwconvRelaxed ? dwconvRelaxedEligible(plan, s.inputType) : relaxedEligible(plan, s.inputType))) {
+  if (a.relaxed && !hybrid && !a.gemmC4 && !(a.dwconvRelaxed ? dwconvRelaxedEligible(plan, s.inputType) : relaxedEligible(plan, s.inputType))) {
     throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run on the relaxed kernels`);
   }
   if (a.dwconvRelaxed && !a.relaxed) throw new EdgeqError('INTERNAL', 'relaxed depthwise weights without a relaxed lowering');
   const { coutPerGroup: N, KB, cinPerGroup, blockBytes } = plan;
   if (plan.strategy === 'dwconv') return dwconvCalls(a, plan, r, flags, parts);
+  if (a.gemmC4) {
+    if (!a.relaxed || !gemmC4Eligible(plan, s.inputType, r.outF32 ? 'float32' : r.out16 ? 'uint12' : 'uint8', !!res)) {
+      throw new EdgeqError('INTERNAL', `convolution ${JSON.stringify(s)} cannot run on qu8_gemm_relaxed_4x8c4`);
+    }
+    return gemmC4Calls(a, plan, r, parts);
+  }
   const split = splitConv(plan, group, parts);
   const ind = b.indirection ?? 0;
   const taps = plan.kernelTaps;
@@ -377,6 +390,17 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   return calls;
 }
 
+/** qu8_gemm_relaxed_4x8c4 calls of a GEMM layer, split by row pairs or by pairs of 4-channel blocks (8-channel blocks of the layout). */
+function gemmC4Calls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requantArgs>, parts: number): KernelCall[] {
+  const s = a.shape, K = s.inChannels, N = s.outChannels, c4 = a.gemmC4!;
+  const flags = r.act | (a.relaxed === 's8xs8' ? C4_FLAGS.SHIFTED : 0) | (c4.rowSums ? C4_FLAGS.ROW_SUMS : 0);
+  return splitConv(plan, 1, parts, 2).map(([m0, m1, nb0, nb1]) => kernelCall(a.reference ? 'qu8_gemm_relaxed_4x8c4_ref' : 'qu8_gemm_relaxed_4x8c4', {
+    M: m1 - m0, N: Math.min(N, nb1 * 4) - nb0 * 4, K, a: a.buffers.input + m0 * K, aStride: K,
+    w: c4.weights + (nb0 / 2) * c4BlockBytes(K), out: a.buffers.output + m0 * N + nb0 * 4, outStride: N,
+    zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, flags,
+  }));
+}
+
 /** qu8_dwconv_c16 calls of a depthwise convolution (indirection buffer already built), split by pixel rows. */
 function dwconvCalls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requantArgs>, gemmFlags: number, parts: number): KernelCall[] {
   const s = a.shape, b = a.buffers;
@@ -407,9 +431,10 @@ function dwconvCalls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requa
  * per part costs more than re-reading the input once per part and there are enough channel
  * blocks (group 1 only). A part gets at least ~64K MACs; small layers stay whole. Channel ranges
  * start on multiples of the largest of 16, 8, 4, 2, 1 blocks that still leaves max(2, ceil(parts / 8))
- * ranges (16 blocks: 64 output bytes, so parts write no common cache line).
+ * ranges (16 blocks: 64 output bytes, so parts write no common cache line), and never below
+ * `blockUnit` blocks (2 for the 4x8c4 layout's 8-channel blocks).
  */
-export function splitConv(plan: Conv2dPlan, group: number, parts: number): [number, number, number, number][] {
+export function splitConv(plan: Conv2dPlan, group: number, parts: number, blockUnit = 1): [number, number, number, number][] {
   const { M, nBlocks, KB, kernelTaps } = plan;
   const kBytes = KB * 8 * (plan.im2col ? 1 : kernelTaps);
   const macs = plan.depthwise ? M * group * kernelTaps : M * nBlocks * 4 * kBytes * group;
@@ -421,7 +446,7 @@ export function splitConv(plan: Conv2dPlan, group: number, parts: number): [numb
   const out: [number, number, number, number][] = [];
   if (byChannels) {
     const want = Math.max(2, Math.ceil(p / 8));
-    const unit = [16, 8, 4, 2, 1].find((u) => Math.floor(nBlocks / u) >= want) ?? 1;
+    const unit = [16, 8, 4, 2, 1].find((u) => u <= blockUnit || Math.floor(nBlocks / u) >= want)!;
     const units = Math.ceil(nBlocks / unit), q = Math.min(p, Math.floor(nBlocks / unit));
     for (let i = 0; i < q; i++) {
       const a = Math.min(nBlocks, unit * Math.floor((units * i) / q)), b = i === q - 1 ? nBlocks : Math.min(nBlocks, unit * Math.floor((units * (i + 1)) / q));

@@ -1,11 +1,12 @@
 // The .edgeq `conv` op: 2-D convolution (and fully connected layers), optional fused residual,
-// through qu8_gemm / qu8_igemm / qu8_conv_im2col, qu8_dwconv_c16 (packing qu8-dwconv-c16), or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
+// through qu8_gemm / qu8_igemm / qu8_conv_im2col (their relaxed forms, and qu8_gemm_relaxed_4x8c4 for 1x1 GEMMs), qu8_dwconv_c16 (packing qu8-dwconv-c16), or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
 // its fast variant.
 import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandWideWeights, packGeometry } from '../kernels/packing.js';
 import { dwconvRelaxedEligible, packDwconvRelaxed, relaxedEligible, repackRelaxed2x4c16, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../kernels/relaxed.js';
+import { gemmC4Eligible, packGemmRelaxed4x8c4, type GemmC4Weights } from '../kernels/relaxed-c4.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
 import { kernelActivation, outputClamp } from './activation.js';
@@ -25,7 +26,7 @@ export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
 /** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
 const MAX_MULTIPLIER = 2 ** 32;
 
-const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights', DWCONV_RELAXED_WEIGHTS = 'relaxed depthwise weights';
+const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights', DWCONV_RELAXED_WEIGHTS = 'relaxed depthwise weights', C4_WEIGHTS = 'relaxed 4x8c4 weights';
 
 /**
  * True when every conv op reading `op`'s weight section could run relaxed too (a section two ops
@@ -45,14 +46,13 @@ const repacked = new WeakMap<WebAssembly.Memory, Set<number>>();
  * layout and, for relaxed forms, the lowering): two ops may share a section, and every plan
  * (batch size) of a session lays the same blob out again.
  */
-const derivedCache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+const derivedCache = new WeakMap<Uint8Array, Map<string, unknown>>();
 
-function derivedOnce(blob: Uint8Array, key: string, build: () => Uint8Array): Uint8Array {
+function derivedOnce<T>(blob: Uint8Array, key: string, build: () => T): T {
   let byKey = derivedCache.get(blob);
   if (!byKey) derivedCache.set(blob, (byKey = new Map()));
-  let w = byKey.get(key);
-  if (!w) byKey.set(key, (w = build()));
-  return w;
+  if (!byKey.has(key)) byKey.set(key, build());
+  return byKey.get(key) as T;
 }
 
 /** The kernels' int16 layout of a -w16 section (expandWideWeights). */
@@ -69,6 +69,17 @@ function wideRelaxedBlob(blob: Uint8Array, plan: ReturnType<typeof planConv2d>, 
 function splitWide(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planConv2d>, fastVariant: unknown): number[] | undefined {
   if (!ctx.relaxedDot || fastVariant || !plan.wide) return undefined;
   return wideRelaxedBlocks(plan, ctx.model.tensors[op.input].dtype, ctx.model.blobs[op.weights]);
+}
+
+/**
+ * A GEMM layer's qu8-gemm-4x8c4 form (packGemmRelaxed4x8c4, from the int8 blob or a -w16 section's
+ * int16 layout) when qu8_gemm_relaxed_4x8c4 runs it; undefined when the layer or its weights do not fit.
+ */
+function gemmC4Form(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planConv2d>, fastVariant: unknown): GemmC4Weights | undefined {
+  const T = ctx.model.tensors, mode = ctx.relaxedDot;
+  if (!mode || fastVariant || !gemmC4Eligible(plan, T[op.input].dtype, T[op.output].dtype, op.residual !== undefined)) return undefined;
+  const blob = ctx.model.blobs[op.weights];
+  return derivedOnce(blob, `gemm-4x8c4 ${plan.nBlocks} ${plan.KB} ${mode}`, () => packGemmRelaxed4x8c4(plan.wide ? wideBlob(blob, plan) : blob, plan, mode));
 }
 
 /** A depthwise blob's relaxed form (packDwconvRelaxed) for one relaxed lowering. */
@@ -234,6 +245,9 @@ export const conv: OpModule<QConv> = {
     const constants = [];
     if (plan.indirectionBytes > 0) constants.push({ name: INDIRECTION, size: plan.indirectionBytes });
     if (plan.zeroBytes > 0) constants.push({ name: ZERO_ROW, size: plan.zeroBytes });
+    // A GEMM on qu8_gemm_relaxed_4x8c4: only its 4x8c4 form is placed.
+    const c4 = gemmC4Form(op, ctx, plan, fastVariant);
+    if (c4) return { sections: [], constants, derived: { name: C4_WEIGHTS, bytes: c4.bytes }, scratchBytes: plan.scratchBytes, fastVariant };
     // A -w16 section is expanded to the kernels' int16 layout; the file's section is not copied.
     if (plan.wide) {
       // Split between the relaxed and i16 kernels where the outliers sit in few blocks: both layouts.
@@ -262,11 +276,12 @@ export const conv: OpModule<QConv> = {
     const rt = op.residual === undefined ? undefined : T[op.residual];
     const shape = convShape(op, x, ctx.batch);
     const plan = planConv2d(shape, op.packing);
+    const c4 = gemmC4Form(op, ctx, plan, layout.fastVariant);
     // Relaxed kernels: the section's 2x4c8 blob becomes 2x4c16 in place, once (no second copy).
-    const wideBlocks = splitWide(op, ctx, plan, layout.fastVariant);
+    const wideBlocks = c4 ? undefined : splitWide(op, ctx, plan, layout.fastVariant);
     const dwMode = dwconvRelaxedMode(ctx, plan, shape.inputType ?? 'uint8');
-    const relaxed = dwMode ?? (ctx.relaxedDot && !layout.fastVariant && (wideBlocks || relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx)) ? ctx.relaxedDot : undefined);
-    if (relaxed && !wideBlocks && !dwMode) {
+    const relaxed = c4 ? ctx.relaxedDot : dwMode ?? (ctx.relaxedDot && !layout.fastVariant && (wideBlocks || relaxedEligible(plan, shape.inputType, ctx.model.blobs[op.weights]) && sharersEligible(op, ctx)) ? ctx.relaxedDot : undefined);
+    if (relaxed && !wideBlocks && !dwMode && !c4) {
       const memory = ctx.kernels.memory;
       let done = repacked.get(memory);
       if (!done) repacked.set(memory, (done = new Set()));
@@ -279,12 +294,13 @@ export const conv: OpModule<QConv> = {
     return conv2dCalls(ctx.kernels, {
       relaxed, wideRelaxed: wideBlocks ? { blocks: wideBlocks, weights: ctx.derived! + plan.bytes } : undefined,
       dwconvRelaxed: dwMode ? { weights: ctx.derived! } : undefined,
+      gemmC4: c4 ? { weights: ctx.derived!, rowSums: c4.rowSums } : undefined,
       shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, activation: kernelActivation(op.activation, y), ...out,
       residual: op.residual === undefined || !rt ? undefined
         : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
       buffers: {
-        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant ? -1 : plan.wide ? ctx.derived! : ctx.section(op.weights), scratch: ctx.scratch,
+        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant || c4 ? -1 : plan.wide ? ctx.derived! : ctx.section(op.weights), scratch: ctx.scratch,
         indirection: ctx.constants[INDIRECTION], zero: ctx.constants[ZERO_ROW],
       },
       winograd: layout.fastVariant ? { weights: ctx.derived! } : undefined,

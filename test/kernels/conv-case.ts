@@ -5,6 +5,7 @@ import { diff, diffBits, randI16, randI8, randInt, randU12, randU8, rng, type Ha
 import { refConvAcc, refRequant, type RefActivation, type RefConv, type RefRequant } from './ref.js';
 import { kernelActivation, quantizeBound } from '../../src/ops/activation.js';
 import { packDwconvRelaxed, repackedRelaxedCopy, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../../src/kernels/relaxed.js';
+import { gemmC4Eligible, packGemmRelaxed4x8c4 } from '../../src/kernels/relaxed-c4.js';
 
 export interface ConvCase extends RefConv {
   /** 'none' | 'relu' | 'leaky', or a fused activation in fp32 (output scale drawn at random) */
@@ -45,6 +46,13 @@ export interface ConvCase extends RefConv {
    * it runs split (wideRelaxedBlocks: these channels' 4-channel blocks on the i16 kernels).
    */
   wideIn?: number[];
+  /**
+   * With `relaxed`, a 1x1 GEMM on qu8_gemm_relaxed_4x8c4 (packGemmRelaxed4x8c4 of the int8 blob, or
+   * of a -w16 blob's int16 layout: channels beyond int8 then run on offsets and row sums).
+   */
+  c4?: boolean;
+  /** Weights of a uint8 per-tensor scheme: 1..255 minus this zero point (int16, a -w16 layer; span 254). */
+  wu8?: number;
 }
 
 export function describe(c: ConvCase): string {
@@ -52,7 +60,7 @@ export function describe(c: ConvCase): string {
     `pads[${c.pads}] d${c.dh}x${c.dw} g${c.group} act=${c.act} out=${c.f32out ? 'f32' : 'u8'} seed=${c.seed}` +
     (c.packing ? ` packing=${c.packing}` : '') + (c.residual ? ' +residual' : '') +
     (c.in12 || c.out12 || c.res12 ? ` 12-bit:${c.in12 ? ' in' : ''}${c.out12 ? ' out' : ''}${c.res12 ? ' res' : ''}` : '') +
-    (c.parts ? ` parts=${c.parts}` : '') + (c.wideIn ? ` wide channels [${c.wideIn}]` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.act7 ? ' act7' : '') +
+    (c.parts ? ` parts=${c.parts}` : '') + (c.wideIn ? ` wide channels [${c.wideIn}]` : '') + (c.relaxed ? ` relaxed=${c.relaxed}` : '') + (c.c4 ? ' 4x8c4' : '') + (c.wu8 !== undefined ? ` wu8 zw=${c.wu8}` : '') + (c.act7 ? ' act7' : '') +
     (c.wlim !== undefined ? ` wlim=${c.wlim}${c.wext ? ' (all +-)' : ''}` : '') + (c.xfill ? ` x=${c.xfill.x} zin=${c.xfill.zin}` : '');
 }
 
@@ -65,7 +73,8 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   if (c.xfill) x.fill(c.xfill.x);
   const zin = c.xfill ? c.xfill.zin : randInt(r, 0, c.in12 ? 4095 : c.act7 ? 127 : 255);
   const wlim = c.wlim ?? 127;
-  const w = wlim > 127 ? randI16(r, c.outC * c.kh * c.kw * cpg, wlim) : randI8(r, c.outC * c.kh * c.kw * cpg, wlim);
+  const nw = c.outC * c.kh * c.kw * cpg;
+  const w = c.wu8 !== undefined ? Int16Array.from({ length: nw }, () => randInt(r, 1, 255) - c.wu8!) : wlim > 127 ? randI16(r, nw, wlim) : randI8(r, nw, wlim);
   if (c.wext) for (let i = 0; i < w.length; i++) w[i] = r() < 0.5 ? -wlim : wlim;
   const K0 = c.kh * c.kw * cpg;
   let wAll: Int8Array | Int16Array = w;
@@ -122,10 +131,12 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   const input = heap.put(x);
   // A -w16 blob (int8 blocks + outliers) goes to the kernels in its int16 layout, as the conv op places it.
   // With relaxed, a -w16 blob runs split: its int16 layout then its int8 blocks in 2x4c16 (wideRelaxedWeights).
-  const split = c.relaxed && plan.wide ? wideRelaxedBlocks(plan, shape.inputType, blob) : undefined;
-  if (c.relaxed && plan.wide && !split) throw new Error(`${name}: a -w16 layer the relaxed split does not take`);
+  const c4 = c.c4 ? packGemmRelaxed4x8c4(plan.wide ? expandWideWeights(blob, plan) : blob, plan, c.relaxed!) : undefined;
+  if (c.c4 && !(c4 && gemmC4Eligible(plan, shape.inputType, c.f32out ? 'float32' : c.out12 ? 'uint12' : 'uint8', !!c.residual))) throw new Error(`${name}: not a qu8_gemm_relaxed_4x8c4 layer`);
+  const split = c.relaxed && plan.wide && !c4 ? wideRelaxedBlocks(plan, shape.inputType, blob) : undefined;
+  if (c.relaxed && plan.wide && !split && !c4) throw new Error(`${name}: a -w16 layer the relaxed split does not take`);
   const dwRelaxed = c.relaxed && plan.strategy === 'dwconv';
-  const weights = heap.put(split ? wideRelaxedWeights(blob, plan, c.relaxed!, split) : c.relaxed && !dwRelaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
+  const weights = heap.put(c4 ? c4.bytes : split ? wideRelaxedWeights(blob, plan, c.relaxed!, split) : c.relaxed && !dwRelaxed ? repackedRelaxedCopy(blob, plan, c.relaxed) : plan.wide ? expandWideWeights(blob, plan) : blob);
   const dwWeights = dwRelaxed ? heap.put(packDwconvRelaxed(blob, plan.kernelTaps, c.relaxed!)) : 0;
   const resAt = res ? heap.put(res.r) : 0;
   const outBytes = plan.outputElements * (c.f32out ? 4 : c.out12 ? 2 : 1);
@@ -150,6 +161,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing, relaxed: c.relaxed,
       wideRelaxed: split ? { blocks: split, weights: weights + plan.bytes } : undefined,
       dwconvRelaxed: dwRelaxed ? { weights: dwWeights } : undefined,
+      gemmC4: c4 ? { weights, rowSums: c4.rowSums } : undefined,
       outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha, activation: fused,
       residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,

@@ -73,6 +73,33 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   out.push({ ...stem, seed: seed++, relaxed: mode, act7, wideIn: [2, 30], residual: true, act: 'relu' });
   out.push({ ...stem, outC: 8, seed: seed++, relaxed: mode, act7, wideIn: [6], f32out: true });
   out.push(...dwconvRelaxedCases(mode, act7));
+  out.push(...gemmC4Cases(mode, act7));
+  return out;
+}
+
+/**
+ * 1x1 GEMMs on qu8_gemm_relaxed_4x8c4: rows across the 4-row tile (4..33, edges 1-3), channels
+ * across the 8-channel block (partial last blocks), K from one quad up (K % 4 != 0: a zero-padded
+ * last quad); weights int8 (no offsets), a uint8 per-tensor scheme (every channel on an offset,
+ * span 254, zero points at both ends), int8 extremes and -128; activations, batch, threads' parts
+ * by rows and by 8-channel blocks.
+ */
+export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
+  const out: ConvCase[] = [];
+  let seed = mode === 'u8xs8' ? 13000 : 15000;
+  const g = (M: number, K: number, N: number, rest: Partial<ConvCase> = {}): ConvCase => ({
+    ...base, inH: 1, inW: M, inC: K, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, c4: true, ...rest,
+  });
+  for (const M of [4, 5, 7, 9, 17]) for (const N of [1, 7, 8, 9, 17, 40]) for (const K of [3, 4, 8, 13, 32, 64]) out.push(g(M, K, N));
+  for (const wu8 of [0, 1, 77, 128, 200, 255]) for (const [M, K, N] of [[6, 8, 16], [9, 24, 9], [17, 128, 33]]) out.push(g(M, K, N, { wu8 }));
+  out.push(g(12, 48, 24, { wlim: 127, wext: true, mult: 1 / 4096 }));
+  out.push(g(13, 256, 20, { wu8: 90, mult: 1 / 65536 }));
+  for (const rest of [
+    { act: 'relu' as const }, { act: 'leaky' as const }, { act: 'hardswish' as const }, { act: 'sigmoid' as const, wu8: 128 },
+    { batch: 2, inH: 3, inW: 5 }, { parts: 3 }, { parts: 5, wu8: 100 }, { inW: 6, outC: 64, parts: 4 },
+  ]) {
+    out.push(g(11, 40, 37, rest));
+  }
   return out;
 }
 

@@ -1,8 +1,8 @@
 // The relaxed split of -w16 layers through whole Sessions: the Coral MobileNets (TFLite uint8, exact
 // import: most convs hold a few weights outside int8) under Deno, whose relaxed dot is exact on
-// x64 with VNNI: backend 'relaxed' runs some -w16 convs split (wideRelaxedBlocks) and every
-// depthwise conv on qu8_dwconv_relaxed_c16x4 (their blocks with a weight outside [-127, 127] on its
-// i16 step), and gives the same output bits at 1 and 2 threads as backend 'simd'
+// x64 with VNNI: backend 'relaxed' runs some -w16 convs split (wideRelaxedBlocks), every 1x1 conv
+// of 4 rows or more on qu8_gemm_relaxed_4x8c4 (channel offsets and row sums), every depthwise conv
+// on qu8_dwconv_relaxed_c16x4 (their blocks with a weight outside [-127, 127] on its i16 step), and gives the same output bits at 1 and 2 threads as backend 'simd'
 // (test/kernels/wide-relaxed-model.deno.ts).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
     });
     const args = ['run', '-A', '--no-config', '--sloppy-imports', `--import-map=${join(REPO_ROOT, 'test', 'deno-import-map.json')}`, join(REPO_ROOT, 'test/kernels/wide-relaxed-model.deno.ts'), ...files];
     const { stdout } = await run(DENO!, args, { cwd: REPO_ROOT, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' }, timeout: 120_000 });
-    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { verdict: string; files: { wide: number; split: number; dwRelaxed: number; runs: number; same: boolean; threads2: number }[]; error?: string };
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { verdict: string; files: { wide: number; split: number; dwRelaxed: number; c4: number; runs: number; same: boolean; threads2: number }[]; error?: string };
     console.log(`[wide-relaxed] ${JSON.stringify(r)}`);
     expect(r.error).toBeUndefined();
     if (r.verdict === 'none') return void console.warn('[wide-relaxed] Deno\'s relaxed dot is not exact here: skipped');
@@ -43,6 +43,7 @@ describe.skipIf(!present || DENO === undefined)('-w16 layers split between the r
       expect(f.wide).toBeGreaterThan(10);
       expect(f.split).toBeGreaterThan(0);
       expect(f.dwRelaxed).toBeGreaterThanOrEqual(13); // MobileNetV1: 13 depthwise convs, V2: 17
+      expect(f.c4).toBeGreaterThanOrEqual(13); // MobileNetV1: 13 pointwise convs (every one -w16), V2: 34
       expect(f.runs).toBe(3);
       expect(f.same).toBe(true);
       expect(f.threads2).toBe(2);

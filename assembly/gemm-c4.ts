@@ -1,0 +1,183 @@
+// qu8_gemm_relaxed_4x8c4: the relaxed-SIMD GEMM of 1x1 stride-1 convolutions (group 1, uint8
+// activations and output) with K consumed four at a time in every output lane, so that an
+// accumulator lane is one output channel and the epilogue needs no horizontal reduction.
+//
+// Tile 4x8c4: four output rows (pixels) x eight output channels. Per K-quad q, row r loads its four
+// activations x[4q..4q+3] once, splatted to every lane (v128.load32_splat), and
+// i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x, acc) adds lane i = sum_j w[4i + j] * x[4q + j], where
+// w holds four channels' four weights of that quad: two relaxed dots per row and quad.
+//
+// Packed weights (packing qu8-gemm-4x8c4, built at load by src/kernels/relaxed-c4.ts; never stored
+// in a model), per block of 8 output channels, c4BlockBytes(K) bytes:
+//   i32 bias[8] | i32 c[8] | for quad q < ceil(K / 4): i8 w[2][4][4] (channels 0-3, then 4-7;
+//   channel j's four weights of the quad, zero past K) | f32 multiplier[8]
+// The weights are w - c (c: the channel's offset, chosen at load so that every w - c lies in
+// [-127, 127]; 0 for a channel already in that range), and the epilogue adds c * sum(x) over the
+// row's K activations (formed once per 4 rows when C4_FLAG_ROW_SUMS says a block has an offset):
+// uint8 per-tensor weights minus their zero point span up to 255 values and run here without the
+// int16 kernels. The bias holds the folded zero points (and, for the s8xs8 lowering, where
+// activations enter as x - 128, + 128 * sum(w - c)). Accumulators wrap in int32 as the i16
+// kernels' do, so the sum equals theirs bit for bit; the requantization epilogue is
+// gemmCoreSimd's (assembly/gemm.ts): y = f32(acc) * multiplier, activation, clamp, magic rounding.
+//
+// Exact only where the host's probe classified the relaxed dot (src/kernels/relaxed-probe.ts):
+// u8xs8 (flags without C4_FLAG_SHIFTED) or s8xs8 (with it). Rows past M reuse row M - 1 (their
+// results are not stored); a last block of fewer than 8 channels stores only its nr.
+
+import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
+import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS } from './flags';
+
+/** Bytes of one qu8-gemm-4x8c4 block of 8 output channels over K input channels. */
+@inline export function c4BlockBytes(K: i32): usize {
+  return 96 + (<usize>((K + 3) >> 2) << 5);
+}
+
+/** Sum of the K uint8 values at p (exact: K < 2^23). */
+@inline function rowSumSimd(p: usize, K: i32): i32 {
+  let acc = i32x4.splat(0);
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.load(p + <usize>k))));
+  }
+  let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; k < K; k++) s += <i32>load<u8>(p + <usize>k);
+  return s;
+}
+
+/** One row's 8 channels: accumulators + bias (+ c * rowSum), requantized to 8 int16 (0..255). */
+@inline function rowOut(c0: v128, c1: v128, vb0: v128, vb1: v128, off: bool, vc0: v128, vc1: v128, rowSum: i32,
+  vm0: v128, vm1: v128, leaky: bool, act: i32, valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): v128 {
+  let a0 = i32x4.add(c0, vb0), a1 = i32x4.add(c1, vb1);
+  if (off) {
+    const vs = i32x4.splat(rowSum);
+    a0 = i32x4.add(a0, i32x4.mul(vc0, vs));
+    a1 = i32x4.add(a1, i32x4.mul(vc1, vs));
+  }
+  const y0 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(a0), vm0), leaky, act, valpha, vbeta, vmin, vmax);
+  const y1 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(a1), vm1), leaky, act, valpha, vbeta, vmin, vmax);
+  return i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+}
+
+/** Stores the first nr (< 8) bytes of the 8 at lane64 `half` of b (a last, partial block). */
+@inline function storePartial(o: usize, b: v128, half: i32, nr: i32): void {
+  const v = half == 0 ? i64x2.extract_lane(b, 0) : i64x2.extract_lane(b, 1);
+  for (let j = 0; j < nr; j++) store<u8>(o + <usize>j, <u8>(v >> (<i64>j << 3)));
+}
+
+/**
+ * Every tile of one call: rows in groups of 4 (outer), blocks of 8 channels (inner). R: u8 (the
+ * u8xs8 lowering, activations as they are) or i8 (s8xs8, activations xor 0x80). act / leaky are
+ * literals at the specialised call site (ACT_NONE, no LeakyReLU) and run-time values otherwise.
+ */
+@inline function gemmC4Simd<R>(act: i32, leaky: bool, rowSums: bool,
+  M: i32, N: i32, K: i32, a: usize, aStride: usize, w: usize, out: usize, outStride: usize,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const Q = (K + 3) >> 2, nBlocks = (N + 7) >> 3, bb = c4BlockBytes(K);
+    const valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta), vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+    const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
+    const vflip = i8x16.splat(-128);
+    for (let m = 0; m < M; m += 4) {
+      const rows = min(M - m, 4);
+      const r0 = a + <usize>m * aStride;
+      const r1 = rows > 1 ? r0 + aStride : r0;
+      const r2 = rows > 2 ? r1 + aStride : r1;
+      const r3 = rows > 3 ? r2 + aStride : r2;
+      // Kept as scalars (splatted in the epilogue): four more live vectors would spill in the K loop.
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      if (rowSums) { s0 = rowSumSimd(r0, K); s1 = rowSumSimd(r1, K); s2 = rowSumSimd(r2, K); s3 = rowSumSimd(r3, K); }
+      const o0 = out + <usize>m * outStride, o1 = o0 + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
+      let wb = w;
+      for (let nb = 0; nb < nBlocks; nb++, wb += bb) {
+        let c00 = i32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        let wp = wb + 64;
+        let k: usize = 0;
+        for (let q = 0; q < Q; q++, k += 4, wp += 32) {
+          const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+          let x = v128.load32_splat(r0 + k);
+          if (isSigned<R>()) x = v128.xor(x, vflip);
+          c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c00);
+          c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c01);
+          x = v128.load32_splat(r1 + k);
+          if (isSigned<R>()) x = v128.xor(x, vflip);
+          c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c10);
+          c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c11);
+          x = v128.load32_splat(r2 + k);
+          if (isSigned<R>()) x = v128.xor(x, vflip);
+          c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c20);
+          c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c21);
+          x = v128.load32_splat(r3 + k);
+          if (isSigned<R>()) x = v128.xor(x, vflip);
+          c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c30);
+          c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c31);
+        }
+        const vb0 = v128.load(wb), vb1 = v128.load(wb, 16);
+        const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
+        const off = rowSums && v128.any_true(v128.or(vc0, vc1));
+        const vm0 = v128.load(wb + bb - 32), vm1 = v128.load(wb + bb - 16);
+        const h0 = rowOut(c00, c01, vb0, vb1, off, vc0, vc1, s0, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+        const h1 = rowOut(c10, c11, vb0, vb1, off, vc0, vc1, s1, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+        const h2 = rowOut(c20, c21, vb0, vb1, off, vc0, vc1, s2, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+        const h3 = rowOut(c30, c31, vb0, vb1, off, vc0, vc1, s3, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+        const b01 = i8x16.narrow_i16x8_u(h0, h1), b23 = i8x16.narrow_i16x8_u(h2, h3);
+        const col = <usize>(nb << 3);
+        const nr = min(N - (nb << 3), 8);
+        if (nr == 8) {
+          v128.store64_lane(o0 + col, b01, 0);
+          if (rows > 1) v128.store64_lane(o1 + col, b01, 1);
+          if (rows > 2) v128.store64_lane(o2 + col, b23, 0);
+          if (rows > 3) v128.store64_lane(o3 + col, b23, 1);
+        } else {
+          storePartial(o0 + col, b01, 0, nr);
+          if (rows > 1) storePartial(o1 + col, b01, 1, nr);
+          if (rows > 2) storePartial(o2 + col, b23, 0, nr);
+          if (rows > 3) storePartial(o3 + col, b23, 1, nr);
+        }
+      }
+    }
+  }
+}
+
+/** qu8_gemm_relaxed_4x8c4 in a relaxed build: M x N outputs (uint8) from M rows of K activations at a (row stride aStride). */
+export function gemmRelaxed4x8c4Simd(M: i32, N: i32, K: i32, a: usize, aStride: usize, w: usize, out: usize, outStride: usize,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
+  const rowSums = (flags & FLAG_ROW_SUMS) != 0;
+  // The specialised loops: no activation (the clamp only), with and without row sums, per lowering.
+  if ((flags & FLAG_SHIFTED) != 0) {
+    if (act == ACT_NONE && !leaky) {
+      if (rowSums) gemmC4Simd<i8>(ACT_NONE, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      else gemmC4Simd<i8>(ACT_NONE, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+    } else gemmC4Simd<i8>(act, leaky, rowSums, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+  } else {
+    if (act == ACT_NONE && !leaky) {
+      if (rowSums) gemmC4Simd<u8>(ACT_NONE, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      else gemmC4Simd<u8>(ACT_NONE, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+    } else gemmC4Simd<u8>(act, leaky, rowSums, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+  }
+}
+
+/** The scalar twin: same layout, exact integer sums, the same f32 operations in the same order. */
+export function gemmRelaxed4x8c4Ref(M: i32, N: i32, K: i32, a: usize, aStride: usize, w: usize, out: usize, outStride: usize,
+  zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
+  const sh = (flags & FLAG_SHIFTED) != 0 ? 128 : 0;
+  const rowSums = (flags & FLAG_ROW_SUMS) != 0;
+  const bb = c4BlockBytes(K), mlz = MAGIC_BITS - zp;
+  for (let m = 0; m < M; m++) {
+    const r = a + <usize>m * aStride;
+    let s = 0;
+    if (rowSums) for (let k = 0; k < K; k++) s += <i32>load<u8>(r + <usize>k);
+    for (let n = 0; n < N; n++) {
+      const wb = w + <usize>(n >> 3) * bb, j = <usize>(n & 7);
+      let acc = load<i32>(wb + (j << 2)) + load<i32>(wb + 32 + (j << 2)) * s;
+      const wj = wb + 64 + ((j >> 2) << 4) + ((j & 3) << 2);
+      for (let k = 0; k < K; k++) {
+        acc += (<i32>load<u8>(r + <usize>k) - sh) * <i32>load<i8>(wj + (<usize>(k >> 2) << 5) + <usize>(k & 3));
+      }
+      const y = epilogueF(<f32>acc * load<f32>(wb + bb - 32 + (j << 2)), leaky, act, alpha, beta, fmin, fmax);
+      store<u8>(out + <usize>m * outStride + <usize>n, <u8>magicRound(y, mlz));
+    }
+  }
+}
