@@ -38,7 +38,7 @@ export const RELAXED_FLAG_ACT_SIGMOID: i32 = 48;
 /** Activation code field: SiLU (x * sigmoid(x)). */
 export const RELAXED_FLAG_ACT_SILU: i32 = 64;
 
-// @kernels qu8_gemm_relaxed_4x8c4
+// @kernels qu8_gemm_relaxed_4x8c4 qu8_conv_im2col_relaxed_4x8c4
 /** s8xs8 lowering: activations enter as a - 128 (the packed bias holds + 128 * sum(w)). */
 export const C4_FLAG_SHIFTED: i32 = 8;
 /** Activation code field (bits 4-6, assembly/common.ts ACT_*): HardSwish. */

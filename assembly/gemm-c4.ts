@@ -26,22 +26,28 @@
 
 import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS } from './flags';
+import { IM2COL_ROWS, im2colBlock } from './gemm';
 
 /** Bytes of one qu8-gemm-4x8c4 block of 8 output channels over K input channels. */
 @inline export function c4BlockBytes(K: i32): usize {
   return 96 + (<usize>((K + 3) >> 2) << 5);
 }
 
-/** Sum of the K uint8 values at p (exact: K < 2^23). */
+/**
+ * Sum of the K uint8 values at p (exact: K < 2^23). The last K % 16 come from a 16-byte load
+ * masked to them (reads up to 15 bytes past the row, as the 2x4c16 kernels' last step does).
+ */
 @inline function rowSumSimd(p: usize, K: i32): i32 {
   let acc = i32x4.splat(0);
   let k = 0;
   for (; k + 16 <= K; k += 16) {
     acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.load(p + <usize>k))));
   }
-  let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-  for (; k < K; k++) s += <i32>load<u8>(p + <usize>k);
-  return s;
+  if (k < K) {
+    const mask = i8x16.lt_u(i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), i8x16.splat(<i8>(K - k)));
+    acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.and(v128.load(p + <usize>k), mask))));
+  }
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
 }
 
 /** One row's 8 channels: accumulators + bias (+ c * rowSum), requantized to 8 int16 (0..255). */
@@ -155,6 +161,23 @@ export function gemmRelaxed4x8c4Simd(M: i32, N: i32, K: i32, a: usize, aStride: 
       if (rowSums) gemmC4Simd<u8>(ACT_NONE, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
       else gemmC4Simd<u8>(ACT_NONE, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
     } else gemmC4Simd<u8>(act, leaky, rowSums, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+  }
+}
+
+/**
+ * The im2col form (qu8_conv_im2col_relaxed_4x8c4): blocks of IM2COL_ROWS output pixels gathered
+ * (im2colBlock: taps * cin bytes per row through the indirection buffer) into the scratch, then the
+ * 4x8c4 GEMM over them with K = taps * cin (simd: the relaxed kernel; else the twin).
+ */
+export function convIm2colRelaxed4x8c4(simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, out: usize, outStride: usize, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  const rowStride = <usize>(KB * 8 + 8), K = taps * cin;
+  for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
+    const rows = min(M - m0, IM2COL_ROWS);
+    im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride, 0);
+    const o = out + <usize>m0 * outStride;
+    if (ASC_FEATURE_RELAXED_SIMD && simd) gemmRelaxed4x8c4Simd(rows, N, K, scratch, rowStride, w, o, outStride, zp, fmin, fmax, alpha, beta, flags);
+    else gemmRelaxed4x8c4Ref(rows, N, K, scratch, rowStride, w, o, outStride, zp, fmin, fmax, alpha, beta, flags);
   }
 }
 

@@ -498,7 +498,7 @@ export function gemmCoreRef(
 /** Rows gathered per im2col block (the scratch buffer holds IM2COL_ROWS rows). */
 export const IM2COL_ROWS: i32 = 128;
 
-function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize, rowStride: usize, shift: usize): void {
+export function im2colBlock(rows: i32, taps: i32, cin: i32, ind: usize, scratch: usize, rowStride: usize, shift: usize): void {
   const tapBytes = <usize>cin << shift;
   const words = <i32>((tapBytes + 7) >> 3);
   for (let m = 0; m < rows; m++) {

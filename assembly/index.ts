@@ -10,7 +10,7 @@
 // host's typed view, src/kernels/kernel-api.generated.ts. Layouts and semantics: docs/kernels.md.
 
 import { gemmCoreSimd, gemmCoreRelaxedSimd, gemmCoreRef, convIm2col, convIm2colRelaxed, IM2COL_ROWS } from './gemm';
-import { gemmRelaxed4x8c4Simd, gemmRelaxed4x8c4Ref } from './gemm-c4';
+import { gemmRelaxed4x8c4Simd, gemmRelaxed4x8c4Ref, convIm2colRelaxed4x8c4 } from './gemm-c4';
 import { MAXPOOL_FLAG_IO16, RELAXED_FLAG_SHIFTED } from './flags';
 import { vaddSimd, vaddRef } from './vadd';
 import { maxpoolU8, gavgpoolU8, gavgpoolF32 } from './pool';
@@ -127,6 +127,18 @@ export function qu8_gemm_relaxed_4x8c4(M: i32, N: i32, K: i32, a: usize, aStride
 export function qu8_gemm_relaxed_4x8c4_ref(M: i32, N: i32, K: i32, a: usize, aStride: i32, w: usize, out: usize, outStride: i32,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
   gemmRelaxed4x8c4Ref(M, N, K, a, <usize>aStride, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
+}
+
+// The im2col form (group 1, uint8 in and out, the flattened layout's weights in 4x8c4 with
+// K = taps * cin, e.g. the RGB stem): each block of IM2COL_ROWS gathered rows, then the 4x8c4 GEMM.
+export function qu8_conv_im2col_relaxed_4x8c4(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  convIm2colRelaxed4x8c4(true, M, N, KB, taps, cin, ind, scratch, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
+}
+
+export function qu8_conv_im2col_relaxed_4x8c4_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+  w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
+  convIm2colRelaxed4x8c4(false, M, N, KB, taps, cin, ind, scratch, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------

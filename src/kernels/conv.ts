@@ -11,7 +11,7 @@ import type { Kernels } from './wasm.js';
 import { C4_FLAGS, DWCONV_FLAGS, GEMM_FLAGS, RELAXED_FLAGS, bindKernelCall, invokeKernelCall, kernelCall, type KernelCall } from './kernel-api.generated.js';
 import { winogradCalls, winogradEligible } from './winograd.js';
 import { dwconvRelaxedEligible, relaxedEligible, type RelaxedDotMode } from './relaxed.js';
-import { c4BlockBytes, gemmC4Eligible } from './relaxed-c4.js';
+import { c4BlockBytes, c4K, gemmC4Eligible } from './relaxed-c4.js';
 
 /** A 2-D convolution over NHWC uint8 (or 12-bit, in 16-bit lanes) tensors. */
 export interface Conv2dShape {
@@ -390,15 +390,23 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
   return calls;
 }
 
-/** qu8_gemm_relaxed_4x8c4 calls of a GEMM layer, split by row pairs or by pairs of 4-channel blocks (8-channel blocks of the layout). */
+/**
+ * qu8_gemm_relaxed_4x8c4 (or, for the flattened im2col layout, qu8_conv_im2col_relaxed_4x8c4) calls
+ * of a layer, split by row pairs or by pairs of 4-channel blocks (the layout's 8-channel blocks).
+ */
 function gemmC4Calls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requantArgs>, parts: number): KernelCall[] {
-  const s = a.shape, K = s.inChannels, N = s.outChannels, c4 = a.gemmC4!;
+  const s = a.shape, b = a.buffers, K = c4K(plan), N = s.outChannels, c4 = a.gemmC4!;
   const flags = r.act | (a.relaxed === 's8xs8' ? C4_FLAGS.SHIFTED : 0) | (c4.rowSums ? C4_FLAGS.ROW_SUMS : 0);
-  return splitConv(plan, 1, parts, 2).map(([m0, m1, nb0, nb1]) => kernelCall(a.reference ? 'qu8_gemm_relaxed_4x8c4_ref' : 'qu8_gemm_relaxed_4x8c4', {
-    M: m1 - m0, N: Math.min(N, nb1 * 4) - nb0 * 4, K, a: a.buffers.input + m0 * K, aStride: K,
-    w: c4.weights + (nb0 / 2) * c4BlockBytes(K), out: a.buffers.output + m0 * N + nb0 * 4, outStride: N,
-    zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, flags,
-  }));
+  const rq = { zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, flags };
+  return splitConv(plan, 1, parts, 2).map(([m0, m1, nb0, nb1], p) => {
+    const common = { M: m1 - m0, N: Math.min(N, nb1 * 4) - nb0 * 4, w: c4.weights + (nb0 / 2) * c4BlockBytes(K), out: b.output + m0 * N + nb0 * 4, outStride: N, ...rq };
+    if (plan.strategy === 'im2col') {
+      return kernelCall(a.reference ? 'qu8_conv_im2col_relaxed_4x8c4_ref' : 'qu8_conv_im2col_relaxed_4x8c4', {
+        ...common, KB: plan.KB, taps: plan.kernelTaps, cin: s.inChannels, ind: b.indirection! + m0 * plan.kernelTaps * 4, scratch: b.scratch! + p * plan.scratchBytes,
+      });
+    }
+    return kernelCall(a.reference ? 'qu8_gemm_relaxed_4x8c4_ref' : 'qu8_gemm_relaxed_4x8c4', { ...common, K, a: b.input + m0 * K, aStride: K });
+  });
 }
 
 /** qu8_dwconv_c16 calls of a depthwise convolution (indirection buffer already built), split by pixel rows. */

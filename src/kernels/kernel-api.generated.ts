@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_quantize_nchw', 'f32_quantize_nchw_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col_relaxed_4x8c4', 'qu8_conv_im2col_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_quantize_nchw', 'f32_quantize_nchw_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -20,6 +20,8 @@ export interface KernelExports {
   qu8_igemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_gemm_relaxed_4x8c4(M: number, N: number, K: number, a: number, aStride: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
   qu8_gemm_relaxed_4x8c4_ref(M: number, N: number, K: number, a: number, aStride: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
+  qu8_conv_im2col_relaxed_4x8c4(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
+  qu8_conv_im2col_relaxed_4x8c4_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
   qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_conv_im2col_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_conv_im2col_relaxed_2x4c16(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, w16: number, kinds: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
@@ -88,7 +90,7 @@ export const RELAXED_FLAGS = {
   ACT_SILU: 64,
 } as const;
 
-/** Bits of the `flags` argument of qu8_gemm_relaxed_4x8c4 (and their *_ref twins). */
+/** Bits of the `flags` argument of qu8_gemm_relaxed_4x8c4, qu8_conv_im2col_relaxed_4x8c4 (and their *_ref twins). */
 export const C4_FLAGS = {
   /** s8xs8 lowering: activations enter as a - 128 (the packed bias holds + 128 * sum(w)). */
   SHIFTED: 8,
@@ -404,6 +406,42 @@ export interface Qu8GemmRelaxed4x8c4Args {
   a: number;
   /** i32 */
   aStride: number;
+  /** byte offset */
+  w: number;
+  /** byte offset */
+  out: number;
+  /** i32 */
+  outStride: number;
+  /** i32 */
+  zp: number;
+  /** f32 */
+  fmin: number;
+  /** f32 */
+  fmax: number;
+  /** f32 */
+  alpha: number;
+  /** f32 */
+  beta: number;
+  /** i32; bits of C4_FLAGS */
+  flags: number;
+}
+
+/** Arguments of qu8_conv_im2col_relaxed_4x8c4 and qu8_conv_im2col_relaxed_4x8c4_ref, by name (assembly/index.ts). */
+export interface Qu8ConvIm2colRelaxed4x8c4Args {
+  /** i32 */
+  M: number;
+  /** i32 */
+  N: number;
+  /** i32 */
+  KB: number;
+  /** i32 */
+  taps: number;
+  /** i32 */
+  cin: number;
+  /** byte offset */
+  ind: number;
+  /** byte offset */
+  scratch: number;
   /** byte offset */
   w: number;
   /** byte offset */
@@ -874,6 +912,8 @@ export interface KernelArgs {
   qu8_igemm_relaxed_2x4c16_ref: Qu8IgemmRelaxed2x4c16Args;
   qu8_gemm_relaxed_4x8c4: Qu8GemmRelaxed4x8c4Args;
   qu8_gemm_relaxed_4x8c4_ref: Qu8GemmRelaxed4x8c4Args;
+  qu8_conv_im2col_relaxed_4x8c4: Qu8ConvIm2colRelaxed4x8c4Args;
+  qu8_conv_im2col_relaxed_4x8c4_ref: Qu8ConvIm2colRelaxed4x8c4Args;
   qu8_conv_im2col: Qu8ConvIm2colArgs;
   qu8_conv_im2col_ref: Qu8ConvIm2colArgs;
   qu8_conv_im2col_relaxed_2x4c16: Qu8ConvIm2colRelaxed2x4c16Args;
@@ -904,7 +944,7 @@ export interface KernelArgs {
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col_relaxed_4x8c4', 'qu8_conv_im2col_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -918,6 +958,8 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   qu8_igemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_gemm_relaxed_4x8c4: [['M', 'i32'], ['N', 'i32'], ['K', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
   qu8_gemm_relaxed_4x8c4_ref: [['M', 'i32'], ['N', 'i32'], ['K', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
+  qu8_conv_im2col_relaxed_4x8c4: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
+  qu8_conv_im2col_relaxed_4x8c4_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['w16', 'usize'], ['kinds', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
@@ -957,6 +999,8 @@ export const KERNEL_FLAGS = {
   qu8_igemm_relaxed_2x4c16_ref: RELAXED_FLAGS,
   qu8_gemm_relaxed_4x8c4: C4_FLAGS,
   qu8_gemm_relaxed_4x8c4_ref: C4_FLAGS,
+  qu8_conv_im2col_relaxed_4x8c4: C4_FLAGS,
+  qu8_conv_im2col_relaxed_4x8c4_ref: C4_FLAGS,
   qu8_conv_im2col: GEMM_FLAGS,
   qu8_conv_im2col_ref: GEMM_FLAGS,
   qu8_conv_im2col_relaxed_2x4c16: RELAXED_FLAGS,
@@ -1005,6 +1049,8 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   qu8_igemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_gemm_relaxed_4x8c4: (a) => [a.M, a.N, a.K, a.a, a.aStride, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
   qu8_gemm_relaxed_4x8c4_ref: (a) => [a.M, a.N, a.K, a.a, a.aStride, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
+  qu8_conv_im2col_relaxed_4x8c4: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
+  qu8_conv_im2col_relaxed_4x8c4_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
   qu8_conv_im2col: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_conv_im2col_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_conv_im2col_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.w16, a.kinds, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
@@ -1080,6 +1126,14 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
     case 'qu8_gemm_relaxed_4x8c4_ref': {
       const f = ex.qu8_gemm_relaxed_4x8c4_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13];
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13);
+    }
+    case 'qu8_conv_im2col_relaxed_4x8c4': {
+      const f = ex.qu8_conv_im2col_relaxed_4x8c4, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+    }
+    case 'qu8_conv_im2col_relaxed_4x8c4_ref': {
+      const f = ex.qu8_conv_im2col_relaxed_4x8c4_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
     }
     case 'qu8_conv_im2col': {
       const f = ex.qu8_conv_im2col, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
@@ -1198,6 +1252,8 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'qu8_igemm_relaxed_2x4c16_ref': ex.qu8_igemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
     case 'qu8_gemm_relaxed_4x8c4': ex.qu8_gemm_relaxed_4x8c4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]); return;
     case 'qu8_gemm_relaxed_4x8c4_ref': ex.qu8_gemm_relaxed_4x8c4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]); return;
+    case 'qu8_conv_im2col_relaxed_4x8c4': ex.qu8_conv_im2col_relaxed_4x8c4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
+    case 'qu8_conv_im2col_relaxed_4x8c4_ref': ex.qu8_conv_im2col_relaxed_4x8c4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
     case 'qu8_conv_im2col': ex.qu8_conv_im2col(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_conv_im2col_ref': ex.qu8_conv_im2col_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_conv_im2col_relaxed_2x4c16': ex.qu8_conv_im2col_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]); return;

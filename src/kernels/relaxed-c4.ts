@@ -1,4 +1,5 @@
-// The qu8-gemm-4x8c4 weight layout of qu8_gemm_relaxed_4x8c4 (assembly/gemm-c4.ts): which layers
+// The qu8-gemm-4x8c4 weight layout of qu8_gemm_relaxed_4x8c4 and qu8_conv_im2col_relaxed_4x8c4
+// (assembly/gemm-c4.ts): which layers
 // take it and its packing, built at load from the layer's 2x4c8 blob (int8, or the int16 layout of
 // a -w16 section). Browser-safe: no Node imports.
 //
@@ -20,13 +21,19 @@ export function c4BlockBytes(K: number): number {
 }
 
 /**
- * True when qu8_gemm_relaxed_4x8c4 can run this convolution: a 1x1 stride-1 GEMM of group 1 with
- * uint8 input and output, no fused residual, and at least 4 rows (one whole tile; fewer stay on
- * the 2x4c16 kernel, whose tile has 2). The weights must also pack (packGemmRelaxed4x8c4).
+ * True when qu8_gemm_relaxed_4x8c4 (a 1x1 stride-1 GEMM) or qu8_conv_im2col_relaxed_4x8c4 (the
+ * flattened im2col layout, e.g. an RGB stem) can run this convolution: group 1, uint8 input and
+ * output, no fused residual, and at least 4 rows (one whole tile; fewer stay on the 2x4c16 kernel,
+ * whose tile has 2). The weights must also pack (packGemmRelaxed4x8c4).
  */
 export function gemmC4Eligible(plan: Conv2dPlan, inputType: string | undefined, outputType: string, residual: boolean): boolean {
-  return plan.strategy === 'gemm' && plan.groups === 1 && plan.taps === 1 && !plan.depthwise && !plan.im2col
+  return (plan.strategy === 'gemm' || (plan.strategy === 'im2col' && plan.im2col)) && plan.groups === 1 && plan.taps === 1 && !plan.depthwise
     && (inputType ?? 'uint8') === 'uint8' && outputType === 'uint8' && !residual && plan.M >= 4;
+}
+
+/** The GEMM's K: input channels, or taps * channels for the flattened im2col layout. */
+export function c4K(plan: Conv2dPlan): number {
+  return plan.im2col ? plan.kernelTaps * plan.cinPerGroup : plan.cinPerGroup;
 }
 
 /** The layout, and whether some channel has an offset (the kernel's C4_FLAG_ROW_SUMS). */
@@ -43,9 +50,9 @@ export interface GemmC4Weights {
  * (no offset brings them into [-127, 127], the range the probe vouches for).
  */
 export function packGemmRelaxed4x8c4(blob: Uint8Array, plan: Conv2dPlan, mode: RelaxedDotMode): GemmC4Weights | undefined {
-  const N = plan.coutPerGroup, K = plan.cinPerGroup, wBytes = plan.wide ? 2 : 1;
+  const N = plan.coutPerGroup, K = c4K(plan), wBytes = plan.wide ? 2 : 1;
   if (plan.groups !== 1 || plan.taps !== 1 || plan.blockBytes !== 32 + plan.KB * 32 * wBytes || blob.length < plan.nBlocks * plan.blockBytes) {
-    throw new EdgeqError('INTERNAL', `a ${blob.length}-byte blob of blocks of ${plan.blockBytes} bytes is not a one-tap GEMM layout (K ${K}, N ${N})`);
+    throw new EdgeqError('INTERNAL', `a ${blob.length}-byte blob of blocks of ${plan.blockBytes} bytes is not a one-tap GEMM or flattened im2col layout (K ${K}, N ${N})`);
   }
   const src = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const weight = (ch: number, k: number): number => {

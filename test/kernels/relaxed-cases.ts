@@ -81,8 +81,8 @@ export function relaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
  * 1x1 GEMMs on qu8_gemm_relaxed_4x8c4: rows across the 4-row tile (4..33, edges 1-3), channels
  * across the 8-channel block (partial last blocks), K from one quad up (K % 4 != 0: a zero-padded
  * last quad); weights int8 (no offsets), a uint8 per-tensor scheme (every channel on an offset,
- * span 254, zero points at both ends), int8 extremes and -128; activations, batch, threads' parts
- * by rows and by 8-channel blocks.
+ * span 254, zero points at both ends), int8 extremes; activations, batch, threads' parts by rows
+ * and by 8-channel blocks; and RGB stems on the im2col form.
  */
 export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   const out: ConvCase[] = [];
@@ -99,6 +99,17 @@ export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
     { batch: 2, inH: 3, inW: 5 }, { parts: 3 }, { parts: 5, wu8: 100 }, { inW: 6, outC: 64, parts: 4 },
   ]) {
     out.push(g(11, 40, 37, rest));
+  }
+  // The flattened im2col layout on qu8_conv_im2col_relaxed_4x8c4: RGB stems 3x3 / 7x7 (K 27, 147),
+  // more than one block of gathered rows (IM2COL_ROWS = 128), 5 channels, uint8-scheme weights,
+  // activations, batch, parts.
+  const stem = { ...base, inH: 9, inW: 10, inC: 3, outC: 32, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] as [number, number, number, number], relaxed: mode, act7, c4: true };
+  for (const rest of [
+    {}, { act: 'relu' as const, batch: 2 }, { inH: 22, inW: 21, sh: 1, sw: 1 }, { inH: 22, inW: 21, sh: 1, sw: 1, parts: 3, wu8: 140 },
+    { outC: 8, wu8: 0 }, { outC: 13, wu8: 255, act: 'leaky' as const }, { inC: 5, outC: 9 }, { parts: 2, outC: 40 },
+    { inH: 16, inW: 15, outC: 10, kh: 7, kw: 7, pads: [3, 3, 3, 3] as [number, number, number, number], wu8: 60 },
+  ]) {
+    out.push({ ...stem, seed: seed++, ...rest });
   }
   return out;
 }
