@@ -8,3 +8,4 @@ export * from './winograd.js';
 export * from './relaxed-probe.js';
 export * from './relaxed.js';
 export * from './relaxed-check.js';
+export * from './relaxed-c4.js';

@@ -31,6 +31,15 @@ export function gemmC4Eligible(plan: Conv2dPlan, inputType: string | undefined, 
     && (inputType ?? 'uint8') === 'uint8' && outputType === 'uint8' && !residual && plan.M >= 4;
 }
 
+/**
+ * True when the 4x8c4 kernels are the faster relaxed form of an eligible layer: K up to 256 (above,
+ * the 2x4c16 tile's longer 16-K steps win by 2-8% on ResNet-50's 1x1 layers: docs/tuning-log.md),
+ * and any -w16 layer (its offset channels would otherwise leave blocks to the i16 kernels).
+ */
+export function gemmC4Preferred(plan: Conv2dPlan): boolean {
+  return plan.wide || c4K(plan) <= 256;
+}
+
 /** The GEMM's K: input channels, or taps * channels for the flattened im2col layout. */
 export function c4K(plan: Conv2dPlan): number {
   return plan.im2col ? plan.kernelTaps * plan.cinPerGroup : plan.cinPerGroup;

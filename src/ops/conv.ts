@@ -6,7 +6,7 @@ import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../forma
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
 import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandWideWeights, packGeometry } from '../kernels/packing.js';
 import { dwconvRelaxedEligible, packDwconvRelaxed, relaxedEligible, repackRelaxed2x4c16, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../kernels/relaxed.js';
-import { gemmC4Eligible, packGemmRelaxed4x8c4, type GemmC4Weights } from '../kernels/relaxed-c4.js';
+import { gemmC4Eligible, gemmC4Preferred, packGemmRelaxed4x8c4, type GemmC4Weights } from '../kernels/relaxed-c4.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
 import { tensorBytes, type OpLayout, type OpModule, type OpPlanContext } from './op-module.js';
 import { kernelActivation, outputClamp } from './activation.js';
@@ -72,12 +72,13 @@ function splitWide(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planCo
 }
 
 /**
- * A GEMM layer's qu8-gemm-4x8c4 form (packGemmRelaxed4x8c4, from the int8 blob or a -w16 section's
- * int16 layout) when qu8_gemm_relaxed_4x8c4 runs it; undefined when the layer or its weights do not fit.
+ * A GEMM or flattened im2col layer's qu8-gemm-4x8c4 form (packGemmRelaxed4x8c4, from the int8 blob
+ * or a -w16 section's int16 layout) when the 4x8c4 kernels run it (eligible and preferred); undefined
+ * when the layer or its weights do not fit, or the 2x4c16 kernels are faster on it.
  */
 function gemmC4Form(op: QConv, ctx: OpPlanContext, plan: ReturnType<typeof planConv2d>, fastVariant: unknown): GemmC4Weights | undefined {
   const T = ctx.model.tensors, mode = ctx.relaxedDot;
-  if (!mode || fastVariant || !gemmC4Eligible(plan, T[op.input].dtype, T[op.output].dtype, op.residual !== undefined)) return undefined;
+  if (!mode || fastVariant || !gemmC4Eligible(plan, T[op.input].dtype, T[op.output].dtype, op.residual !== undefined) || !gemmC4Preferred(plan)) return undefined;
   const blob = ctx.model.blobs[op.weights];
   return derivedOnce(blob, `gemm-4x8c4 ${plan.nBlocks} ${plan.KB} ${mode}`, () => packGemmRelaxed4x8c4(plan.wide ? wideBlob(blob, plan) : blob, plan, mode));
 }
