@@ -50,6 +50,12 @@ import { IM2COL_ROWS, im2colBlock } from './gemm';
   return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
 }
 
+/** The four activations at p in every lane; for R = i8 (the s8xs8 lowering) as x - 128 (xor 0x80). */
+@inline function quadSplat<R>(p: usize, vflip: v128): v128 {
+  const x = v128.load32_splat(p);
+  return isSigned<R>() ? v128.xor(x, vflip) : x;
+}
+
 /** One row's 8 channels: accumulators + bias (+ c * rowSum), requantized to 8 int16 (0..255). */
 @inline function rowOut(c0: v128, c1: v128, vb0: v128, vb1: v128, off: bool, vc0: v128, vc1: v128, rowSum: i32,
   vm0: v128, vm1: v128, leaky: bool, act: i32, valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): v128 {
@@ -101,20 +107,16 @@ import { IM2COL_ROWS, im2colBlock } from './gemm';
         let k: usize = 0;
         for (let q = 0; q < Q; q++, k += 4, wp += 32) {
           const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-          let x = v128.load32_splat(r0 + k);
-          if (isSigned<R>()) x = v128.xor(x, vflip);
+          let x = quadSplat<R>(r0 + k, vflip);
           c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c00);
           c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c01);
-          x = v128.load32_splat(r1 + k);
-          if (isSigned<R>()) x = v128.xor(x, vflip);
+          x = quadSplat<R>(r1 + k, vflip);
           c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c10);
           c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c11);
-          x = v128.load32_splat(r2 + k);
-          if (isSigned<R>()) x = v128.xor(x, vflip);
+          x = quadSplat<R>(r2 + k, vflip);
           c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c20);
           c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c21);
-          x = v128.load32_splat(r3 + k);
-          if (isSigned<R>()) x = v128.xor(x, vflip);
+          x = quadSplat<R>(r3 + k, vflip);
           c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c30);
           c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c31);
         }
