@@ -1,5 +1,5 @@
 // The .edgeq `conv` op: 2-D convolution (and fully connected layers), optional fused residual,
-// through qu8_gemm / qu8_igemm / qu8_conv_im2col (their relaxed forms, and qu8_gemm_relaxed_4x8c4 for 1x1 GEMMs), qu8_dwconv_c16 (packing qu8-dwconv-c16), or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
+// through qu8_gemm / qu8_igemm / qu8_conv_im2col (their relaxed forms, and the 4x8c4 ones for 1x1 GEMMs and RGB stems), qu8_dwconv_c16 (packing qu8-dwconv-c16), or exact Winograd F(2x2, 3x3) (qu8_wino3x3) as
 // its fast variant.
 import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
