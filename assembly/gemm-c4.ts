@@ -26,7 +26,7 @@
 
 import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS } from './flags';
-import { IM2COL_ROWS, im2colBlock } from './gemm';
+import { IM2COL_ROWS } from './gemm';
 
 /** Bytes of one qu8-gemm-4x8c4 block of 8 output channels over K input channels. */
 @inline export function c4BlockBytes(K: i32): usize {
@@ -167,16 +167,74 @@ export function gemmRelaxed4x8c4Simd(M: i32, N: i32, K: i32, a: usize, aStride: 
 }
 
 /**
- * The im2col form (qu8_conv_im2col_relaxed_4x8c4): blocks of IM2COL_ROWS output pixels gathered
- * (im2colBlock: taps * cin bytes per row through the indirection buffer) into the scratch, then the
- * 4x8c4 GEMM over them with K = taps * cin (simd: the relaxed kernel; else the twin).
+ * Gathers `rows` rows of taps * cin bytes (kernel rows of kw taps) through the indirection buffer at
+ * ind into scratch (row stride rowStride). A kernel row whose kw pixels follow each other in memory
+ * (inside the image, dilation 1) is copied as one window, in 16-byte pieces while a piece ends
+ * inside the row, then 8-byte words; other kernel rows tap by tap, 8-byte words. A piece's excess
+ * lands on the next bytes of the row (rewritten next) or in its padding (multiplied by zero
+ * weights). Reads up to 15 bytes past a pixel (the memory plan keeps a readable tail). 3x3 kernels
+ * of up to 5 channels (RGB stems) take a straight-line form: a row whose three kernel rows are all
+ * windows is three 16-byte copies (as loops, V8 ran the test and copies 1.5x slower).
  */
-export function convIm2colRelaxed4x8c4(simd: bool, M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+function im2colWindows(rows: i32, taps: i32, kw: i32, cin: i32, ind: usize, scratch: usize, rowStride: usize): void {
+  const tapBytes = <usize>cin, winBytes = <usize>(kw * cin), kh = taps / kw;
+  const words = <i32>((tapBytes + 7) >> 3);
+  if (ASC_FEATURE_SIMD && taps == 9 && kw == 3 && winBytes <= 16 && winBytes + winBytes + 16 <= rowStride) {
+    const tb2 = tapBytes + tapBytes;
+    for (let m = 0; m < rows; m++) {
+      const d = scratch + <usize>m * rowStride, p = ind + <usize>m * 36;
+      const a0 = <usize>load<u32>(p), a1 = <usize>load<u32>(p, 12), a2 = <usize>load<u32>(p, 24);
+      const gaps = (<usize>load<u32>(p, 4) ^ (a0 + tapBytes)) | (<usize>load<u32>(p, 8) ^ (a0 + tb2))
+        | (<usize>load<u32>(p, 16) ^ (a1 + tapBytes)) | (<usize>load<u32>(p, 20) ^ (a1 + tb2))
+        | (<usize>load<u32>(p, 28) ^ (a2 + tapBytes)) | (<usize>load<u32>(p, 32) ^ (a2 + tb2));
+      if (gaps == 0) {
+        v128.store(d, v128.load(a0));
+        v128.store(d + winBytes, v128.load(a1));
+        v128.store(d + winBytes + winBytes, v128.load(a2));
+        continue;
+      }
+      for (let t = 0; t < 9; t++) {
+        const a = <usize>load<u32>(p + (<usize>t << 2)), e = d + <usize>t * tapBytes;
+        for (let i = 0; i < words; i++) store<u64>(e + (<usize>i << 3), load<u64>(a + (<usize>i << 3)));
+      }
+    }
+    return;
+  }
+  for (let m = 0; m < rows; m++) {
+    const dEnd = scratch + <usize>(m + 1) * rowStride;
+    let d = scratch + <usize>m * rowStride;
+    let p = ind + <usize>m * (<usize>taps << 2);
+    for (let ky = 0; ky < kh; ky++, p += <usize>kw << 2, d += winBytes) {
+      const s = <usize>load<u32>(p);
+      // Zero when every tap's pixel follows the previous one (no branch per tap).
+      let gaps: usize = 0, next = s;
+      for (let kx = 1; kx < kw; kx++) { next += tapBytes; gaps |= <usize>load<u32>(p + (<usize>kx << 2)) ^ next; }
+      if (gaps == 0) {
+        let i: usize = 0;
+        if (ASC_FEATURE_SIMD) for (; i < winBytes && d + i + 16 <= dEnd; i += 16) v128.store(d + i, v128.load(s + i));
+        for (; i < winBytes; i += 8) store<u64>(d + i, load<u64>(s + i));
+      } else {
+        for (let kx = 0; kx < kw; kx++) {
+          const a = <usize>load<u32>(p + (<usize>kx << 2)), e = d + <usize>kx * tapBytes;
+          for (let i = 0; i < words; i++) store<u64>(e + (<usize>i << 3), load<u64>(a + (<usize>i << 3)));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The im2col form (qu8_conv_im2col_relaxed_4x8c4): blocks of IM2COL_ROWS output pixels gathered
+ * (im2colWindows: taps * cin bytes per row, kernel rows of kw taps, through the indirection buffer)
+ * into the scratch, then the 4x8c4 GEMM over them with K = taps * cin (simd: the relaxed kernel;
+ * else the twin).
+ */
+export function convIm2colRelaxed4x8c4(simd: bool, M: i32, N: i32, KB: i32, taps: i32, kw: i32, cin: i32, ind: usize, scratch: usize,
   w: usize, out: usize, outStride: usize, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
   const rowStride = <usize>(KB * 8 + 8), K = taps * cin;
   for (let m0 = 0; m0 < M; m0 += IM2COL_ROWS) {
     const rows = min(M - m0, IM2COL_ROWS);
-    im2colBlock(rows, taps, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride, 0);
+    im2colWindows(rows, taps, kw, cin, ind + <usize>m0 * (<usize>taps << 2), scratch, rowStride);
     const o = out + <usize>m0 * outStride;
     if (ASC_FEATURE_RELAXED_SIMD && simd) gemmRelaxed4x8c4Simd(rows, N, K, scratch, rowStride, w, o, outStride, zp, fmin, fmax, alpha, beta, flags);
     else gemmRelaxed4x8c4Ref(rows, N, K, scratch, rowStride, w, o, outStride, zp, fmin, fmax, alpha, beta, flags);

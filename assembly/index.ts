@@ -130,15 +130,16 @@ export function qu8_gemm_relaxed_4x8c4_ref(M: i32, N: i32, K: i32, a: usize, aSt
 }
 
 // The im2col form (group 1, uint8 in and out, the flattened layout's weights in 4x8c4 with
-// K = taps * cin, e.g. the RGB stem): each block of IM2COL_ROWS gathered rows, then the 4x8c4 GEMM.
-export function qu8_conv_im2col_relaxed_4x8c4(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+// K = taps * cin, e.g. the RGB stem; the indirection's taps in kernel rows of kw): each block of
+// IM2COL_ROWS gathered rows (a kernel row inside the image as one window), then the 4x8c4 GEMM.
+export function qu8_conv_im2col_relaxed_4x8c4(M: i32, N: i32, KB: i32, taps: i32, kw: i32, cin: i32, ind: usize, scratch: usize,
   w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
-  convIm2colRelaxed4x8c4(true, M, N, KB, taps, cin, ind, scratch, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
+  convIm2colRelaxed4x8c4(true, M, N, KB, taps, kw, cin, ind, scratch, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
 }
 
-export function qu8_conv_im2col_relaxed_4x8c4_ref(M: i32, N: i32, KB: i32, taps: i32, cin: i32, ind: usize, scratch: usize,
+export function qu8_conv_im2col_relaxed_4x8c4_ref(M: i32, N: i32, KB: i32, taps: i32, kw: i32, cin: i32, ind: usize, scratch: usize,
   w: usize, out: usize, outStride: i32, zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
-  convIm2colRelaxed4x8c4(false, M, N, KB, taps, cin, ind, scratch, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
+  convIm2colRelaxed4x8c4(false, M, N, KB, taps, kw, cin, ind, scratch, w, out, <usize>outStride, zp, fmin, fmax, alpha, beta, flags);
 }
 
 // ---- im2col + GEMM (group 1, channels per tap not a multiple of 8, e.g. the RGB stem) --------

@@ -402,7 +402,7 @@ function gemmC4Calls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requa
     const common = { M: m1 - m0, N: Math.min(N, nb1 * 4) - nb0 * 4, w: c4.weights + (nb0 / 2) * c4BlockBytes(K), out: b.output + m0 * N + nb0 * 4, outStride: N, ...rq };
     if (plan.strategy === 'im2col') {
       return kernelCall(a.reference ? 'qu8_conv_im2col_relaxed_4x8c4_ref' : 'qu8_conv_im2col_relaxed_4x8c4', {
-        ...common, KB: plan.KB, taps: plan.kernelTaps, cin: s.inChannels, ind: b.indirection! + m0 * plan.kernelTaps * 4, scratch: b.scratch! + p * plan.scratchBytes,
+        ...common, KB: plan.KB, taps: plan.kernelTaps, kw: s.kernel[1], cin: s.inChannels, ind: b.indirection! + m0 * plan.kernelTaps * 4, scratch: b.scratch! + p * plan.scratchBytes,
       });
     }
     return kernelCall(a.reference ? 'qu8_gemm_relaxed_4x8c4_ref' : 'qu8_gemm_relaxed_4x8c4', { ...common, K, a: b.input + m0 * K, aStride: K });

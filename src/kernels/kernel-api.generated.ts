@@ -20,8 +20,8 @@ export interface KernelExports {
   qu8_igemm_relaxed_2x4c16_ref(M: number, N: number, KB: number, taps: number, groups: number, ind: number, aGroupStride: number, w: number, out: number, outStride: number, outGroupStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_gemm_relaxed_4x8c4(M: number, N: number, K: number, a: number, aStride: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
   qu8_gemm_relaxed_4x8c4_ref(M: number, N: number, K: number, a: number, aStride: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
-  qu8_conv_im2col_relaxed_4x8c4(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
-  qu8_conv_im2col_relaxed_4x8c4_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
+  qu8_conv_im2col_relaxed_4x8c4(M: number, N: number, KB: number, taps: number, kw: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
+  qu8_conv_im2col_relaxed_4x8c4_ref(M: number, N: number, KB: number, taps: number, kw: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, flags: number): void;
   qu8_conv_im2col(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_conv_im2col_ref(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
   qu8_conv_im2col_relaxed_2x4c16(M: number, N: number, KB: number, taps: number, cin: number, ind: number, scratch: number, w: number, w16: number, kinds: number, out: number, outStride: number, zp: number, fmin: number, fmax: number, alpha: number, beta: number, outF32: number, res: number, zr: number, mr: number, flags: number): void;
@@ -436,6 +436,8 @@ export interface Qu8ConvIm2colRelaxed4x8c4Args {
   KB: number;
   /** i32 */
   taps: number;
+  /** i32 */
+  kw: number;
   /** i32 */
   cin: number;
   /** byte offset */
@@ -958,8 +960,8 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   qu8_igemm_relaxed_2x4c16_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['groups', 'i32'], ['ind', 'usize'], ['aGroupStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['outGroupStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_gemm_relaxed_4x8c4: [['M', 'i32'], ['N', 'i32'], ['K', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
   qu8_gemm_relaxed_4x8c4_ref: [['M', 'i32'], ['N', 'i32'], ['K', 'i32'], ['a', 'usize'], ['aStride', 'i32'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
-  qu8_conv_im2col_relaxed_4x8c4: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
-  qu8_conv_im2col_relaxed_4x8c4_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
+  qu8_conv_im2col_relaxed_4x8c4: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['kw', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
+  qu8_conv_im2col_relaxed_4x8c4_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['kw', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col_ref: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_conv_im2col_relaxed_2x4c16: [['M', 'i32'], ['N', 'i32'], ['KB', 'i32'], ['taps', 'i32'], ['cin', 'i32'], ['ind', 'usize'], ['scratch', 'usize'], ['w', 'usize'], ['w16', 'usize'], ['kinds', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
@@ -1049,8 +1051,8 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   qu8_igemm_relaxed_2x4c16_ref: (a) => [a.M, a.N, a.KB, a.taps, a.groups, a.ind, a.aGroupStride, a.w, a.out, a.outStride, a.outGroupStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_gemm_relaxed_4x8c4: (a) => [a.M, a.N, a.K, a.a, a.aStride, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
   qu8_gemm_relaxed_4x8c4_ref: (a) => [a.M, a.N, a.K, a.a, a.aStride, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
-  qu8_conv_im2col_relaxed_4x8c4: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
-  qu8_conv_im2col_relaxed_4x8c4_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
+  qu8_conv_im2col_relaxed_4x8c4: (a) => [a.M, a.N, a.KB, a.taps, a.kw, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
+  qu8_conv_im2col_relaxed_4x8c4_ref: (a) => [a.M, a.N, a.KB, a.taps, a.kw, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.flags],
   qu8_conv_im2col: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_conv_im2col_ref: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_conv_im2col_relaxed_2x4c16: (a) => [a.M, a.N, a.KB, a.taps, a.cin, a.ind, a.scratch, a.w, a.w16, a.kinds, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
@@ -1128,12 +1130,12 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13);
     }
     case 'qu8_conv_im2col_relaxed_4x8c4': {
-      const f = ex.qu8_conv_im2col_relaxed_4x8c4, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+      const f = ex.qu8_conv_im2col_relaxed_4x8c4, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16);
     }
     case 'qu8_conv_im2col_relaxed_4x8c4_ref': {
-      const f = ex.qu8_conv_im2col_relaxed_4x8c4_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15];
-      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+      const f = ex.qu8_conv_im2col_relaxed_4x8c4_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16];
+      return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16);
     }
     case 'qu8_conv_im2col': {
       const f = ex.qu8_conv_im2col, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12], a13 = a[13], a14 = a[14], a15 = a[15], a16 = a[16], a17 = a[17], a18 = a[18], a19 = a[19];
@@ -1252,8 +1254,8 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'qu8_igemm_relaxed_2x4c16_ref': ex.qu8_igemm_relaxed_2x4c16_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]); return;
     case 'qu8_gemm_relaxed_4x8c4': ex.qu8_gemm_relaxed_4x8c4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]); return;
     case 'qu8_gemm_relaxed_4x8c4_ref': ex.qu8_gemm_relaxed_4x8c4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]); return;
-    case 'qu8_conv_im2col_relaxed_4x8c4': ex.qu8_conv_im2col_relaxed_4x8c4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
-    case 'qu8_conv_im2col_relaxed_4x8c4_ref': ex.qu8_conv_im2col_relaxed_4x8c4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); return;
+    case 'qu8_conv_im2col_relaxed_4x8c4': ex.qu8_conv_im2col_relaxed_4x8c4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
+    case 'qu8_conv_im2col_relaxed_4x8c4_ref': ex.qu8_conv_im2col_relaxed_4x8c4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]); return;
     case 'qu8_conv_im2col': ex.qu8_conv_im2col(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_conv_im2col_ref': ex.qu8_conv_im2col_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]); return;
     case 'qu8_conv_im2col_relaxed_2x4c16': ex.qu8_conv_im2col_relaxed_2x4c16(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]); return;

@@ -108,6 +108,15 @@ export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
     {}, { act: 'relu' as const, batch: 2 }, { inH: 22, inW: 21, sh: 1, sw: 1 }, { inH: 22, inW: 21, sh: 1, sw: 1, parts: 3, wu8: 140 },
     { outC: 8, wu8: 0 }, { outC: 13, wu8: 255, act: 'leaky' as const }, { inC: 5, outC: 9 }, { parts: 2, outC: 40 },
     { inH: 16, inW: 15, outC: 10, kh: 7, kw: 7, pads: [3, 3, 3, 3] as [number, number, number, number], wu8: 60 },
+    // Kernel rows gathered as one window where their pixels are contiguous: TFLite's SAME padding
+    // (bottom / right only), dilation (never contiguous), 1 and 6 channels (window of 3 and 18
+    // bytes), 5x5 and 3x1 kernels, a 3x3 stem of 129 rows (a second block of gathered rows).
+    { inH: 16, inW: 16, pads: [0, 0, 1, 1] as [number, number, number, number], wu8: 120 },
+    { inH: 13, inW: 14, sh: 1, sw: 1, dh: 2, dw: 2, pads: [2, 2, 2, 2] as [number, number, number, number] },
+    { inC: 1, outC: 16 }, { inC: 6, outC: 12, wu8: 30 },
+    { inH: 12, inW: 11, outC: 8, kh: 5, kw: 5, sh: 1, sw: 1, pads: [2, 2, 2, 2] as [number, number, number, number] },
+    { inH: 10, inW: 9, kh: 3, kw: 1, sh: 1, sw: 1, pads: [1, 0, 1, 0] as [number, number, number, number] },
+    { inH: 43, inW: 6, sh: 1, sw: 1, outC: 8 },
   ]) {
     out.push({ ...stem, seed: seed++, ...rest });
   }
