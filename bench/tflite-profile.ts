@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Session, formatProfile, type ProfileRow } from 'edgeq';
 import type { QModel } from 'edgeq/format';
-import { dwconvRelaxedEligible, planConv2d, relaxedEligible, wideRelaxedBlocks } from 'edgeq/kernels';
+import { dwconvRelaxedEligible, gemmC4Eligible, gemmC4Preferred, planConv2d, relaxedEligible, wideRelaxedBlocks } from 'edgeq/kernels';
 import { convShape } from 'edgeq/ops';
 import { importTflite } from 'edgeq-tools/import';
 import { stats } from 'edgeq-tools/bench/timing';
@@ -101,8 +101,10 @@ async function main(): Promise<void> {
     if (op.op === 'conv' && session.backend === 'relaxed') {
       // A -w16 layer the relaxed backend runs split: its blocks with an outlier stay on the i16 kernels.
       const plan = planConv2d(convShape(op, model.tensors[op.input]!, 1), op.packing);
+      const c4 = gemmC4Eligible(plan, model.tensors[op.input]!.dtype, model.tensors[op.output]!.dtype, op.residual !== undefined) && gemmC4Preferred(plan);
       const wide = plan.wide ? wideRelaxedBlocks(plan, model.tensors[op.input]!.dtype, model.blobs[op.weights]!) : undefined;
-      if (wide) pk += ` split: ${wide.length} of ${plan.nBlocks} blocks i16, the rest relaxed`;
+      if (c4) pk += ` relaxed (${plan.im2col ? 'qu8_conv_im2col_relaxed_4x8c4' : 'qu8_gemm_relaxed_4x8c4'} unless a channel spans 255 values)`;
+      else if (wide) pk += ` split: ${wide.length} of ${plan.nBlocks} blocks i16, the rest relaxed`;
       else if (relaxedEligible(plan, model.tensors[op.input]!.dtype, model.blobs[op.weights]!)) pk += ' relaxed';
       else if (dwconvRelaxedEligible(plan, model.tensors[op.input]!.dtype)) pk += ' relaxed (qu8_dwconv_relaxed_c16x4)';
     }

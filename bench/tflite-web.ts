@@ -7,7 +7,7 @@
 // the softmax's input; edgeq's dequantized logits re-quantized with that tensor's scale and zero
 // point); then latency of both engines at each thread count, interleaved rounds after a warm-up,
 // medians and min-max. bench/tflite-web/harness.ts holds the page driver.
-//   node bench/dist/tflite-web.js [--model file.tflite] [--images 750] [--threads 1,2] [--runs 40] [--warmup 5] [--first-diff N] [--json out.json]
+//   node bench/dist/tflite-web.js [--model file.tflite] [--images 750] [--threads 1,2] [--runs 40] [--warmup 5] [--idle 5] [--first-diff N] [--json out.json]
 //   (--images 0: latency only; EDGEQ_CHROMIUM or --chromium: the browser, default /usr/bin/chromium)
 //   --first-diff N: before the rest, both engines on prefixes of the graph
 //   (cutTflite truncate: graph output each operator's in turn) on N images, to the first
@@ -43,10 +43,11 @@ for (const [what, path] of [['model', modelPath], ['image folder', imageDir], ['
 const threads = opt('threads', '1,2').split(',').map(Number);
 const runs = Number(opt('runs', '40'));
 const warmup = Number(opt('warmup', '5'));
+const idleMs = Number(opt('idle', '5'));
 const imageCount = Number(opt('images', '750'));
 const firstDiff = Number(opt('first-diff', '0'));
-if (threads.some((t) => !Number.isInteger(t) || t < 1) || !(runs >= 0) || !(warmup >= 0) || !(imageCount >= 0) || !(firstDiff >= 0)) {
-  console.error('--threads takes a list of counts >= 1 (e.g. 1,2), --runs >= 0 (0: no latency), --warmup >= 0, --images >= 0');
+if (threads.some((t) => !Number.isInteger(t) || t < 1) || !(runs >= 0) || !(warmup >= 0) || !(idleMs >= 0) || !(imageCount >= 0) || !(firstDiff >= 0)) {
+  console.error('--threads takes a list of counts >= 1 (e.g. 1,2), --runs >= 0 (0: no latency), --warmup >= 0, --idle >= 0 (ms), --images >= 0');
   process.exit(2);
 }
 
@@ -128,11 +129,11 @@ const latency: Record<number, { tflite: Spread; edgeq: Spread; page: PageInfo; r
 for (const t of runs > 0 ? threads : []) {
   const page = await openTfliteWeb(m, pixels.subarray(0, per), [t], { ...browser, cut: false });
   try {
-    const raw = (await page.time(0, runs, warmup))[t]!;
+    const raw = (await page.time(0, runs, warmup, idleMs))[t]!;
     const tf = spread(raw.tflite), eq = spread(raw.edgeq);
     latency[t] = { tflite: tf, edgeq: eq, page: page.info, raw };
     const f = (s: Spread) => `median ${s.median.toFixed(2)} ms (min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)})`;
-    console.log(`latency, ${t} thread${t > 1 ? 's' : ''} (${describePage(page.info)}), ${runs} interleaved runs after ${warmup} warm-up:`
+    console.log(`latency, ${t} thread${t > 1 ? 's' : ''} (${describePage(page.info)}), ${runs} interleaved runs after ${warmup} warm-up, ${idleMs} ms idle before each:`
       + ` tfjs-tflite ${f(tf)}; edgeq ${f(eq)}; edgeq / tfjs-tflite ${(eq.median / tf.median).toFixed(3)}`
       + (raw.edgeqSleeps ? `; edgeq's barrier sleeps per run: main ${raw.edgeqSleeps.main.toFixed(2)}, workers ${raw.edgeqSleeps.workers.map((x) => x.toFixed(2)).join(' ')}` : ''));
   } finally {

@@ -101,7 +101,7 @@ export interface TfliteWebPage {
    * Interleaved run times (ms) of both engines on one image, per thread count; `warmup` untimed
    * rounds first. edgeqSleeps: with threads, the op barriers edgeq's threads slept at per timed run.
    */
-  time(image: number, runs: number, warmup: number): Promise<Record<number, TimedRuns>>;
+  time(image: number, runs: number, warmup: number, idleMs?: number): Promise<Record<number, TimedRuns>>;
   close(): Promise<void>;
 }
 
@@ -173,8 +173,8 @@ export async function openTfliteWeb(m: PreparedModel, pixels: Uint8Array, thread
           return { tflite: Int32Array.from(r.tflite), softmax: Int32Array.from(r.softmax), edgeq: q, residual };
         });
       },
-      async time(image, runs, warmup) {
-        return await page.evaluate(`tfliteWeb.time(${JSON.stringify({ image, runs, warmup, threads })})`) as Record<number, TimedRuns>;
+      async time(image, runs, warmup, idleMs = 5) {
+        return await page.evaluate(`tfliteWeb.time(${JSON.stringify({ image, runs, warmup, threads, idle: idleMs })})`) as Record<number, TimedRuns>;
       },
       async close() {
         await b.close().catch(() => {});

@@ -90,10 +90,10 @@ async function classify({ first, count, threads }) {
 /**
  * Interleaved timing on image `image`: each round runs, for each thread count, TFLite (the file,
  * softmax included: copy in, infer, copy out) and edgeq (run(Uint8Array): copy the pixels in, the
- * kernels, dequantize the logits; no softmax, a few microseconds over 1001 values), in an order that alternates by round; 5 ms of idle between
- * timed runs so neither engine's worker threads still spin during the other's run.
+ * kernels, dequantize the logits; no softmax, a few microseconds over 1001 values), in an order that alternates by round; `idle` ms
+ * (default 5) between timed runs so neither engine's worker threads still spin during the other's run.
  */
-async function time({ image, runs, warmup, threads }) {
+async function time({ image, runs, warmup, threads, idle = 5 }) {
   const px = pixelsOf(image);
   const res = Object.fromEntries(threads.map((t) => [t, { tflite: [], edgeq: [] }]));
   // Diagnostics: the session's pool (a private field) counts the op barriers each thread slept at.
@@ -108,7 +108,7 @@ async function time({ image, runs, warmup, threads }) {
       if (round % 2 !== 0) engines.reverse();
       if (round === 0) before[t] = sleeps(t);
       for (const [name, run] of engines) {
-        await sleep(5);
+        await sleep(idle);
         const t0 = performance.now();
         await run();
         const ms = performance.now() - t0;
