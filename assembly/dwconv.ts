@@ -32,8 +32,9 @@
 // [channel][tap] (two i8x16 and two i16x8 interleaves per 8 channels), then four (split: eight)
 // relaxed dots. The last taps % 4 taps take the i16 steps from the qu8-dwconv-c16 weights, as do
 // the last C % 8 channels (8 of the last C % 16 take the same step on 8 lanes); the multipliers
-// are always read there. Exact only where the host's probe classified the relaxed dot (u8xs8 or
-// s8xs8); the scalar twin computes the same int32 sums.
+// are always read there. An 8-channel layer (C == 8, uint8 output, no residual, block not of kind
+// 2) runs its pixels in pairs, one per half of each vector (dwPairs8). Exact only where the host's
+// probe classified the relaxed dot (u8xs8 or s8xs8); the scalar twin computes the same int32 sums.
 
 import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16, DWCONV_FLAG_SHIFTED as FLAG_SHIFTED } from './flags';
@@ -216,6 +217,75 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
 }
 
 /**
+ * Relaxed step of an 8-channel layer (C == 8; one c16x4 block, relaxed or split, u8 output without
+ * residual), M (even) pixels two at a time: a tap's 8 activation bytes of pixels m and m + 1 share a
+ * vector (low and high halves), the 16-channel step's transposes and relaxed dots run on it with
+ * channels 0-3 / 4-7's weights for both halves, the last taps % 4 by widening multiplies of the
+ * i16 weights, then one epilogue for the 16 outputs (two 8-byte stores). Same sums as the 8-lane
+ * step per pixel, so the same bytes; half the instructions per output.
+ */
+@inline function dwPairs8(rmode: i32, split: bool, leaky: bool, act: i32, M: i32, taps: i32, ind: usize, w: usize, wr: usize, wSplit: usize,
+  out: usize, outStride: i32, valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const rowStep = <usize>taps << 2, wm = w + dwBlockBytes(taps) - 64;
+    const vm0 = v128.load(wm), vm1 = v128.load(wm, 16);
+    const vflip = i8x16.splat(-128);
+    let ip = ind, op = out;
+    for (let m = 0; m < M; m += 2, ip += rowStep << 1, op += <usize>outStride << 1) {
+      let acc0 = v128.load(wr, 16), acc1 = v128.load(wr, 32), acc2 = acc0, acc3 = acc1;
+      let p = ip, t = 0, rwp = wr + 80, swp = wSplit;
+      for (; t + 3 < taps; t += 4, p += 16, rwp += 64, swp += 64) {
+        const q = p + rowStep;
+        let u0 = v128.load64_lane(<usize>load<u32>(q), v128.load64_zero(<usize>load<u32>(p)), 1);
+        let u1 = v128.load64_lane(<usize>load<u32>(q, 4), v128.load64_zero(<usize>load<u32>(p, 4)), 1);
+        let u2 = v128.load64_lane(<usize>load<u32>(q, 8), v128.load64_zero(<usize>load<u32>(p, 8)), 1);
+        let u3 = v128.load64_lane(<usize>load<u32>(q, 12), v128.load64_zero(<usize>load<u32>(p, 12)), 1);
+        if (rmode == RELAXED_S8) {
+          u0 = v128.xor(u0, vflip); u1 = v128.xor(u1, vflip); u2 = v128.xor(u2, vflip); u3 = v128.xor(u3, vflip);
+        }
+        // Low halves: pixel m; high halves: pixel m + 1; [channel][tap] as in the 16-channel step.
+        const l01 = i8x16.shuffle(u0, u1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const h01 = i8x16.shuffle(u0, u1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const l23 = i8x16.shuffle(u2, u3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const h23 = i8x16.shuffle(u2, u3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const x0 = i16x8.shuffle(l01, l23, 0, 8, 1, 9, 2, 10, 3, 11), x1 = i16x8.shuffle(l01, l23, 4, 12, 5, 13, 6, 14, 7, 15);
+        const x2 = i16x8.shuffle(h01, h23, 0, 8, 1, 9, 2, 10, 3, 11), x3 = i16x8.shuffle(h01, h23, 4, 12, 5, 13, 6, 14, 7, 15);
+        const wa = v128.load(rwp), wb = v128.load(rwp, 16);
+        acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wa, x0, acc0);
+        acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wb, x1, acc1);
+        acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wa, x2, acc2);
+        acc3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wb, x3, acc3);
+        if (split) {
+          const sa = v128.load(swp), sb = v128.load(swp, 16);
+          acc0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(sa, x0, acc0);
+          acc1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(sb, x1, acc1);
+          acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(sa, x2, acc2);
+          acc3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(sb, x3, acc3);
+        }
+      }
+      // The last taps % 4: activations widened to i16 times the tap's i16 weights (channels 0-7).
+      for (; t < taps; t++, p += 4) {
+        const w0 = v128.load(w + 64 + (<usize>t << 5));
+        const xa = v128.load8x8_u(<usize>load<u32>(p)), xb = v128.load8x8_u(<usize>load<u32>(p + rowStep));
+        acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xa, w0));
+        acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xa, w0));
+        acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(xb, w0));
+        acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(xb, w0));
+      }
+      const y0 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc0), vm0), leaky, act, valpha, vbeta, vmin, vmax);
+      const y1 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc1), vm1), leaky, act, valpha, vbeta, vmin, vmax);
+      const y2 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc2), vm0), leaky, act, valpha, vbeta, vmin, vmax);
+      const y3 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc3), vm1), leaky, act, valpha, vbeta, vmin, vmax);
+      const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+      const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
+      const b = i8x16.narrow_i16x8_u(h0, h1);
+      v128.store64_lane(op, b, 0);
+      v128.store64_lane(op + <usize>outStride, b, 1);
+    }
+  }
+}
+
+/**
  * SIMD loop for one input type A (u8, or u16 lanes of 12-bit values); outKind / resKind / leaky
  * are literals at the call sites (specialised loops: the branches fold away). Per pixel and
  * 16-channel block: accumulate (taps in pairs), then the epilogue (dwStore16).
@@ -235,7 +305,15 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   const rbb = dwRelaxedBlockBytes(taps), splitBytes = dwSplitBlockBytes(taps);
   const wSplit = wr + <usize>((C + 15) >> 4) * rbb; // the split blocks' second weights
   let ip = ind, op = out, rp = res;
-  for (let m = 0; m < M; m++, ip += rowStep, op += <usize>outStride, rp += rstride) {
+  let m = 0;
+  if (ASC_FEATURE_RELAXED_SIMD && rmode != RELAXED_NONE && !in16 && C == 8 && outKind == KIND_U8 && resKind == KIND_NONE && load<i32>(wr) != DW_KIND_I16) {
+    // 8-channel layers: pixels in pairs, one per half of each vector (dwPairs8).
+    m = M & ~1;
+    dwPairs8(rmode, load<i32>(wr) == DW_KIND_SPLIT, leaky, act, m, taps, ind, w, wr, wSplit, out, outStride, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+    ip += <usize>m * rowStep;
+    op += <usize>m * <usize>outStride;
+  }
+  for (; m < M; m++, ip += rowStep, op += <usize>outStride, rp += rstride) {
     let wb = w;
     for (let cb = 0; cb < cFull; cb++, wb += bb) {
       const c0 = <usize>(cb << 4);

@@ -151,6 +151,15 @@ export function dwconvRelaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCas
   out.push(dw(40, 5, 5, 1, 7, 6, [2, 2, 2, 2], { wlim: 255, wext: true, mult: 1 / 16384 }));
   for (const wideIn of [[0], [47], [5, 40], [16, 17, 33]]) out.push(dw(48, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn, act: 'relu' }));
   out.push(dw(40, 5, 5, 2, 9, 9, [2, 2, 2, 2], { wlim: 255 }));
+  // 8-channel layers (pixels in pairs): odd pixel counts, split and i16 blocks, activations, parts,
+  // the s8xs8 flip, TFLite's SAME padding, other output kinds (the per-pixel step).
+  for (const rest of [
+    { wlim: 128 }, { wlim: 254, wext: true, mult: 1 / 8192 }, { wlim: 255 }, { act: 'hardswish' as const }, { act: 'leaky' as const, parts: 3 },
+    { batch: 2, act: 'relu' as const }, { residual: true }, { f32out: true }, { kh: 5, kw: 5, pads: [2, 2, 2, 2] as [number, number, number, number] },
+  ]) {
+    out.push(dw(8, 3, 3, 1, 7, 5, [1, 1, 1, 1], rest));
+  }
+  out.push(dw(8, 3, 3, 2, 9, 9, [0, 0, 1, 1]));
   // The 8-lane step of a last block of 8-15 channels, relaxed and wide.
   for (const wideIn of [[2], [20], [30]]) out.push(dw(31, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn }));
   // Output kinds, residual, fused activations, dilation, batch, parts.
