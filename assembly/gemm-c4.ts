@@ -21,8 +21,9 @@
 // gemmCoreSimd's (assembly/gemm.ts): y = f32(acc) * multiplier, activation, clamp, magic rounding.
 //
 // Exact only where the host's probe classified the relaxed dot (src/kernels/relaxed-probe.ts):
-// u8xs8 (flags without C4_FLAG_SHIFTED) or s8xs8 (with it). Rows past M reuse row M - 1 (their
-// results are not stored); a last block of fewer than 8 channels stores only its nr.
+// u8xs8 (flags without C4_FLAG_SHIFTED) or s8xs8 (with it). The last M % 4 rows (a fully connected
+// layer's single row) run one by one with two quads per step (gemmC4Row); a last block of fewer
+// than 8 channels stores only its nr.
 
 import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS } from './flags';
@@ -77,6 +78,44 @@ import { IM2COL_ROWS } from './gemm';
 }
 
 /**
+ * One row's N outputs: per block of 8 channels, the quads in pairs on four accumulators (two
+ * independent chains per 4 channels: one row has no other rows' dots to overlap), then rowOut.
+ */
+@inline function gemmC4Row<R>(act: i32, leaky: bool, rowSums: bool, N: i32, K: i32, r0: usize, w: usize, o: usize,
+  valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const Q = (K + 3) >> 2, nBlocks = (N + 7) >> 3, bb = c4BlockBytes(K);
+    const vflip = i8x16.splat(-128);
+    const s0 = rowSums ? rowSumSimd(r0, K) : 0;
+    let wb = w;
+    for (let nb = 0; nb < nBlocks; nb++, wb += bb) {
+      let c0 = i32x4.splat(0), c1 = c0, d0 = c0, d1 = c0;
+      let wp = wb + 64, k: usize = 0, q = 0;
+      for (; q + 1 < Q; q += 2, k += 8, wp += 64) {
+        const x = quadSplat<R>(r0 + k, vflip), y = quadSplat<R>(r0 + k + 4, vflip);
+        c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp), x, c0);
+        c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp, 16), x, c1);
+        d0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp, 32), y, d0);
+        d1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp, 48), y, d1);
+      }
+      if (q < Q) {
+        const x = quadSplat<R>(r0 + k, vflip);
+        c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp), x, c0);
+        c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp, 16), x, c1);
+      }
+      const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
+      const off = rowSums && v128.any_true(v128.or(vc0, vc1));
+      const h = rowOut(i32x4.add(c0, d0), i32x4.add(c1, d1), v128.load(wb), v128.load(wb, 16), off, vc0, vc1, s0,
+        v128.load(wb + bb - 32), v128.load(wb + bb - 16), leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+      const b = i8x16.narrow_i16x8_u(h, h);
+      const col = <usize>(nb << 3), nr = min(N - (nb << 3), 8);
+      if (nr == 8) v128.store64_lane(o + col, b, 0);
+      else storePartial(o + col, b, 0, nr);
+    }
+  }
+}
+
+/**
  * Every tile of one call: rows in groups of 4 (outer), blocks of 8 channels (inner). R: u8 (the
  * u8xs8 lowering, activations as they are) or i8 (s8xs8, activations xor 0x80). act / leaky are
  * literals at the specialised call site (ACT_NONE, no LeakyReLU) and run-time values otherwise.
@@ -92,10 +131,15 @@ import { IM2COL_ROWS } from './gemm';
     const vflip = i8x16.splat(-128);
     for (let m = 0; m < M; m += 4) {
       const rows = min(M - m, 4);
-      const r0 = a + <usize>m * aStride;
-      const r1 = rows > 1 ? r0 + aStride : r0;
-      const r2 = rows > 2 ? r1 + aStride : r1;
-      const r3 = rows > 3 ? r2 + aStride : r2;
+      if (rows < 4) {
+        // The last 1-3 rows (a fully connected layer's one): row by row, two quads per step.
+        for (let r = 0; r < rows; r++) {
+          gemmC4Row<R>(act, leaky, rowSums, N, K, a + <usize>(m + r) * aStride, w, out + <usize>(m + r) * outStride,
+            valpha, vbeta, vmin, vmax, vmagic, vmlz);
+        }
+        break;
+      }
+      const r0 = a + <usize>m * aStride, r1 = r0 + aStride, r2 = r1 + aStride, r3 = r2 + aStride;
       // Kept as scalars (splatted in the epilogue): four more live vectors would spill in the K loop.
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       if (rowSums) { s0 = rowSumSimd(r0, K); s1 = rowSumSimd(r1, K); s2 = rowSumSimd(r2, K); s3 = rowSumSimd(r3, K); }
@@ -133,14 +177,14 @@ import { IM2COL_ROWS } from './gemm';
         const nr = min(N - (nb << 3), 8);
         if (nr == 8) {
           v128.store64_lane(o0 + col, b01, 0);
-          if (rows > 1) v128.store64_lane(o1 + col, b01, 1);
-          if (rows > 2) v128.store64_lane(o2 + col, b23, 0);
-          if (rows > 3) v128.store64_lane(o3 + col, b23, 1);
+          v128.store64_lane(o1 + col, b01, 1);
+          v128.store64_lane(o2 + col, b23, 0);
+          v128.store64_lane(o3 + col, b23, 1);
         } else {
           storePartial(o0 + col, b01, 0, nr);
-          if (rows > 1) storePartial(o1 + col, b01, 1, nr);
-          if (rows > 2) storePartial(o2 + col, b23, 0, nr);
-          if (rows > 3) storePartial(o3 + col, b23, 1, nr);
+          storePartial(o1 + col, b01, 1, nr);
+          storePartial(o2 + col, b23, 0, nr);
+          storePartial(o3 + col, b23, 1, nr);
         }
       }
     }

@@ -23,12 +23,12 @@ export function c4BlockBytes(K: number): number {
 /**
  * True when qu8_gemm_relaxed_4x8c4 (a 1x1 stride-1 GEMM) or qu8_conv_im2col_relaxed_4x8c4 (the
  * flattened im2col layout, e.g. an RGB stem) can run this convolution: group 1, uint8 input and
- * output, no fused residual, and at least 4 rows (one whole tile; fewer stay on the 2x4c16 kernel,
- * whose tile has 2). The weights must also pack (packGemmRelaxed4x8c4).
+ * output, no fused residual (the last M % 4 rows, e.g. a fully connected layer's one, run row by
+ * row). The weights must also pack (packGemmRelaxed4x8c4).
  */
 export function gemmC4Eligible(plan: Conv2dPlan, inputType: string | undefined, outputType: string, residual: boolean): boolean {
   return (plan.strategy === 'gemm' || (plan.strategy === 'im2col' && plan.im2col)) && plan.groups === 1 && plan.taps === 1 && !plan.depthwise
-    && (inputType ?? 'uint8') === 'uint8' && outputType === 'uint8' && !residual && plan.M >= 4;
+    && (inputType ?? 'uint8') === 'uint8' && outputType === 'uint8' && !residual;
 }
 
 /**

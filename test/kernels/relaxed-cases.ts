@@ -90,7 +90,12 @@ export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   const g = (M: number, K: number, N: number, rest: Partial<ConvCase> = {}): ConvCase => ({
     ...base, inH: 1, inW: M, inC: K, outC: N, kh: 1, kw: 1, sh: 1, sw: 1, pads: P0, seed: seed++, relaxed: mode, act7, c4: true, ...rest,
   });
-  for (const M of [4, 5, 7, 9, 17]) for (const N of [1, 7, 8, 9, 17, 40]) for (const K of [3, 4, 8, 13, 32, 64]) out.push(g(M, K, N));
+  for (const M of [1, 2, 3, 4, 5, 7, 9, 17]) for (const N of [1, 7, 8, 9, 17, 40]) for (const K of [3, 4, 8, 13, 32, 64]) out.push(g(M, K, N));
+  // A fully connected layer's one row (gemmC4Row: odd and even quad counts, offsets, activations).
+  for (const [K, rest] of [[256, { wu8: 128, mult: 1 / 65536 }], [255, { wu8: 3 }], [1024, { act: 'relu' as const, mult: 1 / 65536 }], [36, { act: 'hardswish' as const }]] as const) {
+    out.push(g(1, K, 1001, rest));
+  }
+  out.push(g(1, 256, 1001, { wu8: 128, mult: 1 / 65536, parts: 3 }));
   for (const wu8 of [0, 1, 77, 128, 200, 255]) for (const [M, K, N] of [[6, 8, 16], [9, 24, 9], [17, 128, 33]]) out.push(g(M, K, N, { wu8 }));
   out.push(g(12, 48, 24, { wlim: 127, wext: true, mult: 1 / 4096 }));
   out.push(g(13, 256, 20, { wu8: 90, mult: 1 / 65536 }));
