@@ -22,6 +22,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // The pool tests run small models on several threads on purpose: every plan uses the pool
+    // (test/runtime/thread-saving.test.ts checks the default, which runs small models on the caller).
+    env: { EDGEQ_MIN_THREAD_SAVING_US: '0' },
     // Two cores in CI: more workers only add contention for the onnxruntime-web heavy suites.
     maxWorkers: 2,
   },

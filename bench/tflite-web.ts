@@ -60,7 +60,7 @@ console.log(`${modelPath}: input ${JSON.stringify(m.input.shape)} scale ${m.inpu
 console.log(`edgeq model: importTflite, the file's own integers (${m.wideValues} weight values outside int8 kept as int16 weights), keepLogits`);
 console.log(`${images.length} images preprocessed once in Node in ${((performance.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(m.spec)})`);
 
-const describePage = (i: PageInfo) => `${i.browser}, cross-origin isolated ${i.isolated}; edgeq ${i.edgeq.map((e) => `backend ${e.backend}, ${e.threads} thread(s)`).join('; ')}`;
+const describePage = (i: PageInfo) => `${i.browser}, cross-origin isolated ${i.isolated}; edgeq ${i.edgeq.map((e) => `backend ${e.backend}, ${e.threads} thread(s)${e.threadsUsed !== undefined && e.threadsUsed !== e.threads ? ` (runs on ${e.threadsUsed}: minThreadSavingUs)` : ''}`).join('; ')}`;
 console.log(`machine: ${cpu}; Node ${process.version}`);
 
 const browser = { executablePath: chromiumPath };

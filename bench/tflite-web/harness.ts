@@ -86,7 +86,7 @@ export interface ImageResult {
 export interface PageInfo {
   isolated: boolean;
   images: number;
-  edgeq: { asked: number; threads: number; backend: string }[];
+  edgeq: { asked: number; threads: number; threadsUsed?: number; backend: string }[];
   tfliteInput: { shape: number[]; type: string };
   edgeqInput: number[];
   userAgent: string;

@@ -63,7 +63,7 @@ async function load({ threads, input, cut: withCut }) {
   const s = state.edgeq.get(threads[0]);
   return {
     isolated: globalThis.crossOriginIsolated, images: state.pixels.length / state.per,
-    edgeq: threads.map((t) => ({ asked: t, threads: state.edgeq.get(t).threads, backend: state.edgeq.get(t).backend })),
+    edgeq: threads.map((t) => ({ asked: t, threads: state.edgeq.get(t).threads, threadsUsed: state.edgeq.get(t).threadsUsed, backend: state.edgeq.get(t).backend })),
     tfliteInput: { shape: shapeOf(state.tfl.get(threads[0]).full.input), type: state.tfl.get(threads[0]).full.input.dataType },
     edgeqInput: s.model.input.nchw,
     userAgent: navigator.userAgent,

@@ -47,6 +47,26 @@ export function opThreads(cost: OpCost, threads: number): number {
   return t < threads && at(t + 1) < at(t) ? t + 1 : t;
 }
 
+/**
+ * The least modelled saving per run, in ns, for which a plan uses the pool (PlanOptions.minThreadSavingNs's
+ * default): between runs the workers block, and waking them costs a run of a small model more than
+ * they save (MobileNet v1 0.25 at 128: 171 us modelled saving, its 2-thread runs 1.2-1.5x slower
+ * than 1-thread ones after 5 ms idle, in Deno and in Chromium). Such a plan runs on the calling
+ * thread alone. Measurements behind the value: docs/tuning-log.md, "Small models on the caller".
+ */
+export const MIN_THREAD_SAVING_NS = 250_000;
+
+/**
+ * The modelled saving per run of running each op i on active[i] threads instead of one: the sum
+ * of opNs - (opNs / t + NS_PER_EXTRA_THREAD * (t - 1)) over the ops with t > 1.
+ */
+export function modelledThreadSaving(costs: readonly OpCost[], active: readonly number[]): number {
+  return costs.reduce((sum, c, i) => {
+    const t = active[i]!, ns = opNs(c);
+    return t > 1 ? sum + ns - (ns / t + NS_PER_EXTRA_THREAD * (t - 1)) : sum;
+  }, 0);
+}
+
 /** An op's modelled work: its module's cost, else the bytes of the tensors it reads and writes. */
 export function opCost(op: QOp, ctx: OpPlanContext): OpCost {
   const m = opModule(op);
@@ -111,6 +131,12 @@ export interface PlanOptions {
   winogradBudget?: number;
   /** Run eligible convs on the relaxed kernels in this lowering (`module` must be a relaxed build). */
   relaxedDot?: RelaxedDotMode;
+  /**
+   * With a pool, the least modelled saving per run (ns, modelledThreadSaving) for which the plan
+   * uses it; below, every op runs on the calling thread and the plan has no `threaded` part.
+   * Default MIN_THREAD_SAVING_NS, or EDGEQ_MIN_THREAD_SAVING_US (microseconds) when set; 0: always.
+   */
+  minThreadSavingNs?: number;
 }
 
 /**
@@ -243,7 +269,10 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   // No op runs on more threads than cores: with more, a thread holding a part could lose its core
   // until the next time slice and hold the whole op back.
   const usable = pool ? Math.min(pool.threads, pool.cores) : 1;
-  const active = model.ops.map((op) => opThreads(opCost(op, ctx), usable));
+  const costs = model.ops.map((op) => opCost(op, ctx));
+  let active = costs.map((c) => opThreads(c, usable));
+  const usePool = pool !== undefined && modelledThreadSaving(costs, active) >= (options.minThreadSavingNs ?? minThreadSavingDefault());
+  if (!usePool) active = active.map(() => 1);
   const ops = model.ops.map((op, i): KernelCall[] => opModule(op).prepare(op, layouts[i], {
     ...ctx, parts: active[i] > 1 ? active[i] * PARTS_PER_THREAD : 1,
     kernels, tensor: at, section: (s) => blobOffsets[s], derived: derivedOffsets.get(i), constants: constants[i], scratch,
@@ -253,7 +282,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
     if (calls.length === 1) return bindKernelCall(ex, calls[0]);
     return () => { for (const c of calls) invokeKernelCall(ex, c); };
   });
-  const threaded = pool ? { pool, plan: await pool.addPlan(memory, ops, active) } : undefined;
+  const threaded = pool && usePool ? { pool, plan: await pool.addPlan(memory, ops, active) } : undefined;
   return {
     kernels, batch, steps, calls: ops, threaded,
     input: { offset: at(model.input.tensor), tensor: T[model.input.tensor], staging: stagingOffset },
@@ -305,6 +334,15 @@ function envVar(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** MIN_THREAD_SAVING_NS, or EDGEQ_MIN_THREAD_SAVING_US (a number of microseconds >= 0) when set. */
+function minThreadSavingDefault(): number {
+  const v = envVar('EDGEQ_MIN_THREAD_SAVING_US');
+  if (v === undefined || v === '') return MIN_THREAD_SAVING_NS;
+  const us = Number(v);
+  if (!(us >= 0)) throw new EdgeqError('BAD_OPTION', `EDGEQ_MIN_THREAD_SAVING_US must be a number of microseconds >= 0, got ${JSON.stringify(v)}`);
+  return us * 1000;
 }
 
 // ---- EDGEQ_WINOGRAD=0 turns the fast variants off (comparisons) ----

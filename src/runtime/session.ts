@@ -73,6 +73,13 @@ export interface SessionOptions {
   profile?: boolean;
   /** Run the kernels once at create (session.warmup()), so the first real run gets the warm time. Default false. */
   warmup?: boolean;
+  /**
+   * With threads > 1: the least modelled saving per run, in microseconds, for which a plan uses the
+   * worker pool; a smaller model runs on the calling thread alone, as waking the workers costs it
+   * more than they save (session.threadsUsed says which). Default 250 (MIN_THREAD_SAVING_NS), or
+   * the environment variable EDGEQ_MIN_THREAD_SAVING_US; 0: every plan uses the pool.
+   */
+  minThreadSavingUs?: number;
 }
 
 /** Per-build kernel sources (see SessionOptions.wasm). */
@@ -89,7 +96,7 @@ export interface WasmSources {
   relaxedThreaded?: WasmSource;
 }
 
-const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd', 'maxCachedPlans', 'profile', 'warmup'] as const;
+const OPTION_NAMES = ['backend', 'threads', 'wasm', 'skipChecksums', 'winograd', 'maxCachedPlans', 'profile', 'warmup', 'minThreadSavingUs'] as const;
 const WASM_KEYS = ['simd', 'simdThreaded', 'scalar', 'relaxed', 'relaxedThreaded'] as const;
 
 const isSource = (v: unknown): v is WasmSource =>
@@ -220,6 +227,10 @@ function checkOptions(options: SessionOptions): Required<Pick<SessionOptions, 'b
   if (!(Number.isInteger(threads) && threads >= 0 && threads <= 64) || options.threads === 0) {
     throw new EdgeqError('BAD_OPTION', `threads must be 'auto' or an integer from 1 to 64, got ${JSON.stringify(options.threads)}`);
   }
+  const minSavingUs = options.minThreadSavingUs;
+  if (minSavingUs !== undefined && !(typeof minSavingUs === 'number' && minSavingUs >= 0)) {
+    throw new EdgeqError('BAD_OPTION', `minThreadSavingUs must be a number of microseconds >= 0, got ${JSON.stringify(minSavingUs)}`);
+  }
   const maxCachedPlans = options.maxCachedPlans === undefined ? 2 : options.maxCachedPlans;
   if (!(Number.isInteger(maxCachedPlans) && maxCachedPlans >= 1)) {
     throw new EdgeqError('BAD_OPTION', `maxCachedPlans must be an integer >= 1, got ${JSON.stringify(options.maxCachedPlans)}`);
@@ -268,6 +279,9 @@ export class Session {
   private released = false;
   private pool: ThreadPool | undefined;
   private winograd: 'auto' | 'all' | 'off' = 'auto';
+  private minThreadSavingNs: number | undefined;
+  /** Whether the batch-1 plan runs on the pool (false: on the calling thread; see minThreadSavingUs). */
+  private pooled = false;
   /** Settles when every run queued so far has finished (runs never overlap: they share the memory). */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
@@ -275,6 +289,14 @@ export class Session {
   /** Threads the session runs on (1 when no pool could be made). */
   get threads(): number {
     return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * Threads a batch-1 run uses: `threads`, or 1 where the model is too small to pay for waking the
+   * workers (SessionOptions.minThreadSavingUs).
+   */
+  get threadsUsed(): number {
+    return this.pooled ? this.threads : 1;
   }
 
   /**
@@ -339,12 +361,13 @@ export class Session {
     session.pool = pool;
     session.winograd = options.winograd ?? 'auto';
     session.maxCachedPlans = maxCachedPlans;
+    session.minThreadSavingNs = options.minThreadSavingUs === undefined ? undefined : options.minThreadSavingUs * 1000;
     if (options.profile ?? profileFromEnv()) {
       session.prof = new OpProfile(qmodel);
       if (options.profile === undefined) printAtExit(session.prof);
     }
     try {
-      await session.plan(1); // validate and lay out memory now, so errors surface at create
+      session.pooled = (await session.plan(1)).threaded !== undefined; // validate and lay out memory now, so errors surface at create
       if (options.warmup) await session.warmup();
     } catch (err) {
       pool?.release();
@@ -392,7 +415,7 @@ export class Session {
     }
     this.trimPlans(this.maxCachedPlans - 1);
     const relaxedDot = this.backend === 'relaxed' ? this.relaxedDot as RelaxedDotMode : undefined;
-    const made = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd, relaxedDot });
+    const made = buildPlan(this.model, this.module, batch, this.pool, { winograd: this.winograd, relaxedDot, minThreadSavingNs: this.minThreadSavingNs });
     this.plans.set(batch, made);
     made.catch(() => { if (this.plans.get(batch) === made) this.plans.delete(batch); });
     return made;
