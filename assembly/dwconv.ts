@@ -36,7 +36,7 @@
 // 2) runs its pixels in pairs, one per half of each vector (dwPairs8). Exact only where the host's
 // probe classified the relaxed dot (u8xs8 or s8xs8); the scalar twin computes the same int32 sums.
 
-import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
+import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
 import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16, DWCONV_FLAG_SHIFTED as FLAG_SHIFTED } from './flags';
 
 /** Channels per packed block (the kernel's channel tile). */
@@ -158,16 +158,17 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   }
 }
 
+/** Requantizes 4 channels; integer outputs (lowOnly) leave the upper clamp to the narrowed lanes (epilogueLowV). */
 @inline function requant4(acc: v128, vmul: v128, leaky: bool, valpha: v128, vmin: v128, vmax: v128,
-  resKind: i32, r: v128, vzr: v128, vmr: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): v128 {
+  resKind: i32, r: v128, vzr: v128, vmr: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha, lowOnly: bool = false): v128 {
   let y = f32x4.mul(f32x4.convert_i32x4_s(acc), vmul);
   if (resKind != KIND_NONE) y = f32x4.add(y, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(r, vzr)), vmr));
-  return epilogueV(y, leaky, act, valpha, vbeta, vmin, vmax);
+  return lowOnly ? epilogueLowV(y, leaky, act, valpha, vbeta, vmin) : epilogueV(y, leaky, act, valpha, vbeta, vmin, vmax);
 }
 
 /** Epilogue: requantize the 16 channels of acc0..acc3 (multipliers at wm), add the residual at rr when fused, store at o. */
 @inline function dwStore16(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, acc2: v128, acc3: v128, wm: usize, o: usize, rr: usize,
-  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): void {
+  valpha: v128, vmin: v128, vmax: v128, vqmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): void {
   // Residual lanes (u8 or u16) as i32x4, 4 channels each.
   let r0 = vzr, r1 = vzr, r2 = vzr, r3 = vzr;
   if (resKind == KIND_U16) {
@@ -180,39 +181,42 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
     r0 = i32x4.extend_low_i16x8_u(h0); r1 = i32x4.extend_high_i16x8_u(h0);
     r2 = i32x4.extend_low_i16x8_u(h1); r3 = i32x4.extend_high_i16x8_u(h1);
   }
-  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr, act, vbeta);
-  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr, act, vbeta);
-  const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr, act, vbeta);
-  const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr, act, vbeta);
+  const low = outKind != KIND_F32;
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr, act, vbeta, low);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr, act, vbeta, low);
+  const y2 = requant4(acc2, v128.load(wm, 32), leaky, valpha, vmin, vmax, resKind, r2, vzr, vmr, act, vbeta, low);
+  const y3 = requant4(acc3, v128.load(wm, 48), leaky, valpha, vmin, vmax, resKind, r3, vzr, vmr, act, vbeta, low);
   if (outKind == KIND_F32) {
     v128.store(o, y0); v128.store(o, y1, 16); v128.store(o, y2, 32); v128.store(o, y3, 48);
   } else {
+    // vqmax: the output's maximum (outMaxOf), as i16 lanes for 12-bit outputs, bytes for uint8.
     const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
     const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
     if (outKind == KIND_U16) {
-      v128.store(o, h0); v128.store(o, h1, 16);
+      v128.store(o, i16x8.min_s(h0, vqmax)); v128.store(o, i16x8.min_s(h1, vqmax), 16);
     } else {
-      v128.store(o, i8x16.narrow_i16x8_u(h0, h1));
+      v128.store(o, i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), vqmax));
     }
   }
 }
 
 /** Epilogue of 8 channels (acc0, acc1; multipliers at wm): as dwStore16, loading and storing only those 8. */
 @inline function dwStore8(outKind: i32, resKind: i32, leaky: bool, acc0: v128, acc1: v128, wm: usize, o: usize, rr: usize,
-  valpha: v128, vmin: v128, vmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): void {
+  valpha: v128, vmin: v128, vmax: v128, vqmax: v128, vzr: v128, vmr: v128, vmagic: v128, vmlz: v128, act: i32 = ACT_NONE, vbeta: v128 = valpha): void {
   let r0 = vzr, r1 = vzr;
   if (resKind != KIND_NONE) {
     const h = resKind == KIND_U16 ? v128.load(rr) : v128.load8x8_u(rr);
     r0 = i32x4.extend_low_i16x8_u(h); r1 = i32x4.extend_high_i16x8_u(h);
   }
-  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr, act, vbeta);
-  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr, act, vbeta);
+  const low = outKind != KIND_F32;
+  const y0 = requant4(acc0, v128.load(wm), leaky, valpha, vmin, vmax, resKind, r0, vzr, vmr, act, vbeta, low);
+  const y1 = requant4(acc1, v128.load(wm, 16), leaky, valpha, vmin, vmax, resKind, r1, vzr, vmr, act, vbeta, low);
   if (outKind == KIND_F32) {
     v128.store(o, y0); v128.store(o, y1, 16);
   } else {
     const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
-    if (outKind == KIND_U16) v128.store(o, h);
-    else v128.store64_lane(o, i8x16.narrow_i16x8_u(h, h), 0);
+    if (outKind == KIND_U16) v128.store(o, i16x8.min_s(h, vqmax));
+    else v128.store64_lane(o, i8x16.min_u(i8x16.narrow_i16x8_u(h, h), vqmax), 0);
   }
 }
 
@@ -225,7 +229,7 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
  * step per pixel, so the same bytes; half the instructions per output.
  */
 @inline function dwPairs8(rmode: i32, split: bool, leaky: bool, act: i32, M: i32, taps: i32, ind: usize, w: usize, wr: usize, wSplit: usize,
-  out: usize, outStride: i32, valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): void {
+  out: usize, outStride: i32, valpha: v128, vbeta: v128, vmin: v128, vqmax: v128, vmagic: v128, vmlz: v128): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     const rowStep = <usize>taps << 2, wm = w + dwBlockBytes(taps) - 64;
     const vm0 = v128.load(wm), vm1 = v128.load(wm, 16);
@@ -272,13 +276,13 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
         acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(xb, w0));
         acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(xb, w0));
       }
-      const y0 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc0), vm0), leaky, act, valpha, vbeta, vmin, vmax);
-      const y1 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc1), vm1), leaky, act, valpha, vbeta, vmin, vmax);
-      const y2 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc2), vm0), leaky, act, valpha, vbeta, vmin, vmax);
-      const y3 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(acc3), vm1), leaky, act, valpha, vbeta, vmin, vmax);
+      const y0 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc0), vm0), leaky, act, valpha, vbeta, vmin);
+      const y1 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc1), vm1), leaky, act, valpha, vbeta, vmin);
+      const y2 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc2), vm0), leaky, act, valpha, vbeta, vmin);
+      const y3 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc3), vm1), leaky, act, valpha, vbeta, vmin);
       const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
       const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
-      const b = i8x16.narrow_i16x8_u(h0, h1);
+      const b = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), vqmax);
       v128.store64_lane(op, b, 0);
       v128.store64_lane(op + <usize>outStride, b, 1);
     }
@@ -298,6 +302,7 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   const bb = dwBlockBytes(taps), mlz = MAGIC_BITS - zp;
   const valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta), vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(mlz), vzr = i32x4.splat(zr), vmr = f32x4.splat(mr);
+  const vqmax = outKind == KIND_U16 ? i16x8.splat(<i16>outMaxOf(fmax, zp, 32767)) : i8x16.splat(<i8>outMaxOf(fmax, zp, 255));
   const oShift = kindShift(outKind), rShift: usize = resKind == KIND_U16 ? 1 : 0;
   const rstride: usize = resKind == KIND_NONE ? <usize>0 : (<usize>outStride >> oShift) << rShift;
   const rowStep = <usize>taps << 2;
@@ -309,7 +314,7 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   if (ASC_FEATURE_RELAXED_SIMD && rmode != RELAXED_NONE && !in16 && C == 8 && outKind == KIND_U8 && resKind == KIND_NONE && load<i32>(wr) != DW_KIND_I16) {
     // 8-channel layers: pixels in pairs, one per half of each vector (dwPairs8).
     m = M & ~1;
-    dwPairs8(rmode, load<i32>(wr) == DW_KIND_SPLIT, leaky, act, m, taps, ind, w, wr, wSplit, out, outStride, valpha, vbeta, vmin, vmax, vmagic, vmlz);
+    dwPairs8(rmode, load<i32>(wr) == DW_KIND_SPLIT, leaky, act, m, taps, ind, w, wr, wSplit, out, outStride, valpha, vbeta, vmin, vqmax, vmagic, vmlz);
     ip += <usize>m * rowStep;
     op += <usize>m * <usize>outStride;
   }
@@ -390,7 +395,7 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
         acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(x1, w1));
       }
       // Epilogue: requantize the 16 channels and store them.
-      dwStore16(outKind, resKind, leaky, acc0, acc1, acc2, acc3, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz, act, vbeta);
+      dwStore16(outKind, resKind, leaky, acc0, acc1, acc2, acc3, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vqmax, vzr, vmr, vmagic, vmlz, act, vbeta);
     }
     let c = cFull << 4;
     if (C - c >= 8) {
@@ -446,7 +451,7 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
         acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(x0, w0));
         acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x0, w0));
       }
-      dwStore8(outKind, resKind, leaky, acc0, acc1, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vzr, vmr, vmagic, vmlz, act, vbeta);
+      dwStore8(outKind, resKind, leaky, acc0, acc1, wb + bb - 64, op + (c0 << oShift), rp + (c0 << rShift), valpha, vmin, vmax, vqmax, vzr, vmr, vmagic, vmlz, act, vbeta);
       c += 8;
     }
     for (; c < C; c++) {

@@ -18,14 +18,15 @@
 // int16 kernels. The bias holds the folded zero points (and, for the s8xs8 lowering, where
 // activations enter as x - 128, + 128 * sum(w - c)). Accumulators wrap in int32 as the i16
 // kernels' do, so the sum equals theirs bit for bit; the requantization epilogue is
-// gemmCoreSimd's (assembly/gemm.ts): y = f32(acc) * multiplier, activation, clamp, magic rounding.
+// gemmCoreSimd's (assembly/gemm.ts): y = f32(acc) * multiplier, activation, clamp, magic rounding,
+// with the clamp's upper bound applied to the narrowed bytes (epilogueLowV: the same bytes).
 //
 // Exact only where the host's probe classified the relaxed dot (src/kernels/relaxed-probe.ts):
 // u8xs8 (flags without C4_FLAG_SHIFTED) or s8xs8 (with it). The last M % 4 rows (a fully connected
 // layer's single row) run one by one with two quads per step (gemmC4Row); a last block of fewer
 // than 8 channels stores only its nr.
 
-import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
+import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
 import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS } from './flags';
 import { IM2COL_ROWS } from './gemm';
 
@@ -59,15 +60,15 @@ import { IM2COL_ROWS } from './gemm';
 
 /** One row's 8 channels: accumulators + bias (+ c * rowSum), requantized to 8 int16 (0..255). */
 @inline function rowOut(c0: v128, c1: v128, vb0: v128, vb1: v128, off: bool, vc0: v128, vc1: v128, rowSum: i32,
-  vm0: v128, vm1: v128, leaky: bool, act: i32, valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): v128 {
+  vm0: v128, vm1: v128, leaky: bool, act: i32, valpha: v128, vbeta: v128, vmin: v128, vmagic: v128, vmlz: v128): v128 {
   let a0 = i32x4.add(c0, vb0), a1 = i32x4.add(c1, vb1);
   if (off) {
     const vs = i32x4.splat(rowSum);
     a0 = i32x4.add(a0, i32x4.mul(vc0, vs));
     a1 = i32x4.add(a1, i32x4.mul(vc1, vs));
   }
-  const y0 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(a0), vm0), leaky, act, valpha, vbeta, vmin, vmax);
-  const y1 = epilogueV(f32x4.mul(f32x4.convert_i32x4_s(a1), vm1), leaky, act, valpha, vbeta, vmin, vmax);
+  const y0 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(a0), vm0), leaky, act, valpha, vbeta, vmin);
+  const y1 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(a1), vm1), leaky, act, valpha, vbeta, vmin);
   return i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
 }
 
@@ -82,7 +83,7 @@ import { IM2COL_ROWS } from './gemm';
  * independent chains per 4 channels: one row has no other rows' dots to overlap), then rowOut.
  */
 @inline function gemmC4Row<R>(act: i32, leaky: bool, rowSums: bool, N: i32, K: i32, r0: usize, w: usize, o: usize,
-  valpha: v128, vbeta: v128, vmin: v128, vmax: v128, vmagic: v128, vmlz: v128): void {
+  valpha: v128, vbeta: v128, vmin: v128, vqmax: v128, vmagic: v128, vmlz: v128): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     const Q = (K + 3) >> 2, nBlocks = (N + 7) >> 3, bb = c4BlockBytes(K);
     const vflip = i8x16.splat(-128);
@@ -106,8 +107,8 @@ import { IM2COL_ROWS } from './gemm';
       const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
       const off = rowSums && v128.any_true(v128.or(vc0, vc1));
       const h = rowOut(i32x4.add(c0, d0), i32x4.add(c1, d1), v128.load(wb), v128.load(wb, 16), off, vc0, vc1, s0,
-        v128.load(wb + bb - 32), v128.load(wb + bb - 16), leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
-      const b = i8x16.narrow_i16x8_u(h, h);
+        v128.load(wb + bb - 32), v128.load(wb + bb - 16), leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+      const b = i8x16.min_u(i8x16.narrow_i16x8_u(h, h), vqmax);
       const col = <usize>(nb << 3), nr = min(N - (nb << 3), 8);
       if (nr == 8) v128.store64_lane(o + col, b, 0);
       else storePartial(o + col, b, 0, nr);
@@ -126,7 +127,7 @@ import { IM2COL_ROWS } from './gemm';
 ): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     const Q = (K + 3) >> 2, nBlocks = (N + 7) >> 3, bb = c4BlockBytes(K);
-    const valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta), vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+    const valpha = f32x4.splat(alpha), vbeta = f32x4.splat(beta), vmin = f32x4.splat(fmin), vqmax = i8x16.splat(<i8>outMaxOf(fmax, zp, 255));
     const vmagic = f32x4.splat(MAGIC), vmlz = i32x4.splat(MAGIC_BITS - zp);
     const vflip = i8x16.splat(-128);
     for (let m = 0; m < M; m += 4) {
@@ -135,7 +136,7 @@ import { IM2COL_ROWS } from './gemm';
         // The last 1-3 rows (a fully connected layer's one): row by row, two quads per step.
         for (let r = 0; r < rows; r++) {
           gemmC4Row<R>(act, leaky, rowSums, N, K, a + <usize>(m + r) * aStride, w, out + <usize>(m + r) * outStride,
-            valpha, vbeta, vmin, vmax, vmagic, vmlz);
+            valpha, vbeta, vmin, vqmax, vmagic, vmlz);
         }
         break;
       }
@@ -168,11 +169,11 @@ import { IM2COL_ROWS } from './gemm';
         const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
         const off = rowSums && v128.any_true(v128.or(vc0, vc1));
         const vm0 = v128.load(wb + bb - 32), vm1 = v128.load(wb + bb - 16);
-        const h0 = rowOut(c00, c01, vb0, vb1, off, vc0, vc1, s0, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
-        const h1 = rowOut(c10, c11, vb0, vb1, off, vc0, vc1, s1, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
-        const h2 = rowOut(c20, c21, vb0, vb1, off, vc0, vc1, s2, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
-        const h3 = rowOut(c30, c31, vb0, vb1, off, vc0, vc1, s3, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmax, vmagic, vmlz);
-        const b01 = i8x16.narrow_i16x8_u(h0, h1), b23 = i8x16.narrow_i16x8_u(h2, h3);
+        const h0 = rowOut(c00, c01, vb0, vb1, off, vc0, vc1, s0, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h1 = rowOut(c10, c11, vb0, vb1, off, vc0, vc1, s1, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h2 = rowOut(c20, c21, vb0, vb1, off, vc0, vc1, s2, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h3 = rowOut(c30, c31, vb0, vb1, off, vc0, vc1, s3, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const b01 = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), vqmax), b23 = i8x16.min_u(i8x16.narrow_i16x8_u(h2, h3), vqmax);
         const col = <usize>(nb << 3);
         const nr = min(N - (nb << 3), 8);
         if (nr == 8) {

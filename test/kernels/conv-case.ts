@@ -31,6 +31,8 @@ export interface ConvCase extends RefConv {
   res12?: boolean;
   /** Run as conv2dCalls(..., parts) in reverse order (threads' parts: rows or channel blocks). */
   parts?: number;
+  /** An output maximum below the type's (a ReLU6-style clamp; quantized outputs): zero point + ceil, capped at the type's maximum. */
+  ceil?: number;
   /**
    * Run the relaxed kernels in this lowering (weights repacked to 2x4c16; a depthwise layer:
    * qu8_dwconv_relaxed_c16x4 with packDwconvRelaxed's form beside the blob): their scalar twin in the
@@ -92,7 +94,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   const alpha = c.act === 'leaky' ? Math.fround(0.1 + 0.2 * r()) : 1;
   const rq: RefRequant = {
     f32out: c.f32out, zp: c.f32out ? 0 : zo,
-    outMin: c.act === 'relu' ? zo : 0, outMax,
+    outMin: c.act === 'relu' ? zo : 0, outMax: c.ceil !== undefined && !c.f32out ? Math.min(outMax, zo + c.ceil) : outMax,
     fMin: c.f32out && c.act === 'relu' ? 0 : -Infinity, fMax: Infinity, alpha,
   };
   // A fused activation: the output's scale s (real = s * (q - zo)) spreads x over about +-3..+-12,

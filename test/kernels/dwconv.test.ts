@@ -55,13 +55,14 @@ suite('depthwise qu8_dwconv_c16', () => {
     }
   });
 
-  it('outputs: uint8, 12-bit in/out, float32, fused residual (u8 / 12-bit), ties, saturation', () => {
+  it('outputs: uint8, 12-bit in/out, float32, fused residual (u8 / 12-bit), ties, saturation, maxima below the type\'s', () => {
     let seed = 3000;
     for (const C of [8, 16, 24, 37]) {
       for (const rest of [
         { in12: true }, { out12: true }, { in12: true, out12: true }, { f32out: true }, { f32out: true, act: 'relu' as const },
         { residual: true }, { residual: true, res12: true, act: 'leaky' as const }, { in12: true, out12: true, residual: true, res12: true },
         { wlim: 1, mult: 0.5, noBias: true }, { mult: 0.05 },
+        { ceil: 30, act: 'relu' as const }, { ceil: 200, out12: true }, { ceil: 12, residual: true },
       ]) {
         runConvCase(h, dw(C, 3, 1 + (seed & 1), 6, 5, [1, 1, 1, 1], { batch: 2, seed: seed++, ...rest }));
       }

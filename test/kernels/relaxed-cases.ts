@@ -96,6 +96,8 @@ export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
     out.push(g(1, K, 1001, rest));
   }
   out.push(g(1, 256, 1001, { wu8: 128, mult: 1 / 65536, parts: 3 }));
+  // Output maxima below 255 (the upper clamp on the narrowed bytes), with ReLU's lower one.
+  for (const [M, ceil] of [[1, 3], [9, 40], [17, 100]]) out.push(g(M, 40, 24, { ceil, act: 'relu' }), g(M, 24, 9, { ceil, wu8: 120 }));
   for (const wu8 of [0, 1, 77, 128, 200, 255]) for (const [M, K, N] of [[6, 8, 16], [9, 24, 9], [17, 128, 33]]) out.push(g(M, K, N, { wu8 }));
   out.push(g(12, 48, 24, { wlim: 127, wext: true, mult: 1 / 4096 }));
   out.push(g(13, 256, 20, { wu8: 90, mult: 1 / 65536 }));
@@ -165,6 +167,9 @@ export function dwconvRelaxedCases(mode: RelaxedDotMode, act7: boolean): ConvCas
     out.push(dw(8, 3, 3, 1, 7, 5, [1, 1, 1, 1], rest));
   }
   out.push(dw(8, 3, 3, 2, 9, 9, [0, 0, 1, 1]));
+  // Output maxima below the type's (the upper clamp on the narrowed lanes): 8 channels in pairs,
+  // 16-lane and 8-lane steps, 12-bit outputs.
+  for (const C of [8, 24, 37]) out.push(dw(C, 3, 3, 1, 6, 5, [1, 1, 1, 1], { ceil: 20, act: 'relu' }), dw(C, 3, 3, 1, 5, 5, [1, 1, 1, 1], { ceil: 90, out12: true }));
   // The 8-lane step of a last block of 8-15 channels, relaxed and wide.
   for (const wideIn of [[2], [20], [30]]) out.push(dw(31, 3, 3, 1, 6, 7, [1, 1, 1, 1], { wlim: 127, wideIn }));
   // Output kinds, residual, fused activations, dilation, batch, parts.
