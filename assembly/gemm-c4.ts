@@ -58,10 +58,10 @@ import { IM2COL_ROWS } from './gemm';
   return isSigned<R>() ? v128.xor(x, vflip) : x;
 }
 
-/** One row's 8 channels: accumulators + bias (+ c * rowSum), requantized to 8 int16 (0..255). */
-@inline function rowOut(c0: v128, c1: v128, vb0: v128, vb1: v128, off: bool, vc0: v128, vc1: v128, rowSum: i32,
+/** One row's 8 channels: accumulators (started from the bias) + c * rowSum, requantized to 8 int16 (0..255). */
+@inline function rowOut(c0: v128, c1: v128, off: bool, vc0: v128, vc1: v128, rowSum: i32,
   vm0: v128, vm1: v128, leaky: bool, act: i32, valpha: v128, vbeta: v128, vmin: v128, vmagic: v128, vmlz: v128): v128 {
-  let a0 = i32x4.add(c0, vb0), a1 = i32x4.add(c1, vb1);
+  let a0 = c0, a1 = c1;
   if (off) {
     const vs = i32x4.splat(rowSum);
     a0 = i32x4.add(a0, i32x4.mul(vc0, vs));
@@ -90,7 +90,7 @@ import { IM2COL_ROWS } from './gemm';
     const s0 = rowSums ? rowSumSimd(r0, K) : 0;
     let wb = w;
     for (let nb = 0; nb < nBlocks; nb++, wb += bb) {
-      let c0 = i32x4.splat(0), c1 = c0, d0 = c0, d1 = c0;
+      let c0 = v128.load(wb), c1 = v128.load(wb, 16), d0 = i32x4.splat(0), d1 = d0;
       let wp = wb + 64, k: usize = 0, q = 0;
       for (; q + 1 < Q; q += 2, k += 8, wp += 64) {
         const x = quadSplat<R>(r0 + k, vflip), y = quadSplat<R>(r0 + k + 4, vflip);
@@ -106,7 +106,7 @@ import { IM2COL_ROWS } from './gemm';
       }
       const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
       const off = rowSums && v128.any_true(v128.or(vc0, vc1));
-      const h = rowOut(i32x4.add(c0, d0), i32x4.add(c1, d1), v128.load(wb), v128.load(wb, 16), off, vc0, vc1, s0,
+      const h = rowOut(i32x4.add(c0, d0), i32x4.add(c1, d1), off, vc0, vc1, s0,
         v128.load(wb + bb - 32), v128.load(wb + bb - 16), leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
       const b = i8x16.min_u(i8x16.narrow_i16x8_u(h, h), vqmax);
       const col = <usize>(nb << 3), nr = min(N - (nb << 3), 8);
@@ -147,7 +147,8 @@ import { IM2COL_ROWS } from './gemm';
       const o0 = out + <usize>m * outStride, o1 = o0 + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
       let wb = w;
       for (let nb = 0; nb < nBlocks; nb++, wb += bb) {
-        let c00 = i32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        // The accumulators start from the bias (the sums wrap in int32 alike in any order).
+        let c00 = v128.load(wb), c01 = v128.load(wb, 16), c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
         let wp = wb + 64;
         let k: usize = 0;
         for (let q = 0; q < Q; q++, k += 4, wp += 32) {
@@ -165,14 +166,13 @@ import { IM2COL_ROWS } from './gemm';
           c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c30);
           c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c31);
         }
-        const vb0 = v128.load(wb), vb1 = v128.load(wb, 16);
         const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
         const off = rowSums && v128.any_true(v128.or(vc0, vc1));
         const vm0 = v128.load(wb + bb - 32), vm1 = v128.load(wb + bb - 16);
-        const h0 = rowOut(c00, c01, vb0, vb1, off, vc0, vc1, s0, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
-        const h1 = rowOut(c10, c11, vb0, vb1, off, vc0, vc1, s1, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
-        const h2 = rowOut(c20, c21, vb0, vb1, off, vc0, vc1, s2, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
-        const h3 = rowOut(c30, c31, vb0, vb1, off, vc0, vc1, s3, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h0 = rowOut(c00, c01, off, vc0, vc1, s0, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h1 = rowOut(c10, c11, off, vc0, vc1, s1, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h2 = rowOut(c20, c21, off, vc0, vc1, s2, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
+        const h3 = rowOut(c30, c31, off, vc0, vc1, s3, vm0, vm1, leaky, act, valpha, vbeta, vmin, vmagic, vmlz);
         const b01 = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), vqmax), b23 = i8x16.min_u(i8x16.narrow_i16x8_u(h2, h3), vqmax);
         const col = <usize>(nb << 3);
         const nr = min(N - (nb << 3), 8);
