@@ -51,6 +51,11 @@ export const C4_FLAG_ACT_SIGMOID: i32 = 48;
 export const C4_FLAG_ACT_SILU: i32 = 64;
 /** Some block has channel offsets (non-zero c[8]): each row's sum of activations is formed once per 4 rows. */
 export const C4_FLAG_ROW_SUMS: i32 = 128;
+/**
+ * The blocks' c[8] fields hold sparse corrections instead of offsets (assembly/gemm-c4.ts): up to 8
+ * entries k | lane << 16 | b << 24, each adding b * x[k] to that channel. Not with ROW_SUMS.
+ */
+export const C4_FLAG_CORRECTIONS: i32 = 256;
 
 // @kernels qu8_wino3x3
 /** The input is 16-bit lanes. */

@@ -15,7 +15,11 @@
 // [-127, 127]; 0 for a channel already in that range), and the epilogue adds c * sum(x) over the
 // row's K activations (formed once per 4 rows when C4_FLAG_ROW_SUMS says a block has an offset):
 // uint8 per-tensor weights minus their zero point span up to 255 values and run here without the
-// int16 kernels. The bias holds the folded zero points (and, for the s8xs8 lowering, where
+// int16 kernels. Where a layer's weights outside [-127, 127] are few (at most 8 per block, none
+// beyond +-254: a TFLite uint8 file's -w16 layers hold 1-4), the c[8] field holds sparse
+// corrections instead (C4_FLAG_CORRECTIONS): entries k | lane << 16 | b << 24 (b signed, the first
+// b = 0 ends the list); such a weight w is stored as clamp(w, -127, 127) and the entry's
+// b = w - clamp(w, -127, 127) adds b * x[k] to its channel after the K loop, so no row sums. The bias holds the folded zero points (and, for the s8xs8 lowering, where
 // activations enter as x - 128, + 128 * sum(w - c)). Accumulators wrap in int32 as the i16
 // kernels' do, so the sum equals theirs bit for bit; the requantization epilogue is
 // gemmCoreSimd's (assembly/gemm.ts): y = f32(acc) * multiplier, activation, clamp, magic rounding,
@@ -27,7 +31,7 @@
 // than 8 channels stores only its nr.
 
 import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
-import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS } from './flags';
+import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS, C4_FLAG_CORRECTIONS as FLAG_CORRECTIONS } from './flags';
 import { IM2COL_ROWS } from './gemm';
 
 /** Bytes of one qu8-gemm-4x8c4 block of 8 output channels over K input channels. */
@@ -50,6 +54,16 @@ import { IM2COL_ROWS } from './gemm';
     acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.and(v128.load(p + <usize>k), mask))));
   }
   return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** The lane masks of a correction entry's channel: lanes 0-3 (first accumulator) and 4-7 (second). */
+@inline function laneMask(lane: i32, first: bool): v128 {
+  return i32x4.eq(first ? i32x4(0, 1, 2, 3) : i32x4(4, 5, 6, 7), i32x4.splat(lane));
+}
+
+/** b * x (x the uint8 at p) in the lanes of mask m, 0 elsewhere. */
+@inline function corrTerm(b: i32, p: usize, m: v128): v128 {
+  return v128.and(i32x4.splat(b * <i32>load<u8>(p)), m);
 }
 
 /** The four activations at p in every lane; for R = i8 (the s8xs8 lowering) as x - 128 (xor 0x80). */
@@ -82,7 +96,7 @@ import { IM2COL_ROWS } from './gemm';
  * One row's N outputs: per block of 8 channels, the quads in pairs on four accumulators (two
  * independent chains per 4 channels: one row has no other rows' dots to overlap), then rowOut.
  */
-@inline function gemmC4Row<R>(act: i32, leaky: bool, rowSums: bool, N: i32, K: i32, r0: usize, w: usize, o: usize,
+@inline function gemmC4Row<R>(act: i32, leaky: bool, rowSums: bool, corrections: bool, N: i32, K: i32, r0: usize, w: usize, o: usize,
   valpha: v128, vbeta: v128, vmin: v128, vqmax: v128, vmagic: v128, vmlz: v128): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     const Q = (K + 3) >> 2, nBlocks = (N + 7) >> 3, bb = c4BlockBytes(K);
@@ -104,6 +118,15 @@ import { IM2COL_ROWS } from './gemm';
         c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp), x, c0);
         c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(wp, 16), x, c1);
       }
+      if (corrections) {
+        for (let e: usize = 0; e < 32; e += 4) {
+          const entry = load<i32>(wb + 32 + e), b = entry >> 24;
+          if (b == 0) break;
+          const at = r0 + <usize>(entry & 0xFFFF), lane = (entry >> 16) & 0xFF;
+          c0 = i32x4.add(c0, corrTerm(b, at, laneMask(lane, true)));
+          c1 = i32x4.add(c1, corrTerm(b, at, laneMask(lane, false)));
+        }
+      }
       const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
       const off = rowSums && v128.any_true(v128.or(vc0, vc1));
       const h = rowOut(i32x4.add(c0, d0), i32x4.add(c1, d1), off, vc0, vc1, s0,
@@ -121,7 +144,7 @@ import { IM2COL_ROWS } from './gemm';
  * u8xs8 lowering, activations as they are) or i8 (s8xs8, activations xor 0x80). act / leaky are
  * literals at the specialised call site (ACT_NONE, no LeakyReLU) and run-time values otherwise.
  */
-@inline function gemmC4Simd<R>(act: i32, leaky: bool, rowSums: bool,
+@inline function gemmC4Simd<R>(act: i32, leaky: bool, rowSums: bool, corrections: bool,
   M: i32, N: i32, K: i32, a: usize, aStride: usize, w: usize, out: usize, outStride: usize,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32,
 ): void {
@@ -135,7 +158,7 @@ import { IM2COL_ROWS } from './gemm';
       if (rows < 4) {
         // The last 1-3 rows (a fully connected layer's one): row by row, two quads per step.
         for (let r = 0; r < rows; r++) {
-          gemmC4Row<R>(act, leaky, rowSums, N, K, a + <usize>(m + r) * aStride, w, out + <usize>(m + r) * outStride,
+          gemmC4Row<R>(act, leaky, rowSums, corrections, N, K, a + <usize>(m + r) * aStride, w, out + <usize>(m + r) * outStride,
             valpha, vbeta, vmin, vqmax, vmagic, vmlz);
         }
         break;
@@ -165,6 +188,18 @@ import { IM2COL_ROWS } from './gemm';
           x = quadSplat<R>(r3 + k, vflip);
           c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, x, c30);
           c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, x, c31);
+        }
+        if (corrections) {
+          for (let e: usize = 0; e < 32; e += 4) {
+            const entry = load<i32>(wb + 32 + e), b = entry >> 24;
+            if (b == 0) break;
+            const k = <usize>(entry & 0xFFFF), lane = (entry >> 16) & 0xFF;
+            const m0 = laneMask(lane, true), m1 = laneMask(lane, false);
+            c00 = i32x4.add(c00, corrTerm(b, r0 + k, m0)); c01 = i32x4.add(c01, corrTerm(b, r0 + k, m1));
+            c10 = i32x4.add(c10, corrTerm(b, r1 + k, m0)); c11 = i32x4.add(c11, corrTerm(b, r1 + k, m1));
+            c20 = i32x4.add(c20, corrTerm(b, r2 + k, m0)); c21 = i32x4.add(c21, corrTerm(b, r2 + k, m1));
+            c30 = i32x4.add(c30, corrTerm(b, r3 + k, m0)); c31 = i32x4.add(c31, corrTerm(b, r3 + k, m1));
+          }
         }
         const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
         const off = rowSums && v128.any_true(v128.or(vc0, vc1));
@@ -196,18 +231,21 @@ import { IM2COL_ROWS } from './gemm';
 export function gemmRelaxed4x8c4Simd(M: i32, N: i32, K: i32, a: usize, aStride: usize, w: usize, out: usize, outStride: usize,
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
   const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
-  const rowSums = (flags & FLAG_ROW_SUMS) != 0;
-  // The specialised loops: no activation (the clamp only), with and without row sums, per lowering.
+  const rowSums = (flags & FLAG_ROW_SUMS) != 0, corrections = !rowSums && (flags & FLAG_CORRECTIONS) != 0;
+  // The specialised loops: no activation (the clamp only) with no row sums, row sums or
+  // corrections, per lowering; every other case one loop with run-time tests.
   if ((flags & FLAG_SHIFTED) != 0) {
     if (act == ACT_NONE && !leaky) {
-      if (rowSums) gemmC4Simd<i8>(ACT_NONE, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
-      else gemmC4Simd<i8>(ACT_NONE, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
-    } else gemmC4Simd<i8>(act, leaky, rowSums, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      if (rowSums) gemmC4Simd<i8>(ACT_NONE, false, true, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      else if (corrections) gemmC4Simd<i8>(ACT_NONE, false, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      else gemmC4Simd<i8>(ACT_NONE, false, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+    } else gemmC4Simd<i8>(act, leaky, rowSums, corrections, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
   } else {
     if (act == ACT_NONE && !leaky) {
-      if (rowSums) gemmC4Simd<u8>(ACT_NONE, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
-      else gemmC4Simd<u8>(ACT_NONE, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
-    } else gemmC4Simd<u8>(act, leaky, rowSums, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      if (rowSums) gemmC4Simd<u8>(ACT_NONE, false, true, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      else if (corrections) gemmC4Simd<u8>(ACT_NONE, false, false, true, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+      else gemmC4Simd<u8>(ACT_NONE, false, false, false, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
+    } else gemmC4Simd<u8>(act, leaky, rowSums, corrections, M, N, K, a, aStride, w, out, outStride, zp, fmin, fmax, alpha, beta);
   }
 }
 
@@ -291,7 +329,7 @@ export function gemmRelaxed4x8c4Ref(M: i32, N: i32, K: i32, a: usize, aStride: u
   zp: i32, fmin: f32, fmax: f32, alpha: f32, beta: f32, flags: i32): void {
   const act = actCode(flags), leaky = act == ACT_NONE && alpha != 1;
   const sh = (flags & FLAG_SHIFTED) != 0 ? 128 : 0;
-  const rowSums = (flags & FLAG_ROW_SUMS) != 0;
+  const rowSums = (flags & FLAG_ROW_SUMS) != 0, corrections = !rowSums && (flags & FLAG_CORRECTIONS) != 0;
   const bb = c4BlockBytes(K), mlz = MAGIC_BITS - zp;
   for (let m = 0; m < M; m++) {
     const r = a + <usize>m * aStride;
@@ -299,7 +337,16 @@ export function gemmRelaxed4x8c4Ref(M: i32, N: i32, K: i32, a: usize, aStride: u
     if (rowSums) for (let k = 0; k < K; k++) s += <i32>load<u8>(r + <usize>k);
     for (let n = 0; n < N; n++) {
       const wb = w + <usize>(n >> 3) * bb, j = <usize>(n & 7);
-      let acc = load<i32>(wb + (j << 2)) + load<i32>(wb + 32 + (j << 2)) * s;
+      let acc = load<i32>(wb + (j << 2));
+      if (corrections) {
+        for (let e: usize = 0; e < 32; e += 4) {
+          const entry = load<i32>(wb + 32 + e), b = entry >> 24;
+          if (b == 0) break;
+          if (<usize>((entry >> 16) & 0xFF) == j) acc += b * <i32>load<u8>(r + <usize>(entry & 0xFFFF));
+        }
+      } else {
+        acc += load<i32>(wb + 32 + (j << 2)) * s;
+      }
       const wj = wb + 64 + ((j >> 2) << 4) + ((j & 3) << 2);
       for (let k = 0; k < K; k++) {
         acc += (<i32>load<u8>(r + <usize>k) - sh) * <i32>load<i8>(wj + (<usize>(k >> 2) << 5) + <usize>(k & 3));

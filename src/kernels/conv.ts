@@ -238,10 +238,11 @@ export interface Conv2dArgs extends ConvOutputParams {
   dwconvRelaxed?: { weights: number };
   /**
    * With `relaxed`, a GEMM layer on qu8_gemm_relaxed_4x8c4 (gemmC4Eligible() layers): `weights`
-   * holds packGemmRelaxed4x8c4()'s layout for this mode, `rowSums` its flag (some channel has an
-   * offset). buffers.weights is not read. Bit-identical to the i16 kernels.
+   * holds packGemmRelaxed4x8c4()'s layout for this mode, `rowSums` and `corrections` its flags
+   * (channel offsets, or sparse corrections of the weights outside [-127, 127]). buffers.weights
+   * is not read. Bit-identical to the i16 kernels.
    */
-  gemmC4?: { weights: number; rowSums: boolean };
+  gemmC4?: { weights: number; rowSums: boolean; corrections?: boolean };
 }
 
 /**
@@ -396,7 +397,7 @@ export function conv2dCalls(k: Kernels, a: Conv2dArgs, parts = 1): KernelCall[] 
  */
 function gemmC4Calls(a: Conv2dArgs, plan: Conv2dPlan, r: ReturnType<typeof requantArgs>, parts: number): KernelCall[] {
   const s = a.shape, b = a.buffers, K = c4K(plan), N = s.outChannels, c4 = a.gemmC4!;
-  const flags = r.act | (a.relaxed === 's8xs8' ? C4_FLAGS.SHIFTED : 0) | (c4.rowSums ? C4_FLAGS.ROW_SUMS : 0);
+  const flags = r.act | (a.relaxed === 's8xs8' ? C4_FLAGS.SHIFTED : 0) | (c4.rowSums ? C4_FLAGS.ROW_SUMS : 0) | (c4.corrections ? C4_FLAGS.CORRECTIONS : 0);
   const rq = { zp: r.zp, fmin: r.fmin, fmax: r.fmax, alpha: r.alpha, beta: r.beta, flags };
   return splitConv(plan, 1, parts, 2).map(([m0, m1, nb0, nb1], p) => {
     const common = { M: m1 - m0, N: Math.min(N, nb1 * 4) - nb0 * 4, w: c4.weights + (nb0 / 2) * c4BlockBytes(K), out: b.output + m0 * N + nb0 * 4, outStride: N, ...rq };

@@ -104,6 +104,7 @@ export const C4_FLAGS = {
   ACT_SILU: 64,
   /** Some block has channel offsets (non-zero c[8]): each row's sum of activations is formed once per 4 rows. */
   ROW_SUMS: 128,
+  CORRECTIONS: 256,
 } as const;
 
 /** Bits of the `flags` argument of qu8_wino3x3 (and their *_ref twins). */

@@ -45,18 +45,27 @@ export function c4K(plan: Conv2dPlan): number {
   return plan.im2col ? plan.kernelTaps * plan.cinPerGroup : plan.cinPerGroup;
 }
 
-/** The layout, and whether some channel has an offset (the kernel's C4_FLAG_ROW_SUMS). */
+/**
+ * The layout, and how its weights outside [-127, 127] are handled: channel offsets (the kernel's
+ * C4_FLAG_ROW_SUMS) or sparse corrections (C4_FLAG_CORRECTIONS); neither when there are none.
+ */
 export interface GemmC4Weights {
   bytes: Uint8Array;
   rowSums: boolean;
+  corrections: boolean;
 }
+
+/** Most corrections a block's c[8] field holds (one u32 entry each). */
+export const C4_MAX_CORRECTIONS = 8;
 
 /**
  * The 4x8c4 form of a GEMM layer's weights: `blob` in the kernels' 2x4c8 layout (plan.blockBytes
  * per 4-channel block; int16 weights when plan.wide, i.e. a -w16 section after
- * expandWideWeights), for the relaxed lowering `mode` (s8xs8: + 128 * sum(w - c) in the bias, int32
- * wrap as the kernels' sums). Undefined when some channel's weights span more than 254 values
- * (no offset brings them into [-127, 127], the range the probe vouches for).
+ * expandWideWeights), for the relaxed lowering `mode` (s8xs8: + 128 * the stored weights' sum in
+ * the bias, int32 wrap as the kernels' sums). Weights outside [-127, 127], the range the probe
+ * vouches for: as sparse corrections when each block has at most C4_MAX_CORRECTIONS of them, none
+ * beyond +-254 (stored clamp(w, -127, 127), the entry's b = w minus that), else as channel
+ * offsets. Undefined when neither fits (some channel spans more than 254 values).
  */
 export function packGemmRelaxed4x8c4(blob: Uint8Array, plan: Conv2dPlan, mode: RelaxedDotMode): GemmC4Weights | undefined {
   const N = plan.coutPerGroup, K = c4K(plan), wBytes = plan.wide ? 2 : 1;
@@ -71,26 +80,44 @@ export function packGemmRelaxed4x8c4(blob: Uint8Array, plan: Conv2dPlan, mode: R
   const bb = c4BlockBytes(K), quads = Math.ceil(K / 4);
   const out = new Uint8Array(Math.ceil(N / 8) * bb);
   const dst = new DataView(out.buffer);
+  // Sparse corrections where every wide weight is within +-254 and no block has more than 8.
+  const wideIn = new Array<number>(Math.ceil(N / 8)).fill(0);
+  let sparse = K <= 0xFFFF, anyWide = false;
+  for (let ch = 0; ch < N && sparse; ch++) {
+    for (let k = 0; k < K; k++) {
+      const v = weight(ch, k);
+      if (v >= -127 && v <= 127) continue;
+      anyWide = true;
+      if (v < -254 || v > 254 || ++wideIn[ch >> 3] > C4_MAX_CORRECTIONS) { sparse = false; break; }
+    }
+  }
+  const corrections = sparse && anyWide;
   let rowSums = false;
+  const entries = new Array<number>(Math.ceil(N / 8)).fill(0);
   for (let ch = 0; ch < N; ch++) {
-    let lo = Infinity, hi = -Infinity;
-    for (let k = 0; k < K; k++) { const v = weight(ch, k); lo = Math.min(lo, v); hi = Math.max(hi, v); }
-    if (hi - lo > 254) return undefined;
-    // The offset: 0 when the channel fits, else the midpoint moved into [hi - 127, lo + 127].
-    const c = lo >= -127 && hi <= 127 ? 0 : Math.min(lo + 127, Math.max(hi - 127, Math.round((lo + hi) / 2)));
-    if (c !== 0) rowSums = true;
     const base = (ch >> 3) * bb, j = ch & 7;
+    let c = 0;
+    if (!corrections) {
+      let lo = Infinity, hi = -Infinity;
+      for (let k = 0; k < K; k++) { const v = weight(ch, k); lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      if (hi - lo > 254) return undefined;
+      // The offset: 0 when the channel fits, else the midpoint moved into [hi - 127, lo + 127].
+      c = lo >= -127 && hi <= 127 ? 0 : Math.min(lo + 127, Math.max(hi - 127, Math.round((lo + hi) / 2)));
+      if (c !== 0) rowSums = true;
+      dst.setInt32(base + 32 + 4 * j, c, true);
+    }
     let sum = 0;
     for (let k = 0; k < K; k++) {
-      const v = weight(ch, k) - c;
+      const w = weight(ch, k) - c;
+      const v = Math.max(-127, Math.min(127, w));
+      if (v !== w) dst.setUint32(base + 32 + 4 * entries[ch >> 3]++, (k | (j << 16) | (((w - v) & 0xFF) << 24)) >>> 0, true);
       dst.setInt8(base + 64 + (k >> 2) * 32 + (j >> 2) * 16 + (j & 3) * 4 + (k & 3), v);
       sum += v;
     }
     const srcBlock = (ch >> 2) * plan.blockBytes;
     const bias = src.getInt32(srcBlock + 4 * (ch & 3), true);
     dst.setInt32(base + 4 * j, mode === 's8xs8' ? (bias + 128 * sum) | 0 : bias, true);
-    dst.setInt32(base + 32 + 4 * j, c, true);
     dst.setFloat32(base + 64 + quads * 32 + 4 * j, src.getFloat32(srcBlock + plan.blockBytes - 16 + 4 * (ch & 3), true), true);
   }
-  return { bytes: out, rowSums };
+  return { bytes: out, rowSums, corrections };
 }

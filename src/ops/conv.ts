@@ -295,7 +295,7 @@ export const conv: OpModule<QConv> = {
     return conv2dCalls(ctx.kernels, {
       relaxed, wideRelaxed: wideBlocks ? { blocks: wideBlocks, weights: ctx.derived! + plan.bytes } : undefined,
       dwconvRelaxed: dwMode ? { weights: ctx.derived! } : undefined,
-      gemmC4: c4 ? { weights: ctx.derived!, rowSums: c4.rowSums } : undefined,
+      gemmC4: c4 ? { weights: ctx.derived!, rowSums: c4.rowSums, corrections: c4.corrections } : undefined,
       shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, activation: kernelActivation(op.activation, y), ...out,
       residual: op.residual === undefined || !rt ? undefined

@@ -31,6 +31,8 @@ export interface ConvCase extends RefConv {
   res12?: boolean;
   /** Run as conv2dCalls(..., parts) in reverse order (threads' parts: rows or channel blocks). */
   parts?: number;
+  /** Weights set to given int16 values after the draw: [output channel, index in its K weights, value]. */
+  wideAt?: [number, number, number][];
   /** An output maximum below the type's (a ReLU6-style clamp; quantized outputs): zero point + ceil, capped at the type's maximum. */
   ceil?: number;
   /**
@@ -80,9 +82,10 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
   if (c.wext) for (let i = 0; i < w.length; i++) w[i] = r() < 0.5 ? -wlim : wlim;
   const K0 = c.kh * c.kw * cpg;
   let wAll: Int8Array | Int16Array = w;
-  if (c.wideIn) {
+  if (c.wideIn || c.wideAt) {
     wAll = Int16Array.from(w);
-    for (const co of c.wideIn) wAll[co * K0 + randInt(r, 0, K0 - 1)] = r() < 0.5 ? -randInt(r, 129, 255) : randInt(r, 128, 255);
+    for (const co of c.wideIn ?? []) wAll[co * K0 + randInt(r, 0, K0 - 1)] = r() < 0.5 ? -randInt(r, 129, 255) : randInt(r, 128, 255);
+    for (const [co, k, v] of c.wideAt ?? []) wAll[co * K0 + k] = v;
   }
   const bias = c.noBias ? undefined : Int32Array.from({ length: c.outC }, () => randInt(r, -20000, 20000));
   const K = c.kh * c.kw * cpg;
@@ -163,7 +166,7 @@ export function runConvCase(h: Harness, c: ConvCase): { strategy: string; runs: 
       shape, buffers, inputZeroPoint: zin, reference: run.reference, packing: plan.packing, relaxed: c.relaxed,
       wideRelaxed: split ? { blocks: split, weights: weights + plan.bytes } : undefined,
       dwconvRelaxed: dwRelaxed ? { weights: dwWeights } : undefined,
-      gemmC4: c4 ? { weights, rowSums: c4.rowSums } : undefined,
+      gemmC4: c4 ? { weights, rowSums: c4.rowSums, corrections: c4.corrections } : undefined,
       outputType: c.f32out ? 'float32' as const : c.out12 ? 'uint12' as const : 'uint8' as const, outputZeroPoint: zo, outMin: rq.outMin, outMax: rq.outMax,
       fMin: rq.fMin, fMax: rq.fMax, alpha, activation: fused,
       residual: res ? { input: resAt, zeroPoint: res.zr, multiplier: res.mr, dtype: c.res12 ? 'uint12' as const : 'uint8' as const } : undefined,

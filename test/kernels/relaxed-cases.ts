@@ -96,6 +96,18 @@ export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
     out.push(g(1, K, 1001, rest));
   }
   out.push(g(1, 256, 1001, { wu8: 128, mult: 1 / 65536, parts: 3 }));
+  // Sparse corrections (C4_FLAG_CORRECTIONS): a few weights outside [-127, 127] (+-128, +-200,
+  // +-254; several in one channel; 8 in one block, the most it holds), first and last K, one row
+  // (gemmC4Row), the stem's im2col form, activations; 9 in one block take offsets instead (weights
+  // within +-20 there, so that the channels' spans fit one).
+  const at = (list: [number, number, number][]) => ({ wideAt: list });
+  for (const rest of [
+    at([[0, 0, -128]]), at([[3, 7, 200], [3, 2, -254], [12, 23, 128]]), at([[8, 0, 254], [9, 1, -200], [10, 2, 150], [11, 3, -150], [12, 4, 130], [13, 5, -130], [14, 6, 140], [15, 23, -140]]),
+    { ...at([[1, 5, -128], [17, 0, 131]]), act: 'relu' as const, ceil: 90 }, { ...at([[2, 9, 201]]), act: 'hardswish' as const },
+    { ...at([[8, 0, 140], [9, 1, -135], [10, 2, 150], [11, 3, -150], [12, 4, 130], [13, 5, -130], [14, 6, 140], [15, 23, 140], [15, 22, 129]]), wlim: 20 },
+  ]) {
+    for (const M of [1, 5, 12]) out.push(g(M, 24, 20, rest));
+  }
   // Output maxima below 255 (the upper clamp on the narrowed bytes), with ReLU's lower one.
   for (const [M, ceil] of [[1, 3], [9, 40], [17, 100]]) out.push(g(M, 40, 24, { ceil, act: 'relu' }), g(M, 24, 9, { ceil, wu8: 120 }));
   for (const wu8 of [0, 1, 77, 128, 200, 255]) for (const [M, K, N] of [[6, 8, 16], [9, 24, 9], [17, 128, 33]]) out.push(g(M, K, N, { wu8 }));
@@ -127,6 +139,9 @@ export function gemmC4Cases(mode: RelaxedDotMode, act7: boolean): ConvCase[] {
   ]) {
     out.push({ ...stem, seed: seed++, ...rest });
   }
+  // The stem with sparse corrections (at(): above).
+  out.push({ ...stem, seed: seed++, ...at([[0, 0, -128], [0, 26, 254], [5, 13, -200]]) });
+  out.push({ ...stem, seed: seed++, inH: 16, inW: 16, pads: [0, 0, 1, 1] as [number, number, number, number], ...at([[31, 3, 129]]), parts: 3 });
   return out;
 }
 
