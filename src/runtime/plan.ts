@@ -169,6 +169,14 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const parts = pool ? pool.threads * PARTS_PER_THREAD : 1;
   const T = model.tensors;
   const ctx: OpPlanContext = { model, batch, parts, relaxedDot: options.relaxedDot };
+  // Threads per op (opThreads of the op's modelled cost); none beyond the caller for a plan whose
+  // modelled saving is under the threshold. No op runs on more threads than cores: with more, a
+  // thread holding a part could lose its core until the next time slice and hold the whole op back.
+  const usable = pool ? Math.min(pool.threads, pool.cores) : 1;
+  const costs = model.ops.map((op) => opCost(op, ctx));
+  let active = costs.map((c) => opThreads(c, usable));
+  const usePool = pool !== undefined && modelledThreadSaving(costs, active) >= (options.minThreadSavingNs ?? minThreadSavingDefault());
+  if (!usePool) active = active.map(() => 1);
 
   // 0. Fast variants (conv: exact Winograd F(2x2, 3x3), bit-exact with direct) within the memory budget.
   const fast: number[] = [];
@@ -230,7 +238,8 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const stagingOffset = arenaStart + arenaPlan.offsets[requests.length];
   cursor = alignUp(arenaStart + arenaPlan.size);
 
-  // 3. Per-op constant buffers (indirection, zero rows) in op order; one scratch per part, sized for the largest op.
+  // 3. Per-op constant buffers (indirection, zero rows) in op order; one scratch per part (of a plan
+  // on the pool; else one), sized for the largest op.
   const constantsStart = cursor;
   let scratchBytes = 0;
   const constants = layouts.map((l) => {
@@ -242,7 +251,7 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
   const scratch = cursor;
   // The conv kernels read up to 7 bytes past a pixel's last channel (those lanes meet zero weights),
   // so the memory keeps a readable tail after the last buffer.
-  cursor = alignUp(cursor + scratchBytes * parts + 16);
+  cursor = alignUp(cursor + scratchBytes * (usePool ? parts : 1) + 16);
   const total = cursor;
   const derivedRegions: MemoryRegion[] = [], constantRegions: MemoryRegion[] = [];
   for (const i of derivedOffsets.keys()) {
@@ -266,13 +275,6 @@ export async function buildPlan(model: QModel, module: WebAssembly.Module, batch
 
   // 4. Each op prepares its kernel calls, in as many parts as its threads take; a step binds them once.
   const at = (t: number) => tensorOffset.get(t)!;
-  // No op runs on more threads than cores: with more, a thread holding a part could lose its core
-  // until the next time slice and hold the whole op back.
-  const usable = pool ? Math.min(pool.threads, pool.cores) : 1;
-  const costs = model.ops.map((op) => opCost(op, ctx));
-  let active = costs.map((c) => opThreads(c, usable));
-  const usePool = pool !== undefined && modelledThreadSaving(costs, active) >= (options.minThreadSavingNs ?? minThreadSavingDefault());
-  if (!usePool) active = active.map(() => 1);
   const ops = model.ops.map((op, i): KernelCall[] => opModule(op).prepare(op, layouts[i], {
     ...ctx, parts: active[i] > 1 ? active[i] * PARTS_PER_THREAD : 1,
     kernels, tensor: at, section: (s) => blobOffsets[s], derived: derivedOffsets.get(i), constants: constants[i], scratch,
