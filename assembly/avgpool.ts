@@ -7,7 +7,7 @@
 // clipped to the image; the host guarantees every window holds at least one valid position.
 // AVGPOOL_FLAG_ROUND_*: TFLite's integer average instead (avgpoolIntAvgU8 below).
 
-import { MAGIC, MAGIC_BITS, clampF, magicRound } from './common';
+import { MAGIC, MAGIC_BITS, clampF, magicRound, magicRound8 } from './common';
 import { intAverage } from './pool';
 import { AVGPOOL_FLAG_IN16, AVGPOOL_FLAG_OUT16, AVGPOOL_FLAG_INCLUDE_PAD, AVGPOOL_FLAG_ROUND_HALF_AWAY_128, AVGPOOL_FLAG_ROUND_HALF_UP } from './flags';
 
@@ -52,7 +52,7 @@ export function avgpoolQ(simd: bool, N: i32, H: i32, W: i32, C: i32, OH: i32, OW
               }
               const y0 = f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.div(f32x4.div(s0, vcount), vso), vzo), vmin), vmax);
               const y1 = f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.div(f32x4.div(s1, vcount), vso), vzo), vmin), vmax);
-              const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vbits), i32x4.sub(f32x4.add(y1, vmagic), vbits));
+              const h = magicRound8(y0, y1, vmagic, vbits);
               if (out16) v128.store(o + (<usize>c << 1), h);
               else v128.store64_lane(o + <usize>c, i8x16.narrow_i16x8_u(h, h), 0);
             }

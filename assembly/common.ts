@@ -46,6 +46,11 @@ export const MAGIC_BITS: i32 = 0x4B400000;
   return reinterpret<i32>(y + MAGIC) - magicLessZp;
 }
 
+/** magicRound of the 8 lanes of y0, y1 (vmagic: MAGIC, vmlz: magicLessZp splatted), narrowed to i16 with saturation. */
+@inline export function magicRound8(y0: v128, y1: v128, vmagic: v128, vmlz: v128): v128 {
+  return i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+}
+
 // ---- fused activations (the `flags` ACT field, assembly/flags.ts) ------------------------------
 // Applied to y in output units (real = y * outputScale, before the zero point) after the residual
 // term and before the clamp; alpha / beta are host-computed f32 (src/ops/activation.ts):
@@ -171,7 +176,5 @@ const SIG_CUTOFF: f32 = reinterpret<f32>(0x42AEAC4F);   // 87.33654: exp(-|x|) i
 
 /** epilogueF of 4 lanes. */
 @inline export function epilogueV(y: v128, leaky: bool, act: i32, valpha: v128, vbeta: v128, vmin: v128, vmax: v128): v128 {
-  if (act != ACT_NONE) y = actV(y, act, valpha, vbeta);
-  if (leaky) y = v128.bitselect(f32x4.mul(y, valpha), y, f32x4.lt(y, f32x4.splat(0)));
-  return f32x4.pmin(f32x4.pmax(y, vmin), vmax);
+  return f32x4.pmin(epilogueLowV(y, leaky, act, valpha, vbeta, vmin), vmax);
 }

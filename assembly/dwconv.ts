@@ -36,7 +36,7 @@
 // 2) runs its pixels in pairs, one per half of each vector (dwPairs8). Exact only where the host's
 // probe classified the relaxed dot (u8xs8 or s8xs8); the scalar twin computes the same int32 sums.
 
-import { MAGIC, MAGIC_BITS, loadRow8, magicRound, epilogueF, epilogueV, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
+import { MAGIC, MAGIC_BITS, loadRow8, magicRound, magicRound8, epilogueF, epilogueV, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
 import { DWCONV_FLAG_IN16 as FLAG_IN16, DWCONV_FLAG_OUT16 as FLAG_OUT16, DWCONV_FLAG_RES16 as FLAG_RES16, DWCONV_FLAG_SHIFTED as FLAG_SHIFTED } from './flags';
 
 /** Channels per packed block (the kernel's channel tile). */
@@ -190,8 +190,8 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
     v128.store(o, y0); v128.store(o, y1, 16); v128.store(o, y2, 32); v128.store(o, y3, 48);
   } else {
     // vqmax: the output's maximum (outMaxOf), as i16 lanes for 12-bit outputs, bytes for uint8.
-    const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
-    const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
+    const h0 = magicRound8(y0, y1, vmagic, vmlz);
+    const h1 = magicRound8(y2, y3, vmagic, vmlz);
     if (outKind == KIND_U16) {
       v128.store(o, i16x8.min_s(h0, vqmax)); v128.store(o, i16x8.min_s(h1, vqmax), 16);
     } else {
@@ -214,7 +214,7 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
   if (outKind == KIND_F32) {
     v128.store(o, y0); v128.store(o, y1, 16);
   } else {
-    const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+    const h = magicRound8(y0, y1, vmagic, vmlz);
     if (outKind == KIND_U16) v128.store(o, i16x8.min_s(h, vqmax));
     else v128.store64_lane(o, i8x16.min_u(i8x16.narrow_i16x8_u(h, h), vqmax), 0);
   }
@@ -280,8 +280,8 @@ export function dwconvRelaxedRef(M: i32, C: i32, taps: i32, ind: usize, w: usize
       const y1 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc1), vm1), leaky, act, valpha, vbeta, vmin);
       const y2 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc2), vm0), leaky, act, valpha, vbeta, vmin);
       const y3 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(acc3), vm1), leaky, act, valpha, vbeta, vmin);
-      const h0 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
-      const h1 = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y2, vmagic), vmlz), i32x4.sub(f32x4.add(y3, vmagic), vmlz));
+      const h0 = magicRound8(y0, y1, vmagic, vmlz);
+      const h1 = magicRound8(y2, y3, vmagic, vmlz);
       const b = i8x16.min_u(i8x16.narrow_i16x8_u(h0, h1), vqmax);
       v128.store64_lane(op, b, 0);
       v128.store64_lane(op + <usize>outStride, b, 1);

@@ -30,7 +30,7 @@
 // layer's single row) run one by one with two quads per step (gemmC4Row); a last block of fewer
 // than 8 channels stores only its nr.
 
-import { MAGIC, MAGIC_BITS, magicRound, epilogueF, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
+import { MAGIC, MAGIC_BITS, magicRound, magicRound8, epilogueF, epilogueLowV, outMaxOf, actCode, ACT_NONE } from './common';
 import { C4_FLAG_SHIFTED as FLAG_SHIFTED, C4_FLAG_ROW_SUMS as FLAG_ROW_SUMS, C4_FLAG_CORRECTIONS as FLAG_CORRECTIONS } from './flags';
 import { IM2COL_ROWS } from './gemm';
 
@@ -83,7 +83,7 @@ import { IM2COL_ROWS } from './gemm';
   }
   const y0 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(a0), vm0), leaky, act, valpha, vbeta, vmin);
   const y1 = epilogueLowV(f32x4.mul(f32x4.convert_i32x4_s(a1), vm1), leaky, act, valpha, vbeta, vmin);
-  return i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+  return magicRound8(y0, y1, vmagic, vmlz);
 }
 
 /** Stores the first nr (< 8) bytes of the 8 at lane64 `half` of b (a last, partial block). */

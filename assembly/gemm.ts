@@ -23,7 +23,7 @@
 //                      zero-point row); the group offset g * aGroupStride is added to it.
 // Rows past M reuse row M-1 (their results are not stored).
 
-import { MAGIC, MAGIC_BITS, magicRound, loadRow8, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
+import { MAGIC, MAGIC_BITS, magicRound, magicRound8, loadRow8, epilogueF, epilogueV, actCode, ACT_NONE } from './common';
 import { GEMM_FLAG_IN16 as FLAG_IN16, GEMM_FLAG_OUT16 as FLAG_OUT16, GEMM_FLAG_RES16 as FLAG_RES16, GEMM_FLAG_W16 as FLAG_W16, RELAXED_FLAG_SHIFTED } from './flags';
 
 @inline function hsum4(c0: v128, c1: v128, c2: v128, c3: v128): v128 {
@@ -174,7 +174,7 @@ const KIND_U8: i32 = 0, KIND_U16: i32 = 1, KIND_F32: i32 = 2, KIND_NONE: i32 = 3
       }
     }
   } else if (outKind == KIND_U16) {
-    const h = i16x8.narrow_i32x4_s(i32x4.sub(f32x4.add(y0, vmagic), vmlz), i32x4.sub(f32x4.add(y1, vmagic), vmlz));
+    const h = magicRound8(y0, y1, vmagic, vmlz);
     if (full) {
       v128.store64_lane(o0, h, 0);
       if (has1) v128.store64_lane(o1, h, 1);
