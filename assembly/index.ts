@@ -275,10 +275,14 @@ export function f32_quantize_nchw_ref(N: i32, C: i32, HW: i32, x: usize, out: us
   return quantizeNchw(false, N, C, HW, x, out, inv, zp, qmax, out16 != 0);
 }
 
-// ---- softmax over the channels of float32 rows (assembly/softmax.ts; scalar in every build) ----
+// ---- softmax over the channels of float32 rows (assembly/softmax.ts; _ref: the scalar twin) -----
 
 export function f32_softmax(rows: i32, C: i32, inp: usize, out: usize): void {
-  softmaxF32(rows, C, inp, out);
+  softmaxF32(true, rows, C, inp, out);
+}
+
+export function f32_softmax_ref(rows: i32, C: i32, inp: usize, out: usize): void {
+  softmaxF32(false, rows, C, inp, out);
 }
 
 // ---- elementwise multiply (squeeze-and-excitation gate, same-shape Mul; assembly/mul.ts) ------

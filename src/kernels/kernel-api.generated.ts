@@ -3,7 +3,7 @@
 // fails when this file is out of date. Pointers are byte offsets into the kernel memory.
 
 /** Every export of the kernel module, in declaration order. */
-export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col_relaxed_4x8c4', 'qu8_conv_im2col_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_quantize_nchw', 'f32_quantize_nchw_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
+export const KERNEL_EXPORT_NAMES = ['simd_enabled', 'relaxed_enabled', 'im2col_rows', 'qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col_relaxed_4x8c4', 'qu8_conv_im2col_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'wino_scratch_bytes', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_quantize_nchw', 'f32_quantize_nchw_ref', 'f32_softmax', 'f32_softmax_ref', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'] as const;
 
 /** Raw exports of the kernel module (every parameter explicit). */
 export interface KernelExports {
@@ -44,6 +44,7 @@ export interface KernelExports {
   f32_quantize_nchw(N: number, C: number, HW: number, x: number, out: number, inv: number, zp: number, qmax: number, out16: number): number;
   f32_quantize_nchw_ref(N: number, C: number, HW: number, x: number, out: number, inv: number, zp: number, qmax: number, out16: number): number;
   f32_softmax(rows: number, C: number, inp: number, out: number): void;
+  f32_softmax_ref(rows: number, C: number, inp: number, out: number): void;
   qu8_vmul(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_vmul_ref(M: number, C: number, a: number, b: number, bStride: number, out: number, za: number, zb: number, m: number, zo: number, fmin: number, fmax: number, flags: number): void;
   qu8_concat(M: number, C: number, inp: number, out: number, outStride: number, zi: number, si: number, so: number, zo: number, fmin: number, fmax: number, flags: number): void;
@@ -789,7 +790,7 @@ export interface Qu8DwconvRelaxedC16x4Args {
   flags: number;
 }
 
-/** Arguments of f32_softmax, by name (assembly/index.ts). */
+/** Arguments of f32_softmax and f32_softmax_ref, by name (assembly/index.ts). */
 export interface F32SoftmaxArgs {
   /** i32 */
   rows: number;
@@ -936,6 +937,7 @@ export interface KernelArgs {
   qu8_dwconv_relaxed_c16x4: Qu8DwconvRelaxedC16x4Args;
   qu8_dwconv_relaxed_c16x4_ref: Qu8DwconvRelaxedC16x4Args;
   f32_softmax: F32SoftmaxArgs;
+  f32_softmax_ref: F32SoftmaxArgs;
   qu8_vmul: Qu8VmulArgs;
   qu8_vmul_ref: Qu8VmulArgs;
   qu8_concat: Qu8ConcatArgs;
@@ -947,7 +949,7 @@ export interface KernelArgs {
 export type KernelName = keyof KernelArgs;
 
 /** Every kernel name. */
-export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col_relaxed_4x8c4', 'qu8_conv_im2col_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
+export const KERNEL_NAMES: readonly KernelName[] = ['qu8_gemm', 'qu8_gemm_ref', 'qu8_igemm', 'qu8_igemm_ref', 'qu8_gemm_relaxed_2x4c16', 'qu8_gemm_relaxed_2x4c16_ref', 'qu8_igemm_relaxed_2x4c16', 'qu8_igemm_relaxed_2x4c16_ref', 'qu8_gemm_relaxed_4x8c4', 'qu8_gemm_relaxed_4x8c4_ref', 'qu8_conv_im2col_relaxed_4x8c4', 'qu8_conv_im2col_relaxed_4x8c4_ref', 'qu8_conv_im2col', 'qu8_conv_im2col_ref', 'qu8_conv_im2col_relaxed_2x4c16', 'qu8_conv_im2col_relaxed_2x4c16_ref', 'qu8_wino3x3', 'qu8_wino3x3_ref', 'qu8_vadd', 'qu8_vadd_ref', 'u8_maxpool', 'u8_maxpool_ref', 'qu8_gavgpool', 'qu8_gavgpool_ref', 'f32_gavgpool', 'f32_gavgpool_ref', 'qu8_dwconv_c16', 'qu8_dwconv_c16_ref', 'qu8_dwconv_relaxed_c16x4', 'qu8_dwconv_relaxed_c16x4_ref', 'f32_softmax', 'f32_softmax_ref', 'qu8_vmul', 'qu8_vmul_ref', 'qu8_concat', 'qu8_concat_ref', 'qu8_avgpool', 'qu8_avgpool_ref'];
 
 /** Each kernel's parameters in declaration order with their wasm types (usize: a byte offset). */
 export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [keyof KernelArgs[K], 'i32' | 'usize' | 'f32'])[] } = {
@@ -982,6 +984,7 @@ export const KERNEL_PARAMS: { readonly [K in KernelName]: readonly (readonly [ke
   qu8_dwconv_relaxed_c16x4: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['wr', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   qu8_dwconv_relaxed_c16x4_ref: [['M', 'i32'], ['C', 'i32'], ['taps', 'i32'], ['ind', 'usize'], ['w', 'usize'], ['wr', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zp', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['alpha', 'f32'], ['beta', 'f32'], ['outF32', 'i32'], ['res', 'usize'], ['zr', 'i32'], ['mr', 'f32'], ['flags', 'i32']],
   f32_softmax: [['rows', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
+  f32_softmax_ref: [['rows', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize']],
   qu8_vmul: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   qu8_vmul_ref: [['M', 'i32'], ['C', 'i32'], ['a', 'usize'], ['b', 'usize'], ['bStride', 'i32'], ['out', 'usize'], ['za', 'i32'], ['zb', 'i32'], ['m', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
   qu8_concat: [['M', 'i32'], ['C', 'i32'], ['inp', 'usize'], ['out', 'usize'], ['outStride', 'i32'], ['zi', 'i32'], ['si', 'f32'], ['so', 'f32'], ['zo', 'i32'], ['fmin', 'f32'], ['fmax', 'f32'], ['flags', 'i32']],
@@ -1073,6 +1076,7 @@ const positional: { [K in KernelName]: (a: KernelArgs[K]) => number[] } = {
   qu8_dwconv_relaxed_c16x4: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.wr, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   qu8_dwconv_relaxed_c16x4_ref: (a) => [a.M, a.C, a.taps, a.ind, a.w, a.wr, a.out, a.outStride, a.zp, a.fmin, a.fmax, a.alpha, a.beta, a.outF32, a.res, a.zr, a.mr, a.flags],
   f32_softmax: (a) => [a.rows, a.C, a.inp, a.out],
+  f32_softmax_ref: (a) => [a.rows, a.C, a.inp, a.out],
   qu8_vmul: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
   qu8_vmul_ref: (a) => [a.M, a.C, a.a, a.b, a.bStride, a.out, a.za, a.zb, a.m, a.zo, a.fmin, a.fmax, a.flags],
   qu8_concat: (a) => [a.M, a.C, a.inp, a.out, a.outStride, a.zi, a.si, a.so, a.zo, a.fmin, a.fmax, a.flags],
@@ -1214,6 +1218,10 @@ export function bindKernelCall(ex: KernelExports, call: KernelCall): () => void 
       const f = ex.f32_softmax, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
       return () => f(a0, a1, a2, a3);
     }
+    case 'f32_softmax_ref': {
+      const f = ex.f32_softmax_ref, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+      return () => f(a0, a1, a2, a3);
+    }
     case 'qu8_vmul': {
       const f = ex.qu8_vmul, a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12];
       return () => f(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
@@ -1276,6 +1284,7 @@ export function invokeKernelCall(ex: KernelExports, call: KernelCall): void {
     case 'qu8_dwconv_relaxed_c16x4': ex.qu8_dwconv_relaxed_c16x4(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]); return;
     case 'qu8_dwconv_relaxed_c16x4_ref': ex.qu8_dwconv_relaxed_c16x4_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]); return;
     case 'f32_softmax': ex.f32_softmax(a[0], a[1], a[2], a[3]); return;
+    case 'f32_softmax_ref': ex.f32_softmax_ref(a[0], a[1], a[2], a[3]); return;
     case 'qu8_vmul': ex.qu8_vmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
     case 'qu8_vmul_ref': ex.qu8_vmul_ref(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]); return;
     case 'qu8_concat': ex.qu8_concat(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]); return;
