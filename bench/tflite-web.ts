@@ -21,6 +21,7 @@ import { runTfliteReference } from 'edgeq-tools/tflite/reference';
 import { basename, join, resolve } from 'node:path';
 import { loadImageFolder } from 'edgeq-tools/image/folder-node';
 import { cpuInfo, formatCpu } from 'edgeq-tools/bench/cpu-info';
+import { describeWakePlacement, probeWakePlacement } from 'edgeq-tools/bench/wake-placement';
 import { compare, openTfliteWeb, prepareModel, preprocessImages, spread, type Comparison, type ImageResult, type PageInfo } from './tflite-web/harness.js';
 
 type Spread = ReturnType<typeof spread>;
@@ -62,6 +63,10 @@ console.log(`${images.length} images preprocessed once in Node in ${((performanc
 
 const describePage = (i: PageInfo) => `${i.browser}, cross-origin isolated ${i.isolated}; edgeq ${i.edgeq.map((e) => `backend ${e.backend}, ${e.threads} thread(s)${e.threadsUsed !== undefined && e.threadsUsed !== e.threads ? ` (runs on ${e.threadsUsed}: minThreadSavingUs)` : ''}`).join('; ')}`;
 console.log(`machine: ${cpu}; Node ${process.version}`);
+if (runs > 0 && threads.some((t) => t > 1)) {
+  const placed = await probeWakePlacement({ idleMs: [idleMs] });
+  if (placed) console.log(describeWakePlacement(placed[0]!));
+}
 
 const browser = { executablePath: chromiumPath };
 if (firstDiff > 0) {

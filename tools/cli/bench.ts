@@ -12,6 +12,7 @@ import { MOBILENET_NAMES, MOBILENET_TITLES, isMobileNetName } from '../synth/mob
 import { benchModel, formatBench, type ModelBenchOptions, type ModelBenchResult } from '../bench/model-bench.js';
 import { benchModelInDeno, findDeno } from '../bench/deno-bench.js';
 import { renderBenchReport, scalingCurves } from '../bench/report-html.js';
+import { describeWakePlacement, probeWakePlacement } from '../bench/wake-placement.js';
 import { readOnnx } from '../onnx/reader.js';
 import { readInput, requireFile, requireFolder, requireWritable } from './paths.js';
 import { folderInputs, syntheticInputs } from './inputs.js';
@@ -74,6 +75,10 @@ async function benchThreadCounts(o: BenchCliOptions): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  if (o.threads.some((t) => t > 1)) {
+    const placed = await probeWakePlacement();
+    if (placed) console.log(`\n${describeWakePlacement(placed[0]!)}`);
   }
   for (const [k, results] of rounds.entries()) {
     console.log(`\n=== summary across thread counts${repeat > 1 ? ` (round ${k + 1} of ${repeat})` : ''} ===`);
