@@ -56,9 +56,9 @@ import { IM2COL_ROWS } from './gemm';
   return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
 }
 
-/** The lane masks of a correction entry's channel: lanes 0-3 (first accumulator) and 4-7 (second). */
-@inline function laneMask(lane: i32, first: bool): v128 {
-  return i32x4.eq(first ? i32x4(0, 1, 2, 3) : i32x4(4, 5, 6, 7), i32x4.splat(lane));
+/** All ones in lane (lane & 3) of a 4-lane accumulator: a correction entry's channel within its half. */
+@inline function laneMask(lane: i32): v128 {
+  return i32x4.eq(i32x4(0, 1, 2, 3), i32x4.splat(lane & 3));
 }
 
 /** b * x (x the uint8 at p) in the lanes of mask m, 0 elsewhere. */
@@ -122,9 +122,10 @@ import { IM2COL_ROWS } from './gemm';
         for (let e: usize = 0; e < 32; e += 4) {
           const entry = load<i32>(wb + 32 + e), b = entry >> 24;
           if (b == 0) break;
-          const at = r0 + <usize>(entry & 0xFFFF), lane = (entry >> 16) & 0xFF;
-          c0 = i32x4.add(c0, corrTerm(b, at, laneMask(lane, true)));
-          c1 = i32x4.add(c1, corrTerm(b, at, laneMask(lane, false)));
+          const at = r0 + <usize>(entry & 0xFFFF), lane = (entry >> 16) & 0xFF, m = laneMask(lane);
+          // Only the accumulator holding the entry's channel changes (lanes 0-3: c0, 4-7: c1).
+          if (lane < 4) c0 = i32x4.add(c0, corrTerm(b, at, m));
+          else c1 = i32x4.add(c1, corrTerm(b, at, m));
         }
       }
       const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
@@ -194,11 +195,15 @@ import { IM2COL_ROWS } from './gemm';
             const entry = load<i32>(wb + 32 + e), b = entry >> 24;
             if (b == 0) break;
             const k = <usize>(entry & 0xFFFF), lane = (entry >> 16) & 0xFF;
-            const m0 = laneMask(lane, true), m1 = laneMask(lane, false);
-            c00 = i32x4.add(c00, corrTerm(b, r0 + k, m0)); c01 = i32x4.add(c01, corrTerm(b, r0 + k, m1));
-            c10 = i32x4.add(c10, corrTerm(b, r1 + k, m0)); c11 = i32x4.add(c11, corrTerm(b, r1 + k, m1));
-            c20 = i32x4.add(c20, corrTerm(b, r2 + k, m0)); c21 = i32x4.add(c21, corrTerm(b, r2 + k, m1));
-            c30 = i32x4.add(c30, corrTerm(b, r3 + k, m0)); c31 = i32x4.add(c31, corrTerm(b, r3 + k, m1));
+            const m = laneMask(lane);
+            // Only the accumulators holding the entry's channel change (lanes 0-3: cr0, 4-7: cr1).
+            if (lane < 4) {
+              c00 = i32x4.add(c00, corrTerm(b, r0 + k, m)); c10 = i32x4.add(c10, corrTerm(b, r1 + k, m));
+              c20 = i32x4.add(c20, corrTerm(b, r2 + k, m)); c30 = i32x4.add(c30, corrTerm(b, r3 + k, m));
+            } else {
+              c01 = i32x4.add(c01, corrTerm(b, r0 + k, m)); c11 = i32x4.add(c11, corrTerm(b, r1 + k, m));
+              c21 = i32x4.add(c21, corrTerm(b, r2 + k, m)); c31 = i32x4.add(c31, corrTerm(b, r3 + k, m));
+            }
           }
         }
         const vc0 = v128.load(wb, 32), vc1 = v128.load(wb, 48);
