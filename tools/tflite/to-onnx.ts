@@ -276,8 +276,13 @@ class Converter {
     return out;
   }
 
+  /**
+   * The node (and .edgeq op) name of a TFLite operator: its index and op code, as TFLite's profiler
+   * and Netron name it. The output tensor keeps the tensor's own name; repeating it here (TFLite's
+   * fused names run to hundreds of characters) doubled the names in the .edgeq header.
+   */
   private nodeName(op: TfliteOperator): string {
-    return `${op.index} ${op.opName} ${this.tensor(op, op.outputs[0]!, 'output').name}`;
+    return `${op.index} ${op.opName}`;
   }
 
   /** A uint8 weight as a DequantizeLinear of its initializer (ONNX layout `dims`, values permuted by `from`). */
@@ -462,7 +467,7 @@ class Converter {
       }
       const kind = next.builtin === BUILTIN.LOGISTIC ? 'Sigmoid' : 'HardSwish';
       const out = `${pre}/${kind.toLowerCase()}`;
-      this.nodes.push(makeNode(kind, [pre], [out], {}, `${next.index} ${next.opName} ${this.tensor(next, zk, 'output').name}`));
+      this.nodes.push(makeNode(kind, [pre], [out], {}, this.nodeName(next)));
       this.fused.add(next);
       return this.quantizeInto(next, out, zk);
     }
