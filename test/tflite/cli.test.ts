@@ -34,6 +34,26 @@ describe('edgeq import (TFLite)', () => {
     expect(new Uint8Array(readFileSync(dst))).toEqual(importTflite(bytes, { preprocess: lib.model.preprocess, fileName: src, keepLogits: true }).edgeq);
   });
 
+  it('labels: from the file metadata unless --labels is given, and said either way', async () => {
+    const spec = tinyModel();
+    const names = ['cat', 'dog', 'fox', 'owl', 'elk'];
+    const src = join(dir, 'labelled.tflite'), dst = join(dir, 'labelled.edgeq');
+    writeFileSync(src, buildTflite({ ...spec, metadata: { file: 'labels.txt', labels: names } }));
+    await run('import', src, '-o', dst);
+    expect(out.join('\n')).toContain('labels: 5 from the file\'s metadata ("labels.txt")');
+    expect(readEdgeq(new Uint8Array(readFileSync(dst))).labels).toEqual(names);
+    const own = join(dir, 'own.txt');
+    writeFileSync(own, 'a\nb\nc\nd\ne\n');
+    out = [];
+    await run('import', src, '-o', dst, '--labels', own);
+    expect(out.join('\n')).not.toContain('labels:');
+    expect(readEdgeq(new Uint8Array(readFileSync(dst))).labels).toEqual(['a', 'b', 'c', 'd', 'e']);
+    out = [];
+    writeFileSync(src, buildTflite(spec));
+    await run('import', src, '-o', dst);
+    expect(out.join('\n')).toContain('labels: none in the file; --labels <file> names the outputs');
+  });
+
   it('an int8 model stores the preprocessing that feeds pixel p as p - 128', async () => {
     const b = new TfliteGraphBuilder('int8', 2);
     const x = b.input('x', [1, 8, 8, 3]);

@@ -7,6 +7,7 @@ describe('the TFLite importer on mutated files', () => {
   it('300 mutants: imported and run, or a typed EdgeqError, never a crash', async () => {
     const seeds = tfliteSeeds();
     expect(seeds.map((s) => s.name)).toContain('mobilenet-v2-like-int8.tflite');
+    expect(seeds.map((s) => s.name)).toContain('tiny-labelled.tflite');
     const r = await tfliteCampaign(seeds, 300, 2026);
     console.log(`TFLite fuzz, 300 cases: accepted ${r.accepted}, rejected ${JSON.stringify(r.rejected)}, failures ${r.failures.length}`);
     expect(r.failures).toEqual([]);

@@ -69,6 +69,10 @@ function importTfliteCommand(modelPath: string, bytes: Uint8Array, o: ImportCliO
   if (result.wideWeights.length > 0) {
     console.log(`${result.wideWeights.reduce((a, w) => a + w.count, 0)} weight values in ${result.wideWeights.length} tensors have w - zw outside int8: those convs keep int16 weights (exact)`);
   }
+  const m = result.metadataLabels;
+  if (result.labelsFrom === 'metadata') console.log(`labels: ${result.model.labels!.length} from the file's metadata ("${m.file}")`);
+  else if (result.labelsFrom === undefined && m.note) console.log(`labels: none (${m.note}); --labels <file> names the outputs`);
+  else if (result.labelsFrom === undefined) console.log('labels: none in the file; --labels <file> names the outputs');
   if (result.droppedSoftmax) console.log('--logits: the final SOFTMAX is left out; the model returns the logits, whose order is the same');
   else if (result.model.outputs[0]!.name === 'probabilities') console.log('the final SOFTMAX is the model\'s softmax op: it returns probabilities (--logits for the logits)');
   console.log(`wrote ${o.output} (${(result.edgeq.length / 1e6).toFixed(2)} MB)`);

@@ -24,6 +24,8 @@ export interface TfliteSeed { name: string; bytes: Uint8Array; generated?: numbe
 export function tfliteSeeds(): TfliteSeed[] {
   const seeds: TfliteSeed[] = [1, 2, 3].map((n) => ({ name: `tiny-${n}.tflite`, bytes: buildTflite(tinyModel(n)), generated: n }));
   seeds.push({ name: 'mobilenet-v2-like-int8.tflite', bytes: buildTflite(mobilenetV2Like('int8')) }, { name: 'se-block-like-uint8.tflite', bytes: buildTflite(seBlockLike('uint8')) });
+  // Metadata naming a label file in an appended zip (the metadata and zip readers).
+  seeds.push({ name: 'tiny-labelled.tflite', bytes: buildTflite({ ...tinyModel(1), metadata: { file: 'labels.txt', labels: ['a', 'b', 'c', 'd', 'e'] } }) });
   if (existsSync(CORAL_V1)) seeds.push({ name: 'mobilenet_v1_0.25_128_quant.tflite', bytes: new Uint8Array(readFileSync(CORAL_V1)) });
   return seeds;
 }

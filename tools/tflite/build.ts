@@ -22,7 +22,16 @@ export interface OpSpec {
   options?: { type: number; fields: [number, 'i8' | 'i32' | 'f32', number][] };
 }
 
-export interface ModelSpec { tensors: TensorSpec[]; ops: OpSpec[]; inputs: number[]; outputs: number[] }
+/**
+ * TFLite metadata naming a label file for the output (TENSOR_AXIS_LABELS), and the zip appended to
+ * the file that holds it, as TFLite's metadata populator writes them. `method` is the entry's zip
+ * compression method (0 stored; another value only labels the stored bytes so, for the reader's
+ * "compressed" path); `packed` false leaves the label file out of the zip, `zip` false appends no
+ * zip at all; `archiveOffsets` writes the zip's offsets from the archive's start instead of the file's.
+ */
+export interface LabelMetadataSpec { file: string; labels: string[]; method?: number; packed?: boolean; zip?: boolean; archiveOffsets?: boolean }
+
+export interface ModelSpec { tensors: TensorSpec[]; ops: OpSpec[]; inputs: number[]; outputs: number[]; metadata?: LabelMetadataSpec }
 
 function intVector(b: Builder, values: number[]): number {
   b.startVector(4, values.length, 4);
@@ -106,12 +115,83 @@ export function buildTflite(m: ModelSpec): Uint8Array {
   b.startObject(5);
   b.addFieldOffset(0, tv, 0); b.addFieldOffset(1, iv, 0); b.addFieldOffset(2, outv, 0); b.addFieldOffset(3, ov, 0); b.addFieldOffset(4, sgName, 0);
   const sg = b.endObject();
+  let metaVector = 0;
+  if (m.metadata) {
+    // Model.metadata: one Metadata table (name "TFLITE_METADATA", buffer) whose buffer holds the ModelMetadata flatbuffer.
+    const data = b.createByteVector(labelMetadata(m.metadata.file));
+    b.startObject(1); b.addFieldOffset(0, data, 0); buffers.push(b.endObject());
+    const name = b.createString('TFLITE_METADATA');
+    b.startObject(2); b.addFieldOffset(0, name, 0); b.addFieldInt32(1, buffers.length - 1, 0);
+    metaVector = offsetVector(b, [b.endObject()]);
+  }
   const cv = offsetVector(b, codeTables), sv = offsetVector(b, [sg]), bv = offsetVector(b, buffers);
-  b.startObject(5);
+  b.startObject(7);
   b.addFieldInt32(0, 3, 0);
   b.addFieldOffset(1, cv, 0); b.addFieldOffset(2, sv, 0); b.addFieldOffset(4, bv, 0);
+  if (metaVector) b.addFieldOffset(6, metaVector, 0);
   b.finish(b.endObject(), 'TFL3');
+  const model = b.asUint8Array().slice();
+  if (!m.metadata || m.metadata.zip === false) return model;
+  const md = m.metadata;
+  const text = new TextEncoder().encode(md.labels.join('\n') + '\n');
+  const entries = [{ name: 'readme.txt', data: new TextEncoder().encode('a model\n'), method: 0 }];
+  if (md.packed !== false) entries.push({ name: md.file, data: text, method: md.method ?? 0 });
+  return appendZip(model, entries, md.archiveOffsets ?? false);
+}
+
+/**
+ * A ModelMetadata flatbuffer (identifier "M001"; slots of metadata_schema.fbs) whose subgraph 0's
+ * output 0 has one associated file, `file`, of type TENSOR_AXIS_LABELS, after a DESCRIPTIONS file.
+ */
+function labelMetadata(file: string): Uint8Array {
+  const b = new Builder(256);
+  const assoc = (name: string, type: number) => {
+    const n = b.createString(name);
+    b.startObject(4); b.addFieldOffset(0, n, 0); b.addFieldInt8(2, type, 0);
+    return b.endObject();
+  };
+  const files = offsetVector(b, [assoc('readme.txt', 1), assoc(file, 2)]);
+  const tname = b.createString('probabilities');
+  b.startObject(7); b.addFieldOffset(0, tname, 0); b.addFieldOffset(6, files, 0);
+  const outputs = offsetVector(b, [b.endObject()]);
+  b.startObject(5); b.addFieldOffset(3, outputs, 0);
+  const subgraphs = offsetVector(b, [b.endObject()]);
+  const name = b.createString('test classifier');
+  b.startObject(8); b.addFieldOffset(0, name, 0); b.addFieldOffset(3, subgraphs, 0);
+  b.finish(b.endObject(), 'M001');
   return b.asUint8Array().slice();
+}
+
+/** `head` followed by a zip archive of `entries` (each stored as given, its method field as given; CRCs left 0). */
+export function appendZip(head: Uint8Array, entries: { name: string; data: Uint8Array; method: number }[], archiveOffsets = false): Uint8Array {
+  const parts: Uint8Array[] = [head];
+  let at = head.length;
+  const base = archiveOffsets ? head.length : 0;
+  const central: Uint8Array[] = [];
+  for (const e of entries) {
+    const name = new TextEncoder().encode(e.name);
+    const local = new Uint8Array(30 + name.length), lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true); lv.setUint16(4, 20, true); lv.setUint16(8, e.method, true);
+    lv.setUint32(18, e.data.length, true); lv.setUint32(22, e.data.length, true); lv.setUint16(26, name.length, true);
+    local.set(name, 30);
+    const c = new Uint8Array(46 + name.length), cv = new DataView(c.buffer);
+    cv.setUint32(0, 0x02014b50, true); cv.setUint16(4, 20, true); cv.setUint16(6, 20, true); cv.setUint16(10, e.method, true);
+    cv.setUint32(20, e.data.length, true); cv.setUint32(24, e.data.length, true); cv.setUint16(28, name.length, true);
+    cv.setUint32(42, at - base, true);
+    c.set(name, 46);
+    central.push(c);
+    parts.push(local, e.data);
+    at += local.length + e.data.length;
+  }
+  const cdStart = at, cdSize = central.reduce((n, c) => n + c.length, 0);
+  const end = new Uint8Array(22), ev = new DataView(end.buffer);
+  ev.setUint32(0, 0x06054b50, true); ev.setUint16(8, entries.length, true); ev.setUint16(10, entries.length, true);
+  ev.setUint32(12, cdSize, true); ev.setUint32(16, cdStart - base, true);
+  parts.push(...central, end);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
 }
 
 /** A deterministic generator of small integers (xorshift32). */

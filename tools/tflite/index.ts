@@ -11,9 +11,11 @@ import { checkImportOptions, finishImport, importModel, withFile, type ImportOpt
 import { readTflite, BUILTIN, type TfliteModel } from './reader.js';
 import { EdgeqError } from 'edgeq';
 import { tfliteToOnnx, weightOverflows, type TfliteGraph, type WeightOverflow } from './to-onnx.js';
+import { tfliteMetadataLabels, type TfliteMetadataLabels } from './metadata.js';
 
 export { readTflite, isTflite } from './reader.js';
 export { weightOverflows, type WeightOverflow } from './to-onnx.js';
+export { tfliteMetadataLabels, type TfliteMetadataLabels } from './metadata.js';
 
 export interface TfliteImportOutput {
   /** The .edgeq file. */
@@ -26,6 +28,10 @@ export interface TfliteImportOutput {
   droppedSoftmax: boolean;
   /** The weight tensors whose w - zw leaves int8: their convs are stored with int16 weights (exact; docs/tflite.md). */
   wideWeights: WeightOverflow[];
+  /** Where the model's labels came from: the `labels` option, the file's metadata, or none. */
+  labelsFrom?: 'option' | 'metadata';
+  /** What the file's metadata says about labels (its label file, and why it gave none where it did not). */
+  metadataLabels: TfliteMetadataLabels;
 }
 
 export interface TfliteImportOptions extends ImportOptions {
@@ -39,7 +45,9 @@ export interface TfliteImportOptions extends ImportOptions {
 
 /**
  * Converts a uint8 or int8 TFLite model to .edgeq without requantizing anything (a final SOFTMAX
- * becomes edgeq's softmax op unless keepLogits). Errors are EdgeqError:
+ * becomes edgeq's softmax op unless keepLogits). Labels: the `labels` option, else the label file
+ * the file's metadata names for its output (packed in the zip appended to the .tflite) when it has
+ * one label per output. Errors are EdgeqError:
  * BAD_OPTION, BAD_MODEL (a malformed file, naming the offset, tensor or operator), UNSUPPORTED_OP
  * (an op or parameter edgeq cannot compute exactly, naming the operator).
  */
@@ -55,8 +63,22 @@ export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {
   model = { ...model, ops: model.ops.map((op) => ((op.op === 'gap' || op.op === 'avgpool') && graph.poolRounding.has(op.name) ? { ...op, rounding: graph.poolRounding.get(op.name)! }
     : op.op === 'add' && graph.xnnpackAdds.has(op.name) ? { ...op, arithmetic: 'xnnpack-q21' as const } : op)) };
   if (graph.softmaxBeta !== undefined && !keepLogits) model = withSoftmax(model, graph.softmaxBeta);
+  const metadataLabels = withFile(where, () => tfliteMetadataLabels(tflite, bytes));
+  const outputs = model.tensors[model.outputs[0]!.tensor]!.shape[3];
+  let labelsFrom: TfliteImportOutput['labelsFrom'] = common.labels ? 'option' : undefined;
+  if (!common.labels && metadataLabels.labels) {
+    if (metadataLabels.labels.length === outputs) {
+      common.labels = metadataLabels.labels;
+      labelsFrom = 'metadata';
+    } else {
+      metadataLabels.note = `the label file "${metadataLabels.file}" has ${metadataLabels.labels.length} lines for ${outputs} outputs; not used`;
+    }
+  }
   const full = finishImport(bytes, model, 'tflite', common);
-  return { edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits, wideWeights: weightOverflows(tflite.subgraphs[0]!) };
+  return {
+    edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits,
+    wideWeights: weightOverflows(tflite.subgraphs[0]!), labelsFrom, metadataLabels,
+  };
 }
 
 /**

@@ -6,8 +6,8 @@
 // normal scales. Flatbuffer uoffsets are unsigned and are required here to point strictly forward,
 // so no chain of references can loop. Every failure is EdgeqError('BAD_MODEL', ...) naming the
 // offset, tensor or operator.
-import { ByteBuffer } from 'flatbuffers';
 import { EdgeqError } from 'edgeq';
+import { FlatTables, type Table } from './flat-tables.js';
 
 /** TFLite TensorType values the importer distinguishes (others are read by number). */
 export const TENSOR_TYPES: Record<number, { name: string; bytes: number }> = {
@@ -86,6 +86,8 @@ export interface TfliteModel {
   version: number;
   subgraphs: TfliteSubgraph[];
   description: string;
+  /** Model.metadata: named buffers (e.g. "TFLITE_METADATA", "min_runtime_version"), views into the file. */
+  metadata: { name: string; data: Uint8Array }[];
 }
 
 /** True when `bytes` carry the TFLite file identifier "TFL3" at bytes 4..8. */
@@ -103,97 +105,7 @@ export function readTflite(bytes: Uint8Array, options: { fileName?: string } = {
   return new Reader(bytes, where).model();
 }
 
-/** A validated flatbuffer table: its position, vtable and the size the vtable declares. */
-interface Table { pos: number; vt: number; vtSize: number; size: number; what: string }
-
-class Reader {
-  private readonly bb: ByteBuffer;
-  private readonly n: number;
-
-  constructor(private readonly bytes: Uint8Array, private readonly where: string) {
-    this.bb = new ByteBuffer(bytes);
-    this.n = bytes.length;
-  }
-
-  private bad(message: string): never {
-    throw new EdgeqError('BAD_MODEL', `${this.where}${message}`);
-  }
-
-  private need(at: number, len: number, what: string): void {
-    if (!(at >= 0 && len >= 0 && at + len <= this.n)) this.bad(`${what}: bytes ${at}..${at + len} lie outside the file (${this.n} bytes)`);
-  }
-
-  /** The target of the uoffset stored at `at`, checked to point forward and inside the file. */
-  private follow(at: number, what: string): number {
-    this.need(at, 4, what);
-    const rel = this.bb.readUint32(at);
-    if (rel < 4) this.bad(`${what}: offset ${rel} at byte ${at} does not point forward`);
-    const target = this.bb.__indirect(at);
-    this.need(target, 4, what);
-    return target;
-  }
-
-  private table(pos: number, what: string): Table {
-    this.need(pos, 4, what);
-    const vt = pos - this.bb.readInt32(pos);
-    this.need(vt, 4, `${what} vtable`);
-    const vtSize = this.bb.readUint16(vt), size = this.bb.readUint16(vt + 2);
-    if (vtSize < 4 || vtSize % 2 !== 0) this.bad(`${what}: vtable at byte ${vt} declares ${vtSize} bytes`);
-    this.need(vt, vtSize, `${what} vtable`);
-    if (size < 4) this.bad(`${what}: table at byte ${pos} declares ${size} bytes`);
-    this.need(pos, size, what);
-    return { pos, vt, vtSize, size, what };
-  }
-
-  /** The absolute position of field `slot` (0-based field index) of `t`, or 0 when absent; `bytes` of it must lie inside the table. */
-  private field(t: Table, slot: number, bytes: number): number {
-    const at = 4 + 2 * slot;
-    if (at + 2 > t.vtSize) return 0;
-    const rel = this.bb.readUint16(t.vt + at);
-    if (rel === 0) return 0;
-    if (rel < 4 || rel + bytes > t.size) this.bad(`${t.what}: field ${slot} at table offset ${rel} (+${bytes} bytes) lies outside its ${t.size}-byte table at byte ${t.pos}`);
-    return t.pos + rel;
-  }
-
-  private u8(t: Table, slot: number, dflt = 0): number { const p = this.field(t, slot, 1); return p ? this.bb.readUint8(p) : dflt; }
-  private i8(t: Table, slot: number, dflt = 0): number { const p = this.field(t, slot, 1); return p ? this.bb.readInt8(p) : dflt; }
-  private i32(t: Table, slot: number, dflt = 0): number { const p = this.field(t, slot, 4); return p ? this.bb.readInt32(p) : dflt; }
-  private u32(t: Table, slot: number, dflt = 0): number { const p = this.field(t, slot, 4); return p ? this.bb.readUint32(p) : dflt; }
-  private f32(t: Table, slot: number, dflt = 0): number { const p = this.field(t, slot, 4); return p ? this.bb.readFloat32(p) : dflt; }
-  private bool(t: Table, slot: number): boolean { return this.u8(t, slot) !== 0; }
-
-  /** A vector field: its first element's position and length, elements of `elem` bytes checked to fit. */
-  private vector(t: Table, slot: number, elem: number, what: string): { start: number; length: number } | undefined {
-    const p = this.field(t, slot, 4);
-    if (!p) return undefined;
-    const v = this.follow(p, what);
-    const length = this.bb.readUint32(v);
-    this.need(v + 4, length * elem, `${what} (${length} elements)`);
-    return { start: v + 4, length };
-  }
-
-  private ints(t: Table, slot: number, what: string): number[] | undefined {
-    const v = this.vector(t, slot, 4, what);
-    if (!v) return undefined;
-    const out: number[] = [];
-    for (let i = 0; i < v.length; i++) out.push(this.bb.readInt32(v.start + 4 * i));
-    return out;
-  }
-
-  private tables(t: Table, slot: number, what: string): Table[] {
-    const v = this.vector(t, slot, 4, what);
-    if (!v) return [];
-    const out: Table[] = [];
-    for (let i = 0; i < v.length; i++) out.push(this.table(this.follow(v.start + 4 * i, `${what}[${i}]`), `${what}[${i}]`));
-    return out;
-  }
-
-  private string(t: Table, slot: number, what: string): string {
-    const v = this.vector(t, slot, 1, what);
-    if (!v) return '';
-    return new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(v.start, v.start + v.length));
-  }
-
+class Reader extends FlatTables {
   // ---- tables (field slots from tensorflow/lite/schema/schema.fbs) ----
 
   model(): TfliteModel {
@@ -209,7 +121,13 @@ class Reader {
     const buffers = this.tables(root, 4, 'Model.buffers').map((b, i) => this.buffer(b, i));
     const subgraphs = this.tables(root, 2, 'Model.subgraphs').map((s, i) => this.subgraph(s, i, codes, buffers));
     if (subgraphs.length === 0) this.bad('Model has no subgraph');
-    return { version, subgraphs, description: this.string(root, 3, 'Model.description') };
+    // Metadata: name (string, slot 0), buffer (uint, 1).
+    const metadata = this.tables(root, 6, 'Model.metadata').map((m, i) => {
+      const name = this.string(m, 0, `metadata[${i}].name`), buffer = this.u32(m, 1);
+      if (buffer >= buffers.length) this.bad(`metadata[${i}] "${name}": buffer ${buffer} does not exist (${buffers.length} buffers)`);
+      return { name, data: buffers[buffer]! };
+    });
+    return { version, subgraphs, description: this.string(root, 3, 'Model.description'), metadata };
   }
 
   /** Buffer: data [ubyte] (slot 0), or offset (ulong, 1) and size (ulong, 2) into the file. */
