@@ -17,6 +17,11 @@ export const PACKING_GEMM_W16 = 'qu8-gemm-2x4c8-w16';
 export const PACKING_IM2COL_W16 = 'qu8-gemm-2x4c8-im2col-w16';
 /** Packing name for depthwise convolutions (group == inChannels == outChannels; the default when > 1), qu8_dwconv_c16. */
 export const PACKING_DWCONV = 'qu8-dwconv-c16';
+/**
+ * PACKING_DWCONV stored compactly: int8 weights plus a list of those outside int8 (as the -w16
+ * sections); expanded once at load to PACKING_DWCONV's int16 blocks (expandDwconvWeights()).
+ */
+export const PACKING_DWCONV_W8 = 'qu8-dwconv-c16-w8';
 /** Channels per packed depthwise block (the depthwise kernel's channel tile). */
 export const DWCONV_CR = 16;
 /** Largest |w - zw| of the int16 weights (-w16 packings, qu8-dwconv-c16): uint8 weights minus a uint8 zero point. */
@@ -25,7 +30,7 @@ export const WIDE_WEIGHT_MAX = 255;
 export const WIDE_ENTRY_BYTES = 8;
 
 /** Every packing name this runtime reads. */
-export const PACKINGS: readonly string[] = [PACKING_GEMM, PACKING_IM2COL, PACKING_GEMM_W16, PACKING_IM2COL_W16, PACKING_DWCONV];
+export const PACKINGS: readonly string[] = [PACKING_GEMM, PACKING_IM2COL, PACKING_GEMM_W16, PACKING_IM2COL_W16, PACKING_DWCONV, PACKING_DWCONV_W8];
 
 /** What the packing depends on: the convolution's weight geometry. */
 export interface ConvWeightsDesc {
@@ -68,6 +73,12 @@ export interface PackGeometry {
    * stores them as the int8 layout plus a list of the weights outside int8 (expandWideWeights()).
    */
   wide: boolean;
+  /**
+   * True for PACKING_DWCONV_W8: the file stores the depthwise blocks with int8 weights (block bytes
+   * 128 + taps * 16) and a list of the weights outside int8; the kernels read PACKING_DWCONV's
+   * int16 blocks (`blockBytes`, `bytes`), expanded at load (expandDwconvWeights()).
+   */
+  compact: boolean;
   groups: number;
   cinPerGroup: number;
   coutPerGroup: number;
@@ -138,15 +149,17 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string, wide = false)
     throw new EdgeqError('BAD_MODEL', `unknown weight packing "${packing}" (this runtime reads ${PACKINGS.join(', ')})`);
   }
   // The default for depthwise convolutions of more than one channel (a 1-channel one is also group 1: GEMM).
-  if (packing === PACKING_DWCONV || (packing === undefined && isDepthwise(d) && groups > 1)) {
+  if (packing === PACKING_DWCONV || packing === PACKING_DWCONV_W8 || (packing === undefined && isDepthwise(d) && groups > 1)) {
+    const name = packing ?? PACKING_DWCONV;
     if (!isDepthwise(d)) {
-      throw new EdgeqError('BAD_MODEL', `packing ${PACKING_DWCONV} needs group == inChannels == outChannels (got ${d.inChannels}->${d.outChannels} group ${groups})`);
+      throw new EdgeqError('BAD_MODEL', `packing ${name} needs group == inChannels == outChannels (got ${d.inChannels}->${d.outChannels} group ${groups})`);
     }
     const nBlocks = Math.ceil(groups / DWCONV_CR);
-    const blockBytes = 128 + kTaps * 32;
+    const blockBytes = 128 + kTaps * 32, compact = name === PACKING_DWCONV_W8;
+    const storedBlockBytes = compact ? 128 + kTaps * DWCONV_CR : blockBytes;
     return {
-      packing: PACKING_DWCONV, im2col: false, depthwise: true, wide: false, groups, cinPerGroup: 1, coutPerGroup: 1,
-      taps: kTaps, KB: 1, nBlocks, blockBytes, bytes: nBlocks * blockBytes, storedBlockBytes: blockBytes, storedBytes: nBlocks * blockBytes,
+      packing: name, im2col: false, depthwise: true, wide: false, compact, groups, cinPerGroup: 1, coutPerGroup: 1,
+      taps: kTaps, KB: 1, nBlocks, blockBytes, bytes: nBlocks * blockBytes, storedBlockBytes, storedBytes: nBlocks * storedBlockBytes,
     };
   }
   if ((packing === PACKING_IM2COL || packing === PACKING_IM2COL_W16) && groups !== 1) {
@@ -161,7 +174,7 @@ export function packGeometry(d: ConvWeightsDesc, packing?: string, wide = false)
   const blockBytes = 32 + taps * KB * PACK_NR * PACK_KR * (w16 ? 2 : 1);
   return {
     packing: im2col ? (w16 ? PACKING_IM2COL_W16 : PACKING_IM2COL) : w16 ? PACKING_GEMM_W16 : PACKING_GEMM,
-    im2col, depthwise: false, wide: w16, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
+    im2col, depthwise: false, wide: w16, compact: false, groups, cinPerGroup, coutPerGroup, taps, KB, nBlocks, blockBytes,
     bytes: groups * nBlocks * blockBytes, storedBlockBytes, storedBytes: groups * nBlocks * storedBlockBytes,
   };
 }
@@ -212,7 +225,7 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
     if (!(v >= lo && v <= hi)) throw new EdgeqError('BAD_SHAPE', `weight ${i} = ${v} is outside [${lo}, ${hi}] of packing ${g.packing}`);
   }
 
-  const out = new Uint8Array(g.storedBytes);
+  const out = new Uint8Array(g.depthwise ? g.bytes : g.storedBytes);
   const dv = new DataView(out.buffer);
   if (g.depthwise) {
     // Per block of 16 channels: i32 bias[16] | for tap: i16 w[16] | f32 multiplier[16].
@@ -228,7 +241,7 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
       dv.setInt32(base + lane * 4, (bias - Math.imul(zp, sum)) | 0, true);
       dv.setFloat32(base + g.blockBytes - 64 + lane * 4, p.multipliers[c]!, true);
     }
-    return out;
+    return g.compact ? compactDwconvWeights(out, g) : out;
   }
   const w8 = new Int8Array(out.buffer);
   // A wide layout's weights outside int8: [byte position in the int8 blocks, value], in position order per channel.
@@ -295,6 +308,60 @@ export function expandWideWeights(section: Uint8Array, g: PackGeometry): Uint8Ar
   for (const [at, v] of wideOutliers(section, g)) {
     const b = Math.floor(at / g.storedBlockBytes);
     dv.setInt16(b * g.blockBytes + 16 + 2 * (at - b * g.storedBlockBytes - 16), v, true);
+  }
+  return out;
+}
+
+/**
+ * PACKING_DWCONV's blob (int16 blocks, geometry `g` of either depthwise packing) in
+ * PACKING_DWCONV_W8's stored form: per block the bias, the weights as int8 (a weight outside int8
+ * stored as 0) and the multipliers, then a u32 count and per weight outside int8 { u32 byte position
+ * in the int8 blocks, i32 value }, in position order.
+ */
+export function compactDwconvWeights(blob: Uint8Array, g: PackGeometry): Uint8Array {
+  const T = g.taps, sbb = 128 + T * DWCONV_CR, bb = 128 + T * 32;
+  const src = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const blocks = new Uint8Array(g.nBlocks * sbb);
+  const outliers: [number, number][] = [];
+  for (let b = 0; b < g.nBlocks; b++) {
+    const s = b * bb, d = b * sbb;
+    blocks.set(blob.subarray(s, s + 64), d);
+    for (let e = 0; e < T * DWCONV_CR; e++) {
+      const v = src.getInt16(s + 64 + 2 * e, true);
+      if (v >= -128 && v <= 127) blocks[d + 64 + e] = v & 0xff;
+      else outliers.push([d + 64 + e, v]);
+    }
+    blocks.set(blob.subarray(s + bb - 64, s + bb), d + sbb - 64);
+  }
+  const out = new Uint8Array(blocks.length + 4 + outliers.length * WIDE_ENTRY_BYTES);
+  out.set(blocks);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(blocks.length, outliers.length, true);
+  outliers.forEach(([at, v], i) => {
+    dv.setUint32(blocks.length + 4 + i * WIDE_ENTRY_BYTES, at, true);
+    dv.setInt32(blocks.length + 8 + i * WIDE_ENTRY_BYTES, v, true);
+  });
+  return out;
+}
+
+/**
+ * PACKING_DWCONV_W8's section (geometry `g`) as the kernels read it, PACKING_DWCONV's int16
+ * blocks: each int8 weight widened, then each listed weight written over its own. Done once per
+ * model at load; the section must have passed the conv op's checkWeights.
+ */
+export function expandDwconvWeights(section: Uint8Array, g: PackGeometry): Uint8Array {
+  const T = g.taps, sbb = g.storedBlockBytes, bb = g.blockBytes;
+  const out = new Uint8Array(g.bytes);
+  const dv = new DataView(out.buffer);
+  for (let b = 0; b < g.nBlocks; b++) {
+    const s = b * sbb, d = b * bb;
+    out.set(section.subarray(s, s + 64), d);
+    for (let e = 0; e < T * DWCONV_CR; e++) dv.setInt16(d + 64 + 2 * e, (section[s + 64 + e]! << 24) >> 24, true);
+    out.set(section.subarray(s + sbb - 64, s + sbb), d + bb - 64);
+  }
+  for (const [at, v] of wideOutliers(section, g)) {
+    const b = Math.floor(at / sbb);
+    dv.setInt16(b * bb + 64 + 2 * (at - b * sbb - 64), v, true);
   }
   return out;
 }

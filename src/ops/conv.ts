@@ -4,7 +4,7 @@
 import { EdgeqError } from '../errors.js';
 import { isQuantized, type QConv, type QTensor, type QuantDtype } from '../format/qmodel.js';
 import { conv2dCalls, planConv2d, type Conv2dShape } from '../kernels/conv.js';
-import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandWideWeights, packGeometry } from '../kernels/packing.js';
+import { WIDE_ENTRY_BYTES, WIDE_WEIGHT_MAX, expandDwconvWeights, expandWideWeights, packGeometry } from '../kernels/packing.js';
 import { dwconvRelaxedEligible, packDwconvRelaxed, relaxedEligible, repackRelaxed2x4c16, wideRelaxedBlocks, wideRelaxedWeights, type RelaxedDotMode } from '../kernels/relaxed.js';
 import { gemmC4Eligible, gemmC4Preferred, packGemmRelaxed4x8c4, type GemmC4Weights } from '../kernels/relaxed-c4.js';
 import { packWinogradFromDirect, planWinograd, winogradEligible, winogradFits12Bit, winogradPreferred } from '../kernels/winograd.js';
@@ -26,7 +26,7 @@ export function convShape(op: QConv, x: QTensor, batch: number): Conv2dShape {
 /** Largest |requantization multiplier| accepted: far above real ones (~1e-6..1e2), small enough that no f32 result overflows. */
 const MAX_MULTIPLIER = 2 ** 32;
 
-const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights', DWCONV_RELAXED_WEIGHTS = 'relaxed depthwise weights', C4_WEIGHTS = 'relaxed 4x8c4 weights';
+const INDIRECTION = 'indirection', ZERO_ROW = 'zero row', WINOGRAD_WEIGHTS = 'winograd weights', WIDE_WEIGHTS = 'int16 weights', DWCONV_RELAXED_WEIGHTS = 'relaxed depthwise weights', DWCONV_WEIGHTS = 'int16 depthwise weights', C4_WEIGHTS = 'relaxed 4x8c4 weights';
 
 /**
  * True when every conv op reading `op`'s weight section could run relaxed too (a section two ops
@@ -53,6 +53,11 @@ function derivedOnce<T>(blob: Uint8Array, key: string, build: () => T): T {
   if (!byKey) derivedCache.set(blob, (byKey = new Map()));
   if (!byKey.has(key)) byKey.set(key, build());
   return byKey.get(key) as T;
+}
+
+/** The kernels' int16 blocks of a qu8-dwconv-c16-w8 section (expandDwconvWeights), once per section. */
+function dwconvBlob(blob: Uint8Array, g: ReturnType<typeof packGeometry>): Uint8Array {
+  return derivedOnce(blob, `dwconv int16 ${g.nBlocks} ${g.taps}`, () => expandDwconvWeights(blob, g));
 }
 
 /** The kernels' int16 layout of a -w16 section (expandWideWeights). */
@@ -156,23 +161,36 @@ export const conv: OpModule<QConv> = {
     }
     const blob = model.blobs[op.weights];
     const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-    // A -w16 section: the int8 blocks, a u32 outlier count, the outliers (WIDE_ENTRY_BYTES each).
-    const count = g.wide && blob.length >= g.storedBytes + 4 ? view.getUint32(g.storedBytes, true) : 0;
-    const want = g.wide ? g.storedBytes + 4 + count * WIDE_ENTRY_BYTES : g.bytes;
+    // A -w16 or qu8-dwconv-c16-w8 section: the int8 blocks, a u32 outlier count, the outliers (WIDE_ENTRY_BYTES each).
+    const listed = g.wide || g.compact;
+    const count = listed && blob.length >= g.storedBytes + 4 ? view.getUint32(g.storedBytes, true) : 0;
+    const want = listed ? g.storedBytes + 4 + count * WIDE_ENTRY_BYTES : g.bytes;
     if (blob.length !== want || g.bytes >= 2 ** 31) {
-      throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${want}${g.wide ? ` (${count} outliers)` : ''}`);
+      throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights} has ${blob.length} bytes, packing ${op.packing} needs ${want}${listed ? ` (${count} outliers)` : ''}`);
     }
     if (g.depthwise) {
+      // qu8-dwconv-c16-w8: each outlier the position of a weight of the int8 blocks (not a bias or
+      // multiplier byte) and a value in [-255, 255]; then the blocks as the kernels read them.
+      for (let i = 0; i < count; i++) {
+        const e = g.storedBytes + 4 + i * WIDE_ENTRY_BYTES;
+        const at = view.getUint32(e, true), v = view.getInt32(e + 4, true), inBlock = at % g.storedBlockBytes;
+        const what = `op "${op.name}": weights section ${op.weights}, outlier ${i} (byte ${e})`;
+        if (!(at < g.storedBytes && inBlock >= 64 && inBlock < g.storedBlockBytes - 64)) throw new EdgeqError('BAD_MODEL', `${what}: position ${at} is not a weight of the int8 blocks`);
+        if (!(v >= -WIDE_WEIGHT_MAX && v <= WIDE_WEIGHT_MAX)) throw new EdgeqError('BAD_MODEL', `${what}: value ${v} is outside [-${WIDE_WEIGHT_MAX}, ${WIDE_WEIGHT_MAX}]`);
+      }
+      const blocks = g.compact ? dwconvBlob(blob, g) : blob;
+      const bv = new DataView(blocks.buffer, blocks.byteOffset, blocks.byteLength);
+      const where = g.compact ? ' (expanded to int16)' : '';
       // qu8-dwconv-c16: 16 multipliers at the end of every block. Lanes past the channel count are
       // never read into a stored output (the kernel's tail is per channel): no padding rule.
-      for (let base = 0; base < blob.length; base += g.blockBytes) {
+      for (let base = 0; base < blocks.length; base += g.blockBytes) {
         for (let j = base + g.blockBytes - 64; j < base + g.blockBytes; j += 4) {
-          const m = view.getFloat32(j, true);
+          const m = bv.getFloat32(j, true);
           if (!(Math.abs(m) <= MAX_MULTIPLIER)) {
-            throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
+            throw new EdgeqError('BAD_MODEL', `op "${op.name}": weights section ${op.weights}${where}, byte ${j}: requantization multiplier ${m} is not finite or exceeds 2^32`);
           }
         }
-        for (let j = base + 64; j < base + g.blockBytes - 64; j += 2) checkWide(op, view, j);
+        for (let j = base + 64; j < base + g.blockBytes - 64; j += 2) checkWide(op, bv, j);
       }
       return;
     }
@@ -257,7 +275,19 @@ export const conv: OpModule<QConv> = {
       return { sections: [], constants, derived: { name: WIDE_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
     }
     // A depthwise layer on the relaxed kernel: the section as it is, and its c16x4 form beside it.
+    // A qu8-dwconv-c16-w8 section is expanded to the int16 blocks, which lead the derived buffer.
     const dwMode = dwconvRelaxedMode(ctx, plan, shape.inputType ?? 'uint8');
+    if (plan.compact) {
+      const blocks = dwconvBlob(ctx.model.blobs[op.weights], plan);
+      let bytes = blocks;
+      if (dwMode) {
+        const relaxedForm = dwconvRelaxedBlob(blocks, plan.kernelTaps, dwMode);
+        bytes = new Uint8Array(blocks.length + relaxedForm.length);
+        bytes.set(blocks);
+        bytes.set(relaxedForm, blocks.length);
+      }
+      return { sections: [], constants, derived: { name: DWCONV_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
+    }
     if (dwMode) {
       const bytes = dwconvRelaxedBlob(ctx.model.blobs[op.weights], plan.kernelTaps, dwMode);
       return { sections: [op.weights], constants, derived: { name: DWCONV_RELAXED_WEIGHTS, bytes }, scratchBytes: plan.scratchBytes, fastVariant };
@@ -294,14 +324,14 @@ export const conv: OpModule<QConv> = {
     }
     return conv2dCalls(ctx.kernels, {
       relaxed, wideRelaxed: wideBlocks ? { blocks: wideBlocks, weights: ctx.derived! + plan.bytes } : undefined,
-      dwconvRelaxed: dwMode ? { weights: ctx.derived! } : undefined,
+      dwconvRelaxed: dwMode ? { weights: plan.compact ? ctx.derived! + plan.bytes : ctx.derived! } : undefined,
       gemmC4: c4 ? { weights: ctx.derived!, rowSums: c4.rowSums, corrections: c4.corrections } : undefined,
       shape, packing: op.packing, inputZeroPoint: x.zeroPoint,
       alpha: op.activation.kind === 'leakyrelu' ? op.activation.alpha : 1, activation: kernelActivation(op.activation, y), ...out,
       residual: op.residual === undefined || !rt ? undefined
         : { input: ctx.tensor(op.residual), zeroPoint: rt.zeroPoint, multiplier: Math.fround(rt.scale / y.scale), dtype: rt.dtype as QuantDtype },
       buffers: {
-        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant || c4 ? -1 : plan.wide ? ctx.derived! : ctx.section(op.weights), scratch: ctx.scratch,
+        input: ctx.tensor(op.input), output: ctx.tensor(op.output), weights: layout.fastVariant || c4 ? -1 : plan.wide || plan.compact ? ctx.derived! : ctx.section(op.weights), scratch: ctx.scratch,
         indirection: ctx.constants[INDIRECTION], zero: ctx.constants[ZERO_ROW],
       },
       winograd: layout.fastVariant ? { weights: ctx.derived! } : undefined,

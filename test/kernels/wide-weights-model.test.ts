@@ -3,12 +3,14 @@
 // model (which may take the relaxed or Winograd kernels: both bit-identical to the i16 ones); and
 // the reader rejects a -w16 section of the wrong size, a weight outside [-255, 255] (also in
 // qu8-dwconv-c16), an outlier on padding or off the weights, non-zero K padding and an unknown packing
-// name, each BAD_MODEL naming the op.
+// name, each BAD_MODEL naming the op. The same for qu8-dwconv-c16-w8 (depthwise weights stored as
+// int8 plus their outliers, expanded at load): the qu8-dwconv-c16 model's outputs bit for bit, on
+// the i16 and (in Deno, test/kernels/relaxed.test.ts's engine) relaxed kernels alike.
 import { describe, expect, it } from 'vitest';
 import { EdgeqError } from '../../src/errors.js';
 import { writeEdgeq } from '../../src/format/writer.js';
 import type { QConv, QModel } from '../../src/format/qmodel.js';
-import { PACKING_DWCONV, PACKING_GEMM, PACKING_GEMM_W16, PACKING_IM2COL, PACKING_IM2COL_W16, packConv, packGeometry } from '../../src/kernels/packing.js';
+import { PACKING_DWCONV, PACKING_DWCONV_W8, PACKING_GEMM, PACKING_GEMM_W16, PACKING_IM2COL, PACKING_IM2COL_W16, compactDwconvWeights, expandDwconvWeights, packConv, packConvWeights, packGeometry } from '../../src/kernels/packing.js';
 import { Session } from '../../src/runtime/session.js';
 import { synthBlocksQModel, synthInput, synthQModel } from '../../tools/fuzz/seeds.js';
 
@@ -120,6 +122,40 @@ describe('-w16 convolutions in a Session', () => {
     const pn = new DataView(m.blobs[padded.weights]!.buffer, m.blobs[padded.weights]!.byteOffset).getUint32(pg.storedBytes, true);
     expect(pn).toBeGreaterThan(0);
     await expectBad(edited(padded, (dv) => dv.setUint32(pg.storedBytes + 4, pad, true)), `op "${padded.name}"`, `position ${pad} is a padding weight`);
+  });
+
+  it('qu8-dwconv-c16-w8: packs to half the int16 bytes plus its outliers, expands to the qu8-dwconv-c16 blob, runs to the same outputs; bad sections are BAD_MODEL', async () => {
+    const m = synthQModel(2);
+    const i = m.ops.findIndex((op) => op.op === 'conv' && op.inChannels === op.outChannels && op.kernel[0] === 3);
+    const c = m.ops[i] as QConv, C = c.inChannels;
+    // Weights across [-255, 255]: every 7th +-255, the rest spread; some fit int8, many do not.
+    const weights = Int16Array.from({ length: C * 9 }, (_, k) => (k % 7 === 0 ? 255 : k % 7 === 1 ? -255 : (k * 37) % 511 - 255));
+    const p = { outChannels: C, inChannels: C, kernel: [3, 3] as [number, number], group: C, weights, multipliers: new Float32Array(C).fill(1e-4), inputZeroPoint: m.tensors[c.input]!.zeroPoint };
+    const wide = packConv(p), compact = packConv({ ...p, packing: PACKING_DWCONV_W8 });
+    expect([wide.packing, compact.packing]).toEqual([PACKING_DWCONV, PACKING_DWCONV_W8]);
+    const g = packGeometry(p, PACKING_DWCONV_W8), outliers = Array.from(weights).filter((v) => v < -128 || v > 127).length;
+    expect(compact.blob.length).toBe(g.storedBytes + 4 + 8 * outliers);
+    expect(g.storedBytes).toBe(g.nBlocks * (128 + 9 * 16));
+    expect(compact.blob).toEqual(compactDwconvWeights(wide.blob, packGeometry(p, PACKING_DWCONV)));
+    expect(expandDwconvWeights(compact.blob, g)).toEqual(wide.blob);
+    expect(packConvWeights({ ...p, packing: PACKING_DWCONV_W8 })).toEqual(compact.blob);
+    const withBlob = (packing: string, blob: Uint8Array): QModel => ({ ...m, ops: m.ops.map((op, k) => (k === i ? { ...c, group: C, packing } : op)), blobs: m.blobs.map((b, k) => (k === c.weights ? blob : b)) });
+    const shape = m.tensors[m.input.tensor]!.shape;
+    const inputs = [1, 2].map((k) => synthInput(20 + k, [shape[0]!, shape[3]!, shape[1]!, shape[2]!]));
+    const [a, b] = [await outputs(withBlob(PACKING_DWCONV, wide.blob), inputs), await outputs(withBlob(PACKING_DWCONV_W8, compact.blob), inputs)];
+    for (let k = 0; k < a.length; k++) expect(Array.from(b[k]!), `input ${k}`).toEqual(Array.from(a[k]!));
+    const edited = (edit: (dv: DataView, b: Uint8Array) => void, cut = 0): QModel => {
+      const blob = compact.blob.slice(0, compact.blob.length - cut);
+      edit(new DataView(blob.buffer), blob);
+      return withBlob(PACKING_DWCONV_W8, blob);
+    };
+    await expectBad(edited(() => {}, 8), `op "${c.name}"`, `packing ${PACKING_DWCONV_W8} needs ${g.storedBytes + 4 + 8 * outliers} (${outliers} outliers)`);
+    for (const v of [256, -300]) await expectBad(edited((dv) => dv.setInt32(g.storedBytes + 8, v, true)), `op "${c.name}"`, `value ${v} is outside [-255, 255]`);
+    // Bias bytes, multiplier bytes, past the blocks: not weights.
+    for (const at of [0, 63, g.storedBlockBytes - 64, g.storedBlockBytes + 8, g.storedBytes]) {
+      await expectBad(edited((dv) => dv.setUint32(g.storedBytes + 4, at, true)), `op "${c.name}"`, `position ${at} is not a weight of the int8 blocks`);
+    }
+    await expectBad(edited((dv) => dv.setFloat32(g.storedBlockBytes - 4, Number.NaN, true)), `op "${c.name}"`, '(expanded to int16)', 'requantization multiplier NaN');
   });
 
   it('rejects a qu8-dwconv-c16 weight outside [-255, 255] and an unknown packing name', async () => {

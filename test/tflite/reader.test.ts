@@ -62,7 +62,7 @@ describe('TFLite reader', () => {
       // The planted values are each tensor's extreme (the generator draws conv/w 10..250, dw/w 20..240, fc/w 5..250).
       expect(r.wideWeights.map((w) => [w.operator, w.tensor])).toEqual([[0, 'conv/w'], [1, 'dw/w'], [4, 'fc/w']]);
       expect([r.wideWeights[0]!.min, r.wideWeights[1]!.max, r.wideWeights[2]!.max]).toEqual([-130, 128, 155]);
-      expect(r.model.ops.map((o) => (o.op === 'conv' ? o.packing : o.op))).toEqual(['qu8-gemm-2x4c8-im2col-w16', 'qu8-dwconv-c16', 'add', 'gap', 'qu8-gemm-2x4c8-w16']);
+      expect(r.model.ops.map((o) => (o.op === 'conv' ? o.packing : o.op))).toEqual(['qu8-gemm-2x4c8-im2col-w16', 'qu8-dwconv-c16-w8', 'add', 'gap', 'qu8-gemm-2x4c8-w16']);
     }
     const session = await Session.create(r.edgeq, { threads: 1 });
     const out = session.model.tensors[session.model.outputs[0]!.tensor]!;

@@ -5,7 +5,7 @@
 //   import { importTflite } from 'edgeq-tools/import';
 //   const { edgeq, input } = importTflite(bytes, { preprocess: tflitePreprocess(...), labels });
 import { writeEdgeq, type QModel } from 'edgeq/format';
-import { packConv } from 'edgeq/kernels';
+import { PACKING_DWCONV, PACKING_DWCONV_W8, compactDwconvWeights, packConv, packGeometry } from 'edgeq/kernels';
 import type { PreprocessSpec } from 'edgeq/image';
 import { checkImportOptions, finishImport, importModel, withFile, type ImportOptions } from '../import/index.js';
 import { readTflite, BUILTIN, type TfliteModel } from './reader.js';
@@ -63,6 +63,7 @@ export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {
   model = { ...model, ops: model.ops.map((op) => ((op.op === 'gap' || op.op === 'avgpool') && graph.poolRounding.has(op.name) ? { ...op, rounding: graph.poolRounding.get(op.name)! }
     : op.op === 'add' && graph.xnnpackAdds.has(op.name) ? { ...op, arithmetic: 'xnnpack-q21' as const } : op)) };
   if (graph.softmaxBeta !== undefined && !keepLogits) model = withSoftmax(model, graph.softmaxBeta);
+  model = compactDepthwise(model);
   const metadataLabels = withFile(where, () => tfliteMetadataLabels(tflite, bytes));
   const outputs = model.tensors[model.outputs[0]!.tensor]!.shape[3];
   let labelsFrom: TfliteImportOutput['labelsFrom'] = common.labels ? 'option' : undefined;
@@ -78,6 +79,28 @@ export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {
   return {
     edgeq: writeEdgeq(full), model: full, input: graph.input, droppedSoftmax: graph.droppedSoftmax && !!keepLogits,
     wideWeights: weightOverflows(tflite.subgraphs[0]!), labelsFrom, metadataLabels,
+  };
+}
+
+/**
+ * The depthwise convs' weights stored as qu8-dwconv-c16-w8: int8 weights and a list of those outside
+ * int8 (a TFLite uint8 file's w - zw reach [-255, 255] in a few), half the bytes of the int16 blocks;
+ * the runtime expands them at load to the same int16 blocks, so the outputs do not change.
+ */
+function compactDepthwise(model: QModel): QModel {
+  const blobs = [...model.blobs], done = new Set<number>();
+  const ops = model.ops.map((op) => {
+    if (op.op !== 'conv' || op.packing !== PACKING_DWCONV || done.has(op.weights)) return op;
+    const g = packGeometry({ outChannels: op.outChannels, inChannels: op.inChannels, kernel: op.kernel, group: op.group }, PACKING_DWCONV);
+    blobs[op.weights] = compactDwconvWeights(model.blobs[op.weights]!, g);
+    done.add(op.weights);
+    return { ...op, packing: PACKING_DWCONV_W8 };
+  });
+  // A blob shared with an op left as it was stays int16 for both.
+  const shared = new Set(ops.filter((op) => op.op === 'conv' && op.packing !== PACKING_DWCONV_W8).map((op) => (op as { weights: number }).weights));
+  return {
+    ...model, blobs: blobs.map((b, i) => (shared.has(i) && done.has(i) ? model.blobs[i]! : b)),
+    ops: ops.map((op, i) => (op.op === 'conv' && op.packing === PACKING_DWCONV_W8 && shared.has(op.weights) ? model.ops[i]! : op)),
   };
 }
 
