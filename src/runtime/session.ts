@@ -10,7 +10,7 @@ import { detectSimd } from '../kernels/wasm.js';
 import { probeRelaxedDot, type RelaxedDotVerdict } from '../kernels/relaxed-probe.js';
 import { relaxedSelfCheck } from '../kernels/relaxed-check.js';
 import type { RelaxedDotMode } from '../kernels/relaxed.js';
-import { preprocess } from '../image/preprocess.js';
+import { preprocess, preprocessPixels } from '../image/preprocess.js';
 import { cropSize, IMAGENET, specChannels } from '../image/spec.js';
 import type { ImageDataLike, RawImage } from '../image/types.js';
 import { loadImage, type ImageSource } from '../image/load.js';
@@ -146,6 +146,11 @@ export type InputFeeds = Record<string, Float32Array | { data: Float32Array; dim
 /** Feeds (a plain object of tensors), not an image or a Float32Array. */
 function isFeeds(v: unknown): v is InputFeeds {
   return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !('width' in v && 'height' in v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Decoded pixels (a RawImage or an ImageData): an object with width, height and data. */
+function isImageLike(v: unknown): v is RawImage | ImageDataLike {
+  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && 'width' in v && 'height' in v && 'data' in v;
 }
 
 /** One image for classify(): anything loadImage() takes, or one preprocessed Float32Array (NCHW). */
@@ -538,8 +543,36 @@ export class Session {
     return t.data;
   }
 
-  /** run()'s input: a Uint8Array of whole NHWC images of the uint8 input tensor's integers (validated), else inputArray(). */
+  /**
+   * True when the model's stored preprocessing maps each pixel p to the uint8 input integer p
+   * (`scale` 1, every `mean` the input zero point, every `std` times the input scale 1, three
+   * channels: TFLite imports' pass-through spec): an image then goes in as its resized, cropped
+   * uint8 pixels (preprocessPixels), with no float detour, as TFLite's own runtime is fed.
+   */
+  private get pixelsPassThrough(): boolean {
+    const spec = this.model.preprocess, t = this.model.tensors[this.model.input.tensor]!;
+    if (!spec || t.dtype !== 'uint8' || (spec.scale ?? 1) !== 1 || specChannels(spec) !== 3 || this.model.input.nchw[1] !== 3) return false;
+    const mean = spec.mean ?? [], std = spec.std ?? [];
+    return mean.length === 3 && std.length === 3 && mean.every((m) => m === t.zeroPoint) && std.every((d) => Math.abs(d * t.scale - 1) <= 2 ** -20);
+  }
+
+  /** One image as the model's input: its uint8 pixels where the preprocessing passes them through, else float32 NCHW. */
+  private imageInput(image: RawImage | ImageDataLike): Float32Array | Uint8Array {
+    if (!this.pixelsPassThrough) return this.inputArray(image);
+    const [, c, h, w] = this.model.input.nchw;
+    const px = preprocessPixels(image, this.model.preprocess!);
+    if (px.width !== w || px.height !== h || px.channels !== c) {
+      throw new EdgeqError('BAD_INPUT', `an image becomes [${px.channels}, ${px.height}, ${px.width}] with this model's preprocessing, but input "${this.model.input.name}" is [${c}, ${h}, ${w}]; pass a preprocessed Float32Array`);
+    }
+    return px.data instanceof Uint8Array ? px.data : new Uint8Array(px.data);
+  }
+
+  /**
+   * run()'s input: a Uint8Array of whole NHWC images of the uint8 input tensor's integers (validated),
+   * an image (imageInput), else inputArray().
+   */
   private runInput(input: SessionInput): Float32Array | Uint8Array {
+    if (isImageLike(input)) return this.imageInput(input);
     if (!(input instanceof Uint8Array)) return this.inputArray(input);
     const [, c, h, w] = this.model.input.nchw;
     const { name } = this.model.input, dtype = this.model.tensors[this.model.input.tensor]!.dtype;
@@ -660,12 +693,20 @@ export class Session {
     const n = this.shapeOf(out).slice(1).reduce((a, b) => a * b, 1);
     const [, c, h, w] = this.model.input.nchw;
     const per = c * h * w;
-    const arrays = await Promise.all(list.map(async (x) => this.inputArray(x instanceof Float32Array ? x : await loadImage(x))));
+    // Images as uint8 pixels where the preprocessing passes them through (imageInput), unless a
+    // preprocessed Float32Array is among the items: then all as float32 NCHW.
+    const floats = list.some((x) => x instanceof Float32Array);
+    const arrays = await Promise.all(list.map(async (x) => {
+      if (x instanceof Float32Array) return this.inputArray(x);
+      const image = await loadImage(x);
+      return floats ? this.inputArray(image) : this.imageInput(image);
+    }));
     if (arrays.some((x) => x.length !== per)) throw new EdgeqError('BAD_INPUT', 'classify takes one image per item; use run() for a preprocessed batch');
-    let x = arrays[0]!;
+    let x: Float32Array | Uint8Array = arrays[0]!;
     if (arrays.length > 1) {
-      x = new Float32Array(per * arrays.length);
-      arrays.forEach((a, i) => x.set(a, i * per));
+      x = arrays[0] instanceof Uint8Array ? new Uint8Array(per * arrays.length) : new Float32Array(per * arrays.length);
+      const batch = x;
+      arrays.forEach((a, i) => batch.set(a, i * per));
     }
     const logits = await this.run(x, { fetches: [this.outputNames[out]!], ...(options.signal ? { signal: options.signal } : {}) });
     // The stored labels name the first output's values.
