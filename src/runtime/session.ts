@@ -556,6 +556,17 @@ export class Session {
     return mean.length === 3 && std.length === 3 && mean.every((m) => m === t.zeroPoint) && std.every((d) => Math.abs(d * t.scale - 1) <= 2 ** -20);
   }
 
+  /**
+   * One decoded image as run() and classify() feed it: its resized, cropped uint8 pixels (NHWC) where
+   * the model's stored preprocessing passes pixels through to a uint8 input tensor (a TFLite
+   * import's), else the preprocessed float32 NCHW. Either goes to run() as is; several concatenate
+   * into a batch of the same type.
+   */
+  prepareImage(image: RawImage | ImageDataLike): Float32Array | Uint8Array {
+    this.live();
+    return this.imageInput(image);
+  }
+
   /** One image as the model's input: its uint8 pixels where the preprocessing passes them through, else float32 NCHW. */
   private imageInput(image: RawImage | ImageDataLike): Float32Array | Uint8Array {
     if (!this.pixelsPassThrough) return this.inputArray(image);

@@ -31,6 +31,17 @@ const model = rgbClassifier();
 const onnxPath = join(dir, 'model.int8.onnx');
 writeFileSync(onnxPath, writeOnnx(model));
 
+describe('edgeq run on a file that is not an .edgeq', () => {
+  it('a quantized ONNX file: says to import it (not to quantize it)', async () => {
+    const { runCommand } = await import('../../tools/cli/run.js');
+    const img = join(dir, 'px.png');
+    writeFileSync(img, new Uint8Array(8)); // never read: the model is refused first
+    const err = await runCommand(onnxPath, [img], { top: 3, backend: 'auto', threads: 1 }).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toContain(`it is an ONNX model already quantized (QDQ or QOperator): import it: edgeq import ${onnxPath} -o ${onnxPath.replace(/\.onnx$/, '')}.edgeq`);
+    expect(err?.message).not.toContain('edgeq quantize');
+  });
+});
+
 describe('edgeq import', () => {
   it('writes the importer\'s .edgeq with the preprocessing (fitted to the input side) and labels', async () => {
     const labels = join(dir, 'labels.txt');

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readEdgeq } from '../../src/format/reader.js';
 import { buildProgram } from '../../tools/cli/index.js';
@@ -52,6 +53,22 @@ describe('edgeq import (TFLite)', () => {
     writeFileSync(src, buildTflite(spec));
     await run('import', src, '-o', dst);
     expect(out.join('\n')).toContain('labels: none in the file; --labels <file> names the outputs');
+  });
+
+  it('edgeq run takes a .tflite as edgeq serve does: imported in memory, its metadata labels named', async () => {
+    const names = ['cat', 'dog', 'fox', 'owl', 'elk'];
+    const src = join(dir, 'run.tflite');
+    writeFileSync(src, buildTflite({ ...tinyModel(), metadata: { file: 'labels.txt', labels: names } }));
+    const img = join(dir, 'img.png');
+    const png = new PNG({ width: 12, height: 12 });
+    for (let i = 0; i < png.data.length; i++) png.data[i] = (i * 37) % 251;
+    writeFileSync(img, PNG.sync.write(png));
+    await run('run', src, img, '--top', '2');
+    const text = out.join('\n');
+    expect(text).toContain('preprocessing stored in the model');
+    const ranked = out.filter((l) => /%\s/.test(l));
+    expect(ranked).toHaveLength(2);
+    for (const l of ranked) expect(names.some((n) => l.includes(` ${n} [`))).toBe(true);
   });
 
   it('an int8 model stores the preprocessing that feeds pixel p as p - 128', async () => {

@@ -9,6 +9,9 @@ import { Session } from 'edgeq/runtime';
 import { listImages } from '../image/folder-node.js';
 import { topK } from '../quantize/report.js';
 import { readInput, requireFile } from './paths.js';
+import { importTfliteForRun, isTflite } from '../tflite/index.js';
+import { isQuantizedOnnx } from '../import/index.js';
+import { readOnnx } from '../onnx/reader.js';
 import { describeSpec } from './preprocessing.js';
 
 export interface RunCliOptions {
@@ -62,15 +65,15 @@ function requireFileOrFolder(path: string): void {
  * not an .edgeq model, say how to make one) (the reader refuses class names that do not match the outputs).
  */
 export async function openModel(path: string, options: { backend: RunCliOptions['backend']; threads?: number }): Promise<Session> {
-  const bytes = readInput(path, 'model');
+  let bytes = readInput(path, 'model');
+  // A .tflite is imported in memory as `edgeq serve` does (its pass-through preprocessing, its labels).
+  if (isTflite(bytes)) bytes = importTfliteForRun(bytes, path).edgeq;
   let session: Session;
   try {
     session = await Session.create(bytes, { backend: options.backend, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
   } catch (err) {
     if (!(err instanceof EdgeqError) || err.code !== 'BAD_MODEL') throw err;
-    const hint = /not an \.edgeq file/.test(err.message)
-      ? `; for an fp32 ONNX model, quantize it first: edgeq quantize ${path} -o ${path.replace(/\.onnx$/i, '')}.edgeq --calib <image folder> --preprocess imagenet|unit`
-      : '';
+    const hint = /not an \.edgeq file/.test(err.message) ? makeModelHint(path, bytes) : '';
     throw new EdgeqError('BAD_MODEL', `${path}: ${err.message}${hint}`, { cause: err });
   }
   return session;
@@ -87,6 +90,24 @@ export function classifyLogits(logits: Float32Array, labels: readonly string[] |
   let sum = 0;
   for (const v of logits) sum += Math.exp(v - max);
   return topK(logits, k).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, score: Math.exp(logits[index] - max) / sum }));
+}
+
+/** How to make an .edgeq of a file that is not one: import a quantized ONNX file, quantize an fp32 one. */
+function makeModelHint(path: string, bytes: Uint8Array): string {
+  const out = `${path.replace(/\.onnx$/i, '')}.edgeq`;
+  let quantized: boolean | undefined;
+  try { quantized = isQuantizedOnnx(readOnnx(bytes, { fileName: path })); } catch { quantized = undefined; }
+  if (quantized) return `; it is an ONNX model already quantized (QDQ or QOperator): import it: edgeq import ${path} -o ${out} --preprocess imagenet|unit`;
+  if (quantized === false) return `; for an fp32 ONNX model, quantize it first: edgeq quantize ${path} -o ${out} --calib <image folder> --preprocess imagenet|unit`;
+  return '; edgeq runs .edgeq files and imports .tflite ones (edgeq quantize or edgeq import make an .edgeq of an ONNX model)';
+}
+
+function concatUint8(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 export async function runCommand(modelPath: string, imageArgs: string[], o: RunCliOptions): Promise<void> {
@@ -116,9 +137,13 @@ export async function runCommand(modelPath: string, imageArgs: string[], o: RunC
     const per = (name: string) => shapes[name]!.slice(1).reduce((a, b) => a * b, 1);
     for (let i = 0; i < images.length; i += batch) {
       const paths = images.slice(i, i + batch);
-      const input = preprocessBatch(paths.map((p) => readImage(p)), spec);
+      // A one-output model takes the images as Session.prepareImage gives them (uint8 pixels where its
+      // preprocessing passes them through, as a TFLite import's does); otherwise float32 feeds.
+      const prepared = names.length === 1 ? paths.map((p) => session.prepareImage(readImage(p))) : [];
+      const pixels = prepared.length > 0 && prepared.every((x) => x instanceof Uint8Array) ? concatUint8(prepared as Uint8Array[]) : undefined;
+      const input = pixels ? undefined : preprocessBatch(paths.map((p) => readImage(p)), spec);
       const t0 = performance.now();
-      const out = await session.run({ [session.inputNames[0]!]: input });
+      const out = pixels ? { [names[0]!]: { data: await session.run(pixels) } } : await session.run({ [session.inputNames[0]!]: input! });
       const ms = (performance.now() - t0) / paths.length;
       paths.forEach((path, j) => {
         const slice = (name: string) => out[name]!.data.subarray(j * per(name), (j + 1) * per(name));

@@ -17,7 +17,7 @@ import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { EdgeqError } from 'edgeq';
 import { requireFile, requireFolder } from './paths.js';
-import { importTflite, isTflite, readTflite, tfliteInput, tflitePreprocess } from '../tflite/index.js';
+import { importTfliteForRun, isTflite } from '../tflite/index.js';
 
 export interface ServeOptions {
   /** The .edgeq model served at /model.edgeq (a .tflite file is imported first). */
@@ -72,9 +72,7 @@ function modelInfo(path: string): ModelInfo {
   let data = readFileSync(path);
   let edgeq: Buffer | undefined;
   if (isTflite(new Uint8Array(data.buffer, data.byteOffset, data.length))) {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    const input = tfliteInput(readTflite(bytes, { fileName: path }));
-    data = edgeq = Buffer.from(importTflite(bytes, { preprocess: tflitePreprocess(input), fileName: path }).edgeq);
+    data = edgeq = Buffer.from(importTfliteForRun(new Uint8Array(data.buffer, data.byteOffset, data.length), path).edgeq);
   }
   return {
     path, name: basename(path), bytes: data.length, mtimeMs, edgeq,

@@ -134,6 +134,15 @@ function withSoftmax(model: QModel, beta: number): QModel {
 }
 
 /**
+ * The .edgeq that `edgeq run` and `edgeq serve` make of a .tflite on the fly: importTflite with the
+ * file's pass-through preprocessing (tflitePreprocess of its input) and its metadata's labels.
+ */
+export function importTfliteForRun(bytes: Uint8Array, fileName?: string): TfliteImportOutput {
+  const input = withFile(fileName ? `${fileName}: ` : '', () => tfliteInput(readTflite(bytes, { fileName })));
+  return importTflite(bytes, { preprocess: tflitePreprocess(input), ...(fileName ? { fileName } : {}) });
+}
+
+/**
  * The input importTflite gives the model, read from the file alone (for choosing preprocessing
  * before importing): the uint8 / int8 graph input, or the output of the QUANTIZE after a float32 one.
  */
