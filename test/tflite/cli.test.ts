@@ -71,6 +71,28 @@ describe('edgeq import (TFLite)', () => {
     for (const l of ranked) expect(names.some((n) => l.includes(` ${n} [`))).toBe(true);
   });
 
+  it('edgeq inspect model.tflite: graph, metadata labels, and whether edgeq import takes it (--check: an error when not)', async () => {
+    const src = join(dir, 'inspect.tflite');
+    writeFileSync(src, buildTflite({ ...tinyModel(), metadata: { file: 'labels.txt', labels: ['cat', 'dog', 'fox', 'owl', 'elk'] } }));
+    await run('inspect', src);
+    const text = out.join('\n');
+    expect(text).toContain('TFLite schema 3, 1 subgraph');
+    expect(text).toContain('inputs: input uint8 [1,9,9,3]');
+    expect(text).toContain('labels: 5 in "labels.txt" ("cat", "dog", "fox", …)');
+    expect(text).toMatch(/import: `edgeq import` takes it with its own integers \(\d+ \.edgeq ops\)/);
+    out = [];
+    await run('inspect', src, '--json');
+    const j = JSON.parse(out.join('\n'));
+    expect(j.labels).toMatchObject({ file: 'labels.txt', count: 5 });
+    expect(j.importer.ok).toBe(true);
+    const bad = join(dir, 'dm2.tflite');
+    writeFileSync(bad, buildTflite(tinyModel(1, { depthMultiplier: 2 })));
+    out = [];
+    await run('inspect', bad);
+    expect(out.join('\n')).toMatch(/import: `edgeq import` cannot take it \(docs\/tflite\.md\): .*\[UNSUPPORTED_OP\]/);
+    await expect(run('inspect', bad, '--check')).rejects.toMatchObject({ code: 'UNSUPPORTED_OP' });
+  });
+
   it('an int8 model stores the preprocessing that feeds pixel p as p - 128', async () => {
     const b = new TfliteGraphBuilder('int8', 2);
     const x = b.input('x', [1, 8, 8, 3]);
