@@ -26,6 +26,17 @@ const MIN_SCALE = 2 ** -40;
 const MAX_SCALE = 2 ** 40;
 const MAX_ALPHA = 2 ** 16;
 
+/**
+ * What a file that is not an .edgeq looks like, for the error: a TensorFlow Lite flatbuffer ("TFL3" at
+ * bytes 4..8) is imported by edgeq-tools (`edgeq import`, importTflite); '' otherwise.
+ */
+function otherFormat(bytes: Uint8Array): string {
+  if (bytes.length >= 8 && bytes[4] === 0x54 && bytes[5] === 0x46 && bytes[6] === 0x4c && bytes[7] === 0x33) {
+    return ' but a TensorFlow Lite file; convert it once with `edgeq import model.tflite -o model.edgeq` (or importTflite from edgeq-tools/import)';
+  }
+  return '';
+}
+
 export function readEdgeq(bytes: Uint8Array, options: ReadOptions = {}): QModel {
   const where = options.fileName ? `${options.fileName}: ` : '';
   const fail = (msg: string): never => {
@@ -34,7 +45,7 @@ export function readEdgeq(bytes: Uint8Array, options: ReadOptions = {}): QModel 
   if (!(bytes instanceof Uint8Array)) fail('model bytes must be a Uint8Array');
   if (bytes.length < FIXED_SIZE + 4) fail(`file is ${bytes.length} bytes, shorter than the ${FIXED_SIZE + 4}-byte minimum (truncated?)`);
   for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) fail(`bad magic at offset ${i}: not an .edgeq file`);
+    if (bytes[i] !== MAGIC[i]) fail(`bad magic at offset ${i}: not an .edgeq file${otherFormat(bytes)}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u32 = (off: number) => view.getUint32(off, true);

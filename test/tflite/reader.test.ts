@@ -156,3 +156,13 @@ describe('TFLite reader', () => {
     typed(() => importTflite(buildTflite(m)), 'UNSUPPORTED_OP', 'operator 2 (BUILTIN_28)');
   });
 });
+
+describe('a .tflite given to the runtime', () => {
+  it('Session.create names the format and how to convert it (BAD_MODEL, one line)', async () => {
+    let err: unknown;
+    try { await Session.create(buildTflite(tinyModel())); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(EdgeqError);
+    expect((err as EdgeqError).code).toBe('BAD_MODEL');
+    expect((err as Error).message).toBe('bad magic at offset 0: not an .edgeq file but a TensorFlow Lite file; convert it once with `edgeq import model.tflite -o model.edgeq` (or importTflite from edgeq-tools/import)');
+  });
+});
