@@ -88,20 +88,17 @@ export function importTflite(bytes: Uint8Array, options: TfliteImportOptions = {
  * the runtime expands them at load to the same int16 blocks, so the outputs do not change.
  */
 function compactDepthwise(model: QModel): QModel {
-  const blobs = [...model.blobs], done = new Set<number>();
+  // A section read by more than one op (none in the importer's output) keeps its int16 blocks.
+  const uses = new Map<number, number>();
+  for (const op of model.ops) if (op.op === 'conv') uses.set(op.weights, (uses.get(op.weights) ?? 0) + 1);
+  const blobs = [...model.blobs];
   const ops = model.ops.map((op) => {
-    if (op.op !== 'conv' || op.packing !== PACKING_DWCONV || done.has(op.weights)) return op;
+    if (op.op !== 'conv' || op.packing !== PACKING_DWCONV || uses.get(op.weights) !== 1) return op;
     const g = packGeometry({ outChannels: op.outChannels, inChannels: op.inChannels, kernel: op.kernel, group: op.group }, PACKING_DWCONV);
     blobs[op.weights] = compactDwconvWeights(model.blobs[op.weights]!, g);
-    done.add(op.weights);
     return { ...op, packing: PACKING_DWCONV_W8 };
   });
-  // A blob shared with an op left as it was stays int16 for both.
-  const shared = new Set(ops.filter((op) => op.op === 'conv' && op.packing !== PACKING_DWCONV_W8).map((op) => (op as { weights: number }).weights));
-  return {
-    ...model, blobs: blobs.map((b, i) => (shared.has(i) && done.has(i) ? model.blobs[i]! : b)),
-    ops: ops.map((op, i) => (op.op === 'conv' && op.packing === PACKING_DWCONV_W8 && shared.has(op.weights) ? model.ops[i]! : op)),
-  };
+  return { ...model, ops, blobs };
 }
 
 /**
