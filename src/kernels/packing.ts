@@ -273,15 +273,23 @@ export function packConvWeights(p: ConvPackParams): Uint8Array {
     }
   }
   if (!g.wide) return out;
-  const full = new Uint8Array(g.storedBytes + 4 + outliers.length * WIDE_ENTRY_BYTES);
-  full.set(out);
-  const fv = new DataView(full.buffer);
-  fv.setUint32(g.storedBytes, outliers.length, true);
-  outliers.sort((a, b) => a[0] - b[0]).forEach(([at, v], i) => {
-    fv.setUint32(g.storedBytes + 4 + i * WIDE_ENTRY_BYTES, at, true);
-    fv.setInt32(g.storedBytes + 8 + i * WIDE_ENTRY_BYTES, v, true);
+  return withOutlierList(out, outliers.sort((a, b) => a[0] - b[0]));
+}
+
+/**
+ * `blocks` followed by the outlier list of the -w16 and qu8-dwconv-c16-w8 sections: a u32 count,
+ * then per outlier { u32 byte position in the blocks, i32 value } (WIDE_ENTRY_BYTES), in the order given.
+ */
+function withOutlierList(blocks: Uint8Array, outliers: readonly [number, number][]): Uint8Array {
+  const out = new Uint8Array(blocks.length + 4 + outliers.length * WIDE_ENTRY_BYTES);
+  out.set(blocks);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(blocks.length, outliers.length, true);
+  outliers.forEach(([at, v], i) => {
+    dv.setUint32(blocks.length + 4 + i * WIDE_ENTRY_BYTES, at, true);
+    dv.setInt32(blocks.length + 8 + i * WIDE_ENTRY_BYTES, v, true);
   });
-  return full;
+  return out;
 }
 
 /** The outliers of a -w16 section: [byte position in its int8 blocks, value], as stored (validated by the conv op at load). */
@@ -333,15 +341,7 @@ export function compactDwconvWeights(blob: Uint8Array, g: PackGeometry): Uint8Ar
     }
     blocks.set(blob.subarray(s + bb - 64, s + bb), d + sbb - 64);
   }
-  const out = new Uint8Array(blocks.length + 4 + outliers.length * WIDE_ENTRY_BYTES);
-  out.set(blocks);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(blocks.length, outliers.length, true);
-  outliers.forEach(([at, v], i) => {
-    dv.setUint32(blocks.length + 4 + i * WIDE_ENTRY_BYTES, at, true);
-    dv.setInt32(blocks.length + 8 + i * WIDE_ENTRY_BYTES, v, true);
-  });
-  return out;
+  return withOutlierList(blocks, outliers);
 }
 
 /**
