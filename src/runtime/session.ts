@@ -602,7 +602,7 @@ export class Session {
     if (isFeeds(input)) input = this.fromFeeds(input);
     if (input instanceof Float32Array) {
       x = input;
-    } else if (input && typeof input === 'object' && 'width' in input && 'height' in input && 'data' in input) {
+    } else if (isImageLike(input)) {
       // Without a stored spec, ImageNet's at the model's own size (a 224 model: resize 256, crop 224;
       // a 96x160 one: resize 183, crop 96x160; a 1-channel one: the luma).
       const side = Math.max(h, w);
